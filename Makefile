@@ -1,0 +1,53 @@
+# ChimeraX-Connectome. On a fresh machine: `make demo`, then `make test`.
+# Targets that run ChimeraX use bin/chimerax-headless (real ChimeraX code from UCSF's
+# PyPI library wheel, in .venv); `make install` / `make wheel` use your ChimeraX app.
+
+PYTHON   ?= python3
+CHIMERAX ?= chimerax
+VENV     := .venv
+PY       := $(VENV)/bin/python
+STAMP    := $(VENV)/.installed
+HEADLESS := bin/chimerax-headless --nogui --offscreen --exit
+DEMO_DIR ?= demo-output
+
+.PHONY: venv test test-fast demo bench figures install wheel clean distclean
+
+venv: $(STAMP)
+
+$(STAMP): requirements/headless.txt requirements/runtime.txt requirements/chimerax.txt
+	scripts/system-packages.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check pip==24.0
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements/headless.txt -r requirements/runtime.txt
+	# The wheel's own dependency list does not build here; headless.txt pins what it needs.
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements/chimerax.txt
+	touch $@
+
+test: venv
+	$(PY) -m pytest tests
+
+# The pure-module tests only (no ChimeraX session).
+test-fast: venv
+	$(PY) -m pytest -m "not chimerax" tests
+
+demo: venv
+	$(HEADLESS) --script "scripts/demo.py $(DEMO_DIR)"
+
+bench: venv
+	$(PY) -m bench
+
+figures: venv
+	$(HEADLESS) --script "scripts/figures.py"
+
+# With the ChimeraX desktop app (set CHIMERAX=/path/to/ChimeraX if it is not on PATH).
+install:
+	$(CHIMERAX) --nogui --exit --cmd "devel install . exit true"
+
+wheel:
+	$(CHIMERAX) --nogui --exit --cmd "devel build . exit true"
+
+clean:
+	rm -rf build dist *.egg-info src/__pycache__ tests/__pycache__ .pytest_cache $(DEMO_DIR)
+
+distclean: clean
+	rm -rf $(VENV)
