@@ -14,11 +14,11 @@ DEMO_DIR ?= demo-output
 
 venv: $(STAMP)
 
-$(STAMP): requirements/headless.txt requirements/runtime.txt requirements/chimerax.txt
+$(STAMP): requirements/headless.txt requirements/runtime.txt requirements/test.txt requirements/chimerax.txt
 	scripts/system-packages.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check pip==24.0
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements/headless.txt -r requirements/runtime.txt
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements/headless.txt -r requirements/runtime.txt -r requirements/test.txt
 	# The wheel's own dependency list does not build here; headless.txt pins what it needs.
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements/chimerax.txt
 	touch $@

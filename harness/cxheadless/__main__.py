@@ -76,10 +76,10 @@ def _run_or_report(session, text):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     opts = parse_args(argv)
-    from .boot import start_session, REPO_ROOT
+    from .boot import start_session, SOURCE_BUNDLE
     # --safemode: like ChimeraX's, no third-party bundle code runs (what `devel install` wants).
     session = start_session(offscreen=opts['offscreen'], silent=opts['silent'],
-                            source_bundle=None if opts['safemode'] else REPO_ROOT)
+                            source_bundle=None if opts['safemode'] else SOURCE_BUNDLE)
     steps = list(opts['commands'])
     steps += ['runscript %s' % s for s in opts['scripts']]
     from chimerax.core.commands import StringArg

@@ -18,9 +18,14 @@ import sys
 import types
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The bundle registered from source: this repository, another checkout (tests), or
+# "installed": none from source, only bundle wheels the toolshed finds installed.
+SOURCE_BUNDLE = os.environ.get('CHIMERAX_HEADLESS_BUNDLE') or REPO_ROOT
+if SOURCE_BUNDLE == 'installed':
+    SOURCE_BUNDLE = None
 
 
-def prepare_chimerax_package(source_bundle=REPO_ROOT):
+def prepare_chimerax_package(source_bundle=SOURCE_BUNDLE):
     """Make ``import chimerax.X`` work without running the wheel's broken __init__."""
     import collections
     import collections.abc
@@ -31,18 +36,35 @@ def prepare_chimerax_package(source_bundle=REPO_ROOT):
             setattr(collections, name, getattr(collections.abc, name))
     if 'chimerax' not in sys.modules or not hasattr(sys.modules['chimerax'], '_cxheadless'):
         from importlib.machinery import PathFinder
-        spec = PathFinder.find_spec('chimerax')
-        if spec is None:
+        if PathFinder.find_spec('chimerax') is None:
             raise RuntimeError('The ChimeraX==0.1.71 wheel is not installed in this Python')
         pkg = types.ModuleType('chimerax')
-        pkg.__path__ = list(spec.submodule_search_locations)
+        pkg.__path__ = []
         pkg.__file__ = None
         pkg._cxheadless = True
         sys.modules['chimerax'] = pkg
-    from . import nogui
+        refresh_chimerax_path()
+    from . import nogui, ui, qtenums
+    qtenums.promote_enums()
     sys.modules['chimerax.core.nogui'] = nogui
+    sys.modules.setdefault('chimerax.ui', ui)
     if source_bundle is not None:
         install_source_finder(source_bundle)
+
+
+def refresh_chimerax_path():
+    """Let ``chimerax`` span every ``chimerax`` folder on sys.path.
+
+    In the ChimeraX app ``chimerax`` is a namespace package, so a bundle installed in the
+    user's site folder (``devel install``) adds its ``chimerax/<name>`` package beside the
+    app's.  The library wheel's ``chimerax/__init__.py`` makes it a regular package; this
+    gives it the namespace behaviour back.
+    """
+    pkg = sys.modules['chimerax']
+    for entry in sys.path:
+        d = os.path.join(entry or os.getcwd(), 'chimerax')
+        if os.path.isdir(d) and d not in pkg.__path__:
+            pkg.__path__.append(d)
 
 
 class _SourceBundleFinder:
@@ -142,6 +164,18 @@ def _bundle_infos(logger, source_bundle):
     return infos
 
 
+def _add_bundle_infos(ts, infos, logger):
+    """Put the given BundleInfos first in the toolshed's installed list and register them."""
+    installed = ts._installed_bundle_info
+    have = {bi.name for bi in installed}
+    new = [bi for bi in infos if bi.name not in have]
+    installed[:0] = new
+    for bi in new:
+        for p in bi.packages:
+            ts._installed_packages[p] = bi
+        bi.register(logger)
+
+
 def set_app_dirs(home):
     """What ChimeraX's start-up sets before anything else: per-user folders and install dirs."""
     import chimerax
@@ -181,7 +215,7 @@ def default_home():
 _session_started = False
 
 
-def start_session(*, offscreen=True, source_bundle=REPO_ROOT, home=None, silent=True,
+def start_session(*, offscreen=True, source_bundle=SOURCE_BUNDLE, home=None, silent=True,
                   color_output=False):
     """Return a new ChimeraX session with core and connectome commands registered.
 
@@ -218,16 +252,16 @@ def start_session(*, offscreen=True, source_bundle=REPO_ROOT, home=None, silent=
                   rebuild_cache=True)
     ts = toolshed.get_toolshed()
     sess.toolshed = ts
+    refresh_chimerax_path()     # the toolshed put the user's site folder on sys.path
     # The toolshed found any installed bundle wheels (ours, when installed); add the core
-    # bundles the library wheel ships without metadata, and our source bundle.
-    installed = ts._installed_bundle_info
-    have = {bi.name for bi in installed}
-    new = [bi for bi in _bundle_infos(sess.logger, source_bundle) if bi.name not in have]
-    installed[:0] = new
-    for bi in new:
-        for p in bi.packages:
-            ts._installed_packages[p] = bi
-        bi.register(sess.logger)
+    # bundles the library wheel ships without metadata, and our source bundle.  A reload
+    # (after `devel install` / `toolshed install`) rescans installed wheels only, so add
+    # them again then.
+    infos = _bundle_infos(sess.logger, source_bundle)
+    _add_bundle_infos(ts, infos, sess.logger)
+    from chimerax.core.toolshed import TOOLSHED_BUNDLE_INFO_RELOADED
+    ts.triggers.add_handler(TOOLSHED_BUNDLE_INFO_RELOADED,
+                            lambda *args: _add_bundle_infos(ts, infos, sess.logger))
     ts.bootstrap_bundles(sess, False)
     from chimerax.core import tools, undo
     sess.tools = tools.Tools(sess, first=True)

@@ -107,6 +107,11 @@ CORE_BUNDLES = [
         'Command :: log :: General :: manipulate the Log tool',
         'Command :: echo :: General :: Log a line of text',
     ]),
+    # `help` shows pages with the system web browser when there is no window.
+    ('ChimeraX-HelpViewer', 'chimerax.help_viewer', [
+        'CustomInit',
+        'Command :: help :: Documentation :: Display ChimeraX help',
+    ]),
     ('ChimeraX-ListInfo', 'chimerax.list_info', [
         'Command :: info :: General :: Report attributes for models and atomic data',
     ]),

@@ -74,6 +74,13 @@ class UI:
             context.stereo = False
         session.main_view.initialize_rendering(context)
         self.has_graphics = True
+        # As ChimeraX's own offscreen mode does: an offscreen QApplication, so Qt widgets
+        # (labels, tool panels) can be made without a display.
+        try:
+            from Qt.QtWidgets import QApplication
+        except ImportError:
+            return
+        self._app = QApplication.instance() or QApplication(['ChimeraX', '-platform', 'offscreen'])
 
     def splash_info(self, message, splash_step=None, num_splash_steps=None):
         print(message, file=sys.stderr)
