@@ -16,10 +16,18 @@ class _ConnectomeAPI(BundleAPI):
         cmd.register_command(ci.name, logger)
 
     @staticmethod
+    def start_tool(session, bi, ti):
+        from .tool import show_panel
+        return show_panel(session)
+
+    @staticmethod
     def run_provider(session, name, mgr, **kw):
         if mgr == session.open_command:
             from .tilegrid import TilesOpenerInfo
             return TilesOpenerInfo()
+        if getattr(mgr, 'name', None) == 'toolbar':
+            from .toolbar import run_button
+            return run_button(session, name)
         raise ValueError('chimerax.connectome has no provider %r for manager %r' % (name, mgr))
 
 

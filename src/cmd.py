@@ -12,6 +12,11 @@ COMMANDS = {
     'connectome demo': ('democmd', 'register_demo_command'),
     'connectome combine': ('combinecmd', 'register_combine_command'),
     'connectome ids': ('idscmd', 'register_ids_command'),
+    'connectome color': ('colorcmd', 'register_color_command'),
+    'connectome uncolor': ('colorcmd', 'register_uncolor_command'),
+    'connectome surfaces': ('colorcmd', 'register_surfaces_command'),
+    'connectome at': ('atcmd', 'register_at_command'),
+    'connectome panel': ('tool', 'register_panel_command'),
 }
 
 
