@@ -36,7 +36,7 @@ CHECK_SCRIPT = textwrap.dedent('''
     import sys
     from chimerax.core.commands import cli
     failed = []
-    for name in sys.argv[1:]:
+    for name in [a.replace('_', ' ') for a in sys.argv[1:]]:     # connectome_demo
         try:
             cli.command_function(name)
         except Exception as e:
@@ -66,9 +66,9 @@ def test_declared_command_missing_from_dispatch_fails(tmp_path):
     script = tmp_path / 'check.py'
     script.write_text(CHECK_SCRIPT)
     env = {'CHIMERAX_HEADLESS_BUNDLE': str(copy)}
-    good = headless('--nogui', '--exit', '--script', '%s connectome demo' % script, env=env)
+    good = headless('--nogui', '--exit', '--script', '%s connectome_demo' % script, env=env)
     assert good.returncode == 0, good.stderr
-    bad = headless('--nogui', '--exit', '--script', '%s connectome bogus' % script, env=env)
+    bad = headless('--nogui', '--exit', '--script', '%s connectome_bogus' % script, env=env)
     assert bad.returncode != 0
     assert 'connectome bogus' in bad.stderr and 'no registration' in bad.stderr
 
@@ -123,7 +123,7 @@ def test_devel_build_and_install_make_a_working_bundle(tmp_path):
         import chimerax.connectome as c
         assert '/site-packages/' in c.__file__, c.__file__
     '''))
-    p = headless('--nogui', '--exit', '--script', '%s %s' % (check, ' '.join(declared_commands())),
+    p = headless('--nogui', '--exit', '--script', '%s %s' % (check, ' '.join(n.replace(' ', '_') for n in declared_commands())),
                  cwd=tmp_path, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
 

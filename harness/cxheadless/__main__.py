@@ -97,8 +97,12 @@ def main(argv=None):
             return 0 if ok else 1
     except SystemExit as e:
         # `exit` / `quit` commands, and scripts that call sys.exit.
+        # As Python does: a message (not a number) goes to stderr, with status 1.
         code = e.code
-        return code if isinstance(code, int) else (0 if code is None else 1)
+        if code is not None and not isinstance(code, int):
+            print(code, file=sys.stderr)
+            return 1
+        return 0 if code is None else code
     return 0
 
 
