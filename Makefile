@@ -36,8 +36,10 @@ demo: venv
 bench: venv
 	$(PY) -m bench
 
+# Every picture in docs/ (and the panel's beside its help page), drawn by running
+# docs/guide.md's commands and docs/movies/*.cxc on the guide's demo data in $(DEMO_DIR)/guide.
 figures: venv
-	$(HEADLESS) --script "scripts/figures.py"
+	$(HEADLESS) --script "scripts/figures.py $(DEMO_DIR)/guide"
 
 # With the ChimeraX desktop app (set CHIMERAX=/path/to/ChimeraX if it is not on PATH).
 install:

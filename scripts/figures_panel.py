@@ -1,10 +1,11 @@
-"""``make figures``: pictures of the Connectome panel and of an EM plane it coloured.
+"""Pictures of the Connectome panel and of an EM plane it coloured; ``make figures`` runs
+this (from scripts/figures.py) on the guide's data folder.
 
 Run inside ChimeraX (``bin/chimerax-headless --nogui --offscreen --exit --script
-"scripts/figures_panel.py [DEMO_DIR]"``).  Uses DEMO_DIR/image.cmap and
-DEMO_DIR/segmentation.cmap as ``make demo`` leaves them (DEMO_DIR defaults to
-demo-output), running scripts/demo.py first if they are missing.  The panel's own
-Color map button colours the plane, so the picture shows what a user gets; writes
+"scripts/figures_panel.py [FOLDER]"``).  Uses FOLDER/image.cmap and
+FOLDER/segmentation.cmap with object ids (FOLDER defaults to demo-output, as ``make demo``
+leaves it), running scripts/demo.py first if they are missing.  The panel's own Color map
+button colours the plane, so the picture shows what a user gets; writes
 docs/images/panel.png (the panel widget) and docs/images/colored-map.png, and the panel
 picture again beside the panel's help page, which the bundle ships.
 """
