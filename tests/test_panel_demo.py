@@ -41,7 +41,6 @@ def opened(session, run, demo, settings):
     seg = run('open %s' % demo['seg'])[0]
     nx, ny, nz = em.data.size
     k = nz // 2
-    run('windowsize 700 700')
     run('volume #2 hide; volume #1 style image region 0,0,%d,%d,%d,%d colorMode auto8'
         ' level 0,0 level 255,1; view; lighting flat; camera ortho' % (k, nx - 1, ny - 1, k))
     return em, seg, k
