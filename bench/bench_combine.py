@@ -16,12 +16,17 @@ Figures printed:
   plane size (6690 x 9945 uint32) a slab is 4 planes, so every tile chunk is inflated
   (chunk depth / 4) times.  Measured on one tile, extrapolated to the real volume.
 
-The data: ``connectome demo`` size large (small with --quick), generated once into
-bench.DATA by chimerax.connectome.synthetic and reused; without that module, label tiles
-made here (said so in the output).  Each run is a separate process, so memory figures
-are its own.
+The data: the tiles of ``connectome demo FOLDER size large`` (``size medium`` with --quick),
+written by chimerax.connectome.synthetic.generate_dataset exactly as the command writes
+them (segmentation deflate-compressed in 64^3 chunks like the authors' tiles, EM image
+contiguous and uncompressed like theirs) into bench.DATA/demo-SIZE and reused by later
+runs; regenerated when missing or when the generator's code changed.  The generation
+itself is measured too, when it runs (wall, peak RSS) and reported from the cache
+otherwise, with the dataset's size on disk and uncompressed.  Each measured step runs in
+a separate process, so memory figures are its own.
 """
 
+import hashlib
 import json
 import math
 import os
@@ -42,6 +47,7 @@ import psutil
 
 from . import DATA, REPO
 from chimerax.connectome.combine import available_cores
+from chimerax.connectome.progress import format_bytes
 from chimerax.connectome.tiles import find_dataset
 
 REAL_PLANE = (6690, 9945)           # x, y of the authors' imaged volume
@@ -53,50 +59,69 @@ COMPRESSION = dict(compress_method='blosc:lz4hc', compress_level=5, compress_shu
 # ----------------------------------------------------------------------------
 # The data
 
+def generator_version():
+    """Digest of the code that decides what the dataset holds (synthetic.py and the MAT
+    writer it uses).  synthetic has no version number of its own; any change to it
+    regenerates the cached data, which is what a benchmark of its tiles needs."""
+    from chimerax.connectome import matlab, synthetic
+    h = hashlib.sha256()
+    for module in (synthetic, matlab):
+        with open(module.__file__, 'rb') as f:
+            h.update(f.read())
+    return h.hexdigest()[:16]
+
+
 def dataset(size):
-    """Folder holding image/ and segmentation/ tiles; and where they came from."""
-    folder = os.path.join(DATA, 'combine-%s' % size)
-    done = os.path.join(folder, '.complete')
+    """Folder of the ``connectome demo`` dataset of this size (image/, segmentation/,
+    objects/, truth.hdf5), generated once; and the generation's figures."""
+    folder = os.path.join(DATA, 'demo-%s' % size)
+    record = folder + '.json'
+    version = generator_version()
     try:
-        from chimerax.connectome import synthetic
-    except ImportError:
-        synthetic = None
-    source = ('connectome demo size %s (chimerax.connectome.synthetic)' % size if synthetic
-              else 'label tiles made by bench_combine (chimerax.connectome.synthetic is not'
-                   ' there yet)')
-    if not os.path.exists(done):
-        shutil.rmtree(folder, ignore_errors=True)
-        os.makedirs(folder)
-        print('writing the %s dataset into %s (once) ...' % (size, folder), flush=True)
-        if synthetic:
-            synthetic.generate_dataset(folder, size=size, seed=0)
-        else:
-            _own_tiles(folder, size)
-        open(done, 'w').close()
-    return folder, source
+        with open(record) as f:
+            made = json.load(f)
+    except (OSError, ValueError):
+        made = None
+    if (made and made.get('version') == version and made.get('size') == size
+            and os.path.isfile(os.path.join(folder, 'truth.hdf5'))):
+        made['cached'] = True
+        return folder, made
+    if os.path.exists(record):
+        os.remove(record)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(DATA, exist_ok=True)
+    print('generating the %s dataset into %s (once; kept for later runs) ...' % (size, folder),
+          flush=True)
+    made = run_child(GENERATE_CHILD, folder=folder, size=size)
+    made.update(version=version, size=size, seg_disk=_folder_bytes(folder, 'segmentation'),
+                image_disk=_folder_bytes(folder, 'image'))
+    with open(record, 'w') as f:
+        json.dump(made, f)
+    made['cached'] = False
+    return folder, made
 
 
-def _own_tiles(folder, size):
-    """segmentation/ (uint32 labels) and image/ (uint8) tiles, gzip-chunked like the
-    authors' files, one position absent as in the demo data."""
-    sys.path.insert(0, os.path.join(REPO, 'tests'))
-    import tilesets
-    tile = 256 if size == 'large' else 64
-    grid = (2, 4, 4) if size == 'large' else (2, 2, 3)     # z,y,x tiles: 2.1 GB of labels
-    rng = np.random.default_rng(0)
-    for kind in ('segmentation', 'image'):
-        os.makedirs(os.path.join(folder, kind))
-        for z in range(grid[0]):
-            for y in range(grid[1]):
-                for x in range(grid[2]):
-                    if (x, y, z) == (grid[2] - 1, 0, 0):
-                        continue
-                    seed = int(rng.integers(1 << 30))
-                    a = (tilesets.labels((tile,) * 3, seed=seed, cell=5) if kind == 'segmentation'
-                         else tilesets.image((tile,) * 3, seed=seed))
-                    path = os.path.join(folder, kind, 'x%dy%dz%d.hdf5' % (x, y, z))
-                    with h5py.File(path, 'w') as f:
-                        f.create_dataset('data', data=a, chunks=(64, 64, 64), compression='gzip')
+def _folder_bytes(folder, kind):
+    d = os.path.join(folder, kind)
+    return sum(os.path.getsize(os.path.join(d, n)) for n in os.listdir(d))
+
+
+def print_dataset(folder, made):
+    t = made['tile_size']
+    raw = made['tiles'] * t ** 3            # voxels in the tiles present
+    print('data: connectome demo %s (seed 0, chimerax.connectome.synthetic), %s' % (
+        made['size'], folder))
+    print('  generate_dataset(size=%r): %.1f s wall, peak RSS %s, %d cores%s' % (
+        made['size'], made['wall'], _gb(made['peak_rss']), made['cores'],
+        ' (measured when generated; cached since)' if made['cached'] else ''))
+    print('  %d + %d tiles of %d^3 (%d positions absent), %s voxels, %d regions,'
+          ' maximum id %d' % (made['tiles'], made['tiles'], t, made['absent_tiles'],
+                              ' x '.join(map(str, made['shape'])), made['regions'],
+                              made['maximum_region_id']))
+    print('  segmentation: %s on disk (deflate level 4, 64^3 chunks), %s uncompressed (uint32),'
+          ' ratio %.0f; EM image: %s (uint8, uncompressed); everything written %s' % (
+              format_bytes(made['seg_disk']), format_bytes(4 * raw), 4 * raw / made['seg_disk'],
+              format_bytes(made['image_disk']), format_bytes(made['bytes'])), flush=True)
 
 
 # ----------------------------------------------------------------------------
@@ -127,6 +152,21 @@ print(json.dumps({'wall': wall, 'levels': r.levels, 'size': r.size, 'dtype': r.d
                   'file_bytes': r.file_bytes, 'tile_chunks_read': r.tile_chunks_read,
                   'chunk_side': r.chunk_side, 'threads': r.threads,
                   'maxrss': peak_rss()}))
+'''
+
+GENERATE_CHILD = '''
+from chimerax.connectome import synthetic
+from chimerax.connectome.combine import available_cores
+t = time.perf_counter()
+s = synthetic.generate_dataset(args['folder'], size=args['size'], seed=0)
+wall = time.perf_counter() - t
+layout = synthetic.dataset_layout(args['size'])
+print(json.dumps({'wall': wall, 'maxrss': peak_rss(), 'cores': available_cores(),
+                  'tile_size': layout['tile_size'],
+                  'shape': [n * layout['tile_size'] for n in layout['grid_shape']],
+                  'tiles': s['tiles'], 'absent_tiles': s['absent_tiles'],
+                  'regions': s['regions'], 'maximum_region_id': s['maximum_region_id'],
+                  'bytes': s['bytes']}))
 '''
 
 CHIMERAX_CHILD = '''
@@ -382,6 +422,11 @@ def compare(tiles_folder, cores, work, both_sizes):
         os.remove(os.path.join(work, name))
     if not both_sizes:
         return
+    # The second size, 4x fewer voxels: a region crop of these same tiles (half of x, half
+    # of y, every plane), not the 'medium' dataset.  The crop has exactly 4x fewer voxels
+    # and the same tile size, chunking and label statistics, so only the volume changes;
+    # 'medium' has 128^3 tiles instead of 256^3 (tile size drives combine's per-tile
+    # buffers) and 4.3x fewer voxels, which would mix two effects in the comparison.
     z, y, x = shape
     quarter = run_child(COMBINE_CHILD, output=os.path.join(work, 'quarter.cmap'),
                         region=(0, 0, 0, x // 2 - 1, y // 2 - 1, z - 1), **common)
@@ -414,11 +459,12 @@ def print_slab_analysis(s, shape, dtype):
 
 def main(flags):
     quick = '--quick' in flags
-    size = 'small' if quick else 'large'
-    folder, source = dataset(size)
+    size = 'medium' if quick else 'large'
+    folder, made = dataset(size)
+    print_dataset(folder, made)
     cores = available_cores()
-    print('data: %s; %d cores; compression %s level %d, shuffle'
-          % (source, cores, COMPRESSION['compress_method'], COMPRESSION['compress_level']))
+    print('%d cores; compression %s level %d, shuffle'
+          % (cores, COMPRESSION['compress_method'], COMPRESSION['compress_level']))
     work = tempfile.mkdtemp(prefix='bench-combine-', dir=DATA)
     try:
         compare(os.path.join(folder, 'segmentation'), cores, work, both_sizes=True)

@@ -86,6 +86,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 import h5py
 import numpy as np
+from h5py._objects import phil
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
@@ -1258,8 +1259,13 @@ class _Generator:
             d = f.create_dataset('data', shape=segmentation.shape, dtype=np.uint32,
                                  chunks=(chunk,) * 3, compression='gzip',
                                  compression_opts=SEGMENTATION_GZIP_LEVEL)
-            for offset, data in pieces:
-                d.id.write_direct_chunk(offset, data)
+            # write_direct_chunk does not take h5py's own lock "phil" (h5py 3.10), which
+            # other threads' h5py calls do (freeing the previous tile's File and Dataset
+            # objects, for one): without it HDF5 is entered from two threads at once
+            # ("no VOL object wrap context", now and then a crash).
+            with phil:
+                for offset, data in pieces:
+                    d.id.write_direct_chunk(offset, data)
         return sum(os.path.getsize(os.path.join(folder, kind, name))
                    for kind in ('image', 'segmentation'))
 
