@@ -111,6 +111,25 @@ def _mode(a, factors):
     k = len(v)
     if k > 255:
         raise ValueError('mode downsampling blocks are limited to 255 voxels, not %d' % k)
+    # Most blocks of a segmentation lie inside one region: all their voxels are equal and
+    # that value is the mode.  Only the other blocks need counting.
+    mixed = np.zeros(v.shape[1:], bool)
+    for p in range(1, k):
+        mixed |= v[p] != v[0]
+    best = v[0].copy()
+    where = np.flatnonzero(mixed)
+    if where.size == 0:
+        return best
+    if where.size < mixed.size // 2:
+        best.reshape(-1)[where] = _mode_of_blocks(v.reshape(k, -1)[:, where])
+        return best
+    return _mode_of_blocks(v)
+
+
+def _mode_of_blocks(v):
+    """Most frequent non-zero value along axis 0 (0 if all are 0); ties go to the value
+    met first in block order."""
+    k = len(v)
     counts = np.empty(v.shape, np.uint8)
     counts[...] = 1
     eq = np.empty(v.shape[1:], bool)

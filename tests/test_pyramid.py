@@ -70,3 +70,17 @@ def test_level_factors():
                                                                       (2, 2, 2)]
     with pytest.raises(ValueError, match='not a multiple'):
         pyramid.level_factors([(2, 2, 2), (3, 3, 3)])
+
+
+@pytest.mark.parametrize('mixed_fraction', [0.0, 0.01, 0.3, 0.9])
+def test_mode_of_mostly_uniform_labels(mixed_fraction):
+    """Blocks inside one region take the region's id without counting; the few mixed
+    blocks are counted: every mix gives the definition's result."""
+    rng = np.random.default_rng(3)
+    a = np.repeat(np.repeat(np.repeat(rng.integers(0, 5, (6, 8, 10)).astype(np.uint32),
+                                      2, 0), 2, 1), 2, 2)
+    flip = rng.random(a.shape) < mixed_fraction / 4
+    a[flip] = rng.integers(0, 9, int(flip.sum()))
+    for factors in ((1, 2, 2), (2, 2, 2)):
+        assert np.array_equal(pyramid.downsample(a, factors, 'mode'),
+                              reference_mode(a, factors))
