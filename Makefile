@@ -7,14 +7,21 @@ CHIMERAX ?= chimerax
 VENV     := .venv
 PY       := $(VENV)/bin/python
 STAMP    := $(VENV)/.installed
+# The portable tests run in a second environment with no ChimeraX wheel and no Qt, which
+# proves the pure folders need neither.
+PORTABLE := .venv-portable
+PPY      := $(PORTABLE)/bin/python
+PSTAMP   := $(PORTABLE)/.installed
 HEADLESS := bin/chimerax-headless --nogui --offscreen --exit
 DEMO_DIR ?= demo-output
 
-.PHONY: venv test test-fast demo bench figures install wheel clean distclean
+.PHONY: venv venv-portable test test-fast test-chimerax demo bench figures install wheel clean distclean
 
 venv: $(STAMP)
 
-$(STAMP): requirements/headless.txt requirements/runtime.txt requirements/test.txt requirements/chimerax.txt
+venv-portable: $(PSTAMP)
+
+$(STAMP): requirements/headless.txt requirements/science.txt requirements/runtime.txt requirements/test.txt requirements/chimerax.txt
 	scripts/system-packages.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check pip==24.0
@@ -23,12 +30,21 @@ $(STAMP): requirements/headless.txt requirements/runtime.txt requirements/test.t
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements/chimerax.txt
 	touch $@
 
-test: venv
-	$(PY) -m pytest tests
+$(PSTAMP): requirements/portable.txt requirements/science.txt requirements/runtime.txt requirements/test.txt
+	test -x $(PPY) || $(PYTHON) -m venv $(PORTABLE)
+	$(PPY) -m pip install -q --disable-pip-version-check pip==24.0
+	$(PPY) -m pip install -q --disable-pip-version-check -r requirements/portable.txt
+	touch $@
 
-# The pure-module tests only (no ChimeraX session).
-test-fast: venv
-	$(PY) -m pytest -m "not chimerax" tests
+# Both layers: the portable tests (plain Python), then the tests on real ChimeraX.
+test: test-fast test-chimerax
+
+# The portable tests only: pure folders, no ChimeraX wheel, no Qt.
+test-fast: venv-portable
+	$(PPY) -m pytest tests/portable
+
+test-chimerax: venv
+	$(PY) -m pytest tests/chimerax
 
 demo: venv
 	$(HEADLESS) --script "scripts/demo.py $(DEMO_DIR)"
@@ -52,4 +68,4 @@ clean:
 	rm -rf build dist *.egg-info src/__pycache__ tests/__pycache__ .pytest_cache $(DEMO_DIR)
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(PORTABLE)

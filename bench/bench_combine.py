@@ -17,7 +17,7 @@ Figures printed:
   (chunk depth / 4) times.  Measured on one tile, extrapolated to the real volume.
 
 The data: the tiles of ``connectome demo FOLDER size large`` (``size medium`` with --quick),
-written by chimerax.connectome.synthetic.generate_dataset exactly as the command writes
+written by chimerax.connectome.demo.generate_dataset exactly as the command writes
 them (segmentation deflate-compressed in 64^3 chunks like the authors' tiles, EM image
 contiguous and uncompressed like theirs) into bench.DATA/demo-SIZE and reused by later
 runs; regenerated when missing or when the generator's code changed.  The generation
@@ -46,9 +46,9 @@ import numpy as np
 import psutil
 
 from . import DATA, REPO
-from chimerax.connectome.combine import available_cores
+from chimerax.connectome.parallel import available_cores
 from chimerax.connectome.progress import format_bytes
-from chimerax.connectome.tiles import find_dataset
+from chimerax.connectome.formats.tiles import find_dataset
 
 REAL_PLANE = (6690, 9945)           # x, y of the authors' imaged volume
 REAL_PLANES = 3420
@@ -60,13 +60,16 @@ COMPRESSION = dict(compress_method='blosc:lz4hc', compress_level=5, compress_shu
 # The data
 
 def generator_version():
-    """Digest of the code that decides what the dataset holds (synthetic.py and the MAT
-    writer it uses).  synthetic has no version number of its own; any change to it
-    regenerates the cached data, which is what a benchmark of its tiles needs."""
-    from chimerax.connectome import matlab, synthetic
+    """Digest of the code that decides what the dataset holds (the demo package and the
+    MAT writer it uses).  The generator has no version number of its own; any change to
+    it regenerates the cached data, which is what a benchmark of its tiles needs."""
+    from chimerax.connectome import demo
+    from chimerax.connectome.formats import matfile
+    folder = os.path.dirname(demo.__file__)
+    files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith('.py'))
     h = hashlib.sha256()
-    for module in (synthetic, matlab):
-        with open(module.__file__, 'rb') as f:
+    for path in files + [matfile.__file__]:
+        with open(path, 'rb') as f:
             h.update(f.read())
     return h.hexdigest()[:16]
 
@@ -109,7 +112,7 @@ def _folder_bytes(folder, kind):
 def print_dataset(folder, made):
     t = made['tile_size']
     raw = made['tiles'] * t ** 3            # voxels in the tiles present
-    print('data: connectome demo %s (seed 0, chimerax.connectome.synthetic), %s' % (
+    print('data: connectome demo %s (seed 0, chimerax.connectome.demo), %s' % (
         made['size'], folder))
     print('  generate_dataset(size=%r): %.1f s wall, peak RSS %s, %d cores%s' % (
         made['size'], made['wall'], _gb(made['peak_rss']), made['cores'],
@@ -142,7 +145,8 @@ def peak_rss():
 '''
 
 COMBINE_CHILD = '''
-from chimerax.connectome import combine, tiles
+from chimerax.connectome.formats import tiles
+from chimerax.connectome.pipeline import combine
 t = time.perf_counter()
 with tiles.open_tiles(args['tiles'], missing='zero') as ts:
     r = combine.combine(ts, args['output'], region=args['region'], replace=True,
@@ -155,8 +159,8 @@ print(json.dumps({'wall': wall, 'levels': r.levels, 'size': r.size, 'dtype': r.d
 '''
 
 GENERATE_CHILD = '''
-from chimerax.connectome import synthetic
-from chimerax.connectome.combine import available_cores
+from chimerax.connectome import demo as synthetic
+from chimerax.connectome.parallel import available_cores
 t = time.perf_counter()
 s = synthetic.generate_dataset(args['folder'], size=args['size'], seed=0)
 wall = time.perf_counter() - t
@@ -176,7 +180,7 @@ import numpy as np
 chimerax.app_dirs = types.SimpleNamespace(appname='ChimeraX', version='1.7')  # set by its start-up
 from chimerax.map_data import GridData
 from chimerax.map_data.cmap.write_cmap import write_grid_as_chimera_map
-from chimerax.connectome import tiles
+from chimerax.connectome.formats import tiles
 
 
 class PlainTilesGrid(GridData):
@@ -382,7 +386,7 @@ def _stored_chunks(ts):
 
 def compare(tiles_folder, cores, work, both_sizes):
     """combine, its floor and ChimeraX's writer on one tile set; print the figures."""
-    from chimerax.connectome import tiles
+    from chimerax.connectome.formats import tiles
     with tiles.open_tiles(tiles_folder, missing='zero') as ts:
         tile_paths = list(ts.paths)
         shape = ts.shape

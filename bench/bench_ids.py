@@ -8,7 +8,7 @@ region_id,object_id rows.  The segmentation is a small Chimera map whose
 ``maximum_segment_id`` says 15,030,572: building and writing an attribute array depends on
 the number of regions, not on the voxels.  Each phase is timed separately: reading the
 object file, building the int32 array (sorting, conflict check), writing it atomically
-under /attributes (hdf5update: new bytes appended and fsynced, one page patched).
+under /attributes (formats/hdf5edit.py: new bytes appended and fsynced, one page patched).
 
     python -m bench ids [--quick]
 """
@@ -66,7 +66,7 @@ def object_files(folder, regions, objects, memberships):
 
 
 def segmentation(path, maximum):
-    from chimerax.connectome.cmapfile import ChimeraMapWriter
+    from chimerax.connectome.formats.cmap import ChimeraMapWriter
     w = ChimeraMapWriter(path, (16, 16, 16), np.uint32)
     try:
         lv = w.levels[0]
@@ -78,8 +78,8 @@ def segmentation(path, maximum):
 
 
 def main(flags):
-    from chimerax.connectome import attributes
-    from chimerax.connectome.objectfiles import read_object_file
+    from chimerax.connectome.pipeline import attributes
+    from chimerax.connectome.formats.objectfiles import read_object_file
     quick = '--quick' in flags
     scale = 20 if quick else 1
     regions, objects, memberships = REGIONS // scale, OBJECTS // scale, MEMBERSHIPS // scale

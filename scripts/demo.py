@@ -18,7 +18,7 @@ import sys
 import time
 
 from chimerax.core.commands import run, quote_if_necessary as q
-from chimerax.connectome.synthetic import read_truth
+from chimerax.connectome.demo import read_truth
 
 session = session  # noqa: F821  (ChimeraX gives a script its session)
 

@@ -2,7 +2,8 @@
 this (from scripts/figures.py) on the guide's data folder.
 
 Run inside ChimeraX (``bin/chimerax-headless --nogui --offscreen --exit --script
-"scripts/figures_panel.py [FOLDER]"``).  Uses FOLDER/image.cmap and
+"scripts/figures_panel.py [FOLDER]"``, where the app window is emulated for the panel, or
+the ChimeraX app).  Uses FOLDER/image.cmap and
 FOLDER/segmentation.cmap with object ids (FOLDER defaults to demo-output, as ``make demo``
 leaves it), running scripts/demo.py first if they are missing.  The panel's own Color map
 button colours the plane, so the picture shows what a user gets; writes
@@ -10,6 +11,7 @@ docs/images/panel.png (the panel widget) and docs/images/colored-map.png, and th
 picture again beside the panel's help page, which the bundle ships.
 """
 
+import contextlib
 import os
 import sys
 
@@ -41,14 +43,21 @@ run(session, 'volume %s style image region 0,0,%d,%d,%d,%d colorMode auto8'
     ' level %g,0 level %g,1; view; lighting flat; camera ortho; windowsize 800 600'
     % (em.atomspec, k, nx - 1, ny - 1, k, low, high))
 
-panel = run(session, 'connectome panel')
-panel.color_button.click()
-run(session, 'view; save %s width 800 height 600 supersample 3'
-    % q(os.path.join(images, 'colored-map.png')))
+if session.ui.is_gui:
+    window = contextlib.nullcontext()
+else:       # chimerax-headless: the app window, emulated (harness/cxheadless/window.py)
+    from cxheadless.window import window as app_window
+    window = app_window(session)
+with window:
+    panel = run(session, 'connectome panel')
+    panel.color_button.click()
+    run(session, 'view; save %s width 800 height 600 supersample 3'
+        % q(os.path.join(images, 'colored-map.png')))
 
-widget = panel.tool_window.ui_area
-widget.resize(340, widget.sizeHint().height())
-picture = widget.grab()
-picture.save(os.path.join(images, 'panel.png'))
-picture.save(os.path.join(ROOT, 'src', 'docs', 'user', 'tools', 'connectome-panel.png'))
+    widget = panel.tool_window.ui_area
+    widget.resize(340, widget.sizeHint().height())
+    picture = widget.grab()
+    picture.save(os.path.join(images, 'panel.png'))
+    picture.save(os.path.join(ROOT, 'src', 'docs', 'user', 'tools', 'connectome-panel.png'))
+    panel.delete()
 session.logger.info('Wrote panel.png and colored-map.png to %s' % images)

@@ -1,34 +1,45 @@
 """ChimeraX-Connectome: EM connectome tiles to multiresolution maps, and segmentations
-coloured by object.  The BundleAPI only imports and dispatches; see cmd.py for commands.
+coloured by object.  The BundleAPI only imports and dispatches (commands/ registers the
+commands, ui/ the panel and toolbar).  ChimeraX itself is imported only when ChimeraX
+asks for ``bundle_api``, so the pure folders (formats, pipeline, demo) work without it.
 """
 
-from chimerax.core.toolshed import BundleAPI
+
+def _bundle_api():
+    from chimerax.core.toolshed import BundleAPI
+
+    class _ConnectomeAPI(BundleAPI):
+
+        api_version = 1
+
+        @staticmethod
+        def register_command(bi, ci, logger):
+            # Called lazily, the first time a command declared in bundle_info.xml is used.
+            from .commands import register_command
+            register_command(ci.name, logger)
+
+        @staticmethod
+        def start_tool(session, bi, ti):
+            from .ui.panel import show_panel
+            return show_panel(session)
+
+        @staticmethod
+        def run_provider(session, name, mgr, **kw):
+            if mgr is session.open_command:
+                from .commands.opentiles import TilesOpenerInfo
+                return TilesOpenerInfo()
+            if mgr is getattr(session, 'toolbar', None):
+                from .ui.toolbar import run_button
+                return run_button(session, name)
+            raise ValueError('chimerax.connectome has no provider %r for manager %r'
+                             % (name, mgr))
+
+    return _ConnectomeAPI()
 
 
-class _ConnectomeAPI(BundleAPI):
-
-    api_version = 1
-
-    @staticmethod
-    def register_command(bi, ci, logger):
-        # Called lazily, the first time a command declared in bundle_info.xml is used.
-        from . import cmd
-        cmd.register_command(ci.name, logger)
-
-    @staticmethod
-    def start_tool(session, bi, ti):
-        from .tool import show_panel
-        return show_panel(session)
-
-    @staticmethod
-    def run_provider(session, name, mgr, **kw):
-        if mgr == session.open_command:
-            from .tilegrid import TilesOpenerInfo
-            return TilesOpenerInfo()
-        if getattr(mgr, 'name', None) == 'toolbar':
-            from .toolbar import run_button
-            return run_button(session, name)
-        raise ValueError('chimerax.connectome has no provider %r for manager %r' % (name, mgr))
-
-
-bundle_api = _ConnectomeAPI()
+def __getattr__(name):
+    # ChimeraX's toolshed reads the module's bundle_api attribute (PEP 562 makes it lazy).
+    if name == 'bundle_api':
+        api = globals()['bundle_api'] = _bundle_api()
+        return api
+    raise AttributeError('module %r has no attribute %r' % (__name__, name))

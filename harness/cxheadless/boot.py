@@ -47,7 +47,14 @@ def prepare_chimerax_package(source_bundle=SOURCE_BUNDLE):
     from . import nogui, ui, qtenums
     qtenums.promote_enums()
     sys.modules['chimerax.core.nogui'] = nogui
-    sys.modules.setdefault('chimerax.ui', ui)
+    if 'chimerax.ui' not in sys.modules:
+        sys.modules['chimerax.ui'] = ui
+        try:
+            from . import uiwidgets
+        except ImportError:         # no Qt: no tool panels, as with chimerax --nogui
+            pass
+        else:
+            sys.modules['chimerax.ui.widgets'] = ui.widgets = uiwidgets
     if source_bundle is not None:
         install_source_finder(source_bundle)
 

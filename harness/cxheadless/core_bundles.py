@@ -115,6 +115,10 @@ CORE_BUNDLES = [
     ('ChimeraX-ListInfo', 'chimerax.list_info', [
         'Command :: info :: General :: Report attributes for models and atomic data',
     ]),
+    # Its manager starts only with a window (cxheadless.window).
+    ('ChimeraX-Toolbar', 'chimerax.toolbar', [
+        'Manager :: toolbar :: guiOnly:true',
+    ]),
     ('ChimeraX-Surface', 'chimerax.surface', [
         'CustomInit',
     ] + ['Command :: %s :: Surfaces :: %s' % (c, c) for c in (

@@ -1,0 +1,36 @@
+"""The ``connectome at`` command: which region and which objects are at a point.
+
+    connectome at X,Y,Z [segmentation SEGMENTATION]
+
+X,Y,Z are scene coordinates.  Logs ``region 812345  axon 1203  dendrite 0  spinehead 0``
+and returns {'region': 812345, 'axon': 1203, ...}.  The hover readout
+uses the same lookup (session/readout.py objects_at).
+"""
+
+from ..pipeline.classes import readout_text
+from ..session.maps import choose_models
+from ..session.readout import enable_readout, objects_at
+
+
+def connectome_at(session, point, segmentation=None):
+    from chimerax.core.errors import UserError
+    seg, _ = choose_models(session, 'connectome at', segmentation, need_image=False)
+    found = objects_at(seg, point)
+    where = ','.join('%.5g' % c for c in point)
+    if found is None:
+        raise UserError('connectome at: point %s is outside segmentation %s (%s)'
+                        % (where, seg.atomspec, seg.name))
+    ids = {k: v for k, v in found.items() if k != 'region'}
+    session.logger.info('At %s in %s (%s): %s' % (where, seg.atomspec, seg.name,
+                                                 readout_text(found['region'], ids)))
+    enable_readout(session)
+    return found
+
+
+def register_at_command(logger):
+    from chimerax.core.commands import CmdDesc, register, Float3Arg
+    from chimerax.map import MapArg
+    desc = CmdDesc(required=[('point', Float3Arg)],
+                   keyword=[('segmentation', MapArg)],
+                   synopsis='report the region and object ids at a point')
+    register('connectome at', desc, connectome_at, logger=logger)

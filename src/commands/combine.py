@@ -1,0 +1,108 @@
+"""The ``connectome combine`` command: HDF5 tiles to one multiresolution Chimera map.
+
+    connectome combine TILES output FILE.cmap [dataset NAME] [pattern x{X}y{Y}z{Z}]
+        [firstIndex 0] [missing error|zero] [region i1,j1,k1,i2,j2,k2] [axisOrder zyx|xyz]
+        [voxelSize X,Y,Z] [origin X,Y,Z] [subsamples auto|none|I,J,K ...]
+        [downsample auto|mode|mean|stride] [compress true|false] [compressMethod ...]
+        [compressLevel N] [compressShuffle true|false] [chunkShapes zyx] [memoryLimit GB]
+        [threads N] [name TEXT] [replace false] [open true]
+
+Options shared with ChimeraX's ``save file.cmap`` have its names and values.  The work
+is done by formats/tiles.py (reading) and pipeline/combine.py (writing); this module only
+parses, reports progress to the status line and log, and opens the result.
+"""
+
+from chimerax.core.commands import OpenFileNamesArg
+
+from ..errors import InputError
+from ..formats import cmap
+from ..formats.tiles import AXIS_ORDERS, DEFAULT_PATTERN, MISSING_CHOICES, open_tiles
+from ..pipeline import combine as engine, pyramid
+from ..session.reporting import status_reporter
+
+
+class TilesArg(OpenFileNamesArg):
+    """A folder, a glob or several tile files (globs are expanded by formats/tiles.py)."""
+    name = 'a folder, glob or HDF5 tile files'
+    check_existence = False
+
+
+def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAULT_PATTERN,
+                       first_index=0, missing='error', region='all', axis_order='zyx',
+                       voxel_size=(1, 1, 1), origin=None, subsamples=None, downsample='auto',
+                       compress=True, compress_method='blosc:lz4hc', compress_level=5,
+                       compress_shuffle=True, chunk_shapes=None,
+                       memory_limit=engine.DEFAULT_MEMORY_LIMIT, threads=None, name=None,
+                       replace=False, open=True):
+    """Combine HDF5 tiles into one compressed multiresolution .cmap; returns the opened
+    models (open true) or the CombineResult."""
+    from chimerax.core.errors import UserError
+    if chunk_shapes is not None and list(chunk_shapes) != ['zyx']:
+        raise UserError('connectome combine: only chunkShapes zyx is written (cubic chunks,'
+                        ' as fast for planes along x, y or z)')
+    if region == 'shown':
+        raise UserError('connectome combine: region must be all or i1,j1,k1,i2,j2,k2')
+    if region != 'all':
+        region = tuple(region[0]) + tuple(region[1])
+
+    try:
+        with open_tiles(tiles, dataset=dataset, pattern=pattern, first_index=first_index,
+                        missing=missing, axis_order=axis_order) as tileset:
+            result = engine.combine(
+                tileset, output, region=region, voxel_size=voxel_size, origin=origin,
+                subsamples=_subsamples(subsamples), downsample=downsample, compress=compress,
+                compress_method=compress_method, compress_level=compress_level,
+                compress_shuffle=compress_shuffle, memory_limit=memory_limit,
+                threads=threads, replace=replace, name=name,
+                report=status_reporter(session))
+    except InputError as e:
+        raise UserError('connectome combine: %s' % e)
+    if not open:
+        return result
+    from chimerax.core.commands import run, quote_path_if_necessary
+    return run(session, 'open %s' % quote_path_if_necessary(result.path))
+
+
+def _subsamples(values):
+    """The repeated subsamples option: [] -> auto, ['none'], or a list of steps."""
+    if not values:
+        return 'auto'
+    words = [v for v in values if isinstance(v, str)]
+    if words:
+        if len(values) > 1:
+            raise InputError('subsamples auto or none cannot be combined with steps')
+        return words[0]
+    return list(values)
+
+
+def register_combine_command(logger):
+    from chimerax.core.commands import (
+        CmdDesc, register, BoolArg, EnumOf, FloatArg, IntArg, ListOf, Or, RepeatOf,
+        SaveFileNameArg, StringArg, Bounded, PositiveIntArg)
+    from chimerax.map.mapargs import Float1or3Arg, Int1or3Arg, MapRegionArg
+    desc = CmdDesc(
+        required=[('tiles', TilesArg)],
+        keyword=[('output', SaveFileNameArg),
+                 ('dataset', StringArg),
+                 ('pattern', StringArg),
+                 ('first_index', IntArg),
+                 ('missing', EnumOf(MISSING_CHOICES)),
+                 ('region', MapRegionArg),
+                 ('axis_order', EnumOf(AXIS_ORDERS)),
+                 ('voxel_size', Float1or3Arg),
+                 ('origin', Float1or3Arg),
+                 ('subsamples', RepeatOf(Or(EnumOf(('auto', 'none')), Int1or3Arg))),
+                 ('downsample', EnumOf(('auto',) + pyramid.METHODS)),
+                 ('compress', BoolArg),
+                 ('compress_method', EnumOf(cmap.COMPRESS_METHODS)),
+                 ('compress_level', Bounded(IntArg, 0, 9)),
+                 ('compress_shuffle', BoolArg),
+                 ('chunk_shapes', ListOf(EnumOf(('zyx', 'zxy', 'yxz', 'yzx', 'xzy', 'xyz')))),
+                 ('memory_limit', Bounded(FloatArg, 0.01)),
+                 ('threads', PositiveIntArg),
+                 ('name', StringArg),
+                 ('replace', BoolArg),
+                 ('open', BoolArg)],
+        required_arguments=['output'],
+        synopsis='combine HDF5 tiles into one multiresolution compressed Chimera map')
+    register('connectome combine', desc, connectome_combine, logger=logger)

@@ -1,0 +1,260 @@
+"""The files of a synthetic dataset, in the layouts described here, and reading its truth.
+
+Coordinates: voxel (x, y, z), 0-based, has its centre at (x, y, z) * voxel size nm;
+arrays are indexed [z, y, x] like the authors' tiles.  Layout written under FOLDER:
+
+    image/x{X}y{Y}z{Z}.hdf5         EM tile: dataset /data, uint8, T x T x T (z,y,x),
+                                    contiguous and uncompressed like the originals
+    segmentation/x{X}y{Y}z{Z}.hdf5  region ids: /data, uint32, T^3 (z,y,x), 0 = unsegmented;
+                                    chunks 64^3 (T^3 if T < 64), deflate (gzip) level 4,
+                                    no shuffle: deflate is what the authors' tiles use,
+                                    level 4 compresses label runs nearly as well as 9 at a
+                                    fraction of the time
+    objects/{stem}.hdf5|.mat|.csv   which regions make up each object, per class
+    truth.hdf5                      the ground truth (below)
+    README.txt                      this layout, short
+
+Tile x2y4z3 starts at voxel (2T, 4T, 3T).  As in the original, the imaged extent starts
+inside the first tile and ends inside the last (``dataset_layout``), and an unimaged notch
+(a corner column through all z) leaves some tile positions of the bounding grid without
+any imaged voxel: those files are absent.  Outside the imaged region tiles hold 0.
+
+Object files (class: stem): axon: axons, dendrite: dendrites, spinehead: spineheads,
+neuron: neurons, presynapse: presynapses, postsynapse: postsynapses.  Object ids are
+1..N in list order; region ids inside an object are ascending.
+
+    HDF5   axons.hdf5        /region_ids uint32 (all objects' ids, object 1 first),
+                             /lengths int64 (N: regions per object)
+           presynapses.hdf5  /region_ids uint32, /offsets int64 (N + 1: object k is
+                             region_ids[offsets[k-1]:offsets[k]])
+           postsynapses.hdf5 /region_ids uint32, /lengths int64, /ids int64 (object ids)
+           dendrites.hdf5    group /dendrites: one uint32 dataset per object, named by its
+                             id in decimal ('1', '2', ... '10': not in id order when sorted)
+           neurons.hdf5      group /neurons: datasets neuron_001, neuron_002, ... in id order
+           spineheads.hdf5   /object_id int32, length maximum region id + 1: index = region
+                             id, value = spine head id, 0 = none
+    MAT    {stem}.mat        v7.3 (formats/matfile.py), one variable named like the stem: a 1 x N cell
+                             of column vectors of doubles (axons, spineheads, presynapses,
+                             postsynapses), or a 1 x N struct array (dendrites(k).segIds and
+                             dendrites(k).id; neurons(k).segIds and neurons(k).somaPosition,
+                             the soma centre in 1-based voxel coordinates x, y, z)
+    CSV    dendrites.csv, spineheads.csv, postsynapses.csv: header ``region_id,object_id``,
+                             then one row per region; axons.csv, neurons.csv,
+                             presynapses.csv: no header, line k lists object k's region ids,
+                             comma-separated
+
+A neuron object is every region of a cell whose soma lies inside the volume (soma,
+dendrites, spine necks and heads); a dendrite object is one dendrite tree or fragment with
+its spine necks (not heads); a spine head object is one head; an axon object is one axon
+with its boutons; a presynapse is the bouton of one synapse; a postsynapse is the spine
+head or the patch of shaft of one synapse.  Presynapse k and postsynapse k are synapse k.
+
+truth.hdf5: attributes voxel_size (x,y,z nm), tile_size, grid_shape (tiles x,y,z),
+extent and notch ([[x0,y0,z0],[x1,y1,z1]], 0-based, stop exclusive; imaged = inside
+extent and not inside notch), absent_tiles ((n,3) x,y,z), seed, size, maximum_region_id,
+classes.  Datasets: region_ids (sorted, those in the segmentation), glia_region_ids,
+cell (int32 per region id: which cell a region is part of, 0 = none), objects/{class}
+(int32, length maximum_region_id + 1: object id per region, 0 = none; what ``connectome
+ids`` must make from the object files), samples/{class} ((n,4) int32: object id, x, y, z
+of voxels whose 6 neighbours are in the same object; objects cut by the extent may have
+none) and synapses (one row per synapse: its presynapse/postsynapse/axon/dendrite/
+spinehead/neuron ids, kind 1 spine or 2 shaft, contact voxel x, y, z).
+"""
+
+import csv
+import itertools
+import os
+import zlib
+
+import h5py
+import numpy as np
+
+from ..errors import InputError
+from ..formats import matfile
+from .parameters import CLASSES, FILE_STEMS, SEGMENTATION_CHUNK, SEGMENTATION_GZIP_LEVEL, VOXEL_SIZE
+
+class DatasetFiles:
+    """Writes the files of one dataset: tiles, object files, truth."""
+
+    def __init__(self, size, seed, layout):
+        self.size = size
+        self.seed = seed
+        self.layout = layout
+        self.tile = layout['tile_size']
+        self.vs = np.array(VOXEL_SIZE)
+
+    def encode_segmentation(self, segmentation):
+        """The deflated chunks of a segmentation tile, [(offset, bytes)]: exactly what
+        HDF5's deflate filter would store.  No HDF5 call, so worker threads compress in
+        parallel (zlib releases the GIL)."""
+        chunk = min(SEGMENTATION_CHUNK, self.tile)
+        pieces = []
+        for z, y, x in itertools.product(range(0, self.tile, chunk), repeat=3):
+            block = np.ascontiguousarray(segmentation[z:z + chunk, y:y + chunk, x:x + chunk])
+            pieces.append(((z, y, x), zlib.compress(block, SEGMENTATION_GZIP_LEVEL)))
+        return pieces
+
+    def write_tile(self, folder, position, image, pieces):
+        """Write the EM tile and the encoded segmentation tile at a position; returns the
+        bytes written.  HDF5 calls: one thread only (HDF5 is not thread-safe)."""
+        name = tile_name(position)
+        chunk = min(SEGMENTATION_CHUNK, self.tile)
+        with h5py.File(os.path.join(folder, 'image', name), 'w') as f:
+            f.create_dataset('data', data=image)
+        with h5py.File(os.path.join(folder, 'segmentation', name), 'w') as f:
+            d = f.create_dataset('data', shape=(self.tile,) * 3, dtype=np.uint32,
+                                 chunks=(chunk,) * 3, compression='gzip',
+                                 compression_opts=SEGMENTATION_GZIP_LEVEL)
+            for offset, data in pieces:
+                d.id.write_direct_chunk(offset, data)
+        return sum(os.path.getsize(os.path.join(folder, kind, name))
+                   for kind in ('image', 'segmentation'))
+
+    def write_object_files(self, folder, per_region, region_ids, somata):
+        """One file per class and format; ``somata``: soma centres (nm) in neuron order."""
+        for name in CLASSES:
+            stem = FILE_STEMS[name]
+            ids = per_region[name][region_ids]
+            order = np.lexsort((region_ids, ids))
+            order = order[ids[order] > 0]
+            members, owners = region_ids[order], ids[order]
+            n = int(owners.max()) if len(owners) else 0
+            lengths = np.bincount(owners, minlength=n + 1)[1:]
+            objects = np.split(members, np.cumsum(lengths)[:-1]) if n else []
+            path = os.path.join(folder, stem)
+            self.write_object_hdf5(path + '.hdf5', name, objects, members, lengths,
+                                   per_region[name])
+            self.write_object_mat(path + '.mat', name, objects, somata)
+            self.write_object_csv(path + '.csv', name, objects)
+
+    def write_object_hdf5(self, path, name, objects, members, lengths, per_region):
+        with h5py.File(path, 'w') as f:
+            if name in ('axon', 'postsynapse'):
+                f.create_dataset('region_ids', data=members.astype(np.uint32))
+                f.create_dataset('lengths', data=lengths.astype(np.int64))
+                if name == 'postsynapse':
+                    f.create_dataset('ids', data=np.arange(1, len(objects) + 1, dtype=np.int64))
+            elif name == 'presynapse':
+                f.create_dataset('region_ids', data=members.astype(np.uint32))
+                f.create_dataset('offsets', data=np.r_[0, np.cumsum(lengths)].astype(np.int64))
+            elif name == 'dendrite':
+                g = f.create_group('dendrites')
+                for k, regions in enumerate(objects, start=1):
+                    g.create_dataset(str(k), data=regions.astype(np.uint32))
+            elif name == 'neuron':
+                g = f.create_group('neurons')
+                for k, regions in enumerate(objects, start=1):
+                    g.create_dataset('neuron_%03d' % k, data=regions.astype(np.uint32))
+            else:
+                f.create_dataset('object_id', data=per_region.astype(np.int32))
+
+    def write_object_mat(self, path, name, objects, somata):
+        stem = FILE_STEMS[name]
+        columns = [r.astype(np.float64) for r in objects]
+        if name == 'dendrite' and columns:
+            value = matfile.StructArray([{'segIds': c, 'id': float(k)}
+                                        for k, c in enumerate(columns, start=1)])
+        elif name == 'neuron' and columns:
+            # Somata lie inside the volume, so every neuron is present, in soma order.
+            value = matfile.StructArray([
+                {'segIds': c, 'somaPosition': np.rint(soma / self.vs).reshape(1, 3) + 1}
+                for c, soma in zip(columns, somata)])
+        else:
+            value = matfile.Cell(columns)
+        matfile.write_mat(path, {stem: value})
+
+    def write_object_csv(self, path, name, objects):
+        with open(path, 'w', newline='') as f:
+            w = csv.writer(f)
+            if name in ('dendrite', 'spinehead', 'postsynapse'):
+                w.writerow(['region_id', 'object_id'])
+                for k, regions in enumerate(objects, start=1):
+                    w.writerows((int(r), k) for r in regions)
+            else:
+                for regions in objects:
+                    w.writerow([int(r) for r in regions])
+
+    def write_truth(self, path, region_ids, glia_ids, cell_array, per_region, samples,
+                    synapses, max_id):
+        layout = self.layout
+        with h5py.File(path, 'w') as f:
+            a = f.attrs
+            a['voxel_size'] = np.array(VOXEL_SIZE)
+            a['tile_size'] = self.tile
+            a['grid_shape'] = np.array(layout['grid_shape'])
+            a['extent'] = np.array(layout['extent'])
+            a['notch'] = np.array(layout['notch'])
+            a['absent_tiles'] = np.array(layout['absent'], np.int32).reshape(-1, 3)
+            a['seed'] = self.seed
+            a['size'] = self.size
+            a['maximum_region_id'] = max_id
+            a['classes'] = np.array(CLASSES, dtype=h5py.string_dtype())
+            f.create_dataset('region_ids', data=region_ids.astype(np.uint32))
+            f.create_dataset('glia_region_ids', data=glia_ids.astype(np.uint32))
+            f.create_dataset('cell', data=cell_array, compression='gzip')
+            objects = f.create_group('objects')
+            samples_group = f.create_group('samples')
+            for name in CLASSES:
+                objects.create_dataset(name, data=per_region[name], compression='gzip')
+                samples_group.create_dataset(name, data=samples[name])
+            f.create_dataset('synapses', data=synapses)
+
+    def write_readme(self, path):
+        layout = self.layout
+        (x0, y0, z0), (x1, y1, z1) = layout['extent']
+        text = README % dict(
+            size=self.size, seed=self.seed, t=self.tile, grid='%d x %d x %d' % layout['grid_shape'],
+            present=len(layout['present']), absent=', '.join(
+                tile_name(p)[:-5] for p in layout['absent']) or 'none',
+            extent='x %d-%d, y %d-%d, z %d-%d' % (x0, x1 - 1, y0, y1 - 1, z0, z1 - 1),
+            vs='%g x %g x %g' % VOXEL_SIZE)
+        with open(path, 'w') as f:
+            f.write(text)
+
+
+def read_truth(folder):
+    """The ground truth of a dataset as a dict: the attributes of truth.hdf5 (numpy values),
+    region_ids, glia_region_ids, cell, one per-region array per class (keys 'axon', ...),
+    samples ({class: (n,4) array}) and synapses (numpy structured array)."""
+    path = os.path.join(os.fspath(folder), 'truth.hdf5')
+    if not os.path.isfile(path):
+        raise InputError('%s has no truth.hdf5: not a synthetic dataset' % folder, path)
+    truth = {}
+    with h5py.File(path, 'r') as f:
+        for name, value in f.attrs.items():
+            truth[name] = value.decode() if isinstance(value, bytes) else value
+        truth['size'] = str(truth['size'])
+        truth['classes'] = tuple(str(c) for c in truth['classes'])
+        for name in ('region_ids', 'glia_region_ids', 'cell', 'synapses'):
+            truth[name] = f[name][()]
+        for name in CLASSES:
+            truth[name] = f['objects'][name][()]
+        truth['samples'] = {name: f['samples'][name][()] for name in CLASSES}
+    for name in ('seed', 'tile_size', 'maximum_region_id'):
+        truth[name] = int(truth[name])
+    return truth
+
+
+def tile_name(position):
+    """File name of the tile at grid position (x, y, z)."""
+    return 'x%dy%dz%d.hdf5' % tuple(position)
+
+
+README = """Synthetic connectome dataset written by ChimeraX-Connectome (connectome demo)
+size %(size)s, seed %(seed)d; voxels %(vs)s nm (x, y, z)
+
+image/x{X}y{Y}z{Z}.hdf5         EM tiles: dataset /data, uint8, %(t)d^3 voxels stored z,y,x
+segmentation/x{X}y{Y}z{Z}.hdf5  region ids: /data, uint32, %(t)d^3 (z,y,x), 0 = unsegmented,
+                                gzip level 4 in 64^3 chunks
+    Tile xXyYzZ starts at voxel (X, Y, Z) * %(t)d.  Grid %(grid)s tile positions (x, y, z),
+    %(present)d present; absent (nothing imaged there): %(absent)s.
+    Imaged extent (0-based voxels, inclusive): %(extent)s, less an unimaged notch;
+    voxels outside it are 0 in both kinds of tile.
+objects/{axons,dendrites,spineheads,neurons,presynapses,postsynapses}.{hdf5,mat,csv}
+    which regions make up each object; object ids are 1..N in list order.
+    .mat: MATLAB v7.3 cell arrays or struct arrays (dendrites(k).segIds, neurons(k).segIds)
+    .csv: region_id,object_id rows (dendrites, spineheads, postsynapses) or one line of
+          region ids per object (axons, neurons, presynapses)
+    .hdf5: a different common layout per class (see chimerax.connectome.demo.files)
+truth.hdf5  ground truth: object id per region per class, sample voxels, synapses
+"""

@@ -1,0 +1,211 @@
+"""Write a Chimera map (.cmap) chunk by chunk, in the layout ChimeraX's own writer uses.
+
+The layout (ChimeraX map_data/cmap/write_cmap.py, read back by its PyTables reader)::
+
+    /Chimera/image1                group: name, origin, step (x,y,z, float32),
+                                   chimera_map_version 1, maximum_segment_id (integers)
+        data_zyx                   full resolution, z,y,x
+        data_zyx_2_2_1             subsampled copies, one per step, each with the
+            subsample_spacing      attribute (2,2,1) = step along x,y,z (int32)
+
+plus the CLASS / VERSION / TITLE attributes PyTables puts on its nodes.  Chunks are
+compressed here, outside HDF5, and stored whole with HDF5 direct chunk writes under the
+filter pipeline PyTables would have used: Blosc (HDF5 filter 32001, cd_values
+(2, 2, typesize, chunk bytes, level, shuffle, compressor)), or shuffle + deflate for
+``zlib``.  ``ChunkCodec.encode`` needs neither h5py nor Python's GIL for the compression
+itself (python-blosc releases it when told to, zlib always does), so worker threads can
+compress while the main thread writes.  Chunks never written read back as 0.
+Pure: h5py, hdf5plugin (so h5py can read Blosc chunks back), blosc, numpy.
+"""
+
+import os
+import zlib
+
+import blosc
+import h5py
+import hdf5plugin  # noqa: F401  registers the Blosc filter so h5py can read what we write
+import numpy as np
+from ..blocks import block_extent, grid_shape
+from ..errors import InputError
+
+# The compressMethod values of ChimeraX's `save x.cmap` that this writer can produce.
+COMPRESS_METHODS = ('blosc', 'blosc:blosclz', 'blosc:lz4', 'blosc:lz4hc', 'blosc:zlib',
+                    'blosc:zstd', 'zlib')
+BLOSC_FILTER = 32001
+_BLOSC_CODES = {'blosclz': 0, 'lz4': 1, 'lz4hc': 2, 'snappy': 3, 'zlib': 4, 'zstd': 5}
+CHUNK_BYTES = 2 * 2**20      # largest default chunk
+
+
+def default_chunk_side(itemsize):
+    """Edge of the default cubic chunk: the largest power of 2 (at most 128) whose cube
+    fits CHUNK_BYTES; 1 MB chunks for uint32 labels, 2 MB for uint8 images."""
+    side = 128
+    while side > 8 and side ** 3 * itemsize > CHUNK_BYTES:
+        side //= 2
+    return side
+
+
+class ChunkCodec:
+    """Turns a chunk's array into the bytes HDF5 stores for it (thread-safe)."""
+
+    def __init__(self, chunk_shape, dtype, compress=True, method='blosc:lz4hc', level=5,
+                 shuffle=True):
+        if compress and method not in COMPRESS_METHODS:
+            raise InputError('compressMethod %s is not one connectome combine writes (%s)'
+                             % (method, ', '.join(COMPRESS_METHODS)))
+        self.chunk_shape = tuple(chunk_shape)
+        self.dtype = np.dtype(dtype)
+        self.compress = compress
+        self.method = method
+        self.level = int(level)
+        self.shuffle = bool(shuffle)
+        self.cname = None
+        if compress and method.startswith('blosc'):
+            self.cname = method.split(':')[1] if ':' in method else 'blosclz'
+
+    def h5py_filter(self):
+        """create_dataset keywords for the filter pipeline PyTables would write."""
+        if not self.compress:
+            return {}
+        if self.cname is not None:
+            nbytes = int(np.prod(self.chunk_shape)) * self.dtype.itemsize
+            cd = (2, 2, self.dtype.itemsize, nbytes, self.level, int(self.shuffle),
+                  _BLOSC_CODES[self.cname])
+            return {'compression': BLOSC_FILTER, 'compression_opts': cd}
+        return {'compression': 'gzip', 'compression_opts': self.level,
+                'shuffle': self.shuffle and self.dtype.itemsize > 1}
+
+    def encode(self, array):
+        """Bytes of one chunk: ``array`` (at most the chunk shape) zero-padded to the
+        whole chunk, as HDF5 stores edge chunks, then compressed."""
+        if array.shape != self.chunk_shape or array.dtype != self.dtype:
+            full = np.zeros(self.chunk_shape, self.dtype)
+            full[tuple(slice(0, n) for n in array.shape)] = array
+            array = full
+        array = np.ascontiguousarray(array)
+        if not self.compress:
+            return array.tobytes()
+        if self.cname is not None:
+            return blosc.compress(array, typesize=self.dtype.itemsize, clevel=self.level,
+                                  shuffle=blosc.SHUFFLE if self.shuffle else blosc.NOSHUFFLE,
+                                  cname=self.cname)
+        data = array.view(np.uint8)
+        if self.shuffle and self.dtype.itemsize > 1:
+            data = np.ascontiguousarray(data.reshape(-1, self.dtype.itemsize).T)
+        return zlib.compress(data, self.level)
+
+
+class blosc_threads:
+    """Context: python-blosc compressing in the calling thread only, with the GIL
+    released, so parallelism comes from our worker threads.  Restores the settings."""
+
+    def __enter__(self):
+        self._threads = blosc.set_nthreads(1)
+        self._releasegil = blosc.set_releasegil(True)
+        return self
+
+    def __exit__(self, *exc):
+        blosc.set_nthreads(self._threads)
+        blosc.set_releasegil(bool(self._releasegil))
+
+
+class MapLevel:
+    """One stored array: ``step`` (x,y,z subsample spacing), ``shape`` and
+    ``chunk_shape`` (z,y,x), its h5py dataset and codec."""
+
+    def __init__(self, step, shape, chunk_shape, dataset, codec):
+        self.step = step
+        self.shape = shape
+        self.chunk_shape = chunk_shape
+        self.dataset = dataset
+        self.codec = codec
+
+    @property
+    def chunk_grid(self):
+        return grid_shape(self.shape, self.chunk_shape)
+
+    def chunk_extent(self, index):
+        """z,y,x start and stop of chunk ``index`` (clipped at the far edges)."""
+        return block_extent(index, self.chunk_shape, self.shape)
+
+
+def _pytables_attrs(node, cls, version):
+    # PyTables marks its nodes so; its reader also accepts plain HDF5, but then nodes
+    # written by ChimeraX and by us look alike to any tool that checks.
+    node.attrs['CLASS'] = np.bytes_(cls)
+    node.attrs['VERSION'] = np.bytes_(version)
+    node.attrs['TITLE'] = h5py.Empty('S1')
+
+
+class ChimeraMapWriter:
+    """Create a .cmap file with a full-resolution array and subsampled arrays, then
+    take compressed chunks (``write_chunk``) in any order.
+
+    ``size`` is z,y,x; ``steps`` lists the subsample steps (x,y,z); ``origin`` and
+    ``voxel_size`` are x,y,z as in ChimeraX.  Chunks are cubes of ``chunk_side``
+    clipped to each level's size.
+    """
+
+    def __init__(self, path, size, dtype, steps=(), *, name='', origin=(0, 0, 0),
+                 voxel_size=(1, 1, 1), chunk_side=None, compress=True,
+                 compress_method='blosc:lz4hc', compress_level=5, compress_shuffle=True,
+                 writer='ChimeraX-Connectome'):
+        self.path = path
+        self.dtype = np.dtype(dtype).newbyteorder('=')
+        side = chunk_side or default_chunk_side(self.dtype.itemsize)
+        self.file = h5py.File(path, 'w')
+        try:
+            _pytables_attrs(self.file, 'GROUP', '1.0')
+            self.file.attrs['PYTABLES_FORMAT_VERSION'] = np.bytes_('2.1')
+            chimera = self.file.create_group('Chimera')
+            _pytables_attrs(chimera, 'GROUP', '1.0')
+            g = self.group = chimera.create_group('image1')
+            _pytables_attrs(g, 'GROUP', '1.0')
+            g.attrs['chimera_map_version'] = np.int64(1)
+            g.attrs['chimera_version'] = np.bytes_(writer)
+            if name:
+                g.attrs['name'] = np.bytes_(name.encode('utf-8'))
+            g.attrs['origin'] = np.array(origin, np.float32)
+            g.attrs['step'] = np.array(voxel_size, np.float32)
+            self.levels = []
+            for step in [(1, 1, 1)] + [tuple(s) for s in steps]:
+                shape = grid_shape(size, reversed(step))
+                chunk_shape = tuple(min(side, n) for n in shape)
+                codec = ChunkCodec(chunk_shape, self.dtype, compress, compress_method,
+                                   compress_level, compress_shuffle)
+                dname = 'data_zyx' if step == (1, 1, 1) else 'data_zyx_%d_%d_%d' % step
+                d = g.create_dataset(dname, shape, self.dtype, chunks=chunk_shape,
+                                     fillvalue=0, **codec.h5py_filter())
+                _pytables_attrs(d, 'CARRAY', '1.1')
+                if step != (1, 1, 1):
+                    d.attrs['subsample_spacing'] = np.array(step, np.int32)
+                self.levels.append(MapLevel(step, shape, chunk_shape, d, codec))
+        except BaseException:
+            self.file.close()
+            raise
+
+    def write_chunk(self, level, index, data):
+        """Store the encoded bytes of chunk ``index`` (z,y,x chunk grid) of a level."""
+        lv = self.levels[level]
+        offset = tuple(i * c for i, c in zip(index, lv.chunk_shape))
+        # Thread-safe: h5py (3.11 on) takes its own lock for direct chunk writes too.
+        lv.dataset.id.write_direct_chunk(offset, data)
+
+    def set_maximum_segment_id(self, value):
+        """Let `segmentation colors` skip scanning the whole volume for its largest id."""
+        value = int(value)
+        self.group.attrs['maximum_segment_id'] = (np.int64(value) if value < 2**63
+                                                  else np.uint64(value))
+
+    def close(self):
+        if self.file:
+            self.file.close()
+            self.file = None
+
+
+def remove_quietly(path):
+    """Delete a partly written file; a file already gone is fine."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,119 @@
+"""Object classes of a segmentation (axon, dendrite, spine head, ...) as the panel,
+toolbar and readout present them: their colours, order, object counts, the attribute
+arrays a segmentation file carries, which open maps pair up as EM image and
+segmentation, and the one-line readout of the objects at a point.
+
+Pure (numpy, h5py): the ChimeraX side (session/, commands/, ui/) passes in open
+Volume models, which are only asked for ``data.size`` and ``data.value_type`` here.
+"""
+
+import numpy as np
+
+from .labels import is_label_type
+
+# The colours of the seed figure (axons green, dendrites red, spine heads blue).
+CLASS_COLORS = {'axon': 'lime', 'dendrite': 'red', 'spinehead': 'blue', 'neuron': 'yellow'}
+# For classes without a colour of their own; single-word names, so a list of them is a
+# valid comma-separated ChimeraX colour list.
+OTHER_COLORS = ('magenta', 'cyan', 'orange', 'purple', 'hotpink', 'gold', 'teal',
+                'salmon', 'olive', 'saddlebrown', 'violet', 'turquoise')
+# The classes a segmentation is coloured by when none are named.
+DEFAULT_CLASSES = ('axon', 'dendrite', 'spinehead')
+
+
+def ordered_classes(names):
+    """Known classes first, in the figure's order, then the others alphabetically."""
+    known = [n for n in CLASS_COLORS if n in names]
+    return known + sorted(set(names) - set(known))
+
+
+def class_colors(names, chosen=None):
+    """{class: colour text} for names: the user's choice, else the class's own colour,
+    else the first of OTHER_COLORS not already used."""
+    chosen = chosen or {}
+    colors = {}
+    for name in names:
+        if name in chosen:
+            colors[name] = chosen[name]
+        elif name in CLASS_COLORS:
+            colors[name] = CLASS_COLORS[name]
+    spare = [c for c in OTHER_COLORS if c not in colors.values()]
+    for name in names:
+        if name not in colors:
+            colors[name] = spare.pop(0) if spare else OTHER_COLORS[len(colors) % len(OTHER_COLORS)]
+    return {name: colors[name] for name in names}
+
+
+def default_classes(names):
+    """The classes coloured when none are named: axon, dendrite, spinehead if the
+    segmentation has any of them, else all of its classes."""
+    defaults = [n for n in DEFAULT_CLASSES if n in names]
+    return defaults or ordered_classes(names)
+
+
+def file_attribute_names(path):
+    """Names of the 1-D integer arrays in an HDF5 file: the segmentation attributes
+    ChimeraX's cmap reader (find_attribute) would find by name.  Reads names and shapes
+    only, never array data."""
+    import h5py
+    if not h5py.is_hdf5(path):
+        return []
+    names = []
+
+    def visit(_, node):
+        if (isinstance(node, h5py.Dataset) and node.ndim == 1
+                and np.issubdtype(node.dtype, np.integer)):
+            names.append(node.name.rsplit('/', 1)[-1])
+    with h5py.File(path, 'r') as f:
+        f.visititems(visit)
+    return sorted(set(names))
+
+
+def object_count(values):
+    """Number of distinct objects (non-zero values) in an attribute array."""
+    ids = np.asarray(values)
+    ids = ids[ids != 0]
+    if ids.size == 0:
+        return 0
+    lo, hi = int(ids.min()), int(ids.max())
+    if lo > 0 and hi <= 4 * ids.size:
+        # Object ids are usually dense: a histogram is ~20x faster than sorting, which
+        # matters for the tens of millions of regions of a whole dataset.
+        return int(np.count_nonzero(np.bincount(ids)))
+    return int(np.unique(ids).size)
+
+
+def object_ids(attribute_arrays, region):
+    """{class: object id of region}; 0 where the region is in no object of the class or
+    beyond the end of the class's array."""
+    return {name: int(a[region]) if 0 <= region < len(a) else 0
+            for name, a in attribute_arrays.items()}
+
+
+def readout_text(region, ids):
+    """``region 812345  axon 1203  dendrite 0  spinehead 0``, like neuroglancer's."""
+    fields = ['region %d' % region] + ['%s %d' % (name, ids[name])
+                                       for name in ordered_classes(ids)]
+    return '  '.join(fields)
+
+
+def choose_segmentation(volumes, has_attributes=lambda v: False):
+    """The segmentation among open volumes (first opened first): the first with object
+    attributes, else the first with region-id values (integers wider than a byte, as
+    EM images are bytes).  None if there is none."""
+    candidates = ([v for v in volumes if has_attributes(v)]
+                  or [v for v in volumes if is_label_type(v.data.value_type)])
+    return candidates[0] if candidates else None
+
+
+def choose_image(volumes, segmentation):
+    """The EM image for a segmentation: a volume of the same grid size that is not the
+    segmentation, preferring intensity types (uint8, float); first opened wins ties."""
+    if segmentation is None:
+        return None
+    size = tuple(segmentation.data.size)
+    candidates = [v for v in volumes if v is not segmentation and tuple(v.data.size) == size]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda v: (not is_label_type(v.data.value_type),
+                                          -volumes.index(v)))

@@ -1,0 +1,440 @@
+"""Combine a tile set into one multiresolution, compressed Chimera map in one streaming pass.
+
+The work is cut into the output's full-resolution chunks ("leaves").  They are visited
+depth first through the pyramid: the leaves under one chunk of level 1 come together,
+the level-1 chunks under one chunk of level 2 come together, and so on, so a chunk of any
+level is complete soon after its last child and only a few partial chunks per level
+are ever held.  Memory is therefore set by the chunk sizes and ``memory_limit``, not by
+the volume.  Each leaf reads its block from the tiles (each tile chunk is inflated once;
+chunks a leaf uses in part wait in TileSet's cache), is compressed and written whole with
+a direct chunk write, and is downsampled into its piece of a level-1 chunk; a complete
+level-1 chunk is compressed, written and downsampled in turn, and so on up.
+
+Worker threads do the reading, inflating, downsampling and compressing: zlib, python-blosc
+(told to release the GIL) and numpy's loops run outside Python's GIL, so every core
+works.  The main thread schedules, assembles and writes, and makes every HDF5 call:
+workers read tile chunks as bytes (TileSet.prepare), since HDF5 is not thread-safe.  The map is written under a temporary
+name in the output's folder and renamed when complete; any failure, disk full
+included, removes it.  Pure: no ChimeraX.
+"""
+
+import ctypes
+import ctypes.util
+import math
+import os
+import re
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+import numpy as np
+
+from ..blocks import ceil_div
+from ..errors import InputError
+from ..formats import cmap
+from ..parallel import available_cores
+from ..progress import Progress, format_bytes, format_duration
+from . import pyramid
+
+DEFAULT_MEMORY_LIMIT = 1.0      # GB: with Python, numpy and h5py, a peak under 1.5 GB
+MAP_SUFFIXES = ('.cmap', '.cmp')
+
+
+class CombineResult:
+    """What combine wrote: path, size (x,y,z), levels [(step x,y,z, size x,y,z)], seconds,
+    file bytes, maximum value (integers), tile chunks read and map chunks written."""
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    def summary(self):
+        levels = ', '.join('%d,%d,%d' % step for step, _ in self.levels[1:]) or 'none'
+        return ('Combined %d tiles into %s: %s voxels %s, subsamples %s, %s in %s (%s/s)'
+                % (self.tiles, os.path.basename(self.path), ' x '.join(map(str, self.size)),
+                   self.dtype, levels, format_bytes(self.file_bytes),
+                   format_duration(self.seconds),
+                   format_bytes(self.input_bytes / max(self.seconds, 1e-9))))
+
+
+def check_output(output, input_paths, replace):
+    """The output path, absolute, after the checks made before any work."""
+    path = os.path.abspath(os.path.expanduser(output))
+    real = os.path.realpath(path)
+    for p in input_paths:
+        if os.path.realpath(p) == real:
+            raise InputError('output %s is one of the input tiles' % output, output)
+    if not path.lower().endswith(MAP_SUFFIXES):
+        raise InputError('output %s must end in .cmap (the Chimera map format)' % output, output)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise InputError('output folder %s does not exist' % folder, output)
+    if os.path.exists(path) and not replace:
+        raise InputError('output %s exists (use replace true to overwrite it)' % output, output)
+    return path
+
+
+def region_bounds(region, size):
+    """ChimeraX region (i1,j1,k1,i2,j2,k2, inclusive, x,y,z) -> z,y,x start and stop."""
+    if region is None or region == 'all':
+        return (0, 0, 0), tuple(size)
+    if len(region) != 6:
+        raise InputError('region must be 6 integers i1,j1,k1,i2,j2,k2')
+    lo = tuple(int(v) for v in reversed(region[:3]))
+    hi = tuple(int(v) + 1 for v in reversed(region[3:]))
+    for a in range(3):
+        if not 0 <= lo[a] < hi[a] <= size[a]:
+            raise InputError('region %s is outside the tiles\' grid 0,0,0,%s'
+                             % (','.join(map(str, region)),
+                                ','.join(str(n - 1) for n in reversed(size))))
+    return lo, hi
+
+
+def subsample_steps(subsamples, size_xyz, voxel_size):
+    """Steps (x,y,z) for ``subsamples``: 'auto', 'none', or steps given as in ChimeraX's
+    save, where the given steps are followed by doubling ones down to a small volume."""
+    if subsamples in (None, 'auto'):
+        return pyramid.auto_steps(size_xyz, voxel_size)
+    if subsamples == 'none':
+        return []
+    steps = [tuple(int(v) for v in ((s,) * 3 if np.isscalar(s) else s)) for s in subsamples]
+    if any(len(s) != 3 or min(s) < 1 for s in steps):
+        raise InputError('subsamples must be positive steps I,J,K')
+    step = steps[-1]
+    while True:
+        # ChimeraX's own rule (map_data/cmap/write_cmap.py), floor division included.
+        step = tuple(2 * s for s in step)
+        if any(s > n for s, n in zip(step, size_xyz)) or \
+                math.prod(n // s for n, s in zip(size_xyz, step)) < pyramid.MIN_LEVEL_VOXELS:
+            break
+        steps.append(step)
+    try:
+        pyramid.level_factors(steps)
+    except ValueError as e:
+        raise InputError(str(e))
+    return steps
+
+
+def _morton_key(index):
+    key = 0
+    for bit in range(max(index).bit_length()):
+        for a, i in enumerate(index):
+            key |= ((i >> bit) & 1) << (3 * bit + 2 - a)
+    return key
+
+
+class _Level:
+    """A level being written, and how its chunks map onto the level above.
+
+    Chunk sides are multiples of every downsampling factor, so a chunk downsampled by
+    the next level's factors is an exact piece of one chunk of that level (a partial
+    block can only lie at the volume's far edge, where the level above has one too).
+    """
+
+    def __init__(self, map_level, up_factors):
+        self.map = map_level
+        self.up = up_factors            # z,y,x factors to the level above (None at the top)
+
+    def children(self, index, below):
+        """Chunks of the level below whose downsampled blocks make up chunk ``index``."""
+        start, stop = self.map.chunk_extent(index)
+        ranges = [range(b * f // c, ceil_div(min(e * f, n), c)) for b, e, f, c, n in
+                  zip(start, stop, below.up, below.map.chunk_shape, below.map.shape)]
+        return [(z, y, x) for z in ranges[0] for y in ranges[1] for x in ranges[2]]
+
+    def parent_of(self, index, above):
+        """(chunk of the level above, where this chunk's downsampled block starts in it)."""
+        start = tuple(i * c // f for i, c, f in zip(index, self.map.chunk_shape, self.up))
+        return tuple(s // c for s, c in zip(start, above.map.chunk_shape)), start
+
+
+class _Assembly:
+    """A chunk being filled with the downsampled blocks of its children."""
+
+    def __init__(self, start, shape, dtype, children):
+        self.start = start
+        self.shape = shape
+        self.dtype = dtype
+        self.remaining = children
+        self.block = None               # allocated by the first non-empty child
+
+    def add(self, start, array):
+        if array is not None:
+            if self.block is None:
+                self.block = np.zeros(self.shape, self.dtype)
+            self.block[tuple(slice(s - o, s - o + n) for s, o, n in
+                             zip(start, self.start, array.shape))] = array
+        self.remaining -= 1
+        return self.remaining == 0
+
+
+def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
+            subsamples='auto', downsample='auto', compress=True,
+            compress_method='blosc:lz4hc', compress_level=5, compress_shuffle=True,
+            chunk_side=None, memory_limit=DEFAULT_MEMORY_LIMIT, threads=None, replace=False,
+            name=None, report=None):
+    """Write ``tileset`` (a tiles.TileSet) to the Chimera map ``output``.
+
+    ``region`` (x,y,z inclusive, as ChimeraX's save) crops; ``voxel_size`` and ``origin``
+    are x,y,z (origin defaults to where the region's first voxel lies); ``subsamples``
+    'auto', 'none' or a list of steps; ``downsample`` 'auto' (mode for labels, mean for
+    images), 'mode', 'mean' or 'stride'; ``memory_limit`` in GB; ``threads`` defaults to
+    the cores this process may use.  Returns a CombineResult.
+    """
+    t_start = time.monotonic()
+    path = check_output(output, tileset.paths, replace)
+    start, stop = region_bounds(region, tileset.shape)
+    size = tuple(e - s for s, e in zip(start, stop))               # z,y,x
+    size_xyz = tuple(reversed(size))
+    voxel_size = tuple(float(v) for v in voxel_size)
+    if origin is None:
+        origin = tuple(float(o + s) * v for o, s, v in
+                       zip(reversed(tileset.offset), reversed(start), voxel_size))
+    steps = subsample_steps(subsamples, size_xyz, voxel_size)
+    factors = [tuple(reversed(f)) for f in pyramid.level_factors(steps)]
+    method = pyramid.default_method(tileset.dtype) if downsample in (None, 'auto') else downsample
+    if method not in pyramid.METHODS:
+        raise InputError('downsample must be auto, %s' % ', '.join(pyramid.METHODS))
+    threads = threads or available_cores()
+    side = _chunk_side(chunk_side or cmap.default_chunk_side(tileset.dtype.itemsize),
+                       factors)
+    plan = _memory_plan(int(memory_limit * 1e9), side, tileset, len(factors), threads)
+    tileset.set_cache_limit(plan['cache'])
+
+    folder, base = os.path.split(path)
+    # A hidden name beside the output (same file system, so the final rename is atomic),
+    # created by HDF5 with the user's usual permissions.
+    temp = os.path.join(folder, '.%s.%d.%d.part' % (base, os.getpid(), time.monotonic_ns()))
+    writer = None
+    try:
+        try:
+            writer = cmap.ChimeraMapWriter(
+                temp, size, tileset.dtype, steps, name=name or tileset.name, origin=origin,
+                voxel_size=voxel_size, chunk_side=side, compress=compress,
+                compress_method=compress_method, compress_level=compress_level,
+                compress_shuffle=compress_shuffle)
+        except OSError as e:
+            raise InputError('cannot write %s: %s' % (path, _os_message(e)), path)
+        levels = [_Level(lv, f) for lv, f in zip(writer.levels, factors + [None])]
+        ntiles = sum(1 for p in tileset.positions_in(start, stop) if p in tileset.tiles)
+        progress = Progress('combine %s' % base, ntiles, 'tiles', report)
+        engine = _Engine(tileset, writer, path, levels, start, method, threads,
+                         plan['window'], progress, ntiles)
+        with cmap.blosc_threads():
+            engine.run()
+        if tileset.dtype.kind in 'iu':
+            writer.set_maximum_segment_id(engine.maximum)
+        try:
+            writer.close()
+        except _HDF5_ERRORS as e:
+            raise InputError('writing %s failed: %s' % (path, _os_message(e)), path)
+        writer = None
+        os.replace(temp, path)
+    except BaseException:
+        if writer is not None:
+            _close_after_failure(writer)
+        cmap.remove_quietly(temp)
+        raise
+    seconds = time.monotonic() - t_start
+    result = CombineResult(
+        path=path, size=size_xyz, dtype=tileset.dtype.name, tiles=ntiles,
+        levels=[(lv.map.step, tuple(reversed(lv.map.shape))) for lv in levels],
+        method=method, seconds=seconds, file_bytes=os.path.getsize(path),
+        input_bytes=int(np.prod(size)) * tileset.dtype.itemsize,
+        maximum=engine.maximum if tileset.dtype.kind in 'iu' else None,
+        tile_chunks_read=tileset.chunks_read, chunks_written=engine.chunks_written,
+        chunk_side=side, threads=threads)
+    progress.finish(result.summary())
+    return result
+
+
+def _chunk_side(side, factors):
+    """The chunk side rounded to a multiple of every factor (see _Level)."""
+    step = 1
+    for f in factors:
+        for v in f:
+            step = step * v // math.gcd(step, v)
+    return max(step, side // step * step)
+
+
+def _memory_plan(budget, side, tileset, nlevels, threads):
+    """Split the memory budget: partial chunks of the upper levels (depth first, about
+    two per level), tasks in flight, and the cache of partly used tile chunks."""
+    itemsize = tileset.dtype.itemsize
+    chunk = side ** 3 * itemsize
+    tile_chunk = int(np.prod(tileset.chunk_shape or (side,) * 3)) * itemsize
+    per_task = 4 * chunk + 2 * tile_chunk      # block, padded copy, compressed, tile chunks
+    window = max(2 * threads, 4)
+    fixed = 2 * nlevels * chunk + window * per_task
+    if fixed > budget:
+        raise InputError('memoryLimit %.2f GB is too small for these chunks: at least %.2f GB'
+                         ' is needed' % (budget / 1e9, fixed / 1e9))
+    cache = min(budget - fixed, max(budget // 4, 2 * tile_chunk))
+    return {'window': window, 'cache': cache, 'fixed': fixed}
+
+
+# h5py reports a failed write as OSError, but a failed close (flushing a file that can
+# no longer grow) as RuntimeError.
+_HDF5_ERRORS = (OSError, RuntimeError)
+
+
+def _os_message(e):
+    # h5py's OSError carries HDF5's long record; the system's reason is the useful part.
+    m = re.search(r"error message = '([^']*)'", str(e))
+    return m.group(1) if m else (e.strerror or str(e))
+
+
+def _memory_trimmer():
+    """A function that hands freed heap memory back to the system, or None.
+
+    glibc keeps blocks that worker threads free in its heaps, and the resident size of a
+    long run creeps up with them (0.4 GB after 2 GB of tiles, growing with the volume);
+    malloc_trim once a second keeps it flat at no measurable cost.
+    """
+    name = ctypes.util.find_library('c')
+    libc = ctypes.CDLL(name) if name else None
+    trim = getattr(libc, 'malloc_trim', None)
+    return (lambda: trim(0)) if trim else None
+
+
+def _close_after_failure(writer):
+    try:
+        writer.close()
+    except _HDF5_ERRORS:
+        pass        # a write already failed; the partial file is removed next
+
+
+class _Engine:
+    """The depth-first traversal with worker threads (see the module doc)."""
+
+    def __init__(self, tileset, writer, output, levels, region_start, method, threads,
+                 window, progress, ntiles):
+        self.tileset = tileset
+        self.writer = writer
+        self.output = output
+        self.levels = levels
+        self.region_start = region_start
+        self.method = method
+        self.threads = threads
+        self.window = window
+        self.progress = progress
+        self.integer = tileset.dtype.kind in 'iu'
+        self.maximum = 0
+        self.chunks_written = 0
+        total = int(np.prod(levels[0].map.shape))
+        self._tiles_per_voxel = ntiles / total if total else 0
+        self._assemblies = {}       # (level, chunk index) -> _Assembly
+
+    def leaves(self):
+        """Full-resolution chunk indices, depth first through the pyramid."""
+        top = len(self.levels) - 1
+        grid = self.levels[top].map.chunk_grid
+        tops = [(z, y, x) for z in range(grid[0]) for y in range(grid[1]) for x in range(grid[2])]
+        tops.sort(key=_morton_key)      # neighbours stay near: tile chunks are reused soon
+        stack = [(top, i) for i in reversed(tops)]
+        while stack:
+            n, index = stack.pop()
+            if n == 0:
+                yield index
+            else:
+                below = self.levels[n - 1]
+                stack.extend((n - 1, c) for c in reversed(self.levels[n].children(index, below)))
+
+    # -- tasks run by worker threads
+
+    def _leaf_block(self, index):
+        """The tile block (start, stop, z,y,x) of full-resolution chunk ``index``."""
+        s, e = self.levels[0].map.chunk_extent(index)
+        return (tuple(a + o for a, o in zip(s, self.region_start)),
+                tuple(a + o for a, o in zip(e, self.region_start)))
+
+    def _submit_leaf(self, pool, pending, index):
+        # HDF5 is called from this thread only (it is not thread-safe, and h5py does not
+        # lock direct chunk writes): workers read tiles that prepare() made readable
+        # without it; other tiles are read here and only encoded by a worker.
+        s, e = self._leaf_block(index)
+        if self.tileset.is_empty(s, e):
+            self._store(pool, pending, 0, index, None, 0, None)
+        elif self.tileset.prepare(s, e):
+            pending[pool.submit(self._leaf, s, e)] = (0, index)
+        else:
+            pending[pool.submit(self._finish, 0, self.tileset.read(s, e))] = (0, index)
+
+    def _leaf(self, s, e):
+        return self._finish(0, self.tileset.read(s, e))
+
+    def _finish(self, level, a):
+        """Encode a complete chunk and downsample it for the level above."""
+        # One pass: for unsigned labels (the usual case) the maximum also says "empty".
+        mx = int(a.max()) if self.integer else 0
+        if (mx == 0) if a.dtype.kind == 'u' else not a.any():
+            return None, 0, None
+        lv = self.levels[level]
+        data = lv.map.codec.encode(a)
+        up = None if lv.up is None else pyramid.downsample(a, lv.up, self.method)
+        return data, mx, up
+
+    # -- the main thread
+
+    def run(self):
+        pending = {}
+        leaves = self.leaves()
+        exhausted = False
+        trim = _memory_trimmer()
+        trimmed = time.monotonic()
+        with ThreadPoolExecutor(self.threads, thread_name_prefix='combine') as pool:
+            try:
+                while True:
+                    if trim and time.monotonic() - trimmed > 1:
+                        trim()
+                        trimmed = time.monotonic()
+                    while not exhausted and len(pending) < self.window:
+                        index = next(leaves, None)
+                        if index is None:
+                            exhausted = True
+                            break
+                        self._submit_leaf(pool, pending, index)
+                    if not pending:
+                        break
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        level, index = pending.pop(future)
+                        self._store(pool, pending, level, index, *future.result())
+            except BaseException:
+                for future in pending:
+                    future.cancel()
+                raise
+
+    def _store(self, pool, pending, level, index, data, mx, up):
+        """Chunk ``index`` of ``level`` is done: write it, hand its block to the parent."""
+        while True:
+            if data is not None:
+                try:
+                    self.writer.write_chunk(level, index, data)
+                except OSError as e:
+                    raise InputError('writing %s failed: %s' % (self.output, _os_message(e)),
+                                     self.output)
+                self.chunks_written += 1
+                self.maximum = max(self.maximum, mx)
+            if level == 0:
+                s, e = self.levels[0].map.chunk_extent(index)
+                voxels = int(np.prod([b - a for a, b in zip(s, e)]))
+                self.progress.advance(voxels * self._tiles_per_voxel,
+                                      voxels * self.tileset.dtype.itemsize)
+            if level + 1 == len(self.levels):
+                return
+            lv, above = self.levels[level], self.levels[level + 1]
+            parent, start = lv.parent_of(index, above)
+            key = (level + 1, parent)
+            asm = self._assemblies.get(key)
+            if asm is None:
+                p0, p1 = above.map.chunk_extent(parent)
+                asm = self._assemblies[key] = _Assembly(
+                    p0, tuple(b - a for a, b in zip(p0, p1)), self.tileset.dtype,
+                    len(above.children(parent, lv)))
+            if not asm.add(start, up):
+                return
+            del self._assemblies[key]
+            if asm.block is not None:
+                pending[pool.submit(self._finish, level + 1, asm.block)] = (level + 1, parent)
+                return
+            # An empty parent: nothing to encode or write; pass the emptiness up.
+            level, index, data, mx, up = level + 1, parent, None, 0, None

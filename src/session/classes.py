@@ -1,0 +1,79 @@
+"""Object classes of an open segmentation (axon, dendrite, spine head ...) as commands and
+the panel use them: which classes it has, each class's per-region array, checks with
+messages a user can act on, and class colours (given, chosen in the panel, or default).
+
+Classes are found where ChimeraX's segmentation code looks for attributes: 1-D integer
+arrays in the segmentation's file and numpy arrays set on the model.  What is read from
+the file is kept with the model until ``forget_classes``.
+"""
+
+from chimerax.core.errors import UserError
+from numpy import integer, issubdtype, ndarray
+
+from ..pipeline import classes as pure
+from . import compat
+from .settings import connectome_settings
+
+_CACHE = '_connectome_cache'        # model attribute: what was read from its file
+
+
+def segmentation_classes(seg):
+    """Object classes of a segmentation model, in panel order."""
+    cache = seg.__dict__.setdefault(_CACHE, {})
+    if 'file classes' not in cache:
+        path = getattr(seg.data, 'path', None)
+        in_file = hasattr(seg.data, 'find_attribute') and isinstance(path, str)
+        cache['file classes'] = pure.file_attribute_names(path) if in_file else []
+    on_model = [name for name, value in vars(seg).items()
+                if not name.startswith('_') and isinstance(value, ndarray)
+                and value.ndim == 1 and issubdtype(value.dtype, integer)]
+    return pure.ordered_classes(set(cache['file classes']) | set(on_model))
+
+
+def class_values(seg, name):
+    """The attribute array of one class (index region id, value object id), read by
+    ChimeraX's own lookup."""
+    if name in vars(seg):
+        return compat.attribute_values(seg, name)
+    values = seg.__dict__.setdefault(_CACHE, {}).setdefault('values', {})
+    if name not in values:
+        try:
+            values[name] = compat.attribute_values(seg, name)
+        except LookupError as e:        # two arrays of that name in the file
+            raise UserError(str(e))
+    return values[name]
+
+
+def forget_classes(seg):
+    """Read the classes from the file again next time (after `connectome ids` wrote)."""
+    seg.__dict__.pop(_CACHE, None)
+
+
+def check_classes(command, seg, names):
+    """UserError unless the segmentation has every class named."""
+    have = segmentation_classes(seg)
+    if not have:
+        raise UserError('%s: segmentation %s (%s) has no object classes; add them with'
+                        ' connectome ids' % (command, seg.atomspec, seg.name))
+    missing = [n for n in names if n not in have]
+    if missing:
+        raise UserError('%s: segmentation %s (%s) has no class %s; it has %s'
+                        % (command, seg.atomspec, seg.name, ', '.join(missing), ', '.join(have)))
+
+
+def class_colors(session, command, names, colors=None):
+    """{class: colour text}: the given Colors, else the panel's choice, else the defaults."""
+    if colors is None:
+        return pure.class_colors(names, connectome_settings(session).class_colors)
+    if len(colors) != len(names):
+        raise UserError('%s: %d colors for %d classes (%s)'
+                        % (command, len(colors), len(names), ','.join(names)))
+    return {n: color_text(c.uint8x4()) for n, c in zip(names, colors)}
+
+
+def color_text(rgba8):
+    """A colour as command text: ChimeraX's name for it if one word ('lime'), else hex,
+    so that colours stay valid in a comma-separated list."""
+    from chimerax.core.colors import color_name, hex_color
+    name = color_name(rgba8)
+    return name if ' ' not in name else hex_color(rgba8)

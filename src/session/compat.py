@@ -1,0 +1,39 @@
+"""Every use of a ChimeraX internal, in one place.
+
+These are names ChimeraX 1.7.1 has but does not document as API; each function says what
+it relies on, and tests/chimerax/test_compat.py checks each assumption against the real
+code, so an upgrade that breaks one fails there first.  The pure folders use no library
+internals (h5py 3.11 and later lock direct chunk reads and writes themselves, and .npy
+headers are read through numpy's public functions).
+"""
+
+
+def attribute_values(segmentation, name):
+    """The per-region array ``name`` exactly as ``segmentation colors ... byAttribute``
+    reads it: a numpy array set on the model first, else the file's array of that name
+    (chimerax.segment.segment._attribute_values).  LookupError if the file has two."""
+    from chimerax.segment.segment import _attribute_values
+    return _attribute_values(segmentation, name)
+
+
+def has_segmentation_colors(volume):
+    """Whether a map is coloured by ``segmentation colors ... map``: its mask colours are
+    then a chimerax.segment.segment.SegmentationMapColor."""
+    from chimerax.segment.segment import SegmentationMapColor
+    return isinstance(volume.mask_colors, SegmentationMapColor)
+
+
+def forget_attribute_colors(segmentation, name):
+    """Drop the colours ChimeraX cached for attribute ``name`` of a segmentation model
+    (the model dict ``_segment_attribute_colors``), so new values get new colours."""
+    colors = getattr(segmentation, '_segment_attribute_colors', None)
+    if isinstance(colors, dict):
+        colors.pop(name, None)
+
+
+def set_maximum_region_id(segmentation, maximum):
+    """Tell ChimeraX's segmentation code the largest region id of a model (the model
+    attribute ``_max_segment_id``), which it otherwise finds by reading the whole
+    full-resolution volume.  A value ChimeraX already has is kept."""
+    if not hasattr(segmentation, '_max_segment_id'):
+        segmentation._max_segment_id = maximum

@@ -1,0 +1,63 @@
+"""Which open maps a command or the panel works on: the open volumes, the segmentation and
+EM map chosen when none are named (as the panel chooses them, so toolbar buttons that
+name no models work), the file behind a segmentation and whether a map is coloured by one.
+"""
+
+import os
+
+from chimerax.core.errors import UserError
+
+from ..errors import InputError
+from ..pipeline import classes as pure
+from . import compat
+from .classes import segmentation_classes
+
+
+def open_volumes(session):
+    """Open volumes, first opened first."""
+    from chimerax.map import Volume
+    return sorted(session.models.list(type=Volume), key=lambda v: v.id)
+
+
+def choose_models(session, command, segmentation=None, image=None, need_image=True):
+    """(segmentation, image): the given models, else the panel's defaults."""
+    volumes = open_volumes(session)
+    if segmentation is None:
+        if image is not None:       # one that can colour the given map
+            volumes = [v for v in volumes if v is not image
+                       and tuple(v.data.size) == tuple(image.data.size)]
+        segmentation = pure.choose_segmentation(
+            volumes, has_attributes=lambda v: bool(segmentation_classes(v)))
+        if segmentation is None:
+            raise UserError('%s: no segmentation is open (a map of integer region ids)' % command)
+    if image is None and need_image:
+        image = pure.choose_image(volumes, segmentation)
+        if image is None:
+            raise UserError('%s: no EM map of the same grid size as segmentation %s (%s) is open'
+                            % (command, segmentation.atomspec, segmentation.name))
+    return segmentation, image
+
+
+def segmentation_colored(volume):
+    """Whether a map is coloured by a segmentation (``segmentation colors ... map``)."""
+    return compat.has_segmentation_colors(volume)
+
+
+def segmentation_file(session, segmentation):
+    """(file path, open segmentation models reading that file) for a .cmap path or an
+    open segmentation model."""
+    from chimerax.map import Volume
+    if isinstance(segmentation, Volume):
+        path = getattr(segmentation.data, 'path', None)
+        if not isinstance(path, str) or not hasattr(segmentation.data, 'find_attribute'):
+            raise InputError('model #%s (%s) was not opened from a Chimera map (.cmap) file'
+                             % (segmentation.id_string, segmentation.name))
+    else:
+        path = os.path.abspath(segmentation)
+    models = []
+    for v in open_volumes(session):
+        vpath = getattr(v.data, 'path', None)
+        if isinstance(vpath, str) and os.path.exists(vpath) and os.path.exists(path) \
+                and os.path.samefile(vpath, path):
+            models.append(v)
+    return path, models

@@ -1,0 +1,3 @@
+"""The Connectome user interface: the tool panel (panel) and the toolbar tab (toolbar).
+Every action runs a logged ``connectome`` command.
+"""

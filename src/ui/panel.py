@@ -1,0 +1,329 @@
+"""The Connectome panel (Tools > Volume Data > Connectome): colour an EM map by object
+class, show object surfaces and pick objects by id without typing commands.
+
+Menus choose the EM map and the segmentation among open volumes; one row per object
+class of the segmentation gives a show/hide checkbox, a colour and the object count.
+Every button runs a ``connectome`` command with ``run``, so the log records it and can
+be replayed as a .cxc script; class colours, checked classes and the last choices are
+kept in the settings the commands share (session/settings.py).  Nothing here reads the
+volume: classes and counts come from the 1-D attribute arrays.
+"""
+
+from chimerax.core.errors import UserError
+from chimerax.core.tools import ToolInstance
+
+from ..pipeline import classes as pure
+from ..session.classes import class_values, color_text, segmentation_classes
+from ..session.maps import open_volumes, segmentation_colored
+from ..session.readout import enable_readout
+from ..session.settings import connectome_settings
+
+TOOL_NAME = 'Connectome'
+SURFACE_CHOICES = (('merged per class', False), ('one per object', True))
+
+
+class ConnectomeTool(ToolInstance):
+
+    SESSION_ENDURING = False
+    SESSION_SAVE = False
+    help = 'help:user/tools/connectome.html'
+
+    def __init__(self, session, tool_name=TOOL_NAME):
+        super().__init__(session, tool_name)
+        from chimerax.ui import MainToolWindow
+        self.tool_window = MainToolWindow(self)
+        self._class_rows = {}           # class -> (checkbox, colour button, count label)
+        self._rows_segmentation = ()    # the segmentation the rows were made for; () none yet
+        self._build_ui(self.tool_window.ui_area)
+        self._refresh_models()
+        from chimerax.core.models import ADD_MODELS, REMOVE_MODELS
+        t = session.triggers
+        self._handlers = [t.add_handler(ADD_MODELS, self._models_changed),
+                          t.add_handler(REMOVE_MODELS, self._models_changed)]
+        self.tool_window.manage('side')
+        enable_readout(session)
+
+    def delete(self):
+        for h in self._handlers:
+            self.session.triggers.remove_handler(h)
+        self._handlers = []
+        super().delete()        # closes the tool window too
+
+    # -- building ---------------------------------------------------------------------
+
+    def _build_ui(self, parent):
+        from Qt.QtWidgets import (QVBoxLayout, QFormLayout, QGridLayout, QHBoxLayout,
+                                  QComboBox, QPushButton, QLineEdit, QLabel, QWidget)
+        settings = connectome_settings(self.session)
+        layout = QVBoxLayout(parent)
+        layout.setContentsMargins(6, 6, 6, 6)
+
+        menus = QFormLayout()
+        self.image_menu = QComboBox()
+        self.segmentation_menu = QComboBox()
+        self.segmentation_menu.currentIndexChanged.connect(self._segmentation_chosen)
+        menus.addRow('EM map', self.image_menu)
+        menus.addRow('Segmentation', self.segmentation_menu)
+        layout.addLayout(menus)
+
+        self.classes_area = QWidget()
+        self.classes_grid = QGridLayout(self.classes_area)
+        self.classes_grid.setContentsMargins(0, 4, 0, 4)
+        self.no_classes_label = QLabel()
+        layout.addWidget(self.classes_area)
+        layout.addWidget(self.no_classes_label)
+
+        buttons = QHBoxLayout()
+        self.color_button = QPushButton('Color map')
+        self.color_button.setToolTip('Color the EM map by the checked classes')
+        self.color_button.clicked.connect(self.color_map)
+        self.clear_button = QPushButton('Clear')
+        self.clear_button.setToolTip('Remove the segmentation coloring from the EM map')
+        self.clear_button.clicked.connect(self.clear_colors)
+        buttons.addWidget(self.color_button)
+        buttons.addWidget(self.clear_button)
+        layout.addLayout(buttons)
+
+        surfaces = QHBoxLayout()
+        self.surfaces_button = QPushButton('Surfaces')
+        self.surfaces_button.setToolTip('Show surfaces of the checked classes')
+        self.surfaces_button.clicked.connect(self.show_surfaces)
+        self.surfaces_menu = QComboBox()
+        for label, _ in SURFACE_CHOICES:
+            self.surfaces_menu.addItem(label)
+        self.surfaces_menu.setCurrentIndex(1 if settings.surfaces_each else 0)
+        self.surfaces_menu.currentIndexChanged.connect(self._surfaces_mode_chosen)
+        surfaces.addWidget(self.surfaces_button)
+        surfaces.addWidget(self.surfaces_menu, 1)
+        layout.addLayout(surfaces)
+
+        pick = QHBoxLayout()
+        pick.addWidget(QLabel('Objects'))
+        self.pick_field = QLineEdit(settings.pick_text)
+        self.pick_field.setPlaceholderText('axon=12,40-45')
+        self.pick_field.setToolTip('Class and object ids: axon=12,40-45')
+        self.pick_field.returnPressed.connect(self.show_picked)
+        self.pick_button = QPushButton('Show only')
+        self.pick_button.setToolTip('Show surfaces of just these objects')
+        self.pick_button.clicked.connect(self.show_picked)
+        pick.addWidget(self.pick_field, 1)
+        pick.addWidget(self.pick_button)
+        layout.addLayout(pick)
+        layout.addStretch(1)
+
+    # -- models -----------------------------------------------------------------------
+
+    @property
+    def segmentation(self):
+        return self.segmentation_menu.currentData()
+
+    @property
+    def image(self):
+        return self.image_menu.currentData()
+
+    def choose(self, segmentation=None, image=None):
+        """Choose models in the menus, as a user would."""
+        for menu, model in ((self.segmentation_menu, segmentation), (self.image_menu, image)):
+            if model is not None:
+                menu.setCurrentIndex(menu.findData(model))
+
+    def _models_changed(self, trigger_name, models):
+        from chimerax.map import Volume
+        if any(isinstance(m, Volume) for m in models):
+            self._refresh_models()
+
+    def _refresh_models(self):
+        """Fill both menus with the open volumes, keeping current choices that are still
+        open, otherwise choosing as the commands do."""
+        volumes = [v for v in open_volumes(self.session) if not v.deleted]
+        seg, image = self.segmentation, self.image
+        if seg not in volumes:
+            seg = pure.choose_segmentation(
+                volumes, has_attributes=lambda v: bool(segmentation_classes(v)))
+        if image not in volumes:
+            image = pure.choose_image(volumes, seg)
+        for menu, chosen in ((self.segmentation_menu, seg), (self.image_menu, image)):
+            menu.blockSignals(True)
+            menu.clear()
+            for v in volumes:
+                menu.addItem('%s %s' % (v.atomspec, v.name), v)
+            menu.setCurrentIndex(menu.findData(chosen) if chosen is not None else -1)
+            menu.blockSignals(False)
+        self._segmentation_chosen()
+
+    def _segmentation_chosen(self, *args):
+        seg = self.segmentation
+        if seg is self._rows_segmentation:
+            return
+        image = self.image
+        if seg is not None and (image is None or tuple(image.data.size) != tuple(seg.data.size)):
+            paired = pure.choose_image([self.image_menu.itemData(i)
+                                                 for i in range(self.image_menu.count())], seg)
+            if paired is not None:
+                self.image_menu.setCurrentIndex(self.image_menu.findData(paired))
+        self._show_class_rows(seg)
+
+    def _show_class_rows(self, seg):
+        from Qt.QtWidgets import QCheckBox, QLabel
+        from Qt.QtCore import Qt
+        from chimerax.ui.widgets import ColorButton
+        while self.classes_grid.count():
+            w = self.classes_grid.takeAt(0).widget()
+            if w is not None:
+                w.setParent(None)
+                w.deleteLater()
+        self._class_rows = {}
+        self._rows_segmentation = seg
+        names = segmentation_classes(seg) if seg is not None else []
+        settings = connectome_settings(self.session)
+        colors = pure.class_colors(names, settings.class_colors)
+        for row, name in enumerate(names):
+            check = QCheckBox(name)
+            check.setChecked(name in settings.checked_classes)
+            check.toggled.connect(lambda on, name=name: self._class_toggled(name, on))
+            swatch = ColorButton(max_size=(36, 20), has_alpha_channel=False)
+            swatch.color = self._rgba8(colors[name])
+            swatch.setToolTip(colors[name])
+            swatch.color_changed.connect(
+                lambda rgba, name=name: self.set_class_color(name, color_text(rgba)))
+            count = pure.object_count(class_values(seg, name))
+            label = QLabel('%d object%s' % (count, '' if count == 1 else 's'))
+            label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.classes_grid.addWidget(check, row, 0)
+            self.classes_grid.addWidget(swatch, row, 1)
+            self.classes_grid.addWidget(label, row, 2)
+            self._class_rows[name] = [check, swatch, label, colors[name]]
+        if seg is None:
+            self.no_classes_label.setText('Open a segmentation (a map of region ids).')
+        elif not names:
+            self.no_classes_label.setText('%s has no object classes: add them with'
+                                          ' connectome ids.' % seg.name)
+        self.no_classes_label.setVisible(not names)
+
+    # -- class rows -------------------------------------------------------------------
+
+    @property
+    def class_names(self):
+        return list(self._class_rows)
+
+    @property
+    def checked_classes(self):
+        return [n for n, row in self._class_rows.items() if row[0].isChecked()]
+
+    def class_color(self, name):
+        """The class colour as command text (what the panel's commands name)."""
+        return self._class_rows[name][3]
+
+    def object_count_text(self, name):
+        return self._class_rows[name][2].text()
+
+    def set_class_checked(self, name, checked):
+        self._class_rows[name][0].setChecked(checked)
+
+    def _class_toggled(self, name, on):
+        settings = connectome_settings(self.session)
+        checked = set(settings.checked_classes)
+        (checked.add if on else checked.discard)(name)
+        settings.checked_classes = pure.ordered_classes(checked)
+        self._recolor_if_colored()
+
+    def set_class_color(self, name, color):
+        """Set a class's colour (colour text such as 'lime' or '#00ff80'), remember it,
+        and recolour the map if the panel's classes colour it now."""
+        settings = connectome_settings(self.session)
+        row = self._class_rows[name]
+        row[1].color = self._rgba8(color)
+        row[1].setToolTip(color)
+        row[3] = color
+        settings.class_colors = dict(settings.class_colors, **{name: color})
+        self._recolor_if_colored()
+
+    def _rgba8(self, color):
+        from chimerax.core.commands import ColorArg
+        return ColorArg.parse(color, self.session)[0].uint8x4()
+
+    def _recolor_if_colored(self):
+        image = self.image
+        if image is not None and segmentation_colored(image):
+            self.color_map()
+
+    def _surfaces_mode_chosen(self, index):
+        connectome_settings(self.session).surfaces_each = SURFACE_CHOICES[index][1]
+
+    # -- actions: each runs one logged command ----------------------------------------
+
+    def color_map_command(self):
+        seg, image = self._chosen('color')
+        names = self.checked_classes
+        if not names:
+            return 'connectome uncolor %s' % image.atomspec
+        return ('connectome color %s map %s attributes %s colors %s'
+                % (seg.atomspec, image.atomspec, ','.join(names),
+                   ','.join(self.class_color(n) for n in names)))
+
+    def clear_colors_command(self):
+        return 'connectome uncolor %s' % self._chosen('clear colors')[1].atomspec
+
+    def surfaces_command(self):
+        seg, _ = self._chosen('show surfaces', need_image=False)
+        names = self.checked_classes
+        if not names:
+            self._error('check the classes to show surfaces of')
+        text = 'connectome surfaces %s attributes %s' % (seg.atomspec, ','.join(names))
+        if SURFACE_CHOICES[self.surfaces_menu.currentIndex()][1]:
+            text += ' each true'
+        else:
+            text += ' colors %s' % ','.join(self.class_color(n) for n in names)
+        return text
+
+    def picked_command(self):
+        seg, _ = self._chosen('show objects', need_image=False)
+        where = ''.join(self.pick_field.text().split())
+        if where.startswith('where'):
+            where = where[len('where'):]
+        name = where.partition('=')[0]
+        if not where:
+            self._error('type the objects to show, e.g. axon=12,40-45')
+        connectome_settings(self.session).pick_text = self.pick_field.text()
+        text = 'connectome surfaces %s where %s' % (seg.atomspec, where)
+        if SURFACE_CHOICES[self.surfaces_menu.currentIndex()][1]:
+            text += ' each true'
+        elif name in self._class_rows:
+            text += ' colors %s' % self.class_color(name)
+        return text
+
+    def color_map(self):
+        return self._run(self.color_map_command())
+
+    def clear_colors(self):
+        return self._run(self.clear_colors_command())
+
+    def show_surfaces(self):
+        return self._run(self.surfaces_command())
+
+    def show_picked(self):
+        return self._run(self.picked_command())
+
+    def _run(self, text):
+        from chimerax.core.commands import run
+        return run(self.session, text)
+
+    def _chosen(self, action, need_image=True):
+        seg, image = self.segmentation, self.image
+        if seg is None or (need_image and image is None):
+            self._error('choose an EM map and a segmentation to %s' % action)
+        return seg, image
+
+    def _error(self, message):
+        raise UserError('Connectome panel: %s' % message)
+
+
+def show_panel(session):
+    """Show the Connectome panel, making it if needed; return it."""
+    if not session.ui.is_gui:
+        raise UserError('connectome panel: needs the ChimeraX window (this session has none:'
+                        ' started with --nogui); every panel action is a connectome command')
+    for tool in session.tools.find_by_class(ConnectomeTool):
+        tool.display(True)
+        return tool
+    return ConnectomeTool(session)

@@ -1,0 +1,74 @@
+"""Each assumption session/compat.py makes about ChimeraX internals, checked against the
+real ChimeraX code: an upgrade that changes one fails here first."""
+
+import numpy as np
+import pytest
+
+import segfixtures as sf
+from segfixtures import pair  # noqa: F401  (fixture)
+
+
+def test_attribute_values_reads_the_model_first_then_the_file(session, run, pair):
+    from chimerax.connectome.session import compat
+    em, seg = sf.open_pair(run, pair)
+    truth = sf.attribute_arrays()
+    assert np.array_equal(compat.attribute_values(seg, 'axon'), truth['axon'])
+    mine = np.arange(len(truth['axon']), dtype=np.int32)
+    seg.axon = mine                        # what `connectome ids` sets on open models
+    assert compat.attribute_values(seg, 'axon') is mine
+    from chimerax.core.errors import UserError
+    with pytest.raises(UserError, match='has no attribute glia'):
+        compat.attribute_values(seg, 'glia')
+
+
+def test_attribute_values_refuses_two_arrays_of_one_name(session, run, tmp_path):
+    """ChimeraX finds attributes by name anywhere in the file (find_attribute)."""
+    import h5py
+    from chimerax.connectome.session import compat
+    em_path, seg_path = sf.write_pair(tmp_path)
+    with h5py.File(seg_path, 'r+') as f:
+        f.create_group('other')['axon'] = np.zeros(4, np.int32)
+    run('open %s' % em_path)
+    (seg,) = run('open %s' % seg_path)
+    with pytest.raises(LookupError):
+        compat.attribute_values(seg, 'axon')
+
+
+def test_segmentation_colors_are_a_segmentation_map_color(session, run, pair):
+    from chimerax.connectome.session import compat
+    em, seg = sf.open_pair(run, pair)
+    assert not compat.has_segmentation_colors(em)
+    run('segmentation colors #2 lime map #1 byAttribute axon')
+    assert compat.has_segmentation_colors(em)
+    em.mask_colors = None                  # what `connectome uncolor` does
+    assert not compat.has_segmentation_colors(em)
+
+
+def test_attribute_colours_are_cached_on_the_model_by_name(session, run, pair):
+    from chimerax.connectome.session import compat
+    em, seg = sf.open_pair(run, pair)
+    run('segmentation colors #2 map #1 byAttribute dendrite')     # random colours per value
+    cached = seg._segment_attribute_colors
+    assert set(cached) == {'dendrite'}
+    before = cached['dendrite'].attribute_rgba.shape[0]
+    seg.dendrite = np.zeros_like(sf.attribute_arrays()['dendrite'])
+    seg.dendrite[sf.region_id(1)] = 5000   # a new object id, beyond the cached colours
+    compat.forget_attribute_colors(seg, 'dendrite')
+    assert 'dendrite' not in seg._segment_attribute_colors
+    run('segmentation colors #2 map #1 byAttribute dendrite')
+    assert seg._segment_attribute_colors['dendrite'].attribute_rgba.shape[0] == 5001 > before
+
+
+def test_maximum_region_id_on_the_model_spares_the_volume_scan(session, run, tmp_path,
+                                                              monkeypatch):
+    from chimerax.connectome.session import compat
+    em_path, seg_path = sf.write_pair(tmp_path, attributes=(), maximum=False)
+    run('open %s' % em_path)
+    (seg,) = run('open %s' % seg_path)
+    monkeypatch.setattr(seg, 'full_matrix', None)      # a scan would fail
+    maximum = int(sf.volumes()[1].max())
+    compat.set_maximum_region_id(seg, maximum)
+    compat.set_maximum_region_id(seg, 1)                # a value ChimeraX has is kept
+    run('segmentation colors #2 map #1')                # one colour per region
+    assert seg._max_segment_id == maximum
+

@@ -1,0 +1,219 @@
+"""The docs, run: the ChimeraX commands of docs/guide.md (its ```cxc blocks) copied as
+written, then the three movie scripts of docs/movies/ on the data the guide made, all in
+one bin/chimerax-headless process as a user would run them.  The movie scripts run with
+few frames (``few_frames`` rewrites their frame counts and nothing else).  Every movie is
+decoded by ffmpeg and its frames must show what its panel of the seed figure is about:
+(a) the neurons' own surface colours, (b) a yellow neuron with red spine heads, (c) EM
+planes with green axons, red dendrites and blue spine heads.  Last, the command help page
+is checked against the commands as ChimeraX registers them.
+"""
+
+import importlib.util
+import math
+import os
+import re
+import subprocess
+
+import h5py
+import numpy as np
+import pytest
+
+from chimerax.connectome.demo import CLASSES, read_truth
+from cxrun import REPO, headless
+
+pytestmark = [pytest.mark.chimerax, pytest.mark.slow]
+
+MOVIES = ('neurons', 'neuron-spines', 'em-slab')
+FRAMES = 6                  # frames per movie script in this test
+
+
+def _figures_module():
+    # scripts/figures.py parses the guide for `make figures`; the test runs the same parse.
+    spec = importlib.util.spec_from_file_location(
+        'figures', os.path.join(REPO, 'scripts', 'figures.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def guide_commands():
+    figures = _figures_module()
+    items = figures.guide_items(open(figures.GUIDE).read())
+    return [line for kind, value in items if kind == 'commands' for line in value]
+
+
+def few_frames(script, frames=FRAMES):
+    """The script with ``frames`` frames: ``turn AXIS ANGLE N`` turns as far in ``frames``
+    steps, ``wait N`` waits ``frames``, ``planes AXIS,START,END,STEP`` steps through the same
+    range in about ``frames`` planes."""
+    lines = []
+    for line in script.splitlines():
+        words = line.split()
+        if words[:1] == ['turn'] and len(words) == 4:
+            line = 'turn %s %g %d' % (words[1], float(words[2]) * int(words[3]) / frames, frames)
+        elif words[:1] == ['wait'] and len(words) == 2:
+            line = 'wait %d' % frames
+        else:
+            m = re.search(r'planes (\w),(\d+),(\d+),(\d+)', line)
+            if m:
+                start, end = int(m.group(2)), int(m.group(3))
+                step = math.ceil((end - start) / (frames - 1))
+                line = line.replace(m.group(0), 'planes %s,%d,%d,%d'
+                                    % (m.group(1), start, end, step))
+        lines.append(line)
+    return '\n'.join(lines) + '\n'
+
+
+@pytest.fixture(scope='module')
+def docs_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp('docs')
+    home = root / 'home'
+    home.mkdir()
+    data = home / 'connectome-demo'           # the guide's ~/connectome-demo
+    guide = root / 'guide.cxc'
+    guide.write_text('\n'.join(guide_commands()) + '\n')
+    env = {'HOME': str(home)}
+    process = headless('--nogui', '--offscreen', '--exit', '--script', str(guide),
+                       env=env, timeout=300)
+    # The movie scripts in a process of their own, as they would be run: their windowsize
+    # comes before anything is drawn (the offscreen frame keeps its first size).
+    args = ['--nogui', '--offscreen', '--exit']
+    for name in MOVIES:
+        script = root / (name + '.cxc')
+        script.write_text(few_frames(open(os.path.join(REPO, 'docs', 'movies',
+                                                       name + '.cxc')).read()))
+        args += ['--script', '%s %s' % (script, data)]
+    movies = headless(*args, env=env, timeout=300) if process.returncode == 0 else None
+    return dict(process=process, movies=movies, data=data, root=root)
+
+
+def frames(movie, folder):
+    """The movie's frames as (height, width, 3) uint8 arrays, decoded by ffmpeg."""
+    from PIL import Image
+    assert os.path.getsize(movie) > 1000, movie
+    os.makedirs(folder)
+    subprocess.run(['ffmpeg', '-loglevel', 'error', '-i', str(movie),
+                    os.path.join(folder, '%04d.png')], check=True)
+    return [np.asarray(Image.open(os.path.join(folder, n)).convert('RGB'))
+            for n in sorted(os.listdir(folder))]
+
+
+def chromaticity(frame):
+    """(lit, rgb / (r + g + b)): which pixels are drawn on, and their hue and saturation
+    without their shading."""
+    f = frame.astype(float)
+    total = f.sum(axis=-1)
+    return total > 60, f / np.maximum(total, 1)[..., None]
+
+
+def pixels_like(frame, rgb, tolerance=0.06):
+    """Drawn pixels whose chromaticity is within ``tolerance`` of the colour ``rgb``."""
+    lit, c = chromaticity(frame)
+    target = np.asarray(rgb, float) / sum(rgb)
+    return lit & (np.abs(c - target).max(axis=-1) < tolerance)
+
+
+def dominant(frame, channel, share=0.6):
+    """Drawn pixels where one channel (0 red, 1 green, 2 blue) dominates."""
+    lit, c = chromaticity(frame)
+    return lit & (c[..., channel] > share)
+
+
+def assert_ran(docs_run):
+    assert docs_run['process'].returncode == 0, 'the guide failed'
+    movies = docs_run['movies']
+    assert movies.returncode == 0, movies.stdout[-3000:] + movies.stderr[-3000:]
+    assert 'Traceback' not in movies.stdout + movies.stderr
+
+
+def check_frames(shown, count):
+    assert len(shown) == count
+    for k, frame in enumerate(shown):
+        lit, _ = chromaticity(frame)
+        assert lit.mean() > 0.02, 'frame %d is empty' % k
+    assert any(np.abs(shown[0].astype(int) - f).mean() > 1 for f in shown[1:]), \
+        'the frames do not change'
+
+
+# ---------------------------------------------------------------------------------------
+
+def test_guide_commands_run_as_written(docs_run):
+    process, data = docs_run['process'], docs_run['data']
+    assert process.returncode == 0, (process.stdout[-3000:] + process.stderr[-3000:])
+    assert 'Traceback' not in process.stdout + process.stderr
+    truth = read_truth(data)
+    # Step 3 wrote every class's array, equal to the generator's ground truth.
+    with h5py.File(data / 'segmentation.cmap', 'r') as f:
+        assert sorted(f['attributes']) == sorted(CLASSES)
+        for name in CLASSES:
+            assert np.array_equal(f['attributes'][name][()], truth[name]), name
+    # The counts the guide quotes are this dataset's.
+    text = open(os.path.join(REPO, 'docs', 'guide.md')).read()
+    for name, words in (('axon', 'axons'), ('dendrite', 'dendrites'),
+                        ('spinehead', 'spine heads'), ('neuron', 'neurons')):
+        assert '%d %s' % (truth[name].max(), words) in text, name
+    # Step 7's movie: 90 frames of a turning scene.
+    shown = frames(data / 'neurons-turning.mp4', docs_run['root'] / 'guide-frames')
+    check_frames(shown, 90)
+
+
+def test_movie_every_neuron(docs_run):
+    """(a): every neuron's surface, each in the colour ChimeraX gives its id."""
+    assert_ran(docs_run)
+    from chimerax.segment.segment import _random_colors
+    neurons = int(read_truth(docs_run['data'])['neuron'].max())
+    assert neurons >= 2
+    colors = _random_colors(neurons + 1, seed='neuron')[1:, :3]
+    shown = frames(docs_run['data'] / 'neurons.mp4', docs_run['root'] / 'a')
+    check_frames(shown, FRAMES)
+    for frame in shown:
+        lit, _ = chromaticity(frame)
+        for neuron, rgb in enumerate(colors, start=1):
+            assert pixels_like(frame, rgb).sum() > 0.05 * lit.sum(), neuron
+
+
+def test_movie_neuron_with_spine_heads(docs_run):
+    """(b): neuron 1 yellow, its spine heads red, nothing else."""
+    assert_ran(docs_run)
+    shown = frames(docs_run['data'] / 'neuron-spines.mp4', docs_run['root'] / 'b')
+    check_frames(shown, FRAMES)
+    for frame in shown:
+        lit, _ = chromaticity(frame)
+        yellow = pixels_like(frame, (255, 255, 0), tolerance=0.1).sum()
+        red = dominant(frame, 0).sum()
+        assert yellow > 0.5 * lit.sum()
+        assert 0.005 * lit.sum() < red < yellow
+        assert dominant(frame, 1).sum() + dominant(frame, 2).sum() < 0.01 * lit.sum()
+
+
+def test_movie_em_slab(docs_run):
+    """(c): EM planes coloured axons green, dendrites red, spine heads blue; the
+    horizontal plane moves."""
+    assert_ran(docs_run)
+    shown = frames(docs_run['data'] / 'em-slab.mp4', docs_run['root'] / 'c')
+    check_frames(shown, FRAMES)
+    for frame in shown:
+        assert dominant(frame, 1).sum() > 100          # axons cross the planes shown
+    totals = {channel: sum(dominant(f, channel).sum() for f in shown) for channel in range(3)}
+    assert totals[0] > 300 and totals[2] > 100, totals
+    # Grey EM shows around the colours: most drawn pixels are uncoloured.
+    lit, c = chromaticity(shown[0])
+    grey = lit & (np.abs(c - 1 / 3).max(axis=-1) < 0.05)
+    assert grey.sum() > 0.5 * lit.sum()
+
+
+def test_help_page_documents_every_command_and_option(session, run):
+    """Each declared command has its section in the help page (anchor = subcommand, as
+    `help connectome demo` opens #demo) naming every keyword ChimeraX's usage lists."""
+    from segfixtures import LogCapture
+    from test_bundle import declared_commands
+    page = open(os.path.join(REPO, 'src', 'docs', 'user', 'commands', 'connectome.html')).read()
+    sections = dict(re.findall(r'<a id="(\w+)"></a>(.*?)(?=<a id="|</body>)', page, re.S))
+    for command in declared_commands():
+        sub = command.split()[1]
+        assert sub in sections, 'no section id="%s" for %s' % (sub, command)
+        with LogCapture(session) as log:
+            run('usage %s' % command)
+        keywords = re.findall(r'\[(\w+) _', log.text)
+        missing = [k for k in keywords if '<b>%s</b>' % k not in sections[sub]]
+        assert not missing, '%s: %s not in the help page' % (command, ', '.join(missing))

@@ -1,0 +1,282 @@
+"""combine: tiles to a multiresolution .cmap, checked voxel for voxel against the volume
+the tiles were cut from and the documented downsampling of it; bad input and failures
+leave nothing under the output name."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import h5py
+import hdf5plugin  # noqa: F401  reads the Blosc chunks back
+import numpy as np
+import pytest
+
+from chimerax.connectome.formats import tiles
+from chimerax.connectome.pipeline import combine
+from chimerax.connectome.errors import InputError
+
+import tilesets
+from package import REPO
+
+SHAPE = (30, 44, 52)        # z,y,x
+TILE = (16, 16, 24)
+STEPS = [(2, 2, 1), (4, 4, 2), (8, 8, 4)]
+
+
+def read_levels(path):
+    with h5py.File(path, 'r') as f:
+        g = f['/Chimera/image1']
+        levels = {(1, 1, 1): g['data_zyx'][...]}
+        for name, d in g.items():
+            if 'subsample_spacing' in d.attrs:
+                levels[tuple(int(s) for s in d.attrs['subsample_spacing'])] = d[...]
+        return levels, dict(g.attrs)
+
+
+def files_in(folder):
+    return sorted(os.listdir(folder))
+
+
+@pytest.fixture(scope='module')
+def segmentation():
+    return tilesets.labels(SHAPE, seed=5, cell=3)
+
+
+@pytest.fixture(scope='module')
+def image():
+    return tilesets.image(SHAPE, seed=5)
+
+
+@pytest.mark.parametrize('kind', ['segmentation', 'image'])
+def test_levels_equal_documented_downsampling(tmp_path, request, kind):
+    volume = request.getfixturevalue(kind)
+    skip = {(1, 1, 0)}
+    tilesets.write_tiles(tmp_path / 't', volume, TILE, chunks=(8, 8, 8), skip=skip)
+    full = tilesets.stitched(volume, TILE, skip)
+    out = tmp_path / 'out.cmap'
+    with tiles.open_tiles(str(tmp_path / 't'), missing='zero') as ts:
+        r = combine.combine(ts, str(out), voxel_size=(11.24, 11.24, 28), subsamples=STEPS,
+                            chunk_side=8)
+    method = 'mode' if kind == 'segmentation' else 'mean'
+    assert r.method == method
+    levels, attrs = read_levels(out)
+    expect = tilesets.reference_levels(full, STEPS, method)
+    assert sorted(levels) == [(1, 1, 1)] + STEPS
+    for step, e in zip([(1, 1, 1)] + STEPS, expect):
+        assert levels[step].dtype == volume.dtype
+        assert np.array_equal(levels[step], e), step
+    assert np.allclose(attrs['step'], (11.24, 11.24, 28))
+    if kind == 'segmentation':
+        assert attrs['maximum_segment_id'] == full.max()
+    # Each chunk is compressed and written once, whole.
+    with h5py.File(out, 'r') as f:
+        stored = sum(d.id.get_num_chunks() for d in f['/Chimera/image1'].values())
+    assert r.chunks_written == stored
+    assert files_in(tmp_path) == ['out.cmap', 't']
+
+
+def test_uint16_segmentation_gets_a_mode_pyramid_by_default(tmp_path):
+    """A uint16 segmentation is region ids: averaging them would invent regions."""
+    volume = tilesets.labels(SHAPE, seed=9, cell=3)
+    _, volume = np.unique(volume, return_inverse=True)
+    volume = (volume.reshape(SHAPE) * 7 + 1000).astype(np.uint16)   # ids up to ~50,000
+    tilesets.write_tiles(tmp_path / 't', volume, TILE, chunks=(8, 8, 8))
+    with tiles.open_tiles(str(tmp_path / 't')) as ts:
+        r = combine.combine(ts, str(tmp_path / 'out.cmap'), subsamples=STEPS, chunk_side=8)
+    assert r.method == 'mode'
+    levels, attrs = read_levels(tmp_path / 'out.cmap')
+    for step, e in zip([(1, 1, 1)] + STEPS, tilesets.reference_levels(volume, STEPS, 'mode')):
+        assert levels[step].dtype == np.uint16
+        assert np.array_equal(levels[step], e), step
+    # Every value of every level is a region id of the full-resolution volume.
+    assert set(np.unique(levels[STEPS[-1]])) <= set(np.unique(volume))
+    assert attrs['maximum_segment_id'] == volume.max()
+
+
+def test_stride_reproduces_chimerax_and_threads_do_not_matter(tmp_path, segmentation):
+    tilesets.write_tiles(tmp_path / 't', segmentation, TILE, chunks=(8, 8, 8))
+    results = []
+    for threads in (1, 3):
+        out = tmp_path / ('t%d.cmap' % threads)
+        with tiles.open_tiles(str(tmp_path / 't')) as ts:
+            combine.combine(ts, str(out), subsamples=STEPS, downsample='stride', chunk_side=8,
+                            threads=threads)
+        results.append(read_levels(out)[0])
+    for step in [(1, 1, 1)] + STEPS:
+        i, j, k = step
+        assert np.array_equal(results[0][step], segmentation[::k, ::j, ::i])
+        assert np.array_equal(results[1][step], results[0][step])
+
+
+def test_region_crop_origin_and_tile_chunks_inflated_once(tmp_path, segmentation):
+    tilesets.write_tiles(tmp_path / 't', segmentation, TILE, chunks=(8, 8, 8))
+    out = tmp_path / 'r.cmap'
+    region = (5, 3, 1, 50, 40, 26)          # i1,j1,k1,i2,j2,k2: cuts tiles and tile chunks
+    with tiles.open_tiles(str(tmp_path / 't')) as ts:
+        r = combine.combine(ts, str(out), region=region, voxel_size=(2, 3, 4),
+                            subsamples=[(2, 2, 2)], chunk_side=8)
+        # The chunks the region touches, each inflated once although output chunks
+        # straddle them.
+        touched = 0
+        for pos, t in ts.tiles.items():
+            t0, t1 = ts.tile_extent(pos)
+            lo = [max(a, b) - a for a, b in zip(t0, (1, 3, 5))]
+            hi = [min(a, b) - c for a, b, c in zip(t1, (27, 41, 51), t0)]
+            if all(h > l for l, h in zip(lo, hi)):
+                touched += int(np.prod([(h - 1) // c - l // c + 1
+                                        for l, h, c in zip(lo, hi, t.chunk_shape)]))
+        assert r.tile_chunks_read == touched
+    levels, attrs = read_levels(out)
+    crop = segmentation[1:27, 3:41, 5:51]
+    assert np.array_equal(levels[(1, 1, 1)], crop)
+    assert np.array_equal(levels[(2, 2, 2)], tilesets.reference_mode(crop, (2, 2, 2)))
+    assert tuple(attrs['origin']) == (10, 9, 4)
+    assert r.size == (46, 38, 26)
+
+
+def test_missing_tiles_write_no_chunks(tmp_path, segmentation):
+    skip = {(0, 0, 0), (1, 0, 0)}
+    tilesets.write_tiles(tmp_path / 't', segmentation, TILE, chunks=(8, 8, 8), skip=skip)
+    out = tmp_path / 'm.cmap'
+    with tiles.open_tiles(str(tmp_path / 't'), missing='zero') as ts:
+        combine.combine(ts, str(out), subsamples='none', chunk_side=8)
+    with h5py.File(out, 'r') as f:
+        d = f['/Chimera/image1/data_zyx']
+        written = []
+        d.id.chunk_iter(lambda info: written.append(info.chunk_offset))
+        assert list(f['/Chimera/image1']) == ['data_zyx']
+        assert np.array_equal(d[...], tilesets.stitched(segmentation, TILE, skip))
+    # Tiles x0y0z0 and x1y0z0 cover z 0-15, y 0-15, x 0-47: no chunk starts inside.
+    assert written and not [c for c in written if c[0] < 16 and c[1] < 16 and c[2] < 48]
+
+
+def test_subsamples_follow_chimerax_save(tmp_path):
+    volume = tilesets.labels((64, 128, 256), seed=1, cell=8)
+    tilesets.write_tiles(tmp_path / 't', volume, (64, 64, 64), chunks=(32, 32, 32))
+    with tiles.open_tiles(str(tmp_path / 't')) as ts:
+        # Given steps are followed by doubled ones while a level has 2^17 voxels or more.
+        r = combine.combine(ts, str(tmp_path / 'a.cmap'), subsamples=[(2, 1, 1)])
+        assert [s for s, _ in r.levels] == [(1, 1, 1), (2, 1, 1), (4, 2, 2)]
+        r = combine.combine(ts, str(tmp_path / 'b.cmap'), voxel_size=(1, 1, 4))
+        assert [s for s, _ in r.levels] == [(1, 1, 1), (2, 2, 1), (4, 4, 1)]
+        r = combine.combine(ts, str(tmp_path / 'c.cmap'), subsamples=[(3, 3, 3)])
+        assert r.chunk_side % 3 == 0
+        levels, _ = read_levels(tmp_path / 'c.cmap')
+        assert np.array_equal(levels[(3, 3, 3)], tilesets.reference_mode(volume, (3, 3, 3)))
+        r = combine.combine(ts, str(tmp_path / 'd.cmap'), subsamples='none')
+        assert [s for s, _ in r.levels] == [(1, 1, 1)]
+        with pytest.raises(InputError, match='not a multiple'):
+            combine.combine(ts, str(tmp_path / 'e.cmap'), subsamples=[(2, 2, 2), (3, 3, 3)])
+    assert files_in(tmp_path) == ['a.cmap', 'b.cmap', 'c.cmap', 'd.cmap', 't']
+
+
+def test_memory_does_not_grow_with_the_volume(tmp_path):
+    import tracemalloc
+    volume = tilesets.labels((64, 256, 256), seed=2, cell=8)
+    tilesets.write_tiles(tmp_path / 't', volume, (32, 64, 64), chunks=(16, 16, 16))
+    peaks = []
+    for region in ((0, 0, 0, 127, 127, 63), None):       # a quarter, then the whole
+        with tiles.open_tiles(str(tmp_path / 't')) as ts:
+            tracemalloc.start()
+            combine.combine(ts, str(tmp_path / 'm.cmap'), region=region, replace=True,
+                            chunk_side=16, subsamples=[(2, 2, 2)])
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+    # numpy reports its buffers to tracemalloc.  Held at once: a few chunks per level and
+    # the tasks in flight (how many finish together varies run to run), not 4x more for
+    # a volume 4x larger, and far less than the volume.
+    assert peaks[1] < 2 * peaks[0] and peaks[1] < volume.nbytes / 16, peaks
+
+
+def test_progress_reports_tiles_rate_and_time_left(tmp_path, segmentation):
+    tilesets.write_tiles(tmp_path / 't', segmentation, TILE, chunks=(8, 8, 8))
+    lines = []
+    with tiles.open_tiles(str(tmp_path / 't')) as ts:
+        ts_count = len(ts.tiles)
+        combine.combine(ts, str(tmp_path / 'p.cmap'), chunk_side=8,
+                        report=lambda m, final: lines.append((m, final)))
+    assert lines[0][0].startswith('combine p.cmap: ') and 'tiles' in lines[0][0]
+    assert not lines[0][1] and lines[-1][1]
+    assert lines[-1][0].startswith('Combined %d tiles into p.cmap' % ts_count)
+
+
+# Bad output names and failures: an error, and nothing under the output name.
+
+def test_output_checks(tmp_path, segmentation):
+    paths = tilesets.write_tiles(tmp_path / 't', segmentation, TILE)
+    (tmp_path / 'old.cmap').write_text('keep me')
+    with tiles.open_tiles(str(tmp_path / 't')) as ts:
+        with pytest.raises(InputError, match='exists .use replace true'):
+            combine.combine(ts, str(tmp_path / 'old.cmap'))
+        with pytest.raises(InputError, match='is one of the input tiles'):
+            combine.combine(ts, paths[(0, 0, 0)], replace=True)
+        with pytest.raises(InputError, match='must end in .cmap'):
+            combine.combine(ts, str(tmp_path / 'out.h5'))
+        with pytest.raises(InputError, match='folder .* does not exist'):
+            combine.combine(ts, str(tmp_path / 'no' / 'out.cmap'))
+        with pytest.raises(InputError, match='region'):
+            combine.combine(ts, str(tmp_path / 'out.cmap'), region=(0, 0, 0, 52, 43, 29))
+        with pytest.raises(InputError, match='memoryLimit'):
+            combine.combine(ts, str(tmp_path / 'out.cmap'), memory_limit=0.001)
+    assert (tmp_path / 'old.cmap').read_text() == 'keep me'
+    assert files_in(tmp_path) == ['old.cmap', 't']
+
+
+def test_failure_midway_keeps_old_output_and_leaves_no_partial_file(tmp_path, segmentation):
+    paths = tilesets.write_tiles(tmp_path / 't', segmentation, TILE, chunks=(8, 8, 8))
+    with h5py.File(paths[(2, 2, 1)], 'r') as f:
+        info = f['data'].id.get_chunk_info(0)
+    with open(paths[(2, 2, 1)], 'r+b') as f:
+        f.seek(info.byte_offset)
+        f.write(b'\0' * info.size)
+    (tmp_path / 'out.cmap').write_text('previous result')
+    with tiles.open_tiles(str(tmp_path / 't')) as ts:
+        with pytest.raises(InputError, match='tile x2y2z1.hdf5 has a corrupt chunk'):
+            combine.combine(ts, str(tmp_path / 'out.cmap'), replace=True, chunk_side=8)
+    assert (tmp_path / 'out.cmap').read_text() == 'previous result'
+    assert files_in(tmp_path) == ['out.cmap', 't']
+
+
+def test_interrupted_run_leaves_nothing(tmp_path, segmentation):
+    tilesets.write_tiles(tmp_path / 't', segmentation, TILE, chunks=(8, 8, 8))
+
+    def interrupt(message, final):
+        raise KeyboardInterrupt
+
+    with tiles.open_tiles(str(tmp_path / 't')) as ts:
+        with pytest.raises(KeyboardInterrupt):
+            combine.combine(ts, str(tmp_path / 'out.cmap'), chunk_side=8, report=interrupt)
+    assert files_in(tmp_path) == ['t']
+
+
+DISK_FULL = textwrap.dedent('''
+    import resource, signal, sys
+    sys.path.insert(0, %r)
+    import package
+    package.import_from_source()
+    from chimerax.connectome.formats import tiles
+    from chimerax.connectome.pipeline import combine
+    from chimerax.connectome.errors import InputError
+    # Past this size the kernel refuses writes (EFBIG), as a full disk refuses them (ENOSPC).
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (200000, 200000))
+    try:
+        with tiles.open_tiles(sys.argv[1]) as ts:
+            combine.combine(ts, sys.argv[2], chunk_side=16, compress=False)
+    except InputError as e:
+        print('InputError:', e)
+''')
+
+
+
+def test_disk_full_during_write(tmp_path, segmentation):
+    tilesets.write_tiles(tmp_path / 't', segmentation, TILE)
+    script = tmp_path / 'full.py'
+    script.write_text(DISK_FULL % os.path.join(REPO, 'tests', 'common'))
+    out = tmp_path / 'out.cmap'
+    p = subprocess.run([sys.executable, str(script), str(tmp_path / 't'), str(out)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert 'InputError: writing %s failed: File too large' % out in p.stdout
+    assert files_in(tmp_path) == ['full.py', 't']

@@ -1,0 +1,237 @@
+"""The architecture the folders show holds in the code: data flows downward only (each
+layer imports only the layers below it), there is no import cycle (function-local
+imports included, so none can hide one), the pure folders never import ChimeraX, and
+private names of other libraries are used in session/compat.py alone."""
+
+import ast
+import os
+import subprocess
+import sys
+
+import pytest
+
+from package import REPO, SRC
+
+PACKAGE = 'chimerax.connectome'
+# Layer of each top-level module or folder of src/: a module may import only from lower
+# layers, or from its own folder.
+LAYERS = {
+    'errors': 0, 'progress': 0, 'blocks': 0, 'parallel': 0,
+    'formats': 1,
+    'pipeline': 2, 'demo': 2,
+    'session': 3,
+    'ui': 4,
+    'commands': 5,
+    '__init__': 6,
+}
+PURE = ('errors', 'progress', 'blocks', 'parallel', 'formats', 'pipeline', 'demo')
+
+
+def modules():
+    """{dotted name below the package ('' for __init__): path}."""
+    found = {}
+    for folder, dirs, files in os.walk(SRC):
+        dirs[:] = [d for d in dirs if d not in ('__pycache__', 'docs', 'icons')]
+        for f in files:
+            if f.endswith('.py'):
+                rel = os.path.relpath(os.path.join(folder, f), SRC)[:-3].split(os.sep)
+                if rel[-1] == '__init__':
+                    rel = rel[:-1]
+                found['.'.join(rel)] = os.path.join(folder, f)
+    return found
+
+
+def imports(name, path):
+    """(imported module, line, is package-internal) for every import statement, at any
+    depth; package-internal imports resolved to dotted names below the package."""
+    tree = ast.parse(open(path).read(), path)
+    is_package = path.endswith('__init__.py')
+    here = name.split('.') if name else []
+    base = here if is_package else here[:-1]
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                internal = a.name == PACKAGE or a.name.startswith(PACKAGE + '.')
+                target = a.name[len(PACKAGE) + 1:] if internal else a.name
+                out.append((target, node.lineno, internal, ()))
+        elif isinstance(node, ast.ImportFrom):
+            names = tuple(a.name for a in node.names)
+            if node.level:
+                parts = base[:len(base) - (node.level - 1)] if node.level > 1 else base
+                target = '.'.join(parts + (node.module.split('.') if node.module else []))
+                out.append((target, node.lineno, True, names))
+            else:
+                module = node.module or ''
+                internal = module == PACKAGE or module.startswith(PACKAGE + '.')
+                target = module[len(PACKAGE) + 1:] if internal else module
+                out.append((target, node.lineno, internal, names))
+    return out
+
+
+def internal_targets(target, names, known):
+    """The package modules an internal import refers to: ``from . import x`` names
+    module x when there is one, else an attribute of the module imported from."""
+    subs = [(target + '.' + n) if target else n for n in names]
+    found = [s for s in subs if s in known]
+    if len(found) < len(names):
+        found.append(target)
+    return found
+
+
+def import_graph():
+    """{module: [(imported package module, line)]}."""
+    known = modules()
+    return known, {name: [(t, line) for target, line, internal, names in imports(name, path)
+                          if internal for t in internal_targets(target, names, known)]
+                   for name, path in known.items()}
+
+
+def upward_imports(edges):
+    problems = []
+    for name, targets in edges.items():
+        for t, line in targets:
+            a, b = top(name), top(t)
+            if a != b and LAYERS[b] >= LAYERS[a]:
+                problems.append('%s:%d imports %s (layer %s from layer %s)'
+                                % (name or '__init__', line, t, b, a))
+    return problems
+
+
+def import_cycles(edges):
+    state, cycles = {}, []
+
+    def visit(node, stack):
+        state[node] = 'open'
+        stack.append(node)
+        for t, _ in edges.get(node, ()):
+            if t == node:
+                continue
+            if state.get(t) == 'open':
+                cycles.append(' -> '.join(stack[stack.index(t):] + [t]))
+            elif t not in state:
+                visit(t, stack)
+        stack.pop()
+        state[node] = 'done'
+    for node in sorted(edges):
+        if node not in state:
+            visit(node, [])
+    return cycles
+
+
+def top(name):
+    return name.split('.')[0] if name else '__init__'
+
+
+@pytest.fixture(scope='module')
+def graph():
+    return import_graph()
+
+
+def test_every_folder_has_a_layer(graph):
+    known, _ = graph
+    assert {top(m) for m in known} == set(LAYERS)
+
+
+def test_data_flows_downward(graph):
+    problems = upward_imports(graph[1])
+    assert not problems, '\n'.join(problems)
+
+
+def test_no_import_cycle(graph):
+    cycles = import_cycles(graph[1])
+    assert not cycles, '\n'.join(cycles)
+
+
+def test_the_checks_find_a_cycle_and_an_upward_import(tmp_path, monkeypatch):
+    """The two checks above can fail: a formats module importing the session layer in a
+    function, which imports it back."""
+    src = tmp_path / 'src'
+    (src / 'formats').mkdir(parents=True)
+    (src / 'session').mkdir()
+    for f in ('__init__.py', 'formats/__init__.py', 'session/__init__.py'):
+        (src / f).write_text('')
+    (src / 'formats' / 'tiles.py').write_text('def f():\n    from ..session import maps\n')
+    (src / 'session' / 'maps.py').write_text('from ..formats import tiles\n')
+    monkeypatch.setattr(sys.modules[__name__], 'SRC', str(src))
+    _, edges = import_graph()
+    assert upward_imports(edges) == [
+        'formats.tiles:2 imports session.maps (layer session from layer formats)']
+    assert import_cycles(edges) == ['formats.tiles -> session.maps -> formats.tiles']
+
+
+def test_pure_folders_never_import_chimerax(graph):
+    known, _ = graph
+    problems = []
+    for name, path in known.items():
+        if top(name) not in PURE:
+            continue
+        for target, line, internal, _ in imports(name, path):
+            if not internal and (target == 'chimerax' or target.startswith('chimerax.')):
+                problems.append('%s:%d imports %s' % (name, line, target))
+    assert not problems, problems
+
+
+def test_private_names_of_libraries_only_in_compat(graph):
+    """Every use of another library's private name goes through session/compat.py."""
+    known, _ = graph
+    problems = []
+    for name, path in known.items():
+        if name == 'session.compat':
+            continue
+        for target, line, internal, names in imports(name, path):
+            if internal:
+                continue
+            private = [n for n in names if n.startswith('_')]
+            if private or any(p.startswith('_') for p in target.split('.')):
+                problems.append('%s:%d imports %s %s' % (name, line, target, private))
+        text = open(path).read()
+        for private in ('_read_array_header', '_segment_attribute_colors', '_max_segment_id',
+                        '_attribute_values', 'SegmentationMapColor'):
+            if private in text:
+                problems.append('%s uses %s' % (name, private))
+    assert not problems, problems
+
+
+def test_pure_modules_import_without_chimerax():
+    """Every pure module imports with ``chimerax`` an empty namespace (as in a Python
+    without ChimeraX), and imports nothing of ChimeraX."""
+    pure = sorted(m for m in modules() if top(m) in PURE)
+    script = ('import sys; sys.path.insert(0, %r); import package; package.import_from_source()\n'
+              'import importlib\n'
+              'for m in %r: importlib.import_module("chimerax.connectome." + m)\n'
+              'bad = [m for m in sys.modules if m.startswith("chimerax.")'
+              ' and not m.startswith("chimerax.connectome")]\n'
+              'assert not bad, bad\n'
+              'print(len(%r))\n' % (os.path.join(REPO, 'tests', 'common'), pure, pure))
+    p = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert int(p.stdout) == len(pure) > 20
+
+
+def test_readme_layout_matches_the_tree():
+    """README's layout section names every module and folder of src/, and only those."""
+    text = open(os.path.join(REPO, 'README.md')).read()
+    block = text[text.index('## Layout'):]
+    block = block[block.index('```') + 3:]
+    block = block[:block.index('```')]
+    # Each line: names at the left (until two spaces), a description after.
+    named = set()
+    for line in block.splitlines():
+        words = line.strip().split('  ')[0].split() if line.strip() else []
+        named.update(w.strip(',') for w in words if w.endswith(('.py', '/')) or w.endswith('.py,'))
+        # Continuation lines list module names inside parentheses or after a colon.
+        named.update(w.strip('(),:') for w in line.split() if w.strip('(),:').endswith('.py'))
+    modules_in_tree = set()
+    folders_in_tree = set()
+    for folder, dirs, files in os.walk(SRC):
+        dirs[:] = [d for d in dirs if d != '__pycache__']
+        rel = os.path.relpath(folder, SRC)
+        if rel != '.' and not rel.startswith(('docs', 'icons')):
+            folders_in_tree.add(os.path.basename(folder) + '/')
+        modules_in_tree.update(f for f in files if f.endswith('.py'))
+    missing = (modules_in_tree | folders_in_tree) - named
+    assert not missing, 'README layout does not name %s' % sorted(missing)
+    listed_modules = {n for n in named if n.endswith('.py')}
+    assert not listed_modules - modules_in_tree, sorted(listed_modules - modules_in_tree)
