@@ -52,6 +52,11 @@ class Progress:
             self._last = now
             self.report(self.message(now), False)
 
+    def note(self, message):
+        """A line for the log (not a progress line): something about how the work runs."""
+        if self.report is not None:
+            self.report(message, True)
+
     def finish(self, summary=None):
         if self.report is not None:
             self.report(summary or self.message(self.clock(), final=True), True)

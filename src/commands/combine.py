@@ -31,7 +31,7 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
                        first_index=0, missing='error', region='all', axis_order='zyx',
                        voxel_size=(1, 1, 1), origin=None, subsamples=None, downsample='auto',
                        compress=True, compress_method='blosc:lz4hc', compress_level=5,
-                       compress_shuffle=True, chunk_shapes=None,
+                       compress_shuffle=None, chunk_shapes=None,
                        memory_limit=engine.DEFAULT_MEMORY_LIMIT, threads=None, name=None,
                        replace=False, open=True):
     """Combine HDF5 tiles into one compressed multiresolution .cmap; returns the opened

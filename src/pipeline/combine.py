@@ -10,12 +10,15 @@ chunks a leaf uses in part wait in TileSet's cache), is compressed and written w
 a direct chunk write, and is downsampled into its piece of a level-1 chunk; a complete
 level-1 chunk is compressed, written and downsampled in turn, and so on up.
 
-Worker threads do the reading, inflating, downsampling and compressing: zlib, python-blosc
-(told to release the GIL) and numpy's loops run outside Python's GIL, so every core
-works.  The main thread schedules, assembles and writes, and makes every HDF5 call:
-workers read tile chunks as bytes (TileSet.prepare), since HDF5 is not thread-safe.  The map is written under a temporary
-name in the output's folder and renamed when complete; any failure, disk full
-included, removes it.  Pure: no ChimeraX.
+Worker threads do the reading, inflating, downsampling and compressing: libdeflate,
+python-blosc (told to release the GIL) and numpy's loops run outside Python's GIL, so
+every core works; tinybrain's mode (pyramid.py) holds the GIL, but for well under a
+millisecond per chunk, a few percent of a chunk's work.  The main thread schedules,
+assembles and writes, and makes every HDF5 call: workers read tile chunks as bytes
+(TileSet.prepare), since HDF5 is not thread-safe; tiles with filters only HDF5 undoes
+are read on the main thread, and the log says so.  The map is written under a temporary
+name in the output's folder and renamed when complete; any failure, disk full included,
+removes it.  Pure: no ChimeraX.
 """
 
 import ctypes
@@ -34,6 +37,7 @@ from ..formats import cmap
 from ..parallel import available_cores
 from ..progress import Progress, format_bytes, format_duration
 from . import pyramid
+from .labels import is_label_type
 
 DEFAULT_MEMORY_LIMIT = 1.0      # GB: with Python, numpy and h5py, a peak under 1.5 GB
 MAP_SUFFIXES = ('.cmap', '.cmp')
@@ -168,16 +172,18 @@ class _Assembly:
 
 def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             subsamples='auto', downsample='auto', compress=True,
-            compress_method='blosc:lz4hc', compress_level=5, compress_shuffle=True,
+            compress_method='blosc:lz4hc', compress_level=5, compress_shuffle=None,
             chunk_side=None, memory_limit=DEFAULT_MEMORY_LIMIT, threads=None, replace=False,
-            name=None, report=None):
+            name=None, report=None, mode_library='tinybrain'):
     """Write ``tileset`` (a tiles.TileSet) to the Chimera map ``output``.
 
     ``region`` (x,y,z inclusive, as ChimeraX's save) crops; ``voxel_size`` and ``origin``
     are x,y,z (origin defaults to where the region's first voxel lies); ``subsamples``
     'auto', 'none' or a list of steps; ``downsample`` 'auto' (mode for labels, mean for
-    images), 'mode', 'mean' or 'stride'; ``memory_limit`` in GB; ``threads`` defaults to
-    the cores this process may use.  Returns a CombineResult.
+    images), 'mode', 'mean' or 'stride'; ``compress_shuffle`` None picks
+    ``default_shuffle``; ``memory_limit`` in GB; ``threads`` defaults to the cores this
+    process may use; ``mode_library`` 'numpy' computes modes without tinybrain (to
+    compare).  Returns a CombineResult.
     """
     t_start = time.monotonic()
     path = check_output(output, tileset.paths, replace)
@@ -193,6 +199,8 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     method = pyramid.default_method(tileset.dtype) if downsample in (None, 'auto') else downsample
     if method not in pyramid.METHODS:
         raise InputError('downsample must be auto, %s' % ', '.join(pyramid.METHODS))
+    if compress_shuffle is None:
+        compress_shuffle = default_shuffle(tileset.dtype)
     threads = threads or available_cores()
     side = _chunk_side(chunk_side or cmap.default_chunk_side(tileset.dtype.itemsize),
                        factors)
@@ -216,8 +224,9 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
         levels = [_Level(lv, f) for lv, f in zip(writer.levels, factors + [None])]
         ntiles = sum(1 for p in tileset.positions_in(start, stop) if p in tileset.tiles)
         progress = Progress('combine %s' % base, ntiles, 'tiles', report)
+        _note_filtered(tileset, progress)
         engine = _Engine(tileset, writer, path, levels, start, method, threads,
-                         plan['window'], progress, ntiles)
+                         plan['window'], progress, ntiles, mode_library)
         with cmap.blosc_threads():
             engine.run()
         if tileset.dtype.kind in 'iu':
@@ -241,9 +250,34 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
         input_bytes=int(np.prod(size)) * tileset.dtype.itemsize,
         maximum=engine.maximum if tileset.dtype.kind in 'iu' else None,
         tile_chunks_read=tileset.chunks_read, chunks_written=engine.chunks_written,
-        chunk_side=side, threads=threads)
+        chunk_side=side, threads=threads, compress_shuffle=compress_shuffle)
     progress.finish(result.summary())
     return result
+
+
+def default_shuffle(dtype):
+    """compressShuffle's default: off for label maps, on (ChimeraX's default) for images.
+
+    Byte shuffling groups the bytes of each value by significance, which helps smooth
+    images; region ids are runs of one repeated value, which Blosc's LZ codecs already
+    store as back-references, and shuffling them cuts each run into four byte planes:
+    on supervoxel-like uint32 labels lz4hc-5 gives 23:1 without it, 19:1 with it (and
+    31.5 vs 15.8 on the authors' segmentation, per the issue that set this default).
+    """
+    return not is_label_type(dtype)
+
+
+def _note_filtered(tileset, progress):
+    """Say in the log which tiles are read through HDF5's filter pipeline (one thread,
+    HDF5's own inflation) instead of as raw chunks inflated by worker threads."""
+    filtered = tileset.filtered_tiles()
+    if not filtered:
+        return
+    names = sorted(set(', '.join(t.filter_names()) for t in filtered))
+    shown = ', '.join(t.name for t in filtered[:4]) + (' ...' if len(filtered) > 4 else '')
+    progress.note('%d of %d tiles (%s) have filters only HDF5 undoes (%s): they are read'
+                  ' through h5py\'s filter pipeline on one thread, more slowly than deflated'
+                  ' tiles' % (len(filtered), len(tileset.tiles), shown, '; '.join(names)))
 
 
 def _chunk_side(side, factors):
@@ -306,8 +340,9 @@ class _Engine:
     """The depth-first traversal with worker threads (see the module doc)."""
 
     def __init__(self, tileset, writer, output, levels, region_start, method, threads,
-                 window, progress, ntiles):
+                 window, progress, ntiles, mode_library='tinybrain'):
         self.tileset = tileset
+        self.mode_library = mode_library
         self.writer = writer
         self.output = output
         self.levels = levels
@@ -369,7 +404,8 @@ class _Engine:
             return None, 0, None
         lv = self.levels[level]
         data = lv.map.codec.encode(a)
-        up = None if lv.up is None else pyramid.downsample(a, lv.up, self.method)
+        up = None if lv.up is None else pyramid.downsample(a, lv.up, self.method,
+                                                           self.mode_library)
         return data, mx, up
 
     # -- the main thread

@@ -7,7 +7,11 @@ the one below it, by blocks of ``factors`` voxels:
 
 - ``mode``: the most frequent non-zero value in the block (0 if the block is all 0); a tie
   goes to the value met first in block order (z, then y, then x).  For segmentations:
-  a region id survives where it covers most of the block.
+  a region id survives where it covers most of the block, and a region never gives way
+  to background (0) it outnumbers or ties.  Integer blocks of 2x2x2 and 1x2x2 (z,y,x)
+  are computed by tinybrain (seung-lab), which keeps exactly this rule (see
+  ``_tinybrain_mode``); other factors and types by the numpy code here, which is also the
+  reference the tests hold tinybrain to.
 - ``mean``: the block average, rounded half up for integer types.  For images.
 - ``stride``: the block's first voxel, which is what ChimeraX's own writer stores.
 
@@ -20,11 +24,16 @@ Pure: numpy only.
 import math
 
 import numpy as np
+import tinybrain.accelerated
+
 
 from ..blocks import grid_shape
 from .labels import is_label_type
 
 METHODS = ('mode', 'mean', 'stride')
+MODE_LIBRARIES = ('tinybrain', 'numpy')
+_TINYBRAIN_TYPES = frozenset(np.dtype(t) for t in (
+    np.uint8, np.uint16, np.uint32, np.uint64, np.int8, np.int16, np.int32, np.int64))
 MIN_LEVEL_VOXELS = 2**17     # ChimeraX's writer stops subsampling below this many voxels
 
 
@@ -78,18 +87,46 @@ def level_factors(steps):
     return factors
 
 
-def downsample(a, factors, method):
-    """Level of z,y,x array ``a`` downsampled by z,y,x ``factors`` (see module doc)."""
+def downsample(a, factors, method, mode_library='tinybrain'):
+    """Level of z,y,x array ``a`` downsampled by z,y,x ``factors`` (see module doc).
+
+    ``mode_library`` 'numpy' computes every mode here (the same result, more slowly).
+    """
     factors = tuple(int(f) for f in factors)
     if factors == (1, 1, 1):
         return a.copy()
     if method == 'stride':
         return np.ascontiguousarray(a[::factors[0], ::factors[1], ::factors[2]])
     if method == 'mode':
+        if mode_library == 'tinybrain' and factors in ((2, 2, 2), (1, 2, 2)) \
+                and a.dtype.newbyteorder('=') in _TINYBRAIN_TYPES and a.dtype.isnative:
+            return _tinybrain_mode(a, factors)
+        if mode_library not in MODE_LIBRARIES:
+            raise ValueError('mode_library must be one of %s' % ', '.join(MODE_LIBRARIES))
         return _mode(a, factors)
     if method == 'mean':
         return _mean(a, factors)
     raise ValueError('downsample method must be one of %s, not %r' % (', '.join(METHODS), method))
+
+
+def _tinybrain_mode(a, factors):
+    """tinybrain's 2x2x2 mode with ``sparse=True``: zeros are not counted (0 only when the
+    block is all 0), the first value met wins a tie, and blocks are read x fastest, then
+    y, then z: exactly the rule above.  A partial block at the far edges repeats its
+    last voxel along the short axes, which doubles every count alike and so picks what
+    the voxels present pick.  1x2x2 blocks are 2x2x2 blocks of the array with every plane
+    repeated, the same doubling.
+
+    tinybrain indexes its input as a Fortran-ordered x,y,z array and ignores strides
+    (on a C-ordered z,y,x array it computes blocks of the wrong voxels), so it is given
+    the transposed view of a C-contiguous copy.  It holds Python's GIL, about 0.2 ms
+    per 64^3 uint32 chunk (0.5 ms for 1x2x2): short beside compressing that chunk.
+    """
+    a = np.ascontiguousarray(a)
+    if factors == (1, 2, 2):
+        a = np.repeat(a, 2, axis=0)
+    out = tinybrain.accelerated.mode_pooling_2x2x2(a.T, sparse=True)[0]
+    return np.ascontiguousarray(out.T)
 
 
 def _block_values(a, factors):
