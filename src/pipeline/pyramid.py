@@ -117,9 +117,10 @@ def _tinybrain_mode(a, factors):
     the voxels present pick.  1x2x2 blocks are 2x2x2 blocks of the array with every plane
     repeated, the same doubling.
 
-    tinybrain indexes its input as a Fortran-ordered x,y,z array and ignores strides
-    (on a C-ordered z,y,x array it computes blocks of the wrong voxels), so it is given
-    the transposed view of a C-contiguous copy.  It holds Python's GIL, about 0.2 ms
+    tinybrain reads its input as a Fortran-ordered x,y,z array (first index fastest,
+    strides ignored) and returns x,y,z: given a C-ordered z,y,x array it would return a
+    transposed result (a cube) or the modes of the wrong voxels (any other shape), so it
+    is given the transposed view of a C-contiguous array.  It holds Python's GIL, about 0.2 ms
     per 64^3 uint32 chunk (0.5 ms for 1x2x2): short beside compressing that chunk.
     """
     a = np.ascontiguousarray(a)

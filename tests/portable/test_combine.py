@@ -280,3 +280,62 @@ def test_disk_full_during_write(tmp_path, segmentation):
     assert p.returncode == 0, p.stderr
     assert 'InputError: writing %s failed: File too large' % out in p.stdout
     assert files_in(tmp_path) == ['full.py', 't']
+
+
+# The fast paths (libdeflate, tinybrain) against today's (zlib, numpy modes), a tile only
+# HDF5 can read, partial edge tiles, and the shuffle default.
+
+def _blosc_shuffle(path):
+    """The shuffle flag of every stored array's Blosc filter (cd_values[5])."""
+    with h5py.File(path, 'r') as f:
+        flags = set()
+        for d in f['/Chimera/image1'].values():
+            p = d.id.get_create_plist()
+            flags.add(p.get_filter(0)[2][5])
+        return flags
+
+
+def test_fast_and_todays_paths_write_the_same_levels_with_a_filtered_tile(tmp_path):
+    """Tiles stored every way the authors' and others' are: deflate, deflate + shuffle and
+    one LZF tile (read through h5py's filter pipeline, and said so), far-edge tiles
+    smaller; 2x2x1 then 2x2x2 steps.  Both paths give the documented levels exactly, and
+    every value of every level is a region id present at full resolution."""
+    shape = (37, 45, 53)                                    # partial tiles and blocks
+    volume = tilesets.labels(shape, seed=11, cell=3, zero_fraction=0.2)
+    tile = (16, 20, 24)
+    paths = tilesets.write_tiles(tmp_path / 't', volume, tile, chunks=(8, 8, 8),
+                                 compression='gzip')
+    tilesets.rewrite(paths[(1, 1, 1)], volume[tilesets.tile_slices((1, 1, 1), tile)],
+                     chunks=(8, 8, 8), compression='gzip', shuffle=True)
+    tilesets.rewrite(paths[(2, 0, 1)], volume[tilesets.tile_slices((2, 0, 1), tile)],
+                     chunks=(8, 8, 4), compression='lzf')           # a far-edge tile
+    steps = [(2, 2, 1), (4, 4, 2), (8, 8, 4)]
+    expect = tilesets.reference_levels(volume, steps, 'mode')
+    ids = set(np.unique(volume))
+    for inflate, library in (('libdeflate', 'tinybrain'), ('zlib', 'numpy')):
+        out = tmp_path / ('%s.cmap' % inflate)
+        lines = []
+        with tiles.open_tiles(str(tmp_path / 't'), inflate=inflate) as ts:
+            r = combine.combine(ts, str(out), subsamples=steps, chunk_side=8,
+                                mode_library=library, threads=2,
+                                report=lambda m, final: lines.append(m))
+        notes = [m for m in lines if 'filter' in m]
+        assert len(notes) == 1 and 'x2y0z1.hdf5' in notes[0] and 'lzf' in notes[0]
+        levels, attrs = read_levels(out)
+        for step, e in zip([(1, 1, 1)] + steps, expect):
+            assert np.array_equal(levels[step], e), (inflate, step)
+            assert set(np.unique(levels[step])) <= ids
+        assert attrs['maximum_segment_id'] == volume.max()
+        assert r.compress_shuffle is False and _blosc_shuffle(out) == {0}
+
+
+def test_shuffle_is_off_for_labels_and_on_for_images_unless_asked(tmp_path, segmentation,
+                                                                 image):
+    for kind, volume, default in (('labels', segmentation, 0), ('image', image, 1)):
+        tilesets.write_tiles(tmp_path / kind, volume, TILE, chunks=(8, 8, 8))
+        for shuffle, flag in ((None, default), (True, 1), (False, 0)):
+            out = tmp_path / ('%s-%s.cmap' % (kind, shuffle))
+            with tiles.open_tiles(str(tmp_path / kind)) as ts:
+                combine.combine(ts, str(out), chunk_side=8, compress_shuffle=shuffle)
+            assert _blosc_shuffle(out) == {flag}, (kind, shuffle)
+            assert np.array_equal(read_levels(out)[0][(1, 1, 1)], volume)

@@ -214,3 +214,48 @@ def test_dataset_discovery(tmp_path, volume):
     tilesets.rewrite(paths[(0, 0, 0)], np.zeros((4, 4), np.uint32))
     with pytest.raises(InputError, match='tile x0y0z0.hdf5 has no 3-D dataset'):
         tiles.open_tiles(str(tmp_path))
+
+
+@pytest.mark.parametrize('shuffle', [False, True])
+def test_libdeflate_and_zlib_read_the_same_voxels(tmp_path, volume, shuffle):
+    tilesets.write_tiles(tmp_path, volume, TILE, chunks=(8, 16, 8), compression='gzip',
+                         shuffle=shuffle)
+    rng = np.random.default_rng(1)
+    with tiles.open_tiles(str(tmp_path)) as fast, \
+            tiles.open_tiles(str(tmp_path), inflate='zlib') as slow:
+        assert fast.inflate == 'libdeflate' and slow.inflate == 'zlib'
+        assert not fast.filtered_tiles()
+        for start, stop, step in _blocks(SHAPE, rng, 6):
+            expect = volume[tuple(slice(a, b, s) for a, b, s in zip(start, stop, step))]
+            assert np.array_equal(fast.read(start, stop, step), expect)
+            assert np.array_equal(slow.read(start, stop, step), expect)
+
+
+def test_chunk_that_inflates_to_the_wrong_size_is_an_error(tmp_path, volume):
+    """A deflate stream that is valid but one voxel short: libdeflate is told the exact
+    size, so the chunk is refused instead of read with a hole."""
+    import zlib
+    paths = _good(tmp_path, volume)
+    path = paths[(0, 0, 0)]
+    with h5py.File(path, 'r') as f:
+        d = f['data']
+        info = d.id.get_chunk_info(0)
+        short = zlib.compress(np.zeros(int(np.prod(d.chunks)) - 1, d.dtype).tobytes())
+    assert len(short) <= info.size
+    with open(path, 'r+b') as f:
+        f.seek(info.byte_offset)
+        f.write(short)
+    for inflate in tiles.INFLATERS:
+        with tiles.open_tiles(str(tmp_path), inflate=inflate) as ts:
+            with pytest.raises(InputError, match=r'tile x0y0z0.hdf5 has a corrupt chunk'):
+                ts.read((0, 0, 0), (8, 8, 8))
+
+
+def test_tiles_with_other_filters_are_named(tmp_path, volume):
+    paths = tilesets.write_tiles(tmp_path, volume, TILE, chunks=(8, 8, 8), compression='gzip')
+    tilesets.rewrite(paths[(1, 0, 0)], volume[tilesets.tile_slices((1, 0, 0), TILE)],
+                     chunks=(8, 8, 8), compression='lzf')
+    with tiles.open_tiles(str(tmp_path)) as ts:
+        (tile,) = ts.filtered_tiles()
+        assert tile.name == 'x1y0z0.hdf5' and tile.filter_names() == ['lzf']
+        assert np.array_equal(ts.read(), volume)
