@@ -1,32 +1,40 @@
-"""``python -m bench combine [--quick]``: connectome combine against its floor and against
-ChimeraX's own cmap writer, measured side by side in one run on the same tiles.
+"""``python -m bench combine [--quick | --real-tile]``: connectome combine against its
+floor, against today's combine path and against ChimeraX's own cmap writer, measured
+side by side in one run on the same tiles.
 
-Figures printed:
+The tiles (bench/neuropil.py): dense neuropil labels as redundant as the authors'
+segmentation (~15,000 voxels a region, deflate ~29:1 in 64^3 chunks, uint32) and a
+uint8 EM-like image (contiguous, uncompressed, as the authors'), 1024 x 1024 x 512
+voxels in 256^3 tiles; the real-size part, 2 x 1 x 1 tiles of 1024^3 (8.6 GB of uint32,
+as the authors' tiles are).  --quick: 512 x 512 x 256 only; --real-tile: the real-size
+part only; no flag: both.
 
-- floor: CPU time to inflate every tile chunk once plus compress every chunk of every
-  output array once (blosc:lz4hc level 5 with shuffle, as combine and ChimeraX write),
-  divided by the cores.  Measured twice: with every core doing its share at once (what the
-  cores deliver when all work; the goal ratio uses this) and one core at a time.
-- combine: wall time (opening the tiles included) and peak resident memory of all its
-  processes, on the whole volume and on a region 4x smaller.
-- ChimeraX's writer (``write_grid_as_chimera_map``, what ``save x.cmap`` runs) over a plain
-  stitched grid that reads each requested block straight from the tiles, same
+Figures printed, for the segmentation:
+
+- floors: CPU time to inflate every tile chunk once, with zlib (what HDF5's filter and
+  today's combine use) and with libdeflate (what combine uses now), plus compressing
+  every chunk of every output array once (blosc:lz4hc level 5, combine's default shuffle
+  for the type), divided by the cores; measured with every core doing its share at once
+  (the goal ratio uses this) and one core at a time.
+- combine: wall time (opening the tiles included), the CPU it kept busy, peak resident
+  memory of all its processes, file size; also on a region 4x smaller (memory must not
+  grow with the volume).
+- today's combine: the path before libdeflate and tinybrain (``inflate='zlib'``,
+  ``mode_library='numpy'``) with today's default ``compress_shuffle=True``.
+- ChimeraX's writer (``write_grid_as_chimera_map``, what ``save x.cmap`` runs) over a
+  plain stitched grid that reads each requested block straight from the tiles, same
   compression and subsample steps: wall and peak memory.
-- the slab analysis: that writer reads slabs of up to 1 GB of whole planes; at the real
-  plane size (6690 x 9945 uint32) a slab is 4 planes, so every tile chunk is inflated
-  (chunk depth / 4) times.  Measured on one tile, extrapolated to the real volume.
+- slab reading: that writer reads slabs of up to 1 GB of whole planes; at the real plane
+  size (6690 x 9945 uint32) a slab is 4 planes, so each 64-plane tile chunk is inflated
+  16 times; measured on one tile through h5py, as a rate and extrapolated.
+- projections for the real 928 GB segmentation, here and on an 8-core workstation, from
+  combine's measured rate per core (its CPU time) and its main thread's (which does
+  every HDF5 call and bounds how far more cores help).
 
-The data: the tiles of ``connectome demo FOLDER size large`` (``size medium`` with --quick),
-written by chimerax.connectome.demo.generate_dataset exactly as the command writes
-them (segmentation deflate-compressed in 64^3 chunks like the authors' tiles, EM image
-contiguous and uncompressed like theirs) into bench.DATA/demo-SIZE and reused by later
-runs; regenerated when missing or when the generator's code changed.  The generation
-itself is measured too, when it runs (wall, peak RSS) and reported from the cache
-otherwise, with the dataset's size on disk and uncompressed.  Each measured step runs in
-a separate process, so memory figures are its own.
+Each measured step runs in a separate Python process, so memory figures are its own and
+the Python start-up is excluded alike for every step.
 """
 
-import hashlib
 import json
 import math
 import os
@@ -40,91 +48,25 @@ import zlib
 from multiprocessing import Pool
 
 import blosc
+import deflate
 import h5py
 import hdf5plugin  # noqa: F401  reads the Blosc chunks of the output back
 import numpy as np
 import psutil
 
-from . import DATA, REPO
+from . import DATA, REPO, neuropil
 from chimerax.connectome.parallel import available_cores
-from chimerax.connectome.progress import format_bytes
+from chimerax.connectome.pipeline.combine import default_shuffle
+from chimerax.connectome.progress import format_bytes, format_duration
 from chimerax.connectome.formats.tiles import find_dataset
 
 REAL_PLANE = (6690, 9945)           # x, y of the authors' imaged volume
 REAL_PLANES = 3420
+REAL_SEGMENTATION_BYTES = 6690 * 9945 * 3420 * 4
 VOXEL_SIZE = (11.24, 11.24, 28)
-COMPRESSION = dict(compress_method='blosc:lz4hc', compress_level=5, compress_shuffle=True)
-
-
-# ----------------------------------------------------------------------------
-# The data
-
-def generator_version():
-    """Digest of the code that decides what the dataset holds (the demo package and the
-    MAT writer it uses).  The generator has no version number of its own; any change to
-    it regenerates the cached data, which is what a benchmark of its tiles needs."""
-    from chimerax.connectome import demo
-    from chimerax.connectome.formats import matfile
-    folder = os.path.dirname(demo.__file__)
-    files = sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith('.py'))
-    h = hashlib.sha256()
-    for path in files + [matfile.__file__]:
-        with open(path, 'rb') as f:
-            h.update(f.read())
-    return h.hexdigest()[:16]
-
-
-def dataset(size):
-    """Folder of the ``connectome demo`` dataset of this size (image/, segmentation/,
-    objects/, truth.hdf5), generated once; and the generation's figures."""
-    folder = os.path.join(DATA, 'demo-%s' % size)
-    record = folder + '.json'
-    version = generator_version()
-    try:
-        with open(record) as f:
-            made = json.load(f)
-    except (OSError, ValueError):
-        made = None
-    if (made and made.get('version') == version and made.get('size') == size
-            and os.path.isfile(os.path.join(folder, 'truth.hdf5'))):
-        made['cached'] = True
-        return folder, made
-    if os.path.exists(record):
-        os.remove(record)
-    shutil.rmtree(folder, ignore_errors=True)
-    os.makedirs(DATA, exist_ok=True)
-    print('generating the %s dataset into %s (once; kept for later runs) ...' % (size, folder),
-          flush=True)
-    made = run_child(GENERATE_CHILD, folder=folder, size=size)
-    made.update(version=version, size=size, seg_disk=_folder_bytes(folder, 'segmentation'),
-                image_disk=_folder_bytes(folder, 'image'))
-    with open(record, 'w') as f:
-        json.dump(made, f)
-    made['cached'] = False
-    return folder, made
-
-
-def _folder_bytes(folder, kind):
-    d = os.path.join(folder, kind)
-    return sum(os.path.getsize(os.path.join(d, n)) for n in os.listdir(d))
-
-
-def print_dataset(folder, made):
-    t = made['tile_size']
-    raw = made['tiles'] * t ** 3            # voxels in the tiles present
-    print('data: connectome demo %s (seed 0, chimerax.connectome.demo), %s' % (
-        made['size'], folder))
-    print('  generate_dataset(size=%r): %.1f s wall, peak RSS %s, %d cores%s' % (
-        made['size'], made['wall'], _gb(made['peak_rss']), made['cores'],
-        ' (measured when generated; cached since)' if made['cached'] else ''))
-    print('  %d + %d tiles of %d^3 (%d positions absent), %s voxels, %d regions,'
-          ' maximum id %d' % (made['tiles'], made['tiles'], t, made['absent_tiles'],
-                              ' x '.join(map(str, made['shape'])), made['regions'],
-                              made['maximum_region_id']))
-    print('  segmentation: %s on disk (deflate level 4, 64^3 chunks), %s uncompressed (uint32),'
-          ' ratio %.0f; EM image: %s (uint8, uncompressed); everything written %s' % (
-              format_bytes(made['seg_disk']), format_bytes(4 * raw), 4 * raw / made['seg_disk'],
-              format_bytes(made['image_disk']), format_bytes(made['bytes'])), flush=True)
+COMPRESSION = dict(compress_method='blosc:lz4hc', compress_level=5)
+TODAY = dict(inflate='zlib', mode_library='numpy', compress_shuffle=True)
+GOALS = {'floor': 1.3, 'today': 1.4, 'chimerax': 3.0, 'rss': 1.5e9}
 
 
 # ----------------------------------------------------------------------------
@@ -147,30 +89,18 @@ def peak_rss():
 COMBINE_CHILD = '''
 from chimerax.connectome.formats import tiles
 from chimerax.connectome.pipeline import combine
-t = time.perf_counter()
-with tiles.open_tiles(args['tiles'], missing='zero') as ts:
+t, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
+with tiles.open_tiles(args['tiles'], missing='zero', inflate=args['inflate']) as ts:
     r = combine.combine(ts, args['output'], region=args['region'], replace=True,
-                        voxel_size=args['voxel_size'], **args['compression'])
+                        voxel_size=args['voxel_size'], mode_library=args['mode_library'],
+                        compress_shuffle=args['compress_shuffle'], **args['compression'])
 wall = time.perf_counter() - t
-print(json.dumps({'wall': wall, 'levels': r.levels, 'size': r.size, 'dtype': r.dtype,
+print(json.dumps({'wall': wall, 'cpu': time.process_time() - cpu,
+                  'main_cpu': time.thread_time() - main, 'levels': r.levels,
+                  'size': r.size, 'dtype': r.dtype, 'input_bytes': r.input_bytes,
                   'file_bytes': r.file_bytes, 'tile_chunks_read': r.tile_chunks_read,
                   'chunk_side': r.chunk_side, 'threads': r.threads,
-                  'maxrss': peak_rss()}))
-'''
-
-GENERATE_CHILD = '''
-from chimerax.connectome import demo as synthetic
-from chimerax.connectome.parallel import available_cores
-t = time.perf_counter()
-s = synthetic.generate_dataset(args['folder'], size=args['size'], seed=0)
-wall = time.perf_counter() - t
-layout = synthetic.dataset_layout(args['size'])
-print(json.dumps({'wall': wall, 'maxrss': peak_rss(), 'cores': available_cores(),
-                  'tile_size': layout['tile_size'],
-                  'shape': [n * layout['tile_size'] for n in layout['grid_shape']],
-                  'tiles': s['tiles'], 'absent_tiles': s['absent_tiles'],
-                  'regions': s['regions'], 'maximum_region_id': s['maximum_region_id'],
-                  'bytes': s['bytes']}))
+                  'shuffle': r.compress_shuffle, 'maxrss': peak_rss()}))
 '''
 
 CHIMERAX_CHILD = '''
@@ -213,7 +143,7 @@ grid = PlainTilesGrid(ts)
 write_grid_as_chimera_map(grid, args['output'], {
     'compress': True, 'compress_method': args['compression']['compress_method'],
     'compress_level': args['compression']['compress_level'],
-    'compress_shuffle': args['compression']['compress_shuffle'],
+    'compress_shuffle': args['compress_shuffle'],
     'subsamples': [tuple(s) for s in args['steps']]})
 wall = time.perf_counter() - t
 print(json.dumps({'wall': wall, 'maxrss': peak_rss()}))
@@ -243,34 +173,40 @@ def run_child(body, **args):
     return result
 
 
+def run_combine(tiles, output, region=None, today=False, shuffle=None):
+    options = dict(TODAY) if today else dict(inflate='libdeflate', mode_library='tinybrain',
+                                             compress_shuffle=shuffle)
+    return run_child(COMBINE_CHILD, tiles=tiles, output=output, region=region,
+                     voxel_size=VOXEL_SIZE, compression=COMPRESSION, **options)
+
+
 # ----------------------------------------------------------------------------
 # The floor: inflate every tile chunk once, compress every output chunk once
-
-def _tile_chunk_jobs(tile_paths):
-    return [('inflate', p) for p in tile_paths]
-
 
 def _output_chunk_jobs(path):
     jobs = []
     with h5py.File(path, 'r') as f:
-        for name, d in f['/Chimera/image1'].items():
+        for d in f['/Chimera/image1'].values():
             offsets = []
             d.id.chunk_iter(lambda info: offsets.append(info.chunk_offset))
             jobs.extend(('compress', path, d.name, o) for o in offsets)
     return jobs
 
 
-def _floor_work(jobs):
-    """CPU seconds spent inflating / compressing (reading the bytes is not counted)."""
+def _floor_work(args):
+    """CPU seconds spent inflating (zlib, libdeflate) and compressing; reading the
+    bytes is not counted."""
+    jobs, shuffle = args
     blosc.set_nthreads(1)
-    cpu = {'inflate': 0.0, 'compress': 0.0}
+    cpu = {'zlib': 0.0, 'libdeflate': 0.0, 'compress': 0.0}
     nbytes = {'inflate': 0, 'compress': 0}
     cname = COMPRESSION['compress_method'].split(':')[1]
     files = {}
     for job in jobs:
         if job[0] == 'inflate':
-            cpu_s, n = _inflate_tile(job[1])
-            cpu['inflate'] += cpu_s
+            z, ld, n = _inflate_tile(job[1])
+            cpu['zlib'] += z
+            cpu['libdeflate'] += ld
             nbytes['inflate'] += n
         else:
             _, path, name, offset = job
@@ -281,7 +217,7 @@ def _floor_work(jobs):
             chunk = np.frombuffer(blosc.decompress(raw), d.dtype)
             t = time.process_time()
             blosc.compress(chunk, typesize=d.dtype.itemsize, clevel=COMPRESSION['compress_level'],
-                           shuffle=blosc.SHUFFLE, cname=cname)
+                           shuffle=blosc.SHUFFLE if shuffle else blosc.NOSHUFFLE, cname=cname)
             cpu['compress'] += time.process_time() - t
             nbytes['compress'] += chunk.nbytes
     for f in files.values():
@@ -290,66 +226,79 @@ def _floor_work(jobs):
 
 
 def _inflate_tile(path):
-    """CPU seconds to inflate every chunk of one tile once, and the bytes inflated."""
-    cpu, n = 0.0, 0
+    """CPU seconds to inflate every chunk of one tile once with zlib and with
+    libdeflate, and the bytes inflated (0 for a tile stored uncompressed)."""
+    cpu_z = cpu_ld = 0.0
+    n = 0
     with h5py.File(path, 'r') as f, open(path, 'rb') as fh:
         d = find_dataset(f, None, path)
         p = d.id.get_create_plist()
         codes = [p.get_filter(i)[0] for i in range(p.get_nfilters())]
         if not codes or p.get_layout() != h5py.h5d.CHUNKED:
-            return 0.0, 0           # stored uncompressed: nothing to inflate
+            return 0.0, 0.0, 0
+        if not set(codes) <= {1, 2}:
+            raise ValueError('%s: the floor counts deflate and shuffle only' % path)
         infos = []
         d.id.chunk_iter(infos.append)
         itemsize = d.dtype.itemsize
+        size = int(np.prod(d.chunks)) * itemsize
         for info in infos:
-            if set(codes) <= {1, 2}:        # deflate, shuffle: what combine undoes itself
-                fh.seek(info.byte_offset)
-                raw = fh.read(info.size)
+            fh.seek(info.byte_offset)
+            raw = fh.read(info.size)
+            for which in ('zlib', 'libdeflate'):
                 t = time.process_time()
-                data = zlib.decompress(raw) if 1 in codes else raw
+                if 1 not in codes:
+                    data = raw
+                elif which == 'zlib':
+                    data = zlib.decompress(raw)
+                else:
+                    data = deflate.zlib_decompress(raw, size)
                 if 2 in codes and itemsize > 1:
                     data = np.frombuffer(data, np.uint8).reshape(itemsize, -1).T.copy()
-                cpu += time.process_time() - t
-                n += len(data) if isinstance(data, bytes) else data.nbytes
-            else:                           # other filters: HDF5 reads the chunk
-                sel = tuple(slice(o, o + c) for o, c in zip(info.chunk_offset, d.chunks))
-                t = time.process_time()
-                n += d[sel].nbytes
-                cpu += time.process_time() - t
-    return cpu, n
+                dt = time.process_time() - t
+                if which == 'zlib':
+                    cpu_z += dt
+                else:
+                    cpu_ld += dt
+            n += size
+    return cpu_z, cpu_ld, n
 
 
-def measure_floor(tile_paths, output, cores):
-    jobs = _tile_chunk_jobs(tile_paths) + _output_chunk_jobs(output)
-    serial, nbytes = _floor_work(jobs)
+def measure_floor(tile_paths, output, cores, shuffle, serial=True):
+    jobs = [('inflate', p) for p in tile_paths] + _output_chunk_jobs(output)
+    result = {}
+    if serial:
+        result['serial'], result['bytes'] = _floor_work((jobs, shuffle))
     # Every core its share at once; jobs dealt round-robin so each gets tiles and chunks.
-    t = time.perf_counter()
     with Pool(cores) as pool:
-        parts = pool.map(_floor_work, [jobs[i::cores] for i in range(cores)])
-    parallel_wall = time.perf_counter() - t
-    parallel = {k: sum(p[0][k] for p in parts) for k in serial}
-    return {'serial': serial, 'parallel': parallel, 'bytes': nbytes,
-            'parallel_wall': parallel_wall}
+        parts = pool.map(_floor_work, [(jobs[i::cores], shuffle) for i in range(cores)])
+    result['parallel'] = {k: sum(p[0][k] for p in parts) for k in parts[0][0]}
+    result.setdefault('bytes', {k: sum(p[1][k] for p in parts) for k in parts[0][1]})
+    return result
+
+
+def floors(cpu, cores):
+    return {k: (cpu[k] + cpu['compress']) / cores for k in ('zlib', 'libdeflate')}
 
 
 # ----------------------------------------------------------------------------
-# The slab analysis
+# Slab reading: what ChimeraX's writer does to deflated tiles at the real plane size
 
 def floor_power_of_2(n):
     return 1 << (max(1, int(n)).bit_length() - 1)
 
 
-def slab_analysis(ts):
-    """Time to read 4 planes of one tile versus its whole first chunk layer, through h5py
-    as ChimeraX's writer does; extrapolated to the real volume."""
+def slab_reading(ts):
+    """Time to read one slab (the planes ChimeraX's writer reads at once at the real
+    plane size) of one tile versus its whole first chunk layer, through h5py."""
     tile = next(t for p, t in sorted(ts.tiles.items()) if t.chunk_shape)
     itemsize = ts.dtype.itemsize
-    kchunk_real = floor_power_of_2(2**30 // (REAL_PLANE[0] * REAL_PLANE[1] * itemsize))
+    slab = floor_power_of_2(2**30 // (REAL_PLANE[0] * REAL_PLANE[1] * itemsize))
     depth = tile.chunk_shape[0]
     timings = {}
-    for name, planes in (('slab', min(kchunk_real, depth)), ('layer', depth)):
+    for name, planes in (('slab', min(slab, depth)), ('layer', depth)):
         best = None
-        for _ in range(3):
+        for _ in range(2):
             with h5py.File(tile.path, 'r') as f:
                 d = f[tile.dataset_name]
                 t = time.perf_counter()
@@ -357,20 +306,32 @@ def slab_analysis(ts):
                 dt = time.perf_counter() - t
             best = dt if best is None else min(best, dt)
         timings[name] = best
-    tile_area = tile.shape[1] * tile.shape[2]
-    tiles_per_plane = REAL_PLANE[0] * REAL_PLANE[1] / tile_area
-    slabs = math.ceil(REAL_PLANES / kchunk_real)
-    layers = math.ceil(REAL_PLANES / depth)
-    bench_plane = ts.shape[1] * ts.shape[2] * itemsize
+    plane_bytes = tile.shape[1] * tile.shape[2] * itemsize
+    tiles_per_plane = REAL_PLANE[0] * REAL_PLANE[1] / (tile.shape[1] * tile.shape[2])
     return {
-        'kchunk_real': kchunk_real, 'chunk_depth': depth, 'tile': tile.name,
-        'tile_area': tile_area, 'slab_s': timings['slab'], 'layer_s': timings['layer'],
-        'rereads': depth / kchunk_real,
-        'measured_rereads': (depth / kchunk_real) * timings['slab'] / timings['layer'],
-        'real_writer_read_s': slabs * tiles_per_plane * timings['slab'],
-        'real_once_read_s': layers * tiles_per_plane * timings['layer'],
-        'kchunk_bench': floor_power_of_2(2**30 // bench_plane),
+        'slab': slab, 'depth': depth, 'tile': tile.name, 'tile_shape': tile.shape,
+        'slab_s': timings['slab'], 'layer_s': timings['layer'],
+        'slab_rate': min(slab, depth) * plane_bytes / timings['slab'],
+        'layer_rate': depth * plane_bytes / timings['layer'],
+        'real_writer_read_s': math.ceil(REAL_PLANES / slab) * tiles_per_plane * timings['slab'],
+        'real_once_read_s': math.ceil(REAL_PLANES / depth) * tiles_per_plane
+        * timings['layer'],
     }
+
+
+def print_slab_reading(s, combine_rate):
+    print('  slab reading (ChimeraX\'s writer reads slabs of whole planes, up to 1 GB): at'
+          ' the real plane size %d x %d a slab is %d planes, so each %d-plane tile chunk is'
+          ' inflated %d times' % (REAL_PLANE + (s['slab'], s['depth'], s['depth'] // s['slab'])))
+    print('    measured on %s (%s voxels z,y,x), one core: a %d-plane slab %.3f s = %.0f MB/s;'
+          ' its whole chunk layer %.3f s = %.0f MB/s; combine on these tiles %.0f MB/s'
+          ' (%.1f x the slab rate)'
+          % (s['tile'], ' x '.join(map(str, s['tile_shape'])), s['slab'], s['slab_s'],
+             s['slab_rate'] / 1e6, s['layer_s'], s['layer_rate'] / 1e6, combine_rate / 1e6,
+             combine_rate / s['slab_rate']))
+    print('    real volume (%d planes), one core: reading for that writer ~%.1f h, reading'
+          ' each chunk once ~%.0f min' % (REAL_PLANES, s['real_writer_read_s'] / 3600,
+                                         s['real_once_read_s'] / 60), flush=True)
 
 
 # ----------------------------------------------------------------------------
@@ -379,100 +340,179 @@ def _gb(n):
     return '%.2f GB' % (n / 1e9)
 
 
-def _stored_chunks(ts):
-    return sum(int(np.prod([-(-n // c) for n, c in zip(t.shape, t.chunk_shape)]))
-               for t in ts.tiles.values() if t.chunk_shape)
+def _goal(value, goal, at_most=True):
+    ok = value <= goal if at_most else value >= goal
+    return '%s %s %g: %s' % ('goal', '<=' if at_most else '>=', goal, 'met' if ok else 'MISSED')
 
 
-def compare(tiles_folder, cores, work, both_sizes):
-    """combine, its floor and ChimeraX's writer on one tile set; print the figures."""
+def _describe(folder, facts):
+    print('%s: %s tiles of %d^3 (x,y,z %s), %s voxels z,y,x, %s; %s raw, %s on disk%s'
+          % (folder, 'x'.join(map(str, facts['grid'])), facts['tile'],
+             'x'.join(map(str, facts['grid'])), ' x '.join(map(str, facts['shape'])),
+             'uint32 labels' if facts['kind'] == 'segmentation' else 'uint8 image',
+             _gb(facts['raw_bytes']), _gb(facts['stored_bytes']),
+             ', deflate (zlib level %d, 64^3 chunks) ratio %.1f:1, %d regions, %.0f voxels'
+             ' a region' % (facts['gzip_level'], facts['ratio'], facts['regions'],
+                            facts['voxels_per_region'])
+             if facts['kind'] == 'segmentation' else ', contiguous, uncompressed'),
+          flush=True)
+
+
+def _print_combine(label, r):
+    steps = [s for s, _ in r['levels'][1:]]
+    print('  %s: %.1f s wall (%.0f MB/s), CPU %.1f s (%.2f of %d cores busy; main thread'
+          ' %.1f s), peak RSS %s, %s written (shuffle %s), subsamples %s'
+          % (label, r['wall'], r['input_bytes'] / r['wall'] / 1e6, r['cpu'],
+             r['cpu'] / r['wall'], r['threads'], r['main_cpu'], _gb(r['peak_rss']),
+             _gb(r['file_bytes']), 'on' if r['shuffle'] else 'off',
+             ' '.join('%d,%d,%d' % tuple(s) for s in steps)), flush=True)
+
+
+def _print_floors(floor, cores):
+    par, nbytes = floor['parallel'], floor['bytes']
+    fl = floors(par, cores)
+    print('  floor, all %d cores at once: inflate zlib %.1f s | libdeflate %.1f s, + compress'
+          ' %.1f s CPU, / %d = zlib floor %.1f s, libdeflate floor %.1f s'
+          % (cores, par['zlib'], par['libdeflate'], par['compress'], cores, fl['zlib'],
+             fl['libdeflate']))
+    if 'serial' in floor:
+        ser = floor['serial']
+        rate = lambda k, n: nbytes[n] / max(ser[k], 1e-9) / 1e6
+        print('  floor, one core at a time: inflate zlib %.1f s (%.0f MB/s) | libdeflate %.1f s'
+              ' (%.0f MB/s), compress %.1f s (%.0f MB/s) CPU'
+              % (ser['zlib'], rate('zlib', 'inflate'), ser['libdeflate'],
+                 rate('libdeflate', 'inflate'), ser['compress'], rate('compress', 'compress')))
+    return fl
+
+
+def compare_segmentation(folder, facts, cores, work, quarter=True):
     from chimerax.connectome.formats import tiles
-    with tiles.open_tiles(tiles_folder, missing='zero') as ts:
+    _describe(folder, facts)
+    with tiles.open_tiles(folder, missing='zero') as ts:
         tile_paths = list(ts.paths)
         shape = ts.shape
-        stored = _stored_chunks(ts)
-        print('%s: %d tiles, %s voxels (x,y,z) %s, %s, tile chunks %s'
-              % (tiles_folder, len(ts.tiles), ' x '.join(map(str, reversed(shape))), ts.dtype,
-                 _gb(ts.nbytes), ts.chunk_shape or 'none (contiguous)'), flush=True)
-        slabs = slab_analysis(ts) if both_sizes and ts.chunk_shape else None
-    common = dict(tiles=tiles_folder, voxel_size=VOXEL_SIZE, compression=COMPRESSION)
-    output = os.path.join(work, 'combined.cmap')
-    full = run_child(COMBINE_CHILD, output=output, region=None, **common)
-    steps = [s for s, _ in full['levels'][1:]]
-    print('  combine: %.1f s wall, peak RSS %s, %s written, subsamples %s, chunks %d^3,'
-          ' %d threads; tile chunks inflated %d of %d stored'
-          % (full['wall'], _gb(full['peak_rss']), _gb(full['file_bytes']),
-             ' '.join('%d,%d,%d' % tuple(s) for s in steps), full['chunk_side'],
-             full['threads'], full['tile_chunks_read'], stored), flush=True)
-    floor = measure_floor(tile_paths, output, cores)
-    par, ser, nbytes = floor['parallel'], floor['serial'], floor['bytes']
-    floor_par = sum(par.values()) / cores
-    floor_ser = sum(ser.values()) / cores
-    print('  floor, all %d cores at once: inflate %.1f s + compress %.1f s CPU / %d = %.1f s'
-          % (cores, par['inflate'], par['compress'], cores, floor_par))
-    print('  floor, one core at a time:   inflate %.1f s (%.0f MB/s) + compress %.1f s'
-          ' (%.0f MB/s) CPU / %d = %.1f s'
-          % (ser['inflate'], nbytes['inflate'] / max(ser['inflate'], 1e-9) / 1e6,
-             ser['compress'], nbytes['compress'] / max(ser['compress'], 1e-9) / 1e6, cores,
-             floor_ser))
-    print('  combine / floor = %.2f (goal <= 1.3); against the one-core-at-a-time floor %.2f'
-          % (full['wall'] / floor_par, full['wall'] / floor_ser), flush=True)
-    cx = run_child(CHIMERAX_CHILD, output=os.path.join(work, 'chimerax.cmap'), steps=steps,
-                   **common)
-    print('  ChimeraX write_grid_as_chimera_map: %.1f s wall, peak RSS %s;'
-          ' ChimeraX writer / combine = %.2f (goal >= 2)'
-          % (cx['wall'], _gb(cx['peak_rss']), cx['wall'] / full['wall']), flush=True)
-    for name in ('combined.cmap', 'chimerax.cmap'):
-        os.remove(os.path.join(work, name))
-    if not both_sizes:
-        return
-    # The second size, 4x fewer voxels: a region crop of these same tiles (half of x, half
-    # of y, every plane), not the 'medium' dataset.  The crop has exactly 4x fewer voxels
-    # and the same tile size, chunking and label statistics, so only the volume changes;
-    # 'medium' has 128^3 tiles instead of 256^3 (tile size drives combine's per-tile
-    # buffers) and 4.3x fewer voxels, which would mix two effects in the comparison.
-    z, y, x = shape
-    quarter = run_child(COMBINE_CHILD, output=os.path.join(work, 'quarter.cmap'),
-                        region=(0, 0, 0, x // 2 - 1, y // 2 - 1, z - 1), **common)
-    os.remove(os.path.join(work, 'quarter.cmap'))
-    print('  peak RSS (all processes): %s for %s voxels, %s for %s voxels (4x fewer);'
-          ' goal <= 1.5 GB; combine %.1f s and %.1f s'
-          % (_gb(full['peak_rss']), ' x '.join(map(str, full['size'])), _gb(quarter['peak_rss']),
-             ' x '.join(map(str, quarter['size'])), full['wall'], quarter['wall']))
-    if slabs:
-        print_slab_analysis(slabs, shape, ts.dtype)
+        slabs = slab_reading(ts)
+    out = os.path.join(work, 'combined.cmap')
+    new = run_combine(folder, out)
+    _print_combine('combine', new)
+    floor = measure_floor(tile_paths, out, cores, new['shuffle'])
+    fl = _print_floors(floor, cores)
+    os.remove(out)
+    old = run_combine(folder, os.path.join(work, 'today.cmap'), today=True)
+    _print_combine("today's combine (zlib, numpy modes, shuffle on)", old)
+    os.remove(os.path.join(work, 'today.cmap'))
+    cx = run_child(CHIMERAX_CHILD, tiles=folder, output=os.path.join(work, 'chimerax.cmap'),
+                   steps=[s for s, _ in new['levels'][1:]], compression=COMPRESSION,
+                   compress_shuffle=new['shuffle'])
+    os.remove(os.path.join(work, 'chimerax.cmap'))
+    print('  ChimeraX write_grid_as_chimera_map (same compression, shuffle off): %.1f s wall,'
+          ' peak RSS %s' % (cx['wall'], _gb(cx['peak_rss'])), flush=True)
+    print('  combine / libdeflate floor = %.2f (%s); / zlib floor = %.2f; today\'s combine /'
+          ' zlib floor = %.2f' % (new['wall'] / fl['libdeflate'],
+                                  _goal(new['wall'] / fl['libdeflate'], GOALS['floor']),
+                                  new['wall'] / fl['zlib'], old['wall'] / fl['zlib']))
+    print('  today\'s combine / combine = %.2f (%s)'
+          % (old['wall'] / new['wall'], _goal(old['wall'] / new['wall'], GOALS['today'], False)))
+    print('  ChimeraX\'s writer / combine = %.2f (%s)'
+          % (cx['wall'] / new['wall'], _goal(cx['wall'] / new['wall'], GOALS['chimerax'], False)))
+    print('  output: %s with the defaults (shuffle off), %s with shuffle on (today\'s default):'
+          ' %.2f x larger; the defaults\' file is the compressShuffle false file'
+          % (_gb(new['file_bytes']), _gb(old['file_bytes']), old['file_bytes'] / new['file_bytes']))
+    if quarter:
+        z, y, x = shape
+        q = run_combine(folder, os.path.join(work, 'quarter.cmap'),
+                        region=(0, 0, 0, x // 2 - 1, y // 2 - 1, z - 1))
+        os.remove(os.path.join(work, 'quarter.cmap'))
+        print('  peak RSS %s for %s voxels, %s for 4x fewer (%s): %s'
+              % (_gb(new['peak_rss']), ' x '.join(map(str, new['size'])), _gb(q['peak_rss']),
+                 ' x '.join(map(str, q['size'])), _goal(new['peak_rss'] / 1e9,
+                                                        GOALS['rss'] / 1e9)))
+    print_slab_reading(slabs, new['input_bytes'] / new['wall'])
+    project(new, cores)
+    return new
 
 
-def print_slab_analysis(s, shape, dtype):
-    print('  slab analysis (ChimeraX\'s writer reads slabs of whole planes, up to 1 GB):')
-    print('    real plane %d x %d %s: %d planes per slab; tile chunks %d planes deep are'
-          ' inflated %.0f times each' % (REAL_PLANE + (dtype, s['kchunk_real'],
-                                                       s['chunk_depth'], s['rereads'])))
-    print('    measured on %s: %d planes %.3f s, its whole chunk layer (%d planes) %.3f s'
-          ' -> %.1f x the inflation of reading once'
-          % (s['tile'], min(s['kchunk_real'], s['chunk_depth']), s['slab_s'],
-             s['chunk_depth'], s['layer_s'], s['measured_rereads']))
-    print('    real volume (%d planes), one core: reading for that writer ~%.1f h, reading'
-          ' each chunk once ~%.0f min' % (REAL_PLANES, s['real_writer_read_s'] / 3600,
-                                         s['real_once_read_s'] / 60))
-    print('    at this benchmark\'s plane size a slab holds %d planes: %s'
-          % (s['kchunk_bench'], 'no tile chunk is inflated twice'
-             if s['kchunk_bench'] >= s['chunk_depth'] else
-             'each tile chunk is inflated %.0f times' % (s['chunk_depth'] / s['kchunk_bench'])))
+def project(r, cores):
+    """Time for the real segmentation from combine's rate per core and its main thread's."""
+    per_core = r['input_bytes'] / r['cpu']                  # bytes per CPU second
+    main = r['input_bytes'] / max(r['main_cpu'], 1e-9)     # what one main thread can take
+    here = REAL_SEGMENTATION_BYTES / (r['input_bytes'] / r['wall'])
+    eight = REAL_SEGMENTATION_BYTES / min(8 * per_core, main)
+    print('  real segmentation (%s of uint32): here (%d cores) ~%s at the measured %.0f MB/s;'
+          ' on 8 cores ~%s (%.0f MB/s a core, the main thread bounds it at %.0f MB/s)'
+          % (_gb(REAL_SEGMENTATION_BYTES), cores, format_duration(here),
+             r['input_bytes'] / r['wall'] / 1e6, format_duration(eight), per_core / 1e6,
+             main / 1e6), flush=True)
+
+
+def compare_image(folder, facts, cores, work):
+    _describe(folder, facts)
+    out = os.path.join(work, 'image.cmap')
+    new = run_combine(folder, out)
+    _print_combine('combine', new)
+    from chimerax.connectome.formats import tiles
+    with tiles.open_tiles(folder, missing='zero') as ts:
+        paths = list(ts.paths)
+    floor = measure_floor(paths, out, cores, new['shuffle'], serial=False)
+    fl = floors(floor['parallel'], cores)
+    os.remove(out)
+    cx = run_child(CHIMERAX_CHILD, tiles=folder, output=os.path.join(work, 'chimerax.cmap'),
+                   steps=[s for s, _ in new['levels'][1:]], compression=COMPRESSION,
+                   compress_shuffle=new['shuffle'])
+    os.remove(os.path.join(work, 'chimerax.cmap'))
+    print('  floor (compress only: the tiles are not compressed) %.1f s; combine / floor ='
+          ' %.2f; ChimeraX\'s writer %.1f s, peak RSS %s: / combine = %.2f'
+          % (fl['libdeflate'], new['wall'] / fl['libdeflate'], cx['wall'], _gb(cx['peak_rss']),
+             cx['wall'] / new['wall']), flush=True)
+
+
+def real_tile(cores, work):
+    """The authors' tile size: 2 x 1 x 1 tiles of 1024^3 uint32, default memory limit."""
+    t = time.perf_counter()
+    folder, facts = neuropil.tile_set((2, 1, 1), 1024)
+    print('real-size tiles ready in %.0f s' % (time.perf_counter() - t))
+    _describe(folder, facts)
+    from chimerax.connectome.formats import tiles
+    with tiles.open_tiles(folder) as ts:
+        paths = list(ts.paths)
+        slabs = slab_reading(ts)
+    out = os.path.join(work, 'real.cmap')
+    new = run_combine(folder, out)
+    _print_combine('combine (default memoryLimit)', new)
+    floor = measure_floor(paths, out, cores, new['shuffle'], serial=False)
+    fl = floors(floor['parallel'], cores)
+    os.remove(out)
+    print('  libdeflate floor %.1f s, zlib floor %.1f s: combine / libdeflate floor = %.2f (%s);'
+          ' peak RSS %s (%s)'
+          % (fl['libdeflate'], fl['zlib'], new['wall'] / fl['libdeflate'],
+             _goal(new['wall'] / fl['libdeflate'], GOALS['floor']), _gb(new['peak_rss']),
+             _goal(new['peak_rss'] / 1e9, GOALS['rss'] / 1e9)))
+    print_slab_reading(slabs, new['input_bytes'] / new['wall'])
+    project(new, cores)
 
 
 def main(flags):
     quick = '--quick' in flags
-    size = 'medium' if quick else 'large'
-    folder, made = dataset(size)
-    print_dataset(folder, made)
+    only_real = '--real-tile' in flags
     cores = available_cores()
-    print('%d cores; compression %s level %d, shuffle'
-          % (cores, COMPRESSION['compress_method'], COMPRESSION['compress_level']))
+    print('%d cores; compression %s level %d; shuffle off for labels, on for images'
+          ' (combine\'s defaults); tiles in %s' % (cores, COMPRESSION['compress_method'],
+                                                  COMPRESSION['compress_level'], DATA),
+          flush=True)
+    os.makedirs(DATA, exist_ok=True)
     work = tempfile.mkdtemp(prefix='bench-combine-', dir=DATA)
+    t0 = time.perf_counter()
     try:
-        compare(os.path.join(folder, 'segmentation'), cores, work, both_sizes=True)
-        if os.path.isdir(os.path.join(folder, 'image')):
-            compare(os.path.join(folder, 'image'), cores, work, both_sizes=False)
+        if not only_real:
+            grid = (2, 2, 1) if quick else (4, 4, 2)
+            t = time.perf_counter()
+            seg = neuropil.tile_set(grid, 256)
+            image = neuropil.tile_set(grid, 256, image=True)
+            print('tiles ready in %.0f s' % (time.perf_counter() - t), flush=True)
+            compare_segmentation(seg[0], seg[1], cores, work)
+            compare_image(image[0], image[1], cores, work)
+        if only_real or not quick:
+            real_tile(cores, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    print('bench combine: %s' % format_duration(time.perf_counter() - t0))
