@@ -62,7 +62,7 @@ from chimerax.connectome.formats.tiles import find_dataset
 
 REAL_PLANE = (6690, 9945)           # x, y of the authors' imaged volume
 REAL_PLANES = 3420
-REAL_SEGMENTATION_BYTES = 6690 * 9945 * 3420 * 4
+REAL_SEGMENTATION_BYTES = 216 * 1024 ** 3 * 4     # 216 tiles of 1024^3 uint32: 928 GB
 VOXEL_SIZE = (11.24, 11.24, 28)
 COMPRESSION = dict(compress_method='blosc:lz4hc', compress_level=5)
 TODAY = dict(inflate='zlib', mode_library='numpy', compress_shuffle=True)
