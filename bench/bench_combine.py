@@ -87,6 +87,7 @@ def peak_rss():
 '''
 
 COMBINE_CHILD = '''
+import os
 from chimerax.connectome.formats import tiles
 from chimerax.connectome.pipeline import combine
 t, cpu, main = time.perf_counter(), time.process_time(), time.thread_time()
@@ -95,7 +96,7 @@ with tiles.open_tiles(args['tiles'], missing='zero', inflate=args['inflate']) as
                         voxel_size=args['voxel_size'], mode_library=args['mode_library'],
                         compress_shuffle=args['compress_shuffle'], **args['compression'])
 wall = time.perf_counter() - t
-print(json.dumps({'wall': wall, 'cpu': time.process_time() - cpu,
+print(json.dumps({'wall': wall, 'cpu': time.process_time() - cpu, 'load': os.getloadavg()[0],
                   'main_cpu': time.thread_time() - main, 'levels': r.levels,
                   'size': r.size, 'dtype': r.dtype, 'input_bytes': r.input_bytes,
                   'file_bytes': r.file_bytes, 'tile_chunks_read': r.tile_chunks_read,
@@ -136,8 +137,8 @@ class PlainTilesGrid(GridData):
         return out[::ijk_step[2], ::ijk_step[1], ::ijk_step[0]]
 
 
-import h5py
-t = time.perf_counter()
+import h5py, os
+t, cpu = time.perf_counter(), time.process_time()
 ts = tiles.open_tiles(args['tiles'], missing='zero')
 grid = PlainTilesGrid(ts)
 write_grid_as_chimera_map(grid, args['output'], {
@@ -146,7 +147,8 @@ write_grid_as_chimera_map(grid, args['output'], {
     'compress_shuffle': args['compress_shuffle'],
     'subsamples': [tuple(s) for s in args['steps']]})
 wall = time.perf_counter() - t
-print(json.dumps({'wall': wall, 'maxrss': peak_rss()}))
+print(json.dumps({'wall': wall, 'cpu': time.process_time() - cpu, 'maxrss': peak_rss(),
+                  'load': os.getloadavg()[0]}))
 '''
 
 
@@ -361,11 +363,13 @@ def _describe(folder, facts):
 def _print_combine(label, r):
     steps = [s for s, _ in r['levels'][1:]]
     print('  %s: %.1f s wall (%.0f MB/s), CPU %.1f s (%.2f of %d cores busy; main thread'
-          ' %.1f s), peak RSS %s, %s written (shuffle %s), subsamples %s'
-          % (label, r['wall'], r['input_bytes'] / r['wall'] / 1e6, r['cpu'],
-             r['cpu'] / r['wall'], r['threads'], r['main_cpu'], _gb(r['peak_rss']),
-             _gb(r['file_bytes']), 'on' if r['shuffle'] else 'off',
-             ' '.join('%d,%d,%d' % tuple(s) for s in steps)), flush=True)
+          ' %.1f s), peak RSS %s, %s written (shuffle %s), subsamples %s; load average'
+          ' %.1f after' % (label, r['wall'], r['input_bytes'] / r['wall'] / 1e6, r['cpu'],
+                           r['cpu'] / r['wall'], r['threads'], r['main_cpu'],
+                           _gb(r['peak_rss']), _gb(r['file_bytes']),
+                           'on' if r['shuffle'] else 'off',
+                           ' '.join('%d,%d,%d' % tuple(s) for s in steps), r['load']),
+          flush=True)
 
 
 def _print_floors(floor, cores):
@@ -406,13 +410,18 @@ def compare_segmentation(folder, facts, cores, work, quarter=True):
                    compress_shuffle=new['shuffle'])
     os.remove(os.path.join(work, 'chimerax.cmap'))
     print('  ChimeraX write_grid_as_chimera_map (same compression, shuffle off): %.1f s wall,'
-          ' peak RSS %s' % (cx['wall'], _gb(cx['peak_rss'])), flush=True)
+          ' CPU %.1f s, peak RSS %s; load average %.1f after'
+          % (cx['wall'], cx['cpu'], _gb(cx['peak_rss']), cx['load']), flush=True)
     print('  combine / libdeflate floor = %.2f (%s); / zlib floor = %.2f; today\'s combine /'
           ' zlib floor = %.2f' % (new['wall'] / fl['libdeflate'],
                                   _goal(new['wall'] / fl['libdeflate'], GOALS['floor']),
                                   new['wall'] / fl['zlib'], old['wall'] / fl['zlib']))
     print('  today\'s combine / combine = %.2f (%s)'
           % (old['wall'] / new['wall'], _goal(old['wall'] / new['wall'], GOALS['today'], False)))
+    floor_cpu = floor['parallel']['libdeflate'] + floor['parallel']['compress']
+    print('  in CPU time (what other work on the machine disturbs least): combine %.1f s ='
+          ' %.2f x the libdeflate floor\'s %.1f s; today\'s combine %.1f s = %.2f x combine\'s'
+          % (new['cpu'], new['cpu'] / floor_cpu, floor_cpu, old['cpu'], old['cpu'] / new['cpu']))
     print('  ChimeraX\'s writer / combine = %.2f (%s)'
           % (cx['wall'] / new['wall'], _goal(cx['wall'] / new['wall'], GOALS['chimerax'], False)))
     print('  output: %s with the defaults (shuffle off), %s with shuffle on (today\'s default):'
@@ -487,6 +496,9 @@ def real_tile(cores, work):
           % (fl['libdeflate'], fl['zlib'], new['wall'] / fl['libdeflate'],
              _goal(new['wall'] / fl['libdeflate'], GOALS['floor']), _gb(new['peak_rss']),
              _goal(new['peak_rss'] / 1e9, GOALS['rss'] / 1e9)))
+    floor_cpu = floor['parallel']['libdeflate'] + floor['parallel']['compress']
+    print('  in CPU time: combine %.1f s = %.2f x the libdeflate floor\'s %.1f s'
+          % (new['cpu'], new['cpu'] / floor_cpu, floor_cpu))
     print_slab_reading(slabs, new['input_bytes'] / new['wall'])
     project(new, cores)
 
