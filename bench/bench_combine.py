@@ -302,6 +302,53 @@ def floors(cpu, cores):
 
 
 # ----------------------------------------------------------------------------
+# Which codecs release Python's GIL (combine's worker threads rely on it)
+
+def gil_check(folder):
+    """For each library call a worker makes, the longest time the main thread waited to
+    run Python while another thread repeated that call: about the call's own duration
+    when it holds the GIL, a few ms (the switch interval) at most when it releases it."""
+    import threading
+    import tinybrain.accelerated
+    from chimerax.connectome.formats import tiles
+    with tiles.open_tiles(folder) as ts:
+        # 128 MB: single calls of 30-200 ms, longer than the scheduler's time slices, so
+        # a wait caused by other work on the machine is not taken for the GIL.
+        a = np.ascontiguousarray(ts.read((0, 0, 0), (128, 512, 512)))
+    raw = a.tobytes()
+    packed = zlib.compress(raw, 4)
+    blosc.set_nthreads(1)
+    blosc.set_releasegil(True)
+    calls = {
+        'libdeflate inflate': lambda: deflate.zlib_decompress(packed, len(raw)),
+        'zlib inflate': lambda: zlib.decompress(packed),
+        'blosc lz4hc-5 compress (releasegil on)': lambda: blosc.compress(
+            a[:16], typesize=4, clevel=5, shuffle=blosc.NOSHUFFLE, cname='lz4hc'),
+        'tinybrain 2x2x2 mode': lambda: tinybrain.accelerated.mode_pooling_2x2x2(
+            a.T, sparse=True),
+        'numpy copy': lambda: np.ascontiguousarray(a.transpose(0, 2, 1)),
+    }
+    print('  GIL: the main thread\'s longest wait while a thread repeats each call:')
+    for name, call in calls.items():
+        t = time.perf_counter()
+        call()
+        once = time.perf_counter() - t
+        stop = []
+        thread = threading.Thread(target=lambda: [call() for _ in iter(lambda: stop, [1])])
+        thread.start()
+        last = time.perf_counter()
+        end, longest = last + max(0.5, 8 * once), 0.0
+        while last < end:
+            now = time.perf_counter()
+            longest, last = max(longest, now - last), now
+        stop.append(1)
+        thread.join()
+        print('    %-40s one call %5.1f ms, longest wait %5.1f ms: %s'
+              % (name, once * 1e3, longest * 1e3,
+                 'holds the GIL' if longest > 0.5 * once else 'releases the GIL'), flush=True)
+
+
+# ----------------------------------------------------------------------------
 # Slab reading: what ChimeraX's writer does to deflated tiles at the real plane size
 
 def floor_power_of_2(n):
@@ -546,6 +593,7 @@ def main(flags):
             seg = neuropil.tile_set(grid, 256)
             image = neuropil.tile_set(grid, 256, image=True)
             print('tiles ready in %.0f s' % (time.perf_counter() - t), flush=True)
+            gil_check(seg[0])
             compare_segmentation(seg[0], seg[1], cores, work)
             compare_image(image[0], image[1], cores, work)
         if only_real or not quick:
