@@ -26,7 +26,9 @@ Figures printed, for the segmentation:
   compression and subsample steps: wall and peak memory.
 - slab reading: that writer reads slabs of up to 1 GB of whole planes; at the real plane
   size (6690 x 9945 uint32) a slab is 4 planes, so each 64-plane tile chunk is inflated
-  16 times; measured on one tile through h5py, as a rate and extrapolated.
+  16 times; measured on one tile through h5py, as a rate and extrapolated; and the whole
+  writer run again over the same tiles with 4-plane slabs (its slab depth set to what it
+  picks at the real plane size), against combine.
 - projections for the real 928 GB segmentation, here and on an 8-core workstation, from
   combine's measured rate per core (its CPU time) and its main thread's (which does
   every HDF5 call and bounds how far more cores help).
@@ -155,6 +157,11 @@ class PlainTilesGrid(GridData):
 
 
 import h5py, os
+if args.get('slab_planes'):
+    # The slab depth write_grid_data picks from the plane size (its only use of this
+    # function): here the depth it would pick at the real plane size.
+    from chimerax.map_data.cmap import write_cmap
+    write_cmap.floor_power_of_2 = lambda n: args['slab_planes']
 t, cpu, machine = time.perf_counter(), time.process_time(), machine_cpu()
 ts = tiles.open_tiles(args['tiles'], missing='zero')
 grid = PlainTilesGrid(ts)
@@ -510,12 +517,16 @@ def compare_segmentation(folder, facts, cores, work, quarter=True):
                                                         GOALS['rss'] / 1e9)))
     print_slab_reading(slabs, new['input_bytes'] / new['wall'])
     # Here a plane is small, so that writer's slabs hold whole tile chunks; at the real
-    # plane size its reading slows to the slab rate.  Its other work is what it measured.
-    per_byte = cx['wall'] / new['input_bytes'] - 1 / slabs['layer_rate'] + 1 / slabs['slab_rate']
-    print('  ChimeraX\'s writer at the real plane size, projected (its time here, reading at'
-          ' the slab rate instead of the layer rate): %.0f MB/s, combine %.1f x faster (%s)'
-          % (1e-6 / per_byte, per_byte * new['input_bytes'] / new['wall'],
-             _goal(per_byte * new['input_bytes'] / new['wall'], GOALS['chimerax'], False)))
+    # plane size they are 4 planes deep.  The same writer, told that depth:
+    cx4 = run_child(CHIMERAX_CHILD, tiles=folder, output=os.path.join(work, 'chimerax.cmap'),
+                    steps=[s for s, _ in new['levels'][1:]], compression=COMPRESSION,
+                    compress_shuffle=new['shuffle'], slab_planes=slabs['slab'])
+    os.remove(os.path.join(work, 'chimerax.cmap'))
+    print('  ChimeraX\'s writer reading %d-plane slabs, as at the real plane size: %.1f s wall,'
+          ' CPU %.1f s, peak RSS %s; other work took %.2f cores meanwhile; / combine = %.2f (%s)'
+          % (slabs['slab'], cx4['wall'], cx4['cpu'], _gb(cx4['peak_rss']), cx4['others'],
+             cx4['wall'] / new['wall'], _goal(cx4['wall'] / new['wall'], GOALS['chimerax'],
+                                              False)), flush=True)
     project(new, cores)
     return new
 
