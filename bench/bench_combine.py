@@ -362,6 +362,50 @@ def _longest_wait(call, seconds):
     return longest
 
 
+def chunk_costs(folder, count=64):
+    """One core's time per 64^3 chunk for each step combine takes, on ``count`` chunks of
+    the first tile: inflating (zlib, libdeflate), mode downsampling (tinybrain, numpy),
+    lz4hc-5 compression without and with byte shuffle (ratio, speed both ways)."""
+    from chimerax.connectome.pipeline import pyramid
+    with h5py.File(os.path.join(folder, 'x0y0z0.hdf5'), 'r') as f, \
+            open(os.path.join(folder, 'x0y0z0.hdf5'), 'rb') as fh:
+        d = f['data']
+        infos = []
+        d.id.chunk_iter(infos.append)
+        raws = []
+        for info in infos[:count]:
+            fh.seek(info.byte_offset)
+            raws.append(fh.read(info.size))
+        shape, dtype = d.chunks, d.dtype
+    size = int(np.prod(shape)) * dtype.itemsize
+    chunks = [np.frombuffer(deflate.zlib_decompress(r, size), dtype).reshape(shape)
+              for r in raws]
+    blosc.set_nthreads(1)
+
+    def per_chunk(f, items):
+        t = time.process_time()
+        out = [f(x) for x in items]
+        return (time.process_time() - t) / len(items) * 1e3, out
+    cost = {}
+    cost['inflate zlib'] = per_chunk(zlib.decompress, raws)[0]
+    cost['inflate libdeflate'] = per_chunk(lambda r: deflate.zlib_decompress(r, size), raws)[0]
+    for f in ((1, 2, 2), (2, 2, 2)):
+        for lib in pyramid.MODE_LIBRARIES:
+            cost['mode %dx%dx%d %s' % (f + (lib,))] = per_chunk(
+                lambda a: pyramid.downsample(a, f, 'mode', lib), chunks)[0]
+    print('  one core, per 64^3 chunk of %s (%d chunks): %s' % (
+        os.path.basename(folder), len(chunks),
+        ', '.join('%s %.2f ms' % kv for kv in cost.items())))
+    for shuffle in (blosc.NOSHUFFLE, blosc.SHUFFLE):
+        ms, packed = per_chunk(lambda a: blosc.compress(
+            a, typesize=dtype.itemsize, clevel=5, shuffle=shuffle, cname='lz4hc'), chunks)
+        back = per_chunk(blosc.decompress, packed)[0]
+        print('    lz4hc-5 %s shuffle: ratio %.1f:1, compress %.2f ms (%.0f MB/s), decompress'
+              ' %.2f ms (%.0f MB/s)' % ('with' if shuffle else 'without',
+                                        size * len(chunks) / sum(map(len, packed)), ms,
+                                        size / ms / 1e3, back, size / back / 1e3), flush=True)
+
+
 # ----------------------------------------------------------------------------
 # Slab reading: what ChimeraX's writer does to deflated tiles at the real plane size
 
@@ -619,6 +663,7 @@ def main(flags):
             image = neuropil.tile_set(grid, 256, image=True)
             print('tiles ready in %.0f s' % (time.perf_counter() - t), flush=True)
             gil_check(seg[0])
+            chunk_costs(seg[0])
             compare_segmentation(seg[0], seg[1], cores, work)
             compare_image(image[0], image[1], cores, work)
         if only_real or not quick:
