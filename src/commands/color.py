@@ -17,7 +17,8 @@ arrays, and colouring reads only the planes ChimeraX draws.
 """
 
 from ..pipeline import classes as pure
-from ..session.classes import check_classes, class_colors, segmentation_classes
+from ..errors import InputError
+from ..session.classes import check_classes, class_colors, class_values, segmentation_classes
 from ..session.maps import choose_models, open_volumes, segmentation_colored
 from ..session.readout import enable_readout
 
@@ -87,7 +88,14 @@ def connectome_surfaces(session, segmentation=None, attributes=None, where=None,
             raise UserError('%s: where picks %s objects, attributes names %s'
                             % (command, name.strip(), ','.join(attributes)))
         names = [name.strip()]
-        where = '%s=%s' % (names[0], ids.strip())
+        check_classes(command, seg, names)
+        # Checked here: ChimeraX's own parser overflows or allocates the whole range.
+        largest = int(class_values(seg, names[0]).max())
+        try:
+            ranges = pure.parse_object_ids(ids, largest, names[0])
+        except InputError as e:
+            raise UserError('%s: where %s: %s' % (command, where, e))
+        where = '%s=%s' % (names[0], pure.format_object_ids(ranges))
     else:
         names = attributes or pure.default_classes(segmentation_classes(seg))
     check_classes(command, seg, names)

@@ -17,17 +17,18 @@ import time
 
 from chimerax.core.commands import Annotation, AnnotationError, next_token
 
-from ..errors import InputError
+from ..errors import Cancelled, InputError
+from ..formats import locks
 from ..formats.objectfiles import read_object_file
 from ..pipeline import attributes
 from ..progress import Progress
 from ..session import compat
 from ..session.classes import forget_classes
-from ..session.maps import segmentation_file
+from ..session.maps import segmentation_file, volume_attribute_names
 from ..session.readout import enable_readout
-from ..session.reporting import status_reporter
+from ..session.reporting import cancellable, status_reporter
 
-KEYWORDS = ('variable', 'conflicts', 'replace')
+KEYWORDS = ('variable', 'conflicts', 'replace', 'memorylimit')
 
 
 class SegmentationArg(Annotation):
@@ -50,57 +51,73 @@ class NameFilePairsArg(Annotation):
     @staticmethod
     def parse(text, session):
         pairs = []
-        used = []
+        end = 0             # of the text consumed: returned as typed, so the log replays
         rest = text
         while rest.strip():
-            rest = rest.lstrip()
-            word, word_text, after = next_token(rest)
+            word, word_text, after = next_token(rest.lstrip())
             if word.lower() in KEYWORDS and pairs:
                 break
             if word.lower() in KEYWORDS:
                 raise AnnotationError('expected an attribute name, got keyword %s' % word)
             if not after.strip():
                 raise AnnotationError('attribute %s has no object file' % word)
-            path, path_text, after2 = next_token(after.lstrip())
+            path, path_text, rest = next_token(after.lstrip())
             pairs.append((word, os.path.expanduser(path)))
-            used.append('%s %s' % (word_text, path_text))
-            rest = after2
+            end = len(text) - len(rest)
         if not pairs:
             raise AnnotationError('expected attribute name and object file pairs')
-        return pairs, ' '.join(used), rest
+        return pairs, text[:end], text[end:]
 
 
 def connectome_ids(session, segmentation, pairs=None, variable=None, conflicts='error',
-                   replace=False):
+                   replace=False, memory_limit=attributes.DEFAULT_MEMORY_LIMIT):
     """Write attribute arrays; returns {name: array} (or, with no pairs, the list of
     (name, length, objects) already in the file)."""
     from chimerax.core.errors import UserError
     try:
-        return _ids(session, segmentation, pairs or [], variable, conflicts, replace)
+        with cancellable():
+            return _ids(session, segmentation, pairs or [], variable, conflicts, replace,
+                        memory_limit)
     except InputError as e:
         raise UserError('connectome ids: %s' % e)
+    except Cancelled:
+        raise UserError('connectome ids: cancelled before anything was written')
 
 
-def _ids(session, segmentation, pairs, variable, conflicts, replace):
+def _ids(session, segmentation, pairs, variable, conflicts, replace, memory_limit):
     path, models = segmentation_file(session, segmentation)
+    if not pairs:
+        return _list(session, path)
+    if not os.path.isfile(path):
+        raise InputError('%s: no such file' % path, path)
+    # From the first read to the last write: another run must not change the file between.
+    with locks.exclusive(path, 'connectome ids'):
+        return _write(session, path, models, pairs, variable, conflicts, replace,
+                      memory_limit)
+
+
+def _list(session, path):
+    attributes.SegmentationFile(path)           # a clear error if it is no segmentation
+    listed = attributes.list_attributes(path)
+    if listed:
+        lines = ['%s: %d regions, %d objects' % (name, length - 1, count)
+                 for name, length, count in listed]
+        session.logger.info('Attributes of %s:\n  %s' % (path, '\n  '.join(lines)))
+    else:
+        session.logger.info('%s has no attributes (add them with connectome ids %s NAME FILE)'
+                            % (path, os.path.basename(path)))
+    return listed
+
+
+def _write(session, path, models, pairs, variable, conflicts, replace, memory_limit):
     seg = attributes.SegmentationFile(path)
     log = session.logger
-    if not pairs:
-        listed = attributes.list_attributes(path)
-        if listed:
-            lines = ['%s: %d regions, %d objects' % (name, length - 1, count)
-                     for name, length, count in listed]
-            log.info('Attributes of %s:\n  %s' % (path, '\n  '.join(lines)))
-        else:
-            log.info('%s has no attributes (add them with connectome ids %s NAME FILE)'
-                     % (path, os.path.basename(path)))
-        return listed
     names = [name for name, _ in pairs]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise InputError('attribute %s is given twice' % ', '.join(duplicated))
     attributes.check_names(seg, names, replace)
-    _check_model_names(names, models)
+    _check_model_names(session, names, models)
     for name, file in pairs:
         if os.path.exists(file) and os.path.samefile(file, path):
             raise InputError('the object file for %s is the segmentation file %s itself'
@@ -117,6 +134,7 @@ def _ids(session, segmentation, pairs, variable, conflicts, replace):
                         % (os.path.basename(path), maximum_id, seg.shape[0],
                            progress.elapsed()))
 
+    attributes.check_array_size(maximum_id, len(pairs), memory_limit, path)
     # Read and check everything before writing anything.
     arrays, stats = {}, []
     progress = Progress('connectome ids', len(pairs), 'files', reporter)
@@ -140,13 +158,13 @@ def _ids(session, segmentation, pairs, variable, conflicts, replace):
     return arrays
 
 
-def _check_model_names(names, models):
+def _check_model_names(session, names, models):
     """ChimeraX's segmentation code uses a model attribute of the attribute's name before
     the file's array, so a name that is already a Volume attribute can never work."""
-    from chimerax.map import Volume
     from numpy import ndarray
+    reserved = volume_attribute_names(session)
     for name in names:
-        taken = hasattr(Volume, name) or any(
+        taken = name in reserved or any(
             hasattr(m, name) and not isinstance(vars(m).get(name), ndarray) for m in models)
         if taken:
             raise InputError('%r is the name of a ChimeraX map property; segmentation colors'
@@ -171,12 +189,14 @@ def _apply_to_models(session, models, arrays, maximum_id):
 
 
 def register_ids_command(logger):
-    from chimerax.core.commands import CmdDesc, register, BoolArg, EnumOf, StringArg
+    from chimerax.core.commands import (CmdDesc, register, BoolArg, Bounded, EnumOf, FloatArg,
+                                        StringArg)
     desc = CmdDesc(
         required=[('segmentation', SegmentationArg)],
         optional=[('pairs', NameFilePairsArg)],
         keyword=[('variable', StringArg),
                  ('conflicts', EnumOf(('error', 'first', 'last'))),
-                 ('replace', BoolArg)],
+                 ('replace', BoolArg),
+                 ('memory_limit', Bounded(FloatArg, 0.001))],
         synopsis='write object ids per region as segmentation attributes')
     register('connectome ids', desc, connectome_ids, logger=logger)
