@@ -5,8 +5,10 @@ and ``segmentation surfaces ... where neuron=1``.
     connectome ids SEGMENTATION [NAME FILE [NAME FILE ...]] [variable VAR]
         [conflicts error|first|last] [replace false]
 
-SEGMENTATION is a .cmap file or an open segmentation model (#2).  With no NAME FILE
-pairs the command lists the attributes already in the file.  Reading is
+SEGMENTATION is a .cmap file or an open segmentation model (#2); for a model opened
+from a chunked store (read-only) the arrays go to the store's attribute file
+(formats/sidecar.py), made on first use.  With no NAME FILE pairs the command lists the
+attributes already in the file.  Reading is
 formats/objectfiles, building the arrays and writing them without risking the file
 pipeline/attributes.py and formats/hdf5edit.py; this module parses, reports progress and
 applies the new arrays to open models at once.
@@ -18,13 +20,13 @@ import time
 from chimerax.core.commands import Annotation, AnnotationError, next_token
 
 from ..errors import Cancelled, InputError
-from ..formats import locks
+from ..formats import locks, sidecar
 from ..formats.objectfiles import read_object_file
 from ..pipeline import attributes
 from ..progress import Progress
 from ..session import compat
 from ..session.classes import forget_classes
-from ..session.maps import segmentation_file, volume_attribute_names
+from ..session.maps import segmentation_file, segmentation_store, volume_attribute_names
 from ..session.readout import enable_readout
 from ..session.reporting import cancellable, status_reporter
 
@@ -86,8 +88,15 @@ def connectome_ids(session, segmentation, pairs=None, variable=None, conflicts='
 
 def _ids(session, segmentation, pairs, variable, conflicts, replace, memory_limit):
     path, models = segmentation_file(session, segmentation)
+    store = segmentation_store(segmentation)
     if not pairs:
+        if store is not None and not os.path.exists(path):
+            session.logger.info('%s has no attributes yet (their file %s is made by the'
+                                ' first connectome ids)' % (store.location, path))
+            return []
         return _list(session, path)
+    if store is not None:
+        sidecar.create(path, store)
     if not os.path.isfile(path):
         raise InputError('%s: no such file' % path, path)
     # From the first read to the last write: another run must not change the file between.

@@ -7,6 +7,8 @@ arrays in the segmentation's file and numpy arrays set on the model.  What is re
 the file is kept with the model until ``forget_classes``.
 """
 
+import os
+
 from chimerax.core.errors import UserError
 from numpy import integer, issubdtype, ndarray
 
@@ -17,12 +19,20 @@ from .settings import connectome_settings
 _CACHE = '_connectome_cache'        # model attribute: what was read from its file
 
 
+def attribute_file(seg):
+    """The file that holds a segmentation model's attributes: the Chimera map itself, or
+    the attribute file of a store (session/storegrid.py), which may not exist yet."""
+    path = getattr(seg.data, 'attributes_path', None) or getattr(seg.data, 'path', None)
+    return path if isinstance(path, str) else None
+
+
 def segmentation_classes(seg):
     """Object classes of a segmentation model, in panel order."""
     cache = seg.__dict__.setdefault(_CACHE, {})
     if 'file classes' not in cache:
-        path = getattr(seg.data, 'path', None)
-        in_file = hasattr(seg.data, 'find_attribute') and isinstance(path, str)
+        path = attribute_file(seg)
+        in_file = hasattr(seg.data, 'find_attribute') and path is not None \
+            and os.path.isfile(path)
         cache['file classes'] = pure.file_attribute_names(path) if in_file else []
     on_model = [name for name, value in vars(seg).items()
                 if not name.startswith('_') and isinstance(value, ndarray)

@@ -88,7 +88,7 @@ def precomputed_cloudvolume(path, levels, factors, resolution=(8, 8, 40), offset
 
 def _zarr():
     import zarr
-    warnings.filterwarnings('ignore', category=FutureWarning, module='zarr')
+    warnings.filterwarnings('ignore', message='The N5Store is deprecated')
     return zarr
 
 
