@@ -111,9 +111,9 @@ def looks_like_store(text):
     .zarr/.n5 suffix, a remote URL) or is a local folder holding store metadata."""
     text = str(text).strip()
     m = re.match(r'([a-z0-9]+)://', text)
-    if m:
+    if m and m.group(1) != 'file':
         return m.group(1) in PREFIXES or m.group(1) in REMOTE_SCHEMES
-    path = os.path.expanduser(text)
+    path = os.path.expanduser(text[len('file://'):] if m else text)
     if os.path.splitext(path.rstrip('/'))[1].lower() in SUFFIXES:
         return True
     return os.path.isdir(path) and any(os.path.isfile(os.path.join(path, key)) for key in
