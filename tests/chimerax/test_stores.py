@@ -132,12 +132,13 @@ def test_missing_chunks_read_as_zeros(session, run, labels, tmp_path):
 # ---------------------------------------------------------------------------------------
 # A segmentation store with everything the bundle does
 
-def write_pair_stores(folder):
+def write_pair_stores(folder, offset=(0, 0, 0)):
     em, seg = segfixtures.volumes()
     step = segfixtures.STEP
-    img = stores.precomputed_tensorstore(folder / 'em', [em], [], resolution=step)
+    img = stores.precomputed_tensorstore(folder / 'em', [em], [], resolution=step,
+                                         offset=offset)
     sg = stores.precomputed_tensorstore(folder / 'seg', stores.pyramid(seg, [(1, 2, 2)]),
-                                        [(2, 2, 1)], resolution=step,
+                                        [(2, 2, 1)], resolution=step, offset=offset,
                                         encoding='compressed_segmentation')
     arrays = segfixtures.attribute_arrays()
     files = {}
@@ -197,13 +198,19 @@ def test_ids_color_surfaces_readout_from_a_store(session, run, tmp_path):
     truth_here = segfixtures.truth_at(segfixtures.box_center_ijk(box))
     assert found == {k: truth_here[k] for k in ('region', 'axon', 'neuron')}
 
-    surfaces = run('connectome surfaces #2 where axon=%d' % segfixtures.object_ids(box)['axon'])
-    assert len(surfaces) == 1 and surfaces[0].vertices is not None
-    lo, hi = surfaces[0].vertices.min(axis=0), surfaces[0].vertices.max(axis=0)
-    regions = [b for b, _ in segfixtures.boxes()
-               if segfixtures.object_ids(b)['axon'] == segfixtures.object_ids(box)['axon']]
-    corners = [sv.data.ijk_to_xyz(dict(segfixtures.boxes())[b]) for b in regions]
-    assert np.all(lo >= np.min(corners, axis=0) - 1)
+    axon = segfixtures.object_ids(box)['axon']
+    surfaces = run('connectome surfaces #2 where axon=%d' % axon)
+    assert len(surfaces) == 1 and len(surfaces[0].vertices) > 0
+    # The surface wraps exactly the boxes of that axon's regions (within a voxel).
+    step = np.array(segfixtures.STEP)
+    corners = np.array([sv.data.ijk_to_xyz(c) for b, c in segfixtures.boxes()
+                        if segfixtures.object_ids(b)['axon'] == axon])
+    v = surfaces[0].vertices
+    assert np.all(v.min(axis=0) >= corners.min(axis=0) - step)
+    assert np.all(v.max(axis=0) <= corners.max(axis=0) + segfixtures.BLOCK * step)
+    inside = [any(np.all((p >= c - step) & (p <= c + segfixtures.BLOCK * step))
+                  for c in corners) for p in v[::max(1, len(v) // 200)]]
+    assert all(inside)
 
 
 def render_plane(session, run, em, k, pixels_per_voxel=3):
@@ -237,3 +244,30 @@ def test_combine_a_region_of_a_store(session, run, labels, tmp_path):
     assert v.data.size == (38, 29, 16) and v.data.step == (8, 8, 40)
     assert v.data.origin == (24, 40, 80)
     assert np.array_equal(v.full_matrix(), labels[2:18, 5:34, 3:41])
+
+
+def test_panel_colours_a_store_segmentation(session, run, window, tmp_path):
+    """The Connectome panel pairs the store image and segmentation, lists the classes of
+    the attribute file, and its colour button colours the right voxels."""
+    # Voxel offset 5,10,10 of 2,2,3 nm: the origin of segfixtures' .cmap pair.
+    offset = tuple(int(o / s) for o, s in zip(segfixtures.ORIGIN, segfixtures.STEP))
+    img, sg, files, em, seg = write_pair_stores(tmp_path, offset)
+    (ev,) = run('open %s format precomputed' % img)
+    (sv,) = run('open %s format precomputed' % sg)
+    assert ev.data.origin == segfixtures.ORIGIN
+    run('connectome ids #2 axon %s neuron %s' % (files['axon'], files['neuron']))
+    nx, ny, _ = segfixtures.SIZE
+    run('volume #2 hide; volume #1 style image region 0,0,%d,%d,%d,%d colorMode auto8'
+        ' level 0,0 level 200,1 level 255,1; view; lighting flat; camera ortho'
+        % (segfixtures.PLANE, nx - 1, ny - 1, segfixtures.PLANE))
+    panel = run('connectome panel')
+    try:
+        assert panel.image is ev and panel.segmentation is sv
+        assert panel.class_names == ['axon', 'neuron']
+        panel.color_button.click()
+        drawn = segfixtures.drawn_colors(session)
+        for box, rgb in drawn.items():
+            want = 'lime' if segfixtures.object_ids(box)['axon'] else 'white'
+            assert segfixtures.color_class(rgb) == want, (box, rgb)
+    finally:
+        panel.delete()
