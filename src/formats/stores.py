@@ -268,7 +268,8 @@ class Store:
         self._stats_lock = threading.Lock()
         self.chunks_read = 0
         self.bytes_read = 0
-        self._opener = None             # cache_bytes -> [(view, key, chunk_shape, factors, shape)]
+        self._opener = None             # cache_bytes -> level specs (_levels_from)
+        self._first_path = ''           # the full resolution's folder inside the store
 
     def __repr__(self):
         return 'Store(%s %s: %s voxels x,y,z, %s, %d levels)' % (
@@ -573,14 +574,11 @@ def _zarr(store, metadata, channel):
     else:
         raise InputError('%s is a Zarr group without OME-Zarr multiscales metadata; open one'
                          ' of its arrays%s' % (loc, _list_arrays(loc)), loc.text)
-    _set_type(store, driver, loc.kvstore(_first_path(store)))
-
-
-def _first_path(store):
-    return store._first_path if hasattr(store, '_first_path') else ''
+    _set_type(store, driver, loc.kvstore(store._first_path))
 
 
 def _set_type(store, driver, kvstore):
+    """The store's voxel types, from its full resolution's array metadata."""
     t = _open_array(driver, kvstore, 0)
     store.stored_dtype = np.dtype(t.dtype.numpy_dtype)
     store.dtype = voxel_type(store.stored_dtype, store.location)
@@ -764,9 +762,7 @@ def _n5(store, metadata, channel):
             opened.append((key, view, factors, _chunk_zyx(view)))
         return _levels_from(store, opened, (0, 0, 0))
     store._opener = opener
-    t = _open_array('n5', loc.kvstore(paths[0]), 0)
-    store.stored_dtype = np.dtype(t.dtype.numpy_dtype)
-    store.dtype = voxel_type(store.stored_dtype, loc)
+    _set_type(store, 'n5', loc.kvstore(paths[0]))
 
 
 def _n5_resolution(attrs):
