@@ -23,6 +23,9 @@ from ..formats.objectfiles import authors
 from . import attributes
 
 
+NOUNS = {'spinehead': 'spine head', 'presynapse': 'synapse', 'postsynapse': 'synapse'}
+
+
 class Request(NamedTuple):
     name: str
     file: str
@@ -305,7 +308,7 @@ def category_metadata(categories, codes, via):
             'category_names': np.array([n for n, _ in ordered], dtype=h5py.string_dtype()),
             'category_codes': np.array([c for _, c in ordered], np.int32),
             'category_objects': np.array([counts[c] for _, c in ordered], np.int64),
-            'objects': via}
+            'objects': NOUNS.get(via, via)}
 
 
 def _generic_vector(path, dataset):
