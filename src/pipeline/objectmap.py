@@ -31,12 +31,14 @@ class Request(NamedTuple):
     file: str
     path: str = None            # dataset or group in the file (FILE:PATH)
     via: str = None             # attribute (or group path) mapping objects to regions
+    expect: str = None          # the kind of authors' file it must be (FOLDER form)
 
 
 def folder_requests(folder):
     """(requests, {kind: path}, missing kinds) for the authors' files in ``folder``."""
     files = authors.find_files(folder)
-    requests = [Request(name, files[authors.ATTRIBUTES[name].file])
+    requests = [Request(name, files[authors.ATTRIBUTES[name].file],
+                        expect=authors.ATTRIBUTES[name].file)
                 for name in authors.FOLDER_ATTRIBUTES
                 if authors.ATTRIBUTES[name].file in files]
     missing = [k for k in ('axons', 'dendrites', 'synapses') if k not in files]
@@ -138,6 +140,9 @@ def _plan(r, variable, kinds):
     kind = kinds[r.file]
     path = r.path or variable
     name = os.path.basename(r.file)
+    if r.expect and kind != r.expect:
+        with authors.AuthorsFile(r.file) as f:
+            f.require(r.expect, r.name)
     if kind is None:
         if r.via:
             return _Plan(r, None, vector=path, via=r.via)
