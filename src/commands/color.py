@@ -169,6 +169,8 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
         blended = base.copy()
         blended[mine] = rgba[mine]
         rgba = blended
+    if replace and not key:
+        remove_key(session)
     if seg.display:
         run(session, 'volume %s hide' % seg.atomspec)
     if not (image.display and image.image_shown):
@@ -218,7 +220,7 @@ def _show_key(session, entries, title, distinct):
         # Categories: a vertical column of boxes, each name to its right.
         height = min(0.06 * len(entries), 0.6)
         run(session, 'key %s pos 0.03,0.05 size 0.04,%.2f colorTreatment distinct'
-            ' labelSide right/bottom fontSize 16' % (pairs, height))
+            ' labelSide right/bottom justification left fontSize 16' % (pairs, height))
         top = 0.05 + height + 0.02
     else:
         run(session, 'key %s pos 0.05,0.08 size 0.5,0.04 colorTreatment blended'
@@ -233,11 +235,26 @@ def _show_key(session, entries, title, distinct):
 
 
 def _label_exists(session):
+    return _key_label(session) is not None
+
+
+def _key_label(session):
     try:
         from chimerax.label.label2d import find_label
     except ImportError:
-        return False
-    return find_label(session, KEY_LABEL) is not None
+        return None
+    return find_label(session, KEY_LABEL)
+
+
+def remove_key(session):
+    """Remove the colour key and title ``key true`` made (logged commands): they describe
+    a colouring that is gone or replaced."""
+    from chimerax.core.commands import run
+    label = _key_label(session)
+    if label is None:
+        return
+    run(session, 'key delete')
+    run(session, '2dlabels delete %s' % label.drawing.atomspec)
 
 
 def connectome_uncolor(session, maps=None):
@@ -247,6 +264,7 @@ def connectome_uncolor(session, maps=None):
             if segmentation_colored(v)]
     for v in maps:
         v.mask_colors = None
+    remove_key(session)
     if maps:
         session.logger.info('Removed segmentation coloring from %s'
                             % ', '.join('%s (%s)' % (v.atomspec, v.name) for v in maps))

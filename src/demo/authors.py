@@ -2,9 +2,11 @@
 dendrites.hdf5, synapses.hdf5, segments.hdf5; formats/objectfiles/authors.py), and the
 ground truth ``connectome ids FOLDER`` must make from them.
 
-What the authors call a dendrite is every postsynaptic target, somata included: here the
-demo's dendrites 1..D, then one soma per neuron (D + n).  A neuron's regions are then
-those of its soma and dendrites (spine heads are their own objects).  Each axon, dendrite
+What the authors call a dendrite is every postsynaptic target, somata included, with the
+spine heads attached to it: here the demo's dendrites 1..D with their spine heads (all
+but about one in ten, left unattached as the real reconstruction leaves some), then one
+soma per neuron (D + n).  A neuron's regions are then those of its soma and dendrites,
+attached spine heads included; spine heads are also objects of their own.  Each axon, dendrite
 and soma has a skeleton whose nodes are sample voxels verified to lie inside it (with
 the region there), joined by a minimum spanning tree.  Synapses are the demo's (ids
 1..S, so presynapse / postsynapse ids are the same) and, as in the real data, some
@@ -75,9 +77,18 @@ class AuthorsExport:
         dendrite = o['dendrite'].astype(np.int64).copy()
         soma = self.kind == 'soma'
         dendrite[soma] = D + o['neuron'][soma]
+        # Spine heads attached to their dendrite (through the neck), most of them.
+        final = {seg['dendrite']: int(o['dendrite'][s]) for s, seg in
+                 enumerate(self.g.segments) if seg['kind'] == 'dendrite'}
+        self.attached = np.zeros(nseg, bool)
+        attach_rng = np.random.default_rng([self.seed, 41])
+        for s, seg in enumerate(self.g.segments):
+            if seg['kind'] == 'head' and attach_rng.random() >= 0.1:
+                dendrite[s] = final.get(seg['dendrite_of'], 0)
+                self.attached[s] = dendrite[s] > 0
         self.dendrite_of_seg = dendrite
         self.n_dendrites = D + n_neurons
-        target = np.isin(self.kind, ('soma', 'dendrite', 'patch'))
+        target = np.isin(self.kind, ('soma', 'dendrite', 'patch')) | self.attached
         self.neuron_of_seg = np.where(target, o['neuron'], 0)
 
         # Per dendrite: its neuron (0: a fragment from outside) and class.
@@ -142,7 +153,7 @@ class AuthorsExport:
             post = s['postsynapse']
             out.append(dict(pre=s['presynapse'], post=post,
                             type=1 if s['kind'] == 1 else 3, axon=int(row['axon']),
-                            dendrite=int(row['dendrite']),
+                            dendrite=int(self.dendrite_of_seg[post]),
                             head=int(row['spinehead']),
                             contact=np.array([row['x'], row['y'], row['z']]),
                             asi=self.asi(s) if s['kind'] == 1 else np.nan))
@@ -166,18 +177,10 @@ class AuthorsExport:
                     contact = np.rint((b['centre'] + u * b['radius']) / self.vs).astype(int)
                     out.append(dict(pre=s['presynapse'], post=int(h), type=2,
                                     axon=int(o['axon'][s['presynapse']]),
-                                    dendrite=self.dendrite_of_head(h),
+                                    dendrite=int(self.dendrite_of_seg[h]),
                                     head=int(o['spinehead'][h]), contact=contact,
                                     asi=np.nan))
         return out
-
-    def dendrite_of_head(self, h):
-        """The authors' dendrite id of a spine head's dendrite (through its neck)."""
-        prov = self.g.segments[h]['dendrite_of']
-        for s, seg in enumerate(self.g.segments):
-            if seg['kind'] == 'dendrite' and seg['dendrite'] == prov:
-                return int(self.object_of_seg['dendrite'][s])
-        return 0
 
     def asi(self, s):
         """The contact's area (um^2): the synaptic density's disc."""
