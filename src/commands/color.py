@@ -223,7 +223,7 @@ def _show_key(session, entries, title, distinct):
             ' labelSide right/bottom justification left fontSize 16' % (pairs, height))
         top = 0.05 + height + 0.02
     else:
-        run(session, 'key %s pos 0.05,0.08 size 0.5,0.04 colorTreatment blended'
+        run(session, 'key %s pos 0.08,0.08 size 0.5,0.04 colorTreatment blended'
             ' labelSide right/bottom fontSize 14' % pairs)
         top = 0.14
     text = StringArg.unparse(title)
@@ -240,7 +240,7 @@ def _label_exists(session):
 
 def _key_label(session):
     try:
-        from chimerax.label.label2d import find_label
+        from chimerax.label import find_label
     except ImportError:
         return None
     return find_label(session, KEY_LABEL)

@@ -113,7 +113,7 @@ class AuthorsExport:
         dclass[D:] = code['soma']
         self.dendrite_class = dclass
 
-        # Axon classes from their synapses: mostly shaft synapses -> inhibitory.
+        # Axon classes from their synapses: as many on shafts as on spines -> inhibitory.
         n_axons = self.counts['axon']
         spine = np.zeros(n_axons + 1, np.int64)
         shaft = np.zeros(n_axons + 1, np.int64)
@@ -123,7 +123,7 @@ class AuthorsExport:
         for a in range(1, n_axons + 1):
             if spine[a] + shaft[a] == 0:
                 aclass[a - 1] = 4
-            elif shaft[a] > spine[a]:
+            elif shaft[a] >= spine[a]:
                 aclass[a - 1] = 3
             else:
                 aclass[a - 1] = 1 if self.rng.random() < 0.7 else 2

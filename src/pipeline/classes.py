@@ -168,11 +168,31 @@ def object_ids(attribute_arrays, region):
             for name, a in attribute_arrays.items()}
 
 
-def readout_text(region, ids):
-    """``region 812345  axon 1203  dendrite 0  spinehead 0``, like neuroglancer's."""
+def readout_text(region, ids, properties=None):
+    """``region 812345  axon 1203  dendrite 0  spinehead 0``, like neuroglancer's, then
+    the region's categories and numbers (``axonclass inhibitory  spineheadvolume
+    0.0123``) when given: {attribute: text}."""
     fields = ['region %d' % region] + ['%s %d' % (name, ids[name])
                                        for name in ordered_classes(ids)]
+    fields += ['%s %s' % (name, text) for name, text in sorted((properties or {}).items())]
     return '  '.join(fields)
+
+
+def property_texts(region, values, info):
+    """{attribute: text} of a region's category names and numbers (``values``: {name:
+    per-region array}, ``info``: file_attribute_info); nothing for a region without."""
+    out = {}
+    for name, a in values.items():
+        if not 0 <= region < len(a):
+            continue
+        v = a[region]
+        kind = info.get(name, {}).get('kind')
+        if kind == 'category' and int(v):
+            names = {code: n for n, code, _ in info[name]['categories']}
+            out[name] = names.get(int(v), str(int(v)))
+        elif kind == 'number' and not np.isnan(v):
+            out[name] = '%.3g' % float(v)
+    return out
 
 
 def choose_segmentation(volumes, has_attributes=lambda v: False):

@@ -279,6 +279,23 @@ def test_color_by_a_number_with_a_ramp(session, run, demo, colored):
     assert log.commands[0] == 'connectome color #2 spineheadvolume palette ylorrd range 0,0.02'
 
 
+def test_at_names_categories_and_numbers(session, run, demo, colored):
+    em, seg, labels = colored
+    objects = demo['expected']['objects']
+    for name, kind in (('dendriteclass', 'category'), ('spineheadvolume', 'number')):
+        mask = (objects[name][labels] == 1) if kind == 'category' else \
+            ~np.isnan(objects[name][labels])
+        z, y, x = np.argwhere(ndimage.binary_erosion(mask, iterations=1))[0]
+        region = int(labels[z, y, x])
+        with LogCapture(session) as log:
+            found = run('connectome at %g,%g,%g' % tuple(seg.data.ijk_to_xyz((x, y, z))))
+        assert found['region'] == region
+        if kind == 'category':
+            assert 'dendriteclass %s' % demo['expected']['dendrite_classes'][0] in log.text
+        else:
+            assert 'spineheadvolume %.3g' % objects[name][region] in log.text, log.text
+
+
 def test_color_by_errors(session, run, demo, colored):
     from chimerax.core.errors import UserError
     with pytest.raises(UserError, match='has no category pyramidal; its categories are soma'):

@@ -188,11 +188,11 @@ class AuthorsFile:
         """InputError unless this is the authors' file of ``kind``."""
         if self.kind != kind:
             what = ('the authors\' %s file' % self.kind) if self.kind else \
-                'not one of the authors\' files (no %s group)' % SIGNATURES[kind][0]
-            needed = ' for %s' % attribute if attribute else ''
-            raise self.error('is %s; %s%s comes from %s (%s)'
-                             % (what, SIGNATURES[kind][0], needed, FILE_NAMES[kind][0],
-                                ', '.join(g for g in SIGNATURES[kind])))
+                'not in the authors\' layout'
+            needed = ' (for %s)' % attribute if attribute else ''
+            raise self.error('is %s: it has no %s%s (it holds: %s)'
+                             % (what, ' or '.join(SIGNATURES[kind]), needed,
+                                self.inventory()))
 
     def node(self, path):
         try:
