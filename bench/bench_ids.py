@@ -23,11 +23,8 @@ voxels.  Each phase is timed separately.
     python -m bench ids [--quick]
 """
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 
@@ -35,6 +32,7 @@ import h5py
 import numpy as np
 
 from . import DATA
+from .bench_combine import run_child
 
 REGIONS = 15_030_572
 OBJECTS = 1_000_000
@@ -245,19 +243,10 @@ def authors_files(folder, scale):
 
 
 FOLDER_CHILD = '''
-import json, sys, time
-sys.path.insert(0, %r)
-import bench
-args = json.loads(sys.argv[1])
 import h5py
 import numpy as np
 from chimerax.connectome.pipeline import attributes, objectmap
 from chimerax.connectome.progress import Progress
-
-def peak_rss():
-    for line in open('/proc/self/status'):
-        if line.startswith('VmHWM:'):
-            return int(line.split()[1]) * 1024
 
 lines = []
 progress = Progress('connectome ids: reading', 0, 'datasets',
@@ -285,10 +274,7 @@ print(json.dumps({'read_build': t1 - t0, 'write': t2 - t1, 'total': t2 - t0,
 '''
 
 H5PY_CHILD = '''
-import json, sys, time
 import h5py
-import numpy as np
-args = json.loads(sys.argv[1])
 t = time.perf_counter()
 n = 0
 with h5py.File(args['path'], 'r') as f:
@@ -296,14 +282,9 @@ with h5py.File(args['path'], 'r') as f:
     names = list(g.keys())
     for name in names:
         n += g[name][()].size
-print(json.dumps({'wall': time.perf_counter() - t, 'datasets': len(names), 'values': n}))
+print(json.dumps({'wall': time.perf_counter() - t, 'datasets': len(names), 'values': n,
+                  'maxrss': peak_rss()}))
 '''
-
-
-def _child(code, args):
-    out = subprocess.run([sys.executable, '-c', code, json.dumps(args)], check=True,
-                         capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def authors_folder(quick):
@@ -326,17 +307,17 @@ def authors_folder(quick):
         seg = os.path.join(work, 'seg.cmap')
         segmentation(seg, counts['regions'])
         np.savez(os.path.join(work, 'truth.npz'), **truth)
-        r = _child(FOLDER_CHILD % os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                   dict(seg=seg, folder=folder, truth=os.path.join(work, 'truth.npz')))
+        r = run_child(FOLDER_CHILD, seg=seg, folder=folder,
+                      truth=os.path.join(work, 'truth.npz'))
         assert all(r['check'].values()), r['check']
-        met = r['total'] <= FOLDER_TARGET_S and r['maxrss'] <= FOLDER_TARGET_BYTES
+        met = r['total'] <= FOLDER_TARGET_S and r['peak_rss'] <= FOLDER_TARGET_BYTES
         print('connectome ids SEG FOLDER: read and build %.2f s, write %.2f s (%d attributes),'
               ' total %.2f s, peak memory %s (%s; targets %.0f s and %s: %.2fx and %.2fx of'
               ' them); %s equal to the truth'
               % (r['read_build'], r['write'], len(r['attributes']), r['total'],
-                 format_bytes(r['maxrss']), 'met' if met else 'MISSED', FOLDER_TARGET_S,
+                 format_bytes(r['peak_rss']), 'met' if met else 'MISSED', FOLDER_TARGET_S,
                  format_bytes(FOLDER_TARGET_BYTES), r['total'] / FOLDER_TARGET_S,
-                 r['maxrss'] / FOLDER_TARGET_BYTES, ', '.join(sorted(r['check']))))
+                 r['peak_rss'] / FOLDER_TARGET_BYTES, ', '.join(sorted(r['check']))))
         for line in r['progress']:
             print('  progress: %s' % line)
         for line in r['messages']:
@@ -345,7 +326,7 @@ def authors_folder(quick):
         per = []
         for path, group in (('dendrites.hdf5', '/spineHeads/agglomerate'),
                             ('synapses.hdf5', '/synapses/preSegIds')):
-            h = _child(H5PY_CHILD, dict(path=os.path.join(folder, path), group=group))
+            h = run_child(H5PY_CHILD, path=os.path.join(folder, path), group=group)
             per.append(h['wall'] / h['datasets'])
             print('  h5py one dataset at a time, %s %s: %d datasets in %.2f s (%.1f us each)'
                   % (path, group, h['datasets'], h['wall'], 1e6 * h['wall'] / h['datasets']))
