@@ -34,7 +34,8 @@ def _expected(f, group):
 
 
 @pytest.mark.parametrize('case', ['contiguous', 'row and column matrices', 'int64 and float',
-                                  'latest format', 'chunked deflate', 'userblock', 'mixed'])
+                                  'latest format', 'chunked deflate', 'userblock', 'mixed',
+                                  'committed type', 'big-endian', 'never written'])
 def test_read_vectors_equals_h5py(tmp_path, case):
     rng = np.random.default_rng(7)
     path = str(tmp_path / 'v.h5')
@@ -52,11 +53,20 @@ def test_read_vectors_equals_h5py(tmp_path, case):
                 dtype = np.int64 if k % 3 else np.float64
             if case == 'mixed':
                 dtype = (np.uint16, np.int32, np.float32, np.uint64)[k % 4]
+            if case == 'big-endian' and k % 2:
+                dtype = '>u4'
             if case == 'chunked deflate' and v.size:
                 g.create_dataset(str(k), data=v.astype(dtype), chunks=v.shape,
                                  compression='gzip')
+            elif case == 'committed type':
+                if 'type' not in f:
+                    f['type'] = np.dtype('<u4')
+                g.create_dataset(str(k), data=v.astype(np.uint32),
+                                 dtype=f['type'] if k % 2 else np.uint32)
+            elif case == 'never written' and k % 5 == 0:
+                g.create_dataset(str(k), shape=v.shape, dtype=dtype)   # fill value only
             else:
-                g.create_dataset(str(k), data=v.astype(dtype))
+                g.create_dataset(str(k), data=v.astype(dtype), dtype=dtype)
     with h5py.File(path, 'r') as f:
         got = h5vectors.read_vectors(path, f, f['objects'])
         names, expected = _expected(f, '/objects')
@@ -68,6 +78,8 @@ def test_read_vectors_equals_h5py(tmp_path, case):
         assert got.slow == 0 and got.fast == len(vectors)     # the decoder read them all
     else:
         assert got.fast + got.slow == len(vectors)
+    if case in ('big-endian', 'committed type'):
+        assert got.slow == len(vectors) // 2                   # h5py read those
 
 
 def test_read_vectors_refuses_groups_text_and_matrices(tmp_path):
