@@ -11,6 +11,7 @@ arrays are indexed [z, y, x] like the authors' tiles.  Layout written under FOLD
                                     level 4 compresses label runs nearly as well as 9 at a
                                     fraction of the time
     objects/{stem}.hdf5|.mat|.csv   which regions make up each object, per class
+    objects/authors/*.hdf5          the objects in the authors' own layout (demo/authors.py)
     truth.hdf5                      the ground truth (below)
     README.txt                      this layout, short
 
@@ -58,7 +59,11 @@ cell (int32 per region id: which cell a region is part of, 0 = none), objects/{c
 ids`` must make from the object files), samples/{class} ((n,4) int32: object id, x, y, z
 of voxels whose 6 neighbours are in the same object; objects cut by the extent may have
 none) and synapses (one row per synapse: its presynapse/postsynapse/axon/dendrite/
-spinehead/neuron ids, kind 1 spine or 2 shaft, contact voxel x, y, z).
+spinehead/neuron ids, kind 1 spine or 2 shaft, contact voxel x, y, z).  Group authors:
+objects/{attribute} (what ``connectome ids`` must make from objects/authors/: axon,
+dendrite, spinehead, neuron, presynapse, postsynapse, axonclass, dendriteclass,
+synapsetype, spineheadvolume, asiarea) and the per-object tables behind them
+(read_authors_truth).
 """
 
 import csv

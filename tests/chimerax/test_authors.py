@@ -321,6 +321,8 @@ def test_panel_lists_categories_by_name(session, run, demo, colored, settings):
         panel.choose_attribute('dendriteclass')
         names = list(demo['expected']['dendrite_classes'])
         assert panel.category_names == names
+        shown = [panel.by_grid.itemAtPosition(row, 0).widget() for row in range(len(names))]
+        assert [w.text() for w in shown] == names and all(w.isVisible() for w in shown)
         counts = np.bincount(demo['expected']['dendrite_class'], minlength=len(names) + 1)
         for code, name in enumerate(names, start=1):
             n = int(counts[code])
