@@ -8,6 +8,8 @@ X,Y,Z are scene coordinates.  Logs ``region 812345  axon 1203  dendrite 0  spine
 uses the same lookup (session/readout.py objects_at).
 """
 
+import math
+
 from ..pipeline.classes import readout_text
 from ..session.maps import choose_models
 from ..session.readout import enable_readout, objects_at, properties_at
@@ -15,6 +17,9 @@ from ..session.readout import enable_readout, objects_at, properties_at
 
 def connectome_at(session, point, segmentation=None):
     from chimerax.core.errors import UserError
+    if not all(math.isfinite(c) for c in point):
+        raise UserError('connectome at: the point must be finite x,y,z scene coordinates,'
+                        ' not %s' % ','.join('%g' % c for c in point))
     seg, _ = choose_models(session, 'connectome at', segmentation, need_image=False)
     found = objects_at(seg, point)
     where = ','.join('%.5g' % c for c in point)

@@ -26,6 +26,7 @@ arrays, and colouring reads only the planes ChimeraX draws.
 from chimerax.core.commands import Annotation, AnnotationError, next_token
 
 from ..pipeline import classes as pure
+from ..errors import InputError
 from ..session import compat
 from ..session.classes import (check_attribute, check_classes, class_colors, class_values,
                                color_text, number_values, segmentation_classes)
@@ -293,7 +294,14 @@ def connectome_surfaces(session, segmentation=None, attributes=None, where=None,
             raise UserError('%s: where picks %s objects, attributes names %s'
                             % (command, name.strip(), ','.join(attributes)))
         names = [name.strip()]
-        where = '%s=%s' % (names[0], ids.strip())
+        check_classes(command, seg, names)
+        # Checked here: ChimeraX's own parser overflows or allocates the whole range.
+        largest = int(class_values(seg, names[0]).max())
+        try:
+            ranges = pure.parse_object_ids(ids, largest, names[0])
+        except InputError as e:
+            raise UserError('%s: where %s: %s' % (command, where, e))
+        where = '%s=%s' % (names[0], pure.format_object_ids(ranges))
     else:
         names = attributes or pure.default_classes(segmentation_classes(seg))
     check_classes(command, seg, names)

@@ -14,11 +14,11 @@ parses, reports progress to the status line and log, and opens the result.
 
 from chimerax.core.commands import OpenFileNamesArg
 
-from ..errors import InputError
+from ..errors import Cancelled, InputError
 from ..formats import cmap
 from ..formats.tiles import AXIS_ORDERS, DEFAULT_PATTERN, MISSING_CHOICES, open_tiles
 from ..pipeline import combine as engine, pyramid
-from ..session.reporting import status_reporter
+from ..session.reporting import cancellable, status_reporter
 
 
 class TilesArg(OpenFileNamesArg):
@@ -46,8 +46,9 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
         region = tuple(region[0]) + tuple(region[1])
 
     try:
-        with open_tiles(tiles, dataset=dataset, pattern=pattern, first_index=first_index,
-                        missing=missing, axis_order=axis_order) as tileset:
+        with cancellable(), open_tiles(tiles, dataset=dataset, pattern=pattern,
+                                       first_index=first_index, missing=missing,
+                                       axis_order=axis_order) as tileset:
             result = engine.combine(
                 tileset, output, region=region, voxel_size=voxel_size, origin=origin,
                 subsamples=_subsamples(subsamples), downsample=downsample, compress=compress,
@@ -57,6 +58,8 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
                 report=status_reporter(session))
     except InputError as e:
         raise UserError('connectome combine: %s' % e)
+    except Cancelled:
+        raise UserError('connectome combine: cancelled; %s was not written' % output)
     if not open:
         return result
     from chimerax.core.commands import run, quote_path_if_necessary

@@ -5,6 +5,7 @@
     connectome ids SEGMENTATION FOLDER
     connectome ids SEGMENTATION [NAME FILE[:PATH] [via ATTRIBUTE] ...] [variable VAR]
         [conflicts error|first|last|lowest] [padLookups false] [replace false]
+        [memoryLimit GB]
 
 SEGMENTATION is a .cmap file or an open segmentation model (#2).  FOLDER holds the
 authors' files (axons.hdf5, dendrites.hdf5, synapses.hdf5): every attribute they give is
@@ -19,16 +20,17 @@ import time
 
 from chimerax.core.commands import Annotation, AnnotationError, next_token
 
-from ..errors import InputError
+from ..errors import Cancelled, InputError
+from ..formats import locks
 from ..pipeline import attributes, objectmap
 from ..progress import Progress
 from ..session import compat
 from ..session.classes import forget_classes
-from ..session.maps import segmentation_file
+from ..session.maps import segmentation_file, volume_attribute_names
 from ..session.readout import enable_readout
-from ..session.reporting import status_reporter
+from ..session.reporting import cancellable, status_reporter
 
-KEYWORDS = ('variable', 'conflicts', 'replace', 'padlookups')
+KEYWORDS = ('variable', 'conflicts', 'replace', 'padlookups', 'memorylimit')
 
 
 class SegmentationArg(Annotation):
@@ -58,10 +60,10 @@ class NameFilePairsArg(Annotation):
                                       next_token(after.lstrip())[0].lower() in KEYWORDS):
             return folder, word_text, after
         pairs = []
-        used = []
+        end = 0             # of the text consumed: returned as typed, so the log replays
+        rest = text
         while rest.strip():
-            rest = rest.lstrip()
-            word, word_text, after = next_token(rest)
+            word, word_text, after = next_token(rest.lstrip())
             if word.lower() in KEYWORDS and pairs:
                 break
             if word.lower() in KEYWORDS:
@@ -70,19 +72,17 @@ class NameFilePairsArg(Annotation):
                 raise AnnotationError('attribute %s has no object file' % word)
             path, path_text, rest = next_token(after.lstrip())
             file, inner = split_file_path(os.path.expanduser(path))
-            text_used = '%s %s' % (word_text, path_text)
             via = None
             if rest.strip() and next_token(rest.lstrip())[0].lower() == 'via':
-                _, via_text, after_via = next_token(rest.lstrip())
+                _, _, after_via = next_token(rest.lstrip())
                 if not after_via.strip():
                     raise AnnotationError('via needs an attribute (via dendrite)')
-                via, v_text, rest = next_token(after_via.lstrip())
-                text_used += ' %s %s' % (via_text, v_text)
+                via, _, rest = next_token(after_via.lstrip())
             pairs.append(objectmap.Request(word, file, inner, via))
-            used.append(text_used)
+            end = len(text) - len(rest)
         if not pairs:
             raise AnnotationError('expected a folder or attribute name and object file pairs')
-        return pairs, ' '.join(used), rest
+        return pairs, text[:end], text[end:]
 
 
 def split_file_path(text):
@@ -99,23 +99,38 @@ def split_file_path(text):
 
 
 def connectome_ids(session, segmentation, pairs=None, variable=None, conflicts=None,
-                   replace=False, pad_lookups=False):
+                   replace=False, pad_lookups=False,
+                   memory_limit=attributes.DEFAULT_MEMORY_LIMIT):
     """Write attribute arrays; returns {name: array} (or, with no pairs, the list of
     (name, length, objects) already in the file)."""
     from chimerax.core.errors import UserError
     try:
-        return _ids(session, segmentation, pairs, variable, conflicts, replace, pad_lookups)
+        with cancellable():
+            return _ids(session, segmentation, pairs, variable, conflicts, replace,
+                        pad_lookups, memory_limit)
     except InputError as e:
         raise UserError('connectome ids: %s' % e)
+    except Cancelled:
+        raise UserError('connectome ids: cancelled before anything was written')
 
 
-def _ids(session, segmentation, pairs, variable, conflicts, replace, pad_lookups):
+def _ids(session, segmentation, pairs, variable, conflicts, replace, pad_lookups,
+         memory_limit):
     path, models = segmentation_file(session, segmentation)
+    if not pairs:
+        return _list(session.logger, path)
+    if not os.path.isfile(path):
+        raise InputError('%s: no such file' % path, path)
+    # From the first read to the last write: another run must not change the file between.
+    with locks.exclusive(path, 'connectome ids'):
+        return _write(session, path, models, pairs, variable, conflicts, replace,
+                      pad_lookups, memory_limit)
+
+
+def _write(session, path, models, pairs, variable, conflicts, replace, pad_lookups,
+           memory_limit):
     seg = attributes.SegmentationFile(path)
     log = session.logger
-    if not pairs:
-        _list(log, path)
-        return attributes.list_attributes(path)
     notes = []
     if isinstance(pairs, str):
         requests, files, missing = objectmap.folder_requests(pairs)
@@ -130,7 +145,7 @@ def _ids(session, segmentation, pairs, variable, conflicts, replace, pad_lookups
     if duplicated:
         raise InputError('attribute %s is given twice' % ', '.join(duplicated))
     attributes.check_names(seg, names, replace)
-    _check_model_names(names, models)
+    _check_model_names(session, names, models)
     for r in requests:
         if os.path.exists(r.file) and os.path.samefile(r.file, path):
             raise InputError('the object file for %s is the segmentation file %s itself'
@@ -151,6 +166,7 @@ def _ids(session, segmentation, pairs, variable, conflicts, replace, pad_lookups
         if note:
             notes.append(note)
 
+    attributes.check_array_size(maximum_id, len(requests), memory_limit, path)
     # Read and check everything before writing anything.
     t0 = time.monotonic()
     progress = Progress('connectome ids: reading', 0, 'datasets', reporter)
@@ -180,6 +196,7 @@ def _ids(session, segmentation, pairs, variable, conflicts, replace, pad_lookups
 
 
 def _list(log, path):
+    attributes.SegmentationFile(path)           # a clear error if it is no segmentation
     listed = attributes.list_attributes(path)
     if listed:
         lines = ['%s: %d regions, %s' % (name, length - 1, what)
@@ -189,15 +206,16 @@ def _list(log, path):
         log.info('%s has no attributes (add them with connectome ids %s NAME FILE, or'
                  ' connectome ids %s FOLDER for the authors\' files)'
                  % (path, os.path.basename(path), os.path.basename(path)))
+    return listed
 
 
-def _check_model_names(names, models):
+def _check_model_names(session, names, models):
     """ChimeraX's segmentation code uses a model attribute of the attribute's name before
     the file's array, so a name that is already a Volume attribute can never work."""
-    from chimerax.map import Volume
     from numpy import ndarray
+    reserved = volume_attribute_names(session)
     for name in names:
-        taken = hasattr(Volume, name) or any(
+        taken = name in reserved or any(
             hasattr(m, name) and not isinstance(vars(m).get(name), ndarray) for m in models)
         if taken:
             raise InputError('%r is the name of a ChimeraX map property; segmentation colors'
@@ -222,13 +240,15 @@ def _apply_to_models(session, models, arrays, maximum_id):
 
 
 def register_ids_command(logger):
-    from chimerax.core.commands import CmdDesc, register, BoolArg, EnumOf, StringArg
+    from chimerax.core.commands import (CmdDesc, register, BoolArg, Bounded, EnumOf, FloatArg,
+                                        StringArg)
     desc = CmdDesc(
         required=[('segmentation', SegmentationArg)],
         optional=[('pairs', NameFilePairsArg)],
         keyword=[('variable', StringArg),
                  ('conflicts', EnumOf(attributes.CONFLICTS)),
                  ('replace', BoolArg),
-                 ('pad_lookups', BoolArg)],
+                 ('pad_lookups', BoolArg),
+                 ('memory_limit', Bounded(FloatArg, 0.001))],
         synopsis='write object ids per region as segmentation attributes')
     register('connectome ids', desc, connectome_ids, logger=logger)

@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 
 from ..errors import InputError
-from ..formats import hdf5edit
+from ..formats import hdf5edit, locks
 from .classes import object_count
 from .labels import is_label_type
 
@@ -180,6 +180,29 @@ def map_per_object(name, values, parent, via, kind='id', where=None, path=None):
         out = lookup[parent]
         assigned = int(np.count_nonzero(out))
     return out, MappedStats(name, via, values.size, kind, assigned, parent.size - 1)
+
+
+DEFAULT_MEMORY_LIMIT = 4.0      # GB of attribute arrays one `connectome ids` may build
+
+
+def check_array_size(maximum_id, count, memory_limit=DEFAULT_MEMORY_LIMIT, path=None):
+    """InputError, before anything is allocated, when ``count`` int32 arrays indexed by
+    region id (what ChimeraX's segmentation attributes are) would exceed
+    ``memory_limit`` GB."""
+    nbytes = (int(maximum_id) + 1) * 4
+    if nbytes * count <= memory_limit * 1e9:
+        return
+    where = os.path.basename(path) if path else 'the segmentation'
+    raise InputError(
+        '%s: its largest region id is %d, so each attribute array (one int32 per region id,'
+        ' as ChimeraX indexes them) would take %s, %s for %d, beyond memoryLimit %g GB.'
+        ' Renumber the region ids to 1..N (fastremap.renumber does this) or raise'
+        ' memoryLimit.' % (where, maximum_id, _gb(nbytes), _gb(nbytes * count), count,
+                           memory_limit), path)
+
+
+def _gb(n):
+    return '%.1f GB' % (n / 1e9) if n >= 1e8 else '%.0f MB' % (n / 1e6)
 
 
 def _listing(values):
@@ -367,19 +390,22 @@ def write_attributes(path, arrays, maximum_id=None, metadata=None, report=None):
     (formats/hdf5edit.py), so a killed run leaves each attribute either as before or as
     after.  ``metadata``: {name: {HDF5 attribute: value}} kept on the arrays (category
     names, units).  Also writes ``maximum_segment_id`` on the image group when
-    ``maximum_id`` is given and the file has none.  ``report(name)`` after each array."""
+    ``maximum_id`` is given and the file has none.  ``report(name)`` after each array.
+    Holds the file's lock (formats/locks.py) throughout, so another run cannot interleave
+    its changes; a caller that read the file first should hold it from then."""
     path = os.fspath(path)
     metadata = metadata or {}
-    for name, values in arrays.items():
-        with hdf5edit.Edit(path) as f:
-            _swap_in(f, {name: values}, metadata)
-        if report is not None:
-            report(name)
-    if maximum_id is not None:
-        with hdf5edit.Edit(path) as f:
-            if _maximum_attribute(f) is None:
-                image = [g for n, g in f['Chimera'].items() if n.startswith('image')][0]
-                image.attrs['maximum_segment_id'] = np.int64(maximum_id)
+    with locks.exclusive(path, 'connectome ids'):
+        for name, values in arrays.items():
+            with hdf5edit.Edit(path) as f:
+                _swap_in(f, {name: values}, metadata)
+            if report is not None:
+                report(name)
+        if maximum_id is not None:
+            with hdf5edit.Edit(path) as f:
+                if _maximum_attribute(f) is None:
+                    image = [g for n, g in f['Chimera'].items() if n.startswith('image')][0]
+                    image.attrs['maximum_segment_id'] = np.int64(maximum_id)
 
 
 def _swap_in(f, arrays, metadata=None):

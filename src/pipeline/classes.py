@@ -9,6 +9,7 @@ Volume models, which are only asked for ``data.size`` and ``data.value_type`` he
 
 import numpy as np
 
+from ..errors import InputError
 from .labels import is_label_type
 
 # The colours of the seed figure (axons green, dendrites red, spine heads blue).
@@ -215,3 +216,32 @@ def choose_image(volumes, segmentation):
         return None
     return max(candidates, key=lambda v: (not is_label_type(v.data.value_type),
                                           -volumes.index(v)))
+
+
+def parse_object_ids(text, largest, name='object'):
+    """Object ids typed as ``12,40-45`` -> [(first, last)] inclusive ranges, in order.
+    InputError for anything that is not a list of ids and ascending ranges of ids from 1
+    to ``largest`` (the class's largest object id: a larger one cannot match)."""
+    ranges = []
+    for part in text.split(','):
+        part = part.strip()
+        lo, dash, hi = part.partition('-')
+        try:
+            first = int(lo)
+            last = int(hi) if dash else first
+        except ValueError:
+            raise InputError('%r is not an id or a range of ids like 40-45' % part)
+        if first > last:
+            raise InputError('range %s is reversed; write %d-%d' % (part, last, first))
+        if first < 1:
+            raise InputError('%s ids start at 1, not %d' % (name, first))
+        if last > largest:
+            raise InputError('no %s has id %d: the largest %s id is %d'
+                             % (name, last if first <= largest else first, name, largest))
+        ranges.append((first, last))
+    return ranges
+
+
+def format_object_ids(ranges):
+    """[(first, last)] -> ``12,40-45``."""
+    return ','.join('%d' % a if a == b else '%d-%d' % (a, b) for a, b in ranges)

@@ -61,3 +61,24 @@ def segmentation_file(session, segmentation):
                 and os.path.samefile(vpath, path):
             models.append(v)
     return path, models
+
+
+_volume_names = None
+
+
+def volume_attribute_names(session):
+    """Every attribute a Volume model has, instance attributes included (``data``,
+    ``region``, ``path`` ...): ChimeraX's segmentation code uses a model attribute of an
+    attribute's name before the file's array, so none of these can name a class.  Found
+    on a small Volume made for the purpose (and deleted), once per process."""
+    global _volume_names
+    if _volume_names is None:
+        import numpy as np
+        from chimerax.map_data import ArrayGridData
+        from chimerax.map.volume import Volume
+        v = Volume(session, ArrayGridData(np.zeros((2, 2, 2), np.uint32)))
+        try:
+            _volume_names = frozenset(dir(v))
+        finally:
+            v.delete()
+    return _volume_names
