@@ -136,19 +136,6 @@ def generic(quick):
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _evict(folder):
-    """Drop these files' pages from the page cache (theirs only: other work on the
-    machine keeps its cache)."""
-    for name in os.listdir(folder):
-        path = os.path.join(folder, name)
-        if os.path.isfile(path):
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            finally:
-                os.close(fd)
-
-
 # ---------------------------------------------------------------------------------------
 # The authors' files
 
