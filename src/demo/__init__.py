@@ -16,12 +16,12 @@ import numpy as np
 
 from ..errors import InputError
 from ..formats import locks
-from .files import read_truth, tile_name
+from .files import read_authors_truth, read_truth, tile_name
 from .generator import Generator
 from .parameters import CLASSES, FILE_STEMS, SIZES, VOXEL_SIZE, dataset_layout, size_parameters
 
 __all__ = ['CLASSES', 'FILE_STEMS', 'SIZES', 'VOXEL_SIZE', 'dataset_layout',
-           'generate_dataset', 'read_truth', 'tile_name']
+           'generate_dataset', 'read_authors_truth', 'read_truth', 'tile_name']
 
 
 def generate_dataset(folder, size='small', seed=0, report=None, replace=False):
