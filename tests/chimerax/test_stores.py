@@ -271,3 +271,49 @@ def test_panel_colours_a_store_segmentation(session, run, window, tmp_path):
             assert segfixtures.color_class(rgb) == want, (box, rgb)
     finally:
         panel.delete()
+
+
+def test_authors_folder_and_categories_on_a_store(session, run, tmp_path):
+    """`connectome ids #N FOLDER` (the authors' files) on a store segmentation writes
+    the same attributes, category names included, to its attribute file as to a .cmap,
+    and `connectome color ... CATEGORY COLOR` reads them from there."""
+    from chimerax.connectome.demo import read_authors_truth
+    data = tmp_path / 'data'
+    run('connectome demo %s size small seed 3' % data)
+    cmap = tmp_path / 'segmentation.cmap'
+    run('connectome combine %s output %s missing zero voxelSize 11.24,11.24,28 open false'
+        % (data / 'segmentation', cmap))
+    with h5py.File(cmap, 'r') as f:
+        labels = f['Chimera/image1/data_zyx'][()]
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [],
+                                          resolution=(11.24, 11.24, 28), chunk=(64, 64, 64),
+                                          encoding='compressed_segmentation')
+    (sv,) = run('open %s format precomputed' % path)
+    # A relative folder: after a model spec, an absolute path (/tmp/...) would read as
+    # a chain spec of the model.
+    run('cd %s' % data)
+    arrays = run('connectome ids %s objects/authors' % sv.atomspec)
+    expected = read_authors_truth(data)
+    side = path + '.attributes.h5'
+    with h5py.File(side, 'r') as f:
+        for name in arrays:
+            want = expected['objects'][name]
+            assert np.array_equal(f['attributes'][name][()], want, equal_nan=True), name
+        names = [n.decode() if isinstance(n, bytes) else n
+                 for n in f['attributes/dendriteclass'].attrs['category_names']]
+        assert names == list(expected['dendrite_classes'])
+    from chimerax.connectome.session.classes import category_attributes, forget_classes
+    forget_classes(sv)
+    assert 'dendriteclass' in category_attributes(sv)
+    (em,) = run('open %s format tiles missing zero voxelSize 11.24,11.24,28'
+                % (data / 'image'))
+    run('connectome color %s dendriteclass soma red' % sv.atomspec)
+    from chimerax.connectome.session.maps import segmentation_colored
+    assert segmentation_colored(em)
+    # Per region id, as ChimeraX made the colours: soma regions red, the others not.
+    rgba = em.mask_colors._segment_rgba
+    codes = expected['objects']['dendriteclass']
+    soma = codes == list(expected['dendrite_classes']).index('soma') + 1
+    assert soma.any() and (~soma[1:]).any()
+    red = np.all(rgba[:, :3] == (255, 0, 0), axis=1)
+    assert np.array_equal(red[:len(soma)], soma)
