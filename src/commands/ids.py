@@ -42,8 +42,14 @@ class SegmentationArg(Annotation):
     @staticmethod
     def parse(text, session):
         if text.lstrip().startswith('#'):
+            # The model spec alone: an atom spec would read a following /folder as a
+            # chain of the model ("#2 /data/authors").
             from chimerax.map import MapArg
-            return MapArg.parse(text, session)
+            stripped = text.lstrip()
+            token, _, _ = next_token(stripped)
+            value, used, _ = MapArg.parse(token, session)
+            end = len(text) - len(stripped) + len(token)
+            return value, text[:end], text[end:]
         from chimerax.core.commands import OpenFileNameArg
         return OpenFileNameArg.parse(text, session)
 
