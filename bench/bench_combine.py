@@ -207,6 +207,17 @@ def run_combine(tiles, output, region=None, today=False, shuffle=None):
                      voxel_size=VOXEL_SIZE, compression=COMPRESSION, **options)
 
 
+def run_chimerax(folder, work, combined, slab_planes=None):
+    """ChimeraX's writer over the tiles, with combine's compression and subsample steps
+    (``combined``: combine's result); ``slab_planes`` sets its slab depth."""
+    output = os.path.join(work, 'chimerax.cmap')
+    r = run_child(CHIMERAX_CHILD, tiles=folder, output=output, compression=COMPRESSION,
+                  steps=[s for s, _ in combined['levels'][1:]],
+                  compress_shuffle=combined['shuffle'], slab_planes=slab_planes)
+    os.remove(output)
+    return r
+
+
 # ----------------------------------------------------------------------------
 # The floor: inflate every tile chunk once, compress every output chunk once
 
@@ -528,10 +539,7 @@ def compare_segmentation(folder, facts, cores, work, quarter=True):
     old = run_combine(folder, os.path.join(work, 'today.cmap'), today=True)
     _print_combine("today's combine (zlib, numpy modes, shuffle on)", old)
     os.remove(os.path.join(work, 'today.cmap'))
-    cx = run_child(CHIMERAX_CHILD, tiles=folder, output=os.path.join(work, 'chimerax.cmap'),
-                   steps=[s for s, _ in new['levels'][1:]], compression=COMPRESSION,
-                   compress_shuffle=new['shuffle'])
-    os.remove(os.path.join(work, 'chimerax.cmap'))
+    cx = run_chimerax(folder, work, new)
     print('  ChimeraX write_grid_as_chimera_map (same compression, shuffle off): %.1f s wall,'
           ' CPU %.1f s, peak RSS %s; other work took %.2f cores meanwhile'
           % (cx['wall'], cx['cpu'], _gb(cx['peak_rss']), cx['others']), flush=True)
@@ -562,10 +570,7 @@ def compare_segmentation(folder, facts, cores, work, quarter=True):
     print_slab_reading(slabs, new['input_bytes'] / new['wall'])
     # Here a plane is small, so that writer's slabs hold whole tile chunks; at the real
     # plane size they are 4 planes deep.  The same writer, told that depth:
-    cx4 = run_child(CHIMERAX_CHILD, tiles=folder, output=os.path.join(work, 'chimerax.cmap'),
-                    steps=[s for s, _ in new['levels'][1:]], compression=COMPRESSION,
-                    compress_shuffle=new['shuffle'], slab_planes=slabs['slab'])
-    os.remove(os.path.join(work, 'chimerax.cmap'))
+    cx4 = run_chimerax(folder, work, new, slabs['slab'])
     print('  ChimeraX\'s writer reading %d-plane slabs, as at the real plane size: %.1f s wall,'
           ' CPU %.1f s, peak RSS %s; other work took %.2f cores meanwhile; / combine = %.2f (%s)'
           % (slabs['slab'], cx4['wall'], cx4['cpu'], _gb(cx4['peak_rss']), cx4['others'],
@@ -599,10 +604,7 @@ def compare_image(folder, facts, cores, work):
     floor = measure_floor(paths, out, cores, new['shuffle'], serial=False)
     fl = floors(floor['parallel'], cores)
     os.remove(out)
-    cx = run_child(CHIMERAX_CHILD, tiles=folder, output=os.path.join(work, 'chimerax.cmap'),
-                   steps=[s for s, _ in new['levels'][1:]], compression=COMPRESSION,
-                   compress_shuffle=new['shuffle'])
-    os.remove(os.path.join(work, 'chimerax.cmap'))
+    cx = run_chimerax(folder, work, new)
     print('  floor (compress only: the tiles are not compressed) %.1f s; combine / floor ='
           ' %.2f; ChimeraX\'s writer %.1f s, peak RSS %s: / combine = %.2f'
           % (fl['libdeflate'], new['wall'] / fl['libdeflate'], cx['wall'], _gb(cx['peak_rss']),

@@ -9,6 +9,7 @@ OUTDIR/*.png:
     em-plane.png    the middle z plane of the stitched EM map
     em-colored.png  that plane coloured by the segmentation: axons lime, dendrites red,
                     spine heads blue
+    em-classes.png  that plane coloured by the authors' dendrite classes, with a key
     neurons.png     surfaces of every neuron (one colour each) and of every synaptic
                     bouton (yellow), seen from above at an angle
 """
@@ -25,13 +26,11 @@ session = session  # noqa: F821  (ChimeraX gives a script its session)
 out = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else 'demo-output')
 size = sys.argv[2] if len(sys.argv) > 2 else 'small'
 data = os.path.join(out, 'data')
-objects = os.path.join(data, 'objects')
+authors = os.path.join(data, 'objects', 'authors')     # the authors' layout
 image_map = os.path.join(out, 'image.cmap')
 seg_map = os.path.join(out, 'segmentation.cmap')
 os.makedirs(out, exist_ok=True)
 
-classes = [('axon', 'axons'), ('dendrite', 'dendrites'), ('spinehead', 'spineheads'),
-           ('neuron', 'neurons'), ('presynapse', 'presynapses'), ('postsynapse', 'postsynapses')]
 picture = 'save %s width 800 height 600 supersample 3'     # the window's size (below)
 
 script = ['# ChimeraX-Connectome demo workflow, as run by `make demo`']
@@ -57,10 +56,8 @@ step('Stitch the EM tiles into one multiresolution map',
 step('Stitch the segmentation tiles',
      'connectome combine %s output %s missing zero voxelSize %s replace true open false'
      % (q(os.path.join(data, 'segmentation')), q(seg_map), voxel))
-step('Add object ids per region as segmentation attributes',
-     'connectome ids %s %s replace true'
-     % (q(seg_map), ' '.join('%s %s' % (name, q(os.path.join(objects, stem + '.mat')))
-                             for name, stem in classes)))
+step('Add object ids, classes and numbers per region from the authors\' files',
+     'connectome ids %s %s replace true' % (q(seg_map), q(authors)))
 step('Open both maps', 'open %s; open %s' % (q(image_map), q(seg_map)))
 em = session.models.list(model_id=(1,))[0]
 nx, ny, nz = em.data.size
@@ -76,6 +73,10 @@ step('Colour the EM plane by axon, dendrite and spine head',
      ' segmentation colors #2 red map #1 byAttribute dendrite;'
      ' segmentation colors #2 blue map #1 byAttribute spinehead')
 step(None, picture % q(os.path.join(out, 'em-colored.png')))
+step('Colour the EM plane by dendrite class, with a key',
+     'connectome color #2 dendriteclass map #1 key true')
+step(None, picture % q(os.path.join(out, 'em-classes.png')))
+step(None, 'connectome uncolor #1')
 step('Surfaces of every neuron and of every synaptic bouton',
      'volume #1 hide; segmentation surfaces #2 each neuron;'
      ' segmentation surfaces #2 where presynapse color yellow;'

@@ -54,8 +54,10 @@ with window:
     run(session, 'view; save %s width 800 height 600 supersample 3'
         % q(os.path.join(images, 'colored-map.png')))
 
+    panel.choose_attribute('dendriteclass')
     widget = panel.tool_window.ui_area
     widget.resize(340, widget.sizeHint().height())
+    widget.layout().activate()          # no event loop runs here to lay it out again
     picture = widget.grab()
     picture.save(os.path.join(images, 'panel.png'))
     picture.save(os.path.join(ROOT, 'src', 'docs', 'user', 'tools', 'connectome-panel.png'))

@@ -12,3 +12,8 @@ class InputError(Exception):
     def __init__(self, message, path=None):
         super().__init__(message)
         self.path = path
+
+
+class Cancelled(Exception):
+    """Long work stopped at the user's request (Ctrl-C), at a point where it could stop
+    cleanly: whatever it was writing has been removed."""

@@ -1,10 +1,25 @@
 """Progress of long work as one line: percent, rate, time left.
 
 Pure (no ChimeraX): the command adapters pass a ``report`` callable that shows the line
-in ChimeraX's status bar and, every ``log_interval`` seconds, in the log.
+in ChimeraX's status bar and, every ``log_interval`` seconds, in the log.  Progress is
+also where long work stops when cancelled: ``request_cancel`` (a Ctrl-C handler calls
+it) makes the next ``advance`` raise errors.Cancelled, a point where stopping is clean.
 """
 
 import time
+
+from .errors import Cancelled
+
+_cancel = [False]
+
+
+def request_cancel():
+    """Ask the running work to stop at its next progress point."""
+    _cancel[0] = True
+
+
+def clear_cancel():
+    _cancel[0] = False
 
 
 def format_duration(seconds):
@@ -45,6 +60,9 @@ class Progress:
         self._last = None
 
     def advance(self, count=1, nbytes=0):
+        if _cancel[0]:
+            _cancel[0] = False
+            raise Cancelled('%s: cancelled' % self.title)
         self.done += count
         self.nbytes += nbytes
         now = self.clock()

@@ -119,6 +119,17 @@ CORE_BUNDLES = [
     ('ChimeraX-Toolbar', 'chimerax.toolbar', [
         'Manager :: toolbar :: guiOnly:true',
     ]),
+    # 2D labels (the legend titles of `connectome color ... key true`).
+    ('ChimeraX-Label', 'chimerax.label', [
+        'CustomInit',
+        'Command :: 2dlabels :: General :: add text labels to graphics',
+        'Command :: label :: General :: add 3d labels to graphics',
+        'Command :: ~label :: General :: remove 3d labels from graphics',
+    ]),
+    # The colour key (`key`), drawn as a 2D overlay model.
+    ('ChimeraX-ColorKey', 'chimerax.color_key', [
+        'Command :: key :: Depiction :: add color key to graphics',
+    ]),
     ('ChimeraX-Surface', 'chimerax.surface', [
         'CustomInit',
     ] + ['Command :: %s :: Surfaces :: %s' % (c, c) for c in (

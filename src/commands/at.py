@@ -3,17 +3,23 @@
     connectome at X,Y,Z [segmentation SEGMENTATION]
 
 X,Y,Z are scene coordinates.  Logs ``region 812345  axon 1203  dendrite 0  spinehead 0``
-and returns {'region': 812345, 'axon': 1203, ...}.  The hover readout
+(then the region's categories and numbers: ``axonclass inhibitory``) and returns
+{'region': 812345, 'axon': 1203, ...}.  The hover readout
 uses the same lookup (session/readout.py objects_at).
 """
 
+import math
+
 from ..pipeline.classes import readout_text
 from ..session.maps import choose_models
-from ..session.readout import enable_readout, objects_at
+from ..session.readout import enable_readout, objects_at, properties_at
 
 
 def connectome_at(session, point, segmentation=None):
     from chimerax.core.errors import UserError
+    if not all(math.isfinite(c) for c in point):
+        raise UserError('connectome at: the point must be finite x,y,z scene coordinates,'
+                        ' not %s' % ','.join('%g' % c for c in point))
     seg, _ = choose_models(session, 'connectome at', segmentation, need_image=False)
     found = objects_at(seg, point)
     where = ','.join('%.5g' % c for c in point)
@@ -22,7 +28,8 @@ def connectome_at(session, point, segmentation=None):
                         % (where, seg.atomspec, seg.name))
     ids = {k: v for k, v in found.items() if k != 'region'}
     session.logger.info('At %s in %s (%s): %s' % (where, seg.atomspec, seg.name,
-                                                 readout_text(found['region'], ids)))
+                                                 readout_text(found['region'], ids,
+                                                              properties_at(seg, found['region']))))
     enable_readout(session)
     return found
 

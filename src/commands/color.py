@@ -1,14 +1,21 @@
 """The ``connectome color``, ``connectome uncolor`` and ``connectome surfaces`` commands:
-colour an EM map by object class, remove that colouring, and show object surfaces.
+colour an EM map by object class, by named category or by a number per region, remove
+that colouring, and show object surfaces.
 
     connectome color [SEGMENTATION] [map MAP] [attributes axon,dendrite,...]
         [colors lime,red,...] [replace true|false]
+    connectome color [SEGMENTATION] CATEGORIES [NAME COLOR ...] [map MAP] [key true]
+    connectome color [SEGMENTATION] NUMBERS [palette P] [range LOW,HIGH|full] [key true]
     connectome uncolor [MAPS]
     connectome surfaces [SEGMENTATION] [attributes axon,...] [where axon=12,40-45]
         [each true|false] [colors lime,...] [replace true|false]
 
 They run ChimeraX's own ``segmentation colors`` and ``segmentation surfaces`` once per
-class, logged, so the log is a script.  When no models are named they pick the
+class, logged, so the log is a script.  Categories (axonclass inhibitory red ...) and
+numbers (spineheadvolume) get one colour per region computed here, each category its
+chosen colour (else a ColorBrewer set1 colour), numbers a colour ramp (viridis by
+default) over a range, set as ChimeraX's own segmentation colouring of the map; ``key
+true`` adds ChimeraX's colour key (``key``) and a 2D label title, both logged commands.  When no models are named they pick the
 segmentation and EM map as the Connectome panel does (session/maps.py), which
 is what lets toolbar buttons, which know no models, run them.  Class colours not given
 come from the panel's settings (session/settings.py).
@@ -16,24 +23,69 @@ Nothing here reads the volume itself: classes and counts come from the 1-D attri
 arrays, and colouring reads only the planes ChimeraX draws.
 """
 
+from chimerax.core.commands import Annotation, AnnotationError, next_token
+
 from ..pipeline import classes as pure
-from ..session.classes import check_classes, class_colors, segmentation_classes
+from ..errors import InputError
+from ..session import compat
+from ..session.classes import (check_attribute, check_classes, class_colors, class_values,
+                               color_text, number_values, segmentation_classes)
 from ..session.maps import choose_models, open_volumes, segmentation_colored
 from ..session.readout import enable_readout
+
+COLOR_KEYWORDS = ('map', 'attributes', 'colors', 'replace', 'palette', 'range', 'key')
+# viridis, which ChimeraX 1.7 has no palette of: perceptually even, dark to light, and
+# never white (a white region would look uncoloured: colours modulate the EM image)
+VIRIDIS = '#440154:#3b528b:#21918c:#5ec962:#fde725'
+KEY_LABEL = 'connectome_key'
+
+
+class AttributeColorsArg(Annotation):
+    """ATTRIBUTE [NAME COLOR ...]: a category or number attribute and colours for some
+    of its categories, up to the next keyword of the command."""
+    name = 'an attribute of categories or numbers, then category color pairs'
+
+    @staticmethod
+    def parse(text, session):
+        from chimerax.core.commands import ColorArg
+        word, word_text, rest = next_token(text)
+        if not word or word.lower() in COLOR_KEYWORDS or word.startswith('#'):
+            raise AnnotationError('expected an attribute name')
+        pairs, used = [], [word_text]
+        while rest.strip():
+            name, name_text, after = next_token(rest.lstrip())
+            if name.lower() in COLOR_KEYWORDS:
+                break
+            if not after.strip():
+                raise AnnotationError('category %s has no color' % name)
+            color, color_text_, rest = ColorArg.parse(after.lstrip(), session)
+            pairs.append((name, color))
+            used += [name_text, color_text_]
+        return (word, pairs), ' '.join(used), rest
 
 
 # ---------------------------------------------------------------------------------------
 # connectome color / uncolor
 
-def connectome_color(session, segmentation=None, map=None, attributes=None, colors=None,
-                     replace=True):
-    """Colour the EM map by object classes, each class its own colour; returns the map."""
+def connectome_color(session, segmentation=None, by=None, map=None, attributes=None,
+                     colors=None, replace=True, palette=None, range=None, key=False):
+    """Colour the EM map by object classes, each class its own colour, or (``by``) by
+    the categories or numbers of one attribute; returns the map."""
     from chimerax.core.commands import run
     from chimerax.core.errors import UserError
     seg, image = choose_models(session, 'connectome color', segmentation, map)
     if image is seg:
         raise UserError('connectome color: map and segmentation are both %s; color an EM'
                         ' map of the same grid size' % seg.atomspec)
+    if by is not None:
+        if attributes is not None or colors is not None:
+            raise UserError('connectome color: give either an attribute of categories or'
+                            ' numbers (%s) or attributes and colors, not both' % by[0])
+        return _color_by(session, seg, image, by[0], by[1], replace, palette, range, key)
+    if palette is not None or range is not None:
+        raise UserError('connectome color: palette and range color an attribute of'
+                        ' numbers (connectome color %s spineheadvolume palette ...)'
+                        % seg.atomspec)
     names = attributes or pure.default_classes(segmentation_classes(seg))
     check_classes('connectome color', seg, names)
     colors_of = class_colors(session, 'connectome color', names, colors)
@@ -48,8 +100,162 @@ def connectome_color(session, segmentation=None, map=None, attributes=None, colo
     for name in names:
         run(session, 'segmentation colors %s %s map %s byAttribute %s'
             % (seg.atomspec, colors_of[name], image.atomspec, name))
+    if key:
+        _show_key(session, [(colors_of[n], n) for n in names], 'object classes', True)
     enable_readout(session)
     return image
+
+
+def _color_by(session, seg, image, name, chosen, replace, palette, value_range, key):
+    """Colour by the categories or numbers of one attribute (module docstring)."""
+    from chimerax.core.commands import run
+    from chimerax.core.errors import UserError
+    command = 'connectome color'
+    info = check_attribute(command, seg, name)
+    values = class_values(seg, name) if info['kind'] == 'category' else \
+        number_values(seg, name)
+    if info['kind'] == 'category':
+        if palette is not None or value_range is not None:
+            raise UserError('%s: %s holds categories; palette and range are for numbers'
+                            % (command, name))
+        categories = {n: (code, count) for n, code, count in info['categories']}
+        unknown = [n for n, _ in chosen if n not in categories]
+        if unknown:
+            raise UserError('%s: %s has no category %s; its categories are %s'
+                            % (command, name, ', '.join(unknown),
+                               ', '.join(n for n, _, _ in info['categories'])))
+        if chosen:
+            picked = [(n, c.uint8x4()) for n, c in chosen]
+        else:
+            # Every category, each a colour of ColorBrewer's set1 in code order.
+            from chimerax.core.colors import BuiltinColormaps
+            set1 = (BuiltinColormaps['set1'].colors * 255).round().astype('uint8')
+            picked = [(n, set1[k % len(set1)]) for k, (n, _, _) in
+                      enumerate(info['categories'])]
+        rgba = pure.category_rgba(values, {categories[n][0]: c for n, c in picked})
+        entries = [(color_text(c), n) for n, c in picked]
+        unit = info['objects'] or 'object'
+        text = ', '.join('%s %s (%d %ss)' % (n, t, categories[n][1], unit)
+                         for t, n in entries)
+    else:
+        if chosen:
+            raise UserError('%s: %s holds numbers, not categories; color it with palette'
+                            ' and range' % (command, name))
+        colormap = _colormap(palette)
+        if value_range is None or value_range == 'full':
+            lo, hi = (pure.value_range(values) if value_range is None
+                      else _full_range(values))
+        else:
+            lo, hi = (float(x) for x in value_range)
+        if not hi > lo:
+            raise UserError('%s: range %g,%g is empty' % (command, lo, hi))
+        stops = colormap.data_values
+        fractions = (stops - stops[0]) / max(float(stops[-1] - stops[0]), 1e-12)
+        from chimerax.core.colors import Colormap
+        ramp = Colormap(fractions, colormap.colors)
+        rgba = pure.number_rgba(values, lo, hi, ramp.interpolated_rgba8)
+        steps = 3
+        entries = []
+        for k in range_(steps):
+            f = k / (steps - 1)
+            c = ramp.interpolated_rgba8([f])[0]
+            entries.append((color_text(c), _number(lo + f * (hi - lo))))
+        unit = (' ' + info['unit']) if info['unit'] else ''
+        text = 'from %s to %s%s' % (_number(lo), _number(hi), unit)
+    rgba[0] = 255
+    base = compat.segmentation_rgba(image) if not replace else None
+    if base is not None and len(base) == len(rgba):
+        # replace false: on top of the colouring there is, where this one colours
+        mine = (rgba[:, :3] != 255).any(axis=1)
+        blended = base.copy()
+        blended[mine] = rgba[mine]
+        rgba = blended
+    if replace and not key:
+        remove_key(session)
+    if seg.display:
+        run(session, 'volume %s hide' % seg.atomspec)
+    if not (image.display and image.image_shown):
+        run(session, 'volume %s show style image' % image.atomspec)
+    compat.set_segmentation_colors(image, seg, rgba)
+    session.logger.info('Colored %s by %s of %s: %s' % (image.atomspec, name, seg.atomspec,
+                                                        text))
+    if key:
+        title = name + (' (%s)' % info['unit'] if info.get('unit') else '')
+        _show_key(session, entries, title, info['kind'] == 'category')
+    enable_readout(session)
+    return image
+
+
+range_ = range
+
+
+def _colormap(palette):
+    if palette is not None:
+        return palette
+    from chimerax.core.colors import Color, Colormap
+    colors = [Color(c) for c in VIRIDIS.split(':')]
+    return Colormap(None, colors)
+
+
+def _full_range(values):
+    import numpy as np
+    v = np.asarray(values, np.float32)
+    v = v[~np.isnan(v)]
+    return (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)
+
+
+def _number(v):
+    return '%.3g' % v
+
+
+def _show_key(session, entries, title, distinct):
+    """ChimeraX's colour key for (colour text, label) entries and a 2D label title above
+    it, replacing the previous ones (logged commands)."""
+    from chimerax.core.commands import run, StringArg
+    if len(entries) < 2:
+        entries = entries + [('white', 'none')]
+    if distinct:
+        entries = entries[::-1]         # the key lists its first entry at the bottom
+    pairs = ' '.join(StringArg.unparse('%s:%s' % (c, label)) for c, label in entries)
+    if distinct:
+        # Categories: a vertical column of boxes, each name to its right.
+        height = min(0.06 * len(entries), 0.6)
+        run(session, 'key %s pos 0.03,0.05 size 0.04,%.2f colorTreatment distinct'
+            ' labelSide right/bottom justification left fontSize 16' % (pairs, height))
+        top = 0.05 + height + 0.02
+    else:
+        run(session, 'key %s pos 0.08,0.08 size 0.5,0.04 colorTreatment blended'
+            ' labelSide right/bottom fontSize 14' % pairs)
+        top = 0.14
+    text = StringArg.unparse(title)
+    if _label_exists(session):
+        run(session, '2dlabels change %s text %s ypos %.2f' % (KEY_LABEL, text, top))
+    else:
+        run(session, '2dlabels create %s text %s xpos 0.03 ypos %.2f size 16 color white'
+            % (KEY_LABEL, text, top))
+
+
+def _label_exists(session):
+    return _key_label(session) is not None
+
+
+def _key_label(session):
+    try:
+        from chimerax.label import find_label
+    except ImportError:
+        return None
+    return find_label(session, KEY_LABEL)
+
+
+def remove_key(session):
+    """Remove the colour key and title ``key true`` made (logged commands): they describe
+    a colouring that is gone or replaced."""
+    from chimerax.core.commands import run
+    label = _key_label(session)
+    if label is None:
+        return
+    run(session, 'key delete')
+    run(session, '2dlabels delete %s' % label.drawing.atomspec)
 
 
 def connectome_uncolor(session, maps=None):
@@ -59,6 +265,7 @@ def connectome_uncolor(session, maps=None):
             if segmentation_colored(v)]
     for v in maps:
         v.mask_colors = None
+    remove_key(session)
     if maps:
         session.logger.info('Removed segmentation coloring from %s'
                             % ', '.join('%s (%s)' % (v.atomspec, v.name) for v in maps))
@@ -87,7 +294,14 @@ def connectome_surfaces(session, segmentation=None, attributes=None, where=None,
             raise UserError('%s: where picks %s objects, attributes names %s'
                             % (command, name.strip(), ','.join(attributes)))
         names = [name.strip()]
-        where = '%s=%s' % (names[0], ids.strip())
+        check_classes(command, seg, names)
+        # Checked here: ChimeraX's own parser overflows or allocates the whole range.
+        largest = int(class_values(seg, names[0]).max())
+        try:
+            ranges = pure.parse_object_ids(ids, largest, names[0])
+        except InputError as e:
+            raise UserError('%s: where %s: %s' % (command, where, e))
+        where = '%s=%s' % (names[0], pure.format_object_ids(ranges))
     else:
         names = attributes or pure.default_classes(segmentation_classes(seg))
     check_classes(command, seg, names)
@@ -122,13 +336,17 @@ def connectome_surfaces(session, segmentation=None, attributes=None, where=None,
 def register_color_command(logger):
     from chimerax.core.commands import CmdDesc, register, BoolArg, ListOf, ColorArg, StringArg
     from chimerax.map import MapArg
+    from chimerax.core.commands import ColormapArg, ColormapRangeArg
     desc = CmdDesc(
-        optional=[('segmentation', MapArg)],
+        optional=[('segmentation', MapArg), ('by', AttributeColorsArg)],
         keyword=[('map', MapArg),
                  ('attributes', ListOf(StringArg)),
                  ('colors', ListOf(ColorArg)),
-                 ('replace', BoolArg)],
-        synopsis='color an EM map by object class (axon, dendrite, spinehead, ...)')
+                 ('replace', BoolArg),
+                 ('palette', ColormapArg),
+                 ('range', ColormapRangeArg),
+                 ('key', BoolArg)],
+        synopsis='color an EM map by object class, category or a number per region')
     register('connectome color', desc, connectome_color, logger=logger)
 
 

@@ -8,18 +8,21 @@ the status line and log (session/reporting.py) and logs the summary line.
 """
 
 from ..demo import SIZES, generate_dataset
-from ..errors import InputError
-from ..session.reporting import status_reporter
+from ..errors import Cancelled, InputError
+from ..session.reporting import cancellable, status_reporter
 
 
 def connectome_demo(session, folder, size='small', seed=0, replace=False):
     """Write the dataset into ``folder``; returns demo.generate_dataset's summary."""
     from chimerax.core.errors import UserError
     try:
-        return generate_dataset(folder, size=size, seed=seed, report=status_reporter(session),
-                                replace=replace)
+        with cancellable():
+            return generate_dataset(folder, size=size, seed=seed,
+                                    report=status_reporter(session), replace=replace)
     except InputError as e:
         raise UserError('connectome demo: %s' % e)
+    except Cancelled:
+        raise UserError('connectome demo: cancelled; %s was not written' % folder)
 
 
 def register_demo_command(logger):

@@ -1,13 +1,18 @@
-"""The ``connectome ids`` command: object files to per-region int32 attribute arrays under
-/attributes of a segmentation file, ready for ``segmentation colors ... byAttribute axon``
-and ``segmentation surfaces ... where neuron=1``.
+"""The ``connectome ids`` command: object files to per-region attribute arrays under
+/attributes of a segmentation file, ready for ``segmentation colors ... byAttribute axon``,
+``segmentation surfaces ... where neuron=1`` and ``connectome color``.
 
-    connectome ids SEGMENTATION [NAME FILE [NAME FILE ...]] [variable VAR]
-        [conflicts error|first|last] [replace false]
+    connectome ids SEGMENTATION FOLDER
+    connectome ids SEGMENTATION [NAME FILE[:PATH] [via ATTRIBUTE] ...] [variable VAR]
+        [conflicts error|first|last|lowest] [padLookups false] [replace false]
+        [memoryLimit GB]
 
-SEGMENTATION is a .cmap file or an open segmentation model (#2).  With no NAME FILE
-pairs the command lists the attributes already in the file.  Reading is
-formats/objectfiles, building the arrays and writing them without risking the file
+SEGMENTATION is a .cmap file or an open segmentation model (#2); for a model opened
+from a chunked store (read-only) the arrays go to the store's attribute file
+(formats/sidecar.py), made on first use.  FOLDER holds the authors' files (axons.hdf5,
+dendrites.hdf5, synapses.hdf5): every attribute they give is written in one step.  With
+no pairs the command lists the attributes already in the file.  What each pair reads and
+the arrays built are pipeline/objectmap.py, writing them without risking the file
 pipeline/attributes.py and formats/hdf5edit.py; this module parses, reports progress and
 applies the new arrays to open models at once.
 """
@@ -17,17 +22,17 @@ import time
 
 from chimerax.core.commands import Annotation, AnnotationError, next_token
 
-from ..errors import InputError
-from ..formats.objectfiles import read_object_file
-from ..pipeline import attributes
+from ..errors import Cancelled, InputError
+from ..formats import locks, sidecar
+from ..pipeline import attributes, objectmap
 from ..progress import Progress
 from ..session import compat
 from ..session.classes import forget_classes
-from ..session.maps import segmentation_file
+from ..session.maps import segmentation_file, segmentation_store, volume_attribute_names
 from ..session.readout import enable_readout
-from ..session.reporting import status_reporter
+from ..session.reporting import cancellable, status_reporter
 
-KEYWORDS = ('variable', 'conflicts', 'replace')
+KEYWORDS = ('variable', 'conflicts', 'replace', 'padlookups', 'memorylimit')
 
 
 class SegmentationArg(Annotation):
@@ -37,74 +42,129 @@ class SegmentationArg(Annotation):
     @staticmethod
     def parse(text, session):
         if text.lstrip().startswith('#'):
+            # The model spec alone: an atom spec would read a following /folder as a
+            # chain of the model ("#2 /data/authors").
             from chimerax.map import MapArg
-            return MapArg.parse(text, session)
+            stripped = text.lstrip()
+            token, _, _ = next_token(stripped)
+            value, used, _ = MapArg.parse(token, session)
+            end = len(text) - len(stripped) + len(token)
+            return value, text[:end], text[end:]
         from chimerax.core.commands import OpenFileNameArg
         return OpenFileNameArg.parse(text, session)
 
 
 class NameFilePairsArg(Annotation):
-    """NAME FILE [NAME FILE ...], up to the first keyword of the command."""
-    name = 'attribute name and object file pairs'
+    """FOLDER, or NAME FILE[:PATH] [via ATTRIBUTE] ..., up to the first keyword of the
+    command.  Parsed to a folder path (str) or a list of objectmap.Request."""
+    name = 'a folder of the authors\' files, or attribute name and object file pairs'
 
     @staticmethod
     def parse(text, session):
+        rest = text.lstrip()
+        word, word_text, after = next_token(rest)
+        folder = os.path.expanduser(word)
+        if os.path.isdir(folder) and (not after.strip() or
+                                      next_token(after.lstrip())[0].lower() in KEYWORDS):
+            return folder, word_text, after
         pairs = []
-        used = []
+        end = 0             # of the text consumed: returned as typed, so the log replays
         rest = text
         while rest.strip():
-            rest = rest.lstrip()
-            word, word_text, after = next_token(rest)
+            word, word_text, after = next_token(rest.lstrip())
             if word.lower() in KEYWORDS and pairs:
                 break
             if word.lower() in KEYWORDS:
                 raise AnnotationError('expected an attribute name, got keyword %s' % word)
             if not after.strip():
                 raise AnnotationError('attribute %s has no object file' % word)
-            path, path_text, after2 = next_token(after.lstrip())
-            pairs.append((word, os.path.expanduser(path)))
-            used.append('%s %s' % (word_text, path_text))
-            rest = after2
+            path, path_text, rest = next_token(after.lstrip())
+            file, inner = split_file_path(os.path.expanduser(path))
+            via = None
+            if rest.strip() and next_token(rest.lstrip())[0].lower() == 'via':
+                _, _, after_via = next_token(rest.lstrip())
+                if not after_via.strip():
+                    raise AnnotationError('via needs an attribute (via dendrite)')
+                via, _, rest = next_token(after_via.lstrip())
+            pairs.append(objectmap.Request(word, file, inner, via))
+            end = len(text) - len(rest)
         if not pairs:
-            raise AnnotationError('expected attribute name and object file pairs')
-        return pairs, ' '.join(used), rest
+            raise AnnotationError('expected a folder or attribute name and object file pairs')
+        return pairs, text[:end], text[end:]
 
 
-def connectome_ids(session, segmentation, pairs=None, variable=None, conflicts='error',
-                   replace=False):
+def split_file_path(text):
+    """FILE:PATH -> (FILE, PATH); a name that exists as a file is never split (nor a
+    drive letter), so PATH is what follows the last colon after an existing file."""
+    if os.path.exists(text) or ':' not in text:
+        return text, None
+    head = text
+    while ':' in head:
+        head, _, _ = head.rpartition(':')
+        if os.path.isfile(head):
+            return head, text[len(head) + 1:] or None
+    return text, None
+
+
+def connectome_ids(session, segmentation, pairs=None, variable=None, conflicts=None,
+                   replace=False, pad_lookups=False,
+                   memory_limit=attributes.DEFAULT_MEMORY_LIMIT):
     """Write attribute arrays; returns {name: array} (or, with no pairs, the list of
     (name, length, objects) already in the file)."""
     from chimerax.core.errors import UserError
     try:
-        return _ids(session, segmentation, pairs or [], variable, conflicts, replace)
+        with cancellable():
+            return _ids(session, segmentation, pairs, variable, conflicts, replace,
+                        pad_lookups, memory_limit)
     except InputError as e:
         raise UserError('connectome ids: %s' % e)
+    except Cancelled:
+        raise UserError('connectome ids: cancelled before anything was written')
 
 
-def _ids(session, segmentation, pairs, variable, conflicts, replace):
+def _ids(session, segmentation, pairs, variable, conflicts, replace, pad_lookups,
+         memory_limit):
     path, models = segmentation_file(session, segmentation)
+    store = segmentation_store(segmentation)
+    if not pairs:
+        if store is not None and not os.path.exists(path):
+            session.logger.info('%s has no attributes yet (their file %s is made by the'
+                                ' first connectome ids)' % (store.location, path))
+            return []
+        return _list(session.logger, path)
+    if store is not None:
+        sidecar.create(path, store)
+    if not os.path.isfile(path):
+        raise InputError('%s: no such file' % path, path)
+    # From the first read to the last write: another run must not change the file between.
+    with locks.exclusive(path, 'connectome ids'):
+        return _write(session, path, models, pairs, variable, conflicts, replace,
+                      pad_lookups, memory_limit)
+
+
+def _write(session, path, models, pairs, variable, conflicts, replace, pad_lookups,
+           memory_limit):
     seg = attributes.SegmentationFile(path)
     log = session.logger
-    if not pairs:
-        listed = attributes.list_attributes(path)
-        if listed:
-            lines = ['%s: %d regions, %d objects' % (name, length - 1, count)
-                     for name, length, count in listed]
-            log.info('Attributes of %s:\n  %s' % (path, '\n  '.join(lines)))
-        else:
-            log.info('%s has no attributes (add them with connectome ids %s NAME FILE)'
-                     % (path, os.path.basename(path)))
-        return listed
-    names = [name for name, _ in pairs]
+    notes = []
+    if isinstance(pairs, str):
+        requests, files, missing = objectmap.folder_requests(pairs)
+        if missing:
+            notes.append('%s has no %s: those attributes are not written'
+                         % (pairs, ', '.join('%s file (%s)' % (k, ' or '.join(
+                             objectmap.authors.FILE_NAMES[k])) for k in missing)))
+    else:
+        requests, files = pairs, {}
+    names = [r.name for r in requests]
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise InputError('attribute %s is given twice' % ', '.join(duplicated))
     attributes.check_names(seg, names, replace)
-    _check_model_names(names, models)
-    for name, file in pairs:
-        if os.path.exists(file) and os.path.samefile(file, path):
+    _check_model_names(session, names, models)
+    for r in requests:
+        if os.path.exists(r.file) and os.path.samefile(r.file, path):
             raise InputError('the object file for %s is the segmentation file %s itself'
-                             % (name, path), path)
+                             % (r.name, path), path)
 
     reporter = status_reporter(session)
     maximum_id = seg.stored_maximum
@@ -116,37 +176,61 @@ def _ids(session, segmentation, pairs, variable, conflicts, replace):
                         ' stored as maximum_segment_id)'
                         % (os.path.basename(path), maximum_id, seg.shape[0],
                            progress.elapsed()))
+    if 'segments' in files:
+        note = objectmap.segments_note(files['segments'], maximum_id)
+        if note:
+            notes.append(note)
 
+    attributes.check_array_size(maximum_id, len(requests), memory_limit, path)
     # Read and check everything before writing anything.
-    arrays, stats = {}, []
-    progress = Progress('connectome ids', len(pairs), 'files', reporter)
-    for name, file in pairs:
-        table = read_object_file(file, variable)
-        values, stat = attributes.build_attribute(name, table.regions, table.objects,
-                                                  table.count, maximum_id, conflicts, file)
-        arrays[name] = values
-        stats.append((stat, table.description))
-        progress.advance()
     t0 = time.monotonic()
+    progress = Progress('connectome ids: reading', 0, 'datasets', reporter)
+
+    def report(done, total):
+        progress.total = total
+        progress.advance(done - progress.done)
+    result = objectmap.build(requests, maximum_id, conflicts, variable, pad_lookups,
+                             existing=lambda name: attributes.read_attribute(path, name),
+                             report=report)
+    read = time.monotonic() - t0
+    arrays = result.arrays
+    written = Progress('connectome ids: writing', len(arrays), 'attributes', reporter)
+    t1 = time.monotonic()
     attributes.write_attributes(path, arrays,
-                                maximum_id if seg.stored_maximum is None else None)
-    written = time.monotonic() - t0
-    for stat, description in stats:
-        log.info('%s (from %s)' % (stat.message(), description))
+                                maximum_id if seg.stored_maximum is None else None,
+                                result.metadata, report=lambda name: written.advance())
+    t2 = time.monotonic()
+    for line in result.messages + notes:
+        log.info(line)
     log.status('')
-    log.info('Wrote %d attribute%s to %s in %.1f s'
-             % (len(arrays), '' if len(arrays) == 1 else 's', path, written))
+    log.info('Wrote %d attribute%s to %s in %.1f s (read and built in %.1f s, written in'
+             ' %.1f s)' % (len(arrays), '' if len(arrays) == 1 else 's', path, t2 - t0,
+                           read, t2 - t1))
     _apply_to_models(session, models, arrays, maximum_id)
     return arrays
 
 
-def _check_model_names(names, models):
+def _list(log, path):
+    attributes.SegmentationFile(path)           # a clear error if it is no segmentation
+    listed = attributes.list_attributes(path)
+    if listed:
+        lines = ['%s: %d regions, %s' % (name, length - 1, what)
+                 for name, length, what in attributes.describe_attributes(path)]
+        log.info('Attributes of %s:\n  %s' % (path, '\n  '.join(lines)))
+    else:
+        log.info('%s has no attributes (add them with connectome ids %s NAME FILE, or'
+                 ' connectome ids %s FOLDER for the authors\' files)'
+                 % (path, os.path.basename(path), os.path.basename(path)))
+    return listed
+
+
+def _check_model_names(session, names, models):
     """ChimeraX's segmentation code uses a model attribute of the attribute's name before
     the file's array, so a name that is already a Volume attribute can never work."""
-    from chimerax.map import Volume
     from numpy import ndarray
+    reserved = volume_attribute_names(session)
     for name in names:
-        taken = hasattr(Volume, name) or any(
+        taken = name in reserved or any(
             hasattr(m, name) and not isinstance(vars(m).get(name), ndarray) for m in models)
         if taken:
             raise InputError('%r is the name of a ChimeraX map property; segmentation colors'
@@ -171,12 +255,15 @@ def _apply_to_models(session, models, arrays, maximum_id):
 
 
 def register_ids_command(logger):
-    from chimerax.core.commands import CmdDesc, register, BoolArg, EnumOf, StringArg
+    from chimerax.core.commands import (CmdDesc, register, BoolArg, Bounded, EnumOf, FloatArg,
+                                        StringArg)
     desc = CmdDesc(
         required=[('segmentation', SegmentationArg)],
         optional=[('pairs', NameFilePairsArg)],
         keyword=[('variable', StringArg),
-                 ('conflicts', EnumOf(('error', 'first', 'last'))),
-                 ('replace', BoolArg)],
+                 ('conflicts', EnumOf(attributes.CONFLICTS)),
+                 ('replace', BoolArg),
+                 ('pad_lookups', BoolArg),
+                 ('memory_limit', Bounded(FloatArg, 0.001))],
         synopsis='write object ids per region as segmentation attributes')
     register('connectome ids', desc, connectome_ids, logger=logger)

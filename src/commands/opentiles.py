@@ -10,7 +10,8 @@ import os
 from chimerax.open_command import OpenerInfo
 
 from ..errors import InputError
-from ..formats.tiles import AXIS_ORDERS, DEFAULT_PATTERN, MISSING_CHOICES, open_tiles
+from ..formats.tiles import (AXIS_ORDERS, DEFAULT_PATTERN, MISSING_CHOICES, check_geometry,
+                             open_tiles)
 from ..session.tilegrid import TilesGrid
 
 
@@ -19,6 +20,7 @@ def open_tile_set(session, path, dataset=None, pattern=DEFAULT_PATTERN, first_in
     """Open a tile set (folder, glob or files) as one volume; returns (models, message)."""
     from chimerax.core.errors import UserError
     try:
+        voxel_size, origin = check_geometry(voxel_size, origin)
         tileset = open_tiles(path, dataset=dataset, pattern=pattern, first_index=first_index,
                              missing=missing, axis_order=axis_order)
     except InputError as e:

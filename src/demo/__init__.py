@@ -15,12 +15,13 @@ import tempfile
 import numpy as np
 
 from ..errors import InputError
-from .files import read_truth, tile_name
+from ..formats import locks
+from .files import read_authors_truth, read_truth, tile_name
 from .generator import Generator
 from .parameters import CLASSES, FILE_STEMS, SIZES, VOXEL_SIZE, dataset_layout, size_parameters
 
 __all__ = ['CLASSES', 'FILE_STEMS', 'SIZES', 'VOXEL_SIZE', 'dataset_layout',
-           'generate_dataset', 'read_truth', 'tile_name']
+           'generate_dataset', 'read_authors_truth', 'read_truth', 'tile_name']
 
 
 def generate_dataset(folder, size='small', seed=0, report=None, replace=False):
@@ -39,18 +40,28 @@ def generate_dataset(folder, size='small', seed=0, report=None, replace=False):
         raise InputError('seed must be an integer >= 0, not %r' % (seed,))
     folder = os.path.abspath(os.path.expanduser(os.fspath(folder)))
     check_destination(folder, replace)
-    parent = os.path.dirname(folder)
+    parent, name = os.path.split(folder)
     try:
         os.makedirs(parent, exist_ok=True)
-        work = tempfile.mkdtemp(prefix='.%s.partial-' % os.path.basename(folder), dir=parent)
     except OSError as e:
         raise InputError('cannot write in %s: %s' % (parent, e.strerror or e), parent)
-    try:
-        summary = Generator(size, int(seed), report).run(work, folder)
-        move_into_place(work, folder)
-    except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+    with locks.exclusive(folder, 'connectome demo'):
+        check_destination(folder, replace)
+        for kind in ('partial', 'old'):
+            for left, pid in locks.remove_leftovers(parent, '.%s.%s-' % (name, kind), '-'):
+                if report is not None:
+                    report('Removed %s, left in %s by process %d, which is gone'
+                           % (left, parent, pid), True)
+        try:
+            work = tempfile.mkdtemp(prefix='.%s.partial-%d-' % (name, os.getpid()), dir=parent)
+        except OSError as e:
+            raise InputError('cannot write in %s: %s' % (parent, e.strerror or e), parent)
+        try:
+            summary = Generator(size, int(seed), report).run(work, folder)
+            move_into_place(work, folder)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
     return summary
 
 
@@ -72,7 +83,7 @@ def move_into_place(work, folder):
         os.rename(work, folder)
         return
     # Replace: move the old dataset aside first so the new one appears in one rename.
-    old = tempfile.mkdtemp(prefix='.%s.old-' % os.path.basename(folder),
+    old = tempfile.mkdtemp(prefix='.%s.old-%d-' % (os.path.basename(folder), os.getpid()),
                            dir=os.path.dirname(folder))
     os.rmdir(old)
     os.rename(folder, old)

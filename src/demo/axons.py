@@ -126,6 +126,7 @@ class Axons:
 
     def add_bouton(self, centre, radius, seg, cell, contact_dir=None):
         rng = self.rng
+        self.segments[seg].update(centre=np.asarray(centre, float), radius=float(radius))
         self.sphere(centre, radius, seg)
         self.obstacles.add(centre, radius, cell)
         self.boutons.setdefault(cell, []).append(centre)

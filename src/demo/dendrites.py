@@ -155,6 +155,9 @@ class Dendrites:
             spinehead = self.next_object('spinehead')
             head_seg = self.new_segment('head', cell, neuron=info['neuron'],
                                         spinehead=spinehead)
+            # kept for the authors' layout: spine head volume, second contacts
+            self.segments[head_seg].update(centre=head, radius=r_head,
+                                           dendrite_of=info['dendrite'])
             self.capsule(p + w * 0.5 * r, head, r_neck, r_neck, seg, sample=False)
             self.sphere(head, r_head, head_seg)
             self.obstacles.add(points, radii, group)

@@ -11,6 +11,7 @@ arrays are indexed [z, y, x] like the authors' tiles.  Layout written under FOLD
                                     level 4 compresses label runs nearly as well as 9 at a
                                     fraction of the time
     objects/{stem}.hdf5|.mat|.csv   which regions make up each object, per class
+    objects/authors/*.hdf5          the objects in the authors' own layout (demo/authors.py)
     truth.hdf5                      the ground truth (below)
     README.txt                      this layout, short
 
@@ -58,7 +59,11 @@ cell (int32 per region id: which cell a region is part of, 0 = none), objects/{c
 ids`` must make from the object files), samples/{class} ((n,4) int32: object id, x, y, z
 of voxels whose 6 neighbours are in the same object; objects cut by the extent may have
 none) and synapses (one row per synapse: its presynapse/postsynapse/axon/dendrite/
-spinehead/neuron ids, kind 1 spine or 2 shaft, contact voxel x, y, z).
+spinehead/neuron ids, kind 1 spine or 2 shaft, contact voxel x, y, z).  Group authors:
+objects/{attribute} (what ``connectome ids`` must make from objects/authors/: axon,
+dendrite, spinehead, neuron, presynapse, postsynapse, axonclass, dendriteclass,
+synapsetype, spineheadvolume, asiarea) and the per-object tables behind them
+(read_authors_truth).
 """
 
 import csv
@@ -175,7 +180,7 @@ class DatasetFiles:
                     w.writerow([int(r) for r in regions])
 
     def write_truth(self, path, region_ids, glia_ids, cell_array, per_region, samples,
-                    synapses, max_id):
+                    synapses, max_id, export=None):
         layout = self.layout
         with h5py.File(path, 'w') as f:
             a = f.attrs
@@ -198,6 +203,8 @@ class DatasetFiles:
                 objects.create_dataset(name, data=per_region[name], compression='gzip')
                 samples_group.create_dataset(name, data=samples[name])
             f.create_dataset('synapses', data=synapses)
+            if export is not None:
+                write_authors_truth(f.create_group('authors'), export)
 
     def write_readme(self, path):
         layout = self.layout
@@ -235,6 +242,45 @@ def read_truth(folder):
     return truth
 
 
+def write_authors_truth(group, export):
+    """truth.hdf5 /authors: what ``connectome ids`` must make from objects/authors/
+    (objects/{attribute}), the per-object tables behind it and the category names."""
+    objects = group.create_group('objects')
+    for name, values in export.truth().items():
+        objects.create_dataset(name, data=values, compression='gzip')
+    group['axon_class'] = export.axon_class.astype(np.int32)
+    group['dendrite_class'] = export.dendrite_class.astype(np.int32)
+    group['dendrite_neuron'] = export.neuron_id.astype(np.int32)
+    group['spinehead_volume'] = export.head_volume
+    syn = export.synapses
+    group['synapse_type'] = np.array([s['type'] for s in syn], np.int32)
+    group['synapse_asi'] = np.array([s['asi'] for s in syn], np.float64)
+    group['synapse_axon'] = np.array([s['axon'] for s in syn], np.int32)
+    group['synapse_contact'] = np.array([s['contact'] for s in syn], np.int32).reshape(-1, 3)
+    from .authors import AXON_CLASSES, DENDRITE_CLASSES, SYNAPSE_TYPES
+    for key, names in (('axon_classes', AXON_CLASSES), ('dendrite_classes', DENDRITE_CLASSES),
+                       ('synapse_types', SYNAPSE_TYPES)):
+        group.attrs[key] = np.array(names, dtype=h5py.string_dtype())
+
+
+def read_authors_truth(folder):
+    """truth.hdf5 /authors as a dict: 'objects' ({attribute: per-region array}), the
+    per-object tables and the category names (tuples, code = index + 1)."""
+    path = os.path.join(os.fspath(folder), 'truth.hdf5')
+    with h5py.File(path, 'r') as f:
+        g = f.get('authors')
+        if g is None:
+            raise InputError('%s has no authors\' layout truth (made by an older version)'
+                             % path, path)
+        out = {'objects': {name: g['objects'][name][()] for name in g['objects']}}
+        for name, node in g.items():
+            if isinstance(node, h5py.Dataset):
+                out[name] = node[()]
+        for key, value in g.attrs.items():
+            out[key] = tuple(v.decode() if isinstance(v, bytes) else str(v) for v in value)
+    return out
+
+
 def tile_name(position):
     """File name of the tile at grid position (x, y, z)."""
     return 'x%dy%dz%d.hdf5' % tuple(position)
@@ -250,6 +296,9 @@ segmentation/x{X}y{Y}z{Z}.hdf5  region ids: /data, uint32, %(t)d^3 (z,y,x), 0 = 
     %(present)d present; absent (nothing imaged there): %(absent)s.
     Imaged extent (0-based voxels, inclusive): %(extent)s, less an unimaged notch;
     voxels outside it are 0 in both kinds of tile.
+objects/authors/{axons,dendrites,synapses,segments}.hdf5
+    the objects in the authors' own layout (their MATLAB export; see
+    chimerax.connectome.formats.objectfiles.authors): connectome ids SEG objects/authors
 objects/{axons,dendrites,spineheads,neurons,presynapses,postsynapses}.{hdf5,mat,csv}
     which regions make up each object; object ids are 1..N in list order.
     .mat: MATLAB v7.3 cell arrays or struct arrays (dendrites(k).segIds, neurons(k).segIds)

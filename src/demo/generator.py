@@ -13,6 +13,7 @@ from scipy.spatial import cKDTree
 
 from ..parallel import available_cores
 from ..progress import Progress, format_bytes, format_duration
+from .authors import AuthorsExport
 from .files import DatasetFiles
 from .geometry import Geometry
 from .image import EMImage
@@ -162,9 +163,15 @@ class Generator:
         lut = np.zeros(len(counts), np.uint32)
         lut[present] = self.ids[where]
         segmentation = lut[pair]
+        # One voxel of each region seen here (segments.hdf5's positions): the last one
+        # in z,y,x order, found with one scatter.
+        last = np.zeros(len(counts), np.int32)
+        last[pair.ravel()] = np.arange(pair.size, dtype=np.int32)
+        z, y, x = np.unravel_index(last[present], pair.shape)
+        voxels = np.stack([x, y, z], axis=1) + core_lo
 
-        samples = self.check_samples(core_lo, lo, owner, imaged, segs)
-        return image, segmentation, (where, counts[present]), samples
+        samples = self.check_samples(core_lo, lo, owner, imaged, segs, segmentation)
+        return image, segmentation, (where, counts[present], voxels), samples
 
     def imaged(self, lo, hi):
         (x0, y0, z0), (x1, y1, z1) = self.layout['extent']
@@ -174,8 +181,9 @@ class Generator:
                  & ~(((x >= nx0) & (x < nx1))[None, :] & ((y >= ny0) & (y < ny1))[:, None]))
         return ((z >= z0) & (z < z1))[:, None, None] & in_xy[None]
 
-    def check_samples(self, core_lo, lo, owner, imaged, segs):
-        """Sample voxels of this tile whose 6 neighbours are imaged and in their segment."""
+    def check_samples(self, core_lo, lo, owner, imaged, segs, segmentation):
+        """Sample voxels of this tile whose 6 neighbours are imaged and in their segment:
+        [(sample, region id there)]."""
         t = self.tile
         v = self.sample_voxel
         mine = np.flatnonzero(np.all(v >= core_lo, axis=1) & np.all(v < core_lo + t, axis=1))
@@ -190,7 +198,8 @@ class Generator:
             o, im = owner[block], imaged[block]
             star = [(1, 1, 1), (0, 1, 1), (2, 1, 1), (1, 0, 1), (1, 2, 1), (1, 1, 0), (1, 1, 2)]
             if all(o[s] == k and im[s] for s in star):
-                found.append(n)
+                cx, cy, cz = v[n] - core_lo
+                found.append((n, int(segmentation[cz, cy, cx])))
         return found
 
     def run(self, work, final_folder):
@@ -202,6 +211,7 @@ class Generator:
         progress = Progress('connectome demo %s' % self.size, len(positions), unit='tiles',
                             report=self.report)
         region_voxels = np.zeros(len(self.keys), np.int64)
+        region_position = np.zeros((len(self.keys), 3), np.int64)
         samples = []
         bytes_written = 0
 
@@ -220,10 +230,12 @@ class Generator:
                         running.add(pool.submit(job, queue.pop()))
                     done, running = wait(running, return_when=FIRST_COMPLETED)
                     for future in done:
-                        position, image, pieces, (where, counts), found = future.result()
+                        position, image, pieces, (where, counts, voxels), found = \
+                            future.result()
                         # Written here: HDF5 is called from one thread only.
                         nbytes = self.files.write_tile(work, position, image, pieces)
                         np.add.at(region_voxels, where, counts)
+                        region_position[where] = voxels
                         samples.extend(found)
                         bytes_written += nbytes
                         progress.advance(1, nbytes)
@@ -232,11 +244,12 @@ class Generator:
                     future.cancel()
                 raise
 
-        summary = self.finish(work, final_folder, region_voxels, samples)
+        summary = self.finish(work, final_folder, region_voxels, region_position, samples)
         bytes_written += sum(os.path.getsize(os.path.join(work, n))
                              for n in ('truth.hdf5', 'README.txt'))
-        bytes_written += sum(os.path.getsize(os.path.join(work, 'objects', n))
-                             for n in os.listdir(os.path.join(work, 'objects')))
+        bytes_written += sum(os.path.getsize(os.path.join(top, n))
+                             for top, _, names in os.walk(os.path.join(work, 'objects'))
+                             for n in names)
         seconds = time.monotonic() - start
         summary.update(bytes=bytes_written, seconds=seconds)
         objects = ', '.join('%d %s' % (summary['objects'][c], FILE_STEMS[c]) for c in CLASSES)
@@ -249,7 +262,7 @@ class Generator:
         progress.finish(summary['message'])
         return summary
 
-    def finish(self, work, final_folder, region_voxels, samples):
+    def finish(self, work, final_folder, region_voxels, region_position, samples):
         """Objects present, their ids, the object files, truth.hdf5 and README.txt."""
         g = self.geometry
         lat = self.lattice
@@ -296,8 +309,15 @@ class Generator:
         # Somata lie inside the volume, so every neuron is present, in soma order.
         self.files.write_object_files(os.path.join(work, 'objects'), per_region, region_ids,
                                       [soma for soma, _r, _cell in g.somata])
+        export = AuthorsExport(self, region_ids, region_seg, region_position[present][order],
+                               region_voxels[present][order], object_of_seg, counts, kept,
+                               synapse_rows, samples, max_id)
+        export.write(os.path.join(work, 'objects', 'authors'),
+                     'Synthetic dataset written by ChimeraX-Connectome (connectome demo, size'
+                     ' %s, seed %d) in the layout of the authors\' MATLAB export'
+                     % (self.size, self.seed))
         self.files.write_truth(os.path.join(work, 'truth.hdf5'), region_ids, glia_ids, cell_array,
-                         per_region, sample_rows, synapse_rows, max_id)
+                         per_region, sample_rows, synapse_rows, max_id, export)
         self.files.write_readme(os.path.join(work, 'README.txt'))
         glia_cells = len(np.unique(self.seg_cell[region_seg[self.seg_kind[region_seg] == 'glia']]))
         return dict(folder=final_folder, size=self.size, seed=self.seed,
@@ -331,7 +351,7 @@ class Generator:
 
     def sample_table(self, samples, object_of_seg):
         """Up to 3 sample voxels per object, the deepest first."""
-        samples = sorted(samples, key=lambda n: -self.sample_depth[n])
+        samples = sorted((n for n, _region in samples), key=lambda n: -self.sample_depth[n])
         tables = {}
         for name in CLASSES:
             taken = {}

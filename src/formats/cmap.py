@@ -202,10 +202,33 @@ class ChimeraMapWriter:
             self.file.close()
             self.file = None
 
+    def abandon(self):
+        """Close without keeping anything, after a failure.  When the disk is full HDF5
+        cannot flush its metadata, cannot close the file, and a file it could not close
+        crashes the process when Python exits (HDF5's shutdown recurses); so its writes
+        go to /dev/null from now on, it closes, and the caller deletes the file."""
+        if not self.file:
+            return
+        try:
+            fd = self.file.id.get_vfd_handle()
+            null = os.open(os.devnull, os.O_RDWR)
+            try:
+                os.dup2(null, fd)
+            finally:
+                os.close(null)
+        except (OSError, RuntimeError, ValueError, TypeError):
+            pass            # not a plain file: close as well as we can
+        try:
+            self.file.close()
+        except (OSError, RuntimeError):
+            pass
+        self.file = None
+
 
 def remove_quietly(path):
-    """Delete a partly written file; a file already gone is fine."""
+    """Delete a partly written file after a failure; a file already gone, or one that
+    cannot be deleted (read-only file system), must not hide the failure itself."""
     try:
         os.remove(path)
-    except FileNotFoundError:
+    except OSError:
         pass

@@ -149,6 +149,7 @@ class TileFile:
         self.axis_order = axis_order
         self.dataset_name = dataset.name
         flip = axis_order == 'xyz'
+        voxel_type(dataset.dtype, self.name, path)
         self.stored_shape = tuple(dataset.shape)
         self.shape = tuple(reversed(dataset.shape)) if flip else tuple(dataset.shape)
         self.dtype = dataset.dtype
@@ -183,6 +184,12 @@ class TileFile:
 
         def note(info):
             i = tuple(o // c for o, c in zip(info.chunk_offset, cs))
+            if any(o % c or not 0 <= k < n for o, c, k, n in
+                   zip(info.chunk_offset, cs, i, grid)):
+                raise InputError('tile %s has a damaged chunk index (a chunk at %s, outside'
+                                 ' its %s voxels)' % (self.name, info.chunk_offset,
+                                                      ' x '.join(map(str, dataset.shape))),
+                                 self.path)
             offset[i] = info.byte_offset + self.userblock
             size[i] = info.size
             mask[i] = info.filter_mask
@@ -367,7 +374,7 @@ class TileSet:
         self.grid_min = grid_min                    # x,y,z
         self.grid_max = grid_max
         first = next(iter(tiles.values()))
-        self.dtype = first.dtype.newbyteorder('=')
+        self.dtype = voxel_type(first.dtype, first.name, first.path)
         zyx_min = tuple(reversed(grid_min))
         zyx_max = tuple(reversed(grid_max))
         edge = {}
@@ -655,8 +662,12 @@ def open_tiles(source, dataset=None, pattern=DEFAULT_PATTERN, first_index=0, mis
         try:
             with h5py.File(path, 'r') as f:
                 tiles[pos] = TileFile(path, pos, find_dataset(f, dataset, path), axis_order)
-        except OSError as e:
-            raise InputError('tile %s is not a readable HDF5 file (%s)'
+        except InputError:
+            raise
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
+            # h5py reports damaged metadata in several ways ("Object visitation failed",
+            # bad symbol table, unknown types).
+            raise InputError('tile %s is not a readable HDF5 file (damaged?): %s'
                              % (os.path.basename(path), e), path)
 
     _check_dtypes(tiles)
@@ -680,6 +691,34 @@ def open_tiles(source, dataset=None, pattern=DEFAULT_PATTERN, first_index=0, mis
 def _set_name(paths):
     folder = os.path.dirname(os.path.abspath(paths[0]))
     return os.path.basename(folder) or folder
+
+
+def voxel_type(dtype, name, path):
+    """The voxel type a tile of stored type ``dtype`` is read as: numbers only (ChimeraX
+    maps are numeric); float16, which ChimeraX cannot show, is read as float32."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == 'f' and dtype.itemsize == 2:
+        return np.dtype(np.float32)
+    if dtype.kind in 'iuf' and dtype.itemsize <= 8:
+        return dtype.newbyteorder('=')
+    what = {'c': 'complex numbers', 'b': 'true/false values', 'S': 'text', 'U': 'text',
+            'O': 'Python objects or text', 'V': 'records (compound data)'}.get(dtype.kind,
+                                                                           str(dtype))
+    raise InputError('tile %s holds %s (%s), not map data (integers or floats)'
+                     % (name, what, dtype), path)
+
+
+def check_geometry(voxel_size, origin):
+    """InputError unless the voxel size is positive and finite and the origin finite."""
+    voxel_size = tuple(float(v) for v in voxel_size)
+    if not all(np.isfinite(v) and v > 0 for v in voxel_size):
+        raise InputError('voxelSize must be positive and finite, not %s'
+                         % ','.join('%g' % v for v in voxel_size))
+    if origin is not None:
+        origin = tuple(float(v) for v in origin)
+        if not all(np.isfinite(v) for v in origin):
+            raise InputError('origin must be finite, not %s' % ','.join('%g' % v for v in origin))
+    return voxel_size, origin
 
 
 def _check_dtypes(tiles):

@@ -13,12 +13,12 @@ import h5py
 import numpy as np
 
 from ..errors import InputError
-from ..formats import hdf5edit
+from ..formats import hdf5edit, locks, sidecar, stores
 from .classes import object_count
 from .labels import is_label_type
 
 GROUP = 'attributes'
-CONFLICTS = ('error', 'first', 'last')
+CONFLICTS = ('error', 'first', 'last', 'lowest')
 SHOW_CONFLICTS = 5          # conflicting regions listed in an error
 
 
@@ -33,18 +33,22 @@ class AttributeStats:
         self.conflicts = conflicts      # regions listed in two or more objects
         self.maximum_id = maximum_id
 
+    rule = None                         # how conflicts were resolved
+
     def message(self):
         text = ('%s: %d objects, %d regions assigned, %d regions in no object'
                 % (self.name, self.objects, self.assigned, self.unassigned))
         if self.conflicts:
-            text += ', %d regions in two objects' % self.conflicts
+            text += ', %d regions in two or more objects' % self.conflicts
+            if self.rule:
+                text += ' (%s)' % self.rule
         return text
 
 
 def build_attribute(name, regions, objects, count, maximum_id, conflicts='error', path=None):
     """The int32 array (length maximum_id + 1) for one class from flat (region, object)
     memberships.  ``conflicts``: a region in two objects is an error (listing the first
-    few), or the first / last object listed (file order) wins.  A region listed twice in
+    few), or the first / last object listed (file order) or the lowest object id wins.  A region listed twice in
     one object is not a conflict.  Region 0 (unsegmented), negative ids and ids above
     maximum_id are errors naming ``path``."""
     if conflicts not in CONFLICTS:
@@ -109,13 +113,96 @@ def build_attribute(name, regions, objects, count, maximum_id, conflicts='error'
                              ' use conflicts first or last to choose'
                              % (where, n_conflicts, name, '; '.join(shown),
                                 '; ...' if n_conflicts > SHOW_CONFLICTS else ''), path)
-        pick = starts if conflicts != 'last' else ends - 1
-        values[r[pick]] = o[pick]
+        if conflicts == 'lowest':
+            # The minimum of each region's run of entries.
+            values[r[starts]] = np.minimum.reduceat(o, starts)
+        else:
+            pick = starts if conflicts != 'last' else ends - 1
+            values[r[pick]] = o[pick]
         assigned = int(starts.size)
     else:
         n_conflicts = assigned = 0
-    return values, AttributeStats(name, int(count), assigned, maximum_id - assigned,
-                                  n_conflicts, maximum_id)
+    stats = AttributeStats(name, int(count), assigned, maximum_id - assigned, n_conflicts,
+                           maximum_id)
+    stats.rule = {'first': 'the first listed kept', 'last': 'the last listed kept',
+                  'lowest': 'the lowest id kept'}.get(conflicts)
+    return values, stats
+
+
+class MappedStats:
+    """What map_per_object made, for the log line."""
+
+    def __init__(self, name, via, values, kind, assigned, maximum_id):
+        self.name, self.via, self.values, self.kind = name, via, values, kind
+        self.assigned, self.maximum_id = assigned, maximum_id
+
+    def message(self):
+        what = {'number': 'regions with a value', 'category': 'regions with a category'}
+        return ('%s: one value per %s (%d values), through each region\'s %s: %d %s'
+                % (self.name, self.via, self.values, self.via, self.assigned,
+                   what.get(self.kind, 'regions with a non-zero id')))
+
+
+def map_per_object(name, values, parent, via, kind='id', where=None, path=None):
+    """A per-region array from one value per object: region r gets ``values[k - 1]``
+    where k = ``parent[r]`` is the region's object (its dendrite, axon ...; 0 = none).
+    ``kind`` 'id' or 'category': int32, 0 where the region is in no object; 'number':
+    float32, NaN where the region is in no object or the value is unknown.  A parent id
+    beyond the values (an object the vector has no entry for) is an InputError naming
+    ``where`` (file and dataset)."""
+    values = np.asarray(values).reshape(-1)
+    parent = np.asarray(parent)
+    where = where or name
+    top = int(parent.max()) if parent.size else 0
+    if top > values.size:
+        region = int(np.argmax(parent > values.size))
+        raise InputError('%s holds %d values (one per %s object) but %s id %d (region %d)'
+                         ' has none: the files do not belong together'
+                         % (where, values.size, via, via, top, region), path)
+    if kind == 'number':
+        lookup = np.empty(values.size + 1, np.float32)
+        lookup[0] = np.nan
+        lookup[1:] = values
+        out = lookup[parent]
+        assigned = int(np.count_nonzero(~np.isnan(out)))
+    else:
+        v = values.astype(np.int64) if values.dtype.kind in 'iub' else values
+        if v.dtype.kind == 'f':
+            if not np.all(v == np.floor(v)):
+                raise InputError('%s holds values that are not whole numbers' % where, path)
+            v = v.astype(np.int64)
+        if v.size and (int(v.min()) < 0 or int(v.max()) > np.iinfo(np.int32).max):
+            raise InputError('%s holds %d, which cannot be stored as an id'
+                             % (where, int(v.min()) if int(v.min()) < 0 else int(v.max())),
+                             path)
+        lookup = np.zeros(v.size + 1, np.int32)
+        lookup[1:] = v
+        out = lookup[parent]
+        assigned = int(np.count_nonzero(out))
+    return out, MappedStats(name, via, values.size, kind, assigned, parent.size - 1)
+
+
+DEFAULT_MEMORY_LIMIT = 4.0      # GB of attribute arrays one `connectome ids` may build
+
+
+def check_array_size(maximum_id, count, memory_limit=DEFAULT_MEMORY_LIMIT, path=None):
+    """InputError, before anything is allocated, when ``count`` int32 arrays indexed by
+    region id (what ChimeraX's segmentation attributes are) would exceed
+    ``memory_limit`` GB."""
+    nbytes = (int(maximum_id) + 1) * 4
+    if nbytes * count <= memory_limit * 1e9:
+        return
+    where = os.path.basename(path) if path else 'the segmentation'
+    raise InputError(
+        '%s: its largest region id is %d, so each attribute array (one int32 per region id,'
+        ' as ChimeraX indexes them) would take %s, %s for %d, beyond memoryLimit %g GB.'
+        ' Renumber the region ids to 1..N (fastremap.renumber does this) or raise'
+        ' memoryLimit.' % (where, maximum_id, _gb(nbytes), _gb(nbytes * count), count,
+                           memory_limit), path)
+
+
+def _gb(n):
+    return '%.1f GB' % (n / 1e9) if n >= 1e8 else '%.0f MB' % (n / 1e6)
 
 
 def _listing(values):
@@ -126,10 +213,11 @@ def _listing(values):
 # The segmentation file
 
 class SegmentationFile:
-    """What ``connectome ids`` needs to know about a Chimera map file before changing it:
-    its voxel type, its maximum region id (the ``maximum_segment_id`` attribute, else
-    computed from the full-resolution data, chunk by chunk), its attribute arrays and the
-    names already used by other nodes."""
+    """What ``connectome ids`` needs to know about a Chimera map file, or about the
+    attribute file of a store (formats/sidecar.py), before changing it: its voxel type,
+    its maximum region id (the ``maximum_segment_id`` attribute, else computed from the
+    full-resolution data, chunk by chunk), its attribute arrays and the names already
+    used by other nodes."""
 
     def __init__(self, path):
         self.path = os.fspath(path)
@@ -147,6 +235,9 @@ class SegmentationFile:
                              self.path)
 
     def _survey(self, f):
+        self.store = None
+        if sidecar.is_sidecar(f):
+            return self._survey_sidecar(f)
         images = [g for name, g in f.get('Chimera', {}).items()
                   if isinstance(g, h5py.Group) and name.startswith('image')]
         if 'Chimera' not in f or not images:
@@ -187,10 +278,28 @@ class SegmentationFile:
         for a in f.attrs:
             self.other_names.setdefault(a, '/ attribute %s' % a)
 
+    def _survey_sidecar(self, f):
+        """A store's attribute file: the voxels are in the store it names."""
+        about = sidecar.description(f)
+        self.store = (about['store'], about['format'])
+        self.image_group = self.data_path = None
+        self.value_type = np.dtype(about['value_type'])
+        self.shape = tuple(int(v) for v in reversed(about['size']))
+        if not is_label_type(self.value_type):
+            raise InputError('%s is not a segmentation: its values are %s, not region ids'
+                             % (self.store[0], self.value_type), self.path)
+        self.stored_maximum = _maximum_attribute(f)
+        self.attributes = {name: node.shape[0] for name, node in f.get(GROUP, {}).items()
+                           if isinstance(node, h5py.Dataset) and node.ndim == 1}
+        # The store's attribute lookup reads /attributes and maximum_segment_id only.
+        self.other_names = {}
+
     def maximum_id(self, report=None):
         """The maximum region id: the stored attribute, else computed from the data."""
         if self.stored_maximum is not None:
             return self.stored_maximum
+        if self.store is not None:
+            return stores.open_store(self.store[0], self.store[1]).maximum(report)
         with h5py.File(self.path, 'r') as f:
             return compute_maximum(f[self.data_path], report)
 
@@ -225,15 +334,61 @@ def compute_maximum(dataset, report=None, slab_bytes=256 << 20):
 
 
 def list_attributes(path):
-    """[(name, length, object count)] of the arrays under /attributes."""
+    """[(name, length, count)] of the arrays under /attributes: count is the number of
+    objects (integer arrays) or of regions with a value (float arrays)."""
+    return [(name, length, count) for name, length, count, _ in _survey_attributes(path)]
+
+
+def describe_attributes(path):
+    """[(name, length, text)]: what each array under /attributes holds, for listings."""
+    out = []
+    for name, length, count, attrs in _survey_attributes(path):
+        kind = _text(attrs.get('kind'))
+        if kind == 'category':
+            names = [_text(n) for n in np.asarray(attrs.get('category_names', []))]
+            objects = np.asarray(attrs.get('category_objects', np.zeros(len(names))))
+            unit = _text(attrs.get('objects')) or 'object'
+            text = 'categories of each %s: %s' % (unit, ', '.join(
+                '%s (%d)' % (n, c) for n, c in zip(names, objects)))
+        elif kind != 'number':
+            text = '%d objects' % count
+        else:
+            unit = _text(attrs.get('unit'))
+            text = 'a number per region (%s%d regions with a value)' % (
+                (unit + '; ') if unit else '', count)
+        out.append((name, length, text))
+    return out
+
+
+def read_attribute(path, name):
+    """The array /attributes/NAME of a segmentation file, or None."""
+    with h5py.File(os.fspath(path), 'r') as f:
+        node = f.get('%s/%s' % (GROUP, name))
+        return node[()] if isinstance(node, h5py.Dataset) and node.ndim == 1 else None
+
+
+def _survey_attributes(path):
     out = []
     with h5py.File(os.fspath(path), 'r') as f:
         group = f.get(GROUP)
         if isinstance(group, h5py.Group):
             for name, node in sorted(group.items()):
                 if isinstance(node, h5py.Dataset) and node.ndim == 1:
-                    out.append((name, node.shape[0], object_count(node[()])))
+                    values = node[()]
+                    if values.dtype.kind == 'f':
+                        count = int(np.count_nonzero(~np.isnan(values[1:])))
+                    else:
+                        count = object_count(values)
+                    attrs = dict(node.attrs)
+                    attrs.setdefault('kind', 'number' if values.dtype.kind == 'f' else 'id')
+                    out.append((name, node.shape[0], count, attrs))
     return out
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        return value.decode('utf-8', 'replace')
+    return None if value is None else str(value)
 
 
 def check_names(segfile, names, replace):
@@ -251,23 +406,32 @@ def check_names(segfile, names, replace):
                              % (segfile.path, name), segfile.path)
 
 
-def write_attributes(path, arrays, maximum_id=None):
-    """Write {name: int32 array} under /attributes of a Chimera map file, replacing arrays
-    of those names, one atomic change per array (formats/hdf5edit.py), so a killed run leaves each
-    attribute either as before or as after.  Also writes ``maximum_segment_id`` on the
-    image group when ``maximum_id`` is given and the file has none."""
+def write_attributes(path, arrays, maximum_id=None, metadata=None, report=None):
+    """Write {name: array} under /attributes of a Chimera map file (int32, or float32
+    for float arrays), replacing arrays of those names, one atomic change per array
+    (formats/hdf5edit.py), so a killed run leaves each attribute either as before or as
+    after.  ``metadata``: {name: {HDF5 attribute: value}} kept on the arrays (category
+    names, units).  Also writes ``maximum_segment_id`` on the image group when
+    ``maximum_id`` is given and the file has none.  ``report(name)`` after each array.
+    Holds the file's lock (formats/locks.py) throughout, so another run cannot interleave
+    its changes; a caller that read the file first should hold it from then."""
     path = os.fspath(path)
-    for name, values in arrays.items():
-        with hdf5edit.Edit(path) as f:
-            _swap_in(f, {name: values})
-    if maximum_id is not None:
-        with hdf5edit.Edit(path) as f:
-            if _maximum_attribute(f) is None:
-                image = [g for n, g in f['Chimera'].items() if n.startswith('image')][0]
-                image.attrs['maximum_segment_id'] = np.int64(maximum_id)
+    metadata = metadata or {}
+    with locks.exclusive(path, 'connectome ids'):
+        for name, values in arrays.items():
+            with hdf5edit.Edit(path) as f:
+                _swap_in(f, {name: values}, metadata)
+            if report is not None:
+                report(name)
+        if maximum_id is not None:
+            with hdf5edit.Edit(path) as f:
+                if _maximum_attribute(f) is None:
+                    node = sidecar.maximum_node(f) if sidecar.is_sidecar(f) else \
+                        [g for n, g in f['Chimera'].items() if n.startswith('image')][0]
+                    node.attrs['maximum_segment_id'] = np.int64(maximum_id)
 
 
-def _swap_in(f, arrays):
+def _swap_in(f, arrays, metadata=None):
     """Build a complete new /attributes group (hard links to the arrays kept, new datasets
     for ``arrays``) in new space, then swap it for the old one: only the root group's
     entries change in place."""
@@ -281,7 +445,10 @@ def _swap_in(f, arrays):
             if name not in arrays:
                 new[name] = old[name]
     for name, values in arrays.items():
-        new.create_dataset(name, data=np.ascontiguousarray(values, np.int32))
+        kind = np.float32 if np.asarray(values).dtype.kind == 'f' else np.int32
+        ds = new.create_dataset(name, data=np.ascontiguousarray(values, kind))
+        for key, value in (metadata or {}).get(name, {}).items():
+            ds.attrs[key] = value
     if old is not None:
         del f[GROUP]
     f.move(temporary, GROUP)

@@ -9,6 +9,7 @@ Volume models, which are only asked for ``data.size`` and ``data.value_type`` he
 
 import numpy as np
 
+from ..errors import InputError
 from .labels import is_label_type
 
 # The colours of the seed figure (axons green, dendrites red, spine heads blue).
@@ -69,6 +70,84 @@ def file_attribute_names(path):
     return sorted(set(names))
 
 
+def file_attribute_info(path):
+    """{name: info} for the 1-D arrays under /attributes of a segmentation file, from
+    their HDF5 attributes only (no array data): info has 'kind' ('id': object ids,
+    'category': category codes, 'number': a float per region), 'categories' ([(name,
+    code, objects)], category kind), 'objects' (what the categories classify: 'axon'),
+    'unit' and 'source'."""
+    import h5py
+    out = {}
+    if not h5py.is_hdf5(path):
+        return out
+    with h5py.File(path, 'r') as f:
+        group = f.get('attributes')
+        if not isinstance(group, h5py.Group):
+            return out
+        for name, node in group.items():
+            if not (isinstance(node, h5py.Dataset) and node.ndim == 1):
+                continue
+            attrs = node.attrs
+            kind = _text(attrs.get('kind')) or ('number' if node.dtype.kind == 'f' else 'id')
+            info = dict(kind=kind, objects=_text(attrs.get('objects')) or '',
+                        unit=_text(attrs.get('unit')) or '',
+                        source=_text(attrs.get('source')) or '', categories=[])
+            if kind == 'category':
+                names = [_text(n) for n in np.asarray(attrs.get('category_names', []))]
+                codes = np.asarray(attrs.get('category_codes', np.zeros(0)), np.int64)
+                counts = np.asarray(attrs.get('category_objects', np.zeros(len(names))),
+                                    np.int64)
+                info['categories'] = [(n, int(c), int(k)) for n, c, k in
+                                      zip(names, codes, counts)]
+            out[name] = info
+    return out
+
+
+def _text(value):
+    if isinstance(value, bytes):
+        return value.decode('utf-8', 'replace')
+    if isinstance(value, np.ndarray) and value.shape == ():
+        return _text(value[()])
+    return None if value is None else str(value)
+
+
+def category_rgba(codes, colors, size=None):
+    """Per-region RGBA (uint8, n x 4) for category codes: ``colors`` {code: rgba8};
+    other regions white, which leaves the EM image as it is (colours modulate it)."""
+    codes = np.asarray(codes)
+    lookup = np.full((max([int(codes.max()) if codes.size else 0] + list(colors)) + 1, 4),
+                     255, np.uint8)
+    for code, rgba in colors.items():
+        lookup[code] = rgba
+    lookup[0] = 255
+    return lookup[codes]
+
+
+def number_rgba(values, lo, hi, ramp):
+    """Per-region RGBA for a float per region: ``ramp(fractions)`` -> (n, 4) uint8 for
+    values scaled to 0..1 between lo and hi (clamped); NaN (no value) regions white."""
+    values = np.asarray(values, np.float32)
+    out = np.full(values.shape + (4,), 255, np.uint8)
+    known = ~np.isnan(values)
+    span = (hi - lo) if hi > lo else 1.0
+    fractions = np.clip((values[known] - lo) / span, 0.0, 1.0).astype(np.float32)
+    out[known] = ramp(fractions)
+    return out
+
+
+def value_range(values):
+    """(low, high) of the known values of a float per region: the 2nd and 98th
+    percentiles, so a few outliers do not wash out the ramp; (0, 1) if none."""
+    v = np.asarray(values, np.float32)
+    v = v[~np.isnan(v)]
+    if v.size == 0:
+        return 0.0, 1.0
+    lo, hi = (float(x) for x in np.percentile(v, (2, 98)))
+    if hi <= lo:
+        lo, hi = float(v.min()), float(v.max())
+    return lo, hi if hi > lo else lo + 1.0
+
+
 def object_count(values):
     """Number of distinct objects (non-zero values) in an attribute array."""
     ids = np.asarray(values)
@@ -90,11 +169,31 @@ def object_ids(attribute_arrays, region):
             for name, a in attribute_arrays.items()}
 
 
-def readout_text(region, ids):
-    """``region 812345  axon 1203  dendrite 0  spinehead 0``, like neuroglancer's."""
+def readout_text(region, ids, properties=None):
+    """``region 812345  axon 1203  dendrite 0  spinehead 0``, like neuroglancer's, then
+    the region's categories and numbers (``axonclass inhibitory  spineheadvolume
+    0.0123``) when given: {attribute: text}."""
     fields = ['region %d' % region] + ['%s %d' % (name, ids[name])
                                        for name in ordered_classes(ids)]
+    fields += ['%s %s' % (name, text) for name, text in sorted((properties or {}).items())]
     return '  '.join(fields)
+
+
+def property_texts(region, values, info):
+    """{attribute: text} of a region's category names and numbers (``values``: {name:
+    per-region array}, ``info``: file_attribute_info); nothing for a region without."""
+    out = {}
+    for name, a in values.items():
+        if not 0 <= region < len(a):
+            continue
+        v = a[region]
+        kind = info.get(name, {}).get('kind')
+        if kind == 'category' and int(v):
+            names = {code: n for n, code, _ in info[name]['categories']}
+            out[name] = names.get(int(v), str(int(v)))
+        elif kind == 'number' and not np.isnan(v):
+            out[name] = '%.3g' % float(v)
+    return out
 
 
 def choose_segmentation(volumes, has_attributes=lambda v: False):
@@ -117,3 +216,32 @@ def choose_image(volumes, segmentation):
         return None
     return max(candidates, key=lambda v: (not is_label_type(v.data.value_type),
                                           -volumes.index(v)))
+
+
+def parse_object_ids(text, largest, name='object'):
+    """Object ids typed as ``12,40-45`` -> [(first, last)] inclusive ranges, in order.
+    InputError for anything that is not a list of ids and ascending ranges of ids from 1
+    to ``largest`` (the class's largest object id: a larger one cannot match)."""
+    ranges = []
+    for part in text.split(','):
+        part = part.strip()
+        lo, dash, hi = part.partition('-')
+        try:
+            first = int(lo)
+            last = int(hi) if dash else first
+        except ValueError:
+            raise InputError('%r is not an id or a range of ids like 40-45' % part)
+        if first > last:
+            raise InputError('range %s is reversed; write %d-%d' % (part, last, first))
+        if first < 1:
+            raise InputError('%s ids start at 1, not %d' % (name, first))
+        if last > largest:
+            raise InputError('no %s has id %d: the largest %s id is %d'
+                             % (name, last if first <= largest else first, name, largest))
+        ranges.append((first, last))
+    return ranges
+
+
+def format_object_ids(ranges):
+    """[(first, last)] -> ``12,40-45``."""
+    return ','.join('%d' % a if a == b else '%d-%d' % (a, b) for a, b in ranges)

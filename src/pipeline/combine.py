@@ -33,7 +33,8 @@ import numpy as np
 
 from ..blocks import ceil_div
 from ..errors import InputError
-from ..formats import cmap
+from ..formats import cmap, locks
+from ..formats.tiles import check_geometry
 from ..parallel import available_cores
 from ..progress import Progress, format_bytes, format_duration
 from . import pyramid
@@ -71,7 +72,9 @@ def check_output(output, input_paths, replace):
     folder = os.path.dirname(path)
     if not os.path.isdir(folder):
         raise InputError('output folder %s does not exist' % folder, output)
-    if os.path.exists(path) and not replace:
+    if os.path.isdir(path):
+        raise InputError('output %s is a folder' % output, output)
+    if os.path.lexists(path) and not replace:
         raise InputError('output %s exists (use replace true to overwrite it)' % output, output)
     return path
 
@@ -102,6 +105,13 @@ def subsample_steps(subsamples, size_xyz, voxel_size):
     steps = [tuple(int(v) for v in ((s,) * 3 if np.isscalar(s) else s)) for s in subsamples]
     if any(len(s) != 3 or min(s) < 1 for s in steps):
         raise InputError('subsamples must be positive steps I,J,K')
+    previous = (1, 1, 1)
+    for s in steps:
+        if s == previous:
+            raise InputError('subsample step %s is %s; each step must be coarser than the'
+                             ' one before' % (','.join(map(str, s)), 'the full resolution'
+                                              if s == (1, 1, 1) else 'the step before it'))
+        previous = s
     step = steps[-1]
     while True:
         # ChimeraX's own rule (map_data/cmap/write_cmap.py), floor division included.
@@ -187,10 +197,10 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     """
     t_start = time.monotonic()
     path = check_output(output, tileset.paths, replace)
+    voxel_size, origin = check_geometry(voxel_size, origin)
     start, stop = region_bounds(region, tileset.shape)
     size = tuple(e - s for s, e in zip(start, stop))               # z,y,x
     size_xyz = tuple(reversed(size))
-    voxel_size = tuple(float(v) for v in voxel_size)
     if origin is None:
         origin = tuple(float(o + s) * v for o, s, v in
                        zip(reversed(tileset.offset), reversed(start), voxel_size))
@@ -201,6 +211,13 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
         raise InputError('downsample must be auto, %s' % ', '.join(pyramid.METHODS))
     if compress_shuffle is None:
         compress_shuffle = default_shuffle(tileset.dtype)
+    for f in factors:
+        try:
+            pyramid.check_factors(f, method)
+        except ValueError as e:
+            raise InputError('subsamples: %s (choose steps closer together)' % e)
+    if not (np.isfinite(memory_limit) and memory_limit > 0):
+        raise InputError('memoryLimit must be a positive number of GB, not %g' % memory_limit)
     threads = threads or available_cores()
     side = _chunk_side(chunk_side or cmap.default_chunk_side(tileset.dtype.itemsize),
                        factors)
@@ -208,40 +225,47 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     tileset.set_cache_limit(plan['cache'])
 
     folder, base = os.path.split(path)
-    # A hidden name beside the output (same file system, so the final rename is atomic),
-    # created by HDF5 with the user's usual permissions.
-    temp = os.path.join(folder, '.%s.%d.%d.part' % (base, os.getpid(), time.monotonic_ns()))
-    writer = None
-    try:
-        try:
-            writer = cmap.ChimeraMapWriter(
-                temp, size, tileset.dtype, steps, name=name or tileset.name, origin=origin,
-                voxel_size=voxel_size, chunk_side=side, compress=compress,
-                compress_method=compress_method, compress_level=compress_level,
-                compress_shuffle=compress_shuffle)
-        except OSError as e:
-            raise InputError('cannot write %s: %s' % (path, _os_message(e)), path)
-        levels = [_Level(lv, f) for lv, f in zip(writer.levels, factors + [None])]
-        ntiles = sum(1 for p in tileset.positions_in(start, stop) if p in tileset.tiles)
-        progress = Progress('combine %s' % base, ntiles, 'tiles', report)
-        _note_filtered(tileset, progress)
-        engine = _Engine(tileset, writer, path, levels, start, method, threads,
-                         plan['window'], progress, ntiles, mode_library)
-        with cmap.blosc_threads():
-            engine.run()
-        if tileset.dtype.kind in 'iu':
-            writer.set_maximum_segment_id(engine.maximum)
-        try:
-            writer.close()
-        except _HDF5_ERRORS as e:
-            raise InputError('writing %s failed: %s' % (path, _os_message(e)), path)
+    # Held to the end: a second combine to this output is refused, not interleaved.
+    with locks.exclusive(path, 'connectome combine'):
+        check_output(output, tileset.paths, replace)
+        for name, pid in locks.remove_leftovers(folder, '.%s.' % base, '.'):
+            if report is not None:
+                report('Removed %s, left in %s by process %d, which is gone'
+                       % (name, folder, pid), True)
+        # A hidden name beside the output (same file system, so the final rename is
+        # atomic), created by HDF5 with the user's usual permissions.
+        temp = os.path.join(folder, '.%s.%d.%d.part' % (base, os.getpid(), time.monotonic_ns()))
         writer = None
-        os.replace(temp, path)
-    except BaseException:
-        if writer is not None:
-            _close_after_failure(writer)
-        cmap.remove_quietly(temp)
-        raise
+        try:
+            try:
+                writer = cmap.ChimeraMapWriter(
+                    temp, size, tileset.dtype, steps, name=name or tileset.name,
+                    origin=origin, voxel_size=voxel_size, chunk_side=side, compress=compress,
+                    compress_method=compress_method, compress_level=compress_level,
+                    compress_shuffle=compress_shuffle)
+            except OSError as e:
+                raise InputError('cannot write %s: %s' % (path, _os_message(e)), path)
+            levels = [_Level(lv, f) for lv, f in zip(writer.levels, factors + [None])]
+            ntiles = sum(1 for p in tileset.positions_in(start, stop) if p in tileset.tiles)
+            progress = Progress('combine %s' % base, ntiles, 'tiles', report)
+            _note_filtered(tileset, progress)
+            engine = _Engine(tileset, writer, path, levels, start, method, threads,
+                             plan['window'], progress, ntiles, mode_library)
+            with cmap.blosc_threads():
+                engine.run()
+            if tileset.dtype.kind in 'iu':
+                writer.set_maximum_segment_id(engine.maximum)
+            try:
+                writer.close()
+            except _HDF5_ERRORS as e:
+                raise InputError('writing %s failed: %s' % (path, _os_message(e)), path)
+            writer = None
+            _publish(temp, path, replace)
+        except BaseException:
+            if writer is not None:
+                writer.abandon()
+            cmap.remove_quietly(temp)
+            raise
     seconds = time.monotonic() - t_start
     result = CombineResult(
         path=path, size=size_xyz, dtype=tileset.dtype.name, tiles=ntiles,
@@ -278,6 +302,26 @@ def _note_filtered(tileset, progress):
     progress.note('%d of %d tiles (%s) have filters only HDF5 undoes (%s): they are read'
                   ' through h5py\'s filter pipeline on one thread, more slowly than deflated'
                   ' tiles' % (len(filtered), len(tileset.tiles), shown, '; '.join(names)))
+
+
+def _publish(temp, path, replace):
+    """Give the finished file its name.  Without replace the name must still be free at
+    this moment (a hard link fails if it exists), so nothing made meanwhile is lost."""
+    if replace:
+        os.replace(temp, path)
+        return
+    try:
+        os.link(temp, path)
+    except FileExistsError:
+        raise InputError('output %s exists (use replace true to overwrite it)' % path, path)
+    except OSError:
+        # No hard links on this file system: the lock keeps other combines off the name.
+        if os.path.lexists(path):
+            raise InputError('output %s exists (use replace true to overwrite it)' % path,
+                             path)
+        os.replace(temp, path)
+        return
+    os.remove(temp)
 
 
 def _chunk_side(side, factors):
@@ -327,13 +371,6 @@ def _memory_trimmer():
     libc = ctypes.CDLL(name) if name else None
     trim = getattr(libc, 'malloc_trim', None)
     return (lambda: trim(0)) if trim else None
-
-
-def _close_after_failure(writer):
-    try:
-        writer.close()
-    except _HDF5_ERRORS:
-        pass        # a write already failed; the partial file is removed next
 
 
 class _Engine:

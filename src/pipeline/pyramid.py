@@ -35,6 +35,7 @@ MODE_LIBRARIES = ('tinybrain', 'numpy')
 _TINYBRAIN_TYPES = frozenset(np.dtype(t) for t in (
     np.uint8, np.uint16, np.uint32, np.uint64, np.int8, np.int16, np.int32, np.int64))
 MIN_LEVEL_VOXELS = 2**17     # ChimeraX's writer stops subsampling below this many voxels
+MODE_BLOCK_LIMIT = 255       # voxels per block the mode counts in (uint8 counters)
 
 
 def default_method(dtype):
@@ -130,6 +131,13 @@ def _tinybrain_mode(a, factors):
     return np.ascontiguousarray(out.T)
 
 
+def check_factors(factors, method):
+    """ValueError for downsampling factors ``method`` cannot use."""
+    if method == 'mode' and math.prod(factors) > MODE_BLOCK_LIMIT:
+        raise ValueError('mode downsampling blocks are limited to %d voxels; %s makes %d'
+                         % (MODE_BLOCK_LIMIT, ','.join(map(str, factors)), math.prod(factors)))
+
+
 def _block_values(a, factors):
     """The values of each block as k = fz*fy*fx contiguous z,y,x arrays (block order),
     zero-padded at the far edges."""
@@ -149,8 +157,7 @@ def _block_values(a, factors):
 def _mode(a, factors):
     v = _block_values(a, factors)
     k = len(v)
-    if k > 255:
-        raise ValueError('mode downsampling blocks are limited to 255 voxels, not %d' % k)
+    check_factors(factors, 'mode')
     # Most blocks of a segmentation lie inside one region: all their voxels are equal and
     # that value is the mode.  Only the other blocks need counting.
     mixed = np.zeros(v.shape[1:], bool)

@@ -7,6 +7,8 @@ arrays in the segmentation's file and numpy arrays set on the model.  What is re
 the file is kept with the model until ``forget_classes``.
 """
 
+import os
+
 from chimerax.core.errors import UserError
 from numpy import integer, issubdtype, ndarray
 
@@ -17,17 +19,68 @@ from .settings import connectome_settings
 _CACHE = '_connectome_cache'        # model attribute: what was read from its file
 
 
+def attribute_file(seg):
+    """The file that holds a segmentation model's attributes: the Chimera map itself, or
+    the attribute file of a store (session/storegrid.py), which may not exist yet."""
+    path = getattr(seg.data, 'attributes_path', None) or getattr(seg.data, 'path', None)
+    return path if isinstance(path, str) else None
+
+
+def _existing_attribute_file(seg):
+    """The attribute file ChimeraX's lookup reads for this model, if there is one."""
+    path = attribute_file(seg)
+    if hasattr(seg.data, 'find_attribute') and path is not None and os.path.isfile(path):
+        return path
+    return None
+
+
 def segmentation_classes(seg):
-    """Object classes of a segmentation model, in panel order."""
+    """Object classes of a segmentation model (attributes of object ids, not category
+    codes or numbers), in panel order."""
     cache = seg.__dict__.setdefault(_CACHE, {})
     if 'file classes' not in cache:
-        path = getattr(seg.data, 'path', None)
-        in_file = hasattr(seg.data, 'find_attribute') and isinstance(path, str)
-        cache['file classes'] = pure.file_attribute_names(path) if in_file else []
+        path = _existing_attribute_file(seg)
+        cache['file classes'] = pure.file_attribute_names(path) if path else []
+    info = attribute_info(seg)
     on_model = [name for name, value in vars(seg).items()
                 if not name.startswith('_') and isinstance(value, ndarray)
                 and value.ndim == 1 and issubdtype(value.dtype, integer)]
-    return pure.ordered_classes(set(cache['file classes']) | set(on_model))
+    names = set(cache['file classes']) | set(on_model)
+    return pure.ordered_classes({n for n in names
+                                 if info.get(n, {}).get('kind', 'id') == 'id'})
+
+
+def attribute_info(seg):
+    """{name: info} of the attributes in the segmentation's file (pipeline/classes.py
+    file_attribute_info: kind 'id', 'category' or 'number', category names ...)."""
+    cache = seg.__dict__.setdefault(_CACHE, {})
+    if 'info' not in cache:
+        path = _existing_attribute_file(seg)
+        cache['info'] = pure.file_attribute_info(path) if path else {}
+    return cache['info']
+
+
+def category_attributes(seg):
+    """Names of the attributes of category codes (axonclass ...), sorted."""
+    return sorted(n for n, i in attribute_info(seg).items() if i['kind'] == 'category')
+
+
+def number_attributes(seg):
+    """Names of the attributes holding a number per region (spineheadvolume ...)."""
+    return sorted(n for n, i in attribute_info(seg).items() if i['kind'] == 'number')
+
+
+def check_attribute(command, seg, name):
+    """The info of a category or number attribute, or UserError saying what there is."""
+    info = attribute_info(seg).get(name)
+    if info is None or info['kind'] == 'id':
+        have = category_attributes(seg) + number_attributes(seg)
+        raise UserError('%s: segmentation %s (%s) has no attribute %s of categories or'
+                        ' numbers; it has %s' % (command, seg.atomspec, seg.name, name,
+                                                 ', '.join(have) or 'none (connectome ids'
+                                                 ' FOLDER writes axonclass, dendriteclass,'
+                                                 ' spineheadvolume ...)'))
+    return info
 
 
 def class_values(seg, name):
@@ -41,6 +94,26 @@ def class_values(seg, name):
             values[name] = compat.attribute_values(seg, name)
         except LookupError as e:        # two arrays of that name in the file
             raise UserError(str(e))
+    return values[name]
+
+
+def number_values(seg, name):
+    """The float per region of a number attribute: the array set on the model, else the
+    file's (ChimeraX's own lookup, seg.data.find_attribute; its segmentation code takes
+    integer arrays only)."""
+    value = vars(seg).get(name)
+    if isinstance(value, ndarray):
+        return value
+    values = seg.__dict__.setdefault(_CACHE, {}).setdefault('values', {})
+    if name not in values:
+        try:
+            found = seg.data.find_attribute(name)
+        except LookupError as e:        # two arrays of that name in the file
+            raise UserError(str(e))
+        if found is None:
+            raise UserError('segmentation %s (%s) has no attribute %s'
+                            % (seg.atomspec, seg.name, name))
+        values[name] = found
     return values[name]
 
 

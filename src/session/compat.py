@@ -37,3 +37,18 @@ def set_maximum_region_id(segmentation, maximum):
     full-resolution volume.  A value ChimeraX already has is kept."""
     if not hasattr(segmentation, '_max_segment_id'):
         segmentation._max_segment_id = maximum
+
+
+def set_segmentation_colors(volume, segmentation, rgba):
+    """Colour an EM map by per-region colours (``rgba``: uint8, one row per region id)
+    the way ``segmentation colors ... map`` does: its mask colours become a
+    chimerax.segment.segment.SegmentationMapColor, which modulates every plane drawn."""
+    from chimerax.segment.segment import SegmentationMapColor
+    volume.mask_colors = SegmentationMapColor(segmentation, rgba)
+
+
+def segmentation_rgba(volume):
+    """The per-region colours a map is coloured by (SegmentationMapColor._segment_rgba),
+    or None."""
+    colors = volume.mask_colors
+    return getattr(colors, '_segment_rgba', None) if has_segmentation_colors(volume) else None

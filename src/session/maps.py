@@ -10,7 +10,7 @@ from chimerax.core.errors import UserError
 from ..errors import InputError
 from ..pipeline import classes as pure
 from . import compat
-from .classes import segmentation_classes
+from .classes import attribute_file, segmentation_classes
 
 
 def open_volumes(session):
@@ -44,20 +44,51 @@ def segmentation_colored(volume):
 
 
 def segmentation_file(session, segmentation):
-    """(file path, open segmentation models reading that file) for a .cmap path or an
-    open segmentation model."""
+    """(file path, open segmentation models reading that file) for a .cmap path (or a
+    store's attribute file) or an open segmentation model: for a model opened from a
+    store, the store's attribute file, which may not exist yet."""
     from chimerax.map import Volume
     if isinstance(segmentation, Volume):
-        path = getattr(segmentation.data, 'path', None)
-        if not isinstance(path, str) or not hasattr(segmentation.data, 'find_attribute'):
+        path = attribute_file(segmentation)
+        if path is None or not hasattr(segmentation.data, 'find_attribute'):
             raise InputError('model #%s (%s) was not opened from a Chimera map (.cmap) file'
-                             % (segmentation.id_string, segmentation.name))
+                             ' or a store' % (segmentation.id_string, segmentation.name))
     else:
         path = os.path.abspath(segmentation)
-    models = []
-    for v in open_volumes(session):
-        vpath = getattr(v.data, 'path', None)
-        if isinstance(vpath, str) and os.path.exists(vpath) and os.path.exists(path) \
-                and os.path.samefile(vpath, path):
-            models.append(v)
+    models = [v for v in open_volumes(session)
+              if hasattr(v.data, 'find_attribute') and _same_file(attribute_file(v), path)]
     return path, models
+
+
+def segmentation_store(segmentation):
+    """The formats.stores.Store an open segmentation model reads, or None."""
+    return getattr(getattr(segmentation, 'data', None), 'store', None)
+
+
+def _same_file(a, b):
+    if a is None:
+        return False
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.abspath(a) == os.path.abspath(b)
+
+
+_volume_names = None
+
+
+def volume_attribute_names(session):
+    """Every attribute a Volume model has, instance attributes included (``data``,
+    ``region``, ``path`` ...): ChimeraX's segmentation code uses a model attribute of an
+    attribute's name before the file's array, so none of these can name a class.  Found
+    on a small Volume made for the purpose (and deleted), once per process."""
+    global _volume_names
+    if _volume_names is None:
+        import numpy as np
+        from chimerax.map_data import ArrayGridData
+        from chimerax.map.volume import Volume
+        v = Volume(session, ArrayGridData(np.zeros((2, 2, 2), np.uint32)))
+        try:
+            _volume_names = frozenset(dir(v))
+        finally:
+            v.delete()
+    return _volume_names

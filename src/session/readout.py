@@ -14,7 +14,8 @@ segmentation and one entry of each class's attribute array.
 """
 
 from ..pipeline import classes as pure
-from .classes import class_values, segmentation_classes
+from .classes import (attribute_info, category_attributes, class_values, number_attributes,
+                      number_values, segmentation_classes)
 from .maps import open_volumes
 
 HOVER_TRIGGER = 'mouse hover'
@@ -62,7 +63,7 @@ def readout_for_pick(session, pick):
     if found is None:
         return None
     ids = {k: v for k, v in found.items() if k != 'region'}
-    text = pure.readout_text(found['region'], ids)
+    text = pure.readout_text(found['region'], ids, properties_at(seg, found['region']))
     session.logger.status(text)
     return text
 
@@ -85,6 +86,18 @@ def _segmentation_under(session, pick, xyz):
 def _holds(seg, xyz):
     ijk = seg.data.xyz_to_ijk(seg.scene_position.inverse() * xyz)
     return all(-0.5 <= c <= n - 0.5 for c, n in zip(ijk, seg.data.size))
+
+
+def properties_at(seg, region):
+    """{attribute: text}: the region's category names and numbers (axonclass
+    inhibitory, spineheadvolume 0.0123)."""
+    info = attribute_info(seg)
+    values = {}
+    for name in category_attributes(seg):
+        values[name] = class_values(seg, name)
+    for name in number_attributes(seg):
+        values[name] = number_values(seg, name)
+    return pure.property_texts(region, values, info)
 
 
 def objects_at(seg, scene_xyz):

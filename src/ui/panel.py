@@ -3,6 +3,9 @@ class, show object surfaces and pick objects by id without typing commands.
 
 Menus choose the EM map and the segmentation among open volumes; one row per object
 class of the segmentation gives a show/hide checkbox, a colour and the object count.
+"Color by" picks an attribute of named categories (axonclass) or of numbers
+(spineheadvolume): one row per category with its name, colour and object count, or the
+range of the numbers, and its button colours the map by them with a key.
 Every button runs a ``connectome`` command with ``run``, so the log records it and can
 be replayed as a .cxc script; class colours, checked classes and the last choices are
 kept in the settings the commands share (session/settings.py).  Nothing here reads the
@@ -13,7 +16,8 @@ from chimerax.core.errors import UserError
 from chimerax.core.tools import ToolInstance
 
 from ..pipeline import classes as pure
-from ..session.classes import class_values, color_text, segmentation_classes
+from ..session.classes import (attribute_info, category_attributes, class_values, color_text,
+                               number_attributes, number_values, segmentation_classes)
 from ..session.maps import open_volumes, segmentation_colored
 from ..session.readout import enable_readout
 from ..session.settings import connectome_settings
@@ -33,6 +37,7 @@ class ConnectomeTool(ToolInstance):
         from chimerax.ui import MainToolWindow
         self.tool_window = MainToolWindow(self)
         self._class_rows = {}           # class -> (checkbox, colour button, count label)
+        self._category_rows = {}        # category -> [checkbox, colour button, count, colour]
         self._rows_segmentation = ()    # the segmentation the rows were made for; () none yet
         self._build_ui(self.tool_window.ui_area)
         self._refresh_models()
@@ -73,6 +78,32 @@ class ConnectomeTool(ToolInstance):
         layout.addWidget(self.classes_area)
         layout.addWidget(self.no_classes_label)
 
+        by = QHBoxLayout()
+        by.addWidget(QLabel('Color by'))
+        self.by_menu = QComboBox()
+        self.by_menu.setToolTip('An attribute of named categories or of numbers')
+        self.by_menu.currentIndexChanged.connect(self._attribute_chosen)
+        by.addWidget(self.by_menu, 1)
+        self.by_area = QWidget()
+        self.by_grid = QGridLayout(self.by_area)
+        self.by_grid.setContentsMargins(12, 2, 0, 2)
+        by_buttons = QHBoxLayout()
+        from Qt.QtWidgets import QCheckBox
+        self.key_check = QCheckBox('Key')
+        self.key_check.setToolTip('Show a color key in the graphics')
+        self.key_check.setChecked(True)
+        self.by_button = QPushButton('Color by attribute')
+        self.by_button.setToolTip('Color the EM map by the chosen categories or numbers')
+        self.by_button.clicked.connect(self.color_by)
+        by_buttons.addWidget(self.by_button)
+        by_buttons.addWidget(self.key_check)
+        self.by_widgets = QWidget()
+        by_layout = QVBoxLayout(self.by_widgets)
+        by_layout.setContentsMargins(0, 0, 0, 0)
+        by_layout.addLayout(by)
+        by_layout.addWidget(self.by_area)
+        by_layout.addLayout(by_buttons)
+
         buttons = QHBoxLayout()
         self.color_button = QPushButton('Color map')
         self.color_button.setToolTip('Color the EM map by the checked classes')
@@ -109,6 +140,7 @@ class ConnectomeTool(ToolInstance):
         pick.addWidget(self.pick_field, 1)
         pick.addWidget(self.pick_button)
         layout.addLayout(pick)
+        layout.addWidget(self.by_widgets)
         layout.addStretch(1)
 
     # -- models -----------------------------------------------------------------------
@@ -199,6 +231,97 @@ class ConnectomeTool(ToolInstance):
             self.no_classes_label.setText('%s has no object classes: add them with'
                                           ' connectome ids.' % seg.name)
         self.no_classes_label.setVisible(not names)
+        self._show_attribute_menu(seg)
+
+    # -- color by attribute -------------------------------------------------------------
+
+    def _show_attribute_menu(self, seg):
+        names = (category_attributes(seg) + number_attributes(seg)) if seg is not None else []
+        self.by_menu.blockSignals(True)
+        self.by_menu.clear()
+        for name in names:
+            self.by_menu.addItem(name)
+        self.by_menu.setCurrentIndex(0 if names else -1)
+        self.by_menu.blockSignals(False)
+        self.by_widgets.setVisible(bool(names))
+        self._attribute_chosen()
+
+    @property
+    def attribute_names(self):
+        """The attributes the Color by menu offers."""
+        return [self.by_menu.itemText(i) for i in range(self.by_menu.count())]
+
+    @property
+    def attribute(self):
+        return self.by_menu.currentText() or None
+
+    def choose_attribute(self, name):
+        self.by_menu.setCurrentIndex(self.attribute_names.index(name))
+
+    def _attribute_chosen(self, *args):
+        from Qt.QtWidgets import QCheckBox, QLabel
+        from Qt.QtCore import Qt
+        from chimerax.ui.widgets import ColorButton
+        while self.by_grid.count():
+            w = self.by_grid.takeAt(0).widget()
+            if w is not None:
+                w.setParent(None)
+                w.deleteLater()
+        self._category_rows = {}
+        seg, name = self.segmentation, self.attribute
+        if seg is None or name is None:
+            return
+        info = attribute_info(seg)[name]
+        if info['kind'] == 'category':
+            from chimerax.core.colors import BuiltinColormaps
+            set1 = (BuiltinColormaps['set1'].colors * 255).round().astype('uint8')
+            unit = info['objects'] or 'object'
+            for row, (category, code, count) in enumerate(info['categories']):
+                check = QCheckBox(category)
+                check.setChecked(count > 0)
+                color = color_text(set1[row % len(set1)])
+                swatch = ColorButton(max_size=(36, 20), has_alpha_channel=False)
+                swatch.color = self._rgba8(color)
+                swatch.setToolTip(color)
+                swatch.color_changed.connect(
+                    lambda rgba, c=category: self.set_category_color(c, color_text(rgba)))
+                label = QLabel('%d %s%s' % (count, unit, '' if count == 1 else 's'))
+                label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.by_grid.addWidget(check, row, 0)
+                self.by_grid.addWidget(swatch, row, 1)
+                self.by_grid.addWidget(label, row, 2)
+                self._category_rows[category] = [check, swatch, label, color]
+        # Widgets added to a panel already shown stay hidden until shown (Qt's rule; the
+        # app's event loop would show them a moment later, a grab at once would not).
+        for k in range(self.by_grid.count()):
+            self.by_grid.itemAt(k).widget().setVisible(True)
+        else:
+            values = number_values(seg, name)
+            lo, hi = pure.value_range(values)
+            unit = (' ' + info['unit']) if info['unit'] else ''
+            self.by_grid.addWidget(QLabel('%s to %s%s, colored dark blue to yellow'
+                                          % ('%.3g' % lo, '%.3g' % hi, unit)), 0, 0)
+            self.by_grid.itemAt(0).widget().setVisible(True)
+
+    @property
+    def category_names(self):
+        """The category rows of the chosen attribute, by name."""
+        return list(self._category_rows)
+
+    def category_count_text(self, category):
+        return self._category_rows[category][2].text()
+
+    def category_color(self, category):
+        return self._category_rows[category][3]
+
+    def set_category_checked(self, category, checked):
+        self._category_rows[category][0].setChecked(checked)
+
+    def set_category_color(self, category, color):
+        row = self._category_rows[category]
+        row[1].color = self._rgba8(color)
+        row[1].setToolTip(color)
+        row[3] = color
 
     # -- class rows -------------------------------------------------------------------
 
@@ -291,6 +414,25 @@ class ConnectomeTool(ToolInstance):
         elif name in self._class_rows:
             text += ' colors %s' % self.class_color(name)
         return text
+
+    def color_by_command(self):
+        seg, image = self._chosen('color by an attribute')
+        name = self.attribute
+        if name is None:
+            self._error('%s has no attribute of categories or numbers' % seg.name)
+        text = 'connectome color %s %s' % (seg.atomspec, name)
+        if self._category_rows:
+            checked = [c for c, row in self._category_rows.items() if row[0].isChecked()]
+            if not checked:
+                self._error('check the categories to color')
+            text += ' ' + ' '.join('%s %s' % (c, self.category_color(c)) for c in checked)
+        text += ' map %s' % image.atomspec
+        if self.key_check.isChecked():
+            text += ' key true'
+        return text
+
+    def color_by(self):
+        return self._run(self.color_by_command())
 
     def color_map(self):
         return self._run(self.color_map_command())

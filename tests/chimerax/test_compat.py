@@ -72,3 +72,24 @@ def test_maximum_region_id_on_the_model_spares_the_volume_scan(session, run, tmp
     run('segmentation colors #2 map #1')                # one colour per region
     assert seg._max_segment_id == maximum
 
+
+
+def test_our_per_region_colours_are_chimeraxs_segmentation_colouring(session, run, pair):
+    """set_segmentation_colors makes the map's mask colours a SegmentationMapColor that
+    ChimeraX's own colouring blends with (replace false), and segmentation_rgba reads
+    its per-region colours back."""
+    from chimerax.connectome.session import compat
+    em, seg = sf.open_pair(run, pair)
+    assert compat.segmentation_rgba(em) is None
+    rgba = np.full((int(sf.volumes()[1].max()) + 1, 4), 255, np.uint8)
+    rgba[sf.region_id(0)] = (255, 0, 0, 255)
+    compat.set_segmentation_colors(em, seg, rgba)
+    assert compat.has_segmentation_colors(em)
+    assert compat.segmentation_rgba(em) is not None
+    assert tuple(compat.segmentation_rgba(em)[sf.region_id(0)]) == (255, 0, 0, 255)
+    # ChimeraX's own colouring adds to it where its attribute is non-zero.
+    run('segmentation colors #2 lime map #1 byAttribute dendrite')
+    out = compat.segmentation_rgba(em)
+    assert tuple(out[sf.region_id(0)]) == (255, 0, 0, 255)        # box 0: an axon
+    assert tuple(out[sf.region_id(1)]) == (0, 255, 0, 255)        # box 1: a dendrite
+    assert sf.color_class(sf.drawn_colors(session)[0]) == 'red'

@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 import pytest
 
-from chimerax.connectome.demo import CLASSES, read_truth
+from chimerax.connectome.demo import read_authors_truth, read_truth
 from cxrun import REPO, headless
 
 pytestmark = [pytest.mark.chimerax, pytest.mark.slow]
@@ -141,17 +141,18 @@ def test_guide_commands_run_as_written(docs_run):
     process, data = docs_run['process'], docs_run['data']
     assert process.returncode == 0, (process.stdout[-3000:] + process.stderr[-3000:])
     assert 'Traceback' not in process.stdout + process.stderr
-    truth = read_truth(data)
-    # Step 3 wrote every class's array, equal to the generator's ground truth.
+    truth = read_authors_truth(data)
+    # Step 3 wrote every attribute of the authors' files, equal to the ground truth.
     with h5py.File(data / 'segmentation.cmap', 'r') as f:
-        assert sorted(f['attributes']) == sorted(CLASSES)
-        for name in CLASSES:
-            assert np.array_equal(f['attributes'][name][()], truth[name]), name
+        assert sorted(f['attributes']) == sorted(truth['objects'])
+        for name, values in truth['objects'].items():
+            assert np.array_equal(f['attributes'][name][()], values, equal_nan=True), name
     # The counts the guide quotes are this dataset's.
     text = open(os.path.join(REPO, 'docs', 'guide.md')).read()
     for name, words in (('axon', 'axons'), ('dendrite', 'dendrites'),
                         ('spinehead', 'spine heads'), ('neuron', 'neurons')):
-        assert '%d %s' % (truth[name].max(), words) in text, name
+        assert '%d %s' % (truth['objects'][name].max(), words) in text, name
+    assert '%d synapses' % truth['synapse_type'].size in text
     # Step 7's movie: 90 frames of a turning scene.
     shown = frames(data / 'neurons-turning.mp4', docs_run['root'] / 'guide-frames')
     check_frames(shown, 90)

@@ -76,7 +76,7 @@ def test_conflicts_error_first_last():
     last, _ = attributes.build_attribute('dendrite', regions, objects, 3, 9, 'last')
     assert (first[4], first[6], first[8]) == (1, 1, 2)
     assert (last[4], last[6], last[8]) == (2, 3, 2)
-    assert s.conflicts == 2 and 'regions in two objects' in s.message()
+    assert s.conflicts == 2 and 'regions in two or more objects (the first listed kept)' in s.message()
 
 
 @pytest.mark.parametrize('regions,words', [

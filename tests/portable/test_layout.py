@@ -16,13 +16,14 @@ PACKAGE = 'chimerax.connectome'
 # Layer of each top-level module or folder of src/: a module may import only from lower
 # layers, or from its own folder.
 LAYERS = {
-    'errors': 0, 'progress': 0, 'blocks': 0, 'parallel': 0,
-    'formats': 1,
-    'pipeline': 2, 'demo': 2,
-    'session': 3,
-    'ui': 4,
-    'commands': 5,
-    '__init__': 6,
+    'errors': 0,
+    'progress': 1, 'blocks': 1, 'parallel': 1,
+    'formats': 2,
+    'pipeline': 3, 'demo': 3,
+    'session': 4,
+    'ui': 5,
+    'commands': 6,
+    '__init__': 7,
 }
 PURE = ('errors', 'progress', 'blocks', 'parallel', 'formats', 'pipeline', 'demo')
 

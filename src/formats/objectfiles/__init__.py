@@ -57,7 +57,8 @@ def read_object_file(path, variable=None):
     regions = np.ascontiguousarray(regions, dtype=np.int64).reshape(-1)
     objects = np.ascontiguousarray(objects, dtype=np.int64).reshape(-1)
     assert regions.shape == objects.shape
-    return ObjectTable(regions, objects, int(count), '%s: %s' % (src.name, what))
+    return ObjectTable(regions, objects, int(count), '%s: %s' % (src.name, what),
+                       src.lookup_regions)
 
 
 class _Source:
@@ -68,6 +69,7 @@ class _Source:
         self.name = os.path.basename(path) or path
         self.variable = variable
         self.userblock = b''
+        self.lookup_regions = None
 
     def error(self, message):
         return InputError('%s: %s' % (self.name, message), self.path)

@@ -16,6 +16,8 @@ class ObjectTable(NamedTuple):
     objects: np.ndarray     # int64, same length: the object id of each entry
     count: int              # objects listed, empty ones included
     description: str        # what was read, for the log
+    # A per-region lookup: the highest region id it has an entry for (None otherwise)
+    lookup_regions: int = None
 
 
 HDF5_SIGNATURE = b'\x89HDF\r\n\x1a\n'
@@ -151,7 +153,10 @@ def pair_table(src, regions, objects, what):
 
 
 def lookup_table(src, a, what, one_based=False):
+    """A per-region lookup (index = region id, or region id - 1 when one_based); the
+    highest region id it covers is kept on src for the length check of the caller."""
     a = to_ids(a, src, what)
+    src.lookup_regions = a.size if one_based else a.size - 1
     regions = np.flatnonzero(a)
     objects = a[regions]
     if one_based:

@@ -7,6 +7,8 @@ import h5py
 import numpy as np
 from h5py import h5, h5d, h5p, h5s, h5t
 
+from ...errors import InputError
+from .. import h5vectors
 from .common import (choose, is_lookup_name, locator, norm_name, shorten, to_ids)
 from .layouts import Array, Group, array_candidate, classify, lookup_candidate, vector_candidate
 
@@ -168,14 +170,17 @@ def h5_group(src, g, is_root):
         return None
 
     def read_vectors(ordered, label):
-        gid = g.id
-
-        def open_one(k):
-            try:
-                return h5d.open(gid, ordered[k].encode('utf-8'))
-            except (KeyError, ValueError, RuntimeError, OSError):
-                raise src.error('%s is not a dataset' % label(k))
-        return read_h5_vectors(src, open_one, len(ordered), label, matlab=False)
+        # formats/h5vectors.py reads the datasets' headers and data in large blocks.
+        names, addresses = h5vectors.group_links(g)
+        where = dict(zip(names, addresses.tolist()))
+        try:
+            vectors = h5vectors.read_vectors(
+                src.path, g.file, g, ordered,
+                np.array([where.get(n, -1) for n in ordered], np.int64), describe=label)
+        except InputError as e:
+            raise src.error(str(e))
+        return to_ids(vectors.values, src, '', locator(vectors.lengths, label)), \
+            vectors.lengths
 
     def creation_order():
         try:

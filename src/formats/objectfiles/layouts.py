@@ -107,6 +107,11 @@ def classify(src, group, out, fmt):
                 and not any(x.first() == 0 and x.size > 1 for x in nodes):
             out.append(members_candidate(src, group, list(names), fmt))
             return
+        if decimal and all(isinstance(x, Group) for x in nodes):
+            # One group per object (skeletons: nodes, edges, segIds): region ids of
+            # points, not of objects, and walking hundreds of thousands of groups takes
+            # minutes, so no candidate.
+            return
     norms = {n: norm_name(n) for n in names}
     nodes = {n: group.get(n) for n in names}
     arrays = {n: x for n, x in nodes.items() if isinstance(x, Array)}

@@ -5,7 +5,6 @@ Pure: numpy, h5py, scipy.
 """
 
 import re
-import warnings
 from math import prod
 
 import h5py
@@ -431,22 +430,52 @@ def read_mat73(src, f):
     return _mat_choose(src, variables, 'MATLAB v7.3')
 
 
-def read_mat5(src):
-    from scipy.io import loadmat, whosmat
+# scipy's MATLAB v5 reader (C code) can crash the process on a damaged file, so it runs
+# in a child process; what it read comes back pickled (trusted: our own child).
+_LOADMAT_CHILD = """
+import pickle, sys, warnings
+from scipy.io import loadmat, whosmat
+with warnings.catch_warnings():
+    warnings.simplefilter('ignore')
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore')
-            data = loadmat(src.path, squeeze_me=False, struct_as_record=True,
-                           chars_as_strings=True)
-    except Exception as e:       # scipy's reader raises many kinds for a damaged file
+        data = loadmat(sys.argv[1], squeeze_me=False, struct_as_record=True,
+                       chars_as_strings=True)
+    except Exception as e:
+        sys.stderr.write('%s' % (e or type(e).__name__))
+        sys.exit(3)
+    try:
+        logical = [n for n, _, c in whosmat(sys.argv[1]) if c == 'logical']
+    except Exception:
+        logical = []
+pickle.dump((data, logical), sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+"""
+
+
+def _loadmat(src):
+    """(variables, names of logical variables) of a MATLAB v5 file, read in a child."""
+    import pickle
+    import subprocess
+    import sys
+    try:
+        p = subprocess.run([sys.executable, '-c', _LOADMAT_CHILD, src.path],
+                           capture_output=True, timeout=3600)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise src.error('cannot be read as a MATLAB v5 MAT-file: %s' % e)
+    if p.returncode == 3:
         raise src.error('cannot be read as a MATLAB v5 MAT-file (damaged or truncated?): %s'
-                        % (e or type(e).__name__))
+                        % p.stderr.decode('utf-8', 'replace').strip())
+    if p.returncode != 0:
+        why = ('the reader crashed (signal %d)' % -p.returncode if p.returncode < 0
+               else p.stderr.decode('utf-8', 'replace').strip()[-500:])
+        raise src.error('cannot be read as a MATLAB v5 MAT-file (damaged?): %s' % why)
+    return pickle.loads(p.stdout)
+
+
+def read_mat5(src):
+    data, logical = _loadmat(src)
     variables = {k: _MatV5(src, v, k) for k, v in data.items() if not k.startswith('__')}
-    try:
-        # loadmat returns logical arrays as uint8; whosmat tells them apart.
-        for name, _shape, mclass in whosmat(src.path):
-            if mclass == 'logical' and name in variables:
-                variables[name].kind = 'logical'
-    except Exception:       # noqa: BLE001  (only a refinement; loadmat has read the file)
-        pass
+    # loadmat returns logical arrays as uint8; whosmat tells them apart.
+    for name in logical:
+        if name in variables:
+            variables[name].kind = 'logical'
     return _mat_choose(src, variables, 'MATLAB v5')

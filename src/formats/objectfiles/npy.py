@@ -5,6 +5,7 @@ HDF5 root group.  Object arrays are unpickled allowing numpy arrays only.  Pure:
 
 import ast
 import pickle
+import tokenize
 import zipfile
 
 import numpy as np
@@ -27,7 +28,15 @@ class _ArrayUnpickler(pickle.Unpickler):
 
 
 def npy_header(fp):
-    """(shape, fortran_order, dtype) of an .npy stream positioned at its start."""
+    """(shape, fortran_order, dtype) of an .npy stream positioned at its start; a damaged
+    header is a ValueError (numpy's parser raises several kinds)."""
+    try:
+        return _npy_header(fp)
+    except (SyntaxError, tokenize.TokenError, TypeError, KeyError, AttributeError) as e:
+        raise ValueError('damaged .npy header (%s)' % e)
+
+
+def _npy_header(fp):
     version = np.lib.format.read_magic(fp)
     if version == (1, 0):
         return np.lib.format.read_array_header_1_0(fp)
