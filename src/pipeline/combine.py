@@ -299,9 +299,9 @@ def _note_filtered(tileset, progress):
         return
     names = sorted(set(', '.join(t.filter_names()) for t in filtered))
     shown = ', '.join(t.name for t in filtered[:4]) + (' ...' if len(filtered) > 4 else '')
-    progress.note('%d of %d tiles (%s) have filters only HDF5 undoes (%s): they are read'
-                  ' through h5py\'s filter pipeline on one thread, more slowly than deflated'
-                  ' tiles' % (len(filtered), len(tileset.tiles), shown, '; '.join(names)))
+    progress.note('Tiles with filters only HDF5 undoes (%s): %s (%d of %d), read through'
+                  ' h5py\'s filter pipeline on one thread, more slowly than deflated tiles'
+                  % ('; '.join(names), shown, len(filtered), len(tileset.tiles)))
 
 
 def _publish(temp, path, replace):

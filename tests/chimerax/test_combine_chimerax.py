@@ -195,3 +195,28 @@ def test_bad_output(session, run, tmp_path):
         run('connectome combine %s output %s chunkShapes yzx replace true' % (folder, out))
     assert out.read_text() == 'old'
     assert sorted(os.listdir(tmp_path)) == ['good', 'out.cmap']
+
+
+def test_tile_with_another_filter_is_read_and_named_in_the_log(session, run, dataset, tmp_path):
+    """One tile stored with Blosc (an HDF5 filter only HDF5 undoes) among deflated ones:
+    combine reads it through h5py's filter pipeline, says so in ChimeraX's log, and the
+    map ChimeraX opens is the volume, voxel for voxel."""
+    import shutil
+    import hdf5plugin
+    folder = tmp_path / 'mixed'
+    shutil.copytree(dataset['root'] / 'segmentation', folder)
+    pos = (1, 1, 0)
+    tilesets.rewrite(folder / tilesets.tile_name(pos),
+                     dataset['segmentation'][tilesets.tile_slices(pos, TILE)],
+                     chunks=(16, 16, 16), compression=hdf5plugin.Blosc(cname='lz4'))
+    from chimerax.core.logger import StringPlainTextLog
+    silent = session.silent         # the test session drops info messages
+    session.silent = False
+    try:
+        with StringPlainTextLog(session.logger) as log:
+            (v,) = _combine(run, folder, tmp_path / 'mixed.cmap')
+            text = log.getvalue()
+    finally:
+        session.silent = silent
+    assert "x1y1z0.hdf5" in text and 'blosc' in text.lower() and 'filter pipeline' in text
+    assert np.array_equal(v.full_matrix(), dataset['segmentation'])
