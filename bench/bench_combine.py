@@ -326,6 +326,7 @@ def gil_check(folder):
     """For each library call a worker makes, the longest time the main thread waited to
     run Python while another thread repeated that call: about the call's own duration
     when it holds the GIL, a few ms (the switch interval) at most when it releases it."""
+    from chimerax.connectome.pipeline import pyramid
     import tinybrain.accelerated
     from chimerax.connectome.formats import tiles
     with tiles.open_tiles(folder) as ts:
@@ -343,6 +344,8 @@ def gil_check(folder):
             a[:16], typesize=4, clevel=5, shuffle=blosc.NOSHUFFLE, cname='lz4hc'),
         'tinybrain 2x2x2 mode': lambda: tinybrain.accelerated.mode_pooling_2x2x2(
             a.T, sparse=True),
+        'numpy 1x2x2 mode (a quarter of the block)': lambda: pyramid.downsample(
+            a[:32], (1, 2, 2), 'mode'),
         'numpy copy': lambda: np.ascontiguousarray(a.transpose(0, 2, 1)),
     }
     print('  GIL: the main thread\'s longest wait while a thread repeats each call:')
@@ -353,7 +356,7 @@ def gil_check(folder):
         # The least of three tries: other work on the machine can delay the main thread
         # once, a held GIL delays it every time.
         longest = min(_longest_wait(call, max(0.3, 4 * once)) for _ in range(3))
-        print('    %-40s one call %5.1f ms, longest wait %5.1f ms: %s'
+        print('    %-42s one call %5.1f ms, longest wait %5.1f ms: %s'
               % (name, once * 1e3, longest * 1e3,
                  'holds the GIL' if longest > 0.5 * once else 'releases the GIL'), flush=True)
 
@@ -400,10 +403,16 @@ def chunk_costs(folder, count=64):
     cost = {}
     cost['inflate zlib'] = per_chunk(zlib.decompress, raws)[0]
     cost['inflate libdeflate'] = per_chunk(lambda r: deflate.zlib_decompress(r, size), raws)[0]
-    for f in ((1, 2, 2), (2, 2, 2)):
-        for lib in pyramid.MODE_LIBRARIES:
-            cost['mode %dx%dx%d %s' % (f + (lib,))] = per_chunk(
-                lambda a: pyramid.downsample(a, f, 'mode', lib), chunks)[0]
+    import tinybrain.accelerated
+    cost['mode 1x2x2 numpy (used)'] = per_chunk(
+        lambda a: pyramid.downsample(a, (1, 2, 2), 'mode'), chunks)[0]
+    # tinybrain's 2x2x2 on every plane repeated: the same modes, holding the GIL.
+    cost['mode 1x2x2 tinybrain'] = per_chunk(
+        lambda a: tinybrain.accelerated.mode_pooling_2x2x2(np.repeat(a, 2, 0).T, sparse=True),
+        chunks)[0]
+    for lib in pyramid.MODE_LIBRARIES:
+        cost['mode 2x2x2 %s' % lib] = per_chunk(
+            lambda a: pyramid.downsample(a, (2, 2, 2), 'mode', lib), chunks)[0]
     print('  one core, per 64^3 chunk of %s (%d chunks): %s' % (
         os.path.basename(folder), len(chunks),
         ', '.join('%s %.2f ms' % kv for kv in cost.items())))

@@ -12,8 +12,8 @@ level-1 chunk is compressed, written and downsampled in turn, and so on up.
 
 Worker threads do the reading, inflating, downsampling and compressing: libdeflate,
 python-blosc (told to release the GIL) and numpy's loops run outside Python's GIL, so
-every core works; tinybrain's mode (pyramid.py) holds the GIL, but for well under a
-millisecond per chunk, a few percent of a chunk's work.  The main thread schedules,
+every core works; tinybrain's 2x2x2 mode (pyramid.py) holds the GIL, but only for the
+chunks above full resolution, 0.2 ms each.  The main thread schedules,
 assembles and writes, and makes every HDF5 call: workers read tile chunks as bytes
 (TileSet.prepare), since HDF5 is not thread-safe; tiles with filters only HDF5 undoes
 are read on the main thread, and the log says so.  The map is written under a temporary

@@ -8,10 +8,10 @@ the one below it, by blocks of ``factors`` voxels:
 - ``mode``: the most frequent non-zero value in the block (0 if the block is all 0); a tie
   goes to the value met first in block order (z, then y, then x).  For segmentations:
   a region id survives where it covers most of the block, and a region never gives way
-  to background (0) it outnumbers or ties.  Integer blocks of 2x2x2 and 1x2x2 (z,y,x)
-  are computed by tinybrain (seung-lab), which keeps exactly this rule (see
-  ``_tinybrain_mode``); other factors and types by the numpy code here, which is also the
-  reference the tests hold tinybrain to.
+  to background (0) it outnumbers or ties.  Integer blocks of 2x2x2 are computed by
+  tinybrain (seung-lab), which keeps exactly this rule (see ``_tinybrain_mode``); other
+  factors and types by the numpy code here, which is also the reference the tests hold
+  tinybrain to.
 - ``mean``: the block average, rounded half up for integer types.  For images.
 - ``stride``: the block's first voxel, which is what ChimeraX's own writer stores.
 
@@ -99,9 +99,9 @@ def downsample(a, factors, method, mode_library='tinybrain'):
     if method == 'stride':
         return np.ascontiguousarray(a[::factors[0], ::factors[1], ::factors[2]])
     if method == 'mode':
-        if mode_library == 'tinybrain' and factors in ((2, 2, 2), (1, 2, 2)) \
+        if mode_library == 'tinybrain' and factors == (2, 2, 2) \
                 and a.dtype.newbyteorder('=') in _TINYBRAIN_TYPES and a.dtype.isnative:
-            return _tinybrain_mode(a, factors)
+            return _tinybrain_mode(a)
         if mode_library not in MODE_LIBRARIES:
             raise ValueError('mode_library must be one of %s' % ', '.join(MODE_LIBRARIES))
         return _mode(a, factors)
@@ -110,24 +110,25 @@ def downsample(a, factors, method, mode_library='tinybrain'):
     raise ValueError('downsample method must be one of %s, not %r' % (', '.join(METHODS), method))
 
 
-def _tinybrain_mode(a, factors):
+def _tinybrain_mode(a):
     """tinybrain's 2x2x2 mode with ``sparse=True``: zeros are not counted (0 only when the
     block is all 0), the first value met wins a tie, and blocks are read x fastest, then
     y, then z: exactly the rule above.  A partial block at the far edges repeats its
     last voxel along the short axes, which doubles every count alike and so picks what
-    the voxels present pick.  1x2x2 blocks are 2x2x2 blocks of the array with every plane
-    repeated, the same doubling.
+    the voxels present pick.
 
     tinybrain reads its input as a Fortran-ordered x,y,z array (first index fastest,
     strides ignored) and returns x,y,z: given a C-ordered z,y,x array it would return a
     transposed result (a cube) or the modes of the wrong voxels (any other shape), so it
-    is given the transposed view of a C-contiguous array.  It holds Python's GIL, about 0.2 ms
-    per 64^3 uint32 chunk (0.5 ms for 1x2x2): short beside compressing that chunk.
+    is given the transposed view of a C-contiguous array.  It holds Python's GIL (0.2 ms
+    a 64^3 uint32 chunk, 3.5x faster than the numpy code).  1x2x2 blocks, the first level
+    of anisotropic voxels and one per full-resolution chunk, stay with the numpy code:
+    tinybrain does them as 2x2x2 blocks of the array with every plane repeated, 0.1 ms
+    (10-30%) faster per chunk, 1-2% of that chunk's work, but holding the GIL all along,
+    which would serialize the worker threads of a many-core combine; the numpy code
+    releases it.
     """
-    a = np.ascontiguousarray(a)
-    if factors == (1, 2, 2):
-        a = np.repeat(a, 2, axis=0)
-    out = tinybrain.accelerated.mode_pooling_2x2x2(a.T, sparse=True)[0]
+    out = tinybrain.accelerated.mode_pooling_2x2x2(np.ascontiguousarray(a).T, sparse=True)[0]
     return np.ascontiguousarray(out.T)
 
 
