@@ -52,3 +52,11 @@ def segmentation_rgba(volume):
     or None."""
     colors = volume.mask_colors
     return getattr(colors, '_segment_rgba', None) if has_segmentation_colors(volume) else None
+
+
+def random_colors(count, seed):
+    """``count`` colours (uint8 rows) as ChimeraX's ``segmentation surfaces ... each
+    NAME`` gives objects 0..count-1 (chimerax.segment.segment._random_colors, seeded by
+    the attribute name), so a skeleton takes the colour of its object's surface."""
+    from chimerax.segment.segment import _random_colors
+    return _random_colors(count, seed=seed)

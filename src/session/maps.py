@@ -5,12 +5,26 @@ name no models work), the file behind a segmentation and whether a map is colour
 
 import os
 
+from chimerax.core.commands import Annotation
 from chimerax.core.errors import UserError
 
 from ..errors import InputError
 from ..pipeline import classes as pure
 from . import compat
 from .classes import segmentation_classes
+
+
+class SegmentationArg(Annotation):
+    """A .cmap file name, or an atom spec naming one open volume (#2)."""
+    name = 'a segmentation .cmap file or one open map (#N)'
+
+    @staticmethod
+    def parse(text, session):
+        if text.lstrip().startswith('#'):
+            from chimerax.map import MapArg
+            return MapArg.parse(text, session)
+        from chimerax.core.commands import OpenFileNameArg
+        return OpenFileNameArg.parse(text, session)
 
 
 def open_volumes(session):

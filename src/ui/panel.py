@@ -16,8 +16,9 @@ from chimerax.core.errors import UserError
 from chimerax.core.tools import ToolInstance
 
 from ..pipeline import classes as pure
-from ..session.classes import (attribute_info, category_attributes, class_values, color_text,
-                               number_attributes, number_values, segmentation_classes)
+from ..session.classes import (attribute_info, category_attributes, category_colors,
+                               class_values, color_text, number_attributes, number_values,
+                               segmentation_classes)
 from ..session.maps import open_volumes, segmentation_colored
 from ..session.readout import enable_readout
 from ..session.settings import connectome_settings
@@ -273,13 +274,12 @@ class ConnectomeTool(ToolInstance):
             return
         info = attribute_info(seg)[name]
         if info['kind'] == 'category':
-            from chimerax.core.colors import BuiltinColormaps
-            set1 = (BuiltinColormaps['set1'].colors * 255).round().astype('uint8')
             unit = info['objects'] or 'object'
+            palette = category_colors(len(info['categories']))
             for row, (category, code, count) in enumerate(info['categories']):
                 check = QCheckBox(category)
                 check.setChecked(count > 0)
-                color = color_text(set1[row % len(set1)])
+                color = color_text(palette[row])
                 swatch = ColorButton(max_size=(36, 20), has_alpha_channel=False)
                 swatch.color = self._rgba8(color)
                 swatch.setToolTip(color)
