@@ -33,11 +33,13 @@ class SegmentationWiring:
     def __init__(self, wiring, path, models, folder, notes):
         self.wiring, self.path, self.models = wiring, path, models
         self.folder, self.notes = folder, notes
+        self._transform = None
 
     def scene_points(self, positions):
         """Scene coordinates of 1-based voxel positions (n, 3: x, y, z) of the files."""
-        return scene_transform(self.path, self.models) * (
-            np.asarray(positions, np.float64) - 1.0)
+        if self._transform is None:
+            self._transform = scene_transform(self.path, self.models)
+        return self._transform * (np.asarray(positions, np.float64) - 1.0)
 
     def smallest_step(self):
         """The segmentation's smallest voxel step in scene units (marker sizes)."""
