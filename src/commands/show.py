@@ -6,9 +6,9 @@
 Finds the object's regions (its attribute array), where they are (``/segments/position``
 of the authors' segments.hdf5, one voxel per region; without that file, from the
 voxels of a subsampled copy of the segmentation), and the box around them, ``padding``
-voxels wider.  Then, as logged commands: the EM map shows that box at full resolution
-(three orthogonal planes through the object's centre), the object's surface is made from
-the same box at full resolution (``segmentation surfaces ... region ... step 1``), and the
+voxels wider.  Then, as logged commands: the EM map shows the plane through the object's
+centre across that box at full resolution, the object's surface is made from the box at
+full resolution (``segmentation surfaces ... region ... step 1``), and the
 view is centred on it (``view``, ``cofr``).  A box of more than maxVoxels voxels is shown
 at the smallest step that fits, and the log says so.
 """
@@ -27,7 +27,7 @@ MAX_VOXELS = 256 ** 3           # voxels of the box shown at full resolution, at
 SCAN_VOXELS = 32 ** 3 * 64      # voxels read to find an object without segments.hdf5
 
 
-def connectome_show(session, segmentation, objects, map=None, padding=16, color=None,
+def connectome_show(session, segmentation, objects, map=None, padding=32, color=None,
                     max_voxels=MAX_VOXELS, from_=None):
     """Centre the view on one object and show it; returns its surfaces."""
     from chimerax.core.commands import run, concise_model_spec
@@ -68,14 +68,17 @@ def connectome_show(session, segmentation, objects, map=None, padding=16, color=
     if segmentation.display:
         run(session, 'volume %s hide' % segmentation.atomspec)
     if image is not None:
-        run(session, 'volume %s show style image region %s step %d orthoplanes xyz'
-            ' positionPlanes %s' % (image.atomspec, box, step, ','.join(map_str(centre_ijk))))
+        # The plane through the object's centre, as wide as the box, at full resolution.
+        plane = ','.join(map_str(list(low[:2]) + [centre_ijk[2]] + list(high[:2]) +
+                                 [centre_ijk[2]]))
+        run(session, 'volume %s show style image region %s step %d'
+            % (image.atomspec, plane, step))
     colour = class_colors(session, command, [name], None if color is None else [color])[name]
     surfaces = run(session, 'segmentation surfaces %s where %s=%d region %s step %d color %s'
                    % (segmentation.atomspec, name, object_id, box, step, colour))
     if surfaces:
         spec = concise_model_spec(session, surfaces)
-        run(session, 'view %s' % spec)
+        run(session, 'view %s pad 0.3' % spec)
     xyz = segmentation.scene_position * segmentation.data.ijk_to_xyz(centre_ijk)
     run(session, 'cofr %s' % ','.join('%.6g' % v for v in xyz))
     return surfaces

@@ -251,9 +251,12 @@ def test_show_centres_on_the_object(session, run, demo):
     assert np.linalg.norm(cofr - centre) < max(VOXEL)
     low = np.maximum(np.floor(xyz.min(axis=0)) - 4, 0)
     assert 'from /segments/position' in log.text
-    region = image.region
-    assert tuple(region[0]) == tuple(int(v) for v in low)
-    assert tuple(region[2]) == (1, 1, 1)
+    high = np.minimum(np.ceil(xyz.max(axis=0)) + 4, np.array(image.data.size) - 1)
+    centre_k = int(np.rint(xyz.mean(axis=0))[2])
+    # The EM plane through the centre, across the box, at full resolution.
+    assert tuple(image.region[0]) == (int(low[0]), int(low[1]), centre_k)
+    assert tuple(image.region[1]) == (int(high[0]), int(high[1]), centre_k)
+    assert tuple(image.region[2]) == (1, 1, 1)
     assert any(c.startswith('segmentation surfaces #2 where neuron=1 region ')
                for c in log.commands)
 
