@@ -12,7 +12,7 @@ instanced model (the default beyond markerLimit), then as ChimeraX markers (mark
 400000): the command's wall time, the memory it adds, and the time to draw a frame
 (640 x 480, offscreen OSMesa: software rendering on the CPU, so frame times say how much
 is drawn, not what a graphics card takes); ``connectome partners`` as a logged command;
-``connectome skeletons`` of 100 axons (marker sets) and of 2,000 dendrites (tubes).
+``connectome skeletons`` of 100 axons (marker sets) and of 10,000 dendrites (tubes).
 
     python -m bench wiring [--quick]
 """
@@ -111,8 +111,8 @@ if args['others']:
                             args['seg'], args['neuron'])),
                         ('skeletons of 100 axons', 'connectome skeletons %s axon 1-100 from %s'
                          % (args['seg'], args['folder'])),
-                        ('skeletons of 2000 dendrites', 'connectome skeletons %s dendrite'
-                         ' 1-2000 from %s' % (args['seg'], args['folder']))):
+                        ('skeletons of 10000 dendrites', 'connectome skeletons %s dendrite'
+                         ' 1-10000 from %s' % (args['seg'], args['folder']))):
         t = time.perf_counter()
         m = run(session, text)
         out[label] = time.perf_counter() - t
@@ -161,7 +161,7 @@ def main(flags):
               % (markers['draw'] / instanced['draw'],
                  markers['added'] / max(instanced['added'], 1)))
         for label in ('partners neuron', 'partners axon', 'synapses onto a neuron',
-                      'skeletons of 100 axons', 'skeletons of 2000 dendrites'):
+                      'skeletons of 100 axons', 'skeletons of 10000 dendrites'):
             extra = instanced.get(label + ' model')
             print('  connectome %s: %.0f ms%s' % (label, 1e3 * instanced[label],
                                                   ' (%s)' % extra if extra else ''))

@@ -60,3 +60,12 @@ def random_colors(count, seed):
     the attribute name), so a skeleton takes the colour of its object's surface."""
     from chimerax.segment.segment import _random_colors
     return _random_colors(count, seed=seed)
+
+
+def atom_sphere_triangles(session, count):
+    """Triangles per sphere ChimeraX draws the atoms of a structure of ``count`` atoms
+    with: its level of detail (chimerax.atomic.structure.level_of_detail, which
+    ``graphics quality`` sets; about 5 million triangles in all), so instanced spheres
+    cost what as many markers would."""
+    from chimerax.atomic.structure import level_of_detail
+    return level_of_detail(session).atom_sphere_triangles(count)

@@ -8,19 +8,18 @@ number is the marker's id in .cmm files.  ``MarkerSet.create_marker`` costs abou
 a marker (it looks up the residue numbers every time); making the atoms and residues
 here and setting coordinates, colours and radii for all at once costs about 9 us, so
 400,000 markers take 3.6 s and 0.8 GB (docs/performance.md).  The instanced models
-take 0.04 s and a fifth of that memory for the same count and draw as fast: one sphere
-(or cylinder) drawn once per instance, with as many triangles per sphere as ChimeraX
-gives atoms of a structure that size, so both draw about 5 million triangles.
+take 0.1 s and 12 MB for the same count: one sphere (or cylinder) drawn once per
+instance, with as many triangles per sphere as ChimeraX gives the atoms of a structure
+that size (its level of detail, which ``graphics quality`` sets), so both draw about
+5 million triangles.
 """
 
 import numpy as np
 
+from . import compat
+
 # Beyond this many markers, one instanced model instead of a marker set.
 MARKER_LIMIT = 100_000
-# ChimeraX's level of detail for atom spheres: about this many triangles in all, and
-# 10 to 2000 per sphere (chimerax.atomic.structure.LevelOfDetail).
-TOTAL_TRIANGLES = 5_000_000
-SPHERE_TRIANGLES = (10, 2000)
 
 
 def marker_set(session, name, xyz, rgba, radii, ids=None, links=None, link_rgba=None,
@@ -68,14 +67,6 @@ def _rgba(rgba, n):
                                                 else rgba, (n, 4)))
 
 
-def sphere_triangles(count):
-    """Triangles per sphere for ``count`` spheres, as ChimeraX draws atoms."""
-    lo, hi = SPHERE_TRIANGLES
-    ntri = TOTAL_TRIANGLES // max(count, 1)
-    ntri = min(hi, max(lo, ntri))
-    return ntri - ntri % 2                  # sphere_geometry2 takes an even number
-
-
 def sphere_instances(session, name, xyz, rgba, radii):
     """One model drawing a sphere at each row of ``xyz`` (scene coordinates) with its
     colour and radius: the same sphere geometry, drawn once per instance."""
@@ -85,7 +76,7 @@ def sphere_instances(session, name, xyz, rgba, radii):
     xyz = np.asarray(xyz, np.float32).reshape(-1, 3)
     n = len(xyz)
     model = Surface(name, session)
-    va, na, ta = sphere_geometry2(sphere_triangles(n))
+    va, na, ta = sphere_geometry2(compat.atom_sphere_triangles(session, n))
     model.set_geometry(va, na, ta)
     shift_and_scale = np.empty((n, 4), np.float32)
     shift_and_scale[:, :3] = xyz
