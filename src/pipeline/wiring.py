@@ -171,22 +171,24 @@ def derive(folder, per_region=None):
     with authors.AuthorsFile(files['synapses']) as f:
         f.require('synapses', 'the wiring')
         count, columns, categories, position = _synapse_vectors(f, per_region, notes)
-    axon_class = dendrite_class = dendrite_neuron = np.zeros(0, np.int32)
-    if 'axons' in files:
-        with authors.AuthorsFile(files['axons']) as f:
-            f.require('axons', 'the wiring')
-            if f.describe('/axons/class'):
-                v = f.per_object('/axons/class', 'category')
-                axon_class, categories['axonclass'] = v.values, v.categories
+    vectors = {}        # per-object vectors of the other files, where they have them
+    for kind, path, how, category in (('axons', '/axons/class', 'category', 'axonclass'),
+                                      ('dendrites', '/dendrites/class', 'category',
+                                       'dendriteclass'),
+                                      ('dendrites', '/dendrites/neuronId', 'id', None)):
+        if kind in files:
+            with authors.AuthorsFile(files[kind]) as f:
+                f.require(kind, 'the wiring')
+                if f.describe(path):
+                    v = f.per_object(path, how)
+                    vectors[path] = v.values
+                    if category:
+                        categories[category] = v.categories
+    empty = np.zeros(0, np.int32)
+    axon_class = vectors.get('/axons/class', empty)
+    dendrite_class = vectors.get('/dendrites/class', empty)
+    dendrite_neuron = vectors.get('/dendrites/neuronId', empty)
     if 'dendrites' in files:
-        with authors.AuthorsFile(files['dendrites']) as f:
-            f.require('dendrites', 'the wiring')
-            if f.describe('/dendrites/class'):
-                v = f.per_object('/dendrites/class', 'category')
-                dendrite_class, categories['dendriteclass'] = v.values, v.categories
-            if f.describe('/dendrites/neuronId'):
-                dendrite_neuron = f.per_object('/dendrites/neuronId', 'id').values
-    if dendrite_neuron.size or 'dendrites' in files:
         d = columns['dendrite']
         if d.size and int(d.max()) > dendrite_neuron.size and dendrite_neuron.size:
             k = int(np.argmax(d > dendrite_neuron.size))

@@ -15,10 +15,10 @@ import h5py
 import numpy as np
 import pytest
 
-from segfixtures import LogCapture, settings, window_xy  # noqa: F401  (fixtures)
+from segfixtures import LogCapture, combined_demo, settings, window_xy  # noqa: F401
 from chimerax.connectome.demo import read_authors_truth, read_truth
 
-VOXEL = (11.24, 11.24, 28.0)
+from segfixtures import DEMO_VOXEL as VOXEL
 
 
 @pytest.fixture(scope='module')
@@ -26,12 +26,7 @@ def demo(tmp_path_factory, _process_session):
     from chimerax.core.commands import run
     s = _process_session
     root = tmp_path_factory.mktemp('wiring')
-    data = root / 'data'
-    run(s, 'close session')
-    run(s, 'connectome demo %s size small seed 7' % data)
-    for kind in ('image', 'segmentation'):
-        run(s, 'connectome combine %s output %s missing zero voxelSize %s open false'
-            % (data / kind, root / (kind + '.cmap'), ','.join(map(str, VOXEL))))
+    data = combined_demo(s, root, seed=7)
     shutil.copy(root / 'segmentation.cmap', root / 'bare.cmap')
     folder = data / 'objects' / 'authors'
     run(s, 'connectome ids %s %s' % (root / 'segmentation.cmap', folder))
