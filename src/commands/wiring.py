@@ -68,7 +68,7 @@ def _user_error(command, e):
     return UserError('%s: %s' % (command, e))
 
 
-def ranges_of(wiring, side, command):
+def ranges_of(wiring, side):
     """(class, ranges) of an ObjectsArg value, checked against the wiring."""
     name, text = side
     if name not in pure_wiring.CLASSES:
@@ -101,8 +101,7 @@ def connectome_synapses(session, segmentation, from_=None, of=None, onto=None, t
         sw = segmentation_wiring(session, segmentation, from_)
         w = sw.wiring
         picked = pure_wiring.select(
-            w, ranges_of(w, of, command) if of else None,
-            ranges_of(w, onto, command) if onto else None, type)
+            w, ranges_of(w, of) if of else None, ranges_of(w, onto) if onto else None, type)
         if not w.has_positions():
             raise InputError('the synapses have no positions (synapses.hdf5 has no'
                              ' /synapses/synPosition)')
@@ -111,11 +110,14 @@ def connectome_synapses(session, segmentation, from_=None, of=None, onto=None, t
     for line in sw.notes:
         session.logger.info(line)
     index = np.flatnonzero(picked)
+    what = describe_pick(of, onto, type)
+    if not index.size:
+        session.logger.info('No synapse of the %d is %s: nothing drawn' % (w.count, what))
+        return None
     xyz = sw.scene_points(w.position[index])
     rgba, legend = synapse_colors(w, index, color)
     r = RADIUS_STEPS * sw.smallest_step() if radius is None else float(radius)
     radii, size_note = synapse_radii(w, index, r, size_by)
-    what = describe_pick(of, onto, type)
     name = 'synapses' + (' ' + what if what else '')
     if index.size <= marker_limit:
         model = marker_set(session, name, xyz, rgba, radii, ids=index + 1)

@@ -28,7 +28,8 @@ def _state(paths):
 class SegmentationWiring:
     """What a connectome command works on: ``wiring`` (pipeline/wiring.Wiring),
     ``path`` of the segmentation file, its open ``models``, ``folder`` of the authors'
-    files (given or remembered; None if unknown) and ``notes`` to log."""
+    files (given or remembered, which may be gone since; None if unknown) and ``notes``
+    to log."""
 
     def __init__(self, wiring, path, models, folder, notes):
         self.wiring, self.path, self.models = wiring, path, models
@@ -51,6 +52,10 @@ class SegmentationWiring:
         if self.folder is None:
             raise InputError('%s does not know the folder of the authors\' files; give it'
                              ' with from FOLDER' % os.path.basename(self.path), self.path)
+        if not os.path.isdir(self.folder):
+            raise InputError('%s remembers the authors\' files in %s, which is gone; give'
+                             ' their folder with from FOLDER'
+                             % (os.path.basename(self.path), self.folder), self.path)
         files = authors.find_files(self.folder)
         if kind not in files:
             raise InputError('%s has no %s file (%s)' % (self.folder, kind, ' or '.join(
@@ -88,13 +93,12 @@ def segmentation_wiring(session, segmentation, folder=None):
                 % (path, os.path.basename(path)), path)
         _CACHE[key] = (state, w)
     w = _CACHE[key][1]
-    remembered = w.folder if w.folder and os.path.isdir(w.folder) else None
     changed = pure.changed_files(w)
-    if changed and remembered:
+    if changed and w.folder and os.path.isdir(w.folder):
         notes.append('Note: %s changed in %s since connectome ids read it; the wiring kept in'
                      ' %s is from before (run connectome ids again to update it)'
                      % (', '.join(changed), w.folder, os.path.basename(path)))
-    return SegmentationWiring(w, path, models, remembered, notes)
+    return SegmentationWiring(w, path, models, w.folder, notes)
 
 
 def remembered_folder(path):

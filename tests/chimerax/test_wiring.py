@@ -82,15 +82,25 @@ def test_synapse_markers_at_the_truth_in_scene_coordinates(session, run, demo, t
 
 def test_filters_pick_what_the_truth_says(session, run, demo):
     t = demo['expected']
-    axons = sorted(set(t['synapse_axon'].tolist()) - {0})[:4]
+    onto = t['synapse_neuron'] == 1
+    # Two of the axons onto neuron 1 and one axon that is not.
+    axons = sorted(set(t['synapse_axon'][onto].tolist()))[:2] + \
+        sorted(set(t['synapse_axon'][~onto].tolist()) - {0})[:1]
     model = run('connectome synapses %s of axon %s onto neuron 1 type primaryspine'
                 ' color red radius 40' % (demo['seg'], ','.join(map(str, axons))))
-    want = np.flatnonzero(np.isin(t['synapse_axon'], axons) & (t['synapse_neuron'] == 1)
+    want = np.flatnonzero(np.isin(t['synapse_axon'], axons) & onto
                           & (t['synapse_type'] == 1)) + 1
+    assert want.size
     assert sorted(markers_by_id(model)) == want.tolist()
-    if want.size:
-        assert (model.atoms.colors == (255, 0, 0, 255)).all()
-        assert np.allclose(model.atoms.radii, 40)
+    assert (model.atoms.colors == (255, 0, 0, 255)).all()
+    assert np.allclose(model.atoms.radii, 40)
+    mine = [a for a in sorted(set(t['synapse_axon'].tolist()) - {0})
+            if not (onto & (t['synapse_axon'] == a)).any()]
+    with LogCapture(session) as log:
+        assert run('connectome synapses %s of axon %d onto neuron 1' % (demo['seg'],
+                                                                        mine[0])) is None
+    assert 'No synapse of the %d is of axon %d onto neuron 1: nothing drawn' % (
+        t['synapse_type'].size, mine[0]) in log.text
     # Sized by ASI area: radius * sqrt(area / median area); no area: half the radius.
     model = run('connectome synapses %s radius 50 sizeBy asiarea' % demo['seg'])
     asi = t['synapse_asi']
@@ -312,3 +322,26 @@ def test_panel_wiring_row_runs_the_commands(session, run, demo, window, settings
             panel.synapses_command()
     finally:
         panel.delete()
+
+
+def test_kept_wiring_works_when_the_files_are_gone(session, run, demo, tmp_path):
+    """Partners and synapses come from the wiring kept in the segmentation; skeletons
+    need the files, and the error names the folder it remembers."""
+    from chimerax.core.errors import UserError
+    t = demo['expected']
+    folder = tmp_path / 'authors'
+    shutil.copytree(demo['folder'], folder)
+    seg = tmp_path / 'seg.cmap'
+    shutil.copy(demo['bare'], seg)
+    run('connectome ids %s %s' % (seg, folder))
+    shutil.rmtree(folder)
+    model = run('connectome synapses %s' % seg)
+    assert sorted(markers_by_id(model)) == list(range(1, t['synapse_type'].size + 1))
+    table = run('connectome partners %s neuron 1 direction in' % seg)
+    rows = t['partners_axon_neuron']
+    assert {r.id: r.synapses for r in table.rows} == {int(a): int(n) for a, p, n in rows
+                                                       if p == 1}
+    with pytest.raises(UserError, match='remembers the authors\' files in .*authors, which'
+                       ' is gone; give their folder with from FOLDER'):
+        run('connectome skeletons %s axon 1' % seg)
+    assert run('connectome skeletons %s axon 1 from %s' % (seg, demo['folder'])) is not None
