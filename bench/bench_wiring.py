@@ -12,7 +12,8 @@ instanced model (the default beyond markerLimit), then as ChimeraX markers (mark
 400000): the command's wall time, the memory it adds, and the time to draw a frame
 (640 x 480, offscreen OSMesa: software rendering on the CPU, so frame times say how much
 is drawn, not what a graphics card takes); ``connectome partners`` as a logged command;
-``connectome skeletons`` of 100 axons (marker sets) and of 10,000 dendrites (tubes).
+``connectome skeletons`` of 100 axons (marker sets), of 10,000 dendrites and of every axon
+(tubes).
 
     python -m bench wiring [--quick]
 """
@@ -81,9 +82,10 @@ out = {}
 # The wiring read once (cached for the session) and the modules imported, as after any
 # earlier command.
 run(session, 'connectome partners %s neuron 1' % args['seg'])
-for limit in (1, 1000):
-    run(session, 'close; connectome synapses %s onto neuron 1 markerLimit %d'
-        % (args['seg'], limit))
+for limit in (1, 100000):
+    m = run(session, 'close; connectome synapses %s onto neuron %d markerLimit %d'
+            % (args['seg'], args['neuron'], limit))
+    assert m is not None
 run(session, 'close')
 before = me.memory_info().rss
 t = time.perf_counter()
@@ -112,12 +114,18 @@ if args['others']:
                         ('skeletons of 100 axons', 'connectome skeletons %s axon 1-100 from %s'
                          % (args['seg'], args['folder'])),
                         ('skeletons of 10000 dendrites', 'connectome skeletons %s dendrite'
-                         ' 1-10000 from %s' % (args['seg'], args['folder']))):
+                         ' 1-%d from %s' % (args['seg'], min(10000, args['dendrites']),
+                                            args['folder'])),
+                        ('skeletons of every axon', 'connectome skeletons %s axon all from %s'
+                         % (args['seg'], args['folder']))):
         t = time.perf_counter()
         m = run(session, text)
         out[label] = time.perf_counter() - t
         if label.startswith('skeletons'):
-            out[label + ' model'] = type(m).__name__
+            out[label + ' model'] = ('one model of %d tubes' % len(m.positions)
+                                     if type(m).__name__ == 'Surface' else
+                                     '%d marker sets' % len(m.child_models()))
+            run(session, 'close %s' % m.atomspec)
 print(json.dumps(dict(out, maxrss=peak_rss())))
 '''
 
@@ -146,7 +154,7 @@ def main(flags):
                                                            p['neuron_rows']), flush=True)
         home = os.path.join(work, 'home')
         common = dict(seg=seg, folder=folder, repo=REPO, home=home, neuron=p['neuron'],
-                      axon=p['axon'])
+                      axon=p['axon'], dendrites=counts['dendrites'])
         instanced = run_child(DRAW_CHILD, limit=min(100_000, counts['synapses'] - 1),
                               others=True, **common)
         markers = run_child(DRAW_CHILD, limit=counts['synapses'], others=False, **common)
@@ -161,7 +169,8 @@ def main(flags):
               % (markers['draw'] / instanced['draw'],
                  markers['added'] / max(instanced['added'], 1)))
         for label in ('partners neuron', 'partners axon', 'synapses onto a neuron',
-                      'skeletons of 100 axons', 'skeletons of 10000 dendrites'):
+                      'skeletons of 100 axons', 'skeletons of 10000 dendrites',
+                      'skeletons of every axon'):
             extra = instanced.get(label + ' model')
             print('  connectome %s: %.0f ms%s' % (label, 1e3 * instanced[label],
                                                   ' (%s)' % extra if extra else ''))
