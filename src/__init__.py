@@ -26,6 +26,11 @@ def _bundle_api():
         @staticmethod
         def run_provider(session, name, mgr, **kw):
             if mgr is session.open_command:
+                from .commands import openstore
+                if name in openstore.FORMAT_NAMES:
+                    return openstore.StoreOpenerInfo(openstore.FORMAT_NAMES[name])
+                if name in openstore.FETCH_NAMES:
+                    return openstore.StoreFetcherInfo(name)
                 from .commands.opentiles import TilesOpenerInfo
                 return TilesOpenerInfo()
             if mgr is getattr(session, 'toolbar', None):

@@ -1,35 +1,40 @@
-"""The ``connectome combine`` command: HDF5 tiles to one multiresolution Chimera map.
+"""The ``connectome combine`` command: HDF5 tiles, or a chunked store, to one
+multiresolution Chimera map.
 
-    connectome combine TILES output FILE.cmap [dataset NAME] [pattern x{X}y{Y}z{Z}]
+    connectome combine TILES|STORE output FILE.cmap [dataset NAME] [pattern x{X}y{Y}z{Z}]
         [firstIndex 0] [missing error|zero] [region i1,j1,k1,i2,j2,k2] [axisOrder zyx|xyz]
         [voxelSize X,Y,Z] [origin X,Y,Z] [subsamples auto|none|I,J,K ...]
         [downsample auto|mode|mean|stride] [compress true|false] [compressMethod ...]
         [compressLevel N] [compressShuffle true|false] [chunkShapes zyx] [memoryLimit GB]
         [threads N] [name TEXT] [replace false] [open true]
 
-Options shared with ChimeraX's ``save file.cmap`` have its names and values.  The work
-is done by formats/tiles.py (reading) and pipeline/combine.py (writing); this module only
-parses, reports progress to the status line and log, and opens the result.
+STORE is a neuroglancer precomputed, Zarr or N5 store (a folder or URL, as ``open``
+takes it): its full resolution is read, with its voxel size and origin unless given, so
+a region of a remote dataset becomes a local map.  Options shared with ChimeraX's ``save
+file.cmap`` have its names and values.  The work is done by formats/tiles.py or
+formats/stores.py (reading) and pipeline/combine.py (writing); this module only parses,
+reports progress to the status line and log, and opens the result.
 """
 
 from chimerax.core.commands import OpenFileNamesArg
 
 from ..errors import Cancelled, InputError
-from ..formats import cmap
+from ..formats import cmap, stores
 from ..formats.tiles import AXIS_ORDERS, DEFAULT_PATTERN, MISSING_CHOICES, open_tiles
 from ..pipeline import combine as engine, pyramid
 from ..session.reporting import cancellable, status_reporter
 
 
 class TilesArg(OpenFileNamesArg):
-    """A folder, a glob or several tile files (globs are expanded by formats/tiles.py)."""
-    name = 'a folder, glob or HDF5 tile files'
+    """A folder, a glob or several tile files (globs are expanded by formats/tiles.py),
+    or one store."""
+    name = 'a folder, glob or HDF5 tile files, or a store'
     check_existence = False
 
 
 def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAULT_PATTERN,
                        first_index=0, missing='error', region='all', axis_order='zyx',
-                       voxel_size=(1, 1, 1), origin=None, subsamples=None, downsample='auto',
+                       voxel_size=None, origin=None, channel=0, subsamples=None, downsample='auto',
                        compress=True, compress_method='blosc:lz4hc', compress_level=5,
                        compress_shuffle=True, chunk_shapes=None,
                        memory_limit=engine.DEFAULT_MEMORY_LIMIT, threads=None, name=None,
@@ -46,11 +51,18 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
         region = tuple(region[0]) + tuple(region[1])
 
     try:
-        with cancellable(), open_tiles(tiles, dataset=dataset, pattern=pattern,
-                                       first_index=first_index, missing=missing,
-                                       axis_order=axis_order) as tileset:
+        with cancellable(), _source(tiles, dataset, pattern, first_index, missing,
+                                    axis_order, channel) as tileset:
+            if isinstance(tileset, stores.Store):
+                voxel_size = voxel_size or tileset.voxel_size
+                if origin is None:
+                    start = engine.region_bounds(None if region == 'all' else region,
+                                                 tileset.shape)[0]
+                    origin = tuple(o + s * v for o, s, v in
+                                   zip(tileset.origin, reversed(start), voxel_size))
             result = engine.combine(
-                tileset, output, region=region, voxel_size=voxel_size, origin=origin,
+                tileset, output, region=region, voxel_size=voxel_size or (1, 1, 1),
+                origin=origin,
                 subsamples=_subsamples(subsamples), downsample=downsample, compress=compress,
                 compress_method=compress_method, compress_level=compress_level,
                 compress_shuffle=compress_shuffle, memory_limit=memory_limit,
@@ -64,6 +76,14 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
         return result
     from chimerax.core.commands import run, quote_path_if_necessary
     return run(session, 'open %s' % quote_path_if_necessary(result.path))
+
+
+def _source(tiles, dataset, pattern, first_index, missing, axis_order, channel):
+    """A TileSet, or a Store when the one source given is a store."""
+    if len(tiles) == 1 and stores.looks_like_store(tiles[0]):
+        return stores.open_store(tiles[0], channel=channel)
+    return open_tiles(tiles, dataset=dataset, pattern=pattern, first_index=first_index,
+                      missing=missing, axis_order=axis_order)
 
 
 def _subsamples(values):
@@ -94,6 +114,7 @@ def register_combine_command(logger):
                  ('axis_order', EnumOf(AXIS_ORDERS)),
                  ('voxel_size', Float1or3Arg),
                  ('origin', Float1or3Arg),
+                 ('channel', IntArg),
                  ('subsamples', RepeatOf(Or(EnumOf(('auto', 'none')), Int1or3Arg))),
                  ('downsample', EnumOf(('auto',) + pyramid.METHODS)),
                  ('compress', BoolArg),
@@ -107,5 +128,6 @@ def register_combine_command(logger):
                  ('replace', BoolArg),
                  ('open', BoolArg)],
         required_arguments=['output'],
-        synopsis='combine HDF5 tiles into one multiresolution compressed Chimera map')
+        synopsis='combine HDF5 tiles or a chunked store into one multiresolution compressed'
+                 ' Chimera map')
     register('connectome combine', desc, connectome_combine, logger=logger)

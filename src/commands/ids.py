@@ -7,13 +7,16 @@
         [conflicts error|first|last|lowest] [padLookups false] [replace false]
         [memoryLimit GB]
 
-SEGMENTATION is a .cmap file or an open segmentation model (#2).  FOLDER holds the
-authors' files (axons.hdf5, dendrites.hdf5, synapses.hdf5): every attribute they give is
-written in one step, and the wiring (each synapse's partners, pipeline/wiring.py) is
-kept beside them with the folder, for connectome synapses, partners and skeletons.  With no pairs the command lists the attributes already in the
-file.  What each pair reads and the arrays built are pipeline/objectmap.py, writing them
-without risking the file pipeline/attributes.py and formats/hdf5edit.py; this module
-parses, reports progress and applies the new arrays to open models at once.
+SEGMENTATION is a .cmap file or an open segmentation model (#2); for a model opened
+from a chunked store (read-only) the arrays go to the store's attribute file
+(formats/sidecar.py), made on first use.  FOLDER holds the authors' files (axons.hdf5,
+dendrites.hdf5, synapses.hdf5): every attribute they give is written in one step, and
+the wiring (each synapse's partners, pipeline/wiring.py) is kept beside them with the
+folder, for connectome synapses, partners and skeletons.  With no pairs the command
+lists the attributes already in the file.  What each pair reads and
+the arrays built are pipeline/objectmap.py, writing them without risking the file
+pipeline/attributes.py and formats/hdf5edit.py; this module parses, reports progress and
+applies the new arrays to open models at once.
 """
 
 import os
@@ -22,12 +25,13 @@ import time
 from chimerax.core.commands import Annotation, AnnotationError, next_token
 
 from ..errors import Cancelled, InputError
-from ..formats import locks
+from ..formats import locks, sidecar
 from ..pipeline import attributes, objectmap, wiring
 from ..progress import Progress
 from ..session import compat
 from ..session.classes import forget_classes
-from ..session.maps import SegmentationArg, segmentation_file, volume_attribute_names
+from ..session.maps import (SegmentationArg, segmentation_file, segmentation_store,
+                            volume_attribute_names)
 from ..session.readout import enable_readout
 from ..session.reporting import cancellable, status_reporter
 
@@ -105,8 +109,15 @@ def connectome_ids(session, segmentation, pairs=None, variable=None, conflicts=N
 def _ids(session, segmentation, pairs, variable, conflicts, replace, pad_lookups,
          memory_limit):
     path, models = segmentation_file(session, segmentation)
+    store = segmentation_store(segmentation)
     if not pairs:
+        if store is not None and not os.path.exists(path):
+            session.logger.info('%s has no attributes yet (their file %s is made by the'
+                                ' first connectome ids)' % (store.location, path))
+            return []
         return _list(session.logger, path)
+    if store is not None:
+        sidecar.create(path, store)
     if not os.path.isfile(path):
         raise InputError('%s: no such file' % path, path)
     # From the first read to the last write: another run must not change the file between.

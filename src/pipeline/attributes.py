@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 
 from ..errors import InputError
-from ..formats import hdf5edit, locks
+from ..formats import hdf5edit, locks, sidecar, stores
 from .classes import object_count
 from .labels import is_label_type
 
@@ -213,10 +213,11 @@ def _listing(values):
 # The segmentation file
 
 class SegmentationFile:
-    """What ``connectome ids`` needs to know about a Chimera map file before changing it:
-    its voxel type, its maximum region id (the ``maximum_segment_id`` attribute, else
-    computed from the full-resolution data, chunk by chunk), its attribute arrays and the
-    names already used by other nodes."""
+    """What ``connectome ids`` needs to know about a Chimera map file, or about the
+    attribute file of a store (formats/sidecar.py), before changing it: its voxel type,
+    its maximum region id (the ``maximum_segment_id`` attribute, else computed from the
+    full-resolution data, chunk by chunk), its attribute arrays and the names already
+    used by other nodes."""
 
     def __init__(self, path):
         self.path = os.fspath(path)
@@ -234,6 +235,9 @@ class SegmentationFile:
                              self.path)
 
     def _survey(self, f):
+        self.store = None
+        if sidecar.is_sidecar(f):
+            return self._survey_sidecar(f)
         images = [g for name, g in f.get('Chimera', {}).items()
                   if isinstance(g, h5py.Group) and name.startswith('image')]
         if 'Chimera' not in f or not images:
@@ -277,10 +281,28 @@ class SegmentationFile:
         for a in f.attrs:
             self.other_names.setdefault(a, '/ attribute %s' % a)
 
+    def _survey_sidecar(self, f):
+        """A store's attribute file: the voxels are in the store it names."""
+        about = sidecar.description(f)
+        self.store = (about['store'], about['format'])
+        self.image_group = self.data_path = None
+        self.value_type = np.dtype(about['value_type'])
+        self.shape = tuple(int(v) for v in reversed(about['size']))
+        if not is_label_type(self.value_type):
+            raise InputError('%s is not a segmentation: its values are %s, not region ids'
+                             % (self.store[0], self.value_type), self.path)
+        self.stored_maximum = _maximum_attribute(f)
+        self.attributes = {name: node.shape[0] for name, node in f.get(GROUP, {}).items()
+                           if isinstance(node, h5py.Dataset) and node.ndim == 1}
+        # The store's attribute lookup reads /attributes and maximum_segment_id only.
+        self.other_names = {}
+
     def maximum_id(self, report=None):
         """The maximum region id: the stored attribute, else computed from the data."""
         if self.stored_maximum is not None:
             return self.stored_maximum
+        if self.store is not None:
+            return stores.open_store(self.store[0], self.store[1]).maximum(report)
         with h5py.File(self.path, 'r') as f:
             return compute_maximum(f[self.data_path], report)
 
@@ -407,8 +429,9 @@ def write_attributes(path, arrays, maximum_id=None, metadata=None, report=None):
         if maximum_id is not None:
             with hdf5edit.Edit(path) as f:
                 if _maximum_attribute(f) is None:
-                    image = [g for n, g in f['Chimera'].items() if n.startswith('image')][0]
-                    image.attrs['maximum_segment_id'] = np.int64(maximum_id)
+                    node = sidecar.maximum_node(f) if sidecar.is_sidecar(f) else \
+                        [g for n, g in f['Chimera'].items() if n.startswith('image')][0]
+                    node.attrs['maximum_segment_id'] = np.int64(maximum_id)
 
 
 def write_group(path, name, datasets, attrs):

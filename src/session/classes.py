@@ -7,6 +7,8 @@ arrays in the segmentation's file and numpy arrays set on the model.  What is re
 the file is kept with the model until ``forget_classes``.
 """
 
+import os
+
 from chimerax.core.errors import UserError
 from numpy import integer, issubdtype, ndarray
 
@@ -17,14 +19,28 @@ from .settings import connectome_settings
 _CACHE = '_connectome_cache'        # model attribute: what was read from its file
 
 
+def attribute_file(seg):
+    """The file that holds a segmentation model's attributes: the Chimera map itself, or
+    the attribute file of a store (session/storegrid.py), which may not exist yet."""
+    path = getattr(seg.data, 'attributes_path', None) or getattr(seg.data, 'path', None)
+    return path if isinstance(path, str) else None
+
+
+def _existing_attribute_file(seg):
+    """The attribute file ChimeraX's lookup reads for this model, if there is one."""
+    path = attribute_file(seg)
+    if hasattr(seg.data, 'find_attribute') and path is not None and os.path.isfile(path):
+        return path
+    return None
+
+
 def segmentation_classes(seg):
     """Object classes of a segmentation model (attributes of object ids, not category
     codes or numbers), in panel order."""
     cache = seg.__dict__.setdefault(_CACHE, {})
     if 'file classes' not in cache:
-        path = getattr(seg.data, 'path', None)
-        in_file = hasattr(seg.data, 'find_attribute') and isinstance(path, str)
-        cache['file classes'] = pure.file_attribute_names(path) if in_file else []
+        path = _existing_attribute_file(seg)
+        cache['file classes'] = pure.file_attribute_names(path) if path else []
     info = attribute_info(seg)
     on_model = [name for name, value in vars(seg).items()
                 if not name.startswith('_') and isinstance(value, ndarray)
@@ -39,9 +55,8 @@ def attribute_info(seg):
     file_attribute_info: kind 'id', 'category' or 'number', category names ...)."""
     cache = seg.__dict__.setdefault(_CACHE, {})
     if 'info' not in cache:
-        path = getattr(seg.data, 'path', None)
-        in_file = hasattr(seg.data, 'find_attribute') and isinstance(path, str)
-        cache['info'] = pure.file_attribute_info(path) if in_file else {}
+        path = _existing_attribute_file(seg)
+        cache['info'] = pure.file_attribute_info(path) if path else {}
     return cache['info']
 
 

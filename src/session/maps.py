@@ -5,13 +5,13 @@ name no models work), the file behind a segmentation and whether a map is colour
 
 import os
 
-from chimerax.core.commands import Annotation
+from chimerax.core.commands import Annotation, next_token
 from chimerax.core.errors import UserError
 
 from ..errors import InputError
 from ..pipeline import classes as pure
 from . import compat
-from .classes import segmentation_classes
+from .classes import attribute_file, segmentation_classes
 
 
 class SegmentationArg(Annotation):
@@ -21,8 +21,14 @@ class SegmentationArg(Annotation):
     @staticmethod
     def parse(text, session):
         if text.lstrip().startswith('#'):
+            # The model spec alone: an atom spec would read a following /folder as a
+            # chain of the model ("#2 /data/authors").
             from chimerax.map import MapArg
-            return MapArg.parse(text, session)
+            stripped = text.lstrip()
+            token, _, _ = next_token(stripped)
+            value, used, _ = MapArg.parse(token, session)
+            end = len(text) - len(stripped) + len(token)
+            return value, text[:end], text[end:]
         from chimerax.core.commands import OpenFileNameArg
         return OpenFileNameArg.parse(text, session)
 
@@ -58,23 +64,33 @@ def segmentation_colored(volume):
 
 
 def segmentation_file(session, segmentation):
-    """(file path, open segmentation models reading that file) for a .cmap path or an
-    open segmentation model."""
+    """(file path, open segmentation models reading that file) for a .cmap path (or a
+    store's attribute file) or an open segmentation model: for a model opened from a
+    store, the store's attribute file, which may not exist yet."""
     from chimerax.map import Volume
     if isinstance(segmentation, Volume):
-        path = getattr(segmentation.data, 'path', None)
-        if not isinstance(path, str) or not hasattr(segmentation.data, 'find_attribute'):
+        path = attribute_file(segmentation)
+        if path is None or not hasattr(segmentation.data, 'find_attribute'):
             raise InputError('model #%s (%s) was not opened from a Chimera map (.cmap) file'
-                             % (segmentation.id_string, segmentation.name))
+                             ' or a store' % (segmentation.id_string, segmentation.name))
     else:
         path = os.path.abspath(segmentation)
-    models = []
-    for v in open_volumes(session):
-        vpath = getattr(v.data, 'path', None)
-        if isinstance(vpath, str) and os.path.exists(vpath) and os.path.exists(path) \
-                and os.path.samefile(vpath, path):
-            models.append(v)
+    models = [v for v in open_volumes(session)
+              if hasattr(v.data, 'find_attribute') and _same_file(attribute_file(v), path)]
     return path, models
+
+
+def segmentation_store(segmentation):
+    """The formats.stores.Store an open segmentation model reads, or None."""
+    return getattr(getattr(segmentation, 'data', None), 'store', None)
+
+
+def _same_file(a, b):
+    if a is None:
+        return False
+    if os.path.exists(a) and os.path.exists(b):
+        return os.path.samefile(a, b)
+    return os.path.abspath(a) == os.path.abspath(b)
 
 
 _volume_names = None

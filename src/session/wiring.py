@@ -118,6 +118,9 @@ def scene_transform(path, models=()):
     if models:
         m = models[0]
         return m.scene_position * m.data.ijk_to_xyz_transform
-    attributes.SegmentationFile(path)           # a clear error if it is no segmentation
+    store = attributes.SegmentationFile(path).store
+    if store is not None:
+        raise InputError('%s holds the attributes of the store %s; open the store (open'
+                         ' ... format ...) and name its model' % (path, store[0]), path)
     from chimerax.map_data import open_file
     return open_file(path)[0].ijk_to_xyz_transform

@@ -78,6 +78,15 @@ def test_folder_form_gives_the_truth(session, run, demo, tmp_path):
         assert np.array_equal(v.data.find_attribute(name), demo['expected']['objects'][name])
 
 
+def test_folder_form_on_an_open_model_with_an_absolute_path(session, run, demo, tmp_path):
+    """`#2 /abs/folder`: the folder is not read as a chain of model #2."""
+    seg = fresh(demo, tmp_path)
+    (v,) = run('open %s' % seg)
+    assert str(demo['folder']).startswith('/')
+    run('connectome ids #%s %s' % (v.id_string, demo['folder']))
+    check_written(seg, demo['expected'], ATTRIBUTES)
+
+
 def test_pairs_the_way_the_seed_names_them(session, run, demo, tmp_path):
     seg = fresh(demo, tmp_path)
     pairs = ' '.join('%s %s' % (name, demo['folder'] / (stem + '.hdf5'))

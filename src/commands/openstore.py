@@ -1,0 +1,112 @@
+"""Opening a chunked store (neuroglancer precomputed, Zarr / OME-Zarr, N5) in ChimeraX as
+one multiresolution volume, read where it lies: the open-command providers of the
+"Neuroglancer precomputed", "Zarr" and "N5" formats and of the fetch prefixes
+(bundle_info.xml)::
+
+    open PATH format precomputed|zarr|n5 [channel N] [voxelSize X,Y,Z] [origin X,Y,Z]
+        [attributesFile FILE]
+    open precomputed://gs://bucket/path      (also zarr://, zarr2://, zarr3://, n5://,
+    open gs://bucket/path.zarr                gs://, s3://, file://; http(s) after a
+                                              format prefix)
+
+A local folder ending in .zarr or .n5 opens without ``format``.  The reading is
+formats/stores.py; the volume session/storegrid.py.
+"""
+
+import os
+
+from chimerax.open_command import FetcherInfo, OpenerInfo
+
+from ..errors import InputError
+from ..formats import sidecar, stores
+from ..session.storegrid import store_grid
+
+# bundle_info.xml's data format names
+FORMAT_NAMES = {'Neuroglancer precomputed': 'precomputed', 'Zarr': 'zarr', 'N5': 'n5'}
+# fetch prefixes whose format is in the name; the others (gs, s3, file) find it
+FETCH_FORMATS = {'precomputed': 'precomputed', 'zarr': 'zarr', 'zarr2': 'zarr',
+                 'zarr3': 'zarr', 'n5': 'n5'}
+FETCH_NAMES = tuple(FETCH_FORMATS) + ('gs', 's3', 'file')
+
+
+def open_store_volume(session, path, format=None, channel=0, voxel_size=None, origin=None,
+                      attributes_file=None):
+    """Open a store as one volume; returns (models, message)."""
+    from chimerax.core.errors import UserError
+    try:
+        store = stores.open_store(path, format, channel=channel)
+        if voxel_size is not None:
+            voxel_size = _positive(voxel_size)
+        attributes = os.path.abspath(os.path.expanduser(attributes_file)) if attributes_file \
+            else sidecar.default_path(store, _cache_folder())
+        if os.path.exists(attributes):
+            sidecar.check(attributes, store)
+    except InputError as e:
+        raise UserError('open %s: %s' % (format or 'store', e))
+    grid = store_grid(store, voxel_size, origin, attributes)
+    from chimerax.map.volume import open_grids
+    models, _ = open_grids(session, [grid], store.name)
+    x, y, z = grid.size
+    steps = ', '.join(','.join(map(str, reversed(lv.factors))) for lv in store.levels[1:])
+    kind = {True: 'segmentation', False: 'image', None: store.dtype.name}[store.segmentation]
+    units = '' if store.units_known else ' (no units in the metadata)'
+    message = ('Opened %s store %s: %d x %d x %d voxels %s, %s, voxel size %s nm%s, levels'
+               ' %s' % (store.format, store.name, x, y, z, store.dtype.name, kind,
+                        ','.join('%g' % v for v in grid.step), units,
+                        ('1 + subsamples ' + steps) if steps else '1 (no subsamples)'))
+    if store.skipped:
+        message += '; left out %s' % '; '.join('%s (%s)' % s for s in store.skipped)
+    return models, message
+
+
+def _positive(values):
+    values = tuple(float(v) for v in values)
+    if not all(v > 0 for v in values):
+        raise InputError('voxelSize must be positive, not %s' % ','.join('%g' % v for v in values))
+    return values
+
+
+def _cache_folder():
+    """Where the attribute files of remote stores go: ChimeraX's user cache."""
+    from chimerax import app_dirs
+    return os.path.join(app_dirs.user_cache_dir, 'connectome', 'attributes')
+
+
+def _open_args():
+    from chimerax.core.commands import IntArg, SaveFileNameArg
+    from chimerax.map.mapargs import Float1or3Arg
+    return {'channel': IntArg,
+            'voxel_size': Float1or3Arg,
+            'origin': Float1or3Arg,
+            'attributes_file': SaveFileNameArg}
+
+
+class StoreOpenerInfo(OpenerInfo):
+    """Open-command provider of one store format (a local folder path)."""
+
+    def __init__(self, format):
+        self.format = format
+
+    def open(self, session, data, file_name, **kw):
+        path = data if isinstance(data, str) else os.fspath(data)
+        return open_store_volume(session, path, self.format, **kw)
+
+    @property
+    def open_args(self):
+        return _open_args()
+
+
+class StoreFetcherInfo(FetcherInfo):
+    """Fetch provider of a prefix (``precomputed://...``, ``gs://...``): the store is
+    read where it lies, nothing is downloaded beyond the chunks shown."""
+
+    def __init__(self, prefix):
+        self.prefix = prefix
+
+    def fetch(self, session, ident, format_name, ignore_cache, **kw):
+        return open_store_volume(session, '%s:%s' % (self.prefix, ident),
+                                 FETCH_FORMATS.get(self.prefix), **kw)
+
+    @property
+    def fetch_args(self):
+        return {}

@@ -1,0 +1,142 @@
+"""The attribute file of a read-only store: a small HDF5 file that holds what
+``connectome ids`` writes for a segmentation opened from a chunked store (the store
+itself is never written, and may be a public bucket).
+
+Layout, as a Chimera map keeps its attributes, so the same crash-safe writer
+(pipeline/attributes.py write_attributes, formats/hdf5edit.py) adds to it::
+
+    /attributes/NAME        int32 array per class, index region id, value object id
+    /store                  attribute connectome_sidecar: JSON {store (its URL), format,
+                            size (x,y,z of the full resolution), value_type}; and
+                            maximum_segment_id once known
+
+The store's description is one attribute of a group made after /attributes: HDF5 then
+keeps every header that later changes in the file's first page, which the atomic edits
+of formats/hdf5edit.py need (several long attributes overflow a header into a second
+place, and adding maximum_segment_id is then refused).
+
+The file of a local store lies beside it (``STORE.attributes.h5``); a remote store's
+lies in a folder the caller names (ChimeraX's user cache).  Pure: h5py.
+"""
+
+import hashlib
+import json
+import os
+import re
+import time
+
+import h5py
+import numpy as np
+
+from ..errors import InputError
+from . import locks
+
+SUFFIX = '.attributes.h5'
+MARK = 'connectome_sidecar'
+GROUP = 'attributes'
+STORE = 'store'
+MAXIMUM = 'maximum_segment_id'
+
+
+def default_path(store, cache_folder=None):
+    """Where a store's attribute file goes when none is given."""
+    loc = store.location
+    if loc.local is not None:
+        return loc.local.rstrip(os.sep) + SUFFIX
+    if cache_folder is None:
+        raise InputError('%s is remote; name a local file for its attributes'
+                         ' (attributesFile FILE)' % loc, loc.text)
+    readable = re.sub(r'[^A-Za-z0-9._-]+', '_', loc.url.split('://', 1)[-1]).strip('_')
+    digest = hashlib.sha1(loc.url.encode()).hexdigest()[:10]
+    return os.path.join(cache_folder, '%s-%s%s' % (readable[-80:], digest, SUFFIX))
+
+
+def is_sidecar(f):
+    """Whether an open h5py file is a store's attribute file."""
+    node = f.get(STORE)
+    return isinstance(node, h5py.Group) and MARK in node.attrs
+
+
+def description(f):
+    """{store, format, size, value_type} of an open attribute file."""
+    return json.loads(f[STORE].attrs[MARK])
+
+
+def maximum_node(f):
+    """The group that carries maximum_segment_id in an attribute file."""
+    return f[STORE]
+
+
+def create(path, store):
+    """Make the attribute file of ``store`` at ``path`` if there is none; check the one
+    there is made for a store of this size and type.  Written under a temporary name
+    and linked into place, so no half-written file ever has the final name."""
+    path = os.path.abspath(path)
+    if os.path.exists(path):
+        check(path, store)
+        return path
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            raise InputError('cannot make folder %s for the attributes of %s: %s'
+                             % (folder, store.location, e.strerror or e), path)
+    with locks.exclusive(path, 'connectome ids'):
+        if os.path.exists(path):
+            check(path, store)
+            return path
+        temp = os.path.join(folder, '.%s.%d.%d.part' % (os.path.basename(path), os.getpid(),
+                                                        time.monotonic_ns()))
+        try:
+            with h5py.File(temp, 'w') as f:
+                f.create_group(GROUP)
+                f.create_group(STORE).attrs[MARK] = json.dumps({
+                    'store': store.url, 'format': store.format,
+                    'size': [int(v) for v in reversed(store.shape)],
+                    'value_type': store.dtype.name})
+            os.replace(temp, path)
+        except OSError as e:
+            _remove(temp)
+            raise InputError('cannot write %s (the attributes of %s): %s'
+                             % (path, store.location, e.strerror or e), path)
+    return path
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def check(path, store):
+    """InputError unless ``path`` is an attribute file made for a store of this size."""
+    try:
+        with h5py.File(path, 'r') as f:
+            if not is_sidecar(f):
+                raise InputError('%s is not a store attribute file (no /%s %s)'
+                                 % (path, STORE, MARK), path)
+            size = tuple(int(v) for v in description(f)['size'])
+    except (OSError, KeyError, ValueError) as e:
+        raise InputError('%s cannot be read as a store attribute file: %s' % (path, e), path)
+    want = tuple(reversed(store.shape))
+    if size != want:
+        raise InputError('%s holds attributes of a store of %s voxels, not of %s (%s voxels)'
+                         % (path, ' x '.join(map(str, size)), store.location,
+                            ' x '.join(map(str, want))), path)
+
+
+def find_attribute(path, name):
+    """What ChimeraX's attribute lookup asks a segmentation's file for: the array
+    /attributes/NAME, or the file's ``maximum_segment_id``; None when absent."""
+    if not os.path.isfile(path):
+        return None
+    with h5py.File(path, 'r') as f:
+        if name == MAXIMUM:
+            v = f[STORE].attrs.get(MAXIMUM) if is_sidecar(f) else None
+            return None if v is None else int(np.asarray(v).ravel()[0])
+        node = f.get(GROUP + '/' + name)
+        if isinstance(node, h5py.Dataset):
+            return node[()]
+    return None

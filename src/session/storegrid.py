@@ -1,0 +1,60 @@
+"""A chunked store (formats/stores.py) opened in ChimeraX as one multiresolution volume.
+
+``store_grid`` gives the GridData ChimeraX shows: one ``StoreLevelGrid`` per scale of
+the store, gathered in a ``StoreGrid``, ChimeraX's own SubsampledGrid (what its cmap and
+Imaris readers return for files with precomputed levels), so a Volume shown at step N
+reads the coarsest scale whose factors divide N, and only the chunks of the region
+shown.  A segmentation's attributes live in a small file beside the read-only store
+(formats/sidecar.py): ``find_attribute`` reads it, which is where ChimeraX's
+``segmentation colors ... byAttribute`` looks after the model's own attributes.  The
+open-command provider is commands/openstore.py.
+"""
+
+from chimerax.map_data import GridData, SubsampledGrid
+
+from ..formats import sidecar
+
+
+class StoreLevelGrid(GridData):
+    """GridData over one scale (a formats.stores.StoreLevel)."""
+
+    def __init__(self, level, size, origin, step, name, path, file_type):
+        self.level = level
+        GridData.__init__(self, size, value_type=level.store.dtype, origin=origin,
+                          step=step, name=name, path=path, file_type=file_type,
+                          grid_id=str(level.key))
+
+    def read_matrix(self, ijk_origin, ijk_size, ijk_step, progress):
+        start = tuple(reversed(ijk_origin))
+        stop = tuple(o + s for o, s in zip(start, reversed(ijk_size)))
+        return self.level.read(start, stop, tuple(reversed(ijk_step)))
+
+
+class StoreGrid(SubsampledGrid):
+    """The multiresolution grid of a store; ``store``, ``attributes_path`` (the
+    attribute file, which may not exist yet)."""
+
+    def __init__(self, store, voxel_size, origin, attributes_path=None):
+        self.store = store
+        self.attributes_path = attributes_path
+        path = store.location.text
+        levels = []
+        for level in store.levels:
+            step = tuple(v * f for v, f in zip(voxel_size, reversed(level.factors)))
+            levels.append(StoreLevelGrid(level, tuple(reversed(level.shape)), origin, step,
+                                         store.name, path, store.format))
+        SubsampledGrid.__init__(self, levels[0])
+        for level, grid in zip(store.levels[1:], levels[1:]):
+            self.add_subsamples(grid, tuple(reversed(level.factors)))
+
+    def find_attribute(self, attribute_name):
+        """A segmentation attribute from the store's attribute file, or None."""
+        if self.attributes_path is None:
+            return None
+        return sidecar.find_attribute(self.attributes_path, attribute_name)
+
+
+def store_grid(store, voxel_size=None, origin=None, attributes_path=None):
+    """The GridData of a store: its own voxel size and origin (x,y,z) unless given."""
+    return StoreGrid(store, tuple(voxel_size or store.voxel_size),
+                     tuple(store.origin if origin is None else origin), attributes_path)

@@ -1,0 +1,319 @@
+"""`open PATH format precomputed|zarr|n5`: a chunked store, written here by tensorstore,
+CloudVolume or zarr-python, opened as one ChimeraX volume whose subsamples are the
+store's scales; segmentations from stores coloured, surfaced and read out like .cmap ones,
+their attributes in the store's attribute file; `connectome combine` from a store."""
+
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+import segfixtures
+import stores
+import tilesets
+
+pytestmark = pytest.mark.chimerax
+
+SHAPE = (20, 36, 44)                        # z,y,x
+FACTORS = [(2, 2, 1), (4, 4, 2)]            # x,y,z, per level after the first
+FACTORS_ZYX = [tuple(reversed(f)) for f in FACTORS]
+LIME = (0, 255, 0)
+
+
+@pytest.fixture(scope='module')
+def labels():
+    return tilesets.labels(SHAPE, seed=5, max_id=5000)
+
+
+def write(kind, folder, levels):
+    if kind == 'tensorstore raw':
+        return stores.precomputed_tensorstore(folder / 'seg', levels, FACTORS, offset=(4, 8, 2)), \
+            'precomputed'
+    if kind == 'tensorstore compressed_segmentation sharded':
+        return stores.precomputed_tensorstore(folder / 'seg', levels, FACTORS, sharded=True,
+                                              encoding='compressed_segmentation'), 'precomputed'
+    if kind == 'cloudvolume compressed_segmentation':
+        return stores.precomputed_cloudvolume(folder / 'seg', levels, FACTORS, offset=(4, 8, 2),
+                                              encoding='compressed_segmentation'), 'precomputed'
+    if kind == 'ome-zarr':
+        return stores.ome_zarr(folder / 'seg.zarr', levels, FACTORS, label=True), 'zarr'
+    if kind == 'ome-zarr v3':
+        return stores.ome_zarr_v3(folder / 'seg.zarr', levels, FACTORS), 'zarr'
+    if kind == 'n5':
+        return stores.n5(folder / 'seg.n5', levels, FACTORS), 'n5'
+    raise ValueError(kind)
+
+
+KINDS = ['tensorstore raw', 'tensorstore compressed_segmentation sharded',
+         'cloudvolume compressed_segmentation', 'ome-zarr', 'ome-zarr v3', 'n5']
+
+
+@pytest.mark.parametrize('kind', KINDS)
+def test_every_level_is_the_written_array(session, run, labels, tmp_path, kind):
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    path, format = write(kind, tmp_path, levels)
+    (v,) = run('open %s format %s' % (path, format))
+    from chimerax.map import Volume
+    assert session.models.list(type=Volume) == [v]
+    assert v.data.size == tuple(reversed(SHAPE)) and v.data.value_type == np.uint32
+    assert v.data.step == (8, 8, 40)
+    if kind.endswith('raw') or kind.startswith('cloudvolume'):
+        assert v.data.origin == (32, 64, 80)            # voxel offset 4,8,2 x 8,8,40 nm
+    # ChimeraX's own level choice (SubsampledGrid): a step picks the level it divides.
+    assert sorted(v.data.available_subsamplings) == [(1, 1, 1), (2, 2, 1), (4, 4, 2)]
+    for step, level in zip([(1, 1, 1)] + FACTORS, levels):
+        m = v.data.matrix(ijk_step=step)
+        assert np.array_equal(m, level), step
+    run('volume #1 region all step 2,2,1')
+    assert np.array_equal(v.matrix(), levels[1])
+    run('volume #1 region 4,6,3,35,30,17 step 4,4,2')
+    assert np.array_equal(v.matrix(), levels[2][2:9, 2:8, 1:9])
+    run('volume #1 region 5,7,3,40,30,10 step 1')
+    assert np.array_equal(v.matrix(), labels[3:11, 7:31, 5:41])
+
+
+def test_paths_recognised_without_format(session, run, labels, tmp_path):
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    zarr_path = stores.ome_zarr(tmp_path / 'a.zarr', levels, FACTORS)
+    n5_path = stores.n5(tmp_path / 'b.n5', levels, FACTORS)
+    pc = stores.precomputed_tensorstore(tmp_path / 'c', levels, FACTORS)
+    opened = [run('open %s' % zarr_path)[0], run('open %s' % n5_path)[0],
+              run('open precomputed://%s' % pc)[0], run('open file://%s' % pc)[0],
+              run('open zarr://file://%s' % zarr_path)[0]]
+    assert [v.data.file_type for v in opened] == ['zarr', 'n5', 'precomputed', 'precomputed',
+                                                  'zarr']
+    for v in opened:
+        assert np.array_equal(v.full_matrix(), labels)
+
+
+def test_remote_store_over_http(session, run, labels, tmp_path):
+    """A sharded store served over HTTP (byte ranges), as from a bucket."""
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    stores.precomputed_tensorstore(tmp_path / 'seg', levels, FACTORS, sharded=True,
+                                   encoding='compressed_segmentation')
+    with stores.LoopbackServer(tmp_path) as server:
+        (v,) = run('open precomputed://%sseg attributesFile %s'
+                   % (server.url, tmp_path / 'seg-ids.h5'))
+        assert np.array_equal(v.data.matrix(ijk_step=(4, 4, 2)), levels[2])
+        assert np.array_equal(v.full_matrix(), labels)
+
+
+def test_bad_stores_are_user_errors(session, run, labels, tmp_path):
+    from chimerax.core.errors import UserError
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    bad = stores.precomputed_tensorstore(tmp_path / 'bad', levels[:1], [])
+    info = os.path.join(bad, 'info')
+    with open(info) as f:
+        text = f.read()
+    with open(info, 'w') as f:
+        f.write(text.replace('"raw"', '"zfpc"'))
+    with pytest.raises(UserError, match='bad: scale 8_8_40 has encoding zfpc'):
+        run('open %s format precomputed' % bad)
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(UserError, match='empty is not a neuroglancer precomputed store'):
+        run('open %s format precomputed' % (tmp_path / 'empty'))
+    gz = stores.precomputed_cloudvolume(tmp_path / 'gz', levels[:1], [], compress='gzip')
+    with pytest.raises(UserError, match=r'gz: the chunk files of scale 8_8_40 are compressed'):
+        run('open %s format precomputed' % gz)
+    assert not session.models.list()
+
+
+def test_missing_chunks_read_as_zeros(session, run, labels, tmp_path):
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [], chunk=(16, 16, 8))
+    folder = os.path.join(path, '8_8_40')
+    os.remove(os.path.join(folder, '16-32_0-16_8-16'))          # x 16-31, y 0-15, z 8-15
+    (v,) = run('open %s format precomputed' % path)
+    expect = labels.copy()
+    expect[8:16, 0:16, 16:32] = 0
+    assert np.array_equal(v.full_matrix(), expect)
+
+
+# ---------------------------------------------------------------------------------------
+# A segmentation store with everything the bundle does
+
+def write_pair_stores(folder, offset=(0, 0, 0)):
+    em, seg = segfixtures.volumes()
+    step = segfixtures.STEP
+    img = stores.precomputed_tensorstore(folder / 'em', [em], [], resolution=step,
+                                         offset=offset)
+    sg = stores.precomputed_tensorstore(folder / 'seg', stores.pyramid(seg, [(1, 2, 2)]),
+                                        [(2, 2, 1)], resolution=step, offset=offset,
+                                        encoding='compressed_segmentation')
+    arrays = segfixtures.attribute_arrays()
+    files = {}
+    for name in ('axon', 'neuron'):
+        values = arrays[name]
+        regions = np.flatnonzero(values)
+        path = folder / ('%s.csv' % name)
+        with open(path, 'w') as f:
+            f.write('region,object\n')
+            f.writelines('%d,%d\n' % (r, values[r]) for r in regions)
+        files[name] = str(path)
+    return img, sg, files, em, seg
+
+
+def test_ids_color_surfaces_readout_from_a_store(session, run, tmp_path):
+    img, sg, files, em, seg = write_pair_stores(tmp_path)
+    (ev,) = run('open %s format precomputed' % img)
+    (sv,) = run('open %s format precomputed' % sg)
+    sidecar = sg + '.attributes.h5'
+    assert sv.data.attributes_path == sidecar and not os.path.exists(sidecar)
+    run('connectome ids #2 axon %s neuron %s' % (files['axon'], files['neuron']))
+    truth = segfixtures.attribute_arrays()
+    with h5py.File(sidecar, 'r') as f:
+        assert np.array_equal(f['attributes/axon'][()], truth['axon'])
+        assert int(f['store'].attrs['maximum_segment_id']) == int(seg.max())
+    assert not any(n.endswith('.h5') for n in os.listdir(sg))     # the store is untouched
+
+    # ChimeraX's attribute lookup reads the file, not only what ids set on the model.
+    del sv.axon
+    from chimerax.connectome.session.classes import forget_classes, segmentation_classes
+    forget_classes(sv)
+    assert segmentation_classes(sv) == ['axon', 'neuron']
+    from chimerax.connectome.session import compat
+    assert np.array_equal(compat.attribute_values(sv, 'axon'), truth['axon'])
+
+    run('connectome color #2 map #1 attributes axon colors lime')
+    k = segfixtures.BLOCK + segfixtures.BLOCK // 2
+    pixels, at = render_plane(session, run, ev, k)
+    nx, ny, _ = segfixtures.SIZE
+    axon_seen = other_seen = 0
+    # The plane spans the voxel centres: edge voxels are half drawn, so skipped.
+    for y in range(1, ny - 1):
+        for x in range(1, nx - 1):
+            t = segfixtures.truth_at((x, y, k))
+            p = at(x, y)
+            if t['region'] and t['axon']:
+                assert p[1] > 150 and p[0] < 40 and p[2] < 40, (x, y, p)
+                axon_seen += 1
+            elif t['region']:
+                assert p[0] > 150 and abs(p[0] - p[1]) < 20, (x, y, p)
+                other_seen += 1
+    assert axon_seen > 50 and other_seen > 50
+
+    box = 0                                             # box 0 is an axon region
+    xyz = sv.data.ijk_to_xyz(segfixtures.box_center_ijk(box))
+    found = run('connectome at %.3f,%.3f,%.3f segmentation #2' % tuple(xyz))
+    truth_here = segfixtures.truth_at(segfixtures.box_center_ijk(box))
+    assert found == {k: truth_here[k] for k in ('region', 'axon', 'neuron')}
+
+    axon = segfixtures.object_ids(box)['axon']
+    surfaces = run('connectome surfaces #2 where axon=%d' % axon)
+    assert len(surfaces) == 1 and len(surfaces[0].vertices) > 0
+    # The surface wraps exactly the boxes of that axon's regions (within a voxel).
+    step = np.array(segfixtures.STEP)
+    corners = np.array([sv.data.ijk_to_xyz(c) for b, c in segfixtures.boxes()
+                        if segfixtures.object_ids(b)['axon'] == axon])
+    v = surfaces[0].vertices
+    assert np.all(v.min(axis=0) >= corners.min(axis=0) - step)
+    assert np.all(v.max(axis=0) <= corners.max(axis=0) + segfixtures.BLOCK * step)
+    inside = [any(np.all((p >= c - step) & (p <= c + segfixtures.BLOCK * step))
+                  for c in corners) for p in v[::max(1, len(v) // 200)]]
+    assert all(inside)
+
+
+def render_plane(session, run, em, k, pixels_per_voxel=3):
+    nx, ny, _ = em.data.size
+    run('volume #1 style image region 0,0,%d,%d,%d,%d step 1 level 0,0 level 255,1'
+        ' color white brightness 1 colorMode rgb8 linearInterpolation false'
+        % (k, nx - 1, ny - 1, k))
+    # Orthographic, looking down -z, x to the right; square, as the offscreen window is.
+    # A frame first: the view ChimeraX fits to newly shown models is applied then.
+    run('lighting flat; camera ortho; wait 1')
+    n = max(nx, ny)
+    w = h = n * pixels_per_voxel
+    session.main_view.camera.field_width = n * em.data.step[0]
+    cx, cy, cz = em.data.ijk_to_xyz(((nx - 1) / 2, (ny - 1) / 2, k))
+    run('view matrix camera 1,0,0,%.6f,0,1,0,%.6f,0,0,1,%.6f' % (cx, cy, cz + 1000))
+    pixels = np.asarray(session.main_view.image(w, h, supersample=None).convert('RGB'))
+
+    def at(x, y):
+        # The pixel whose centre is voxel x,y's centre.
+        col = w / 2 + (x - (nx - 1) / 2) * pixels_per_voxel - 0.5
+        row = h / 2 - (y - (ny - 1) / 2) * pixels_per_voxel - 0.5
+        return pixels[int(round(row)), int(round(col))].astype(int)
+    return pixels, at
+
+
+def test_combine_a_region_of_a_store(session, run, labels, tmp_path):
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    path, _ = write('tensorstore compressed_segmentation sharded', tmp_path, levels)
+    out = tmp_path / 'part.cmap'
+    (v,) = run('connectome combine %s output %s region 3,5,2,40,33,17' % (path, out))
+    assert v.data.size == (38, 29, 16) and v.data.step == (8, 8, 40)
+    assert v.data.origin == (24, 40, 80)
+    assert np.array_equal(v.full_matrix(), labels[2:18, 5:34, 3:41])
+
+
+def test_panel_colours_a_store_segmentation(session, run, window, tmp_path):
+    """The Connectome panel pairs the store image and segmentation, lists the classes of
+    the attribute file, and its colour button colours the right voxels."""
+    # Voxel offset 5,10,10 of 2,2,3 nm: the origin of segfixtures' .cmap pair.
+    offset = tuple(int(o / s) for o, s in zip(segfixtures.ORIGIN, segfixtures.STEP))
+    img, sg, files, em, seg = write_pair_stores(tmp_path, offset)
+    (ev,) = run('open %s format precomputed' % img)
+    (sv,) = run('open %s format precomputed' % sg)
+    assert ev.data.origin == segfixtures.ORIGIN
+    run('connectome ids #2 axon %s neuron %s' % (files['axon'], files['neuron']))
+    nx, ny, _ = segfixtures.SIZE
+    run('volume #2 hide; volume #1 style image region 0,0,%d,%d,%d,%d colorMode auto8'
+        ' level 0,0 level 200,1 level 255,1; view; lighting flat; camera ortho'
+        % (segfixtures.PLANE, nx - 1, ny - 1, segfixtures.PLANE))
+    panel = run('connectome panel')
+    try:
+        assert panel.image is ev and panel.segmentation is sv
+        assert panel.class_names == ['axon', 'neuron']
+        panel.color_button.click()
+        drawn = segfixtures.drawn_colors(session)
+        for box, rgb in drawn.items():
+            want = 'lime' if segfixtures.object_ids(box)['axon'] else 'white'
+            assert segfixtures.color_class(rgb) == want, (box, rgb)
+    finally:
+        panel.delete()
+
+
+def test_authors_folder_and_categories_on_a_store(session, run, tmp_path):
+    """`connectome ids #N FOLDER` (the authors' files) on a store segmentation writes
+    the same attributes, category names included, to its attribute file as to a .cmap,
+    and `connectome color ... CATEGORY COLOR` reads them from there."""
+    from chimerax.connectome.demo import read_authors_truth
+    data = tmp_path / 'data'
+    run('connectome demo %s size small seed 3' % data)
+    cmap = tmp_path / 'segmentation.cmap'
+    run('connectome combine %s output %s missing zero voxelSize 11.24,11.24,28 open false'
+        % (data / 'segmentation', cmap))
+    with h5py.File(cmap, 'r') as f:
+        labels = f['Chimera/image1/data_zyx'][()]
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [],
+                                          resolution=(11.24, 11.24, 28), chunk=(64, 64, 64),
+                                          encoding='compressed_segmentation')
+    (sv,) = run('open %s format precomputed' % path)
+    # A relative folder: after a model spec, an absolute path (/tmp/...) would read as
+    # a chain spec of the model.
+    run('cd %s' % data)
+    arrays = run('connectome ids %s objects/authors' % sv.atomspec)
+    expected = read_authors_truth(data)
+    side = path + '.attributes.h5'
+    with h5py.File(side, 'r') as f:
+        for name in arrays:
+            want = expected['objects'][name]
+            assert np.array_equal(f['attributes'][name][()], want, equal_nan=True), name
+        names = [n.decode() if isinstance(n, bytes) else n
+                 for n in f['attributes/dendriteclass'].attrs['category_names']]
+        assert names == list(expected['dendrite_classes'])
+    from chimerax.connectome.session.classes import category_attributes, forget_classes
+    forget_classes(sv)
+    assert 'dendriteclass' in category_attributes(sv)
+    (em,) = run('open %s format tiles missing zero voxelSize 11.24,11.24,28'
+                % (data / 'image'))
+    run('connectome color %s dendriteclass soma red' % sv.atomspec)
+    from chimerax.connectome.session.maps import segmentation_colored
+    assert segmentation_colored(em)
+    # Per region id, as ChimeraX made the colours: soma regions red, the others not.
+    rgba = em.mask_colors._segment_rgba
+    codes = expected['objects']['dendriteclass']
+    soma = codes == list(expected['dendrite_classes']).index('soma') + 1
+    assert soma.any() and (~soma[1:]).any()
+    red = np.all(rgba[:, :3] == (255, 0, 0), axis=1)
+    assert np.array_equal(red[:len(soma)], soma)

@@ -1,0 +1,261 @@
+"""formats/stores.py and formats/sidecar.py on stores written here by tensorstore,
+CloudVolume and zarr-python: every level voxel for voxel, metadata (voxel size, offset,
+units, channels), bad stores, remote reading over HTTP, `connectome combine`'s engine
+reading a store, and the attribute file of a read-only store."""
+
+import json
+import os
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+import stores
+import tilesets
+from chimerax.connectome.errors import InputError
+from chimerax.connectome.formats import sidecar
+from chimerax.connectome.formats.stores import Location, Store, looks_like_store, open_store
+from chimerax.connectome.pipeline import attributes, combine
+
+SHAPE = (18, 34, 42)                        # z,y,x: not multiples of chunks or factors
+FACTORS = [(2, 2, 1), (4, 4, 2)]            # x,y,z
+FACTORS_ZYX = [tuple(reversed(f)) for f in FACTORS]
+
+
+@pytest.fixture(scope='module')
+def labels():
+    return tilesets.labels(SHAPE, seed=7, max_id=4000)
+
+
+def padded(level, shape):
+    """A written level inside the level grid the store reads (rounded up: zeros past)."""
+    out = np.zeros(shape, level.dtype)
+    out[tuple(slice(0, n) for n in level.shape)] = level
+    return out
+
+
+WRITERS = {
+    'tensorstore raw': lambda p, lv: stores.precomputed_tensorstore(p, lv, FACTORS),
+    'tensorstore raw sharded': lambda p, lv: stores.precomputed_tensorstore(
+        p, lv, FACTORS, sharded=True),
+    'tensorstore compressed_segmentation': lambda p, lv: stores.precomputed_tensorstore(
+        p, lv, FACTORS, encoding='compressed_segmentation'),
+    'tensorstore compressed_segmentation sharded': lambda p, lv: stores.precomputed_tensorstore(
+        p, lv, FACTORS, encoding='compressed_segmentation', sharded=True),
+    'cloudvolume raw': lambda p, lv: stores.precomputed_cloudvolume(p, lv, FACTORS),
+    'cloudvolume compressed_segmentation': lambda p, lv: stores.precomputed_cloudvolume(
+        p, lv, FACTORS, encoding='compressed_segmentation'),
+    'ome-zarr (zarr-python)': lambda p, lv: stores.ome_zarr(str(p) + '.zarr', lv, FACTORS),
+    'ome-zarr v0.5 (tensorstore zarr3)': lambda p, lv: stores.ome_zarr_v3(str(p) + '.zarr',
+                                                                          lv, FACTORS),
+    'n5 (zarr-python)': lambda p, lv: stores.n5(str(p) + '.n5', lv, FACTORS),
+}
+
+
+@pytest.mark.parametrize('writer', sorted(WRITERS))
+def test_every_level_voxel_for_voxel(labels, tmp_path, writer):
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    path = WRITERS[writer](tmp_path / 'seg', levels)
+    s = open_store(path)
+    assert s.format == ('n5' if 'n5' in writer else 'zarr' if 'zarr' in writer
+                        else 'precomputed')
+    assert [lv.factors for lv in s.levels] == [(1, 1, 1)] + FACTORS_ZYX
+    assert s.voxel_size == (8, 8, 40) and s.dtype == np.uint32 and not s.skipped
+    for lv, a in zip(s.levels, levels):
+        full = padded(a, lv.shape)
+        assert np.array_equal(lv.read(), full), lv.key
+        # A strided, unaligned block, as ChimeraX asks for a region at a step.
+        assert np.array_equal(lv.read((1, 3, 2), (lv.shape[0], lv.shape[1] - 1, lv.shape[2]),
+                                      (2, 3, 1)), full[1:, 3:-1:3, 2:][::2])
+
+
+def test_level_voxel_j_covers_full_resolution_voxels_j_times_f(tmp_path, labels):
+    """With a voxel offset that the factors do not divide, level k still starts at full
+    resolution voxel 0 (floor of the offset, CloudVolume's rule for downsampled scales)."""
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    path = stores.precomputed_cloudvolume(tmp_path / 'seg', levels, FACTORS, offset=(5, 6, 3))
+    s = open_store(path)
+    assert s.offset == (3, 6, 5) and s.origin == (40, 48, 120)
+    info = json.load(open(os.path.join(path, 'info')))
+    assert [sc['voxel_offset'] for sc in info['scales']] == [[5, 6, 3], [2, 3, 3], [1, 1, 1]]
+    for lv, a in zip(s.levels, levels):
+        assert np.array_equal(lv.read(), padded(a, lv.shape))
+
+
+def test_ome_zarr_units_translation_channels(tmp_path, labels):
+    two = np.stack([labels, labels[::-1].copy()])              # c,z,y,x
+    path = stores.ome_zarr(tmp_path / 'img.zarr', [two, two[:, :, ::2, ::2]], FACTORS[:1],
+                           voxel_size=(0.01, 0.01, 0.03), unit='micrometer',
+                           translation=(1.5, 2.5, 3.5), channels=2)
+    s = open_store(path, channel=1)
+    assert np.allclose(s.voxel_size, (10, 10, 30)) and np.allclose(s.origin, (1500, 2500, 3500))
+    assert s.units_known
+    assert np.array_equal(s.read(), labels[::-1])
+    assert np.array_equal(open_store(path).read(), labels)
+    with pytest.raises(InputError, match='has 2 channels; channel 2 does not exist'):
+        open_store(path, channel=2)
+
+
+def test_scale_that_is_no_whole_multiple_is_left_out(tmp_path, labels):
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', stores.pyramid(labels, [(1, 2, 2)]),
+                                          [(2, 2, 1)])
+    info = json.load(open(os.path.join(path, 'info')))
+    info['scales'][1]['resolution'] = [12, 12, 40]
+    json.dump(info, open(os.path.join(path, 'info'), 'w'))
+    s = open_store(path)
+    assert len(s.levels) == 1
+    assert s.skipped == [('16_16_40', "voxel size 12,12,40 is not a whole multiple of the full"
+                                      " resolution's 8,8,40")]
+
+
+def test_uint64_ids_read_as_uint32_or_refused(tmp_path, labels):
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', [labels.astype(np.uint64)], [])
+    s = open_store(path)
+    assert s.stored_dtype == np.uint64 and s.dtype == np.uint32
+    assert np.array_equal(s.read(), labels)
+    big = labels.astype(np.uint64)
+    big[10, 20, 30] = 2 ** 40
+    path = stores.precomputed_tensorstore(tmp_path / 'big', [big], [])
+    s = open_store(path)
+    assert np.array_equal(s.read((0, 0, 0), (5, 34, 42)), labels[:5])      # not in this block
+    with pytest.raises(InputError, match=r'big: region id 1099511627776 \(8_8_40 voxels z,y,x'
+                                         r' .*\) does not fit in uint32'):
+        s.read()
+
+
+def test_missing_chunks_are_zeros(tmp_path, labels):
+    for name, write in (('pc', lambda p: stores.precomputed_tensorstore(p, [labels], [])),
+                        ('z', lambda p: stores.ome_zarr(str(p) + '.zarr', [labels], [])),
+                        ('n', lambda p: stores.n5(str(p) + '.n5', [labels], []))):
+        path = write(tmp_path / name)
+        chunk = {'pc': '8_8_40/16-32_0-16_8-16', 'z': '0/1/0/1', 'n': 's0/1/0/1'}[name]
+        os.remove(os.path.join(path, chunk))
+        expect = labels.copy()
+        block = {'pc': np.s_[8:16, 0:16, 16:32], 'z': np.s_[8:16, 0:16, 16:32],
+                 'n': np.s_[8:16, 0:16, 16:32]}[name]
+        expect[block] = 0
+        assert np.array_equal(open_store(path).read(), expect), name
+
+
+def test_bad_stores_name_the_path(tmp_path, labels):
+    with pytest.raises(InputError, match='nowhere does not exist'):
+        open_store(tmp_path / 'nowhere')
+    f = tmp_path / 'file.txt'
+    f.write_text('x')
+    with pytest.raises(InputError, match='file.txt is a file, not a store'):
+        open_store(f)
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(InputError, match='empty is not a neuroglancer precomputed, Zarr or N5'):
+        open_store(tmp_path / 'empty')
+    path = stores.precomputed_tensorstore(tmp_path / 'enc', [labels], [])
+    info = json.load(open(os.path.join(path, 'info')))
+    info['scales'][0]['encoding'] = 'compresso'
+    json.dump(info, open(os.path.join(path, 'info'), 'w'))
+    with pytest.raises(InputError, match=r'enc: scale 8_8_40 has encoding compresso, which'
+                                         r' tensorstore cannot decode \(it reads raw, compr'):
+        open_store(path)
+    with open(os.path.join(path, 'info'), 'w') as out:
+        out.write('{"scales": [')
+    with pytest.raises(InputError, match='enc: info is not valid JSON'):
+        open_store(path)
+    gz = stores.precomputed_cloudvolume(tmp_path / 'gz', [labels], [], compress='gzip')
+    with pytest.raises(InputError, match=r'gz: the chunk files of scale 8_8_40 are compressed'
+                                         r' files \(.*\.gz\), as CloudVolume writes'):
+        open_store(gz)
+    plain = stores.ome_zarr(tmp_path / 'g.zarr', [labels], [])
+    os.remove(os.path.join(plain, '.zattrs'))
+    with pytest.raises(InputError, match=r'g.zarr is a Zarr group without OME-Zarr multiscales'
+                                         r' metadata; open one of its arrays: 0'):
+        open_store(plain)
+    assert np.array_equal(open_store(os.path.join(plain, '0')).read(), labels)
+    with pytest.raises(InputError, match=r'zarr://.* is a zarr path, not n5'):
+        Location('zarr://' + plain, 'n5')
+    with pytest.raises(InputError, match='unknown location scheme ftp://'):
+        Location('ftp://host/x')
+
+
+def test_paths_recognised(tmp_path, labels):
+    pc = stores.precomputed_tensorstore(tmp_path / 'pc', [labels], [])
+    z = stores.ome_zarr(tmp_path / 'a.zarr', [labels], [])
+    for text in (pc, 'precomputed://' + pc, 'precomputed://file://' + pc, 'file://' + pc,
+                 z, 'zarr://' + z, 'zarr2://file://' + z):
+        assert looks_like_store(text)
+        assert np.array_equal(open_store(text).read(), labels), text
+    assert looks_like_store('gs://bucket/x') and looks_like_store(tmp_path / 'b.n5')
+    assert not looks_like_store(tmp_path) and not looks_like_store(tmp_path / 'x.hdf5')
+
+
+def test_remote_store_over_http(tmp_path, labels):
+    """gs://, s3:// and https:// go through tensorstore's remote key-value stores; HTTP
+    on the loopback address stands in for them (byte ranges for sharded stores)."""
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    stores.precomputed_tensorstore(tmp_path / 'seg', levels, FACTORS, sharded=True,
+                                   encoding='compressed_segmentation')
+    stores.ome_zarr(tmp_path / 'img.zarr', levels, FACTORS)
+    with stores.LoopbackServer(tmp_path) as server:
+        s = open_store('precomputed://%sseg' % server.url)
+        assert s.location.local is None and s.paths == []
+        for lv, a in zip(s.levels, levels):
+            assert np.array_equal(lv.read(), padded(a, lv.shape))
+        z = open_store(server.url + 'img.zarr')          # format from the metadata
+        assert z.format == 'zarr' and np.array_equal(z.levels[2].read(),
+                                                     padded(levels[2], z.levels[2].shape))
+        with pytest.raises(InputError, match='is not a neuroglancer precomputed, Zarr or N5'):
+            open_store(server.url + 'nothing')
+
+
+# ---------------------------------------------------------------------------------------
+# connectome combine's engine reading a store
+
+def test_combine_a_region_of_a_store(tmp_path, labels):
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', levels, FACTORS, sharded=True,
+                                          encoding='compressed_segmentation', offset=(2, 0, 0))
+    s = open_store(path)
+    out = str(tmp_path / 'part.cmap')
+    result = combine.combine(s, out, region=(3, 5, 1, 40, 30, 16), voxel_size=s.voxel_size,
+                             threads=2, chunk_side=16)
+    assert result.size == (38, 26, 16) and result.maximum == int(labels[1:17, 5:31, 3:41].max())
+    with h5py.File(out, 'r') as f:
+        assert np.array_equal(f['Chimera/image1/data_zyx'][()], labels[1:17, 5:31, 3:41])
+        assert tuple(f['Chimera/image1'].attrs['origin']) == ((2 + 3) * 8, 5 * 8, 1 * 40)
+    assert s.chunks_read > 0 and s.bytes_read >= labels[1:17, 5:31, 3:41].nbytes
+
+
+# ---------------------------------------------------------------------------------------
+# The attribute file of a store
+
+def test_attribute_file_made_checked_and_written(tmp_path, labels):
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [])
+    s = open_store(path)
+    side = sidecar.default_path(s)
+    assert side == path + '.attributes.h5'
+    before = sorted(os.listdir(path))
+    sidecar.create(side, s)
+    assert sidecar.find_attribute(side, 'axon') is None
+    assert sidecar.find_attribute(side, 'maximum_segment_id') is None
+    seg = attributes.SegmentationFile(side)
+    assert seg.shape == SHAPE and seg.value_type == np.uint32 and seg.stored_maximum is None
+    assert seg.maximum_id() == int(labels.max())                # from the store
+    axon = np.zeros(int(labels.max()) + 1, np.int32)
+    axon[labels[0, 0, 0]] = 7
+    attributes.write_attributes(side, {'axon': axon}, int(labels.max()))
+    attributes.write_attributes(side, {'neuron': axon * 2})
+    attributes.write_attributes(side, {'axon': axon * 3})      # replaced, atomically
+    assert np.array_equal(sidecar.find_attribute(side, 'axon'), axon * 3)
+    assert sidecar.find_attribute(side, 'maximum_segment_id') == int(labels.max())
+    assert attributes.SegmentationFile(side).attributes == {'axon': axon.size,
+                                                            'neuron': axon.size}
+    assert sorted(os.listdir(path)) == before                   # the store is untouched
+    assert not [n for n in os.listdir(tmp_path) if n.endswith('.part')]
+    # A file made for another store is refused.
+    other = open_store(stores.precomputed_tensorstore(tmp_path / 'other', [labels[:5]], []))
+    with pytest.raises(InputError, match='holds attributes of a store of 42 x 34 x 18 voxels'):
+        sidecar.create(side, other)
+    with pytest.raises(InputError, match='is remote; name a local file for its attributes'):
+        sidecar.default_path(Store(Location('gs://b/x'), 'zarr'))
+    remote = sidecar.default_path(Store(Location('gs://b/x'), 'zarr'),
+                                  str(tmp_path / 'cache'))
+    assert remote.startswith(str(tmp_path / 'cache')) and remote.endswith('.attributes.h5')
+    shutil.rmtree(path)
