@@ -345,3 +345,28 @@ def test_kept_wiring_works_when_the_files_are_gone(session, run, demo, tmp_path)
                        ' is gone; give their folder with from FOLDER'):
         run('connectome skeletons %s axon 1' % seg)
     assert run('connectome skeletons %s axon 1 from %s' % (seg, demo['folder'])) is not None
+
+
+def test_on_a_store_segmentation(session, run, demo, tmp_path):
+    """A segmentation opened from a chunked store keeps its wiring in the store's
+    attribute file, and its synapses are placed in the store model's scene coordinates."""
+    import stores
+    with h5py.File(demo['seg'], 'r') as f:
+        labels = f['Chimera/image1/data_zyx'][()]
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [], resolution=VOXEL,
+                                          chunk=(64, 64, 64),
+                                          encoding='compressed_segmentation')
+    (sv,) = run('open %s format precomputed' % path)
+    run('cd %s' % demo['folder'].parent)      # a relative folder after a model spec
+    run('connectome ids %s authors' % sv.atomspec)
+    with h5py.File(path + '.attributes.h5', 'r') as f:
+        assert '.connectome' in f['attributes']
+    t = demo['expected']
+    model = run('connectome synapses %s' % sv.atomspec)
+    placed = markers_by_id(model)
+    want = scene(t['synapse_contact'])
+    assert sorted(placed) == list(range(1, len(want) + 1))
+    assert all(np.allclose(placed[k], want[k - 1], atol=1e-3) for k in placed)
+    table = run('connectome partners %s neuron 1' % sv.atomspec)
+    assert {r.id: r.synapses for r in table.rows} == {
+        int(a): int(n) for a, p, n in t['partners_axon_neuron'] if p == 1}
