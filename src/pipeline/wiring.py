@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import InputError
 from ..formats.objectfiles import authors
 from . import attributes
+from .classes import hdf5_text
 
 GROUP = '.connectome'               # under /attributes
 VERSION = 1
@@ -353,7 +354,7 @@ def read(path):
                     raise InputError('%s: /attributes/%s/%s is missing or damaged; run'
                                      ' connectome ids again' % (path, GROUP, name), path)
                 tables[name] = ds[()]
-            text = {k: _text(g.attrs.get(k)) for k in ('.folder', '.files', '.categories',
+            text = {k: hdf5_text(g.attrs.get(k)) for k in ('.folder', '.files', '.categories',
                                                        '.notes')}
     except OSError as e:
         raise InputError('%s cannot be read: %s' % (path, e), path)
@@ -364,14 +365,6 @@ def read(path):
     return Wiring(columns, values[:, 1:4], tables['.axons'][:, 0], dendrites[:, 0],
                   dendrites[:, 1], json.loads(text['.categories'] or '{}'), text['.folder'],
                   json.loads(text['.files'] or '{}'), json.loads(text['.notes'] or '[]'))
-
-
-def _text(value):
-    if isinstance(value, bytes):
-        return value.decode('utf-8', 'surrogateescape')
-    if isinstance(value, np.ndarray) and value.shape == ():
-        return _text(value[()])
-    return None if value is None else str(value)
 
 
 def changed_files(wiring):
