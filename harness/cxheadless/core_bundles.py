@@ -130,6 +130,18 @@ CORE_BUNDLES = [
     ('ChimeraX-ColorKey', 'chimerax.color_key', [
         'Command :: key :: Depiction :: add color key to graphics',
     ]),
+    # Atomic structures: markers are atoms of a Structure, so the atomic bundle's start-up
+    # (session.change_tracker, the pseudobond manager) must run.
+    ('ChimeraX-Atomic', 'chimerax.atomic', ['CustomInit']),
+    # Marker sets (the synapses and skeletons of `connectome synapses | skeletons`) and
+    # their .cmm files (open and save).
+    ('ChimeraX-Markers', 'chimerax.markers', [
+        'CustomInit',
+        'Command :: marker :: General :: Place markers',
+    ] + _formats('Generic 3D objects', [('Marker model', 'markers', '.cmm')]) + [
+        'Provider :: Marker model :: open command :: want_path:true',
+        'Provider :: Marker model :: save command',
+    ]),
     ('ChimeraX-Surface', 'chimerax.surface', [
         'CustomInit',
     ] + ['Command :: %s :: Surfaces :: %s' % (c, c) for c in (

@@ -16,6 +16,10 @@ COMMANDS = {
     'connectome surfaces': ('color', 'register_surfaces_command'),
     'connectome at': ('at', 'register_at_command'),
     'connectome panel': ('panel', 'register_panel_command'),
+    'connectome synapses': ('wiring', 'register_synapses_command'),
+    'connectome partners': ('wiring', 'register_partners_command'),
+    'connectome skeletons': ('skeletons', 'register_skeletons_command'),
+    'connectome show': ('show', 'register_show_command'),
 }
 
 

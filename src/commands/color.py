@@ -28,8 +28,9 @@ from chimerax.core.commands import Annotation, AnnotationError, next_token
 from ..pipeline import classes as pure
 from ..errors import InputError
 from ..session import compat
-from ..session.classes import (check_attribute, check_classes, class_colors, class_values,
-                               color_text, number_values, segmentation_classes)
+from ..session.classes import (category_colors, check_attribute, check_classes, class_colors,
+                               class_values, color_text, number_values,
+                               segmentation_classes)
 from ..session.maps import choose_models, open_volumes, segmentation_colored
 from ..session.readout import enable_readout
 
@@ -128,10 +129,8 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
             picked = [(n, c.uint8x4()) for n, c in chosen]
         else:
             # Every category, each a colour of ColorBrewer's set1 in code order.
-            from chimerax.core.colors import BuiltinColormaps
-            set1 = (BuiltinColormaps['set1'].colors * 255).round().astype('uint8')
-            picked = [(n, set1[k % len(set1)]) for k, (n, _, _) in
-                      enumerate(info['categories'])]
+            picked = list(zip([n for n, _, _ in info['categories']],
+                              category_colors(len(info['categories']))))
         rgba = pure.category_rgba(values, {categories[n][0]: c for n, c in picked})
         entries = [(color_text(c), n) for n, c in picked]
         unit = info['objects'] or 'object'

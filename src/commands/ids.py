@@ -10,8 +10,10 @@
 SEGMENTATION is a .cmap file or an open segmentation model (#2); for a model opened
 from a chunked store (read-only) the arrays go to the store's attribute file
 (formats/sidecar.py), made on first use.  FOLDER holds the authors' files (axons.hdf5,
-dendrites.hdf5, synapses.hdf5): every attribute they give is written in one step.  With
-no pairs the command lists the attributes already in the file.  What each pair reads and
+dendrites.hdf5, synapses.hdf5): every attribute they give is written in one step, and
+the wiring (each synapse's partners, pipeline/wiring.py) is kept beside them with the
+folder, for connectome synapses, partners and skeletons.  With no pairs the command
+lists the attributes already in the file.  What each pair reads and
 the arrays built are pipeline/objectmap.py, writing them without risking the file
 pipeline/attributes.py and formats/hdf5edit.py; this module parses, reports progress and
 applies the new arrays to open models at once.
@@ -24,34 +26,16 @@ from chimerax.core.commands import Annotation, AnnotationError, next_token
 
 from ..errors import Cancelled, InputError
 from ..formats import locks, sidecar
-from ..pipeline import attributes, objectmap
+from ..pipeline import attributes, objectmap, wiring
 from ..progress import Progress
 from ..session import compat
 from ..session.classes import forget_classes
-from ..session.maps import segmentation_file, segmentation_store, volume_attribute_names
+from ..session.maps import (SegmentationArg, segmentation_file, segmentation_store,
+                            volume_attribute_names)
 from ..session.readout import enable_readout
 from ..session.reporting import cancellable, status_reporter
 
 KEYWORDS = ('variable', 'conflicts', 'replace', 'padlookups', 'memorylimit')
-
-
-class SegmentationArg(Annotation):
-    """A .cmap file name, or an atom spec naming one open volume (#2)."""
-    name = 'a segmentation .cmap file or one open map (#N)'
-
-    @staticmethod
-    def parse(text, session):
-        if text.lstrip().startswith('#'):
-            # The model spec alone: an atom spec would read a following /folder as a
-            # chain of the model ("#2 /data/authors").
-            from chimerax.map import MapArg
-            stripped = text.lstrip()
-            token, _, _ = next_token(stripped)
-            value, used, _ = MapArg.parse(token, session)
-            end = len(text) - len(stripped) + len(token)
-            return value, text[:end], text[end:]
-        from chimerax.core.commands import OpenFileNameArg
-        return OpenFileNameArg.parse(text, session)
 
 
 class NameFilePairsArg(Annotation):
@@ -192,13 +176,23 @@ def _write(session, path, models, pairs, variable, conflicts, replace, pad_looku
     result = objectmap.build(requests, maximum_id, conflicts, variable, pad_lookups,
                              existing=lambda name: attributes.read_attribute(path, name),
                              report=report)
-    read = time.monotonic() - t0
     arrays = result.arrays
+    kept = None
+    if isinstance(pairs, str) and 'synapses' in files:
+        # Who connects to whom, kept beside the attributes (pipeline/wiring.py).
+        kept = wiring.derive(pairs, per_region=lambda name: arrays[name] if name in arrays
+                             else attributes.read_attribute(path, name))
+    read = time.monotonic() - t0
     written = Progress('connectome ids: writing', len(arrays), 'attributes', reporter)
     t1 = time.monotonic()
     attributes.write_attributes(path, arrays,
                                 maximum_id if seg.stored_maximum is None else None,
                                 result.metadata, report=lambda name: written.advance())
+    if kept is not None:
+        wiring.write(path, kept)
+        notes += kept.notes + ['Kept the wiring (%s) in %s, with the folder %s: connectome'
+                               ' synapses, partners and skeletons read it'
+                               % (kept.describe(), os.path.basename(path), kept.folder)]
     t2 = time.monotonic()
     for line in result.messages + notes:
         log.info(line)

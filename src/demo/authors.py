@@ -221,7 +221,34 @@ class AuthorsExport:
             np.float32)[out['spinehead']]
         return out
 
+    # -- wiring: who connects to whom
+
+    def partner_counts(self):
+        """{'axon_dendrite' | 'axon_neuron' | 'axon_spinehead': (n, 3) int32 rows (axon,
+        partner, synapses)}, counted synapse by synapse from the list written (rows in
+        order of axon, then partner; partner 0 = none is left out)."""
+        from collections import Counter
+        out = {}
+        for name, key in (('axon_dendrite', 'dendrite'), ('axon_neuron', 'neuron'),
+                          ('axon_spinehead', 'head')):
+            counts = Counter()
+            for s in self.synapses:
+                partner = s[key] if key != 'neuron' else int(self.neuron_of_seg[s['post']])
+                if s['axon'] and partner:
+                    counts[(s['axon'], partner)] += 1
+            rows = [(a, p, n) for (a, p), n in sorted(counts.items())]
+            out[name] = np.array(rows, np.int32).reshape(-1, 3)
+        return out
+
     # -- skeletons
+
+    def object_skeletons(self):
+        """{'axon': [...], 'dendrite': [...]}: the skeletons written, made once."""
+        if not hasattr(self, '_skeletons'):
+            self._skeletons = {
+                'axon': self.skeletons(self.object_of_seg['axon'], self.counts['axon']),
+                'dendrite': self.skeletons(self.dendrite_of_seg, self.n_dendrites)}
+        return self._skeletons
 
     def skeletons(self, object_of_seg, count):
         """Per object 1..count: (nodes (k,3) 1-based, edges (m,2) 1-based, segIds)."""
@@ -264,8 +291,7 @@ class AuthorsExport:
             layout.write_categorical(f, '/axons/class', self.axon_class, AXON_CLASSES)
             layout.write_vectors(f, '/axons/agglomerate', self.members(o['axon'],
                                                                        self.counts['axon']))
-            layout.write_skeletons(f, '/axons/skeleton',
-                                   self.skeletons(o['axon'], self.counts['axon']))
+            layout.write_skeletons(f, '/axons/skeleton', self.object_skeletons()['axon'])
             layout.write_info(f, info)
         with h5py.File(os.path.join(folder, 'dendrites.hdf5'), 'w') as f:
             f.create_dataset('/dendrites/neuronId', data=self.neuron_id.astype(np.uint32))
@@ -274,7 +300,7 @@ class AuthorsExport:
             layout.write_vectors(f, '/dendrites/agglomerate',
                                  self.members(self.dendrite_of_seg, self.n_dendrites))
             layout.write_skeletons(f, '/dendrites/skeleton',
-                                   self.skeletons(self.dendrite_of_seg, self.n_dendrites))
+                                   self.object_skeletons()['dendrite'])
             layout.write_vectors(f, '/spineHeads/agglomerate',
                                  self.members(o['spinehead'], self.counts['spinehead']))
             f.create_dataset('/spineHeads/volume', data=self.head_volume.astype(np.float32))

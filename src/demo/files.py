@@ -244,7 +244,11 @@ def read_truth(folder):
 
 def write_authors_truth(group, export):
     """truth.hdf5 /authors: what ``connectome ids`` must make from objects/authors/
-    (objects/{attribute}), the per-object tables behind it and the category names."""
+    (objects/{attribute}), the per-object tables behind it, the category names, and the
+    wiring: each synapse's axon, dendrite, spine head and neuron, the synapse counts of
+    each pair of partners (partners_axon_dendrite, _neuron, _spinehead: rows axon,
+    partner, count) and the skeletons (<class>_skeleton_nodes, _edges and their counts per
+    object), all from the generator's own tables, never read back from the files."""
     objects = group.create_group('objects')
     for name, values in export.truth().items():
         objects.create_dataset(name, data=values, compression='gzip')
@@ -257,6 +261,24 @@ def write_authors_truth(group, export):
     group['synapse_asi'] = np.array([s['asi'] for s in syn], np.float64)
     group['synapse_axon'] = np.array([s['axon'] for s in syn], np.int32)
     group['synapse_contact'] = np.array([s['contact'] for s in syn], np.int32).reshape(-1, 3)
+    # The wiring: each synapse's partners, and synapse counts per pair of partners.
+    group['synapse_dendrite'] = np.array([s['dendrite'] for s in syn], np.int32)
+    group['synapse_spinehead'] = np.array([s['head'] for s in syn], np.int32)
+    group['synapse_neuron'] = np.array([export.neuron_of_seg[s['post']] for s in syn],
+                                       np.int32)
+    for name, rows in export.partner_counts().items():
+        group['partners_' + name] = rows
+    # Skeletons: the nodes (1-based voxel x, y, z) and edges (1-based node indices) of
+    # every object, concatenated, with the number of each per object.
+    for name, skeletons in export.object_skeletons().items():
+        group['%s_skeleton_nodes' % name] = np.concatenate(
+            [np.asarray(n, np.int32).reshape(-1, 3) for n, _, _ in skeletons])
+        group['%s_skeleton_node_counts' % name] = np.array([len(n) for n, _, _ in skeletons],
+                                                          np.int32)
+        group['%s_skeleton_edges' % name] = np.concatenate(
+            [np.asarray(e, np.int32).reshape(-1, 2) for _, e, _ in skeletons])
+        group['%s_skeleton_edge_counts' % name] = np.array(
+            [len(np.asarray(e).reshape(-1, 2)) for _, e, _ in skeletons], np.int32)
     from .authors import AXON_CLASSES, DENDRITE_CLASSES, SYNAPSE_TYPES
     for key, names in (('axon_classes', AXON_CLASSES), ('dendrite_classes', DENDRITE_CLASSES),
                        ('synapse_types', SYNAPSE_TYPES)):

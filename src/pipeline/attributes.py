@@ -250,6 +250,9 @@ class SegmentationFile:
                              self.path)
         self.image_group = image.name
         self.data_path = data.name
+        # Where voxel (i, j, k) is: origin + (i, j, k) * step (x, y, z), as ChimeraX reads it.
+        self.origin = np.asarray(image.attrs.get('origin', np.zeros(3)), np.float64).ravel()
+        self.step = np.asarray(image.attrs.get('step', np.ones(3)), np.float64).ravel()
         self.value_type = data.dtype
         self.shape = data.shape
         if not is_label_type(data.dtype):
@@ -431,10 +434,23 @@ def write_attributes(path, arrays, maximum_id=None, metadata=None, report=None):
                     node.attrs['maximum_segment_id'] = np.int64(maximum_id)
 
 
-def _swap_in(f, arrays, metadata=None):
-    """Build a complete new /attributes group (hard links to the arrays kept, new datasets
-    for ``arrays``) in new space, then swap it for the old one: only the root group's
-    entries change in place."""
+def write_group(path, name, datasets, attrs):
+    """Write (or replace) the group /attributes/NAME of a segmentation file in one atomic
+    change, as ``write_attributes`` does for arrays: ``datasets`` {name: (array, {HDF5
+    attribute: value})}, ``attrs`` the group's own HDF5 attributes.  For data kept beside
+    the attributes (pipeline/wiring.py); the caller picks names that cannot clash with
+    attribute names."""
+    path = os.fspath(path)
+    with locks.exclusive(path, 'connectome ids'):
+        with hdf5edit.Edit(path) as f:
+            _swap_in(f, {}, groups={name: (datasets, attrs)})
+
+
+def _swap_in(f, arrays, metadata=None, groups=None):
+    """Build a complete new /attributes group (hard links to the arrays and groups kept,
+    new datasets for ``arrays``, new subgroups for ``groups``) in new space, then swap it
+    for the old one: only the root group's entries change in place."""
+    groups = groups or {}
     old = f.get(GROUP)
     temporary = GROUP + '.new'
     if temporary in f:
@@ -442,13 +458,21 @@ def _swap_in(f, arrays, metadata=None):
     new = f.create_group(temporary)
     if isinstance(old, h5py.Group):
         for name in old:
-            if name not in arrays:
+            if name not in arrays and name not in groups:
                 new[name] = old[name]
     for name, values in arrays.items():
         kind = np.float32 if np.asarray(values).dtype.kind == 'f' else np.int32
         ds = new.create_dataset(name, data=np.ascontiguousarray(values, kind))
         for key, value in (metadata or {}).get(name, {}).items():
             ds.attrs[key] = value
+    for name, (datasets, attrs) in groups.items():
+        sub = new.create_group(name)
+        for key, value in attrs.items():
+            sub.attrs[key] = value
+        for member, (values, member_attrs) in datasets.items():
+            ds = sub.create_dataset(member, data=np.ascontiguousarray(values))
+            for key, value in member_attrs.items():
+                ds.attrs[key] = value
     if old is not None:
         del f[GROUP]
     f.move(temporary, GROUP)

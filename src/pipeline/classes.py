@@ -88,12 +88,12 @@ def file_attribute_info(path):
             if not (isinstance(node, h5py.Dataset) and node.ndim == 1):
                 continue
             attrs = node.attrs
-            kind = _text(attrs.get('kind')) or ('number' if node.dtype.kind == 'f' else 'id')
-            info = dict(kind=kind, objects=_text(attrs.get('objects')) or '',
-                        unit=_text(attrs.get('unit')) or '',
-                        source=_text(attrs.get('source')) or '', categories=[])
+            kind = hdf5_text(attrs.get('kind')) or ('number' if node.dtype.kind == 'f' else 'id')
+            info = dict(kind=kind, objects=hdf5_text(attrs.get('objects')) or '',
+                        unit=hdf5_text(attrs.get('unit')) or '',
+                        source=hdf5_text(attrs.get('source')) or '', categories=[])
             if kind == 'category':
-                names = [_text(n) for n in np.asarray(attrs.get('category_names', []))]
+                names = [hdf5_text(n) for n in np.asarray(attrs.get('category_names', []))]
                 codes = np.asarray(attrs.get('category_codes', np.zeros(0)), np.int64)
                 counts = np.asarray(attrs.get('category_objects', np.zeros(len(names))),
                                     np.int64)
@@ -103,11 +103,12 @@ def file_attribute_info(path):
     return out
 
 
-def _text(value):
+def hdf5_text(value):
+    """An HDF5 attribute's value as text (bytes decoded, a 0-d array unwrapped), or None."""
     if isinstance(value, bytes):
         return value.decode('utf-8', 'replace')
     if isinstance(value, np.ndarray) and value.shape == ():
-        return _text(value[()])
+        return hdf5_text(value[()])
     return None if value is None else str(value)
 
 

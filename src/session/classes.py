@@ -150,3 +150,11 @@ def color_text(rgba8):
     from chimerax.core.colors import color_name, hex_color
     name = color_name(rgba8)
     return name if ' ' not in name else hex_color(rgba8)
+
+
+def category_colors(count):
+    """The default colours of ``count`` categories in code order (uint8 rows): those of
+    ColorBrewer's set1, as ``connectome color`` gives the categories of an attribute."""
+    from chimerax.core.colors import BuiltinColormaps
+    set1 = (BuiltinColormaps['set1'].colors * 255).round().astype('uint8')
+    return [set1[k % len(set1)] for k in range(count)]

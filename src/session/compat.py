@@ -52,3 +52,20 @@ def segmentation_rgba(volume):
     or None."""
     colors = volume.mask_colors
     return getattr(colors, '_segment_rgba', None) if has_segmentation_colors(volume) else None
+
+
+def random_colors(count, seed):
+    """``count`` colours (uint8 rows) as ChimeraX's ``segmentation surfaces ... each
+    NAME`` gives objects 0..count-1 (chimerax.segment.segment._random_colors, seeded by
+    the attribute name), so a skeleton takes the colour of its object's surface."""
+    from chimerax.segment.segment import _random_colors
+    return _random_colors(count, seed=seed)
+
+
+def atom_sphere_triangles(session, count):
+    """Triangles per sphere ChimeraX draws the atoms of a structure of ``count`` atoms
+    with: its level of detail (chimerax.atomic.structure.level_of_detail, which
+    ``graphics quality`` sets; about 5 million triangles in all), so instanced spheres
+    cost what as many markers would."""
+    from chimerax.atomic.structure import level_of_detail
+    return level_of_detail(session).atom_sphere_triangles(count)

@@ -1,16 +1,37 @@
 """Which open maps a command or the panel works on: the open volumes, the segmentation and
 EM map chosen when none are named (as the panel chooses them, so toolbar buttons that
-name no models work), the file behind a segmentation and whether a map is coloured by one.
+name no models work), the command argument naming a segmentation (a file or a model),
+the file behind a segmentation and whether a map is coloured by one.
 """
 
 import os
 
+from chimerax.core.commands import Annotation, next_token
 from chimerax.core.errors import UserError
 
 from ..errors import InputError
 from ..pipeline import classes as pure
 from . import compat
 from .classes import attribute_file, segmentation_classes
+
+
+class SegmentationArg(Annotation):
+    """A .cmap file name, or an atom spec naming one open volume (#2)."""
+    name = 'a segmentation .cmap file or one open map (#N)'
+
+    @staticmethod
+    def parse(text, session):
+        if text.lstrip().startswith('#'):
+            # The model spec alone: an atom spec would read a following /folder as a
+            # chain of the model ("#2 /data/authors").
+            from chimerax.map import MapArg
+            stripped = text.lstrip()
+            token, _, _ = next_token(stripped)
+            value, used, _ = MapArg.parse(token, session)
+            end = len(text) - len(stripped) + len(token)
+            return value, text[:end], text[end:]
+        from chimerax.core.commands import OpenFileNameArg
+        return OpenFileNameArg.parse(text, session)
 
 
 def open_volumes(session):

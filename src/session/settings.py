@@ -1,6 +1,6 @@
 """The Connectome settings a user's choices are remembered in, shared by the commands,
 the panel and the toolbar: class colours, the classes checked in the panel, the surface
-style and the last objects typed in the panel.
+style, the last objects typed in the panel and what its Partners button shows.
 """
 
 from chimerax.core.settings import Settings
@@ -14,6 +14,8 @@ class ConnectomeSettings(Settings):
         'checked_classes': list(DEFAULT_CLASSES),
         'surfaces_each': False,             # one surface per object, or merged per class
         'pick_text': '',                    # last "axon=12,40-45" typed in the panel
+        'object_text': 'neuron 1',          # last "neuron 1" typed in the panel's wiring row
+        'partners_show': 'synapses',        # what the panel's Partners button shows
     }
 
 

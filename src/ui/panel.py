@@ -6,6 +6,8 @@ class of the segmentation gives a show/hide checkbox, a colour and the object co
 "Color by" picks an attribute of named categories (axonclass) or of numbers
 (spineheadvolume): one row per category with its name, colour and object count, or the
 range of the numbers, and its button colours the map by them with a key.
+The Object row names one object (neuron 1): its partners (a table in the log, and
+their synapses, surfaces or skeletons), its synapses, its skeleton, and going to it.
 Every button runs a ``connectome`` command with ``run``, so the log records it and can
 be replayed as a .cxc script; class colours, checked classes and the last choices are
 kept in the settings the commands share (session/settings.py).  Nothing here reads the
@@ -16,14 +18,19 @@ from chimerax.core.errors import UserError
 from chimerax.core.tools import ToolInstance
 
 from ..pipeline import classes as pure
-from ..session.classes import (attribute_info, category_attributes, class_values, color_text,
-                               number_attributes, number_values, segmentation_classes)
+from ..session.classes import (attribute_info, category_attributes, category_colors,
+                               class_values, color_text, number_attributes, number_values,
+                               segmentation_classes)
 from ..session.maps import open_volumes, segmentation_colored
 from ..session.readout import enable_readout
 from ..session.settings import connectome_settings
 
 TOOL_NAME = 'Connectome'
 SURFACE_CHOICES = (('merged per class', False), ('one per object', True))
+# What the Partners button shows besides the table in the log: (menu text, show option)
+PARTNER_SHOWS = (('table only', ''), ('and their synapses', 'synapses'),
+                 ('and their surfaces', 'surfaces'), ('and their skeletons', 'skeletons'),
+                 ('all of these', 'surfaces,skeletons,synapses'))
 
 
 class ConnectomeTool(ToolInstance):
@@ -141,7 +148,48 @@ class ConnectomeTool(ToolInstance):
         pick.addWidget(self.pick_button)
         layout.addLayout(pick)
         layout.addWidget(self.by_widgets)
+        layout.addWidget(self._build_wiring(settings))
         layout.addStretch(1)
+
+    def _build_wiring(self, settings):
+        """The wiring row: one object (neuron 1), its partners, synapses, skeleton, and
+        going to it (connectome partners, synapses, skeletons, show)."""
+        from Qt.QtWidgets import (QComboBox, QGridLayout, QLabel, QLineEdit, QPushButton,
+                                  QWidget)
+        area = QWidget()
+        grid = QGridLayout(area)
+        grid.setContentsMargins(0, 6, 0, 0)
+        grid.addWidget(QLabel('Object'), 0, 0)
+        self.object_field = QLineEdit(settings.object_text)
+        self.object_field.setPlaceholderText('neuron 1')
+        self.object_field.setToolTip('A class and one id: neuron 1, axon 12, dendrite 4')
+        grid.addWidget(self.object_field, 0, 1, 1, 2)
+        self.partners_button = QPushButton('Partners')
+        self.partners_button.setToolTip('List its synaptic partners in the log and show'
+                                        ' what the menu says')
+        self.partners_button.clicked.connect(self.show_partners)
+        self.partners_menu = QComboBox()
+        for label, _ in PARTNER_SHOWS:
+            self.partners_menu.addItem(label)
+        shows = [value for _, value in PARTNER_SHOWS]
+        if settings.partners_show in shows:
+            self.partners_menu.setCurrentIndex(shows.index(settings.partners_show))
+        self.partners_menu.currentIndexChanged.connect(self._partners_show_chosen)
+        grid.addWidget(self.partners_button, 1, 0)
+        grid.addWidget(self.partners_menu, 1, 1, 1, 2)
+        self.synapses_button = QPushButton('Synapses')
+        self.synapses_button.setToolTip('Show its synapses as markers, colored by type')
+        self.synapses_button.clicked.connect(self.show_synapses)
+        self.skeleton_button = QPushButton('Skeleton')
+        self.skeleton_button.setToolTip('Show its skeleton (a neuron: its dendrites\')')
+        self.skeleton_button.clicked.connect(self.show_skeleton)
+        self.go_button = QPushButton('Go to')
+        self.go_button.setToolTip('Center the view on it, at full resolution')
+        self.go_button.clicked.connect(self.go_to_object)
+        grid.addWidget(self.synapses_button, 2, 0)
+        grid.addWidget(self.skeleton_button, 2, 1)
+        grid.addWidget(self.go_button, 2, 2)
+        return area
 
     # -- models -----------------------------------------------------------------------
 
@@ -273,13 +321,12 @@ class ConnectomeTool(ToolInstance):
             return
         info = attribute_info(seg)[name]
         if info['kind'] == 'category':
-            from chimerax.core.colors import BuiltinColormaps
-            set1 = (BuiltinColormaps['set1'].colors * 255).round().astype('uint8')
             unit = info['objects'] or 'object'
+            palette = category_colors(len(info['categories']))
             for row, (category, code, count) in enumerate(info['categories']):
                 check = QCheckBox(category)
                 check.setChecked(count > 0)
-                color = color_text(set1[row % len(set1)])
+                color = color_text(palette[row])
                 swatch = ColorButton(max_size=(36, 20), has_alpha_channel=False)
                 swatch.color = self._rgba8(color)
                 swatch.setToolTip(color)
@@ -414,6 +461,52 @@ class ConnectomeTool(ToolInstance):
         elif name in self._class_rows:
             text += ' colors %s' % self.class_color(name)
         return text
+
+    def _partners_show_chosen(self, index):
+        connectome_settings(self.session).partners_show = PARTNER_SHOWS[index][1]
+
+    def _object(self, action):
+        """(class, id text) typed in the Object field."""
+        words = self.object_field.text().replace('=', ' ').split()
+        if len(words) != 2 or not words[1].isdigit():
+            self._error('type a class and one id to %s, e.g. neuron 1' % action)
+        connectome_settings(self.session).object_text = self.object_field.text()
+        return words[0], words[1]
+
+    def partners_command(self):
+        seg, _ = self._chosen('list partners', need_image=False)
+        name, object_id = self._object('list its partners')
+        text = 'connectome partners %s %s %s' % (seg.atomspec, name, object_id)
+        show = PARTNER_SHOWS[self.partners_menu.currentIndex()][1]
+        return text + (' show %s' % show if show else '')
+
+    def synapses_command(self):
+        seg, _ = self._chosen('show synapses', need_image=False)
+        name, object_id = self._object('show its synapses')
+        side = 'of' if name == 'axon' else 'onto'
+        return 'connectome synapses %s %s %s %s' % (seg.atomspec, side, name, object_id)
+
+    def skeleton_command(self):
+        seg, _ = self._chosen('show skeletons', need_image=False)
+        name, object_id = self._object('show its skeleton')
+        return 'connectome skeletons %s %s %s' % (seg.atomspec, name, object_id)
+
+    def go_command(self):
+        seg, _ = self._chosen('go to an object', need_image=False)
+        name, object_id = self._object('go to it')
+        return 'connectome show %s %s %s' % (seg.atomspec, name, object_id)
+
+    def show_partners(self):
+        return self._run(self.partners_command())
+
+    def show_synapses(self):
+        return self._run(self.synapses_command())
+
+    def show_skeleton(self):
+        return self._run(self.skeleton_command())
+
+    def go_to_object(self):
+        return self._run(self.go_command())
 
     def color_by_command(self):
         seg, image = self._chosen('color by an attribute')

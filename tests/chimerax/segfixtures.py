@@ -241,3 +241,23 @@ class LogCapture:
     @property
     def statuses(self):
         return list(self._log.statuses)
+
+
+# ---------------------------------------------------------------------------------------
+# The whole demo pipeline, small
+
+DEMO_VOXEL = (11.24, 11.24, 28.0)
+
+
+def combined_demo(session, root, seed, size='small'):
+    """`connectome demo ROOT/data size SIZE seed SEED`, then its image and segmentation
+    tiles combined into ROOT/image.cmap and ROOT/segmentation.cmap (voxels DEMO_VOXEL):
+    the first steps of the guide, for a module's tests.  Returns ROOT/data."""
+    from chimerax.core.commands import run
+    data = root / 'data'
+    run(session, 'close session')
+    run(session, 'connectome demo %s size %s seed %d' % (data, size, seed))
+    for kind in ('image', 'segmentation'):
+        run(session, 'connectome combine %s output %s missing zero voxelSize %s open false'
+            % (data / kind, root / (kind + '.cmap'), ','.join(map(str, DEMO_VOXEL))))
+    return data

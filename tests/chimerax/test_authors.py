@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from segfixtures import LogCapture, settings, window_xy  # noqa: F401  (fixtures)
+from segfixtures import LogCapture, combined_demo, settings, window_xy  # noqa: F401
 from chimerax.connectome.demo import read_authors_truth, read_truth
 
-VOXEL = (11.24, 11.24, 28.0)
+from segfixtures import DEMO_VOXEL as VOXEL
 # What the FOLDER form writes, and their types.
 ATTRIBUTES = ('axon', 'dendrite', 'spinehead', 'neuron', 'presynapse', 'postsynapse',
               'axonclass', 'dendriteclass', 'synapsetype', 'spineheadvolume', 'asiarea')
@@ -28,15 +28,8 @@ SEED_PAIRS = (('axon', 'axons'), ('dendrite', 'dendrites'), ('spinehead', 'dendr
 
 @pytest.fixture(scope='module')
 def demo(tmp_path_factory, _process_session):
-    from chimerax.core.commands import run
-    s = _process_session
     root = tmp_path_factory.mktemp('authors')
-    data = root / 'data'
-    run(s, 'close session')
-    run(s, 'connectome demo %s size small seed 3' % data)
-    for kind in ('image', 'segmentation'):
-        run(s, 'connectome combine %s output %s missing zero voxelSize %s open false'
-            % (data / kind, root / (kind + '.cmap'), ','.join(map(str, VOXEL))))
+    data = combined_demo(_process_session, root, seed=3)
     return dict(root=root, folder=data / 'objects' / 'authors', truth=read_truth(data),
                 expected=read_authors_truth(data), seg=root / 'segmentation.cmap',
                 image=root / 'image.cmap')

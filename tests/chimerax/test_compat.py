@@ -93,3 +93,37 @@ def test_our_per_region_colours_are_chimeraxs_segmentation_colouring(session, ru
     assert tuple(out[sf.region_id(0)]) == (255, 0, 0, 255)        # box 0: an axon
     assert tuple(out[sf.region_id(1)]) == (0, 255, 0, 255)        # box 1: a dendrite
     assert sf.color_class(sf.drawn_colors(session)[0]) == 'red'
+
+
+def test_random_colors_are_those_of_segmentation_surfaces_each(session, run, pair):
+    """random_colors(count, name) gives object k the colour `segmentation surfaces ...
+    each NAME` gives its surface (what connectome skeletons' color each relies on)."""
+    from chimerax.connectome.session import compat
+    em, seg = sf.open_pair(run, pair)
+    surfaces = run('segmentation surfaces #2 each axon')
+    largest = int(sf.attribute_arrays()['axon'].max())
+    colors = compat.random_colors(largest + 1, 'axon')
+    assert colors.shape == (largest + 1, 4) and colors.dtype == np.uint8
+    for s in surfaces:
+        axon = int(s.name.split()[-1]) if s.name.split()[-1].isdigit() else None
+        if axon is not None:
+            assert tuple(s.color) == tuple(colors[axon]), s.name
+    assert any(s.name.split()[-1].isdigit() for s in surfaces)
+
+
+def test_atom_sphere_triangles_are_those_of_marker_spheres(session, run):
+    """A marker set of n markers draws each sphere with atom_sphere_triangles(n)
+    triangles (chimerax.atomic's level of detail), the count the instanced synapse
+    model uses."""
+    from chimerax.connectome.session import compat
+    from chimerax.connectome.session.markers import marker_set
+    for n in (10, 5000):
+        ms = marker_set(session, 'm', np.random.rand(n, 3) * 100, (255, 0, 0, 255), 1.0)
+        session.models.add([ms])
+        run('wait 1')
+        drawn = [d for d in ms.all_drawings() if d.triangles is not None
+                 and d.positions is not None and len(d.positions) == n]
+        assert drawn and len(drawn[0].triangles) == compat.atom_sphere_triangles(session, n)
+        run('close %s' % ms.atomspec)
+    assert compat.atom_sphere_triangles(session, 400_000) < \
+        compat.atom_sphere_triangles(session, 1000)

@@ -1,11 +1,13 @@
 """The docs, run: the ChimeraX commands of docs/guide.md (its ```cxc blocks) copied as
-written, then the three movie scripts of docs/movies/ on the data the guide made, all in
+written, then the four movie scripts of docs/movies/ on the data the guide made, all in
 one bin/chimerax-headless process as a user would run them.  The movie scripts run with
 few frames (``few_frames`` rewrites their frame counts and nothing else).  Every movie is
-decoded by ffmpeg and its frames must show what its panel of the seed figure is about:
-(a) the neurons' own surface colours, (b) a yellow neuron with red spine heads, (c) EM
-planes with green axons, red dendrites and blue spine heads.  Last, the command help page
-is checked against the commands as ChimeraX registers them.
+decoded by ffmpeg and its frames must show what it is about: (a) the neurons' own
+surface colours, (b) a yellow neuron with red spine heads, (c) EM planes with green
+axons, red dendrites and blue spine heads, (d) a yellow neuron with its input axons and
+their synapses in their axon classes' colours.  The marker files the guide saves hold
+the truth's synapses and skeletons, and the partner table it quotes is the truth's.
+Last, the command help page is checked against the commands as ChimeraX registers them.
 """
 
 import importlib.util
@@ -23,7 +25,7 @@ from cxrun import REPO, headless
 
 pytestmark = [pytest.mark.chimerax, pytest.mark.slow]
 
-MOVIES = ('neurons', 'neuron-spines', 'em-slab')
+MOVIES = ('neurons', 'neuron-spines', 'em-slab', 'neuron-inputs')
 FRAMES = 6                  # frames per movie script in this test
 
 
@@ -144,7 +146,8 @@ def test_guide_commands_run_as_written(docs_run):
     truth = read_authors_truth(data)
     # Step 3 wrote every attribute of the authors' files, equal to the ground truth.
     with h5py.File(data / 'segmentation.cmap', 'r') as f:
-        assert sorted(f['attributes']) == sorted(truth['objects'])
+        # ... and the wiring beside them (/attributes/.connectome).
+        assert sorted(f['attributes']) == sorted(list(truth['objects']) + ['.connectome'])
         for name, values in truth['objects'].items():
             assert np.array_equal(f['attributes'][name][()], values, equal_nan=True), name
     # The counts the guide quotes are this dataset's.
@@ -201,6 +204,59 @@ def test_movie_em_slab(docs_run):
     lit, c = chromaticity(shown[0])
     grey = lit & (np.abs(c - 1 / 3).max(axis=-1) < 0.05)
     assert grey.sum() > 0.5 * lit.sum()
+
+
+def test_movie_neuron_inputs(docs_run):
+    """(d): neuron 1 yellow, its input axons and synapses red (corticocortical) and blue
+    (thalamocortical): ColorBrewer set1's first two colours, the axon classes' codes 1, 2."""
+    assert_ran(docs_run)
+    shown = frames(docs_run['data'] / 'neuron-inputs.mp4', docs_run['root'] / 'd')
+    check_frames(shown, FRAMES)
+    for frame in shown:
+        lit, _ = chromaticity(frame)
+        yellow = pixels_like(frame, (255, 255, 0), tolerance=0.1).sum()
+        red = pixels_like(frame, (0xe4, 0x1a, 0x1c), tolerance=0.08).sum()
+        blue = pixels_like(frame, (0x37, 0x7e, 0xb8), tolerance=0.08).sum()
+        assert yellow > 0.05 * lit.sum()
+        assert red > 0.05 * lit.sum() and blue > 0.005 * lit.sum(), (red, blue, lit.sum())
+
+
+def test_guide_markers_and_partners_are_the_truth(docs_run):
+    """Steps 8-11: the partner table the guide quotes, and the .cmm files it saves."""
+    import xml.etree.ElementTree as ET
+    assert docs_run['process'].returncode == 0, 'the guide failed'
+    data = docs_run['data']
+    truth = read_authors_truth(data)
+    text = open(os.path.join(REPO, 'docs', 'guide.md')).read()
+    rows = truth['partners_axon_neuron']
+    inputs = rows[rows[:, 1] == 1]
+    assert 'neuron 1 inputs: %d synapses from %d axons' % (inputs[:, 2].sum(),
+                                                           len(inputs)) in text
+    strongest = inputs[np.lexsort((inputs[:, 0], -inputs[:, 2]))][0]
+    assert '    axon %d  %d synapses' % (strongest[0], strongest[2]) in text
+    assert 'The %d synapses onto neuron 1' % inputs[:, 2].sum() in text
+    # neuron-1-synapses.cmm: one marker per synapse onto neuron 1, at its voxel.
+    voxel = np.array([11.24, 11.24, 28.0])
+    markers = ET.parse(data / 'neuron-1-synapses.cmm').getroot().findall('marker')
+    want = np.flatnonzero(truth['synapse_neuron'] == 1) + 1
+    assert sorted(int(m.get('id')) for m in markers) == want.tolist()
+    for m in markers:
+        xyz = np.array([float(m.get(c)) for c in 'xyz'])
+        assert np.allclose(xyz, truth['synapse_contact'][int(m.get('id')) - 1] * voxel,
+                           rtol=1e-4, atol=0.05)
+    # skeletons.cmm: neuron 1's dendrites and every axon, nodes and links as in the files.
+    sets = {s.get('name'): s for s in ET.parse(data / 'skeletons.cmm').getroot()}
+    axons = truth['axon_skeleton_node_counts'].size
+    dendrites = np.flatnonzero(truth['dendrite_neuron'] == 1) + 1
+    assert sorted(sets) == sorted(['axon %d skeleton' % k for k in range(1, axons + 1)] +
+                                  ['dendrite %d skeleton' % d for d in dendrites])
+    nodes = np.split(truth['axon_skeleton_nodes'],
+                     np.cumsum(truth['axon_skeleton_node_counts'])[:-1])
+    for k in (1, axons // 2, axons):
+        placed = sets['axon %d skeleton' % k].findall('marker')
+        xyz = np.array([[float(m.get(c)) for c in 'xyz'] for m in
+                        sorted(placed, key=lambda m: int(m.get('id')))])
+        assert np.allclose(xyz, (nodes[k - 1] - 1) * voxel, rtol=1e-4, atol=0.05)
 
 
 def test_help_page_documents_every_command_and_option(session, run):

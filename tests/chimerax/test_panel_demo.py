@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from segfixtures import LogCapture, settings, window_xy  # noqa: F401  (fixtures)
+from segfixtures import LogCapture, combined_demo, settings, window_xy  # noqa: F401
 from chimerax.connectome.demo import CLASSES, read_truth
 
 pytestmark = [pytest.mark.chimerax, pytest.mark.usefixtures('window')]
 
 STEMS = {'axon': 'axons', 'dendrite': 'dendrites', 'spinehead': 'spineheads',
          'neuron': 'neurons', 'presynapse': 'presynapses', 'postsynapse': 'postsynapses'}
-VOXEL = (11.24, 11.24, 28.0)
+from segfixtures import DEMO_VOXEL as VOXEL
 
 
 @pytest.fixture(scope='module')
@@ -23,12 +23,7 @@ def demo(tmp_path_factory, _process_session):
     from chimerax.core.commands import run
     s = _process_session
     root = tmp_path_factory.mktemp('paneldemo')
-    data = root / 'data'
-    run(s, 'close session')
-    run(s, 'connectome demo %s size small seed 2' % data)
-    for kind in ('image', 'segmentation'):
-        run(s, 'connectome combine %s output %s missing zero voxelSize %s open false'
-            % (data / kind, root / (kind + '.cmap'), ','.join(map(str, VOXEL))))
+    data = combined_demo(s, root, seed=2)
     seg = root / 'segmentation.cmap'
     run(s, 'connectome ids %s %s' % (seg, ' '.join(
         '%s %s' % (c, data / 'objects' / (STEMS[c] + '.hdf5')) for c in CLASSES)))

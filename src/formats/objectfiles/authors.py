@@ -28,7 +28,8 @@ named in lower case, holding its code.
 
 ``ATTRIBUTES`` says where each attribute of ``connectome ids`` comes from; ``AuthorsFile``
 reads groups of one dataset per object through formats/h5vectors.py (never walking the
-skeleton groups) and per-object vectors with their category names.  Pure: numpy, h5py.
+skeleton groups), per-object vectors with their category names, and the skeletons of
+the objects asked for.  Pure: numpy, h5py.
 """
 
 import os
@@ -54,6 +55,8 @@ SIGNATURES = {'axons': ('/axons/agglomerate',),
 OBJECT_GROUPS = {'/axons/agglomerate': 'axon', '/dendrites/agglomerate': 'dendrite',
                  '/spineHeads/agglomerate': 'spine head', '/synapses/preSegIds': 'synapse',
                  '/synapses/postSegIds': 'synapse'}
+SKELETONS = {'axon': ('axons', '/axons/skeleton'),
+             'dendrite': ('dendrites', '/dendrites/skeleton')}
 PER_OBJECT_PARENTS = {'/axons': '/axons/agglomerate', '/dendrites': '/dendrites/agglomerate',
                       '/spineHeads': '/spineHeads/agglomerate'}
 
@@ -140,6 +143,14 @@ class ObjectGroup(NamedTuple):
     objects: np.ndarray
     count: int
     description: str
+
+
+class Skeleton(NamedTuple):
+    """One object's skeleton: ``nodes`` (k, 3) 1-based voxel x, y, z; ``edges`` (m, 2)
+    0-based node indices, self-connections left out."""
+    id: int
+    nodes: np.ndarray
+    edges: np.ndarray
 
 
 class PerObject(NamedTuple):
@@ -281,6 +292,88 @@ class AuthorsFile:
         if self.parent_of(path) or path.startswith('/synapses/'):
             return 'per-object'
         return 'dataset'
+
+    def skeletons(self, path, ids, report=None):
+        """[Skeleton] of objects ``ids`` from a group of skeletons (/axons/skeleton):
+        each ``<n>/nodes`` (3 x k, 1-based x, y, z) and ``<n>/edges`` (2 x m, 1-based node
+        indices; a self-connection where there are none).  ``report(done, total)``.
+        Read through h5py's low-level calls: about 60 us a skeleton, where its Dataset
+        objects cost 230 us."""
+        group = self.node(path)
+        if not isinstance(group, h5py.Group):
+            raise self.error('%s is a dataset, not a group of skeletons' % path)
+        out = []
+        ids = [int(i) for i in ids]
+        for k, i in enumerate(ids):
+            where = '%s/%d' % (path, i)
+            nodes = self._matrix(group, i, 'nodes', 3, where).astype(np.float64)
+            edges = self._matrix(group, i, 'edges', 2, where)
+            if edges.size and (edges.min() < 1 or edges.max() > len(nodes)):
+                raise self.error('%s/edges names node %d; the skeleton has nodes 1 to %d'
+                                 % (where, int(edges.max() if edges.max() > len(nodes)
+                                               else edges.min()), len(nodes)))
+            edges = edges.astype(np.int64) - 1
+            edges = edges[edges[:, 0] != edges[:, 1]]
+            out.append(Skeleton(i, nodes, edges))
+            if report is not None and (k % 256 == 0 or k + 1 == len(ids)):
+                report(k + 1, len(ids))
+        return out
+
+    def _matrix(self, group, object_id, name, rows, where):
+        """Dataset ``<object_id>/<name>`` of a skeleton group, a MATLAB k x ``rows``
+        matrix stored (rows, k), as (k, rows)."""
+        from h5py import h5d, h5s
+        try:
+            ds = h5d.open(group.id, ('%d/%s' % (object_id, name)).encode())
+        except (KeyError, ValueError, RuntimeError, OSError):
+            sub = group.get(str(object_id))
+            if not isinstance(sub, h5py.Group):
+                raise self.error('has no skeleton %s (%s)' % (where, 'a dataset, not a'
+                                 ' group' if sub is not None else 'no such group'))
+            raise self.error('%s has no dataset %s' % (where, name))
+        shape, dtype = ds.shape, ds.dtype
+        if len(shape) != 2 or shape[0] != rows:
+            raise self.error('%s/%s is %s, not %d x k (the MATLAB export stores a k x %d'
+                             ' matrix that way)' % (where, name, ' x '.join(
+                                 map(str, shape)) or 'a scalar', rows, rows))
+        if dtype.kind not in 'iuf':
+            raise self.error('%s/%s holds %s, not numbers' % (where, name, dtype))
+        values = np.empty(shape, dtype)
+        try:
+            if values.size:
+                ds.read(h5s.ALL, h5s.ALL, values)
+        except (OSError, RuntimeError, ValueError) as e:
+            raise self.error('%s/%s cannot be read (damaged or truncated?): %s'
+                             % (where, name, e))
+        if dtype.kind == 'f' and not np.all(np.isfinite(values)):
+            raise self.error('%s/%s holds values that are not finite' % (where, name))
+        return values.T
+
+    def region_positions(self, regions, block=1 << 20):
+        """(n, 3) 1-based voxel x, y, z of regions (ids 1..R) from /segments/position
+        (3 x R), read in blocks of columns between the lowest and the highest id."""
+        ds = self.node('/segments/position')
+        if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or ds.shape[0] != 3:
+            raise self.error('/segments/position is not 3 x R (x, y, z of each region)')
+        regions = np.asarray(regions, np.int64)
+        out = np.zeros((regions.size, 3), np.float64)
+        if not regions.size:
+            return out
+        if regions.min() < 1 or regions.max() > ds.shape[1]:
+            raise self.error('/segments/position lists %d regions; region %d is not one'
+                             % (ds.shape[1], int(regions.max() if regions.max() > ds.shape[1]
+                                                 else regions.min())))
+        order = np.argsort(regions, kind='stable')
+        sorted_ids = regions[order] - 1
+        lo = int(sorted_ids[0])
+        while lo <= sorted_ids[-1]:
+            hi = min(lo + block, ds.shape[1])
+            a, b = np.searchsorted(sorted_ids, (lo, hi))
+            if b > a:
+                columns = ds[:, lo:hi]
+                out[order[a:b]] = columns[:, sorted_ids[a:b] - lo].T
+            lo = int(sorted_ids[b]) if b < sorted_ids.size else hi
+        return out
 
     def count(self, path):
         """Number of objects of an object group (its largest member name)."""

@@ -1,0 +1,319 @@
+"""The ``connectome synapses`` and ``connectome partners`` commands: the synapses of the
+authors' files as ChimeraX markers, and who connects to whom.
+
+    connectome synapses SEGMENTATION [from FOLDER] [of axon IDS]
+        [onto dendrite|spinehead|neuron IDS] [type NAMES] [color type|axonclass|
+        dendriteclass|COLOR] [radius R] [sizeBy asiarea] [markerLimit N]
+    connectome partners SEGMENTATION CLASS ID [from FOLDER] [direction in|out|both]
+        [minSynapses N] [show map,surfaces,skeletons,synapses]
+
+SEGMENTATION is a .cmap file or an open segmentation (#2) whose wiring ``connectome ids
+SEGMENTATION FOLDER`` kept (pipeline/wiring.py); ``from FOLDER`` reads another folder of
+the authors' files instead.  Synapses are markers at synPosition, in scene coordinates
+(the segmentation's origin and step), one marker set whose marker ids are the synapse
+ids, so ``save FILE.cmm`` writes them; beyond markerLimit (100,000) they are one
+instanced model of spheres instead (session/markers.py says why).  ``partners`` logs a
+table, one line per partner with its synapse count, grouped by the partners' class, and
+shows the partners with logged commands (``connectome color``'s per-region colouring,
+``segmentation surfaces``, ``connectome skeletons``, ``connectome synapses``).
+"""
+
+import numpy as np
+from chimerax.core.commands import Annotation, AnnotationError, next_token
+
+from ..errors import InputError
+from ..pipeline import classes as pure
+from ..pipeline import wiring as pure_wiring
+from ..session import compat
+from ..session.classes import category_colors, class_values, color_text
+from ..session.maps import SegmentationArg, choose_models
+from ..session.markers import MARKER_LIMIT, marker_set, sphere_instances
+from ..session.wiring import segmentation_wiring
+
+NONE_RGBA = np.array([160, 160, 160, 255], np.uint8)    # synapses of no category
+SHOW = ('map', 'surfaces', 'skeletons', 'synapses')
+RADIUS_STEPS = 8            # default synapse radius, in the smallest voxel step
+
+
+class ObjectsArg(Annotation):
+    """CLASS IDS: a partner class and object ids (12,40-45)."""
+    name = 'a class and object ids, as neuron 3 or axon 12,40-45'
+
+    @staticmethod
+    def parse(text, session):
+        word, word_text, rest = next_token(text)
+        if not word:
+            raise AnnotationError('expected a class (axon, dendrite, spinehead, neuron)')
+        if not rest.strip():
+            raise AnnotationError('%s needs object ids, as %s 12,40-45' % (word, word))
+        ids, ids_text, rest = next_token(rest.lstrip())
+        return (word.lower(), ids), '%s %s' % (word_text, ids_text), rest
+
+
+class ColorByArg(Annotation):
+    """A synapse category (type, axonclass, dendriteclass) or a colour."""
+    name = 'type, axonclass, dendriteclass or a color'
+
+    @staticmethod
+    def parse(text, session):
+        word, word_text, rest = next_token(text)
+        if word.lower() in pure_wiring.CATEGORIES:
+            return word.lower(), word_text, rest
+        from chimerax.core.commands import ColorArg
+        return ColorArg.parse(text, session)
+
+
+def _user_error(command, e):
+    from chimerax.core.errors import UserError
+    return UserError('%s: %s' % (command, e))
+
+
+def ranges_of(wiring, side):
+    """(class, ranges) of an ObjectsArg value, checked against the wiring."""
+    name, text = side
+    if name not in pure_wiring.CLASSES:
+        raise InputError('%s is not a partner class (%s)' % (name, ', '.join(
+            pure_wiring.CLASSES)))
+    return name, pure.parse_object_ids(text, max(wiring.largest(name), 1), name)
+
+
+def ids_text(ids):
+    """Sorted object ids as 12,40-45."""
+    ids = sorted(set(int(i) for i in ids))
+    ranges = []
+    for i in ids:
+        if ranges and i == ranges[-1][1] + 1:
+            ranges[-1][1] = i
+        else:
+            ranges.append([i, i])
+    return pure.format_object_ids([tuple(r) for r in ranges])
+
+
+# ---------------------------------------------------------------------------------------
+# connectome synapses
+
+def connectome_synapses(session, segmentation, from_=None, of=None, onto=None, type=None,
+                        color='type', radius=None, size_by=None, marker_limit=MARKER_LIMIT):
+    """Draw the synapses picked; returns the model (a MarkerSet, or the instanced model
+    beyond ``marker_limit``)."""
+    command = 'connectome synapses'
+    try:
+        sw = segmentation_wiring(session, segmentation, from_)
+        w = sw.wiring
+        picked = pure_wiring.select(
+            w, ranges_of(w, of) if of else None, ranges_of(w, onto) if onto else None, type)
+        if not w.has_positions():
+            raise InputError('the synapses have no positions (synapses.hdf5 has no'
+                             ' /synapses/synPosition)')
+    except InputError as e:
+        raise _user_error(command, e)
+    for line in sw.notes:
+        session.logger.info(line)
+    index = np.flatnonzero(picked)
+    what = describe_pick(of, onto, type)
+    if not index.size:
+        session.logger.info('No synapse of the %d is %s: nothing drawn' % (w.count, what))
+        return None
+    xyz = sw.scene_points(w.position[index])
+    rgba, legend = synapse_colors(w, index, color)
+    r = RADIUS_STEPS * sw.smallest_step() if radius is None else float(radius)
+    radii, size_note = synapse_radii(w, index, r, size_by)
+    name = 'synapses' + (' ' + what if what else '')
+    if index.size <= marker_limit:
+        model = marker_set(session, name, xyz, rgba, radii, ids=index + 1)
+        kind = 'markers'
+    else:
+        model = sphere_instances(session, name, xyz, rgba, radii)
+        kind = 'one instanced model (more than markerLimit %d: markers are slow at this' \
+            ' count)' % marker_limit
+    model.synapse_ids = index + 1
+    session.models.add([model])
+    session.logger.info('Drew %d of %d synapses%s as %s %s, colored %s%s'
+                        % (index.size, w.count, (' ' + what) if what else '', kind,
+                           model.atomspec, legend, size_note))
+    return model
+
+
+def describe_pick(of, onto, types):
+    parts = []
+    if of:
+        parts.append('of %s %s' % of)
+    if onto:
+        parts.append('onto %s %s' % onto)
+    if types:
+        parts.append('of type %s' % ','.join(types))
+    return ' '.join(parts)
+
+
+def synapse_colors(w, index, color):
+    """(n x 4 uint8, legend text) for synapses ``index``: by a category, or one colour."""
+    n = index.size
+    if not isinstance(color, str):
+        rgba = color.uint8x4()
+        return np.tile(np.asarray(rgba, np.uint8), (n, 1)), color_text(rgba)
+    codes = w.codes(color)[index]
+    names = w.category_names(color)
+    palette = category_colors(len(names))
+    table = np.tile(NONE_RGBA, (max([c for _, c in names] + [0]) + 1, 1))
+    for (_, code), c in zip(names, palette):
+        table[code] = c
+    rgba = table[np.minimum(codes, len(table) - 1)]
+    counts = np.bincount(codes, minlength=len(table))
+    parts = ['%s %s (%d)' % (n_, color_text(c), counts[code])
+             for (n_, code), c in zip(names, palette) if counts[code]]
+    if counts[0]:
+        parts.append('none %s (%d)' % (color_text(NONE_RGBA), counts[0]))
+    return rgba, 'by %s: %s' % (color, ', '.join(parts) or 'no synapses')
+
+
+def synapse_radii(w, index, radius, size_by):
+    """(radii, log text): ``radius`` each, or with sizeBy asiarea the radius of a disc
+    whose area is the synapse's ASI area, scaled so the median synapse has ``radius``;
+    those without an ASI area get half of it."""
+    if size_by is None:
+        return np.full(index.size, radius, np.float32), ''
+    asi = w.asiarea[index].astype(np.float64)
+    known = np.isfinite(asi) & (asi > 0)
+    radii = np.full(index.size, 0.5 * radius, np.float32)
+    if known.any():
+        median = float(np.median(asi[known]))
+        radii[known] = radius * np.sqrt(asi[known] / median)
+        text = ', sized by ASI area (radius %.3g for the median %.3g um^2' % (radius, median)
+    else:
+        text = ', sized by ASI area (none has one'
+    missing = int(np.count_nonzero(~known))
+    if missing:
+        text += '; %d without an ASI area at radius %.3g' % (missing, 0.5 * radius)
+    return radii, text + ')'
+
+
+# ---------------------------------------------------------------------------------------
+# connectome partners
+
+def connectome_partners(session, segmentation, objects, from_=None, direction='both',
+                        min_synapses=1, show=None):
+    """Log the partners of one object with their synapse counts; returns the
+    PartnerTable (pipeline/wiring.py)."""
+    command = 'connectome partners'
+    name, text = objects
+    try:
+        sw = segmentation_wiring(session, segmentation, from_)
+        w = sw.wiring
+        if name not in pure_wiring.CLASSES:
+            raise InputError('%s is not a partner class (%s)'
+                             % (name, ', '.join(pure_wiring.CLASSES)))
+        try:
+            object_id = int(text)
+        except ValueError:
+            raise InputError('give one %s id, not %s' % (name, text))
+        table = pure_wiring.partners(w, name, object_id, direction, min_synapses)
+    except InputError as e:
+        raise _user_error(command, e)
+    for line in sw.notes:
+        session.logger.info(line)
+    session.logger.info('\n'.join(table.lines()))
+    if show:
+        _show_partners(session, segmentation, sw, table, show, from_)
+    return table
+
+
+def _show_partners(session, segmentation, sw, table, show, folder):
+    from chimerax.core.commands import run, quote_path_if_necessary
+    from chimerax.core.errors import UserError
+    command = 'connectome partners'
+    seg_spec = segmentation.atomspec if hasattr(segmentation, 'atomspec') else \
+        quote_path_if_necessary(sw.path)
+    source = ' from %s' % quote_path_if_necessary(folder) if folder else ''
+    if ('map' in show or 'surfaces' in show) and not sw.models:
+        raise UserError('%s: show map and surfaces need the segmentation open (open %s)'
+                        % (command, sw.path))
+    found = table.partner_ids()
+    if not found:
+        session.logger.info('%s: no partners to show' % command)
+        return
+    w = sw.wiring
+    per_class = []          # (partner class, category, ids, colour text)
+    for partner, ids in found.items():
+        category, codes = w.object_class(partner, ids)
+        names = w.category_names(category) if category else []
+        palette = category_colors(len(names))
+        groups = {}
+        for i, c in zip(ids, codes.tolist()):
+            groups.setdefault(c, []).append(i)
+        colors = {code: color_text(p) for (_, code), p in zip(names, palette)}
+        for code in sorted(groups):
+            per_class.append((partner, category, groups[code],
+                              colors.get(code, color_text(NONE_RGBA))))
+    if 'map' in show:
+        _color_partners_on_map(session, sw.models[0], per_class)
+    if 'surfaces' in show:
+        seg = sw.models[0]
+        for partner, _, ids, color in per_class:
+            run(session, 'segmentation surfaces %s where %s=%s color %s'
+                % (seg.atomspec, partner, ids_text(ids), color))
+    for partner, ids in found.items():
+        category = w.object_class(partner, ids)[0] or ''
+        if 'skeletons' in show and partner in ('axon', 'dendrite'):
+            run(session, 'connectome skeletons %s %s %s%s%s'
+                % (seg_spec, partner, ids_text(ids), source,
+                   (' color ' + category) if category else ''))
+        if 'synapses' in show:
+            me = '%s %d' % (table.name, table.id)
+            pick = ('of %s %s onto %s' % (partner, ids_text(ids), me)) if partner == 'axon' \
+                else ('of %s onto %s %s' % (me, partner, ids_text(ids)))
+            run(session, 'connectome synapses %s%s %s color %s'
+                % (seg_spec, source, pick, category or 'type'))
+
+
+def _color_partners_on_map(session, seg, per_class):
+    """Colour the partners' regions on the EM map, each in its class colour, the way
+    ``connectome color`` colours categories (ChimeraX's segmentation map colouring)."""
+    from chimerax.core.commands import ColorArg
+    _, image = choose_models(session, 'connectome partners', seg, None)
+    size = None
+    rgba = None
+    for partner, _, ids, color in per_class:
+        values = class_values(seg, partner)
+        if rgba is None:
+            size = len(values)
+            rgba = np.full((size, 4), 255, np.uint8)
+        mask = np.isin(values, ids) & (values > 0)
+        rgba[mask] = ColorArg.parse(color, session)[0].uint8x4()
+    if seg.display:
+        from chimerax.core.commands import run
+        run(session, 'volume %s hide' % seg.atomspec)
+    compat.set_segmentation_colors(image, seg, rgba)
+    session.logger.info('Colored the partners on %s by their class'
+                        % image.atomspec)
+
+
+# ---------------------------------------------------------------------------------------
+
+def register_synapses_command(logger):
+    from chimerax.core.commands import (CmdDesc, register, EnumOf, FloatArg, IntArg,
+                                        ListOf, OpenFolderNameArg, PositiveIntArg, StringArg)
+    desc = CmdDesc(
+        required=[('segmentation', SegmentationArg)],
+        keyword=[('from', OpenFolderNameArg),
+                 ('of', ObjectsArg),
+                 ('onto', ObjectsArg),
+                 ('type', ListOf(StringArg)),
+                 ('color', ColorByArg),
+                 ('radius', FloatArg),
+                 ('size_by', EnumOf(('asiarea',))),
+                 ('marker_limit', PositiveIntArg)],
+        synopsis='show synapses as markers, picked by their partners and type')
+    register('connectome synapses', desc, connectome_synapses, logger=logger)
+
+
+def register_partners_command(logger):
+    from chimerax.core.commands import (CmdDesc, register, EnumOf, ListOf, OpenFolderNameArg,
+                                        PositiveIntArg)
+    desc = CmdDesc(
+        required=[('segmentation', SegmentationArg), ('objects', ObjectsArg)],
+        keyword=[('from', OpenFolderNameArg),
+                 ('direction', EnumOf(('in', 'out', 'both'))),
+                 ('min_synapses', PositiveIntArg),
+                 ('show', ListOf(EnumOf(SHOW)))],
+        synopsis='list the synaptic partners of an object with their synapse counts')
+    register('connectome partners', desc, connectome_partners, logger=logger)

@@ -1,0 +1,545 @@
+"""The connectome's wiring: for every synapse its presynaptic axon, its postsynaptic
+dendrite, spine head and neuron, its type, ASI area and position, read from the authors'
+files (synapses.hdf5, with dendrites.hdf5 for each dendrite's neuron and class and
+axons.hdf5 for each axon's class); which synapses a filter picks; and the partner table
+of one object (the axons presynaptic to neuron 3 with their synapse counts).
+
+``connectome ids SEGMENTATION FOLDER`` derives it once and keeps it in the segmentation
+file, with the folder it came from, in the group /attributes/.connectome (``write``,
+``read``).  It lives under /attributes so that it rides the crash-safe swap of that group
+(pipeline/attributes.py, formats/hdf5edit.py: the only existing metadata an edit changes
+is the root group's entry).  Its nodes cannot be mistaken for attributes: ChimeraX's
+``find_attribute`` finds array nodes and group attributes by name anywhere in the file,
+and these names start with a dot, which no attribute name may (attributes.check_names);
+its tables are 2-D, and the 1-D integer arrays are what is listed as classes.
+
+Per synapse the authors' files give preAxonId, postDendriteId and postSpineHeadId; where
+a release lacks one, it is derived from the synapse's regions (preSegIds, postSegIds)
+through the per-region attribute (the axon of most of its regions).  A synapse's neuron
+is its dendrite's neuronId.  Ids are object ids (0 = none); synapse k is row k - 1.
+Pure: numpy, h5py.
+"""
+
+import json
+import os
+
+import h5py
+import numpy as np
+
+from ..errors import InputError
+from ..formats.objectfiles import authors
+from . import attributes
+from .classes import hdf5_text
+
+GROUP = '.connectome'               # under /attributes
+VERSION = 1
+# The 2-D tables of the group: name -> column names
+INTEGER_COLUMNS = ('axon', 'dendrite', 'spinehead', 'neuron', 'type')
+NUMBER_COLUMNS = ('asiarea', 'x', 'y', 'z')
+TABLES = {'.synapse_ids': INTEGER_COLUMNS, '.synapse_values': NUMBER_COLUMNS,
+          '.axons': ('axonclass',), '.dendrites': ('dendriteclass', 'neuron')}
+# Per-synapse vectors of synapses.hdf5 and the per-region attribute each can be derived
+# through when a release lacks it: (column, dataset, seg-id group, attribute).
+PARTNER_VECTORS = (('axon', '/synapses/preAxonId', '/synapses/preSegIds', 'axon'),
+                   ('dendrite', '/synapses/postDendriteId', '/synapses/postSegIds',
+                    'dendrite'),
+                   ('spinehead', '/synapses/postSpineHeadId', '/synapses/postSegIds',
+                    'spinehead'))
+# Partner classes: the presynaptic side, the postsynaptic side.
+PRE = ('axon',)
+POST = ('dendrite', 'spinehead', 'neuron')
+CLASSES = PRE + POST
+# What colours a synapse: its type, or the class of a partner.
+CATEGORIES = ('type', 'axonclass', 'dendriteclass')
+NOUNS = {'spinehead': 'spine head', 'axon': 'axon', 'dendrite': 'dendrite',
+         'neuron': 'neuron'}
+
+
+class Wiring:
+    """Per synapse (row k - 1 for synapse k): ``axon``, ``dendrite``, ``spinehead``,
+    ``neuron``, ``type`` (int32 ids and codes, 0 = none), ``asiarea`` (float32, um^2,
+    NaN = unknown) and ``position`` ((S, 3) float32, 1-based voxel x, y, z as in
+    synPosition; NaN when the file has none).  Per object: ``axon_class`` (per axon),
+    ``dendrite_class`` and ``dendrite_neuron`` (per dendrite).  ``categories`` {'type' |
+    'axonclass' | 'dendriteclass': {name: code}}; ``folder`` and ``files`` ({kind:
+    [file name, size, mtime_ns]}) say where it came from; ``notes`` what derivation did."""
+
+    def __init__(self, columns, position, axon_class, dendrite_class, dendrite_neuron,
+                 categories, folder, files, notes=()):
+        for name in INTEGER_COLUMNS:
+            setattr(self, name, np.ascontiguousarray(columns[name], np.int32))
+        self.asiarea = np.ascontiguousarray(columns['asiarea'], np.float32)
+        self.position = np.ascontiguousarray(position, np.float32).reshape(-1, 3)
+        self.axon_class = np.asarray(axon_class, np.int32)
+        self.dendrite_class = np.asarray(dendrite_class, np.int32)
+        self.dendrite_neuron = np.asarray(dendrite_neuron, np.int32)
+        self.categories = {k: dict(v) for k, v in categories.items()}
+        self.folder = folder
+        self.files = dict(files)
+        self.notes = list(notes)
+
+    @property
+    def count(self):
+        return int(self.axon.size)
+
+    def ids(self, name):
+        """Per synapse: the id of its partner of class ``name`` (axon, dendrite,
+        spinehead, neuron) or its synapse id (synapse)."""
+        if name == 'synapse':
+            return np.arange(1, self.count + 1, dtype=np.int32)
+        if name not in CLASSES:
+            raise InputError('%r is not a partner class (%s)' % (name, ', '.join(CLASSES)))
+        return getattr(self, name)
+
+    def codes(self, category):
+        """Per synapse: its type code, or the class code of its axon or dendrite."""
+        if category == 'type':
+            return self.type
+        if category == 'axonclass':
+            return _lookup(self.axon_class, self.axon)
+        if category == 'dendriteclass':
+            return _lookup(self.dendrite_class, self.dendrite)
+        raise InputError('%r is not a synapse category (%s)'
+                         % (category, ', '.join(CATEGORIES)))
+
+    def category_names(self, category):
+        """[(name, code)] of a category, in code order."""
+        return sorted(self.categories.get(category, {}).items(), key=lambda kv: kv[1])
+
+    def object_class(self, name, ids):
+        """(category, codes) of objects ``ids`` of class ``name``: axons by axon class,
+        dendrites by dendrite class; others (None, zeros)."""
+        ids = np.asarray(ids, np.int64)
+        if name == 'axon':
+            return 'axonclass', _lookup(self.axon_class, ids)
+        if name == 'dendrite':
+            return 'dendriteclass', _lookup(self.dendrite_class, ids)
+        return None, np.zeros(ids.size, np.int32)
+
+    def largest(self, name):
+        """The largest object id of a partner class that the wiring knows of."""
+        counts = {'axon': self.axon_class.size, 'dendrite': self.dendrite_class.size}
+        top = int(self.ids(name).max()) if self.count else 0
+        if name == 'neuron' and self.dendrite_neuron.size:
+            top = max(top, int(self.dendrite_neuron.max()))
+        return max(top, counts.get(name, 0))
+
+    def has_positions(self):
+        return self.count == 0 or not np.isnan(self.position[:, 0]).all()
+
+    def describe(self):
+        """One log line: what the wiring holds."""
+        return ('%d synapses from %d axons onto %d dendrites (%d spine heads, %d neurons)'
+                % (self.count, _distinct(self.axon), _distinct(self.dendrite),
+                   _distinct(self.spinehead), _distinct(self.neuron)))
+
+
+def _lookup(per_object, ids):
+    """per_object[ids - 1], 0 for id 0 or an id past its end."""
+    table = np.zeros(per_object.size + 1, np.int32)
+    table[1:] = per_object
+    ids = np.asarray(ids, np.int64)
+    return np.where(ids < table.size, table[np.minimum(ids, table.size - 1)], 0)
+
+
+def _distinct(ids):
+    return int(np.unique(ids[ids > 0]).size)
+
+
+# ---------------------------------------------------------------------------------------
+# Deriving it from the authors' files
+
+def signature(files):
+    """{kind: [file name, size, mtime_ns]} of the files read: how a kept wiring knows
+    whether its files changed since."""
+    out = {}
+    for kind, path in files.items():
+        st = os.stat(path)
+        out[kind] = [os.path.basename(path), int(st.st_size), int(st.st_mtime_ns)]
+    return out
+
+
+def derive(folder, per_region=None):
+    """The Wiring of the authors' files in ``folder``.  ``per_region(name)`` gives a
+    per-region attribute array (axon, dendrite, spinehead) or None: used only for a
+    per-synapse id the files lack, derived from the synapse's regions."""
+    files = authors.find_files(folder)
+    if 'synapses' not in files:
+        raise InputError('%s has no synapses file (%s): the wiring comes from it'
+                         % (folder, ' or '.join(authors.FILE_NAMES['synapses'])), folder)
+    files = {k: v for k, v in files.items() if k in ('axons', 'dendrites', 'synapses')}
+    notes = []
+    with authors.AuthorsFile(files['synapses']) as f:
+        f.require('synapses', 'the wiring')
+        count, columns, categories, position = _synapse_vectors(f, per_region, notes)
+    vectors = {}        # per-object vectors of the other files, where they have them
+    for kind, path, how, category in (('axons', '/axons/class', 'category', 'axonclass'),
+                                      ('dendrites', '/dendrites/class', 'category',
+                                       'dendriteclass'),
+                                      ('dendrites', '/dendrites/neuronId', 'id', None)):
+        if kind in files:
+            with authors.AuthorsFile(files[kind]) as f:
+                f.require(kind, 'the wiring')
+                if f.describe(path):
+                    v = f.per_object(path, how)
+                    vectors[path] = v.values
+                    if category:
+                        categories[category] = v.categories
+    empty = np.zeros(0, np.int32)
+    axon_class = vectors.get('/axons/class', empty)
+    dendrite_class = vectors.get('/dendrites/class', empty)
+    dendrite_neuron = vectors.get('/dendrites/neuronId', empty)
+    if 'dendrites' in files:
+        d = columns['dendrite']
+        if d.size and int(d.max()) > dendrite_neuron.size and dendrite_neuron.size:
+            k = int(np.argmax(d > dendrite_neuron.size))
+            raise InputError('synapse %d is onto dendrite %d, but %s lists the neurons of %d'
+                             ' dendrites (/dendrites/neuronId): the files do not belong'
+                             ' together' % (k + 1, int(d[k]), os.path.basename(
+                                 files['dendrites']), dendrite_neuron.size), folder)
+        columns['neuron'] = _lookup(np.asarray(dendrite_neuron, np.int64), d)
+    else:
+        columns['neuron'] = np.zeros(count, np.int32)
+        notes.append('%s has no dendrites file: synapses have no neuron' % folder)
+    for name, per_object, what in (('axon', axon_class, 'axons'),
+                                   ('dendrite', dendrite_class, 'dendrites')):
+        ids = columns[name]
+        if per_object.size and ids.size and int(ids.max()) > per_object.size:
+            raise InputError('a synapse names %s %d, but %s has classes for %d %s: the'
+                             ' files do not belong together'
+                             % (name, int(ids.max()), os.path.basename(files[what]),
+                                per_object.size, what), folder)
+    return Wiring(columns, position, axon_class, dendrite_class, dendrite_neuron,
+                  categories, os.path.abspath(folder), signature(files), notes)
+
+
+def _synapse_vectors(f, per_region, notes):
+    """(count, {column: per-synapse values}, {'type': names}, (S, 3) positions)."""
+    columns, categories = {}, {}
+    count = None
+
+    def check(name, values):
+        nonlocal count
+        if count is None:
+            count = values.size
+        elif values.size != count:
+            raise f.error('%s holds %d values, the other per-synapse datasets %d'
+                          % (name, values.size, count))
+    if f.describe('/synapses/type'):
+        v = f.per_object('/synapses/type', 'category')
+        check('/synapses/type', v.values)
+        columns['type'], categories['type'] = v.values, v.categories
+    for column, vector, group, attribute in PARTNER_VECTORS:
+        if f.describe(vector):
+            values = f.per_object(vector, 'id').values
+            check(vector, values)
+            columns[column] = values
+    groups = {}
+    for column, vector, group, attribute in PARTNER_VECTORS:
+        if column in columns:
+            continue
+        if f.describe(group) != 'group':
+            raise f.error('has neither %s nor %s to tell each synapse\'s %s'
+                          % (vector, group, NOUNS[column]))
+        lookup = per_region(attribute) if per_region is not None else None
+        if lookup is None:
+            raise f.error('has no %s; it is derived from %s through the segmentation\'s'
+                          ' %s attribute, which it has not (run connectome ids first)'
+                          % (vector, group, attribute))
+        if group not in groups:
+            groups[group] = f.objects(group)
+        columns[column] = _majority(groups[group], np.asarray(lookup), f, group)
+        check(group, columns[column])
+        notes.append('%s: %s derived from %s through each region\'s %s (the %s of most of'
+                     ' its regions)' % (f.name, column, group, attribute, NOUNS[column]))
+    if count is None:
+        raise f.error('has no per-synapse datasets (/synapses/type, preAxonId ...)')
+    if 'type' not in columns:
+        columns['type'] = np.zeros(count, np.int32)
+    if f.describe('/synapses/asiArea'):
+        v = f.per_object('/synapses/asiArea', 'number').values
+        check('/synapses/asiArea', v)
+        columns['asiarea'] = v.astype(np.float32)
+    else:
+        columns['asiarea'] = np.full(count, np.nan, np.float32)
+    position = np.full((count, 3), np.nan, np.float32)
+    if f.describe('/synapses/synPosition'):
+        ds = f.node('/synapses/synPosition')
+        if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or ds.shape[0] != 3:
+            raise f.error('/synapses/synPosition is %s, not 3 x %d (x, y, z of each synapse,'
+                          ' as the MATLAB export stores a %d x 3 matrix)'
+                          % ('x'.join(map(str, getattr(ds, 'shape', ()))) or 'a group',
+                             count, count))
+        if ds.shape[1] != count:
+            raise f.error('/synapses/synPosition has %d positions for %d synapses'
+                          % (ds.shape[1], count))
+        position = np.asarray(ds[()], np.float32).T
+    else:
+        notes.append('%s has no /synapses/synPosition: synapses cannot be drawn' % f.name)
+    for column in INTEGER_COLUMNS[:3]:
+        values = columns[column]
+        if values.dtype.kind == 'f' or (values.size and int(values.min()) < 0):
+            raise f.error('the %s ids of the synapses are not all ids (>= 0)' % column)
+    return count, columns, categories, position
+
+
+def _majority(group, lookup, f, path):
+    """Per object of an ObjectGroup: the most frequent non-zero value of ``lookup`` over
+    its regions (the lowest among equals), 0 if none."""
+    regions = group.regions.astype(np.int64)
+    if regions.size and int(regions.max()) >= lookup.size:
+        raise f.error('%s lists region %d, past the segmentation\'s largest region id %d'
+                      % (path, int(regions.max()), lookup.size - 1))
+    values = lookup[regions].astype(np.int64)
+    objects = group.objects.astype(np.int64)
+    keep = values > 0
+    out = np.zeros(group.count, np.int32)
+    if not keep.any():
+        return out
+    pairs, counts = np.unique(np.stack([objects[keep], values[keep]]), axis=1,
+                              return_counts=True)
+    # Most frequent first, then the lowest value: the first row per object wins.
+    order = np.lexsort((pairs[1], -counts, pairs[0]))
+    first = np.r_[True, pairs[0][order][1:] != pairs[0][order][:-1]]
+    chosen = order[first]
+    out[pairs[0][chosen] - 1] = pairs[1][chosen]
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Kept in the segmentation file
+
+def write(path, wiring):
+    """Keep ``wiring`` in /attributes/.connectome of the segmentation at ``path`` (one
+    atomic change; the caller holds the file's lock from its first read)."""
+    ids = np.stack([getattr(wiring, c) for c in INTEGER_COLUMNS], axis=1).astype(np.int32)
+    values = np.concatenate([wiring.asiarea.reshape(-1, 1), wiring.position], axis=1)
+    tables = {'.synapse_ids': ids, '.synapse_values': values.astype(np.float32),
+              '.axons': wiring.axon_class.reshape(-1, 1).astype(np.int32),
+              '.dendrites': np.stack([_pad(wiring.dendrite_class, wiring.dendrite_neuron),
+                                      _pad(wiring.dendrite_neuron, wiring.dendrite_class)],
+                                     axis=1).astype(np.int32)}
+    attrs = {'.version': VERSION, '.folder': wiring.folder,
+             '.files': json.dumps(wiring.files), '.categories': json.dumps(wiring.categories),
+             '.notes': json.dumps(wiring.notes)}
+    datasets = {}
+    for name, table in tables.items():
+        datasets[name] = (table, {'.columns': json.dumps(TABLES[name])})
+    attributes.write_group(path, GROUP, datasets, attrs)
+
+
+def _pad(values, other):
+    out = np.zeros(max(values.size, other.size), np.int64)
+    out[:values.size] = values
+    return out
+
+
+def read(path):
+    """The Wiring kept in a segmentation file, or None if it has none."""
+    try:
+        with h5py.File(os.fspath(path), 'r') as f:
+            g = f.get('%s/%s' % (attributes.GROUP, GROUP))
+            if not isinstance(g, h5py.Group):
+                return None
+            version = int(np.asarray(g.attrs.get('.version', 0)))
+            if version != VERSION:
+                raise InputError('%s: its wiring (/attributes/%s) is version %d, this bundle'
+                                 ' reads version %d; run connectome ids again to replace it'
+                                 % (path, GROUP, version, VERSION), path)
+            tables = {}
+            for name, columns in TABLES.items():
+                ds = g.get(name)
+                if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or \
+                        ds.shape[1] != len(columns):
+                    raise InputError('%s: /attributes/%s/%s is missing or damaged; run'
+                                     ' connectome ids again' % (path, GROUP, name), path)
+                tables[name] = ds[()]
+            text = {k: hdf5_text(g.attrs.get(k)) for k in ('.folder', '.files', '.categories',
+                                                       '.notes')}
+    except OSError as e:
+        raise InputError('%s cannot be read: %s' % (path, e), path)
+    ids, values = tables['.synapse_ids'], tables['.synapse_values']
+    columns = {c: ids[:, k] for k, c in enumerate(INTEGER_COLUMNS)}
+    columns['asiarea'] = values[:, 0]
+    dendrites = tables['.dendrites']
+    return Wiring(columns, values[:, 1:4], tables['.axons'][:, 0], dendrites[:, 0],
+                  dendrites[:, 1], json.loads(text['.categories'] or '{}'), text['.folder'],
+                  json.loads(text['.files'] or '{}'), json.loads(text['.notes'] or '[]'))
+
+
+def changed_files(wiring):
+    """Names of the files a kept wiring came from that are missing or changed since."""
+    changed = []
+    for kind, (name, size, mtime) in wiring.files.items():
+        path = os.path.join(wiring.folder or '', name)
+        try:
+            st = os.stat(path)
+        except OSError:
+            changed.append(name + ' (missing)')
+            continue
+        if st.st_size != size or st.st_mtime_ns != mtime:
+            changed.append(name)
+    return changed
+
+
+# ---------------------------------------------------------------------------------------
+# Picking synapses and partners
+
+def in_ranges(values, ranges):
+    """Boolean mask: which ``values`` lie in one of the inclusive ``ranges`` [(first,
+    last)] (any number of them, overlapping or not)."""
+    values = np.asarray(values)
+    if not ranges:
+        return np.zeros(values.shape, bool)
+    r = np.array(sorted(ranges), np.int64).reshape(-1, 2)
+    # Merge overlapping ranges, so each value has one candidate: the last range starting
+    # at or before it.
+    ends = np.maximum.accumulate(r[:, 1])
+    new = np.r_[True, r[1:, 0] > ends[:-1] + 1]
+    starts = r[new, 0]
+    stops = np.maximum.reduceat(r[:, 1], np.flatnonzero(new))
+    k = np.searchsorted(starts, values, side='right') - 1
+    return (k >= 0) & (values <= stops[np.maximum(k, 0)])
+
+
+def select(wiring, of=None, onto=None, types=None):
+    """Boolean mask of the synapses picked: ``of`` = (class, ranges) of their
+    presynaptic side (axon), ``onto`` = (class, ranges) of their postsynaptic side
+    (dendrite, spinehead, neuron), ``types`` = type names; None = any."""
+    mask = np.ones(wiring.count, bool)
+    for side, allowed in ((of, PRE), (onto, POST)):
+        if side is None:
+            continue
+        name, ranges = side
+        if name not in allowed:
+            raise InputError('%s names the %s side; %s is %s' % (
+                'of' if allowed[0] == 'axon' else 'onto',
+                'presynaptic' if allowed[0] == 'axon' else 'postsynaptic', name,
+                'postsynaptic (use onto)' if name in POST else
+                'presynaptic (use of)' if name in PRE else 'not a partner class'))
+        mask &= in_ranges(wiring.ids(name), ranges)
+    if types:
+        known = dict(wiring.category_names('type'))
+        lower = {n.lower(): c for n, c in known.items()}
+        unknown = [t for t in types if t.lower() not in lower]
+        if unknown:
+            raise InputError('no synapse type %s; the types are %s'
+                             % (', '.join(unknown), ', '.join(known) or 'none'))
+        mask &= np.isin(wiring.type, [lower[t.lower()] for t in types])
+    return mask
+
+
+class Partner:
+    """One row of a partner table: the partner (class, id), its synapses with the
+    object, its category (axon class ...) and, for a dendrite, its neuron."""
+
+    def __init__(self, direction, name, id, synapses, category, neuron=0):
+        self.direction, self.name, self.id = direction, name, int(id)
+        self.synapses, self.category, self.neuron = int(synapses), category, int(neuron)
+
+    def line(self):
+        text = '%s %d  %d synapse%s' % (NOUNS[self.name], self.id, self.synapses,
+                                        '' if self.synapses == 1 else 's')
+        if self.neuron:
+            text += '  (neuron %d)' % self.neuron
+        return text
+
+    def __repr__(self):
+        return 'Partner(%s %s %d: %d)' % (self.direction, self.name, self.id, self.synapses)
+
+
+class PartnerTable:
+    """The partners of one object: ``rows`` (Partner, by direction, category, most
+    synapses first), ``totals`` {direction: (synapses, partners)} before minSynapses,
+    ``mask`` {direction: the synapses with it}."""
+
+    def __init__(self, name, id, rows, totals, masks, min_synapses, notes):
+        self.name, self.id, self.rows, self.totals = name, id, rows, totals
+        self.masks, self.min_synapses, self.notes = masks, min_synapses, notes
+
+    def partner_ids(self, direction=None):
+        """{partner class: sorted ids} of the rows (of one direction)."""
+        out = {}
+        for r in self.rows:
+            if direction is None or r.direction == direction:
+                out.setdefault(r.name, []).append(r.id)
+        return {k: sorted(v) for k, v in out.items()}
+
+    def lines(self):
+        """The table as log lines: a heading, per direction and category a line with its
+        counts, then one line per partner."""
+        what = '%s %d' % (NOUNS[self.name], self.id)
+        out = []
+        for direction, (synapses, partners) in self.totals.items():
+            noun = 'inputs' if direction == 'in' else 'outputs'
+            rows = [r for r in self.rows if r.direction == direction]
+            if not synapses:
+                out.append('%s: no %s' % (what, noun) + (
+                    ' (%s)' % self.notes[direction] if direction in self.notes else ''))
+                continue
+            kind = rows[0].name if rows else ('axon' if direction == 'in' else 'dendrite')
+            head = '%s %s: %d synapses %s %d %ss' % (
+                what, noun, synapses, 'from' if direction == 'in' else 'onto', partners,
+                NOUNS[kind])
+            if self.min_synapses > 1:
+                head += ', %d with at least %d synapses' % (len(rows), self.min_synapses)
+            out.append(head)
+            groups = []
+            for r in rows:
+                if not groups or groups[-1][0] != r.category:
+                    groups.append((r.category, []))
+                groups[-1][1].append(r)
+            for category, members in groups:
+                if category is not None:
+                    total = sum(m.synapses for m in members)
+                    out.append('  %s: %d %s%s, %d synapse%s'
+                               % (category, len(members), NOUNS[members[0].name],
+                                  '' if len(members) == 1 else 's', total,
+                                  '' if total == 1 else 's'))
+                out.extend('    ' + m.line() for m in members)
+        return out
+
+
+def partners(wiring, name, object_id, direction='both', min_synapses=1):
+    """The PartnerTable of object ``object_id`` of class ``name``: 'in' = the axons
+    presynaptic to it (a dendrite, spine head or neuron), 'out' = the dendrites an axon
+    is presynaptic to; each partner with its number of synapses."""
+    if name not in CLASSES:
+        raise InputError('partners of %r: give a class of %s' % (name, ', '.join(CLASSES)))
+    directions = ('in', 'out') if direction == 'both' else (direction,)
+    rows, totals, masks, notes = [], {}, {}, {}
+    for d in directions:
+        if d == 'in':
+            if name in PRE:
+                totals[d], masks[d] = (0, 0), np.zeros(wiring.count, bool)
+                notes[d] = 'in the authors\' synapses an axon is presynaptic only'
+                continue
+            mask = wiring.ids(name) == object_id
+            partner = 'axon'
+        else:
+            if name in POST:
+                totals[d], masks[d] = (0, 0), np.zeros(wiring.count, bool)
+                notes[d] = 'the authors\' synapses do not say which axon is a %s\'s' \
+                    % NOUNS[name]
+                continue
+            mask = wiring.ids(name) == object_id
+            partner = 'dendrite'
+        ids = wiring.ids(partner)[mask]
+        unknown = int(np.count_nonzero(ids == 0))
+        if unknown:
+            notes[d] = '%d synapses with no %s' % (unknown, partner)
+        found, counts = np.unique(ids[ids > 0], return_counts=True)
+        totals[d] = (int(counts.sum()), int(found.size))
+        keep = counts >= min_synapses
+        found, counts = found[keep], counts[keep]
+        masks[d] = mask & np.isin(wiring.ids(partner), found)
+        category, codes = wiring.object_class(partner, found)
+        names = dict((c, n) for n, c in wiring.category_names(category)) if category else {}
+        neurons = _lookup(wiring.dendrite_neuron, found) if partner == 'dendrite' else \
+            np.zeros(found.size, np.int32)
+        # By category (in code order, none last), then most synapses, then id.
+        order = np.lexsort((found, -counts, np.where(codes > 0, codes, 1 << 30)))
+        for k in order.tolist():
+            label = names.get(int(codes[k]), 'no class') if category else None
+            rows.append(Partner(d, partner, found[k], counts[k], label, neurons[k]))
+    return PartnerTable(name, int(object_id), rows, totals, masks, min_synapses, notes)
