@@ -7,22 +7,44 @@ multiresolution Chimera map.
         [downsample auto|mode|mean|stride] [compress true|false] [compressMethod ...]
         [compressLevel N] [compressShuffle true|false] [chunkShapes zyx] [memoryLimit GB]
         [threads N] [name TEXT] [replace false] [open true]
+        [scheduler tcp://HOST:8786 | local N]
 
 STORE is a neuroglancer precomputed, Zarr or N5 store (a folder or URL, as ``open``
 takes it): its full resolution is read, with its voxel size and origin unless given, so
 a region of a remote dataset becomes a local map.  Options shared with ChimeraX's ``save
 file.cmap`` have its names and values.  The work is done by formats/tiles.py or
 formats/stores.py (reading) and pipeline/combine.py (writing); this module only parses,
-reports progress to the status line and log, and opens the result.
+reports progress to the status line and log, and opens the result.  With ``scheduler``
+the chunk work runs on a Dask cluster (pipeline/cluster.py) and this process writes.
 """
 
-from chimerax.core.commands import OpenFileNamesArg
+from chimerax.core.commands import Annotation, AnnotationError, OpenFileNamesArg, next_token
 
 from ..errors import Cancelled, InputError
 from ..formats import cmap, stores
 from ..formats.tiles import AXIS_ORDERS, DEFAULT_PATTERN, MISSING_CHOICES, open_tiles
 from ..pipeline import combine as engine, pyramid
 from ..session.reporting import cancellable, status_reporter
+
+
+class SchedulerArg(Annotation):
+    """A Dask scheduler's address (tcp://host:8786), or ``local N``: N worker processes
+    started here."""
+    name = 'a Dask scheduler address or local N'
+
+    @staticmethod
+    def parse(text, session):
+        token, used, rest = next_token(text)
+        if not token:
+            raise AnnotationError('expected a Dask scheduler address or local N')
+        if token != 'local' or not rest.strip():
+            return token, used, rest
+        stripped = rest.lstrip()
+        number, _, after = next_token(stripped)
+        if not number.lstrip('-').isdigit():
+            return 'local', used, rest
+        end = len(text) - len(after)
+        return 'local %s' % number, text[:end], text[end:]
 
 
 class TilesArg(OpenFileNamesArg):
@@ -38,7 +60,7 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
                        compress=True, compress_method='blosc:lz4hc', compress_level=5,
                        compress_shuffle=None, chunk_shapes=None,
                        memory_limit=engine.DEFAULT_MEMORY_LIMIT, threads=None, name=None,
-                       replace=False, open=True):
+                       replace=False, open=True, scheduler=None):
     """Combine HDF5 tiles into one compressed multiresolution .cmap; returns the opened
     models (open true) or the CombineResult."""
     from chimerax.core.errors import UserError
@@ -67,7 +89,7 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
                 compress_method=compress_method, compress_level=compress_level,
                 compress_shuffle=compress_shuffle, memory_limit=memory_limit,
                 threads=threads, replace=replace, name=name,
-                report=status_reporter(session))
+                report=status_reporter(session), scheduler=scheduler)
     except InputError as e:
         raise UserError('connectome combine: %s' % e)
     except Cancelled:
@@ -126,7 +148,8 @@ def register_combine_command(logger):
                  ('threads', PositiveIntArg),
                  ('name', StringArg),
                  ('replace', BoolArg),
-                 ('open', BoolArg)],
+                 ('open', BoolArg),
+                 ('scheduler', SchedulerArg)],
         required_arguments=['output'],
         synopsis='combine HDF5 tiles or a chunked store into one multiresolution compressed'
                  ' Chimera map')

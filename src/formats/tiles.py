@@ -371,6 +371,7 @@ class TileSet:
         self.first_index = first_index
         self.missing = missing
         self.name = name
+        self.open_arguments = None          # set by open_tiles
         self.grid_min = grid_min                    # x,y,z
         self.grid_max = grid_max
         first = next(iter(tiles.values()))
@@ -684,8 +685,13 @@ def open_tiles(source, dataset=None, pattern=DEFAULT_PATTERN, first_index=0, mis
                          ' them with zeros)' % (len(gaps), 's are' if len(gaps) > 1 else ' is',
                                                 ', '.join(names[:_MAX_LISTED]), more))
     name = _set_name(paths)
-    return TileSet(tiles, tile_shape, grid_min, grid_max, gaps, pattern, first_index,
-                   cache_bytes=cache_bytes, name=name, inflate=inflate)
+    tileset = TileSet(tiles, tile_shape, grid_min, grid_max, gaps, pattern, first_index,
+                      cache_bytes=cache_bytes, name=name, inflate=inflate)
+    # What another process needs to open the same tile set (a cluster's workers).
+    tileset.open_arguments = dict(source=[os.path.abspath(p) for p in paths], dataset=dataset,
+                                  pattern=pattern, first_index=first_index, missing=missing,
+                                  axis_order=axis_order, inflate=inflate)
+    return tileset
 
 
 def _set_name(paths):

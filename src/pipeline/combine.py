@@ -27,17 +27,18 @@ import math
 import os
 import re
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
 import numpy as np
 
-from ..blocks import ceil_div
 from ..errors import InputError
 from ..formats import cmap, locks
 from ..formats.tiles import check_geometry
 from ..parallel import available_cores
 from ..progress import Progress, format_bytes, format_duration
 from . import pyramid
+from .chunks import Assembly, ChunkWork, Level, finish_chunk
 from .labels import is_label_type
 
 DEFAULT_MEMORY_LIMIT = 1.0      # GB: with Python, numpy and h5py, a peak under 1.5 GB
@@ -135,56 +136,11 @@ def _morton_key(index):
     return key
 
 
-class _Level:
-    """A level being written, and how its chunks map onto the level above.
-
-    Chunk sides are multiples of every downsampling factor, so a chunk downsampled by
-    the next level's factors is an exact piece of one chunk of that level (a partial
-    block can only lie at the volume's far edge, where the level above has one too).
-    """
-
-    def __init__(self, map_level, up_factors):
-        self.map = map_level
-        self.up = up_factors            # z,y,x factors to the level above (None at the top)
-
-    def children(self, index, below):
-        """Chunks of the level below whose downsampled blocks make up chunk ``index``."""
-        start, stop = self.map.chunk_extent(index)
-        ranges = [range(b * f // c, ceil_div(min(e * f, n), c)) for b, e, f, c, n in
-                  zip(start, stop, below.up, below.map.chunk_shape, below.map.shape)]
-        return [(z, y, x) for z in ranges[0] for y in ranges[1] for x in ranges[2]]
-
-    def parent_of(self, index, above):
-        """(chunk of the level above, where this chunk's downsampled block starts in it)."""
-        start = tuple(i * c // f for i, c, f in zip(index, self.map.chunk_shape, self.up))
-        return tuple(s // c for s, c in zip(start, above.map.chunk_shape)), start
-
-
-class _Assembly:
-    """A chunk being filled with the downsampled blocks of its children."""
-
-    def __init__(self, start, shape, dtype, children):
-        self.start = start
-        self.shape = shape
-        self.dtype = dtype
-        self.remaining = children
-        self.block = None               # allocated by the first non-empty child
-
-    def add(self, start, array):
-        if array is not None:
-            if self.block is None:
-                self.block = np.zeros(self.shape, self.dtype)
-            self.block[tuple(slice(s - o, s - o + n) for s, o, n in
-                             zip(start, self.start, array.shape))] = array
-        self.remaining -= 1
-        return self.remaining == 0
-
-
 def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             subsamples='auto', downsample='auto', compress=True,
             compress_method='blosc:lz4hc', compress_level=5, compress_shuffle=None,
             chunk_side=None, memory_limit=DEFAULT_MEMORY_LIMIT, threads=None, replace=False,
-            name=None, report=None, mode_library='tinybrain'):
+            name=None, report=None, mode_library='tinybrain', scheduler=None):
     """Write ``tileset`` (a tiles.TileSet) to the Chimera map ``output``.
 
     ``region`` (x,y,z inclusive, as ChimeraX's save) crops; ``voxel_size`` and ``origin``
@@ -193,7 +149,9 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     images), 'mode', 'mean' or 'stride'; ``compress_shuffle`` None picks
     ``default_shuffle``; ``memory_limit`` in GB; ``threads`` defaults to the cores this
     process may use; ``mode_library`` 'numpy' computes modes without tinybrain (to
-    compare).  Returns a CombineResult.
+    compare); ``scheduler`` runs the chunk work on a Dask cluster (cluster.py: an address
+    such as 'tcp://host:8786', or 'local N' for N worker processes here).  Returns a
+    CombineResult.
     """
     t_start = time.monotonic()
     path = check_output(output, tileset.paths, replace)
@@ -245,13 +203,24 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
                     compress_shuffle=compress_shuffle)
             except OSError as e:
                 raise InputError('cannot write %s: %s' % (path, _os_message(e)), path)
-            levels = [_Level(lv, f) for lv, f in zip(writer.levels, factors + [None])]
+            levels = [Level(lv.shape, lv.chunk_shape, f, lv.step)
+                      for lv, f in zip(writer.levels, factors + [None])]
             ntiles = sum(1 for p in tileset.positions_in(start, stop) if p in tileset.tiles)
             progress = Progress('combine %s' % base, ntiles, 'tiles', report)
             _note_filtered(tileset, progress)
-            engine = _Engine(tileset, writer, path, levels, start, method, threads,
-                             plan['window'], progress, ntiles, mode_library)
-            with cmap.blosc_threads():
+            integer = tileset.dtype.kind in 'iu'
+            works = [ChunkWork(w.codec, lv.up, method, mode_library, integer)
+                     for w, lv in zip(writer.levels, levels)]
+            if scheduler is None:
+                runner = _Threads(tileset, works, threads)
+            else:
+                from . import cluster       # Dask is imported only for a cluster
+                runner = cluster.Workers(scheduler, tileset, works, levels, start, report)
+            with cmap.blosc_threads(), runner:
+                if scheduler is not None:
+                    progress.title += ' on %d Dask workers' % runner.workers
+                engine = _Engine(tileset, writer, path, levels, start, runner,
+                                 max(plan['window'], 2 * runner.workers), progress, ntiles)
                 engine.run()
             if tileset.dtype.kind in 'iu':
                 writer.set_maximum_segment_id(engine.maximum)
@@ -269,12 +238,13 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     seconds = time.monotonic() - t_start
     result = CombineResult(
         path=path, size=size_xyz, dtype=tileset.dtype.name, tiles=ntiles,
-        levels=[(lv.map.step, tuple(reversed(lv.map.shape))) for lv in levels],
+        levels=[(lv.step, tuple(reversed(lv.shape))) for lv in levels],
         method=method, seconds=seconds, file_bytes=os.path.getsize(path),
         input_bytes=int(np.prod(size)) * tileset.dtype.itemsize,
         maximum=engine.maximum if tileset.dtype.kind in 'iu' else None,
         tile_chunks_read=tileset.chunks_read, chunks_written=engine.chunks_written,
-        chunk_side=side, threads=threads, compress_shuffle=compress_shuffle)
+        chunk_side=side, threads=threads, compress_shuffle=compress_shuffle,
+        workers=runner.workers if scheduler is not None else 0)
     progress.finish(result.summary())
     return result
 
@@ -325,7 +295,7 @@ def _publish(temp, path, replace):
 
 
 def _chunk_side(side, factors):
-    """The chunk side rounded to a multiple of every factor (see _Level)."""
+    """The chunk side rounded to a multiple of every factor (see chunks.Level)."""
     step = 1
     for f in factors:
         for v in f:
@@ -373,125 +343,167 @@ def _memory_trimmer():
     return (lambda: trim(0)) if trim else None
 
 
-class _Engine:
-    """The depth-first traversal with worker threads (see the module doc)."""
+class _Threads:
+    """Chunk work done by this process's worker threads."""
 
-    def __init__(self, tileset, writer, output, levels, region_start, method, threads,
-                 window, progress, ntiles, mode_library='tinybrain'):
+    workers = 1
+    reads_tiles = False         # blocks that need HDF5 are read by the engine's thread
+    subtree_levels = 0          # one task a chunk
+
+    def __init__(self, tileset, works, threads):
         self.tileset = tileset
-        self.mode_library = mode_library
+        self.works = works
+        self.threads = threads
+
+    def __enter__(self):
+        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix='combine')
+        return self
+
+    def __exit__(self, *exc):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def leaf(self, start, stop):
+        return self.pool.submit(self._leaf, start, stop)
+
+    def _leaf(self, start, stop):
+        return finish_chunk(self.works[0], self.tileset.read(start, stop))
+
+    def block(self, level, a):
+        return self.pool.submit(finish_chunk, self.works[level], a)
+
+    def wait(self, pending):
+        return wait(pending, return_when=FIRST_COMPLETED)[0]
+
+    def result(self, future):
+        return future.result()
+
+    def cancel(self, pending):
+        for future in pending:
+            future.cancel()
+
+
+class _Engine:
+    """The depth-first traversal (see the module doc).  Chunks are written in one fixed
+    order, the traversal's post-order (each chunk after the chunks below it), whatever
+    order the work finishes in, so a run's file is the same byte for byte on any number
+    of threads or cluster workers."""
+
+    def __init__(self, tileset, writer, output, levels, region_start, runner, window,
+                 progress, ntiles):
+        self.tileset = tileset
         self.writer = writer
         self.output = output
         self.levels = levels
         self.region_start = region_start
-        self.method = method
-        self.threads = threads
+        self.runner = runner
         self.window = window
         self.progress = progress
-        self.integer = tileset.dtype.kind in 'iu'
         self.maximum = 0
         self.chunks_written = 0
-        total = int(np.prod(levels[0].map.shape))
+        total = int(np.prod(levels[0].shape))
         self._tiles_per_voxel = ntiles / total if total else 0
-        self._assemblies = {}       # (level, chunk index) -> _Assembly
+        self._assemblies = {}       # (level, chunk index) -> Assembly
+        self._order = deque()       # (level, chunk index) in writing order, not yet written
+        self._ready = {}            # (level, chunk index) -> (bytes or None, maximum)
 
-    def leaves(self):
-        """Full-resolution chunk indices, depth first through the pyramid."""
+    def traversal(self):
+        """(level, chunk index) of every chunk, depth first through the pyramid, each
+        chunk after the chunks below it (post-order)."""
         top = len(self.levels) - 1
-        grid = self.levels[top].map.chunk_grid
+        grid = self.levels[top].chunk_grid
         tops = [(z, y, x) for z in range(grid[0]) for y in range(grid[1]) for x in range(grid[2])]
         tops.sort(key=_morton_key)      # neighbours stay near: tile chunks are reused soon
-        stack = [(top, i) for i in reversed(tops)]
+        stack = [(top, i, False) for i in reversed(tops)]
         while stack:
-            n, index = stack.pop()
-            if n == 0:
-                yield index
+            n, index, expanded = stack.pop()
+            if n == 0 or expanded:
+                yield n, index
             else:
                 below = self.levels[n - 1]
-                stack.extend((n - 1, c) for c in reversed(self.levels[n].children(index, below)))
-
-    # -- tasks run by worker threads
+                stack.append((n, index, True))
+                stack.extend((n - 1, c, False)
+                             for c in reversed(self.levels[n].children(index, below)))
 
     def _leaf_block(self, index):
         """The tile block (start, stop, z,y,x) of full-resolution chunk ``index``."""
-        s, e = self.levels[0].map.chunk_extent(index)
+        s, e = self.levels[0].chunk_extent(index)
         return (tuple(a + o for a, o in zip(s, self.region_start)),
                 tuple(a + o for a, o in zip(e, self.region_start)))
 
-    def _submit_leaf(self, pool, pending, index):
+    def _submit_leaf(self, pending, index):
         # HDF5 is called from this thread only (it is not thread-safe, and h5py does not
-        # lock direct chunk writes): workers read tiles that prepare() made readable
-        # without it; other tiles are read here and only encoded by a worker.
+        # lock direct chunk writes): worker threads read tiles that prepare() made
+        # readable without it; other tiles are read here and only encoded by a worker.
+        # A cluster's workers are processes of their own and read every tile themselves.
         s, e = self._leaf_block(index)
         if self.tileset.is_empty(s, e):
-            self._store(pool, pending, 0, index, None, 0, None)
-        elif self.tileset.prepare(s, e):
-            pending[pool.submit(self._leaf, s, e)] = (0, index)
+            self._store(pending, 0, index, None, 0, None)
+        elif self.runner.reads_tiles or self.tileset.prepare(s, e):
+            pending[self.runner.leaf(s, e)] = (0, index)
         else:
-            pending[pool.submit(self._finish, 0, self.tileset.read(s, e))] = (0, index)
-
-    def _leaf(self, s, e):
-        return self._finish(0, self.tileset.read(s, e))
-
-    def _finish(self, level, a):
-        """Encode a complete chunk and downsample it for the level above."""
-        # One pass: for unsigned labels (the usual case) the maximum also says "empty".
-        mx = int(a.max()) if self.integer else 0
-        if (mx == 0) if a.dtype.kind == 'u' else not a.any():
-            return None, 0, None
-        lv = self.levels[level]
-        data = lv.map.codec.encode(a)
-        up = None if lv.up is None else pyramid.downsample(a, lv.up, self.method,
-                                                           self.mode_library)
-        return data, mx, up
-
-    # -- the main thread
+            pending[self.runner.block(0, self.tileset.read(s, e))] = (0, index)
 
     def run(self):
         pending = {}
-        leaves = self.leaves()
+        chunks = self.traversal()
         exhausted = False
         trim = _memory_trimmer()
         trimmed = time.monotonic()
-        with ThreadPoolExecutor(self.threads, thread_name_prefix='combine') as pool:
-            try:
-                while True:
-                    if trim and time.monotonic() - trimmed > 1:
-                        trim()
-                        trimmed = time.monotonic()
-                    while not exhausted and len(pending) < self.window:
-                        index = next(leaves, None)
-                        if index is None:
-                            exhausted = True
-                            break
-                        self._submit_leaf(pool, pending, index)
-                    if not pending:
+        try:
+            while True:
+                if trim and time.monotonic() - trimmed > 1:
+                    trim()
+                    trimmed = time.monotonic()
+                # Bounded: work in flight, and finished chunks waiting for earlier ones.
+                while (not exhausted and len(pending) < self.window
+                       and len(self._ready) < 4 * self.window):
+                    event = next(chunks, None)
+                    if event is None:
+                        exhausted = True
                         break
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        level, index = pending.pop(future)
-                        self._store(pool, pending, level, index, *future.result())
-            except BaseException:
-                for future in pending:
-                    future.cancel()
-                raise
+                    self._order.append(event)
+                    n, index = event
+                    if n == self.runner.subtree_levels == 0:
+                        self._submit_leaf(pending, index)
+                    elif n == self.runner.subtree_levels:
+                        pending[self.runner.subtree(n, index)] = (n, index, True)
+                self._flush()
+                if not pending:
+                    if exhausted:
+                        break
+                    continue
+                for future in self.runner.wait(pending):
+                    level, index, *subtree = pending.pop(future)
+                    if subtree:
+                        self._store_subtree(pending, level, index, *self.runner.result(future))
+                    else:
+                        self._store(pending, level, index, *self.runner.result(future))
+        except BaseException:
+            self.runner.cancel(pending)
+            raise
+        self._flush()
 
-    def _store(self, pool, pending, level, index, data, mx, up):
-        """Chunk ``index`` of ``level`` is done: write it, hand its block to the parent."""
+    def _store_subtree(self, pending, level, index, done, up, voxels):
+        """A subtree of chunks is done (a cluster's task): queue them for writing, hand
+        its block to the parent."""
+        self._advance(voxels)
+        *below, (_, _, data, mx) = done
+        for n, ix, chunk, m in below:
+            self._ready[(n, ix)] = (chunk, m)
+        self._store(pending, level, index, data, mx, up)
+
+    def _advance(self, voxels):
+        self.progress.advance(voxels * self._tiles_per_voxel,
+                              voxels * self.tileset.dtype.itemsize)
+
+    def _store(self, pending, level, index, data, mx, up):
+        """Chunk ``index`` of ``level`` is done: queue it for writing, hand its block to
+        the parent."""
         while True:
-            if data is not None:
-                try:
-                    self.writer.write_chunk(level, index, data)
-                except OSError as e:
-                    raise InputError('writing %s failed: %s' % (self.output, _os_message(e)),
-                                     self.output)
-                self.chunks_written += 1
-                self.maximum = max(self.maximum, mx)
+            self._ready[(level, index)] = (data, mx)
             if level == 0:
-                s, e = self.levels[0].map.chunk_extent(index)
-                voxels = int(np.prod([b - a for a, b in zip(s, e)]))
-                self.progress.advance(voxels * self._tiles_per_voxel,
-                                      voxels * self.tileset.dtype.itemsize)
+                s, e = self.levels[0].chunk_extent(index)
+                self._advance(int(np.prod([b - a for a, b in zip(s, e)])))
             if level + 1 == len(self.levels):
                 return
             lv, above = self.levels[level], self.levels[level + 1]
@@ -499,15 +511,30 @@ class _Engine:
             key = (level + 1, parent)
             asm = self._assemblies.get(key)
             if asm is None:
-                p0, p1 = above.map.chunk_extent(parent)
-                asm = self._assemblies[key] = _Assembly(
+                p0, p1 = above.chunk_extent(parent)
+                asm = self._assemblies[key] = Assembly(
                     p0, tuple(b - a for a, b in zip(p0, p1)), self.tileset.dtype,
                     len(above.children(parent, lv)))
             if not asm.add(start, up):
                 return
             del self._assemblies[key]
             if asm.block is not None:
-                pending[pool.submit(self._finish, level + 1, asm.block)] = (level + 1, parent)
+                pending[self.runner.block(level + 1, asm.block)] = (level + 1, parent)
                 return
             # An empty parent: nothing to encode or write; pass the emptiness up.
             level, index, data, mx, up = level + 1, parent, None, 0, None
+
+    def _flush(self):
+        """Write the finished chunks that are next in the writing order."""
+        while self._order and self._order[0] in self._ready:
+            level, index = self._order.popleft()
+            data, mx = self._ready.pop((level, index))
+            if data is None:
+                continue
+            try:
+                self.writer.write_chunk(level, index, data)
+            except OSError as e:
+                raise InputError('writing %s failed: %s' % (self.output, _os_message(e)),
+                                 self.output)
+            self.chunks_written += 1
+            self.maximum = max(self.maximum, mx)
