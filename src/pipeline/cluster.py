@@ -88,8 +88,8 @@ class Workers:
             if isinstance(self.address, tuple):
                 self.cluster = distributed.LocalCluster(
                     n_workers=self.address[1], threads_per_worker=1, processes=True,
-                    dashboard_address=None, scheduler_kwargs={'dashboard': False},
-                    silence_logs=logging.ERROR)
+                    # Any free port: its HTTP server (health, metrics) runs anyway.
+                    dashboard_address=':0', silence_logs=logging.ERROR)
                 self.client = distributed.Client(self.cluster)
             else:
                 self.client = distributed.Client(self.address, timeout=CONNECT_TIMEOUT)
