@@ -109,3 +109,20 @@ def test_bad_addresses(volume, tmp_path):
     with pytest.raises(InputError, match='scheduler'):
         run(folder, tmp_path / 'o.cmap', scheduler='local 0')
     assert os.listdir(tmp_path) == []
+
+
+def test_cancelled_run_leaves_no_file(volume, cluster, tmp_path):
+    """Ctrl-C (progress.request_cancel, which ChimeraX's handler calls) during a cluster
+    run: it stops, its tasks are cancelled, nothing is left."""
+    from chimerax.connectome import progress
+    from chimerax.connectome.errors import Cancelled
+    folder, _ = volume
+
+    def report(message, final):
+        if not final:
+            progress.request_cancel()
+    with pytest.raises(Cancelled):
+        run(folder, tmp_path / 'o.cmap', scheduler=cluster.address, report=report)
+    assert os.listdir(tmp_path) == []
+    # The cluster is still usable.
+    run(folder, tmp_path / 'again.cmap', scheduler=cluster.address)
