@@ -325,6 +325,8 @@ def test_panel_lists_categories_by_name(session, run, demo, colored, settings):
         assert panel.category_names == names
         shown = [panel.by_grid.itemAtPosition(row, 0).widget() for row in range(len(names))]
         assert [w.text() for w in shown] == names and all(w.isVisible() for w in shown)
+        # A checkbox, a colour and a count per category, and nothing else (no range line).
+        assert panel.by_grid.count() == 3 * len(names)
         counts = np.bincount(demo['expected']['dendrite_class'], minlength=len(names) + 1)
         for code, name in enumerate(names, start=1):
             n = int(counts[code])
@@ -340,6 +342,8 @@ def test_panel_lists_categories_by_name(session, run, demo, colored, settings):
                                    ' apicaldendrite #984ea3 map #1 key true')
         panel.choose_attribute('spineheadvolume')
         assert panel.category_names == []
+        assert panel.by_grid.count() == 1
+        assert panel.by_grid.itemAt(0).widget().text().endswith('colored dark blue to yellow')
         with LogCapture(session) as log:
             panel.by_button.click()
         assert log.commands[0] == 'connectome color #2 spineheadvolume map #1 key true'
