@@ -24,7 +24,7 @@ from ..progress import Progress
 from ..session import compat
 from ..session.classes import category_colors, color_text
 from ..session.maps import SegmentationArg
-from ..session.markers import MARKER_LIMIT, marker_set, tube_instances
+from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, tube_instances
 from ..session.reporting import cancellable, status_reporter
 from ..session.wiring import segmentation_wiring
 from .wiring import NONE_RGBA, ids_text
@@ -162,14 +162,14 @@ def _colors(wiring, part, objects, owner, color, name):
 
 
 def register_skeletons_command(logger):
-    from chimerax.core.commands import (CmdDesc, register, ColorArg, EnumOf, FloatArg, Or,
+    from chimerax.core.commands import (CmdDesc, register, ColorArg, EnumOf, Or,
                                         OpenFolderNameArg, PositiveIntArg, StringArg)
     desc = CmdDesc(
         required=[('segmentation', SegmentationArg), ('name', EnumOf(CLASSES)),
                   ('ids', StringArg)],
         keyword=[('from', OpenFolderNameArg),
                  ('color', Or(EnumOf(('each', 'axonclass', 'dendriteclass')), ColorArg)),
-                 ('radius', FloatArg),
+                 ('radius', RadiusArg),
                  ('marker_limit', PositiveIntArg)],
         synopsis='show skeletons of axons, dendrites or neurons')
     register('connectome skeletons', desc, connectome_skeletons, logger=logger)

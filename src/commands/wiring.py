@@ -27,7 +27,7 @@ from ..pipeline import wiring as pure_wiring
 from ..session import compat
 from ..session.classes import category_colors, class_values, color_text
 from ..session.maps import SegmentationArg, choose_models
-from ..session.markers import MARKER_LIMIT, marker_set, sphere_instances
+from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, sphere_instances
 from ..session.wiring import segmentation_wiring
 
 NONE_RGBA = np.array([160, 160, 160, 255], np.uint8)    # synapses of no category
@@ -290,8 +290,8 @@ def _color_partners_on_map(session, seg, per_class):
 # ---------------------------------------------------------------------------------------
 
 def register_synapses_command(logger):
-    from chimerax.core.commands import (CmdDesc, register, EnumOf, FloatArg, IntArg,
-                                        ListOf, OpenFolderNameArg, PositiveIntArg, StringArg)
+    from chimerax.core.commands import (CmdDesc, register, EnumOf, ListOf, OpenFolderNameArg,
+                                        PositiveIntArg, StringArg)
     desc = CmdDesc(
         required=[('segmentation', SegmentationArg)],
         keyword=[('from', OpenFolderNameArg),
@@ -299,7 +299,7 @@ def register_synapses_command(logger):
                  ('onto', ObjectsArg),
                  ('type', ListOf(StringArg)),
                  ('color', ColorByArg),
-                 ('radius', FloatArg),
+                 ('radius', RadiusArg),
                  ('size_by', EnumOf(('asiarea',))),
                  ('marker_limit', PositiveIntArg)],
         synopsis='show synapses as markers, picked by their partners and type')

@@ -14,12 +14,28 @@ that size (its level of detail, which ``graphics quality`` sets), so both draw a
 5 million triangles.
 """
 
+import math
+
 import numpy as np
+from chimerax.core.commands import Annotation, AnnotationError, FloatArg
 
 from . import compat
 
 # Beyond this many markers, one instanced model instead of a marker set.
 MARKER_LIMIT = 100_000
+
+
+class RadiusArg(Annotation):
+    """A marker or tube radius: a positive, finite number.  ChimeraX's PositiveFloatArg
+    lets nan and inf through, and the atoms' radii refuse 0 with a traceback."""
+    name = 'a radius (a number > 0)'
+
+    @staticmethod
+    def parse(text, session):
+        value, used, rest = FloatArg.parse(text, session)
+        if not (math.isfinite(value) and value > 0):
+            raise AnnotationError('the radius must be a positive number, not %s' % used)
+        return value, used, rest
 
 
 def marker_set(session, name, xyz, rgba, radii, ids=None, links=None, link_rgba=None,

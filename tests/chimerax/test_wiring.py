@@ -115,6 +115,11 @@ def test_filters_pick_what_the_truth_says(session, run, demo):
         run('connectome synapses %s onto neuron 99' % demo['seg'])
     with pytest.raises(UserError, match='no synapse type spiny; the types are primaryspine'):
         run('connectome synapses %s type spiny' % demo['seg'])
+    for bad in ('0', '-5', 'nan', 'inf'):
+        with pytest.raises(UserError, match='radius must be a positive number, not %s' % bad):
+            run('connectome synapses %s radius %s' % (demo['seg'], bad))
+        with pytest.raises(UserError, match='radius must be a positive number, not %s' % bad):
+            run('connectome skeletons %s axon 1 radius %s' % (demo['seg'], bad))
 
 
 def test_markers_drawn_at_the_right_pixels(session, run, demo):
