@@ -8,6 +8,7 @@ shows the partners; `connectome show` centres on an object; `from FOLDER` overri
 remembered folder; the panel's wiring row runs the same commands."""
 
 import os
+import re
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -271,6 +272,33 @@ def test_show_centres_on_the_object(session, run, demo):
                for c in log.commands)
 
 
+def test_show_without_segments_finds_the_object_in_the_voxels(session, run, demo, tmp_path):
+    """No folder of the authors' files known: the object's box comes from the voxels of
+    a subsampled copy of the segmentation."""
+    t = demo['expected']
+    (seg,) = run('open %s' % demo['bare'])
+    labels = seg.full_matrix()
+    seg.neuron = t['objects']['neuron'].astype(np.int32)
+    mine = np.flatnonzero(seg.neuron == 1)
+    with LogCapture(session) as log:
+        run('connectome show #1 neuron 1 padding 0')
+    found = re.search(r'from the voxels at step (\d+)\); box ([\d,]+),', log.text)
+    step = int(found.group(1))
+    box = np.array([int(v) for v in found.group(2).split(',')])
+    # The object's box at full resolution, which the subsampled copy finds to within a
+    # step (its thinnest parts may not show there).
+    zyx = np.argwhere(np.isin(labels, mine))
+    low, high = zyx.min(axis=0)[::-1], zyx.max(axis=0)[::-1]
+    assert step > 1
+    assert (np.abs(box[:3] - low) <= 2 * step).all(), (box, low, high)
+    assert (np.abs(box[3:] - high) <= 2 * step).all(), (box, low, high)
+    # A folder given with from must be the authors'.
+    from chimerax.core.errors import UserError
+    with pytest.raises(UserError, match='connectome show: .* holds none of the authors\''
+                       ' object files'):
+        run('connectome show #1 neuron 1 from %s' % tmp_path)
+
+
 def test_from_folder_overrides_and_a_segmentation_without_wiring(session, run, demo,
                                                                   tmp_path):
     from chimerax.core.errors import UserError
@@ -375,3 +403,7 @@ def test_on_a_store_segmentation(session, run, demo, tmp_path):
     table = run('connectome partners %s neuron 1' % sv.atomspec)
     assert {r.id: r.synapses for r in table.rows} == {
         int(a): int(n) for a, p, n in t['partners_axon_neuron'] if p == 1}
+    # connectome show finds the remembered folder in the store's attribute file.
+    with LogCapture(session) as log:
+        run('connectome show %s neuron 1 padding 4' % sv.atomspec)
+    assert 'from /segments/position of %s' % (demo['folder'] / 'segments.hdf5') in log.text
