@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import Cancelled, InputError
 from ..formats.objectfiles import authors
 from ..pipeline import classes as pure
 from ..pipeline.wiring import in_ranges
@@ -46,6 +46,8 @@ def connectome_skeletons(session, segmentation, name, ids, from_=None, color='ea
                               marker_limit)
     except InputError as e:
         raise UserError('%s: %s' % (command, e))
+    except Cancelled:
+        raise UserError('%s: cancelled; nothing was drawn' % command)
 
 
 def _skeletons(session, segmentation, name, ids, folder, color, radius, marker_limit):
@@ -108,10 +110,10 @@ def _objects(wiring, f, name, ids, count):
     """(object ids of the skeletons to draw, the id each is drawn for: itself, or the
     neuron of a dendrite)."""
     if name == 'neuron':
+        # Each dendrite's neuron, as the wiring has it from /dendrites/neuronId.
         neuron_of = np.zeros(count, np.int64)
-        if f.describe('/dendrites/neuronId'):
-            values = f.per_object('/dendrites/neuronId', 'id').values
-            neuron_of[:min(count, values.size)] = values[:count]
+        values = wiring.dendrite_neuron
+        neuron_of[:min(count, values.size)] = values[:count]
         largest = int(neuron_of.max()) if neuron_of.size else 0
         if largest == 0:
             raise InputError('%s gives no dendrite a neuron (/dendrites/neuronId)' % f.name)

@@ -407,3 +407,21 @@ def test_on_a_store_segmentation(session, run, demo, tmp_path):
     with LogCapture(session) as log:
         run('connectome show %s neuron 1 padding 4' % sv.atomspec)
     assert 'from /segments/position of %s' % (demo['folder'] / 'segments.hdf5') in log.text
+
+
+def test_ctrl_c_cancels_skeletons(session, run, demo, monkeypatch):
+    """Ctrl-C while the skeletons are read stops the command with a message (not a
+    traceback) and draws nothing."""
+    import signal
+    from chimerax.connectome.formats.objectfiles import authors
+    from chimerax.core.errors import UserError
+    read = authors.AuthorsFile.skeletons
+
+    def interrupted(self, *args, **kw):
+        os.kill(os.getpid(), signal.SIGINT)        # the user's Ctrl-C, while reading
+        return read(self, *args, **kw)
+    monkeypatch.setattr(authors.AuthorsFile, 'skeletons', interrupted)
+    before = len(session.models.list())
+    with pytest.raises(UserError, match='connectome skeletons: cancelled; nothing was drawn'):
+        run('connectome skeletons %s axon all' % demo['seg'])
+    assert len(session.models.list()) == before
