@@ -78,6 +78,29 @@ def test_folder_form_gives_the_truth(session, run, demo, tmp_path):
         assert np.array_equal(v.data.find_attribute(name), demo['expected']['objects'][name])
 
 
+def test_ctrl_c_once_writing_has_begun_writes_everything(session, run, demo, tmp_path,
+                                                        monkeypatch):
+    """Ctrl-C is a clean stop while the files are read; once the first array is in the
+    file the others follow, so the file never holds part of a run."""
+    import signal
+    from chimerax.connectome.pipeline import attributes
+    seg = fresh(demo, tmp_path)
+    swap = attributes._swap_in
+    interrupted = []
+
+    def swap_in(*args, **kw):
+        if not interrupted:
+            interrupted.append(True)
+            os.kill(os.getpid(), signal.SIGINT)    # the user's Ctrl-C, while writing
+        return swap(*args, **kw)
+    monkeypatch.setattr(attributes, '_swap_in', swap_in)
+    arrays = run('connectome ids %s %s' % (seg, demo['folder']))
+    assert interrupted and sorted(arrays) == sorted(ATTRIBUTES)
+    check_written(seg, demo['expected'], ATTRIBUTES)
+    with h5py.File(seg, 'r') as f:
+        assert '.connectome' in f['attributes']
+
+
 def test_folder_form_on_an_open_model_with_an_absolute_path(session, run, demo, tmp_path):
     """`#2 /abs/folder`: the folder is not read as a chain of model #2."""
     seg = fresh(demo, tmp_path)
