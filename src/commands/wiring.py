@@ -195,18 +195,13 @@ def connectome_partners(session, segmentation, objects, from_=None, direction='b
     """Log the partners of one object with their synapse counts; returns the
     PartnerTable (pipeline/wiring.py)."""
     command = 'connectome partners'
-    name, text = objects
     try:
         sw = segmentation_wiring(session, segmentation, from_)
         w = sw.wiring
-        if name not in pure_wiring.CLASSES:
-            raise InputError('%s is not a partner class (%s)'
-                             % (name, ', '.join(pure_wiring.CLASSES)))
-        try:
-            object_id = int(text)
-        except ValueError:
-            raise InputError('give one %s id, not %s' % (name, text))
-        table = pure_wiring.partners(w, name, object_id, direction, min_synapses)
+        name, ranges = ranges_of(w, objects)
+        if len(ranges) != 1 or ranges[0][0] != ranges[0][1]:
+            raise InputError('give one %s id, not %s' % objects)
+        table = pure_wiring.partners(w, name, ranges[0][0], direction, min_synapses)
     except InputError as e:
         raise _user_error(command, e)
     for line in sw.notes:

@@ -116,6 +116,12 @@ def test_filters_pick_what_the_truth_says(session, run, demo):
         run('connectome synapses %s onto neuron 99' % demo['seg'])
     with pytest.raises(UserError, match='no synapse type spiny; the types are primaryspine'):
         run('connectome synapses %s type spiny' % demo['seg'])
+    with pytest.raises(UserError, match='connectome partners: no neuron has id 99'):
+        run('connectome partners %s neuron 99' % demo['seg'])
+    with pytest.raises(UserError, match='connectome partners: give one axon id, not 1-2'):
+        run('connectome partners %s axon 1-2' % demo['seg'])
+    with pytest.raises(UserError, match='connectome partners: glia is not a partner class'):
+        run('connectome partners %s glia 1' % demo['seg'])
     for bad in ('0', '-5', 'nan', 'inf'):
         with pytest.raises(UserError, match='radius must be a positive number, not %s' % bad):
             run('connectome synapses %s radius %s' % (demo['seg'], bad))
