@@ -27,7 +27,7 @@ from ..session.maps import SegmentationArg
 from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, tube_instances
 from ..session.reporting import cancellable, status_reporter
 from ..session.wiring import segmentation_wiring
-from .wiring import NONE_RGBA, ids_text
+from .wiring import NONE_RGBA
 
 SKELETON_SETS = 200         # objects drawn as marker sets of their own, at most
 CLASSES = ('axon', 'dendrite', 'neuron')

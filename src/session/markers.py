@@ -52,12 +52,12 @@ def marker_set(session, name, xyz, rgba, radii, ids=None, links=None, link_rgba=
     ms = MarkerSet(session, name)
     element = Element.get_element('H')      # what create_marker gives markers
     new_atom, new_residue = ms.new_atom, ms.new_residue
-    atoms = []
+    members = []
     for k in ids.tolist():
         a = new_atom('M', element)
         new_residue('mark', 'M', int(k)).add_atom(a)
-        atoms.append(a)
-    atoms = Atoms(atoms)
+        members.append(a)
+    atoms = Atoms(members)
     atoms.coords = xyz
     atoms.colors = _rgba(rgba, n)
     atoms.radii = np.broadcast_to(np.asarray(radii, np.float32), (n,)).copy()
@@ -67,7 +67,6 @@ def marker_set(session, name, xyz, rgba, radii, ids=None, links=None, link_rgba=
     if links is not None and len(links):
         links = np.asarray(links, np.int64).reshape(-1, 2)
         new_bond = ms.new_bond
-        members = list(atoms)
         bonds = Bonds([new_bond(members[i], members[j]) for i, j in links.tolist()])
         bonds.colors = _rgba(link_rgba if link_rgba is not None else (255, 255, 0, 255),
                              len(bonds))

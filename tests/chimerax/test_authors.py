@@ -16,7 +16,6 @@ from scipy import ndimage
 from segfixtures import LogCapture, combined_demo, settings, window_xy  # noqa: F401
 from chimerax.connectome.demo import read_authors_truth, read_truth
 
-from segfixtures import DEMO_VOXEL as VOXEL
 # What the FOLDER form writes, and their types.
 ATTRIBUTES = ('axon', 'dendrite', 'spinehead', 'neuron', 'presynapse', 'postsynapse',
               'axonclass', 'dendriteclass', 'synapsetype', 'spineheadvolume', 'asiarea')
