@@ -22,12 +22,11 @@ from ..pipeline import classes as pure
 from ..pipeline.wiring import in_ranges
 from ..progress import Progress
 from ..session import compat
-from ..session.classes import category_colors, color_text
+from ..session.classes import color_text, colors_by_category
 from ..session.maps import SegmentationArg
 from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, tube_instances
 from ..session.reporting import cancellable, status_reporter
 from ..session.wiring import segmentation_wiring
-from .wiring import NONE_RGBA
 
 SKELETON_SETS = 200         # objects drawn as marker sets of their own, at most
 CLASSES = ('axon', 'dendrite', 'neuron')
@@ -153,13 +152,7 @@ def _colors(wiring, part, objects, owner, color, name):
         raise InputError('color %s colors %s skeletons; these are %s skeletons'
                          % (color, category or 'no', part))
     _, codes = wiring.object_class(part, objects)
-    names = wiring.category_names(color)
-    palette = category_colors(len(names))
-    table = {code: c for (_, code), c in zip(names, palette)}
-    rgba = np.array([table.get(int(c), NONE_RGBA) for c in codes], np.uint8).reshape(-1, 4)
-    counts = np.bincount(codes, minlength=max(table, default=0) + 1)
-    legend = ', '.join('%s %s (%d)' % (nm, color_text(table[code]), counts[code])
-                       for nm, code in names if counts[code])
+    rgba, legend = colors_by_category(codes, wiring.category_names(color))
     return rgba, 'by %s: %s' % (color, legend)
 
 

@@ -25,12 +25,12 @@ from ..errors import InputError
 from ..pipeline import classes as pure
 from ..pipeline import wiring as pure_wiring
 from ..session import compat
-from ..session.classes import category_colors, class_values, color_text
+from ..session.classes import (NO_CATEGORY_RGBA, category_palette, class_values, color_text,
+                               colors_by_category)
 from ..session.maps import SegmentationArg, choose_models
 from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, sphere_instances
 from ..session.wiring import segmentation_wiring
 
-NONE_RGBA = np.array([160, 160, 160, 255], np.uint8)    # synapses of no category
 SHOW = ('map', 'surfaces', 'skeletons', 'synapses')
 RADIUS_STEPS = 8            # default synapse radius, in the smallest voxel step
 
@@ -151,19 +151,8 @@ def synapse_colors(w, index, color):
     if not isinstance(color, str):
         rgba = color.uint8x4()
         return np.tile(np.asarray(rgba, np.uint8), (n, 1)), color_text(rgba)
-    codes = w.codes(color)[index]
-    names = w.category_names(color)
-    palette = category_colors(len(names))
-    table = np.tile(NONE_RGBA, (max([c for _, c in names] + [0]) + 1, 1))
-    for (_, code), c in zip(names, palette):
-        table[code] = c
-    rgba = table[np.minimum(codes, len(table) - 1)]
-    counts = np.bincount(codes, minlength=len(table))
-    parts = ['%s %s (%d)' % (n_, color_text(c), counts[code])
-             for (n_, code), c in zip(names, palette) if counts[code]]
-    if counts[0]:
-        parts.append('none %s (%d)' % (color_text(NONE_RGBA), counts[0]))
-    return rgba, 'by %s: %s' % (color, ', '.join(parts) or 'no synapses')
+    rgba, legend = colors_by_category(w.codes(color)[index], w.category_names(color))
+    return rgba, 'by %s: %s' % (color, legend or 'no synapses')
 
 
 def synapse_radii(w, index, radius, size_by):
@@ -230,15 +219,13 @@ def _show_partners(session, segmentation, sw, table, show, folder):
     per_class = []          # (partner class, category, ids, colour text)
     for partner, ids in found.items():
         category, codes = w.object_class(partner, ids)
-        names = w.category_names(category) if category else []
-        palette = category_colors(len(names))
+        palette = category_palette(w.category_names(category) if category else [])
         groups = {}
         for i, c in zip(ids, codes.tolist()):
             groups.setdefault(c, []).append(i)
-        colors = {code: color_text(p) for (_, code), p in zip(names, palette)}
         for code in sorted(groups):
             per_class.append((partner, category, groups[code],
-                              colors.get(code, color_text(NONE_RGBA))))
+                              color_text(palette.get(code, NO_CATEGORY_RGBA))))
     if 'map' in show:
         _color_partners_on_map(session, sw.models[0], per_class)
     if 'surfaces' in show:
