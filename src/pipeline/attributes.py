@@ -248,7 +248,6 @@ class SegmentationFile:
         if not isinstance(data, h5py.Dataset):
             raise InputError('%s: /Chimera/%s has no data_zyx array' % (self.path, image.name),
                              self.path)
-        self.image_group = image.name
         self.data_path = data.name
         # Where voxel (i, j, k) is: origin + (i, j, k) * step (x, y, z), as ChimeraX reads it.
         self.origin = np.asarray(image.attrs.get('origin', np.zeros(3)), np.float64).ravel()
@@ -285,7 +284,7 @@ class SegmentationFile:
         """A store's attribute file: the voxels are in the store it names."""
         about = sidecar.description(f)
         self.store = (about['store'], about['format'])
-        self.image_group = self.data_path = None
+        self.data_path = None
         self.value_type = np.dtype(about['value_type'])
         self.shape = tuple(int(v) for v in reversed(about['size']))
         if not is_label_type(self.value_type):
