@@ -35,6 +35,10 @@ def connectome_show(session, segmentation, objects, map=None, padding=32, color=
     command = 'connectome show'
     name, text = objects
     check_classes(command, segmentation, [name])
+    image = map if map is not None else _image_for(session, segmentation)
+    if image is segmentation:
+        raise UserError('%s: map and segmentation are both %s; name the EM map of the same'
+                        ' grid size' % (command, segmentation.atomspec))
     try:
         object_id = int(text)
     except ValueError:
@@ -64,7 +68,6 @@ def connectome_show(session, segmentation, objects, map=None, padding=32, color=
         % (name, object_id, regions.size, ','.join(map_str(centre_ijk)), how, box, voxels,
            '' if step == 1 else ', shown at step %d (more than maxVoxels %d at full'
            ' resolution)' % (step, max_voxels)))
-    image = map if map is not None else _image_for(session, segmentation)
     if segmentation.display:
         run(session, 'volume %s hide' % segmentation.atomspec)
     if image is not None:

@@ -276,6 +276,9 @@ def test_show_centres_on_the_object(session, run, demo):
     assert tuple(image.region[2]) == (1, 1, 1)
     assert any(c.startswith('segmentation surfaces #2 where neuron=1 region ')
                for c in log.commands)
+    from chimerax.core.errors import UserError
+    with pytest.raises(UserError, match='connectome show: map and segmentation are both #2'):
+        run('connectome show #2 neuron 1 map #2')
 
 
 def test_show_without_segments_finds_the_object_in_the_voxels(session, run, demo, tmp_path):
