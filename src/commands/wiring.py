@@ -69,12 +69,16 @@ def _user_error(command, e):
 
 
 def ranges_of(wiring, side):
-    """(class, ranges) of an ObjectsArg value, checked against the wiring."""
+    """(class, ranges) of an ObjectsArg value, checked against the wiring: an id past
+    the largest is an error where the files say how many objects there are, and
+    otherwise (spine heads) an object on no synapse."""
     name, text = side
     if name not in pure_wiring.CLASSES:
         raise InputError('%s is not a partner class (%s)' % (name, ', '.join(
             pure_wiring.CLASSES)))
-    return name, pure.parse_object_ids(text, max(wiring.largest(name), 1), name)
+    largest = max(wiring.largest(name), 1) if wiring.knows_count(name) else \
+        np.iinfo(np.int32).max
+    return name, pure.parse_object_ids(text, largest, name)
 
 
 def ids_text(ids):

@@ -122,6 +122,11 @@ def test_filters_pick_what_the_truth_says(session, run, demo):
         run('connectome partners %s axon 1-2' % demo['seg'])
     with pytest.raises(UserError, match='connectome partners: glia is not a partner class'):
         run('connectome partners %s glia 1' % demo['seg'])
+    # The files do not say how many spine heads there are: one past those on synapses
+    # may exist, and has no synapses.
+    past = int(t['synapse_spinehead'].max()) + 1
+    assert not run('connectome partners %s spinehead %d' % (demo['seg'], past)).rows
+    assert run('connectome synapses %s onto spinehead %d' % (demo['seg'], past)) is None
     for bad in ('0', '-5', 'nan', 'inf'):
         with pytest.raises(UserError, match='radius must be a positive number, not %s' % bad):
             run('connectome synapses %s radius %s' % (demo['seg'], bad))
