@@ -45,10 +45,14 @@ class Progress:
     ``report(message, final)`` receives lines such as
     ``combine seg.cmap: 45% (97/216 tiles), 210.3 MB/s, 1 min 12 s left``.
     Rates use ``nbytes`` passed to ``advance``; with no bytes the rate is in units/s.
+    ``cancel_point`` False: ``advance`` never stops the work, for a phase that must not
+    end half done once it has begun (writing a set of attributes).
     """
 
-    def __init__(self, title, total, unit='items', report=None, interval=1.0, clock=time.monotonic):
+    def __init__(self, title, total, unit='items', report=None, interval=1.0, clock=time.monotonic,
+                 cancel_point=True):
         self.title = title
+        self.cancel_point = cancel_point
         self.total = max(0, total)
         self.unit = unit
         self.report = report
@@ -60,7 +64,7 @@ class Progress:
         self._last = None
 
     def advance(self, count=1, nbytes=0):
-        if _cancel[0]:
+        if self.cancel_point and _cancel[0]:
             _cancel[0] = False
             raise Cancelled('%s: cancelled' % self.title)
         self.done += count

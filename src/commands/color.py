@@ -15,14 +15,15 @@ class, logged, so the log is a script.  Categories (axonclass inhibitory red ...
 numbers (spineheadvolume) get one colour per region computed here, each category its
 chosen colour (else a ColorBrewer set1 colour), numbers a colour ramp (viridis by
 default) over a range, set as ChimeraX's own segmentation colouring of the map; ``key
-true`` adds ChimeraX's colour key (``key``) and a 2D label title, both logged commands.  When no models are named they pick the
-segmentation and EM map as the Connectome panel does (session/maps.py), which
-is what lets toolbar buttons, which know no models, run them.  Class colours not given
-come from the panel's settings (session/settings.py).
+true`` adds ChimeraX's colour key (``key``) and a 2D label title, both logged commands.
+When no models are named they pick the segmentation and EM map as the Connectome panel
+does (session/maps.py), which is what lets toolbar buttons, which know no models, run
+them.  Class colours not given come from the panel's settings (session/settings.py).
 Nothing here reads the volume itself: classes and counts come from the 1-D attribute
 arrays, and colouring reads only the planes ChimeraX draws.
 """
 
+import numpy as np
 from chimerax.core.commands import Annotation, AnnotationError, next_token
 
 from ..pipeline import classes as pure
@@ -155,7 +156,7 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
         rgba = pure.number_rgba(values, lo, hi, ramp.interpolated_rgba8)
         steps = 3
         entries = []
-        for k in range_(steps):
+        for k in range(steps):
             f = k / (steps - 1)
             c = ramp.interpolated_rgba8([f])[0]
             entries.append((color_text(c), _number(lo + f * (hi - lo))))
@@ -185,9 +186,6 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
     return image
 
 
-range_ = range
-
-
 def _colormap(palette):
     if palette is not None:
         return palette
@@ -197,7 +195,6 @@ def _colormap(palette):
 
 
 def _full_range(values):
-    import numpy as np
     v = np.asarray(values, np.float32)
     v = v[~np.isnan(v)]
     return (float(v.min()), float(v.max())) if v.size else (0.0, 1.0)

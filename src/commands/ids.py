@@ -183,7 +183,10 @@ def _write(session, path, models, pairs, variable, conflicts, replace, pad_looku
         kept = wiring.derive(pairs, per_region=lambda name: arrays[name] if name in arrays
                              else attributes.read_attribute(path, name))
     read = time.monotonic() - t0
-    written = Progress('connectome ids: writing', len(arrays), 'attributes', reporter)
+    # Once the first array is written the rest follow, so that the file never holds
+    # half of what the run read (and "cancelled before anything was written" stays true).
+    written = Progress('connectome ids: writing', len(arrays), 'attributes', reporter,
+                       cancel_point=False)
     t1 = time.monotonic()
     attributes.write_attributes(path, arrays,
                                 maximum_id if seg.stored_maximum is None else None,

@@ -19,6 +19,7 @@ from chimerax.open_command import FetcherInfo, OpenerInfo
 
 from ..errors import InputError
 from ..formats import sidecar, stores
+from ..formats.tiles import check_geometry
 from ..session.storegrid import store_grid
 
 # bundle_info.xml's data format names
@@ -35,8 +36,8 @@ def open_store_volume(session, path, format=None, channel=0, voxel_size=None, or
     from chimerax.core.errors import UserError
     try:
         store = stores.open_store(path, format, channel=channel)
-        if voxel_size is not None:
-            voxel_size = _positive(voxel_size)
+        voxel_size, origin = check_geometry(store.voxel_size if voxel_size is None
+                                            else voxel_size, origin)
         attributes = os.path.abspath(os.path.expanduser(attributes_file)) if attributes_file \
             else sidecar.default_path(store, _cache_folder())
         if os.path.exists(attributes):
@@ -57,13 +58,6 @@ def open_store_volume(session, path, format=None, channel=0, voxel_size=None, or
     if store.skipped:
         message += '; left out %s' % '; '.join('%s (%s)' % s for s in store.skipped)
     return models, message
-
-
-def _positive(values):
-    values = tuple(float(v) for v in values)
-    if not all(v > 0 for v in values):
-        raise InputError('voxelSize must be positive, not %s' % ','.join('%g' % v for v in values))
-    return values
 
 
 def _cache_folder():

@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import InputError
 from ..formats.objectfiles import authors
 from ..pipeline import classes as pure
-from ..session.classes import check_classes, class_colors, class_values
+from ..session.classes import attribute_file, check_classes, class_colors, class_values
 from ..session.maps import open_volumes
 from ..session.wiring import remembered_folder
 from .wiring import ObjectsArg
@@ -35,6 +35,10 @@ def connectome_show(session, segmentation, objects, map=None, padding=32, color=
     command = 'connectome show'
     name, text = objects
     check_classes(command, segmentation, [name])
+    image = map if map is not None else _image_for(session, segmentation)
+    if image is segmentation:
+        raise UserError('%s: map and segmentation are both %s; name the EM map of the same'
+                        ' grid size' % (command, segmentation.atomspec))
     try:
         object_id = int(text)
     except ValueError:
@@ -64,7 +68,6 @@ def connectome_show(session, segmentation, objects, map=None, padding=32, color=
         % (name, object_id, regions.size, ','.join(map_str(centre_ijk)), how, box, voxels,
            '' if step == 1 else ', shown at step %d (more than maxVoxels %d at full'
            ' resolution)' % (step, max_voxels)))
-    image = map if map is not None else _image_for(session, segmentation)
     if segmentation.display:
         run(session, 'volume %s hide' % segmentation.atomspec)
     if image is not None:
@@ -96,12 +99,15 @@ def _image_for(session, seg):
 
 def _bounds(session, seg, values, regions, object_id, folder):
     """(lowest, highest, centre ijk (0-based), how found) of an object's regions."""
-    path = getattr(seg.data, 'path', None)
-    folder = folder or (remembered_folder(path) if isinstance(path, str) else None)
-    files = {}
     if folder is not None:
+        files = authors.find_files(folder)      # given: an error if it is not theirs
+    else:
+        # The folder connectome ids read, kept in the file that holds the attributes
+        # (the map itself, or a store's attribute file).
+        path = attribute_file(seg)
+        folder = remembered_folder(path) if path else None
         try:
-            files = authors.find_files(folder)
+            files = authors.find_files(folder) if folder else {}
         except InputError:
             files = {}
     if 'segments' in files:
@@ -116,9 +122,11 @@ def _bounds(session, seg, values, regions, object_id, folder):
     while np.prod(np.ceil(size / step)) > SCAN_VOXELS:
         step *= 2
     m = seg.full_matrix(step=(step, step, step))
-    lookup = np.zeros(len(values), bool)
+    # Region ids past the end of the array are in no object: they all look up the
+    # extra last entry, which is False.
+    lookup = np.zeros(len(values) + 1, bool)
     lookup[regions] = True
-    found = np.argwhere(lookup[np.minimum(m, len(values) - 1)])
+    found = np.argwhere(lookup[np.minimum(m, len(values))])
     if not found.size:
         raise InputError('none of the object\'s regions shows at step %d of %s; give the'
                          ' folder of the authors\' segments.hdf5 with from FOLDER'

@@ -16,18 +16,17 @@ import os
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import Cancelled, InputError
 from ..formats.objectfiles import authors
 from ..pipeline import classes as pure
 from ..pipeline.wiring import in_ranges
 from ..progress import Progress
 from ..session import compat
-from ..session.classes import category_colors, color_text
+from ..session.classes import color_text, colors_by_category
 from ..session.maps import SegmentationArg
-from ..session.markers import MARKER_LIMIT, marker_set, tube_instances
+from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, tube_instances
 from ..session.reporting import cancellable, status_reporter
 from ..session.wiring import segmentation_wiring
-from .wiring import NONE_RGBA, ids_text
 
 SKELETON_SETS = 200         # objects drawn as marker sets of their own, at most
 CLASSES = ('axon', 'dendrite', 'neuron')
@@ -46,6 +45,8 @@ def connectome_skeletons(session, segmentation, name, ids, from_=None, color='ea
                               marker_limit)
     except InputError as e:
         raise UserError('%s: %s' % (command, e))
+    except Cancelled:
+        raise UserError('%s: cancelled; nothing was drawn' % command)
 
 
 def _skeletons(session, segmentation, name, ids, folder, color, radius, marker_limit):
@@ -108,10 +109,10 @@ def _objects(wiring, f, name, ids, count):
     """(object ids of the skeletons to draw, the id each is drawn for: itself, or the
     neuron of a dendrite)."""
     if name == 'neuron':
+        # Each dendrite's neuron, as the wiring has it from /dendrites/neuronId.
         neuron_of = np.zeros(count, np.int64)
-        if f.describe('/dendrites/neuronId'):
-            values = f.per_object('/dendrites/neuronId', 'id').values
-            neuron_of[:min(count, values.size)] = values[:count]
+        values = wiring.dendrite_neuron
+        neuron_of[:min(count, values.size)] = values[:count]
         largest = int(neuron_of.max()) if neuron_of.size else 0
         if largest == 0:
             raise InputError('%s gives no dendrite a neuron (/dendrites/neuronId)' % f.name)
@@ -151,25 +152,19 @@ def _colors(wiring, part, objects, owner, color, name):
         raise InputError('color %s colors %s skeletons; these are %s skeletons'
                          % (color, category or 'no', part))
     _, codes = wiring.object_class(part, objects)
-    names = wiring.category_names(color)
-    palette = category_colors(len(names))
-    table = {code: c for (_, code), c in zip(names, palette)}
-    rgba = np.array([table.get(int(c), NONE_RGBA) for c in codes], np.uint8).reshape(-1, 4)
-    counts = np.bincount(codes, minlength=max(table, default=0) + 1)
-    legend = ', '.join('%s %s (%d)' % (nm, color_text(table[code]), counts[code])
-                       for nm, code in names if counts[code])
+    rgba, legend = colors_by_category(codes, wiring.category_names(color))
     return rgba, 'by %s: %s' % (color, legend)
 
 
 def register_skeletons_command(logger):
-    from chimerax.core.commands import (CmdDesc, register, ColorArg, EnumOf, FloatArg, Or,
+    from chimerax.core.commands import (CmdDesc, register, ColorArg, EnumOf, Or,
                                         OpenFolderNameArg, PositiveIntArg, StringArg)
     desc = CmdDesc(
         required=[('segmentation', SegmentationArg), ('name', EnumOf(CLASSES)),
                   ('ids', StringArg)],
         keyword=[('from', OpenFolderNameArg),
                  ('color', Or(EnumOf(('each', 'axonclass', 'dendriteclass')), ColorArg)),
-                 ('radius', FloatArg),
+                 ('radius', RadiusArg),
                  ('marker_limit', PositiveIntArg)],
         synopsis='show skeletons of axons, dendrites or neurons')
     register('connectome skeletons', desc, connectome_skeletons, logger=logger)

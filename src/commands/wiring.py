@@ -25,12 +25,12 @@ from ..errors import InputError
 from ..pipeline import classes as pure
 from ..pipeline import wiring as pure_wiring
 from ..session import compat
-from ..session.classes import category_colors, class_values, color_text
+from ..session.classes import (NO_CATEGORY_RGBA, category_palette, class_values, color_text,
+                               colors_by_category)
 from ..session.maps import SegmentationArg, choose_models
-from ..session.markers import MARKER_LIMIT, marker_set, sphere_instances
+from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, sphere_instances
 from ..session.wiring import segmentation_wiring
 
-NONE_RGBA = np.array([160, 160, 160, 255], np.uint8)    # synapses of no category
 SHOW = ('map', 'surfaces', 'skeletons', 'synapses')
 RADIUS_STEPS = 8            # default synapse radius, in the smallest voxel step
 
@@ -69,12 +69,16 @@ def _user_error(command, e):
 
 
 def ranges_of(wiring, side):
-    """(class, ranges) of an ObjectsArg value, checked against the wiring."""
+    """(class, ranges) of an ObjectsArg value, checked against the wiring: an id past
+    the largest is an error where the files say how many objects there are, and
+    otherwise (spine heads) an object on no synapse."""
     name, text = side
     if name not in pure_wiring.CLASSES:
         raise InputError('%s is not a partner class (%s)' % (name, ', '.join(
             pure_wiring.CLASSES)))
-    return name, pure.parse_object_ids(text, max(wiring.largest(name), 1), name)
+    largest = max(wiring.largest(name), 1) if wiring.knows_count(name) else \
+        np.iinfo(np.int32).max
+    return name, pure.parse_object_ids(text, largest, name)
 
 
 def ids_text(ids):
@@ -151,19 +155,8 @@ def synapse_colors(w, index, color):
     if not isinstance(color, str):
         rgba = color.uint8x4()
         return np.tile(np.asarray(rgba, np.uint8), (n, 1)), color_text(rgba)
-    codes = w.codes(color)[index]
-    names = w.category_names(color)
-    palette = category_colors(len(names))
-    table = np.tile(NONE_RGBA, (max([c for _, c in names] + [0]) + 1, 1))
-    for (_, code), c in zip(names, palette):
-        table[code] = c
-    rgba = table[np.minimum(codes, len(table) - 1)]
-    counts = np.bincount(codes, minlength=len(table))
-    parts = ['%s %s (%d)' % (n_, color_text(c), counts[code])
-             for (n_, code), c in zip(names, palette) if counts[code]]
-    if counts[0]:
-        parts.append('none %s (%d)' % (color_text(NONE_RGBA), counts[0]))
-    return rgba, 'by %s: %s' % (color, ', '.join(parts) or 'no synapses')
+    rgba, legend = colors_by_category(w.codes(color)[index], w.category_names(color))
+    return rgba, 'by %s: %s' % (color, legend or 'no synapses')
 
 
 def synapse_radii(w, index, radius, size_by):
@@ -195,18 +188,13 @@ def connectome_partners(session, segmentation, objects, from_=None, direction='b
     """Log the partners of one object with their synapse counts; returns the
     PartnerTable (pipeline/wiring.py)."""
     command = 'connectome partners'
-    name, text = objects
     try:
         sw = segmentation_wiring(session, segmentation, from_)
         w = sw.wiring
-        if name not in pure_wiring.CLASSES:
-            raise InputError('%s is not a partner class (%s)'
-                             % (name, ', '.join(pure_wiring.CLASSES)))
-        try:
-            object_id = int(text)
-        except ValueError:
-            raise InputError('give one %s id, not %s' % (name, text))
-        table = pure_wiring.partners(w, name, object_id, direction, min_synapses)
+        name, ranges = ranges_of(w, objects)
+        if len(ranges) != 1 or ranges[0][0] != ranges[0][1]:
+            raise InputError('give one %s id, not %s' % objects)
+        table = pure_wiring.partners(w, name, ranges[0][0], direction, min_synapses)
     except InputError as e:
         raise _user_error(command, e)
     for line in sw.notes:
@@ -235,15 +223,13 @@ def _show_partners(session, segmentation, sw, table, show, folder):
     per_class = []          # (partner class, category, ids, colour text)
     for partner, ids in found.items():
         category, codes = w.object_class(partner, ids)
-        names = w.category_names(category) if category else []
-        palette = category_colors(len(names))
+        palette = category_palette(w.category_names(category) if category else [])
         groups = {}
         for i, c in zip(ids, codes.tolist()):
             groups.setdefault(c, []).append(i)
-        colors = {code: color_text(p) for (_, code), p in zip(names, palette)}
         for code in sorted(groups):
             per_class.append((partner, category, groups[code],
-                              colors.get(code, color_text(NONE_RGBA))))
+                              color_text(palette.get(code, NO_CATEGORY_RGBA))))
     if 'map' in show:
         _color_partners_on_map(session, sw.models[0], per_class)
     if 'surfaces' in show:
@@ -290,8 +276,8 @@ def _color_partners_on_map(session, seg, per_class):
 # ---------------------------------------------------------------------------------------
 
 def register_synapses_command(logger):
-    from chimerax.core.commands import (CmdDesc, register, EnumOf, FloatArg, IntArg,
-                                        ListOf, OpenFolderNameArg, PositiveIntArg, StringArg)
+    from chimerax.core.commands import (CmdDesc, register, EnumOf, ListOf, OpenFolderNameArg,
+                                        PositiveIntArg, StringArg)
     desc = CmdDesc(
         required=[('segmentation', SegmentationArg)],
         keyword=[('from', OpenFolderNameArg),
@@ -299,7 +285,7 @@ def register_synapses_command(logger):
                  ('onto', ObjectsArg),
                  ('type', ListOf(StringArg)),
                  ('color', ColorByArg),
-                 ('radius', FloatArg),
+                 ('radius', RadiusArg),
                  ('size_by', EnumOf(('asiarea',))),
                  ('marker_limit', PositiveIntArg)],
         synopsis='show synapses as markers, picked by their partners and type')

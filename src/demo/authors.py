@@ -30,8 +30,6 @@ DENDRITE_CLASSES = ('soma', 'proximaldendrite', 'smoothdendrite', 'apicaldendrit
                     'axoninitialsegment', 'otherdendrite')
 SYNAPSE_TYPES = ('primaryspine', 'secondaryspine', 'shaft', 'soma')
 SECOND_CONTACT = 150.0          # nm between a bouton and another head's surface
-PER_REGION = ('axon', 'dendrite', 'spinehead', 'neuron', 'presynapse', 'postsynapse',
-              'axonclass', 'dendriteclass', 'synapsetype', 'spineheadvolume', 'asiarea')
 
 
 class AuthorsExport:

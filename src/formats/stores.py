@@ -405,6 +405,7 @@ def open_store(path, format=None, channel=0, cache_bytes=DEFAULT_CACHE_BYTES):
     opener = {'precomputed': _precomputed, 'zarr': _zarr, 'n5': _n5}[found]
     try:
         opener(store, metadata, int(channel))
+        _check_voxel_size(store.voxel_size, location, 'the full resolution')
         store._set_levels(cache_bytes)
     except ValueError as e:         # tensorstore's errors
         raise InputError('%s cannot be read as %s: %s' % (location, found, _reason(e)),
@@ -434,7 +435,9 @@ def voxel_type(stored, location):
 
 
 def _whole_factors(sizes, base, key, store):
-    """Factors sizes / base (per axis) if whole numbers, else None (noted as skipped)."""
+    """Factors sizes / base (per axis) if whole numbers, else None (noted as skipped).
+    The full resolution is one of the scales, so its voxel size is checked here too."""
+    _check_voxel_size(sizes, store.location, 'scale %s' % key)
     ratio = [s / b for s, b in zip(sizes, base)]
     factors = [int(round(r)) for r in ratio]
     if any(f < 1 or abs(r - f) > 1e-3 * f for r, f in zip(ratio, factors)):
@@ -442,6 +445,13 @@ def _whole_factors(sizes, base, key, store):
                               ' resolution\'s %s' % (_fmt(sizes), _fmt(base))))
         return None
     return factors
+
+
+def _check_voxel_size(values, location, what):
+    if not all(np.isfinite(v) and v > 0 for v in values):
+        raise InputError('%s: %s has voxel size %s in its metadata; voxel sizes must be'
+                         ' positive (give one with voxelSize X,Y,Z if the metadata is wrong'
+                         ' only here)' % (location, what, _fmt(values)), location.text)
 
 
 def _fmt(values):

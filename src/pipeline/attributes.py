@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..formats import hdf5edit, locks, sidecar, stores
-from .classes import object_count
+from .classes import hdf5_text, object_count
 from .labels import is_label_type
 
 GROUP = 'attributes'
@@ -248,7 +248,6 @@ class SegmentationFile:
         if not isinstance(data, h5py.Dataset):
             raise InputError('%s: /Chimera/%s has no data_zyx array' % (self.path, image.name),
                              self.path)
-        self.image_group = image.name
         self.data_path = data.name
         # Where voxel (i, j, k) is: origin + (i, j, k) * step (x, y, z), as ChimeraX reads it.
         self.origin = np.asarray(image.attrs.get('origin', np.zeros(3)), np.float64).ravel()
@@ -285,7 +284,7 @@ class SegmentationFile:
         """A store's attribute file: the voxels are in the store it names."""
         about = sidecar.description(f)
         self.store = (about['store'], about['format'])
-        self.image_group = self.data_path = None
+        self.data_path = None
         self.value_type = np.dtype(about['value_type'])
         self.shape = tuple(int(v) for v in reversed(about['size']))
         if not is_label_type(self.value_type):
@@ -346,17 +345,17 @@ def describe_attributes(path):
     """[(name, length, text)]: what each array under /attributes holds, for listings."""
     out = []
     for name, length, count, attrs in _survey_attributes(path):
-        kind = _text(attrs.get('kind'))
+        kind = hdf5_text(attrs.get('kind'))
         if kind == 'category':
-            names = [_text(n) for n in np.asarray(attrs.get('category_names', []))]
+            names = [hdf5_text(n) for n in np.asarray(attrs.get('category_names', []))]
             objects = np.asarray(attrs.get('category_objects', np.zeros(len(names))))
-            unit = _text(attrs.get('objects')) or 'object'
+            unit = hdf5_text(attrs.get('objects')) or 'object'
             text = 'categories of each %s: %s' % (unit, ', '.join(
                 '%s (%d)' % (n, c) for n, c in zip(names, objects)))
         elif kind != 'number':
             text = '%d objects' % count
         else:
-            unit = _text(attrs.get('unit'))
+            unit = hdf5_text(attrs.get('unit'))
             text = 'a number per region (%s%d regions with a value)' % (
                 (unit + '; ') if unit else '', count)
         out.append((name, length, text))
@@ -387,11 +386,6 @@ def _survey_attributes(path):
                     out.append((name, node.shape[0], count, attrs))
     return out
 
-
-def _text(value):
-    if isinstance(value, bytes):
-        return value.decode('utf-8', 'replace')
-    return None if value is None else str(value)
 
 
 def check_names(segfile, names, replace):

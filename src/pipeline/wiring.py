@@ -116,6 +116,13 @@ class Wiring:
             return 'dendriteclass', _lookup(self.dendrite_class, ids)
         return None, np.zeros(ids.size, np.int32)
 
+    def knows_count(self, name):
+        """Whether the files say how many objects of a partner class there are: axons
+        and dendrites (their classes), neurons (the dendrites' neuronId); spine heads
+        are known only where they are on a synapse."""
+        return {'axon': self.axon_class.size, 'dendrite': self.dendrite_class.size,
+                'neuron': self.dendrite_neuron.size}.get(name, 0) > 0
+
     def largest(self, name):
         """The largest object id of a partner class that the wiring knows of."""
         counts = {'axon': self.axon_class.size, 'dendrite': self.dendrite_class.size}

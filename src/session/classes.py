@@ -10,6 +10,7 @@ the file is kept with the model until ``forget_classes``.
 import os
 
 from chimerax.core.errors import UserError
+import numpy as np
 from numpy import integer, issubdtype, ndarray
 
 from ..pipeline import classes as pure
@@ -158,3 +159,33 @@ def category_colors(count):
     from chimerax.core.colors import BuiltinColormaps
     set1 = (BuiltinColormaps['set1'].colors * 255).round().astype('uint8')
     return [set1[k % len(set1)] for k in range(count)]
+
+
+# Objects of no category (code 0, or a code without a name): grey.
+NO_CATEGORY_RGBA = np.array([160, 160, 160, 255], np.uint8)
+
+
+def category_palette(names):
+    """{code: rgba8} of categories [(name, code)] in code order, with the default
+    colours (category_colors)."""
+    return {code: c for (_, code), c in zip(names, category_colors(len(names)))}
+
+
+def colors_by_category(codes, names):
+    """(n x 4 uint8, legend text) for objects of category ``codes``, ``names`` [(name,
+    code)]: each category its default colour, the others NO_CATEGORY_RGBA; the legend
+    lists the categories present with their colours and counts (``inhibitory #4daf4a
+    (12), none #a0a0a0 (3)``)."""
+    palette = category_palette(names)
+    codes = np.asarray(codes, np.int64)
+    size = max(list(palette) + [int(codes.max()) if codes.size else 0]) + 1
+    table = np.tile(NO_CATEGORY_RGBA, (size, 1))
+    for code, c in palette.items():
+        table[code] = c
+    counts = np.bincount(codes, minlength=size)
+    parts = ['%s %s (%d)' % (name, color_text(palette[code]), counts[code])
+             for name, code in names if counts[code]]
+    others = int(codes.size - sum(counts[code] for code in palette))
+    if others:
+        parts.append('none %s (%d)' % (color_text(NO_CATEGORY_RGBA), others))
+    return table[codes], ', '.join(parts)

@@ -14,12 +14,28 @@ that size (its level of detail, which ``graphics quality`` sets), so both draw a
 5 million triangles.
 """
 
+import math
+
 import numpy as np
+from chimerax.core.commands import Annotation, AnnotationError, FloatArg
 
 from . import compat
 
 # Beyond this many markers, one instanced model instead of a marker set.
 MARKER_LIMIT = 100_000
+
+
+class RadiusArg(Annotation):
+    """A marker or tube radius: a positive, finite number.  ChimeraX's PositiveFloatArg
+    lets nan and inf through, and the atoms' radii refuse 0 with a traceback."""
+    name = 'a radius (a number > 0)'
+
+    @staticmethod
+    def parse(text, session):
+        value, used, rest = FloatArg.parse(text, session)
+        if not (math.isfinite(value) and value > 0):
+            raise AnnotationError('the radius must be a positive number, not %s' % used)
+        return value, used, rest
 
 
 def marker_set(session, name, xyz, rgba, radii, ids=None, links=None, link_rgba=None,
@@ -36,12 +52,12 @@ def marker_set(session, name, xyz, rgba, radii, ids=None, links=None, link_rgba=
     ms = MarkerSet(session, name)
     element = Element.get_element('H')      # what create_marker gives markers
     new_atom, new_residue = ms.new_atom, ms.new_residue
-    atoms = []
+    members = []
     for k in ids.tolist():
         a = new_atom('M', element)
         new_residue('mark', 'M', int(k)).add_atom(a)
-        atoms.append(a)
-    atoms = Atoms(atoms)
+        members.append(a)
+    atoms = Atoms(members)
     atoms.coords = xyz
     atoms.colors = _rgba(rgba, n)
     atoms.radii = np.broadcast_to(np.asarray(radii, np.float32), (n,)).copy()
@@ -51,7 +67,6 @@ def marker_set(session, name, xyz, rgba, radii, ids=None, links=None, link_rgba=
     if links is not None and len(links):
         links = np.asarray(links, np.int64).reshape(-1, 2)
         new_bond = ms.new_bond
-        members = list(atoms)
         bonds = Bonds([new_bond(members[i], members[j]) for i, j in links.tolist()])
         bonds.colors = _rgba(link_rgba if link_rgba is not None else (255, 255, 0, 255),
                              len(bonds))

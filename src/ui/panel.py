@@ -338,17 +338,16 @@ class ConnectomeTool(ToolInstance):
                 self.by_grid.addWidget(swatch, row, 1)
                 self.by_grid.addWidget(label, row, 2)
                 self._category_rows[category] = [check, swatch, label, color]
-        # Widgets added to a panel already shown stay hidden until shown (Qt's rule; the
-        # app's event loop would show them a moment later, a grab at once would not).
-        for k in range(self.by_grid.count()):
-            self.by_grid.itemAt(k).widget().setVisible(True)
         else:
             values = number_values(seg, name)
             lo, hi = pure.value_range(values)
             unit = (' ' + info['unit']) if info['unit'] else ''
             self.by_grid.addWidget(QLabel('%s to %s%s, colored dark blue to yellow'
                                           % ('%.3g' % lo, '%.3g' % hi, unit)), 0, 0)
-            self.by_grid.itemAt(0).widget().setVisible(True)
+        # Widgets added to a panel already shown stay hidden until shown (Qt's rule; the
+        # app's event loop would show them a moment later, a grab at once would not).
+        for k in range(self.by_grid.count()):
+            self.by_grid.itemAt(k).widget().setVisible(True)
 
     @property
     def category_names(self):

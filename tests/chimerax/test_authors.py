@@ -16,7 +16,6 @@ from scipy import ndimage
 from segfixtures import LogCapture, combined_demo, settings, window_xy  # noqa: F401
 from chimerax.connectome.demo import read_authors_truth, read_truth
 
-from segfixtures import DEMO_VOXEL as VOXEL
 # What the FOLDER form writes, and their types.
 ATTRIBUTES = ('axon', 'dendrite', 'spinehead', 'neuron', 'presynapse', 'postsynapse',
               'axonclass', 'dendriteclass', 'synapsetype', 'spineheadvolume', 'asiarea')
@@ -76,6 +75,29 @@ def test_folder_form_gives_the_truth(session, run, demo, tmp_path):
     v = run('open %s' % seg)[0]
     for name in ('axon', 'neuron', 'presynapse', 'axonclass', 'dendriteclass'):
         assert np.array_equal(v.data.find_attribute(name), demo['expected']['objects'][name])
+
+
+def test_ctrl_c_once_writing_has_begun_writes_everything(session, run, demo, tmp_path,
+                                                        monkeypatch):
+    """Ctrl-C is a clean stop while the files are read; once the first array is in the
+    file the others follow, so the file never holds part of a run."""
+    import signal
+    from chimerax.connectome.pipeline import attributes
+    seg = fresh(demo, tmp_path)
+    swap = attributes._swap_in
+    interrupted = []
+
+    def swap_in(*args, **kw):
+        if not interrupted:
+            interrupted.append(True)
+            os.kill(os.getpid(), signal.SIGINT)    # the user's Ctrl-C, while writing
+        return swap(*args, **kw)
+    monkeypatch.setattr(attributes, '_swap_in', swap_in)
+    arrays = run('connectome ids %s %s' % (seg, demo['folder']))
+    assert interrupted and sorted(arrays) == sorted(ATTRIBUTES)
+    check_written(seg, demo['expected'], ATTRIBUTES)
+    with h5py.File(seg, 'r') as f:
+        assert '.connectome' in f['attributes']
 
 
 def test_folder_form_on_an_open_model_with_an_absolute_path(session, run, demo, tmp_path):
@@ -325,6 +347,8 @@ def test_panel_lists_categories_by_name(session, run, demo, colored, settings):
         assert panel.category_names == names
         shown = [panel.by_grid.itemAtPosition(row, 0).widget() for row in range(len(names))]
         assert [w.text() for w in shown] == names and all(w.isVisible() for w in shown)
+        # A checkbox, a colour and a count per category, and nothing else (no range line).
+        assert panel.by_grid.count() == 3 * len(names)
         counts = np.bincount(demo['expected']['dendrite_class'], minlength=len(names) + 1)
         for code, name in enumerate(names, start=1):
             n = int(counts[code])
@@ -340,6 +364,8 @@ def test_panel_lists_categories_by_name(session, run, demo, colored, settings):
                                    ' apicaldendrite #984ea3 map #1 key true')
         panel.choose_attribute('spineheadvolume')
         assert panel.category_names == []
+        assert panel.by_grid.count() == 1
+        assert panel.by_grid.itemAt(0).widget().text().endswith('colored dark blue to yellow')
         with LogCapture(session) as log:
             panel.by_button.click()
         assert log.commands[0] == 'connectome color #2 spineheadvolume map #1 key true'

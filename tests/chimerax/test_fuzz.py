@@ -11,7 +11,6 @@ import shutil
 import h5py
 import hdf5plugin  # noqa: F401  (Blosc chunks of the outputs)
 import numpy as np
-import pytest
 import scipy.io
 
 import segfixtures as sf

@@ -1,11 +1,10 @@
 """The headless harness is real ChimeraX: core commands, cmap round trip, offscreen images."""
 
-import os
 
 import numpy as np
 import pytest
 
-from cxrun import REPO, headless
+from cxrun import headless
 
 pytestmark = pytest.mark.chimerax
 

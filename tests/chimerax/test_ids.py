@@ -3,7 +3,6 @@ generator's ground-truth arrays, ChimeraX's own segmentation commands use them, 
 leaves the segmentation file as it was."""
 
 import hashlib
-import os
 import shutil
 
 import h5py

@@ -245,3 +245,23 @@ def test_segmentation_without_classes(session, run, tmp_path, settings):
             run('connectome surfaces')
     finally:
         panel.delete()
+
+
+def test_help_page_names_every_control(session, panel):
+    """Each button, menu label and checkbox the panel always has is named in bold on its
+    help page (the class and category rows are the segmentation's, and are described
+    there as rows)."""
+    import os
+    import re
+    from Qt.QtWidgets import QCheckBox, QLabel, QPushButton
+    from cxrun import REPO
+    page = open(os.path.join(REPO, 'src', 'docs', 'user', 'tools', 'connectome.html')).read()
+    named = set(re.sub(r'\s+', ' ', m) for m in re.findall(r'<b>([^<]+)</b>', page))
+    rows = (panel.classes_area, panel.by_area)
+    area = panel.tool_window.ui_area
+    controls = [w.text() for kind in (QPushButton, QLabel, QCheckBox)
+                for w in area.findChildren(kind)
+                if w is not panel.no_classes_label and not any(r.isAncestorOf(w) for r in rows)]
+    assert {'Color map', 'Partners', 'Key', 'Color by', 'EM map'} <= set(controls)
+    missing = sorted(set(controls) - named)
+    assert not missing, 'not on the panel help page: %s' % ', '.join(missing)

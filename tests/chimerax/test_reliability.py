@@ -8,8 +8,6 @@ import hashlib
 import os
 import signal
 import subprocess
-import sys
-import time
 
 import h5py
 import hdf5plugin  # noqa: F401  (Blosc chunks)

@@ -4,6 +4,7 @@ store's scales; segmentations from stores coloured, surfaced and read out like .
 their attributes in the store's attribute file; `connectome combine` from a store."""
 
 import os
+import re
 
 import h5py
 import numpy as np
@@ -116,6 +117,21 @@ def test_bad_stores_are_user_errors(session, run, labels, tmp_path):
     gz = stores.precomputed_cloudvolume(tmp_path / 'gz', levels[:1], [], compress='gzip')
     with pytest.raises(UserError, match=r'gz: the chunk files of scale 8_8_40 are compressed'):
         run('open %s format precomputed' % gz)
+    good = stores.precomputed_tensorstore(tmp_path / 'good', levels[:1], [])
+    for option, message in (('voxelSize 0', 'voxelSize must be positive and finite, not 0'),
+                            ('voxelSize inf', 'voxelSize must be positive and finite, not inf'),
+                            ('voxelSize -1,1,1', 'voxelSize must be positive and finite'),
+                            ('origin nan', 'origin must be finite, not nan')):
+        with pytest.raises(UserError, match='open precomputed: ' + message):
+            run('open %s format precomputed %s' % (good, option))
+    zero = stores.precomputed_tensorstore(tmp_path / 'zero', levels[:1], [])
+    info = os.path.join(zero, 'info')
+    with open(info) as f:
+        text = f.read()
+    with open(info, 'w') as f:
+        f.write(re.sub(r'"resolution": *\[[^]]*\]', '"resolution": [0, 8, 40]', text))
+    with pytest.raises(UserError, match=r'zero: scale 8_8_40 has voxel size 0,8,40 in its'):
+        run('open %s format precomputed' % zero)
     assert not session.models.list()
 
 

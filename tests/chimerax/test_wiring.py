@@ -8,6 +8,7 @@ shows the partners; `connectome show` centres on an object; `from FOLDER` overri
 remembered folder; the panel's wiring row runs the same commands."""
 
 import os
+import re
 import shutil
 import xml.etree.ElementTree as ET
 
@@ -115,6 +116,22 @@ def test_filters_pick_what_the_truth_says(session, run, demo):
         run('connectome synapses %s onto neuron 99' % demo['seg'])
     with pytest.raises(UserError, match='no synapse type spiny; the types are primaryspine'):
         run('connectome synapses %s type spiny' % demo['seg'])
+    with pytest.raises(UserError, match='connectome partners: no neuron has id 99'):
+        run('connectome partners %s neuron 99' % demo['seg'])
+    with pytest.raises(UserError, match='connectome partners: give one axon id, not 1-2'):
+        run('connectome partners %s axon 1-2' % demo['seg'])
+    with pytest.raises(UserError, match='connectome partners: glia is not a partner class'):
+        run('connectome partners %s glia 1' % demo['seg'])
+    # The files do not say how many spine heads there are: one past those on synapses
+    # may exist, and has no synapses.
+    past = int(t['synapse_spinehead'].max()) + 1
+    assert not run('connectome partners %s spinehead %d' % (demo['seg'], past)).rows
+    assert run('connectome synapses %s onto spinehead %d' % (demo['seg'], past)) is None
+    for bad in ('0', '-5', 'nan', 'inf'):
+        with pytest.raises(UserError, match='radius must be a positive number, not %s' % bad):
+            run('connectome synapses %s radius %s' % (demo['seg'], bad))
+        with pytest.raises(UserError, match='radius must be a positive number, not %s' % bad):
+            run('connectome skeletons %s axon 1 radius %s' % (demo['seg'], bad))
 
 
 def test_markers_drawn_at_the_right_pixels(session, run, demo):
@@ -264,6 +281,36 @@ def test_show_centres_on_the_object(session, run, demo):
     assert tuple(image.region[2]) == (1, 1, 1)
     assert any(c.startswith('segmentation surfaces #2 where neuron=1 region ')
                for c in log.commands)
+    from chimerax.core.errors import UserError
+    with pytest.raises(UserError, match='connectome show: map and segmentation are both #2'):
+        run('connectome show #2 neuron 1 map #2')
+
+
+def test_show_without_segments_finds_the_object_in_the_voxels(session, run, demo, tmp_path):
+    """No folder of the authors' files known: the object's box comes from the voxels of
+    a subsampled copy of the segmentation."""
+    t = demo['expected']
+    (seg,) = run('open %s' % demo['bare'])
+    labels = seg.full_matrix()
+    seg.neuron = t['objects']['neuron'].astype(np.int32)
+    mine = np.flatnonzero(seg.neuron == 1)
+    with LogCapture(session) as log:
+        run('connectome show #1 neuron 1 padding 0')
+    found = re.search(r'from the voxels at step (\d+)\); box ([\d,]+),', log.text)
+    step = int(found.group(1))
+    box = np.array([int(v) for v in found.group(2).split(',')])
+    # The object's box at full resolution, which the subsampled copy finds to within a
+    # step (its thinnest parts may not show there).
+    zyx = np.argwhere(np.isin(labels, mine))
+    low, high = zyx.min(axis=0)[::-1], zyx.max(axis=0)[::-1]
+    assert step > 1
+    assert (np.abs(box[:3] - low) <= 2 * step).all(), (box, low, high)
+    assert (np.abs(box[3:] - high) <= 2 * step).all(), (box, low, high)
+    # A folder given with from must be the authors'.
+    from chimerax.core.errors import UserError
+    with pytest.raises(UserError, match='connectome show: .* holds none of the authors\''
+                       ' object files'):
+        run('connectome show #1 neuron 1 from %s' % tmp_path)
 
 
 def test_from_folder_overrides_and_a_segmentation_without_wiring(session, run, demo,
@@ -370,3 +417,25 @@ def test_on_a_store_segmentation(session, run, demo, tmp_path):
     table = run('connectome partners %s neuron 1' % sv.atomspec)
     assert {r.id: r.synapses for r in table.rows} == {
         int(a): int(n) for a, p, n in t['partners_axon_neuron'] if p == 1}
+    # connectome show finds the remembered folder in the store's attribute file.
+    with LogCapture(session) as log:
+        run('connectome show %s neuron 1 padding 4' % sv.atomspec)
+    assert 'from /segments/position of %s' % (demo['folder'] / 'segments.hdf5') in log.text
+
+
+def test_ctrl_c_cancels_skeletons(session, run, demo, monkeypatch):
+    """Ctrl-C while the skeletons are read stops the command with a message (not a
+    traceback) and draws nothing."""
+    import signal
+    from chimerax.connectome.formats.objectfiles import authors
+    from chimerax.core.errors import UserError
+    read = authors.AuthorsFile.skeletons
+
+    def interrupted(self, *args, **kw):
+        os.kill(os.getpid(), signal.SIGINT)        # the user's Ctrl-C, while reading
+        return read(self, *args, **kw)
+    monkeypatch.setattr(authors.AuthorsFile, 'skeletons', interrupted)
+    before = len(session.models.list())
+    with pytest.raises(UserError, match='connectome skeletons: cancelled; nothing was drawn'):
+        run('connectome skeletons %s axon all' % demo['seg'])
+    assert len(session.models.list()) == before
