@@ -58,8 +58,7 @@ import psutil
 
 from . import DATA, REPO, neuropil
 from chimerax.connectome.parallel import available_cores
-from chimerax.connectome.pipeline.combine import default_shuffle
-from chimerax.connectome.progress import format_bytes, format_duration
+from chimerax.connectome.progress import format_duration
 from chimerax.connectome.formats.tiles import find_dataset
 
 REAL_PLANE = (6690, 9945)           # x, y of the authors' imaged volume

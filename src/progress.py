@@ -90,8 +90,12 @@ class Progress:
         now = self.clock() if now is None else now
         elapsed = max(now - self.start, 1e-9)
         frac = self.done / self.total if self.total else 1.0
-        parts = ['%s: %d%% (%d/%d %s)' % (self.title, int(100 * frac), self.done, self.total,
-                                           self.unit)]
+        # Work counted in fractions of a unit (combine's tiles, done chunk by chunk)
+        # shows a decimal: "5% (0.8/16 tiles)", not "5% (0/16 tiles)".
+        done = ('%d' % self.done if float(self.done).is_integer() or self.done >= 100
+                else '%.1f' % self.done)
+        parts = ['%s: %d%% (%s/%d %s)' % (self.title, int(100 * frac), done, self.total,
+                                          self.unit)]
         if self.nbytes:
             parts.append('%s/s' % format_bytes(self.nbytes / elapsed))
         elif self.done:

@@ -6,7 +6,7 @@ multiresolution Chimera map.
         [voxelSize X,Y,Z] [origin X,Y,Z] [subsamples auto|none|I,J,K ...]
         [downsample auto|mode|mean|stride] [compress true|false] [compressMethod ...]
         [compressLevel N] [compressShuffle true|false] [chunkShapes zyx] [memoryLimit GB]
-        [threads N] [name TEXT] [replace false] [open true]
+        [threads N] [name TEXT] [replace false] [open true] [channel N]
         [scheduler tcp://HOST:8786 | local N]
 
 STORE is a neuroglancer precomputed, Zarr or N5 store (a folder or URL, as ``open``
@@ -61,8 +61,8 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
                        compress_shuffle=None, chunk_shapes=None,
                        memory_limit=engine.DEFAULT_MEMORY_LIMIT, threads=None, name=None,
                        replace=False, open=True, scheduler=None):
-    """Combine HDF5 tiles into one compressed multiresolution .cmap; returns the opened
-    models (open true) or the CombineResult."""
+    """Combine HDF5 tiles or a store into one compressed multiresolution .cmap; returns
+    the opened models (open true) or the CombineResult."""
     from chimerax.core.errors import UserError
     if chunk_shapes is not None and list(chunk_shapes) != ['zyx']:
         raise UserError('connectome combine: only chunkShapes zyx is written (cubic chunks,'

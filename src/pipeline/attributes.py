@@ -48,8 +48,8 @@ class AttributeStats:
 def build_attribute(name, regions, objects, count, maximum_id, conflicts='error', path=None):
     """The int32 array (length maximum_id + 1) for one class from flat (region, object)
     memberships.  ``conflicts``: a region in two objects is an error (listing the first
-    few), or the first / last object listed (file order) or the lowest object id wins.  A region listed twice in
-    one object is not a conflict.  Region 0 (unsegmented), negative ids and ids above
+    few), or the first / last object listed (file order) or the lowest object id wins.
+    A region listed twice in one object is not a conflict.  Region 0 (unsegmented), negative ids and ids above
     maximum_id are errors naming ``path``."""
     if conflicts not in CONFLICTS:
         raise InputError('conflicts must be one of %s, not %r' % (', '.join(CONFLICTS),

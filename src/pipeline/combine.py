@@ -141,7 +141,8 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             compress_method='blosc:lz4hc', compress_level=5, compress_shuffle=None,
             chunk_side=None, memory_limit=DEFAULT_MEMORY_LIMIT, threads=None, replace=False,
             name=None, report=None, mode_library='tinybrain', scheduler=None):
-    """Write ``tileset`` (a tiles.TileSet) to the Chimera map ``output``.
+    """Write ``tileset`` (a tiles.TileSet, or anything with its reading interface, such
+    as a stores.Store) to the Chimera map ``output``.
 
     ``region`` (x,y,z inclusive, as ChimeraX's save) crops; ``voxel_size`` and ``origin``
     are x,y,z (origin defaults to where the region's first voxel lies); ``subsamples``
@@ -186,10 +187,10 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     # Held to the end: a second combine to this output is refused, not interleaved.
     with locks.exclusive(path, 'connectome combine'):
         check_output(output, tileset.paths, replace)
-        for name, pid in locks.remove_leftovers(folder, '.%s.' % base, '.'):
+        for left, pid in locks.remove_leftovers(folder, '.%s.' % base, '.'):
             if report is not None:
                 report('Removed %s, left in %s by process %d, which is gone'
-                       % (name, folder, pid), True)
+                       % (left, folder, pid), True)
         # A hidden name beside the output (same file system, so the final rename is
         # atomic), created by HDF5 with the user's usual permissions.
         temp = os.path.join(folder, '.%s.%d.%d.part' % (base, os.getpid(), time.monotonic_ns()))

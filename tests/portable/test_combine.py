@@ -339,3 +339,20 @@ def test_shuffle_is_off_for_labels_and_on_for_images_unless_asked(tmp_path, segm
                 combine.combine(ts, str(out), chunk_side=8, compress_shuffle=shuffle)
             assert _blosc_shuffle(out) == {flag}, (kind, shuffle)
             assert np.array_equal(read_levels(out)[0][(1, 1, 1)], volume)
+
+
+def test_leftover_removal_keeps_the_map_name(tmp_path, segmentation):
+    """Clearing a killed run's partial file must not rename the map after it."""
+    import subprocess
+    tilesets.write_tiles(tmp_path / 't', segmentation, TILE, chunks=(8, 8, 8))
+    dead = subprocess.Popen(['true'])
+    dead.wait()
+    (tmp_path / ('.out.cmap.%d.1.part' % dead.pid)).write_text('partial')
+    lines = []
+    with tiles.open_tiles(str(tmp_path / 't')) as ts:
+        combine.combine(ts, str(tmp_path / 'out.cmap'), chunk_side=8,
+                        report=lambda message, final: lines.append(message))
+    assert any(m.startswith('Removed .out.cmap.%d.1.part' % dead.pid) for m in lines)
+    _, attrs = read_levels(tmp_path / 'out.cmap')
+    assert attrs['name'] == b't'
+    assert files_in(tmp_path) == ['out.cmap', 't']
