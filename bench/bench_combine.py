@@ -13,14 +13,18 @@ Figures printed, for the segmentation:
 
 - floors: CPU time to inflate every tile chunk once, with zlib (what HDF5's filter and
   today's combine use) and with libdeflate (what combine uses now), plus compressing
-  every chunk of every output array once (blosc:lz4hc level 5, combine's default shuffle
-  for the type), divided by the cores; measured with every core doing its share at once
-  (the goal ratio uses this) and one core at a time.
+  every chunk of every output array once (with combine's default, blosc:zstd level 2,
+  and with blosc:lz4hc level 5, what combine used before and the issue measures the
+  floor with; combine's default shuffle for the type), divided by the cores; measured
+  with every core doing its share at once (the goal ratios use this) and one core at a
+  time.
+- combine with its defaults, and at lz4hc level 5 (against that floor).
 - combine: wall time (opening the tiles included), the CPU it kept busy, peak resident
   memory of all its processes, file size; also on a region 4x smaller (memory must not
   grow with the volume).
 - today's combine: the path before libdeflate and tinybrain (``inflate='zlib'``,
-  ``mode_library='numpy'``) with today's default ``compress_shuffle=True``.
+  ``mode_library='numpy'``) with today's defaults, lz4hc level 5 and
+  ``compress_shuffle=True``.
 - ChimeraX's writer (``write_grid_as_chimera_map``, what ``save x.cmap`` runs) over a
   plain stitched grid that reads each requested block straight from the tiles, same
   compression and subsample steps: wall and peak memory.
@@ -60,13 +64,23 @@ from . import DATA, REPO, neuropil
 from chimerax.connectome.parallel import available_cores
 from chimerax.connectome.progress import format_duration
 from chimerax.connectome.formats.tiles import find_dataset
+from chimerax.connectome.formats.cmap import DEFAULT_METHOD, default_level
 
 REAL_PLANE = (6690, 9945)           # x, y of the authors' imaged volume
 REAL_PLANES = 3420
 REAL_SEGMENTATION_BYTES = 216 * 1024 ** 3 * 4     # 216 tiles of 1024^3 uint32: 928 GB
 VOXEL_SIZE = (11.24, 11.24, 28)
-COMPRESSION = dict(compress_method='blosc:lz4hc', compress_level=5)
-TODAY = dict(inflate='zlib', mode_library='numpy', compress_shuffle=True)
+# combine's default compression (Blosc's zstd, level 2), and the one it used before and
+# the issue's floor is measured with (lz4hc level 5).
+COMPRESSION = dict(compress_method=DEFAULT_METHOD, compress_level=default_level(DEFAULT_METHOD))
+LZ4HC = dict(compress_method='blosc:lz4hc', compress_level=5)
+def codec_name(c):
+    return '%s-%d' % (c['compress_method'].split(':')[1], c['compress_level'])
+
+
+DEFAULT_CODEC = codec_name(COMPRESSION)
+CODECS = {DEFAULT_CODEC: COMPRESSION, codec_name(LZ4HC): LZ4HC}
+TODAY = dict(inflate='zlib', mode_library='numpy', compress_shuffle=True, compression=LZ4HC)
 GOALS = {'floor': 1.3, 'today': 1.4, 'chimerax': 3.0, 'rss': 1.5e9}
 
 
@@ -106,6 +120,14 @@ COMBINE_CHILD = '''
 import os
 from chimerax.connectome.formats import tiles
 from chimerax.connectome.pipeline import combine
+# Start-up, as ChimeraX's own modules are imported before its writer is timed: numba
+# and the compiled 1x2x2 mode loop from its cache (once per session), timed apart.
+import numpy as np
+t = time.perf_counter()
+if args['mode_library'] == 'fast':
+    from chimerax.connectome.pipeline import modekernel
+    modekernel.mode_1x2x2(np.zeros((1, 2, 2), np.uint32))
+startup = time.perf_counter() - t
 t, cpu, main, machine = (time.perf_counter(), time.process_time(), time.thread_time(),
                          machine_cpu())
 with tiles.open_tiles(args['tiles'], missing='zero', inflate=args['inflate']) as ts:
@@ -115,6 +137,7 @@ with tiles.open_tiles(args['tiles'], missing='zero', inflate=args['inflate']) as
 wall = time.perf_counter() - t
 cpu = time.process_time() - cpu
 print(json.dumps({'wall': wall, 'cpu': cpu, 'others': others(machine, wall, cpu),
+                  'startup': startup,
                   'main_cpu': time.thread_time() - main, 'levels': r.levels,
                   'size': r.size, 'dtype': r.dtype, 'input_bytes': r.input_bytes,
                   'file_bytes': r.file_bytes, 'tile_chunks_read': r.tile_chunks_read,
@@ -199,18 +222,22 @@ def run_child(body, **args):
     return result
 
 
-def run_combine(tiles, output, region=None, today=False, shuffle=None):
-    options = dict(TODAY) if today else dict(inflate='libdeflate', mode_library='tinybrain',
-                                             compress_shuffle=shuffle)
+def run_combine(tiles, output, region=None, today=False, shuffle=None, compression=None):
+    """combine in a new process: its defaults (or ``compression``), or today's path."""
+    options = dict(TODAY) if today else dict(inflate='libdeflate', mode_library='fast',
+                                             compress_shuffle=shuffle,
+                                             compression=compression or COMPRESSION)
     return run_child(COMBINE_CHILD, tiles=tiles, output=output, region=region,
-                     voxel_size=VOXEL_SIZE, compression=COMPRESSION, **options)
+                     voxel_size=VOXEL_SIZE, **options)
 
 
-def run_chimerax(folder, work, combined, slab_planes=None):
-    """ChimeraX's writer over the tiles, with combine's compression and subsample steps
-    (``combined``: combine's result); ``slab_planes`` sets its slab depth."""
+def run_chimerax(folder, work, combined, slab_planes=None, compression=None):
+    """ChimeraX's writer over the tiles, with combine's compression (or ``compression``)
+    and subsample steps (``combined``: combine's result); ``slab_planes`` sets its slab
+    depth."""
     output = os.path.join(work, 'chimerax.cmap')
-    r = run_child(CHIMERAX_CHILD, tiles=folder, output=output, compression=COMPRESSION,
+    r = run_child(CHIMERAX_CHILD, tiles=folder, output=output,
+                  compression=compression or COMPRESSION,
                   steps=[s for s, _ in combined['levels'][1:]],
                   compress_shuffle=combined['shuffle'], slab_planes=slab_planes)
     os.remove(output)
@@ -231,13 +258,13 @@ def _output_chunk_jobs(path):
 
 
 def _floor_work(args):
-    """CPU seconds spent inflating (zlib, libdeflate) and compressing; reading the
-    bytes is not counted."""
+    """CPU seconds spent inflating (zlib, libdeflate) and compressing (with each of
+    CODECS: 'compress zstd-2', ...); reading the bytes is not counted."""
     jobs, shuffle = args
     blosc.set_nthreads(1)
-    cpu = {'zlib': 0.0, 'libdeflate': 0.0, 'compress': 0.0}
+    cpu = {'zlib': 0.0, 'libdeflate': 0.0}
+    cpu.update({'compress ' + c: 0.0 for c in CODECS})
     nbytes = {'inflate': 0, 'compress': 0}
-    cname = COMPRESSION['compress_method'].split(':')[1]
     files = {}
     for job in jobs:
         if job[0] == 'inflate':
@@ -252,10 +279,12 @@ def _floor_work(args):
             d = files[path][name]
             _, raw = d.id.read_direct_chunk(offset)
             chunk = np.frombuffer(blosc.decompress(raw), d.dtype)
-            t = time.process_time()
-            blosc.compress(chunk, typesize=d.dtype.itemsize, clevel=COMPRESSION['compress_level'],
-                           shuffle=blosc.SHUFFLE if shuffle else blosc.NOSHUFFLE, cname=cname)
-            cpu['compress'] += time.process_time() - t
+            for codec, c in CODECS.items():
+                t = time.process_time()
+                blosc.compress(chunk, typesize=d.dtype.itemsize, clevel=c['compress_level'],
+                               shuffle=blosc.SHUFFLE if shuffle else blosc.NOSHUFFLE,
+                               cname=c['compress_method'].split(':')[1])
+                cpu['compress ' + codec] += time.process_time() - t
             nbytes['compress'] += chunk.nbytes
     for f in files.values():
         f.close()
@@ -315,7 +344,14 @@ def measure_floor(tile_paths, output, cores, shuffle, serial=True):
 
 
 def floors(cpu, cores):
-    return {k: (cpu[k] + cpu['compress']) / cores for k in ('zlib', 'libdeflate')}
+    """{'libdeflate': s, 'zlib': s} at combine's default compression, and the same
+    with ' lz4hc-5' (etc.) after the name for the other codecs."""
+    out = {}
+    for codec in CODECS:
+        for k in ('zlib', 'libdeflate'):
+            name = k if codec == DEFAULT_CODEC else '%s %s' % (k, codec)
+            out[name] = (cpu[k] + cpu['compress ' + codec]) / cores
+    return out
 
 
 # ----------------------------------------------------------------------------
@@ -341,14 +377,18 @@ def gil_check(folder):
         'zlib inflate': lambda: zlib.decompress(packed),
         'blosc lz4hc-5 compress (releasegil on)': lambda: blosc.compress(
             a[:16], typesize=4, clevel=5, shuffle=blosc.NOSHUFFLE, cname='lz4hc'),
+        'blosc zstd-2 compress (releasegil on)': lambda: blosc.compress(
+            a[:64], typesize=4, clevel=2, shuffle=blosc.NOSHUFFLE, cname='zstd'),
         'tinybrain 2x2x2 mode': lambda: tinybrain.accelerated.mode_pooling_2x2x2(
             a.T, sparse=True),
+        'modekernel 1x2x2 mode (numba)': lambda: pyramid.downsample(a, (1, 2, 2), 'mode'),
         'numpy 1x2x2 mode (a quarter of the block)': lambda: pyramid.downsample(
-            a[:32], (1, 2, 2), 'mode'),
+            a[:32], (1, 2, 2), 'mode', 'numpy'),
         'numpy copy': lambda: np.ascontiguousarray(a.transpose(0, 2, 1)),
     }
     print('  GIL: the main thread\'s longest wait while a thread repeats each call:')
     for name, call in calls.items():
+        call()                          # numba compiles (or loads) its loop on first use
         t = time.perf_counter()
         call()
         once = time.perf_counter() - t
@@ -378,7 +418,7 @@ def _longest_wait(call, seconds):
 def chunk_costs(folder, count=64):
     """One core's time per 64^3 chunk for each step combine takes, on ``count`` chunks of
     the first tile: inflating (zlib, libdeflate), mode downsampling (tinybrain, numpy),
-    lz4hc-5 compression without and with byte shuffle (ratio, speed both ways)."""
+    compression with each codec without and with byte shuffle (ratio, speed both ways)."""
     from chimerax.connectome.pipeline import pyramid
     with h5py.File(os.path.join(folder, 'x0y0z0.hdf5'), 'r') as f, \
             open(os.path.join(folder, 'x0y0z0.hdf5'), 'rb') as fh:
@@ -403,26 +443,32 @@ def chunk_costs(folder, count=64):
     cost['inflate zlib'] = per_chunk(zlib.decompress, raws)[0]
     cost['inflate libdeflate'] = per_chunk(lambda r: deflate.zlib_decompress(r, size), raws)[0]
     import tinybrain.accelerated
-    cost['mode 1x2x2 numpy (used)'] = per_chunk(
+    pyramid.downsample(chunks[0], (1, 2, 2), 'mode')          # numba compiles (or loads) it
+    cost['mode 1x2x2 modekernel (used)'] = per_chunk(
         lambda a: pyramid.downsample(a, (1, 2, 2), 'mode'), chunks)[0]
+    cost['mode 1x2x2 numpy'] = per_chunk(
+        lambda a: pyramid.downsample(a, (1, 2, 2), 'mode', 'numpy'), chunks)[0]
     # tinybrain's 2x2x2 on every plane repeated: the same modes, holding the GIL.
     cost['mode 1x2x2 tinybrain'] = per_chunk(
         lambda a: tinybrain.accelerated.mode_pooling_2x2x2(np.repeat(a, 2, 0).T, sparse=True),
         chunks)[0]
-    for lib in pyramid.MODE_LIBRARIES:
-        cost['mode 2x2x2 %s' % lib] = per_chunk(
+    for lib, name in (('fast', 'tinybrain (used)'), ('numpy', 'numpy')):
+        cost['mode 2x2x2 %s' % name] = per_chunk(
             lambda a: pyramid.downsample(a, (2, 2, 2), 'mode', lib), chunks)[0]
     print('  one core, per 64^3 chunk of %s (%d chunks): %s' % (
         os.path.basename(folder), len(chunks),
         ', '.join('%s %.2f ms' % kv for kv in cost.items())))
-    for shuffle in (blosc.NOSHUFFLE, blosc.SHUFFLE):
-        ms, packed = per_chunk(lambda a: blosc.compress(
-            a, typesize=dtype.itemsize, clevel=5, shuffle=shuffle, cname='lz4hc'), chunks)
-        back = per_chunk(blosc.decompress, packed)[0]
-        print('    lz4hc-5 %s shuffle: ratio %.1f:1, compress %.2f ms (%.0f MB/s), decompress'
-              ' %.2f ms (%.0f MB/s)' % ('with' if shuffle else 'without',
-                                        size * len(chunks) / sum(map(len, packed)), ms,
-                                        size / ms / 1e3, back, size / back / 1e3), flush=True)
+    for codec, c in CODECS.items():
+        for shuffle in (blosc.NOSHUFFLE, blosc.SHUFFLE):
+            ms, packed = per_chunk(lambda a: blosc.compress(
+                a, typesize=dtype.itemsize, clevel=c['compress_level'], shuffle=shuffle,
+                cname=c['compress_method'].split(':')[1]), chunks)
+            back = per_chunk(blosc.decompress, packed)[0]
+            print('    %s %s shuffle: ratio %.1f:1, compress %.2f ms (%.0f MB/s), decompress'
+                  ' %.2f ms (%.0f MB/s)' % (codec, 'with' if shuffle else 'without',
+                                            size * len(chunks) / sum(map(len, packed)), ms,
+                                            size / ms / 1e3, back, size / back / 1e3),
+                  flush=True)
 
 
 # ----------------------------------------------------------------------------
@@ -506,29 +552,70 @@ def _print_combine(label, r):
     steps = [s for s, _ in r['levels'][1:]]
     print('  %s: %.1f s wall (%.0f MB/s), CPU %.1f s (%.2f of %d cores busy; main thread'
           ' %.1f s), peak RSS %s, %s written (shuffle %s), subsamples %s; other work took'
-          ' %.2f cores meanwhile' % (label, r['wall'], r['input_bytes'] / r['wall'] / 1e6, r['cpu'],
-                           r['cpu'] / r['wall'], r['threads'], r['main_cpu'],
-                           _gb(r['peak_rss']), _gb(r['file_bytes']),
-                           'on' if r['shuffle'] else 'off',
-                           ' '.join('%d,%d,%d' % tuple(s) for s in steps), r['others']),
-          flush=True)
+          ' %.2f cores meanwhile%s'
+          % (label, r['wall'], r['input_bytes'] / r['wall'] / 1e6, r['cpu'],
+             r['cpu'] / r['wall'], r['threads'], r['main_cpu'], _gb(r['peak_rss']),
+             _gb(r['file_bytes']), 'on' if r['shuffle'] else 'off',
+             ' '.join('%d,%d,%d' % tuple(s) for s in steps), r['others'],
+             '; start-up before it (importing numba, loading the compiled mode loop) %.2f s'
+             % r['startup'] if r['startup'] > 0.01 else ''), flush=True)
 
 
 def _print_floors(floor, cores):
     par, nbytes = floor['parallel'], floor['bytes']
     fl = floors(par, cores)
-    print('  floor, all %d cores at once: inflate zlib %.1f s | libdeflate %.1f s, + compress'
-          ' %.1f s CPU, / %d = zlib floor %.1f s, libdeflate floor %.1f s'
-          % (cores, par['zlib'], par['libdeflate'], par['compress'], cores, fl['zlib'],
-             fl['libdeflate']))
+    print('  floor, all %d cores at once: inflate zlib %.1f s | libdeflate %.1f s CPU; compress'
+          ' %s CPU; / %d cores:' % (cores, par['zlib'], par['libdeflate'], ', '.join(
+              '%s %.1f s' % (c, par['compress ' + c]) for c in CODECS), cores))
+    for c in CODECS:
+        suffix = '' if c == DEFAULT_CODEC else ' ' + c
+        print('    %s floor: zlib %.1f s, libdeflate %.1f s%s'
+              % (c, fl['zlib' + suffix], fl['libdeflate' + suffix],
+                 ' (combine\'s default compression)' if c == DEFAULT_CODEC else ''))
     if 'serial' in floor:
         ser = floor['serial']
         rate = lambda k, n: nbytes[n] / max(ser[k], 1e-9) / 1e6
         print('  floor, one core at a time: inflate zlib %.1f s (%.0f MB/s) | libdeflate %.1f s'
-              ' (%.0f MB/s), compress %.1f s (%.0f MB/s) CPU'
+              ' (%.0f MB/s); compress %s CPU'
               % (ser['zlib'], rate('zlib', 'inflate'), ser['libdeflate'],
-                 rate('libdeflate', 'inflate'), ser['compress'], rate('compress', 'compress')))
+                 rate('libdeflate', 'inflate'), ', '.join(
+                     '%s %.1f s (%.0f MB/s)' % (c, ser['compress ' + c],
+                                                rate('compress ' + c, 'compress'))
+                     for c in CODECS)))
     return fl
+
+
+def _floor_cpu(floor, codec):
+    return floor['parallel']['libdeflate'] + floor['parallel']['compress ' + codec]
+
+
+def _print_goals(new, lz, old, floor, fl):
+    """The issue's goals for the floor and today's path, in wall and CPU time."""
+    lz_name = codec_name(LZ4HC)
+    print('  combine / libdeflate floor, same compression: %.2f (%s, %s); at %s %.2f (%s,'
+          ' the issue\'s floor); / zlib floor %.2f'
+          % (new['wall'] / fl['libdeflate'], DEFAULT_CODEC,
+             _goal(new['wall'] / fl['libdeflate'], GOALS['floor']), lz_name,
+             lz['wall'] / fl['libdeflate ' + lz_name],
+             _goal(lz['wall'] / fl['libdeflate ' + lz_name], GOALS['floor']),
+             new['wall'] / fl['zlib']))
+    print('  today\'s combine / combine = %.2f (%s); / combine at %s (the same compression:'
+          ' what libdeflate and tinybrain alone gain) %.2f'
+          % (old['wall'] / new['wall'], _goal(old['wall'] / new['wall'], GOALS['today'], False),
+             lz_name, old['wall'] / lz['wall']))
+    print('  in CPU time (what other work on the machine disturbs least): combine %.1f s ='
+          ' %.2f x its libdeflate floor\'s %.1f s; at %s %.1f s = %.2f x %.1f s; today\'s'
+          ' combine %.1f s = %.2f x combine\'s, %.2f x combine\'s at %s'
+          % (new['cpu'], new['cpu'] / _floor_cpu(floor, DEFAULT_CODEC),
+             _floor_cpu(floor, DEFAULT_CODEC), lz_name, lz['cpu'],
+             lz['cpu'] / _floor_cpu(floor, lz_name), _floor_cpu(floor, lz_name), old['cpu'],
+             old['cpu'] / new['cpu'], old['cpu'] / lz['cpu'], lz_name))
+    print('  output: %s with the defaults (%s, shuffle off: the compressShuffle false file),'
+          ' %s at %s without shuffle, %s with today\'s defaults (%s, shuffle on): %.2f x and'
+          ' %.2f x the defaults\'' % (_gb(new['file_bytes']), DEFAULT_CODEC, _gb(lz['file_bytes']),
+                                      lz_name, _gb(old['file_bytes']), lz_name,
+                                      lz['file_bytes'] / new['file_bytes'],
+                                      old['file_bytes'] / new['file_bytes']), flush=True)
 
 
 def compare_segmentation(folder, facts, cores, work, quarter=True):
@@ -540,32 +627,25 @@ def compare_segmentation(folder, facts, cores, work, quarter=True):
         slabs = slab_reading(ts)
     out = os.path.join(work, 'combined.cmap')
     new = run_combine(folder, out)
-    _print_combine('combine', new)
+    _print_combine('combine (defaults: %s)' % DEFAULT_CODEC, new)
     floor = measure_floor(tile_paths, out, cores, new['shuffle'])
     fl = _print_floors(floor, cores)
     os.remove(out)
+    lz = run_combine(folder, os.path.join(work, 'lz4hc.cmap'), compression=LZ4HC)
+    os.remove(os.path.join(work, 'lz4hc.cmap'))
+    _print_combine('combine at %s' % codec_name(LZ4HC), lz)
     old = run_combine(folder, os.path.join(work, 'today.cmap'), today=True)
-    _print_combine("today's combine (zlib, numpy modes, shuffle on)", old)
+    _print_combine("today's combine (zlib, numpy modes, %s, shuffle on)" % codec_name(LZ4HC),
+                   old)
     os.remove(os.path.join(work, 'today.cmap'))
     cx = run_chimerax(folder, work, new)
-    print('  ChimeraX write_grid_as_chimera_map (same compression, shuffle off): %.1f s wall,'
-          ' CPU %.1f s, peak RSS %s; other work took %.2f cores meanwhile'
-          % (cx['wall'], cx['cpu'], _gb(cx['peak_rss']), cx['others']), flush=True)
-    print('  combine / libdeflate floor = %.2f (%s); / zlib floor = %.2f; today\'s combine /'
-          ' zlib floor = %.2f' % (new['wall'] / fl['libdeflate'],
-                                  _goal(new['wall'] / fl['libdeflate'], GOALS['floor']),
-                                  new['wall'] / fl['zlib'], old['wall'] / fl['zlib']))
-    print('  today\'s combine / combine = %.2f (%s)'
-          % (old['wall'] / new['wall'], _goal(old['wall'] / new['wall'], GOALS['today'], False)))
-    floor_cpu = floor['parallel']['libdeflate'] + floor['parallel']['compress']
-    print('  in CPU time (what other work on the machine disturbs least): combine %.1f s ='
-          ' %.2f x the libdeflate floor\'s %.1f s; today\'s combine %.1f s = %.2f x combine\'s'
-          % (new['cpu'], new['cpu'] / floor_cpu, floor_cpu, old['cpu'], old['cpu'] / new['cpu']))
+    print('  ChimeraX write_grid_as_chimera_map (same compression: %s, shuffle off): %.1f s'
+          ' wall, CPU %.1f s, peak RSS %s; other work took %.2f cores meanwhile'
+          % (DEFAULT_CODEC, cx['wall'], cx['cpu'], _gb(cx['peak_rss']), cx['others']),
+          flush=True)
+    _print_goals(new, lz, old, floor, fl)
     print('  ChimeraX\'s writer / combine = %.2f (%s)'
           % (cx['wall'] / new['wall'], _goal(cx['wall'] / new['wall'], GOALS['chimerax'], False)))
-    print('  output: %s with the defaults (shuffle off), %s with shuffle on (today\'s default):'
-          ' %.2f x larger; the defaults\' file is the compressShuffle false file'
-          % (_gb(new['file_bytes']), _gb(old['file_bytes']), old['file_bytes'] / new['file_bytes']))
     if quarter:
         z, y, x = shape
         q = run_combine(folder, os.path.join(work, 'quarter.cmap'),
@@ -605,7 +685,7 @@ def compare_image(folder, facts, cores, work):
     _describe(folder, facts)
     out = os.path.join(work, 'image.cmap')
     new = run_combine(folder, out)
-    _print_combine('combine', new)
+    _print_combine('combine (defaults: %s)' % DEFAULT_CODEC, new)
     from chimerax.connectome.formats import tiles
     with tiles.open_tiles(folder, missing='zero') as ts:
         paths = list(ts.paths)
@@ -613,10 +693,12 @@ def compare_image(folder, facts, cores, work):
     fl = floors(floor['parallel'], cores)
     os.remove(out)
     cx = run_chimerax(folder, work, new)
-    print('  floor (compress only: the tiles are not compressed) %.1f s; combine / floor ='
-          ' %.2f; ChimeraX\'s writer %.1f s, peak RSS %s: / combine = %.2f'
-          % (fl['libdeflate'], new['wall'] / fl['libdeflate'], cx['wall'], _gb(cx['peak_rss']),
-             cx['wall'] / new['wall']), flush=True)
+    lz_name = codec_name(LZ4HC)
+    print('  floor (compress only: the tiles are not compressed) %.1f s (%s), %.1f s (%s);'
+          ' combine / floor = %.2f; ChimeraX\'s writer (%s) %.1f s, peak RSS %s: / combine ='
+          ' %.2f' % (fl['libdeflate'], DEFAULT_CODEC, fl['libdeflate ' + lz_name], lz_name,
+                     new['wall'] / fl['libdeflate'], DEFAULT_CODEC, cx['wall'],
+                     _gb(cx['peak_rss']), cx['wall'] / new['wall']), flush=True)
 
 
 def real_tile(cores, work):
@@ -631,25 +713,20 @@ def real_tile(cores, work):
         slabs = slab_reading(ts)
     out = os.path.join(work, 'real.cmap')
     new = run_combine(folder, out)
-    _print_combine('combine (default memoryLimit)', new)
+    _print_combine('combine (defaults: %s, default memoryLimit)' % DEFAULT_CODEC, new)
     floor = measure_floor(paths, out, cores, new['shuffle'], serial=False)
-    fl = floors(floor['parallel'], cores)
+    fl = _print_floors(floor, cores)
     os.remove(out)
-    print('  libdeflate floor %.1f s, zlib floor %.1f s: combine / libdeflate floor = %.2f (%s);'
-          ' peak RSS %s (%s)'
-          % (fl['libdeflate'], fl['zlib'], new['wall'] / fl['libdeflate'],
-             _goal(new['wall'] / fl['libdeflate'], GOALS['floor']), _gb(new['peak_rss']),
-             _goal(new['peak_rss'] / 1e9, GOALS['rss'] / 1e9)))
+    print('  peak RSS %s (%s)' % (_gb(new['peak_rss']), _goal(new['peak_rss'] / 1e9,
+                                                             GOALS['rss'] / 1e9)))
+    lz = run_combine(folder, os.path.join(work, 'lz4hc.cmap'), compression=LZ4HC)
+    os.remove(os.path.join(work, 'lz4hc.cmap'))
+    _print_combine('combine at %s' % codec_name(LZ4HC), lz)
     old = run_combine(folder, os.path.join(work, 'today.cmap'), today=True)
     os.remove(os.path.join(work, 'today.cmap'))
-    _print_combine("today's combine (zlib, numpy modes, shuffle on)", old)
-    print('  today\'s combine / combine = %.2f (%s); output %.2f x larger with shuffle on'
-          % (old['wall'] / new['wall'], _goal(old['wall'] / new['wall'], GOALS['today'], False),
-             old['file_bytes'] / new['file_bytes']))
-    floor_cpu = floor['parallel']['libdeflate'] + floor['parallel']['compress']
-    print('  in CPU time: combine %.1f s = %.2f x the libdeflate floor\'s %.1f s; today\'s'
-          ' combine %.1f s = %.2f x combine\'s'
-          % (new['cpu'], new['cpu'] / floor_cpu, floor_cpu, old['cpu'], old['cpu'] / new['cpu']))
+    _print_combine("today's combine (zlib, numpy modes, %s, shuffle on)" % codec_name(LZ4HC),
+                   old)
+    _print_goals(new, lz, old, floor, fl)
     print_slab_reading(slabs, new['input_bytes'] / new['wall'])
     project(new, cores)
 
@@ -658,10 +735,11 @@ def main(flags):
     quick = '--quick' in flags
     only_real = '--real-tile' in flags
     cores = available_cores()
-    print('%d cores; compression %s level %d; shuffle off for labels, on for images'
-          ' (combine\'s defaults); tiles in %s' % (cores, COMPRESSION['compress_method'],
-                                                  COMPRESSION['compress_level'], DATA),
-          flush=True)
+    print('%d cores; compression %s level %d, shuffle off for labels, on for images'
+          ' (combine\'s defaults), and %s level %d (what combine used before, and the'
+          ' issue\'s floor); tiles in %s'
+          % (cores, COMPRESSION['compress_method'], COMPRESSION['compress_level'],
+             LZ4HC['compress_method'], LZ4HC['compress_level'], DATA), flush=True)
     os.makedirs(DATA, exist_ok=True)
     work = tempfile.mkdtemp(prefix='bench-combine-', dir=DATA)
     t0 = time.perf_counter()

@@ -24,6 +24,7 @@ import zipfile
 import numpy as np
 
 from ..errors import InputError
+from ..formats.cmap import blosc_in_calling_thread
 from ..parallel import available_cores
 from .chunks import finish_chunk, finish_subtree
 
@@ -221,6 +222,7 @@ def _read(tileset, start, stop):
 
 
 def _remote_leaf(job, start, stop):
+    blosc_in_calling_thread()           # this worker's threads are the parallelism
     spec, works = job[:2]
     with _HDF5:
         tileset = _tileset(spec)
@@ -228,10 +230,12 @@ def _remote_leaf(job, start, stop):
 
 
 def _remote_block(job, level, a):
+    blosc_in_calling_thread()           # this worker's threads are the parallelism
     return finish_chunk(job[1][level], a)
 
 
 def _remote_subtree(job, level, index):
+    blosc_in_calling_thread()           # this worker's threads are the parallelism
     spec, works, levels, region_start, dtype = job
     with _HDF5:
         tileset = _tileset(spec)

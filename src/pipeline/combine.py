@@ -54,9 +54,9 @@ class CombineResult:
 
     def summary(self):
         levels = ', '.join('%d,%d,%d' % step for step, _ in self.levels[1:]) or 'none'
-        return ('Combined %d tiles into %s: %s voxels %s, subsamples %s, %s in %s (%s/s)'
+        return ('Combined %d tiles into %s: %s voxels %s, subsamples %s, %s (%s) in %s (%s/s)'
                 % (self.tiles, os.path.basename(self.path), ' x '.join(map(str, self.size)),
-                   self.dtype, levels, format_bytes(self.file_bytes),
+                   self.dtype, levels, format_bytes(self.file_bytes), self.compression,
                    format_duration(self.seconds),
                    format_bytes(self.input_bytes / max(self.seconds, 1e-9))))
 
@@ -138,9 +138,9 @@ def _morton_key(index):
 
 def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             subsamples='auto', downsample='auto', compress=True,
-            compress_method='blosc:lz4hc', compress_level=5, compress_shuffle=None,
+            compress_method=cmap.DEFAULT_METHOD, compress_level=None, compress_shuffle=None,
             chunk_side=None, memory_limit=DEFAULT_MEMORY_LIMIT, threads=None, replace=False,
-            name=None, report=None, mode_library='tinybrain', scheduler=None):
+            name=None, report=None, mode_library='fast', scheduler=None):
     """Write ``tileset`` (a tiles.TileSet, or anything with its reading interface, such
     as a stores.Store) to the Chimera map ``output``.
 
@@ -149,8 +149,8 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     'auto', 'none' or a list of steps; ``downsample`` 'auto' (mode for labels, mean for
     images), 'mode', 'mean' or 'stride'; ``compress_shuffle`` None picks
     ``default_shuffle``; ``memory_limit`` in GB; ``threads`` defaults to the cores this
-    process may use; ``mode_library`` 'numpy' computes modes without tinybrain (to
-    compare); ``scheduler`` runs the chunk work on a Dask cluster (cluster.py: an address
+    process may use; ``mode_library`` 'numpy' computes modes without tinybrain and
+    modekernel (to compare); ``scheduler`` runs the chunk work on a Dask cluster (cluster.py: an address
     such as 'tcp://host:8786', or 'local N' for N worker processes here).  Returns a
     CombineResult.
     """
@@ -204,6 +204,7 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
                     compress_shuffle=compress_shuffle)
             except OSError as e:
                 raise InputError('cannot write %s: %s' % (path, _os_message(e)), path)
+            writer_codec = writer.levels[0].codec
             levels = [Level(lv.shape, lv.chunk_shape, f, lv.step)
                       for lv, f in zip(writer.levels, factors + [None])]
             ntiles = sum(1 for p in tileset.positions_in(start, stop) if p in tileset.tiles)
@@ -245,7 +246,7 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
         maximum=engine.maximum if tileset.dtype.kind in 'iu' else None,
         tile_chunks_read=tileset.chunks_read, chunks_written=engine.chunks_written,
         chunk_side=side, threads=threads, compress_shuffle=compress_shuffle,
-        workers=runner.workers if scheduler is not None else 0)
+        compression=writer_codec.describe(), workers=runner.workers if scheduler is not None else 0)
     progress.finish(result.summary())
     return result
 

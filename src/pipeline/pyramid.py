@@ -9,16 +9,16 @@ the one below it, by blocks of ``factors`` voxels:
   goes to the value met first in block order (z, then y, then x).  For segmentations:
   a region id survives where it covers most of the block, and a region never gives way
   to background (0) it outnumbers or ties.  Integer blocks of 2x2x2 are computed by
-  tinybrain (seung-lab), which keeps exactly this rule (see ``_tinybrain_mode``); other
-  factors and types by the numpy code here, which is also the reference the tests hold
-  tinybrain to.
+  tinybrain (seung-lab), which keeps exactly this rule (see ``_tinybrain_mode``), blocks
+  of 1x2x2 by the compiled loop of modekernel.py; other factors and types by the numpy
+  code here, which is also the reference the tests hold both to.
 - ``mean``: the block average, rounded half up for integer types.  For images.
 - ``stride``: the block's first voxel, which is what ChimeraX's own writer stores.
 
 Each level is computed from the level below (not from full resolution), and blocks at
 the far edges are partial: they use the voxels they have.  Level sizes are
 ceil(size / step), as ChimeraX expects.  Arrays are z,y,x; factors here are z,y,x too.
-Pure: numpy only.
+Pure: numpy, tinybrain and (modekernel.py) numba.
 """
 
 import math
@@ -31,7 +31,9 @@ from ..blocks import grid_shape
 from .labels import is_label_type
 
 METHODS = ('mode', 'mean', 'stride')
-MODE_LIBRARIES = ('tinybrain', 'numpy')
+# 'fast': tinybrain for 2x2x2 blocks, modekernel for 1x2x2, numpy for the rest;
+# 'numpy': the numpy code for every block (the reference, and today's path to compare).
+MODE_LIBRARIES = ('fast', 'numpy')
 _TINYBRAIN_TYPES = frozenset(np.dtype(t) for t in (
     np.uint8, np.uint16, np.uint32, np.uint64, np.int8, np.int16, np.int32, np.int64))
 MIN_LEVEL_VOXELS = 2**17     # ChimeraX's writer stops subsampling below this many voxels
@@ -88,7 +90,7 @@ def level_factors(steps):
     return factors
 
 
-def downsample(a, factors, method, mode_library='tinybrain'):
+def downsample(a, factors, method, mode_library='fast'):
     """Level of z,y,x array ``a`` downsampled by z,y,x ``factors`` (see module doc).
 
     ``mode_library`` 'numpy' computes every mode here (the same result, more slowly).
@@ -99,9 +101,13 @@ def downsample(a, factors, method, mode_library='tinybrain'):
     if method == 'stride':
         return np.ascontiguousarray(a[::factors[0], ::factors[1], ::factors[2]])
     if method == 'mode':
-        if mode_library == 'tinybrain' and factors == (2, 2, 2) \
-                and a.dtype.newbyteorder('=') in _TINYBRAIN_TYPES and a.dtype.isnative:
+        fast = (mode_library == 'fast' and a.dtype.isnative
+                and a.dtype.newbyteorder('=') in _TINYBRAIN_TYPES)
+        if fast and factors == (2, 2, 2):
             return _tinybrain_mode(a)
+        if fast and factors == (1, 2, 2):
+            from .modekernel import mode_1x2x2      # numba: imported when first needed
+            return mode_1x2x2(a)
         if mode_library not in MODE_LIBRARIES:
             raise ValueError('mode_library must be one of %s' % ', '.join(MODE_LIBRARIES))
         return _mode(a, factors)
@@ -121,12 +127,10 @@ def _tinybrain_mode(a):
     strides ignored) and returns x,y,z: given a C-ordered z,y,x array it would return a
     transposed result (a cube) or the modes of the wrong voxels (any other shape), so it
     is given the transposed view of a C-contiguous array.  It holds Python's GIL (0.2 ms
-    a 64^3 uint32 chunk, 3.5x faster than the numpy code).  1x2x2 blocks, the first level
-    of anisotropic voxels and one per full-resolution chunk, stay with the numpy code:
-    tinybrain does them as 2x2x2 blocks of the array with every plane repeated, 0.1 ms
-    (10-30%) faster per chunk, 1-2% of that chunk's work, but holding the GIL all along,
-    which would serialize the worker threads of a many-core combine; the numpy code
-    releases it.
+    a 64^3 uint32 chunk, 3.5x faster than the numpy code; met once per four
+    full-resolution chunks).  1x2x2 blocks, the first level of anisotropic voxels and one
+    per full-resolution chunk, go to modekernel.py, which is faster than tinybrain there
+    and releases the GIL.
     """
     out = tinybrain.accelerated.mode_pooling_2x2x2(np.ascontiguousarray(a).T, sparse=True)[0]
     return np.ascontiguousarray(out.T)

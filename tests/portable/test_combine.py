@@ -285,14 +285,20 @@ def test_disk_full_during_write(tmp_path, segmentation):
 # The fast paths (libdeflate, tinybrain) against today's (zlib, numpy modes), a tile only
 # HDF5 can read, partial edge tiles, and the shuffle default.
 
-def _blosc_shuffle(path):
-    """The shuffle flag of every stored array's Blosc filter (cd_values[5])."""
+def _blosc_settings(path, which):
+    """A setting of every stored array's Blosc filter: cd_values[which] (4 the level, 5
+    the shuffle flag, 6 the compressor's code)."""
     with h5py.File(path, 'r') as f:
         flags = set()
         for d in f['/Chimera/image1'].values():
             p = d.id.get_create_plist()
-            flags.add(p.get_filter(0)[2][5])
+            assert p.get_filter(0)[0] == 32001
+            flags.add(p.get_filter(0)[2][which])
         return flags
+
+
+def _blosc_shuffle(path):
+    return _blosc_settings(path, 5)
 
 
 def test_fast_and_todays_paths_write_the_same_levels_with_a_filtered_tile(tmp_path):
@@ -312,7 +318,7 @@ def test_fast_and_todays_paths_write_the_same_levels_with_a_filtered_tile(tmp_pa
     steps = [(2, 2, 1), (4, 4, 2), (8, 8, 4)]
     expect = tilesets.reference_levels(volume, steps, 'mode')
     ids = set(np.unique(volume))
-    for inflate, library in (('libdeflate', 'tinybrain'), ('zlib', 'numpy')):
+    for inflate, library in (('libdeflate', 'fast'), ('zlib', 'numpy')):
         out = tmp_path / ('%s.cmap' % inflate)
         lines = []
         with tiles.open_tiles(str(tmp_path / 't'), inflate=inflate) as ts:
@@ -339,6 +345,24 @@ def test_shuffle_is_off_for_labels_and_on_for_images_unless_asked(tmp_path, segm
                 combine.combine(ts, str(out), chunk_side=8, compress_shuffle=shuffle)
             assert _blosc_shuffle(out) == {flag}, (kind, shuffle)
             assert np.array_equal(read_levels(out)[0][(1, 1, 1)], volume)
+
+
+def test_default_compression_is_zstd_level_2_and_level_5_for_other_methods(tmp_path,
+                                                                          segmentation):
+    tilesets.write_tiles(tmp_path / 't', segmentation, TILE, chunks=(8, 8, 8))
+    zstd, lz4hc = 5, 2                          # Blosc's compressor codes
+    for method, level, expect in ((None, None, (zstd, 2)), ('blosc:lz4hc', None, (lz4hc, 5)),
+                                  ('blosc:zstd', 7, (zstd, 7)), ('blosc:lz4hc', 1, (lz4hc, 1))):
+        out = tmp_path / ('%s-%s.cmap' % (method, level))
+        options = {} if method is None else {'compress_method': method}
+        if level is not None:
+            options['compress_level'] = level
+        with tiles.open_tiles(str(tmp_path / 't')) as ts:
+            r = combine.combine(ts, str(out), chunk_side=8, **options)
+        assert (_blosc_settings(out, 6), _blosc_settings(out, 4)) == ({expect[0]}, {expect[1]})
+        assert r.compression == '%s level %d' % (method or 'blosc:zstd', expect[1])
+        assert r.compression in r.summary()
+        assert np.array_equal(read_levels(out)[0][(1, 1, 1)], segmentation)
 
 
 def test_leftover_removal_keeps_the_map_name(tmp_path, segmentation):
