@@ -13,12 +13,13 @@ Figures printed, for the segmentation:
 
 - floors: CPU time to inflate every tile chunk once, with zlib (what HDF5's filter and
   today's combine use) and with libdeflate (what combine uses now), plus compressing
-  every chunk of every output array once (with combine's default, blosc:zstd level 2,
-  and with blosc:lz4hc level 5, what combine used before and the issue measures the
-  floor with; combine's default shuffle for the type), divided by the cores; measured
-  with every core doing its share at once (the goal ratios use this) and one core at a
-  time.
-- combine with its defaults, and at lz4hc level 5 (against that floor).
+  every chunk of every output array once (with combine's default, blosc:lz4hc level 5,
+  what the issue measures the floor with, and with blosc:zstd level 5; combine's default
+  shuffle for the type), divided by the cores; measured with every core doing its share
+  at once (the goal ratios use this) and one core at a time.
+- combine with its defaults, and with blosc:zstd level 5 (against its own floor);
+  ChimeraX's reader reading both files back (full resolution and the first subsampled
+  copy), which is why the default is lz4hc.
 - combine: wall time (opening the tiles included), the CPU it kept busy, peak resident
   memory of all its processes, file size; also on a region 4x smaller (memory must not
   grow with the volume).
@@ -64,23 +65,31 @@ from . import DATA, REPO, neuropil
 from chimerax.connectome.parallel import available_cores
 from chimerax.connectome.progress import format_duration
 from chimerax.connectome.formats.tiles import find_dataset
-from chimerax.connectome.formats.cmap import DEFAULT_METHOD, default_level
+from chimerax.connectome.formats.cmap import DEFAULT_LEVEL, DEFAULT_METHOD, IMAGE_METHOD
 
 REAL_PLANE = (6690, 9945)           # x, y of the authors' imaged volume
 REAL_PLANES = 3420
 REAL_SEGMENTATION_BYTES = 216 * 1024 ** 3 * 4     # 216 tiles of 1024^3 uint32: 928 GB
 VOXEL_SIZE = (11.24, 11.24, 28)
-# combine's default compression (Blosc's zstd, level 2), and the one it used before and
-# the issue's floor is measured with (lz4hc level 5).
-COMPRESSION = dict(compress_method=DEFAULT_METHOD, compress_level=default_level(DEFAULT_METHOD))
-LZ4HC = dict(compress_method='blosc:lz4hc', compress_level=5)
+# combine's default compression (blosc:lz4hc level 5, what the issue's floor is measured
+# with), and the alternative measured beside it (blosc:zstd level 5: smaller and faster to
+# write, slower to read back).
+COMPRESSION = dict(compress_method=DEFAULT_METHOD, compress_level=DEFAULT_LEVEL)
+ALT = dict(compress_method='blosc:zstd', compress_level=5)
+IMAGE = dict(compress_method=IMAGE_METHOD, compress_level=DEFAULT_LEVEL)   # images' default
+
+
 def codec_name(c):
     return '%s-%d' % (c['compress_method'].split(':')[1], c['compress_level'])
 
 
 DEFAULT_CODEC = codec_name(COMPRESSION)
-CODECS = {DEFAULT_CODEC: COMPRESSION, codec_name(LZ4HC): LZ4HC}
-TODAY = dict(inflate='zlib', mode_library='numpy', compress_shuffle=True, compression=LZ4HC)
+ALT_CODEC = codec_name(ALT)
+IMAGE_CODEC = codec_name(IMAGE)
+CODECS = {DEFAULT_CODEC: COMPRESSION, ALT_CODEC: ALT, IMAGE_CODEC: IMAGE}
+# Today's combine: zlib, numpy modes, its default compression with byte shuffle.
+TODAY = dict(inflate='zlib', mode_library='numpy', compress_shuffle=True,
+             compression=dict(compress_method='blosc:lz4hc', compress_level=5))
 GOALS = {'floor': 1.3, 'today': 1.4, 'chimerax': 3.0, 'rss': 1.5e9}
 
 
@@ -142,7 +151,8 @@ print(json.dumps({'wall': wall, 'cpu': cpu, 'others': others(machine, wall, cpu)
                   'size': r.size, 'dtype': r.dtype, 'input_bytes': r.input_bytes,
                   'file_bytes': r.file_bytes, 'tile_chunks_read': r.tile_chunks_read,
                   'chunk_side': r.chunk_side, 'threads': r.threads,
-                  'shuffle': r.compress_shuffle, 'maxrss': peak_rss()}))
+                  'shuffle': r.compress_shuffle, 'compression': r.compression,
+                  'maxrss': peak_rss()}))
 '''
 
 CHIMERAX_CHILD = '''
@@ -222,11 +232,49 @@ def run_child(body, **args):
     return result
 
 
+READ_CHILD = '''
+import types
+import chimerax
+chimerax.app_dirs = types.SimpleNamespace(appname='ChimeraX', version='1.7')  # set by its start-up
+from chimerax.map_data.cmap import open as open_cmap
+# ChimeraX's reader (PyTables and its Blosc filter), as showing the map reads it: the
+# whole full-resolution array and the first subsampled one (read in slabs of 64 MB, so
+# a 64-plane chunk is read as often as its planes fill slabs), and a 512^3 region of the
+# full resolution (slabs of 64 planes: each chunk once).  Files in turn, three times;
+# the fastest of each kept (the first reads of a new array pay for its page faults).
+best = {}
+for _ in range(3):
+    for path in args['paths']:
+        levels = open_cmap(path)[0].available_subsamplings
+        steps = sorted(levels, key=lambda s: s[0] * s[1] * s[2])[:2]
+        g = levels[steps[0]]
+        region = tuple(min(512, n) for n in g.size)
+        for name, reads in (('whole', [(levels[s], (0, 0, 0), levels[s].size) for s in steps]),
+                            ('region', [(g, tuple((n - r) // 2 for n, r in zip(g.size, region)),
+                                         region)])):
+            t, cpu, nbytes = time.perf_counter(), time.process_time(), 0
+            for grid, origin, size in reads:
+                nbytes += grid.matrix(origin, size, (1, 1, 1)).nbytes
+            r = (time.perf_counter() - t, time.process_time() - cpu, nbytes)
+            key = path + ' ' + name
+            if key not in best or r[0] < best[key][0]:
+                best[key] = r
+print(json.dumps({'reads': best, 'maxrss': peak_rss()}))
+'''
+
+
+def read_in_chimerax(paths):
+    """{path + ' whole' or ' region': (wall s, CPU s, bytes)}: ChimeraX's cmap reader
+    reading each map's full resolution and first subsampled array whole, and a 512^3
+    region of its full resolution."""
+    return run_child(READ_CHILD, paths=paths)['reads']
+
+
 def run_combine(tiles, output, region=None, today=False, shuffle=None, compression=None):
     """combine in a new process: its defaults (or ``compression``), or today's path."""
     options = dict(TODAY) if today else dict(inflate='libdeflate', mode_library='fast',
                                              compress_shuffle=shuffle,
-                                             compression=compression or COMPRESSION)
+                                             compression=compression or {})
     return run_child(COMBINE_CHILD, tiles=tiles, output=output, region=region,
                      voxel_size=VOXEL_SIZE, **options)
 
@@ -259,7 +307,7 @@ def _output_chunk_jobs(path):
 
 def _floor_work(args):
     """CPU seconds spent inflating (zlib, libdeflate) and compressing (with each of
-    CODECS: 'compress zstd-2', ...); reading the bytes is not counted."""
+    CODECS: 'compress lz4hc-5', ...); reading the bytes is not counted."""
     jobs, shuffle = args
     blosc.set_nthreads(1)
     cpu = {'zlib': 0.0, 'libdeflate': 0.0}
@@ -345,7 +393,7 @@ def measure_floor(tile_paths, output, cores, shuffle, serial=True):
 
 def floors(cpu, cores):
     """{'libdeflate': s, 'zlib': s} at combine's default compression, and the same
-    with ' lz4hc-5' (etc.) after the name for the other codecs."""
+    with ' zstd-5' (etc.) after the name for the other codecs."""
     out = {}
     for codec in CODECS:
         for k in ('zlib', 'libdeflate'):
@@ -377,8 +425,8 @@ def gil_check(folder):
         'zlib inflate': lambda: zlib.decompress(packed),
         'blosc lz4hc-5 compress (releasegil on)': lambda: blosc.compress(
             a[:16], typesize=4, clevel=5, shuffle=blosc.NOSHUFFLE, cname='lz4hc'),
-        'blosc zstd-2 compress (releasegil on)': lambda: blosc.compress(
-            a[:64], typesize=4, clevel=2, shuffle=blosc.NOSHUFFLE, cname='zstd'),
+        'blosc zstd-5 compress (releasegil on)': lambda: blosc.compress(
+            a[:32], typesize=4, clevel=5, shuffle=blosc.NOSHUFFLE, cname='zstd'),
         'tinybrain 2x2x2 mode': lambda: tinybrain.accelerated.mode_pooling_2x2x2(
             a.T, sparse=True),
         'modekernel 1x2x2 mode (numba)': lambda: pyramid.downsample(a, (1, 2, 2), 'mode'),
@@ -551,11 +599,11 @@ def _describe(folder, facts):
 def _print_combine(label, r):
     steps = [s for s, _ in r['levels'][1:]]
     print('  %s: %.1f s wall (%.0f MB/s), CPU %.1f s (%.2f of %d cores busy; main thread'
-          ' %.1f s), peak RSS %s, %s written (shuffle %s), subsamples %s; other work took'
+          ' %.1f s), peak RSS %s, %s written (%s), subsamples %s; other work took'
           ' %.2f cores meanwhile%s'
           % (label, r['wall'], r['input_bytes'] / r['wall'] / 1e6, r['cpu'],
              r['cpu'] / r['wall'], r['threads'], r['main_cpu'], _gb(r['peak_rss']),
-             _gb(r['file_bytes']), 'on' if r['shuffle'] else 'off',
+             _gb(r['file_bytes']), r['compression'],
              ' '.join('%d,%d,%d' % tuple(s) for s in steps), r['others'],
              '; start-up before it (importing numba, loading the compiled mode loop) %.2f s'
              % r['startup'] if r['startup'] > 0.01 else ''), flush=True)
@@ -571,7 +619,8 @@ def _print_floors(floor, cores):
         suffix = '' if c == DEFAULT_CODEC else ' ' + c
         print('    %s floor: zlib %.1f s, libdeflate %.1f s%s'
               % (c, fl['zlib' + suffix], fl['libdeflate' + suffix],
-                 ' (combine\'s default compression)' if c == DEFAULT_CODEC else ''))
+                 ' (combine\'s default compression for labels)' if c == DEFAULT_CODEC else
+                 ' (for images)' if c == IMAGE_CODEC else ''))
     if 'serial' in floor:
         ser = floor['serial']
         rate = lambda k, n: nbytes[n] / max(ser[k], 1e-9) / 1e6
@@ -589,33 +638,29 @@ def _floor_cpu(floor, codec):
     return floor['parallel']['libdeflate'] + floor['parallel']['compress ' + codec]
 
 
-def _print_goals(new, lz, old, floor, fl):
-    """The issue's goals for the floor and today's path, in wall and CPU time."""
-    lz_name = codec_name(LZ4HC)
-    print('  combine / libdeflate floor, same compression: %.2f (%s, %s); at %s %.2f (%s,'
-          ' the issue\'s floor); / zlib floor %.2f'
-          % (new['wall'] / fl['libdeflate'], DEFAULT_CODEC,
-             _goal(new['wall'] / fl['libdeflate'], GOALS['floor']), lz_name,
-             lz['wall'] / fl['libdeflate ' + lz_name],
-             _goal(lz['wall'] / fl['libdeflate ' + lz_name], GOALS['floor']),
-             new['wall'] / fl['zlib']))
-    print('  today\'s combine / combine = %.2f (%s); / combine at %s (the same compression:'
-          ' what libdeflate and tinybrain alone gain) %.2f'
+def _print_goals(new, alt, old, floor, fl):
+    """The issue's goals for the floor and today's path, in wall and CPU time; the same
+    figures for combine with the other codec."""
+    print('  combine / libdeflate floor (same compression, %s) = %.2f (%s); / zlib floor'
+          ' %.2f; with %s: %.2f its libdeflate floor'
+          % (DEFAULT_CODEC, new['wall'] / fl['libdeflate'],
+             _goal(new['wall'] / fl['libdeflate'], GOALS['floor']), new['wall'] / fl['zlib'],
+             ALT_CODEC, alt['wall'] / fl['libdeflate ' + ALT_CODEC]))
+    print('  today\'s combine / combine = %.2f (%s); / combine with %s %.2f'
           % (old['wall'] / new['wall'], _goal(old['wall'] / new['wall'], GOALS['today'], False),
-             lz_name, old['wall'] / lz['wall']))
+             ALT_CODEC, old['wall'] / alt['wall']))
     print('  in CPU time (what other work on the machine disturbs least): combine %.1f s ='
-          ' %.2f x its libdeflate floor\'s %.1f s; at %s %.1f s = %.2f x %.1f s; today\'s'
-          ' combine %.1f s = %.2f x combine\'s, %.2f x combine\'s at %s'
+          ' %.2f x its libdeflate floor\'s %.1f s; with %s %.1f s = %.2f x %.1f s; today\'s'
+          ' combine %.1f s = %.2f x combine\'s, %.2f x combine\'s with %s'
           % (new['cpu'], new['cpu'] / _floor_cpu(floor, DEFAULT_CODEC),
-             _floor_cpu(floor, DEFAULT_CODEC), lz_name, lz['cpu'],
-             lz['cpu'] / _floor_cpu(floor, lz_name), _floor_cpu(floor, lz_name), old['cpu'],
-             old['cpu'] / new['cpu'], old['cpu'] / lz['cpu'], lz_name))
+             _floor_cpu(floor, DEFAULT_CODEC), ALT_CODEC, alt['cpu'],
+             alt['cpu'] / _floor_cpu(floor, ALT_CODEC), _floor_cpu(floor, ALT_CODEC), old['cpu'],
+             old['cpu'] / new['cpu'], old['cpu'] / alt['cpu'], ALT_CODEC))
     print('  output: %s with the defaults (%s, shuffle off: the compressShuffle false file),'
-          ' %s at %s without shuffle, %s with today\'s defaults (%s, shuffle on): %.2f x and'
-          ' %.2f x the defaults\'' % (_gb(new['file_bytes']), DEFAULT_CODEC, _gb(lz['file_bytes']),
-                                      lz_name, _gb(old['file_bytes']), lz_name,
-                                      lz['file_bytes'] / new['file_bytes'],
-                                      old['file_bytes'] / new['file_bytes']), flush=True)
+          ' %s with today\'s defaults (shuffle on): %.2f x larger; %s with %s (%.2f x the'
+          ' defaults\')' % (_gb(new['file_bytes']), DEFAULT_CODEC, _gb(old['file_bytes']),
+                            old['file_bytes'] / new['file_bytes'], _gb(alt['file_bytes']),
+                            ALT_CODEC, alt['file_bytes'] / new['file_bytes']), flush=True)
 
 
 def compare_segmentation(folder, facts, cores, work, quarter=True):
@@ -630,20 +675,29 @@ def compare_segmentation(folder, facts, cores, work, quarter=True):
     _print_combine('combine (defaults: %s)' % DEFAULT_CODEC, new)
     floor = measure_floor(tile_paths, out, cores, new['shuffle'])
     fl = _print_floors(floor, cores)
+    alt_out = os.path.join(work, 'alt.cmap')
+    alt = run_combine(folder, alt_out, compression=ALT)
+    _print_combine('combine with %s' % ALT_CODEC, alt)
+    reads = read_in_chimerax([out, alt_out])
+    for part, what in (('whole', 'the full resolution and the first subsampled copy whole'),
+                       ('region', 'a 512^3 region of the full resolution')):
+        r0, r1 = reads[out + ' ' + part], reads[alt_out + ' ' + part]
+        print('  ChimeraX reading %s (%s): %s; %s takes %.2f x as long'
+              % (what, _gb(r0[2]), '; '.join(
+                  '%s %.2f s (%.0f MB/s), CPU %.2f s' % (name, r[0], r[2] / r[0] / 1e6, r[1])
+                  for name, r in ((DEFAULT_CODEC, r0), (ALT_CODEC, r1))), ALT_CODEC,
+                 r1[0] / r0[0]), flush=True)
     os.remove(out)
-    lz = run_combine(folder, os.path.join(work, 'lz4hc.cmap'), compression=LZ4HC)
-    os.remove(os.path.join(work, 'lz4hc.cmap'))
-    _print_combine('combine at %s' % codec_name(LZ4HC), lz)
+    os.remove(alt_out)
     old = run_combine(folder, os.path.join(work, 'today.cmap'), today=True)
-    _print_combine("today's combine (zlib, numpy modes, %s, shuffle on)" % codec_name(LZ4HC),
-                   old)
+    _print_combine("today's combine (zlib, numpy modes, shuffle on)", old)
     os.remove(os.path.join(work, 'today.cmap'))
     cx = run_chimerax(folder, work, new)
     print('  ChimeraX write_grid_as_chimera_map (same compression: %s, shuffle off): %.1f s'
           ' wall, CPU %.1f s, peak RSS %s; other work took %.2f cores meanwhile'
           % (DEFAULT_CODEC, cx['wall'], cx['cpu'], _gb(cx['peak_rss']), cx['others']),
           flush=True)
-    _print_goals(new, lz, old, floor, fl)
+    _print_goals(new, alt, old, floor, fl)
     print('  ChimeraX\'s writer / combine = %.2f (%s)'
           % (cx['wall'] / new['wall'], _goal(cx['wall'] / new['wall'], GOALS['chimerax'], False)))
     if quarter:
@@ -682,22 +736,29 @@ def project(r, cores):
 
 
 def compare_image(folder, facts, cores, work):
+    """The EM image: combine (default blosc:lz4) against its floor (compressing only: the
+    tiles are stored uncompressed), today's combine (lz4hc-5) and ChimeraX's writer."""
     _describe(folder, facts)
     out = os.path.join(work, 'image.cmap')
     new = run_combine(folder, out)
-    _print_combine('combine (defaults: %s)' % DEFAULT_CODEC, new)
+    _print_combine('combine (defaults: %s)' % IMAGE_CODEC, new)
     from chimerax.connectome.formats import tiles
     with tiles.open_tiles(folder, missing='zero') as ts:
         paths = list(ts.paths)
     floor = measure_floor(paths, out, cores, new['shuffle'], serial=False)
     fl = floors(floor['parallel'], cores)
     os.remove(out)
-    cx = run_chimerax(folder, work, new)
-    lz_name = codec_name(LZ4HC)
-    print('  floor (compress only: the tiles are not compressed) %.1f s (%s), %.1f s (%s);'
-          ' combine / floor = %.2f; ChimeraX\'s writer (%s) %.1f s, peak RSS %s: / combine ='
-          ' %.2f' % (fl['libdeflate'], DEFAULT_CODEC, fl['libdeflate ' + lz_name], lz_name,
-                     new['wall'] / fl['libdeflate'], DEFAULT_CODEC, cx['wall'],
+    old = run_combine(folder, os.path.join(work, 'today.cmap'), today=True)
+    os.remove(os.path.join(work, 'today.cmap'))
+    _print_combine("today's combine (numpy means, lz4hc-5, shuffle on)", old)
+    cx = run_chimerax(folder, work, new, compression=IMAGE)
+    print('  floor (compress only) %s; combine / %s floor = %.2f; today\'s combine / combine'
+          ' = %.2f, files %s and %s; ChimeraX\'s writer (%s) %.1f s, peak RSS %s: / combine ='
+          ' %.2f' % (', '.join('%.1f s (%s)' % (fl['libdeflate' + ('' if c == DEFAULT_CODEC
+                                                                  else ' ' + c)], c)
+                               for c in CODECS), IMAGE_CODEC,
+                     new['wall'] / fl['libdeflate ' + IMAGE_CODEC], old['wall'] / new['wall'],
+                     _gb(new['file_bytes']), _gb(old['file_bytes']), IMAGE_CODEC, cx['wall'],
                      _gb(cx['peak_rss']), cx['wall'] / new['wall']), flush=True)
 
 
@@ -719,14 +780,13 @@ def real_tile(cores, work):
     os.remove(out)
     print('  peak RSS %s (%s)' % (_gb(new['peak_rss']), _goal(new['peak_rss'] / 1e9,
                                                              GOALS['rss'] / 1e9)))
-    lz = run_combine(folder, os.path.join(work, 'lz4hc.cmap'), compression=LZ4HC)
-    os.remove(os.path.join(work, 'lz4hc.cmap'))
-    _print_combine('combine at %s' % codec_name(LZ4HC), lz)
+    alt = run_combine(folder, os.path.join(work, 'alt.cmap'), compression=ALT)
+    os.remove(os.path.join(work, 'alt.cmap'))
+    _print_combine('combine with %s' % ALT_CODEC, alt)
     old = run_combine(folder, os.path.join(work, 'today.cmap'), today=True)
     os.remove(os.path.join(work, 'today.cmap'))
-    _print_combine("today's combine (zlib, numpy modes, %s, shuffle on)" % codec_name(LZ4HC),
-                   old)
-    _print_goals(new, lz, old, floor, fl)
+    _print_combine("today's combine (zlib, numpy modes, shuffle on)", old)
+    _print_goals(new, alt, old, floor, fl)
     print_slab_reading(slabs, new['input_bytes'] / new['wall'])
     project(new, cores)
 
@@ -736,10 +796,9 @@ def main(flags):
     only_real = '--real-tile' in flags
     cores = available_cores()
     print('%d cores; compression %s level %d, shuffle off for labels, on for images'
-          ' (combine\'s defaults), and %s level %d (what combine used before, and the'
-          ' issue\'s floor); tiles in %s'
+          ' (combine\'s defaults), and %s level %d beside it; tiles in %s'
           % (cores, COMPRESSION['compress_method'], COMPRESSION['compress_level'],
-             LZ4HC['compress_method'], LZ4HC['compress_level'], DATA), flush=True)
+             ALT['compress_method'], ALT['compress_level'], DATA), flush=True)
     os.makedirs(DATA, exist_ok=True)
     work = tempfile.mkdtemp(prefix='bench-combine-', dir=DATA)
     t0 = time.perf_counter()

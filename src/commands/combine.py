@@ -57,7 +57,8 @@ class TilesArg(OpenFileNamesArg):
 def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAULT_PATTERN,
                        first_index=0, missing='error', region='all', axis_order='zyx',
                        voxel_size=None, origin=None, channel=0, subsamples=None, downsample='auto',
-                       compress=True, compress_method=cmap.DEFAULT_METHOD, compress_level=None,
+                       compress=True, compress_method=None,
+                       compress_level=cmap.DEFAULT_LEVEL,
                        compress_shuffle=None, chunk_shapes=None,
                        memory_limit=engine.DEFAULT_MEMORY_LIMIT, threads=None, name=None,
                        replace=False, open=True, scheduler=None):

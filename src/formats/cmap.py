@@ -34,18 +34,19 @@ COMPRESS_METHODS = ('blosc', 'blosc:blosclz', 'blosc:lz4', 'blosc:lz4hc', 'blosc
 BLOSC_FILTER = 32001
 _BLOSC_CODES = {'blosclz': 0, 'lz4': 1, 'lz4hc': 2, 'snappy': 3, 'zlib': 4, 'zstd': 5}
 CHUNK_BYTES = 2 * 2**20      # largest default chunk
-# compressMethod's default.  Blosc's zstd, against the lz4hc level 5 used before, on
-# 64^3 chunks of dense supervoxel-like uint32 labels (one core, docs/performance.md):
-# 36:1 against 23:1, compressing at ~1,200 MB/s against ~200, decompressing at ~1,000
-# against ~2,000 MB/s (ChimeraX reads a cmap at 250-420 MB/s either way); on a noisy
-# uint8 EM image 1.16:1 at ~600 MB/s against 1.0:1 at 55 MB/s.
-DEFAULT_METHOD = 'blosc:zstd'
-
-
-def default_level(method):
-    """compressLevel's default: 2 for blosc:zstd (level 3 is 1.1x smaller and 2x slower
-    to write, level 1 hardly faster), 5 (ChimeraX's default) for every other method."""
-    return 2 if method == 'blosc:zstd' else 5
+# compressMethod and compressLevel's defaults (combine picks the method by value type:
+# pipeline/combine.default_method).  Label maps: blosc:lz4hc level 5 (without shuffle):
+# on 64^3 chunks of dense supervoxel-like uint32 labels (one core, docs/performance.md)
+# 23:1, compressing at ~200 MB/s and decompressing at ~2,600 MB/s.  blosc:zstd level 5
+# makes them half the size and writes 1.6x faster, but decompresses at ~1,700 MB/s, and
+# ChimeraX's reader decompresses a chunk each time a read touches it (up to 4 times for
+# a 1024-voxel-wide region read whole, more for wider ones): reading back took 2.7x as
+# long, and reading is what users do most.  Images: blosc:lz4 level 5 (ChimeraX's own
+# default): EM images are noise to an LZ codec, so lz4hc spends ~55 MB/s a core for the
+# same 1:1 that lz4 reaches at ~3 GB/s.
+DEFAULT_METHOD = 'blosc:lz4hc'
+IMAGE_METHOD = 'blosc:lz4'
+DEFAULT_LEVEL = 5
 
 
 def default_chunk_side(itemsize):
@@ -60,8 +61,8 @@ def default_chunk_side(itemsize):
 class ChunkCodec:
     """Turns a chunk's array into the bytes HDF5 stores for it (thread-safe)."""
 
-    def __init__(self, chunk_shape, dtype, compress=True, method=DEFAULT_METHOD, level=None,
-                 shuffle=True):
+    def __init__(self, chunk_shape, dtype, compress=True, method=DEFAULT_METHOD,
+                 level=DEFAULT_LEVEL, shuffle=True):
         if compress and method not in COMPRESS_METHODS:
             raise InputError('compressMethod %s is not one connectome combine writes (%s)'
                              % (method, ', '.join(COMPRESS_METHODS)))
@@ -69,14 +70,14 @@ class ChunkCodec:
         self.dtype = np.dtype(dtype)
         self.compress = compress
         self.method = method
-        self.level = int(default_level(method) if level is None else level)
+        self.level = int(level)
         self.shuffle = bool(shuffle)
         self.cname = None
         if compress and method.startswith('blosc'):
             self.cname = method.split(':')[1] if ':' in method else 'blosclz'
 
     def describe(self):
-        """'blosc:zstd level 2, no shuffle', 'uncompressed', ..."""
+        """'blosc:lz4hc level 5', 'blosc:zstd level 5, shuffle', 'uncompressed', ..."""
         if not self.compress:
             return 'uncompressed'
         shuffle = self.shuffle and self.dtype.itemsize > 1
@@ -174,7 +175,8 @@ class ChimeraMapWriter:
 
     def __init__(self, path, size, dtype, steps=(), *, name='', origin=(0, 0, 0),
                  voxel_size=(1, 1, 1), chunk_side=None, compress=True,
-                 compress_method=DEFAULT_METHOD, compress_level=None, compress_shuffle=True,
+                 compress_method=DEFAULT_METHOD, compress_level=DEFAULT_LEVEL,
+                 compress_shuffle=True,
                  writer='ChimeraX-Connectome'):
         self.path = path
         self.dtype = np.dtype(dtype).newbyteorder('=')

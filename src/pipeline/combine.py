@@ -138,7 +138,7 @@ def _morton_key(index):
 
 def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             subsamples='auto', downsample='auto', compress=True,
-            compress_method=cmap.DEFAULT_METHOD, compress_level=None, compress_shuffle=None,
+            compress_method=None, compress_level=cmap.DEFAULT_LEVEL, compress_shuffle=None,
             chunk_side=None, memory_limit=DEFAULT_MEMORY_LIMIT, threads=None, replace=False,
             name=None, report=None, mode_library='fast', scheduler=None):
     """Write ``tileset`` (a tiles.TileSet, or anything with its reading interface, such
@@ -147,8 +147,8 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     ``region`` (x,y,z inclusive, as ChimeraX's save) crops; ``voxel_size`` and ``origin``
     are x,y,z (origin defaults to where the region's first voxel lies); ``subsamples``
     'auto', 'none' or a list of steps; ``downsample`` 'auto' (mode for labels, mean for
-    images), 'mode', 'mean' or 'stride'; ``compress_shuffle`` None picks
-    ``default_shuffle``; ``memory_limit`` in GB; ``threads`` defaults to the cores this
+    images), 'mode', 'mean' or 'stride'; ``compress_method`` None picks
+    ``default_method``, ``compress_shuffle`` None ``default_shuffle``; ``memory_limit`` in GB; ``threads`` defaults to the cores this
     process may use; ``mode_library`` 'numpy' computes modes without tinybrain and
     modekernel (to compare); ``scheduler`` runs the chunk work on a Dask cluster (cluster.py: an address
     such as 'tcp://host:8786', or 'local N' for N worker processes here).  Returns a
@@ -168,6 +168,8 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     method = pyramid.default_method(tileset.dtype) if downsample in (None, 'auto') else downsample
     if method not in pyramid.METHODS:
         raise InputError('downsample must be auto, %s' % ', '.join(pyramid.METHODS))
+    if compress_method is None:
+        compress_method = default_method(tileset.dtype)
     if compress_shuffle is None:
         compress_shuffle = default_shuffle(tileset.dtype)
     for f in factors:
@@ -249,6 +251,14 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
         compression=writer_codec.describe(), workers=runner.workers if scheduler is not None else 0)
     progress.finish(result.summary())
     return result
+
+
+def default_method(dtype):
+    """compressMethod's default: blosc:lz4hc for label maps (23:1 on dense labels, where
+    blosc:lz4 gives 11:1), blosc:lz4 (ChimeraX's default) for images, which an LZ codec
+    cannot shrink: lz4hc would spend 60 times the CPU for the same bytes (see
+    formats/cmap.py and docs/performance.md)."""
+    return cmap.DEFAULT_METHOD if is_label_type(dtype) else cmap.IMAGE_METHOD
 
 
 def default_shuffle(dtype):

@@ -347,22 +347,29 @@ def test_shuffle_is_off_for_labels_and_on_for_images_unless_asked(tmp_path, segm
             assert np.array_equal(read_levels(out)[0][(1, 1, 1)], volume)
 
 
-def test_default_compression_is_zstd_level_2_and_level_5_for_other_methods(tmp_path,
-                                                                          segmentation):
-    tilesets.write_tiles(tmp_path / 't', segmentation, TILE, chunks=(8, 8, 8))
-    zstd, lz4hc = 5, 2                          # Blosc's compressor codes
-    for method, level, expect in ((None, None, (zstd, 2)), ('blosc:lz4hc', None, (lz4hc, 5)),
-                                  ('blosc:zstd', 7, (zstd, 7)), ('blosc:lz4hc', 1, (lz4hc, 1))):
-        out = tmp_path / ('%s-%s.cmap' % (method, level))
-        options = {} if method is None else {'compress_method': method}
-        if level is not None:
-            options['compress_level'] = level
-        with tiles.open_tiles(str(tmp_path / 't')) as ts:
-            r = combine.combine(ts, str(out), chunk_side=8, **options)
-        assert (_blosc_settings(out, 6), _blosc_settings(out, 4)) == ({expect[0]}, {expect[1]})
-        assert r.compression == '%s level %d' % (method or 'blosc:zstd', expect[1])
-        assert r.compression in r.summary()
-        assert np.array_equal(read_levels(out)[0][(1, 1, 1)], segmentation)
+def test_default_compression_is_lz4hc_for_labels_lz4_for_images_level_5(tmp_path,
+                                                                      segmentation, image):
+    zstd, lz4hc, lz4 = 5, 2, 1                  # Blosc's compressor codes
+    for kind, volume, default in (('labels', segmentation, 'blosc:lz4hc'),
+                                  ('image', image, 'blosc:lz4')):
+        tilesets.write_tiles(tmp_path / kind, volume, TILE, chunks=(8, 8, 8))
+        codes = {'blosc:lz4hc': lz4hc, 'blosc:lz4': lz4, 'blosc:zstd': zstd}
+        for method, level in ((None, None), ('blosc:zstd', None), ('blosc:zstd', 2),
+                              ('blosc:lz4hc', 1)):
+            out = tmp_path / ('%s-%s-%s.cmap' % (kind, method, level))
+            options = {} if method is None else {'compress_method': method}
+            if level is not None:
+                options['compress_level'] = level
+            with tiles.open_tiles(str(tmp_path / kind)) as ts:
+                r = combine.combine(ts, str(out), chunk_side=8, **options)
+            expect = (codes[method or default], level or 5)
+            assert (_blosc_settings(out, 6), _blosc_settings(out, 4)) == \
+                ({expect[0]}, {expect[1]}), (kind, method, level)
+            assert r.compression == '%s level %d%s' % (method or default, expect[1],
+                                                        ', shuffle' if kind == 'image' and
+                                                        volume.dtype.itemsize > 1 else '')
+            assert r.compression in r.summary()
+            assert np.array_equal(read_levels(out)[0][(1, 1, 1)], volume)
 
 
 def test_leftover_removal_keeps_the_map_name(tmp_path, segmentation):
