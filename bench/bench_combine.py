@@ -255,7 +255,8 @@ for _ in range(3):
             t, cpu, nbytes = time.perf_counter(), time.process_time(), 0
             for grid, origin, size in reads:
                 nbytes += grid.matrix(origin, size, (1, 1, 1)).nbytes
-            r = (time.perf_counter() - t, time.process_time() - cpu, nbytes)
+            r = (time.perf_counter() - t, time.process_time() - cpu, nbytes,
+                 [int(n) for n in region])
             key = path + ' ' + name
             if key not in best or r[0] < best[key][0]:
                 best[key] = r
@@ -679,9 +680,10 @@ def compare_segmentation(folder, facts, cores, work, quarter=True):
     alt = run_combine(folder, alt_out, compression=ALT)
     _print_combine('combine with %s' % ALT_CODEC, alt)
     reads = read_in_chimerax([out, alt_out])
-    for part, what in (('whole', 'the full resolution and the first subsampled copy whole'),
-                       ('region', 'a 512^3 region of the full resolution')):
+    for part in ('whole', 'region'):
         r0, r1 = reads[out + ' ' + part], reads[alt_out + ' ' + part]
+        what = ('the full resolution and the first subsampled copy whole' if part == 'whole'
+                else 'a %s region of the full resolution' % ' x '.join(map(str, r0[3])))
         print('  ChimeraX reading %s (%s): %s; %s takes %.2f x as long'
               % (what, _gb(r0[2]), '; '.join(
                   '%s %.2f s (%.0f MB/s), CPU %.2f s' % (name, r[0], r[2] / r[0] / 1e6, r[1])

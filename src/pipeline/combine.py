@@ -11,8 +11,9 @@ a direct chunk write, and is downsampled into its piece of a level-1 chunk; a co
 level-1 chunk is compressed, written and downsampled in turn, and so on up.
 
 Worker threads do the reading, inflating, downsampling and compressing: libdeflate,
-python-blosc (told to release the GIL) and numpy's loops run outside Python's GIL, so
-every core works; tinybrain's 2x2x2 mode (pyramid.py) holds the GIL, but only for the
+python-blosc (told to release the GIL, and to use no threads of its own), numpy's loops
+and the compiled 1x2x2 mode (modekernel.py) run outside Python's GIL, so every core
+works; tinybrain's 2x2x2 mode (pyramid.py) holds the GIL, but only for the
 chunks above full resolution, 0.2 ms each.  The main thread schedules,
 assembles and writes, and makes every HDF5 call: workers read tile chunks as bytes
 (TileSet.prepare), since HDF5 is not thread-safe; tiles with filters only HDF5 undoes
@@ -148,10 +149,11 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     are x,y,z (origin defaults to where the region's first voxel lies); ``subsamples``
     'auto', 'none' or a list of steps; ``downsample`` 'auto' (mode for labels, mean for
     images), 'mode', 'mean' or 'stride'; ``compress_method`` None picks
-    ``default_method``, ``compress_shuffle`` None ``default_shuffle``; ``memory_limit`` in GB; ``threads`` defaults to the cores this
-    process may use; ``mode_library`` 'numpy' computes modes without tinybrain and
-    modekernel (to compare); ``scheduler`` runs the chunk work on a Dask cluster (cluster.py: an address
-    such as 'tcp://host:8786', or 'local N' for N worker processes here).  Returns a
+    ``default_method``, ``compress_shuffle`` None ``default_shuffle``; ``memory_limit``
+    in GB; ``threads`` defaults to the cores this process may use; ``mode_library``
+    'numpy' computes modes without tinybrain and modekernel (to compare); ``scheduler``
+    runs the chunk work on a Dask cluster (cluster.py: an address such as
+    'tcp://host:8786', or 'local N' for N worker processes here).  Returns a
     CombineResult.
     """
     t_start = time.monotonic()
@@ -248,7 +250,8 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
         maximum=engine.maximum if tileset.dtype.kind in 'iu' else None,
         tile_chunks_read=tileset.chunks_read, chunks_written=engine.chunks_written,
         chunk_side=side, threads=threads, compress_shuffle=compress_shuffle,
-        compression=writer_codec.describe(), workers=runner.workers if scheduler is not None else 0)
+        compression=writer_codec.describe(),
+        workers=runner.workers if scheduler is not None else 0)
     progress.finish(result.summary())
     return result
 
