@@ -16,6 +16,19 @@ def grid_shape(shape, block):
     return tuple(ceil_div(n, b) for n, b in zip(shape, block))
 
 
+class ChunkGrid:
+    """For a class with ``shape`` and ``chunk_shape``: its grid of chunks and where each
+    lies (the writer's stored arrays and the pyramid's levels both are one)."""
+
+    @property
+    def chunk_grid(self):
+        return grid_shape(self.shape, self.chunk_shape)
+
+    def chunk_extent(self, index):
+        """Start and stop of chunk ``index`` (clipped at the far edges)."""
+        return block_extent(index, self.chunk_shape, self.shape)
+
+
 def block_extent(index, block, shape):
     """Start and stop of block ``index``, the last one along an axis clipped to ``shape``."""
     start = tuple(i * b for i, b in zip(index, block))

@@ -25,7 +25,7 @@ import blosc
 import h5py
 import hdf5plugin  # noqa: F401  registers the Blosc filter so h5py can read what we write
 import numpy as np
-from ..blocks import block_extent, grid_shape
+from ..blocks import ChunkGrid, grid_shape
 from ..errors import InputError
 
 # The compressMethod values of ChimeraX's `save x.cmap` that this writer can produce.
@@ -135,7 +135,7 @@ class blosc_threads:
         blosc.set_releasegil(bool(self._releasegil))
 
 
-class MapLevel:
+class MapLevel(ChunkGrid):
     """One stored array: ``step`` (x,y,z subsample spacing), ``shape`` and
     ``chunk_shape`` (z,y,x), its h5py dataset and codec."""
 
@@ -145,14 +145,6 @@ class MapLevel:
         self.chunk_shape = chunk_shape
         self.dataset = dataset
         self.codec = codec
-
-    @property
-    def chunk_grid(self):
-        return grid_shape(self.shape, self.chunk_shape)
-
-    def chunk_extent(self, index):
-        """z,y,x start and stop of chunk ``index`` (clipped at the far edges)."""
-        return block_extent(index, self.chunk_shape, self.shape)
 
 
 def _pytables_attrs(node, cls, version):

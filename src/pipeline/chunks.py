@@ -7,11 +7,11 @@ cluster's workers (cluster.py) run them.  Pure: numpy and the codecs.
 
 import numpy as np
 
-from ..blocks import block_extent, ceil_div, grid_shape
+from ..blocks import ChunkGrid, ceil_div
 from . import pyramid
 
 
-class Level:
+class Level(ChunkGrid):
     """One level of the map: its shape and chunk shape (z,y,x), the factors to the level
     above (None at the top) and its subsample step (x,y,z).
 
@@ -25,14 +25,6 @@ class Level:
         self.chunk_shape = tuple(chunk_shape)
         self.up = up
         self.step = tuple(step)
-
-    @property
-    def chunk_grid(self):
-        return grid_shape(self.shape, self.chunk_shape)
-
-    def chunk_extent(self, index):
-        """z,y,x start and stop of chunk ``index`` (clipped at the far edges)."""
-        return block_extent(index, self.chunk_shape, self.shape)
 
     def children(self, index, below):
         """Chunks of the level below whose downsampled blocks make up chunk ``index``."""

@@ -208,7 +208,7 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
                     compress_shuffle=compress_shuffle)
             except OSError as e:
                 raise InputError('cannot write %s: %s' % (path, _os_message(e)), path)
-            writer_codec = writer.levels[0].codec
+            compression = writer.levels[0].codec.describe()
             levels = [Level(lv.shape, lv.chunk_shape, f, lv.step)
                       for lv, f in zip(writer.levels, factors + [None])]
             ntiles = sum(1 for p in tileset.positions_in(start, stop) if p in tileset.tiles)
@@ -250,7 +250,7 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
         maximum=engine.maximum if tileset.dtype.kind in 'iu' else None,
         tile_chunks_read=tileset.chunks_read, chunks_written=engine.chunks_written,
         chunk_side=side, threads=threads, compress_shuffle=compress_shuffle,
-        compression=writer_codec.describe(),
+        compression=compression,
         workers=runner.workers if scheduler is not None else 0)
     progress.finish(result.summary())
     return result
