@@ -17,6 +17,8 @@ Figures printed, for the segmentation:
   what the issue measures the floor with, and with blosc:zstd level 5; combine's default
   shuffle for the type), divided by the cores; measured with every core doing its share
   at once (the goal ratios use this) and one core at a time.
+- lz4hc-5 compression with today's python-blosc (1.11.2, lz4 1.9.4) and combine's
+  (1.11.4, lz4 1.10.0), one core, in alternating processes: the library's own share.
 - combine with its defaults, and with blosc:zstd level 5 (against its own floor);
   ChimeraX's reader reading both files back (full resolution and the first subsampled
   copy), which is why the default is lz4hc.
@@ -25,7 +27,10 @@ Figures printed, for the segmentation:
   grow with the volume).
 - today's combine: the path before libdeflate and tinybrain (``inflate='zlib'``,
   ``mode_library='numpy'``) with today's defaults, lz4hc level 5 and
-  ``compress_shuffle=True``.
+  ``compress_shuffle=True``, and today's libraries (requirements/today.txt: python-blosc
+  1.11.2, whose lz4 is 1.9.4; installed once into the bench data); for the segmentation
+  also today's code with combine's libraries, so the code's and the library's shares of
+  the gain are both printed.
 - ChimeraX's writer (``write_grid_as_chimera_map``, what ``save x.cmap`` runs) over a
   plain stitched grid that reads each requested block straight from the tiles, same
   compression and subsample steps: wall and peak memory.
@@ -42,6 +47,7 @@ Each measured step runs in a separate Python process, so memory figures are its 
 the Python start-up is excluded alike for every step.
 """
 
+import hashlib
 import json
 import math
 import os
@@ -127,6 +133,7 @@ def peak_rss():
 
 COMBINE_CHILD = '''
 import os
+import blosc
 from chimerax.connectome.formats import tiles
 from chimerax.connectome.pipeline import combine
 # Start-up, as ChimeraX's own modules are imported before its writer is timed: numba
@@ -152,6 +159,7 @@ print(json.dumps({'wall': wall, 'cpu': cpu, 'others': others(machine, wall, cpu)
                   'file_bytes': r.file_bytes, 'tile_chunks_read': r.tile_chunks_read,
                   'chunk_side': r.chunk_side, 'threads': r.threads,
                   'shuffle': r.compress_shuffle, 'compression': r.compression,
+                  'blosc': '%s (lz4 %s)' % (blosc.__version__, blosc.clib_info('lz4')[1]),
                   'maxrss': peak_rss()}))
 '''
 
@@ -209,11 +217,15 @@ print(json.dumps({'wall': wall, 'cpu': cpu, 'maxrss': peak_rss(),
 '''
 
 
-def run_child(body, **args):
+def run_child(body, libraries=None, **args):
     """Run a measured step in a new Python; return its JSON result plus 'peak_rss', the
-    largest sum of resident memory of it and any processes it starts, sampled."""
+    largest sum of resident memory of it and any processes it starts, sampled.
+    ``libraries``: a folder of packages that take precedence over the environment's."""
     code = CHILD_PRELUDE % REPO + textwrap.dedent(body)
-    p = subprocess.Popen([sys.executable, '-c', code, json.dumps(args)], cwd=REPO,
+    env = dict(os.environ)
+    if libraries:
+        env['PYTHONPATH'] = os.pathsep.join(filter(None, [libraries, env.get('PYTHONPATH')]))
+    p = subprocess.Popen([sys.executable, '-c', code, json.dumps(args)], cwd=REPO, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     proc = psutil.Process(p.pid)
     peak = 0
@@ -271,13 +283,35 @@ def read_in_chimerax(paths):
     return run_child(READ_CHILD, paths=paths)['reads']
 
 
+def today_libraries():
+    """A folder holding today's combine's libraries (requirements/today.txt: python-blosc
+    1.11.2, lz4 1.9.4), installed once into the bench data with this Python's pip."""
+    spec = os.path.join(REPO, 'requirements', 'today.txt')
+    with open(spec, 'rb') as f:
+        tag = hashlib.sha1(f.read()).hexdigest()[:10]
+    folder = os.path.join(DATA, 'today-libraries-%s-py%d%d' % ((tag,) + sys.version_info[:2]))
+    if not os.path.isdir(folder):
+        partial = tempfile.mkdtemp(prefix='today-libraries-', dir=DATA)
+        p = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps',
+                            '--disable-pip-version-check', '--target', partial, '-r', spec],
+                           capture_output=True, text=True)
+        if p.returncode != 0:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise RuntimeError('installing %s failed:\n%s' % (spec, p.stderr))
+        os.rename(partial, folder)
+    return folder
+
+
 def run_combine(tiles, output, region=None, today=False, shuffle=None, compression=None):
-    """combine in a new process: its defaults (or ``compression``), or today's path."""
+    """combine in a new process: its defaults (or ``compression``), or today's path
+    (``today=True``: today's code and libraries; ``'code'``: today's code with the
+    libraries combine has now)."""
     options = dict(TODAY) if today else dict(inflate='libdeflate', mode_library='fast',
                                              compress_shuffle=shuffle,
                                              compression=compression or {})
-    return run_child(COMBINE_CHILD, tiles=tiles, output=output, region=region,
-                     voxel_size=VOXEL_SIZE, **options)
+    return run_child(COMBINE_CHILD, today_libraries() if today is True else None,
+                     tiles=tiles, output=output, region=region, voxel_size=VOXEL_SIZE,
+                     **options)
 
 
 def run_chimerax(folder, work, combined, slab_planes=None, compression=None):
@@ -520,6 +554,45 @@ def chunk_costs(folder, count=64):
                   flush=True)
 
 
+LIBRARY_CHILD = '''
+import blosc, h5py, numpy as np
+blosc.set_nthreads(1)
+with h5py.File(args['tile'], 'r') as f:
+    d = f['data']
+    chunks = [np.ascontiguousarray(d[z:z + 64, y:y + 64, x:x + 64])
+              for z in range(0, 128, 64) for y in range(0, 128, 64) for x in range(0, 256, 64)]
+best = {}
+for _ in range(3):
+    for shuffle in (0, 1):
+        t = time.process_time()
+        packed = [blosc.compress(c, typesize=4, clevel=5, shuffle=shuffle, cname='lz4hc')
+                  for c in chunks]
+        cpu = time.process_time() - t
+        best[shuffle] = min(best.get(shuffle, cpu), cpu)
+print(json.dumps({'blosc': '%s (lz4 %s)' % (blosc.__version__, blosc.clib_info('lz4')[1]),
+                  'rates': [sum(c.nbytes for c in chunks) / best[k] for k in (0, 1)],
+                  'bytes': len(b''.join(packed)), 'maxrss': peak_rss()}))
+'''
+
+
+def library_gain(folder, rounds=3):
+    """lz4hc-5 compression of 16 chunks with today's python-blosc against combine's, one
+    core, each in its own process, alternating (best of 3 per process, median of
+    ``rounds`` processes each)."""
+    tile = os.path.join(folder, 'x0y0z0.hdf5')
+    runs = {'today': [], 'now': []}
+    for _ in range(rounds):
+        runs['today'].append(run_child(LIBRARY_CHILD, today_libraries(), tile=tile))
+        runs['now'].append(run_child(LIBRARY_CHILD, tile=tile))
+    med = {k: [float(np.median([r['rates'][i] for r in v])) for i in (0, 1)]
+           for k, v in runs.items()}
+    print('  lz4hc-5, one core, 16 chunks, alternating processes (median of %d): python-blosc'
+          ' %s %.0f MB/s without shuffle, %.0f with; %s %.0f and %.0f MB/s (%.2f x, %.2f x)'
+          % (rounds, runs['today'][0]['blosc'], med['today'][0] / 1e6, med['today'][1] / 1e6,
+             runs['now'][0]['blosc'], med['now'][0] / 1e6, med['now'][1] / 1e6,
+             med['now'][0] / med['today'][0], med['now'][1] / med['today'][1]), flush=True)
+
+
 # ----------------------------------------------------------------------------
 # Slab reading: what ChimeraX's writer does to deflated tiles at the real plane size
 
@@ -600,11 +673,11 @@ def _describe(folder, facts):
 def _print_combine(label, r):
     steps = [s for s, _ in r['levels'][1:]]
     print('  %s: %.1f s wall (%.0f MB/s), CPU %.1f s (%.2f of %d cores busy; main thread'
-          ' %.1f s), peak RSS %s, %s written (%s), subsamples %s; other work took'
-          ' %.2f cores meanwhile%s'
+          ' %.1f s), peak RSS %s, %s written (%s; python-blosc %s), subsamples %s; other'
+          ' work took %.2f cores meanwhile%s'
           % (label, r['wall'], r['input_bytes'] / r['wall'] / 1e6, r['cpu'],
              r['cpu'] / r['wall'], r['threads'], r['main_cpu'], _gb(r['peak_rss']),
-             _gb(r['file_bytes']), r['compression'],
+             _gb(r['file_bytes']), r['compression'], r['blosc'],
              ' '.join('%d,%d,%d' % tuple(s) for s in steps), r['others'],
              '; start-up before it (importing numba, loading the compiled mode loop) %.2f s'
              % r['startup'] if r['startup'] > 0.01 else ''), flush=True)
@@ -692,7 +765,10 @@ def compare_segmentation(folder, facts, cores, work, quarter=True):
     os.remove(out)
     os.remove(alt_out)
     old = run_combine(folder, os.path.join(work, 'today.cmap'), today=True)
-    _print_combine("today's combine (zlib, numpy modes, shuffle on)", old)
+    _print_combine("today's combine (zlib, numpy modes, shuffle on, today's blosc)", old)
+    os.remove(os.path.join(work, 'today.cmap'))
+    old_code = run_combine(folder, os.path.join(work, 'today.cmap'), today='code')
+    _print_combine("today's code with combine's libraries", old_code)
     os.remove(os.path.join(work, 'today.cmap'))
     cx = run_chimerax(folder, work, new)
     print('  ChimeraX write_grid_as_chimera_map (same compression: %s, shuffle off): %.1f s'
@@ -700,6 +776,10 @@ def compare_segmentation(folder, facts, cores, work, quarter=True):
           % (DEFAULT_CODEC, cx['wall'], cx['cpu'], _gb(cx['peak_rss']), cx['others']),
           flush=True)
     _print_goals(new, alt, old, floor, fl)
+    print('  today\'s code with combine\'s libraries / combine = %.2f, CPU %.2f; today\'s'
+          ' combine / today\'s code with combine\'s libraries = %.2f, CPU %.2f (the'
+          ' library alone)' % (old_code['wall'] / new['wall'], old_code['cpu'] / new['cpu'],
+                               old['wall'] / old_code['wall'], old['cpu'] / old_code['cpu']))
     print('  ChimeraX\'s writer / combine = %.2f (%s)'
           % (cx['wall'] / new['wall'], _goal(cx['wall'] / new['wall'], GOALS['chimerax'], False)))
     if quarter:
@@ -789,7 +869,7 @@ def real_tile(cores, work):
     _print_combine('combine with %s' % ALT_CODEC, alt)
     old = run_combine(folder, os.path.join(work, 'today.cmap'), today=True)
     os.remove(os.path.join(work, 'today.cmap'))
-    _print_combine("today's combine (zlib, numpy modes, shuffle on)", old)
+    _print_combine("today's combine (zlib, numpy modes, shuffle on, today's blosc)", old)
     _print_goals(new, alt, old, floor, fl)
     print_slab_reading(slabs, new['input_bytes'] / new['wall'])
     project(new, cores)
@@ -815,6 +895,7 @@ def main(flags):
             print('tiles ready in %.0f s' % (time.perf_counter() - t), flush=True)
             gil_check(seg[0])
             chunk_costs(seg[0])
+            library_gain(seg[0])
             compare_segmentation(seg[0], seg[1], cores, work)
             compare_image(image[0], image[1], cores, work)
         if only_real or not quick:
