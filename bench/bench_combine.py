@@ -575,7 +575,7 @@ for _ in range(3):
         best[shuffle] = min(best.get(shuffle, cpu), cpu)
 print(json.dumps({'blosc': '%s (lz4 %s)' % (blosc.__version__, blosc.clib_info('lz4')[1]),
                   'rates': [sum(c.nbytes for c in chunks) / best[k] for k in (0, 1)],
-                  'bytes': len(b''.join(packed)), 'maxrss': peak_rss()}))
+                  'maxrss': peak_rss()}))
 '''
 
 

@@ -3,10 +3,10 @@ voxels, computed once per full-resolution chunk) as a compiled loop.
 
 No field library does this block with combine's rule: tinybrain's 2-D
 ``mode_pooling_2x2`` counts zeros and breaks ties otherwise, and its 2x2x2 mode on
-the chunk with every plane repeated gives the right result at 0.34-0.49 ms a 64^3 uint32
-chunk, holding Python's GIL; the numpy code in pyramid.py takes 0.40-0.55 ms.  This
-loop, compiled by numba, takes 0.17-0.27 ms and releases the GIL (``nogil``), so worker
-threads run it in parallel (docs/performance.md; ``bench combine`` prints all three).
+the chunk with every plane repeated gives the right result but holds Python's GIL,
+and the numpy code in pyramid.py takes 1.5-1.8 times as long as this loop, which numba
+compiles and which releases the GIL (``nogil``), so worker threads run it in parallel
+(``bench combine`` prints all three per chunk; docs/performance.md has the figures).
 
 The rule is pyramid.py's: the most frequent non-zero value of the block (0 only when
 the whole block is 0), a tie going to the value met first reading x, then y.  A partial
