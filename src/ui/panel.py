@@ -120,12 +120,12 @@ class ConnectomeTool(ToolInstance):
         colors = pure.class_colors(names, settings.class_colors)
         for row, name in enumerate(names):
             count = pure.object_count(class_values(seg, name))
-            self._class_rows[name] = add_row(
-                self.classes_grid, row, name, name in settings.checked_classes,
-                colors[name], self._rgba8(colors[name]), '%d object%s' % (count, '' if count == 1 else 's'),
-                lambda color, name=name: self.set_class_color(name, color))
-            self._class_rows[name].check.toggled.connect(
-                lambda on, name=name: self._class_toggled(name, on))
+            made = add_row(self.classes_grid, row, name, name in settings.checked_classes,
+                           colors[name], self._rgba8(colors[name]),
+                           '%d object%s' % (count, '' if count == 1 else 's'),
+                           lambda color, name=name: self.set_class_color(name, color))
+            made.check.toggled.connect(lambda on, name=name: self._class_toggled(name, on))
+            self._class_rows[name] = made
         if seg is None:
             self.no_classes_label.setText('Open a segmentation (a map of region ids).')
         elif not names:

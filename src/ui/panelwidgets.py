@@ -54,6 +54,14 @@ def add_row(grid, row, name, checked, color, rgba8, count_text, color_chosen):
     return Row(check, swatch, label, color)
 
 
+def _button(text, tip, clicked):
+    from Qt.QtWidgets import QPushButton
+    button = QPushButton(text)
+    button.setToolTip(tip)
+    button.clicked.connect(clicked)
+    return button
+
+
 def clear(grid):
     """Remove every widget of a grid layout."""
     while grid.count():
@@ -64,8 +72,9 @@ def clear(grid):
 
 
 def build(tool, parent):
+    """The panel's widgets in ``parent``, kept as attributes of the tool."""
     from Qt.QtWidgets import (QVBoxLayout, QFormLayout, QGridLayout, QHBoxLayout,
-                              QComboBox, QPushButton, QLineEdit, QLabel, QWidget)
+                              QCheckBox, QComboBox, QLineEdit, QLabel, QWidget)
     settings = connectome_settings(tool.session)
     layout = QVBoxLayout(parent)
     layout.setContentsMargins(6, 6, 6, 6)
@@ -95,13 +104,12 @@ def build(tool, parent):
     tool.by_grid = QGridLayout(tool.by_area)
     tool.by_grid.setContentsMargins(12, 2, 0, 2)
     by_buttons = QHBoxLayout()
-    from Qt.QtWidgets import QCheckBox
     tool.key_check = QCheckBox('Key')
     tool.key_check.setToolTip('Show a color key in the graphics')
     tool.key_check.setChecked(True)
-    tool.by_button = QPushButton('Color by attribute')
-    tool.by_button.setToolTip('Color the EM map by the chosen categories or numbers')
-    tool.by_button.clicked.connect(tool.color_by)
+    tool.by_button = _button('Color by attribute',
+                             'Color the EM map by the chosen categories or numbers',
+                             tool.color_by)
     by_buttons.addWidget(tool.by_button)
     by_buttons.addWidget(tool.key_check)
     tool.by_widgets = QWidget()
@@ -112,20 +120,17 @@ def build(tool, parent):
     by_layout.addLayout(by_buttons)
 
     buttons = QHBoxLayout()
-    tool.color_button = QPushButton('Color map')
-    tool.color_button.setToolTip('Color the EM map by the checked classes')
-    tool.color_button.clicked.connect(tool.color_map)
-    tool.clear_button = QPushButton('Clear')
-    tool.clear_button.setToolTip('Remove the segmentation coloring from the EM map')
-    tool.clear_button.clicked.connect(tool.clear_colors)
+    tool.color_button = _button('Color map', 'Color the EM map by the checked classes',
+                                tool.color_map)
+    tool.clear_button = _button('Clear', 'Remove the segmentation coloring from the EM map',
+                                tool.clear_colors)
     buttons.addWidget(tool.color_button)
     buttons.addWidget(tool.clear_button)
     layout.addLayout(buttons)
 
     surfaces = QHBoxLayout()
-    tool.surfaces_button = QPushButton('Surfaces')
-    tool.surfaces_button.setToolTip('Show surfaces of the checked classes')
-    tool.surfaces_button.clicked.connect(tool.show_surfaces)
+    tool.surfaces_button = _button('Surfaces', 'Show surfaces of the checked classes',
+                                   tool.show_surfaces)
     tool.surfaces_menu = QComboBox()
     for label, _ in SURFACE_CHOICES:
         tool.surfaces_menu.addItem(label)
@@ -141,9 +146,8 @@ def build(tool, parent):
     tool.pick_field.setPlaceholderText('axon=12,40-45')
     tool.pick_field.setToolTip('Class and object ids: axon=12,40-45')
     tool.pick_field.returnPressed.connect(tool.show_picked)
-    tool.pick_button = QPushButton('Show only')
-    tool.pick_button.setToolTip('Show surfaces of just these objects')
-    tool.pick_button.clicked.connect(tool.show_picked)
+    tool.pick_button = _button('Show only', 'Show surfaces of just these objects',
+                               tool.show_picked)
     pick.addWidget(tool.pick_field, 1)
     pick.addWidget(tool.pick_button)
     layout.addLayout(pick)
@@ -151,11 +155,11 @@ def build(tool, parent):
     layout.addWidget(_build_wiring(tool, settings))
     layout.addStretch(1)
 
+
 def _build_wiring(tool, settings):
     """The wiring row: one object (neuron 1), its partners, synapses, skeleton, and
     going to it (connectome partners, synapses, skeletons, show)."""
-    from Qt.QtWidgets import (QComboBox, QGridLayout, QLabel, QLineEdit, QPushButton,
-                              QWidget)
+    from Qt.QtWidgets import QComboBox, QGridLayout, QLabel, QLineEdit, QWidget
     area = QWidget()
     grid = QGridLayout(area)
     grid.setContentsMargins(0, 6, 0, 0)
@@ -164,10 +168,8 @@ def _build_wiring(tool, settings):
     tool.object_field.setPlaceholderText('neuron 1')
     tool.object_field.setToolTip('A class and one id: neuron 1, axon 12, dendrite 4')
     grid.addWidget(tool.object_field, 0, 1, 1, 2)
-    tool.partners_button = QPushButton('Partners')
-    tool.partners_button.setToolTip('List its synaptic partners in the log and show'
-                                    ' what the menu says')
-    tool.partners_button.clicked.connect(tool.show_partners)
+    tool.partners_button = _button('Partners', 'List its synaptic partners in the log and'
+                                   ' show what the menu says', tool.show_partners)
     tool.partners_menu = QComboBox()
     for label, _ in PARTNER_SHOWS:
         tool.partners_menu.addItem(label)
@@ -177,15 +179,12 @@ def _build_wiring(tool, settings):
     tool.partners_menu.currentIndexChanged.connect(tool.partners_show_chosen)
     grid.addWidget(tool.partners_button, 1, 0)
     grid.addWidget(tool.partners_menu, 1, 1, 1, 2)
-    tool.synapses_button = QPushButton('Synapses')
-    tool.synapses_button.setToolTip('Show its synapses as markers, colored by type')
-    tool.synapses_button.clicked.connect(tool.show_synapses)
-    tool.skeleton_button = QPushButton('Skeleton')
-    tool.skeleton_button.setToolTip('Show its skeleton (a neuron: its dendrites\')')
-    tool.skeleton_button.clicked.connect(tool.show_skeleton)
-    tool.go_button = QPushButton('Go to')
-    tool.go_button.setToolTip('Center the view on it, at full resolution')
-    tool.go_button.clicked.connect(tool.go_to_object)
+    tool.synapses_button = _button('Synapses', 'Show its synapses as markers, colored by'
+                                   ' type', tool.show_synapses)
+    tool.skeleton_button = _button('Skeleton', 'Show its skeleton (a neuron: its'
+                                   ' dendrites\')', tool.show_skeleton)
+    tool.go_button = _button('Go to', 'Center the view on it, at full resolution',
+                             tool.go_to_object)
     grid.addWidget(tool.synapses_button, 2, 0)
     grid.addWidget(tool.skeleton_button, 2, 1)
     grid.addWidget(tool.go_button, 2, 2)
