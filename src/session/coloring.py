@@ -1,15 +1,15 @@
-"""Colouring an EM map by the regions of a segmentation, the one way ``connectome color``,
-``connectome uncolor``, ``connectome partners ... show map``, ``connectome show``, the
-panel and the toolbar do it, and the colours they use.
+"""Colouring an EM map by the regions of a segmentation: the one way ``connectome color``,
+``connectome uncolor``, ``connectome partners ... show map`` and ``connectome show`` do
+it (and so the panel and the toolbar, which run them), and the colours they use.
 
 ``color_map`` hides the segmentation, shows the map in image style, replaces the
 colouring the map has (or adds to it), sets the new colours, shows or removes the colour
 key and switches on the readout under the mouse.  The colours are either classes
-(``ClassColor``), each run as ChimeraX's own ``segmentation colors ... map ... byAttribute``
-so the log is a script, or one colour per region id (a table): this module is the only
-place a map's colours are set or removed.  Also here: the colour of each class (given,
-chosen in the panel, or the default), the default colours of categories, colours as
-command text, and ChimeraX's colour key with its title.
+(``ClassColor``), each run as ChimeraX's own ``segmentation colors ... map ...
+byAttribute`` so the log is a script, or one colour per region id (a table): this
+module is the only place a map's colours are set or removed.  Also here: the colour of
+each class (given, chosen in the panel, or the default), the default colours of
+categories, colours as command text, and ChimeraX's colour key with its title.
 """
 
 from dataclasses import dataclass
