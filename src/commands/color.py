@@ -16,6 +16,8 @@ numbers (spineheadvolume) get one colour per region computed here, each category
 chosen colour (else a ColorBrewer set1 colour), numbers a colour ramp (viridis by
 default) over a range, set as ChimeraX's own segmentation colouring of the map; ``key
 true`` adds ChimeraX's colour key (``key``) and a 2D label title, both logged commands.
+The map is coloured, and its colouring removed, by session/coloring.py, as by every
+other command and the panel.
 When no models are named they pick the segmentation and EM map as the Connectome panel
 does (session/maps.py), which is what lets toolbar buttons, which know no models, run
 them.  Class colours not given come from the panel's settings (session/settings.py).
@@ -28,10 +30,10 @@ from chimerax.core.commands import Annotation, AnnotationError, next_token
 
 from ..pipeline import classes as pure
 from ..errors import InputError
-from ..session import compat
-from ..session.classes import (category_colors, check_attribute, check_classes, class_colors,
-                               class_values, color_text, number_values,
+from ..session.classes import (check_attribute, check_classes, class_values, number_values,
                                segmentation_classes)
+from ..session.coloring import (ClassColor, Key, KeyEntry, category_colors, class_colors,
+                                color_map, color_text, uncolor_maps)
 from ..session.maps import choose_models, open_volumes, segmentation_colored
 from ..session.readout import enable_readout
 
@@ -39,7 +41,6 @@ COLOR_KEYWORDS = ('map', 'attributes', 'colors', 'replace', 'palette', 'range', 
 # viridis, which ChimeraX 1.7 has no palette of: perceptually even, dark to light, and
 # never white (a white region would look uncoloured: colours modulate the EM image)
 VIRIDIS = '#440154:#3b528b:#21918c:#5ec962:#fde725'
-KEY_LABEL = 'connectome_key'
 
 
 class AttributeColorsArg(Annotation):
@@ -73,7 +74,6 @@ def connectome_color(session, segmentation=None, by=None, map=None, attributes=N
                      colors=None, replace=True, palette=None, range=None, key=False):
     """Colour the EM map by object classes, each class its own colour, or (``by``) by
     the categories or numbers of one attribute; returns the map."""
-    from chimerax.core.commands import run
     from chimerax.core.errors import UserError
     seg, image = choose_models(session, 'connectome color', segmentation, map)
     if image is seg:
@@ -91,26 +91,13 @@ def connectome_color(session, segmentation=None, by=None, map=None, attributes=N
     names = attributes or pure.default_classes(segmentation_classes(seg))
     check_classes('connectome color', seg, names)
     colors_of = class_colors(session, 'connectome color', names, colors)
-    if replace and segmentation_colored(image):
-        run(session, 'connectome uncolor %s' % image.atomspec)
-    # Segmentation colours modulate image-style display only, and a shown segmentation
-    # hides the plane it colours.
-    if seg.display:
-        run(session, 'volume %s hide' % seg.atomspec)
-    if not (image.display and image.image_shown):
-        run(session, 'volume %s show style image' % image.atomspec)
-    for name in names:
-        run(session, 'segmentation colors %s %s map %s byAttribute %s'
-            % (seg.atomspec, colors_of[name], image.atomspec, name))
-    if key:
-        _show_key(session, [(colors_of[n], n) for n in names], 'object classes', True)
-    enable_readout(session)
-    return image
+    shown = Key(tuple(KeyEntry(colors_of[n], n) for n in names), 'object classes', True)
+    return color_map(session, seg, image, [ClassColor(n, colors_of[n]) for n in names],
+                     replace, shown if key else None)
 
 
 def _color_by(session, seg, image, name, chosen, replace, palette, value_range, key):
     """Colour by the categories or numbers of one attribute (module docstring)."""
-    from chimerax.core.commands import run
     from chimerax.core.errors import UserError
     command = 'connectome color'
     info = check_attribute(command, seg, name)
@@ -133,10 +120,10 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
             picked = list(zip([n for n, _, _ in info['categories']],
                               category_colors(len(info['categories']))))
         rgba = pure.category_rgba(values, {categories[n][0]: c for n, c in picked})
-        entries = [(color_text(c), n) for n, c in picked]
+        entries = [KeyEntry(color_text(c), n) for n, c in picked]
         unit = info['objects'] or 'object'
-        text = ', '.join('%s %s (%d %ss)' % (n, t, categories[n][1], unit)
-                         for t, n in entries)
+        text = ', '.join('%s %s (%d %ss)' % (e.label, e.color, categories[e.label][1], unit)
+                         for e in entries)
     else:
         if chosen:
             raise UserError('%s: %s holds numbers, not categories; color it with palette'
@@ -159,31 +146,13 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
         for k in range(steps):
             f = k / (steps - 1)
             c = ramp.interpolated_rgba8([f])[0]
-            entries.append((color_text(c), _number(lo + f * (hi - lo))))
+            entries.append(KeyEntry(color_text(c), _number(lo + f * (hi - lo))))
         unit = (' ' + info['unit']) if info['unit'] else ''
         text = 'from %s to %s%s' % (_number(lo), _number(hi), unit)
-    rgba[0] = 255
-    base = compat.segmentation_rgba(image) if not replace else None
-    if base is not None and len(base) == len(rgba):
-        # replace false: on top of the colouring there is, where this one colours
-        mine = (rgba[:, :3] != 255).any(axis=1)
-        blended = base.copy()
-        blended[mine] = rgba[mine]
-        rgba = blended
-    if replace and not key:
-        remove_key(session)
-    if seg.display:
-        run(session, 'volume %s hide' % seg.atomspec)
-    if not (image.display and image.image_shown):
-        run(session, 'volume %s show style image' % image.atomspec)
-    compat.set_segmentation_colors(image, seg, rgba)
-    session.logger.info('Colored %s by %s of %s: %s' % (image.atomspec, name, seg.atomspec,
-                                                        text))
-    if key:
-        title = name + (' (%s)' % info['unit'] if info.get('unit') else '')
-        _show_key(session, entries, title, info['kind'] == 'category')
-    enable_readout(session)
-    return image
+    title = name + (' (%s)' % info['unit'] if info.get('unit') else '')
+    shown = Key(tuple(entries), title, info['kind'] == 'category')
+    return color_map(session, seg, image, rgba, replace, shown if key else None,
+                     'Colored %s by %s of %s: %s' % (image.atomspec, name, seg.atomspec, text))
 
 
 def _colormap(palette):
@@ -204,64 +173,11 @@ def _number(v):
     return '%.3g' % v
 
 
-def _show_key(session, entries, title, distinct):
-    """ChimeraX's colour key for (colour text, label) entries and a 2D label title above
-    it, replacing the previous ones (logged commands)."""
-    from chimerax.core.commands import run, StringArg
-    if len(entries) < 2:
-        entries = entries + [('white', 'none')]
-    if distinct:
-        entries = entries[::-1]         # the key lists its first entry at the bottom
-    pairs = ' '.join(StringArg.unparse('%s:%s' % (c, label)) for c, label in entries)
-    if distinct:
-        # Categories: a vertical column of boxes, each name to its right.
-        height = min(0.06 * len(entries), 0.6)
-        run(session, 'key %s pos 0.03,0.05 size 0.04,%.2f colorTreatment distinct'
-            ' labelSide right/bottom justification left fontSize 16' % (pairs, height))
-        top = 0.05 + height + 0.02
-    else:
-        run(session, 'key %s pos 0.08,0.08 size 0.5,0.04 colorTreatment blended'
-            ' labelSide right/bottom fontSize 14' % pairs)
-        top = 0.14
-    text = StringArg.unparse(title)
-    if _label_exists(session):
-        run(session, '2dlabels change %s text %s ypos %.2f' % (KEY_LABEL, text, top))
-    else:
-        run(session, '2dlabels create %s text %s xpos 0.03 ypos %.2f size 16 color white'
-            % (KEY_LABEL, text, top))
-
-
-def _label_exists(session):
-    return _key_label(session) is not None
-
-
-def _key_label(session):
-    try:
-        from chimerax.label import find_label
-    except ImportError:
-        return None
-    return find_label(session, KEY_LABEL)
-
-
-def remove_key(session):
-    """Remove the colour key and title ``key true`` made (logged commands): they describe
-    a colouring that is gone or replaced."""
-    from chimerax.core.commands import run
-    label = _key_label(session)
-    if label is None:
-        return
-    run(session, 'key delete')
-    run(session, '2dlabels delete %s' % label.drawing.atomspec)
-
-
 def connectome_uncolor(session, maps=None):
-    """Remove segmentation colouring from maps (default: every map that has it).
-    ChimeraX has no command for this; the map redraws when its mask colours change."""
+    """Remove segmentation colouring from maps (default: every map that has it)."""
     maps = [v for v in (open_volumes(session) if maps is None else maps)
             if segmentation_colored(v)]
-    for v in maps:
-        v.mask_colors = None
-    remove_key(session)
+    uncolor_maps(session, maps)
     if maps:
         session.logger.info('Removed segmentation coloring from %s'
                             % ', '.join('%s (%s)' % (v.atomspec, v.name) for v in maps))

@@ -18,7 +18,8 @@ import numpy as np
 from ..errors import InputError
 from ..formats.objectfiles import authors
 from ..pipeline import classes as pure
-from ..session.classes import attribute_file, check_classes, class_colors, class_values
+from ..session.classes import attribute_file, check_classes, class_values
+from ..session.coloring import class_colors, show_image
 from ..session.maps import open_volumes
 from ..session.wiring import remembered_folder
 from .wiring import ObjectsArg
@@ -68,14 +69,10 @@ def connectome_show(session, segmentation, objects, map=None, padding=32, color=
         % (name, object_id, regions.size, ','.join(map_str(centre_ijk)), how, box, voxels,
            '' if step == 1 else ', shown at step %d (more than maxVoxels %d at full'
            ' resolution)' % (step, max_voxels)))
-    if segmentation.display:
-        run(session, 'volume %s hide' % segmentation.atomspec)
-    if image is not None:
-        # The plane through the object's centre, as wide as the box, at full resolution.
-        plane = ','.join(map_str(list(low[:2]) + [centre_ijk[2]] + list(high[:2]) +
-                                 [centre_ijk[2]]))
-        run(session, 'volume %s show style image region %s step %d'
-            % (image.atomspec, plane, step))
+    # The plane through the object's centre, as wide as the box, at full resolution.
+    plane = ','.join(map_str(list(low[:2]) + [centre_ijk[2]] + list(high[:2]) +
+                             [centre_ijk[2]]))
+    show_image(session, segmentation, image, 'region %s step %d' % (plane, step))
     colour = class_colors(session, command, [name], None if color is None else [color])[name]
     surfaces = run(session, 'segmentation surfaces %s where %s=%d region %s step %d color %s'
                    % (segmentation.atomspec, name, object_id, box, step, colour))

@@ -22,7 +22,7 @@ from ..pipeline import classes as pure
 from ..pipeline.wiring import in_ranges
 from ..progress import Progress
 from ..session import compat
-from ..session.classes import color_text, colors_by_category
+from ..session.coloring import color_text, colors_by_category
 from ..session.maps import SegmentationArg
 from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, tube_instances
 from ..session.reporting import cancellable, status_reporter

@@ -18,15 +18,17 @@ shows the partners with logged commands (``connectome color``'s per-region colou
 ``segmentation surfaces``, ``connectome skeletons``, ``connectome synapses``).
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from chimerax.core.commands import Annotation, AnnotationError, next_token
 
 from ..errors import InputError
 from ..pipeline import classes as pure
 from ..pipeline import wiring as pure_wiring
-from ..session import compat
-from ..session.classes import (NO_CATEGORY_RGBA, category_palette, class_values, color_text,
-                               colors_by_category)
+from ..session.classes import class_values
+from ..session.coloring import (NO_CATEGORY_RGBA, category_palette, color_map, color_text,
+                                colors_by_category)
 from ..session.maps import SegmentationArg, choose_models
 from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, sphere_instances
 from ..session.wiring import segmentation_wiring
@@ -220,23 +222,23 @@ def _show_partners(session, segmentation, sw, table, show, folder):
         session.logger.info('%s: no partners to show' % command)
         return
     w = sw.wiring
-    per_class = []          # (partner class, category, ids, colour text)
+    groups = []
     for partner, ids in found.items():
         category, codes = w.object_class(partner, ids)
         palette = category_palette(w.category_names(category) if category else [])
-        groups = {}
+        by_code = {}
         for i, c in zip(ids, codes.tolist()):
-            groups.setdefault(c, []).append(i)
-        for code in sorted(groups):
-            per_class.append((partner, category, groups[code],
-                              color_text(palette.get(code, NO_CATEGORY_RGBA))))
+            by_code.setdefault(c, []).append(i)
+        for code in sorted(by_code):
+            groups.append(PartnerGroup(partner, by_code[code],
+                                       np.asarray(palette.get(code, NO_CATEGORY_RGBA))))
     if 'map' in show:
-        _color_partners_on_map(session, sw.models[0], per_class)
+        _color_partners_on_map(session, sw.models[0], groups)
     if 'surfaces' in show:
         seg = sw.models[0]
-        for partner, _, ids, color in per_class:
+        for g in groups:
             run(session, 'segmentation surfaces %s where %s=%s color %s'
-                % (seg.atomspec, partner, ids_text(ids), color))
+                % (seg.atomspec, g.partner, ids_text(g.ids), color_text(g.rgba)))
     for partner, ids in found.items():
         category = w.object_class(partner, ids)[0] or ''
         if 'skeletons' in show and partner in ('axon', 'dendrite'):
@@ -251,26 +253,25 @@ def _show_partners(session, segmentation, sw, table, show, folder):
                 % (seg_spec, source, pick, category or 'type'))
 
 
-def _color_partners_on_map(session, seg, per_class):
-    """Colour the partners' regions on the EM map, each in its class colour, the way
-    ``connectome color`` colours categories (ChimeraX's segmentation map colouring)."""
-    from chimerax.core.commands import ColorArg
+class PartnerGroup(NamedTuple):
+    """Partners of one class and one category, shown in that category's colour."""
+    partner: str            # the partners' class: axon
+    ids: list               # their object ids
+    rgba: np.ndarray        # uint8 colour
+
+
+def _color_partners_on_map(session, seg, groups):
+    """Colour the partners' regions on the EM map, each in its category's colour, the
+    way ``connectome color`` colours categories (session/coloring.py)."""
     _, image = choose_models(session, 'connectome partners', seg, None)
-    size = None
     rgba = None
-    for partner, _, ids, color in per_class:
-        values = class_values(seg, partner)
+    for g in groups:
+        values = class_values(seg, g.partner)
         if rgba is None:
-            size = len(values)
-            rgba = np.full((size, 4), 255, np.uint8)
-        mask = np.isin(values, ids) & (values > 0)
-        rgba[mask] = ColorArg.parse(color, session)[0].uint8x4()
-    if seg.display:
-        from chimerax.core.commands import run
-        run(session, 'volume %s hide' % seg.atomspec)
-    compat.set_segmentation_colors(image, seg, rgba)
-    session.logger.info('Colored the partners on %s by their class'
-                        % image.atomspec)
+            rgba = np.full((len(values), 4), 255, np.uint8)
+        rgba[np.isin(values, g.ids) & (values > 0)] = g.rgba
+    color_map(session, seg, image, rgba,
+              message='Colored the partners on %s by their class' % image.atomspec)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Object classes of an open segmentation (axon, dendrite, spine head ...) as commands and
-the panel use them: which classes it has, each class's per-region array, checks with
-messages a user can act on, and class colours (given, chosen in the panel, or default).
+the panel use them: which classes it has, each class's per-region array, and checks
+with messages a user can act on (their colours are in session/coloring.py).
 
 Classes are found where ChimeraX's segmentation code looks for attributes: 1-D integer
 arrays in the segmentation's file and numpy arrays set on the model.  What is read from
@@ -10,12 +10,10 @@ the file is kept with the model until ``forget_classes``.
 import os
 
 from chimerax.core.errors import UserError
-import numpy as np
 from numpy import integer, issubdtype, ndarray
 
 from ..pipeline import classes as pure
 from . import compat
-from .settings import connectome_settings
 
 _CACHE = '_connectome_cache'        # model attribute: what was read from its file
 
@@ -133,59 +131,3 @@ def check_classes(command, seg, names):
     if missing:
         raise UserError('%s: segmentation %s (%s) has no class %s; it has %s'
                         % (command, seg.atomspec, seg.name, ', '.join(missing), ', '.join(have)))
-
-
-def class_colors(session, command, names, colors=None):
-    """{class: colour text}: the given Colors, else the panel's choice, else the defaults."""
-    if colors is None:
-        return pure.class_colors(names, connectome_settings(session).class_colors)
-    if len(colors) != len(names):
-        raise UserError('%s: %d colors for %d classes (%s)'
-                        % (command, len(colors), len(names), ','.join(names)))
-    return {n: color_text(c.uint8x4()) for n, c in zip(names, colors)}
-
-
-def color_text(rgba8):
-    """A colour as command text: ChimeraX's name for it if one word ('lime'), else hex,
-    so that colours stay valid in a comma-separated list."""
-    from chimerax.core.colors import color_name, hex_color
-    name = color_name(rgba8)
-    return name if ' ' not in name else hex_color(rgba8)
-
-
-def category_colors(count):
-    """The default colours of ``count`` categories in code order (uint8 rows): those of
-    ColorBrewer's set1, as ``connectome color`` gives the categories of an attribute."""
-    from chimerax.core.colors import BuiltinColormaps
-    set1 = (BuiltinColormaps['set1'].colors * 255).round().astype('uint8')
-    return [set1[k % len(set1)] for k in range(count)]
-
-
-# Objects of no category (code 0, or a code without a name): grey.
-NO_CATEGORY_RGBA = np.array([160, 160, 160, 255], np.uint8)
-
-
-def category_palette(names):
-    """{code: rgba8} of categories [(name, code)] in code order, with the default
-    colours (category_colors)."""
-    return {code: c for (_, code), c in zip(names, category_colors(len(names)))}
-
-
-def colors_by_category(codes, names):
-    """(n x 4 uint8, legend text) for objects of category ``codes``, ``names`` [(name,
-    code)]: each category its default colour, the others NO_CATEGORY_RGBA; the legend
-    lists the categories present with their colours and counts (``inhibitory #4daf4a
-    (12), none #a0a0a0 (3)``)."""
-    palette = category_palette(names)
-    codes = np.asarray(codes, np.int64)
-    size = max(list(palette) + [int(codes.max()) if codes.size else 0]) + 1
-    table = np.tile(NO_CATEGORY_RGBA, (size, 1))
-    for code, c in palette.items():
-        table[code] = c
-    counts = np.bincount(codes, minlength=size)
-    parts = ['%s %s (%d)' % (name, color_text(palette[code]), counts[code])
-             for name, code in names if counts[code]]
-    others = int(codes.size - sum(counts[code] for code in palette))
-    if others:
-        parts.append('none %s (%d)' % (color_text(NO_CATEGORY_RGBA), others))
-    return table[codes], ', '.join(parts)

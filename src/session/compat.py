@@ -47,6 +47,12 @@ def set_segmentation_colors(volume, segmentation, rgba):
     volume.mask_colors = SegmentationMapColor(segmentation, rgba)
 
 
+def remove_segmentation_colors(volume):
+    """Remove a map's segmentation colouring: ChimeraX has no command for it, and a map
+    whose mask colours are None draws its own colours again."""
+    volume.mask_colors = None
+
+
 def segmentation_rgba(volume):
     """The per-region colours a map is coloured by (SegmentationMapColor._segment_rgba),
     or None."""

@@ -1,5 +1,6 @@
 """The Connectome toolbar tab: each button, declared as a toolbar provider in
-bundle_info.xml, runs the command the panel would run for it.
+bundle_info.xml, runs the command the panel would run for it, written by the same
+builders (ui/commands.py).
 
 Buttons know no models, so their commands name none and ``connectome color`` /
 ``surfaces`` choose the EM map and segmentation themselves, unless the Connectome panel
@@ -11,38 +12,32 @@ from chimerax.core.errors import UserError
 from ..session.classes import segmentation_classes
 from ..session.maps import choose_models
 from ..session.settings import connectome_settings
+from .commands import PANEL, color_command, surfaces_command, uncolor_command
 from .panel import ConnectomeTool
 
-# provider name -> command; "surfaces" is made from the panel's checked classes.
+# provider name -> the command it runs, made from the models the panel shows (None when
+# it is closed) and the session.
 BUTTON_COMMANDS = {
-    'color axon': 'connectome color attributes axon',
-    'color dendrite': 'connectome color attributes dendrite',
-    'color spinehead': 'connectome color attributes spinehead',
-    'color all': 'connectome color attributes axon,dendrite,spinehead',
-    'uncolor': 'connectome uncolor',
-    'surfaces': None,
-    'panel': 'connectome panel',
+    'color axon': lambda session, seg, image: color_command(seg, image, ['axon']),
+    'color dendrite': lambda session, seg, image: color_command(seg, image, ['dendrite']),
+    'color spinehead': lambda session, seg, image: color_command(seg, image, ['spinehead']),
+    'color all': lambda session, seg, image: color_command(seg, image,
+                                                           ['axon', 'dendrite', 'spinehead']),
+    'uncolor': lambda session, seg, image: uncolor_command(image),
+    'surfaces': lambda session, seg, image: _surfaces_command(session, seg),
+    'panel': lambda session, seg, image: PANEL,
 }
 
 
 def button_command(session, name):
     """The command a toolbar button runs."""
     try:
-        text = BUTTON_COMMANDS[name]
+        make = BUTTON_COMMANDS[name]
     except KeyError:
         raise ValueError('chimerax.connectome has no toolbar button %r' % name) from None
     panel = _open_panel(session)
     seg, image = (panel.segmentation, panel.image) if panel else (None, None)
-    if name == 'surfaces':
-        text = _surfaces_command(session, seg)
-    if text.startswith('connectome color') and seg is not None and image is not None:
-        text = text.replace('connectome color', 'connectome color %s map %s'
-                            % (seg.atomspec, image.atomspec), 1)
-    elif text.startswith('connectome surfaces') and seg is not None:
-        text = text.replace('connectome surfaces', 'connectome surfaces %s' % seg.atomspec, 1)
-    elif text == 'connectome uncolor' and image is not None:
-        text += ' %s' % image.atomspec
-    return text
+    return make(session, seg, image)
 
 
 def _surfaces_command(session, seg):
@@ -51,16 +46,13 @@ def _surfaces_command(session, seg):
     settings = connectome_settings(session)
     classes = settings.checked_classes
     try:
-        seg = seg or choose_models(session, 'connectome surfaces', need_image=False)[0]
+        chosen = seg or choose_models(session, 'connectome surfaces', need_image=False)[0]
     except UserError:
         pass        # no segmentation: the command itself will say so
     else:
-        have = segmentation_classes(seg)
+        have = segmentation_classes(chosen)
         classes = [c for c in classes if c in have] or classes
-    text = 'connectome surfaces attributes %s' % ','.join(classes)
-    if settings.surfaces_each:
-        text += ' each true'
-    return text
+    return surfaces_command(seg, classes, each=settings.surfaces_each)
 
 
 def run_button(session, name):

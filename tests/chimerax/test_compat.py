@@ -42,6 +42,9 @@ def test_segmentation_colors_are_a_segmentation_map_color(session, run, pair):
     assert compat.has_segmentation_colors(em)
     em.mask_colors = None                  # what `connectome uncolor` does
     assert not compat.has_segmentation_colors(em)
+    run('segmentation colors #2 lime map #1 byAttribute axon')
+    compat.remove_segmentation_colors(em)
+    assert em.mask_colors is None and not compat.has_segmentation_colors(em)
 
 
 def test_attribute_colours_are_cached_on_the_model_by_name(session, run, pair):

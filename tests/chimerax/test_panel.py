@@ -153,7 +153,7 @@ def test_panel_widget_renders(session, panel, tmp_path):
     widget.adjustSize()
     image = widget.grab().toImage()
     assert image.width() > 200 and image.height() > 150
-    swatch = panel._class_rows['dendrite'][1]
+    swatch = panel._class_rows['dendrite'].swatch
     centre = swatch.mapTo(widget, swatch.rect().center())
     c = image.pixelColor(centre)
     # Red, as the widget style draws a red button face.

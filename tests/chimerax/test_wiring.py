@@ -257,6 +257,31 @@ def test_partners_shown_with_logged_commands(session, run, demo):
     assert compat.has_segmentation_colors(image)
 
 
+def test_partners_map_colored_as_connectome_color(session, run, demo):
+    """`partners ... show map` colours the EM map the one way `connectome color` does:
+    the map shown in image style, the segmentation hidden, the colour key of the
+    colouring it replaces removed; the partners' regions in their category colour."""
+    t = demo['expected']
+    (image,) = run('open %s' % demo['image'])
+    (seg,) = run('open %s' % demo['seg'])
+    run('connectome color #2 axonclass key true')
+    run('volume #1 style surface')
+    run('volume #2 show')
+    with LogCapture(session) as log:
+        run('connectome partners #2 neuron 1 show map')
+    assert 'Colored the partners on #1 by their class' in log.text
+    assert log.commands[1] == 'key delete' and log.commands[2].startswith('2dlabels delete')
+    assert log.commands[3:5] == ['volume #2 hide', 'volume #1 show style image']
+    assert image.display and image.image_will_show
+    assert not seg.display
+    from chimerax.connectome.session import compat
+    rgba = compat.segmentation_rgba(image)
+    axons = sorted(int(a) for a, p, n in t['partners_axon_neuron'] if p == 1)
+    regions = np.flatnonzero(np.isin(t['objects']['axon'], axons))
+    assert regions.size and (rgba[regions, :3] != 255).any(axis=1).all()
+    assert tuple(rgba[0]) == (255, 255, 255, 255)
+
+
 def test_show_centres_on_the_object(session, run, demo):
     t = demo['expected']
     (image,) = run('open %s' % demo['image'])
