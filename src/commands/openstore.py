@@ -19,7 +19,7 @@ from chimerax.open_command import FetcherInfo, OpenerInfo
 
 from ..errors import InputError
 from ..formats import sidecar, stores
-from ..formats.tiles import check_geometry
+from ..formats.source import check_geometry
 from ..session.storegrid import store_grid
 
 # bundle_info.xml's data format names

@@ -15,7 +15,8 @@ import stores
 import tilesets
 from chimerax.connectome.errors import InputError
 from chimerax.connectome.formats import sidecar
-from chimerax.connectome.formats.stores import Location, Store, looks_like_store, open_store
+from chimerax.connectome.formats.stores import (Location, Store, StoreSpec, looks_like_store,
+                                                open_store)
 from chimerax.connectome.pipeline import attributes, combine
 
 SHAPE = (18, 34, 42)                        # z,y,x: not multiples of chunks or factors
@@ -254,8 +255,8 @@ def test_attribute_file_made_checked_and_written(tmp_path, labels):
     with pytest.raises(InputError, match='holds attributes of a store of 42 x 34 x 18 voxels'):
         sidecar.create(side, other)
     with pytest.raises(InputError, match='is remote; name a local file for its attributes'):
-        sidecar.default_path(Store(Location('gs://b/x'), 'zarr'))
-    remote = sidecar.default_path(Store(Location('gs://b/x'), 'zarr'),
+        sidecar.default_path(Store(StoreSpec(Location('gs://b/x'), 'zarr')))
+    remote = sidecar.default_path(Store(StoreSpec(Location('gs://b/x'), 'zarr')),
                                   str(tmp_path / 'cache'))
     assert remote.startswith(str(tmp_path / 'cache')) and remote.endswith('.attributes.h5')
     shutil.rmtree(path)
