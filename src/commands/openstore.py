@@ -10,7 +10,7 @@ one multiresolution volume, read where it lies: the open-command providers of th
                                               format prefix)
 
 A local folder ending in .zarr or .n5 opens without ``format``.  The reading is
-formats/stores.py; the volume session/storegrid.py.
+formats/stores/; the volume session/storegrid.py.
 """
 
 import os

@@ -9,11 +9,8 @@ from ...errors import InputError
 from .spec import LevelSpec, StoreSpec, axis_names, nanometres, one_full_resolution
 
 
-def n5_spec(location, read, channel=0):
-    """The StoreSpec of the N5 dataset or group at ``location``; ``read(key)`` gives the
-    parsed JSON of a metadata file, or None if absent.  InputError naming the store and
-    the problem."""
-    loc = location
+def n5_spec(loc, read, channel=0):
+    """The StoreSpec (spec.py) of the N5 dataset or group at Location ``loc``."""
     attrs = read('attributes.json')
     if attrs is None:
         raise InputError('%s is not an N5 store (no attributes.json)' % loc, loc.text)

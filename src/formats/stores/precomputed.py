@@ -16,11 +16,8 @@ ENCODINGS = ('raw', 'compressed_segmentation', 'jpeg', 'png')
 _COMPRESSED_SUFFIXES = ('.gz', '.br', '.zst')
 
 
-def precomputed_spec(location, read, channel=0):
-    """The StoreSpec of the precomputed store at ``location``; ``read(key)`` gives the
-    parsed JSON of a metadata file, or None if absent.  InputError naming the store and
-    the problem."""
-    loc = location
+def precomputed_spec(loc, read, channel=0):
+    """The StoreSpec (spec.py) of the precomputed store at Location ``loc``."""
     info = read('info')
     if info is None:
         raise InputError('%s is not a neuroglancer precomputed store (no info file)' % loc,

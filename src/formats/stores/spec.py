@@ -1,8 +1,11 @@
 """What a store's metadata says, as small immutable records: ``StoreSpec`` (format,
 voxel size and origin, which scales to read and how) and ``LevelSpec`` (one scale), made
 by precomputed.py, zarr.py and n5.py and opened by opening.py; and the checks the three
-formats share (voxel sizes, whole downsampling factors, voxel types, axis names).
-Pure: no ChimeraX, no tensorstore.
+formats share (voxel sizes, whole downsampling factors, voxel types, axis names).  Each
+format module's ``FORMAT_spec(loc, read, channel)`` takes the store's Location,
+``read(key)``, which gives the parsed JSON of a metadata file inside the store or None if
+it is absent, and the channel to read; it raises InputError naming the store and the
+problem.  Pure: no ChimeraX, no tensorstore.
 
 Index order: z,y,x for factors and offsets; x,y,z for voxel sizes and origins.
 """

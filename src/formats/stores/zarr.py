@@ -9,11 +9,8 @@ from .spec import LevelSpec, StoreSpec, axis_names, nanometres, one_full_resolut
     whole_factors
 
 
-def zarr_spec(location, read, channel=0):
-    """The StoreSpec of the Zarr array or OME-Zarr group at ``location``; ``read(key)``
-    gives the parsed JSON of a metadata file, or None if absent.  InputError naming the
-    store and the problem."""
-    loc = location
+def zarr_spec(loc, read, channel=0):
+    """The StoreSpec (spec.py) of the Zarr array or OME-Zarr group at Location ``loc``."""
     v3 = read('zarr.json')
     if v3 is not None:
         attrs = v3.get('attributes', {}) if isinstance(v3, dict) else {}
