@@ -12,9 +12,10 @@ multiresolution Chimera map.
 STORE is a neuroglancer precomputed, Zarr or N5 store (a folder or URL, as ``open``
 takes it): its full resolution is read, with its voxel size and origin unless given, so
 a region of a remote dataset becomes a local map.  Options shared with ChimeraX's ``save
-file.cmap`` have its names and values.  The work is done by formats/tiles.py or
-formats/stores.py (reading) and pipeline/combine.py (writing); this module only parses,
-reports progress to the status line and log, and opens the result.  With ``scheduler``
+file.cmap`` have its names and values.  The work is done by formats/tiles/ or
+formats/stores/ (reading: either is a formats/source.py VolumeSource) and
+pipeline/combine.py (writing); this module only parses, reports progress to the status
+line and log, and opens the result.  With ``scheduler``
 the chunk work runs on a Dask cluster (pipeline/cluster.py) and this process writes.
 """
 
@@ -48,7 +49,7 @@ class SchedulerArg(Annotation):
 
 
 class TilesArg(OpenFileNamesArg):
-    """A folder, a glob or several tile files (globs are expanded by formats/tiles.py),
+    """A folder, a glob or several tile files (globs are expanded by formats/tiles/),
     or one store."""
     name = 'a folder, glob or HDF5 tile files, or a store'
     check_existence = False
@@ -74,17 +75,18 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
         region = tuple(region[0]) + tuple(region[1])
 
     try:
-        with cancellable(), _source(tiles, dataset, pattern, first_index, missing,
-                                    axis_order, channel) as tileset:
-            if isinstance(tileset, stores.Store):
-                voxel_size = voxel_size or tileset.voxel_size
-                if origin is None:
-                    start = engine.region_bounds(None if region == 'all' else region,
-                                                 tileset.shape)[0]
-                    origin = tuple(o + s * v for o, s, v in
-                                   zip(tileset.origin, reversed(start), voxel_size))
+        with cancellable(), _open_source(tiles, dataset, pattern, first_index, missing,
+                                         axis_order, channel) as source:
+            # The source's own voxel size and origin unless given (a store has them,
+            # tiles have none: combine's defaults then).
+            voxel_size = voxel_size or source.voxel_size
+            if origin is None and source.origin is not None:
+                start = engine.region_bounds(None if region == 'all' else region,
+                                             source.shape)[0]
+                origin = tuple(o + s * v for o, s, v in
+                               zip(source.origin, reversed(start), voxel_size))
             result = engine.combine(
-                tileset, output, region=region, voxel_size=voxel_size or (1, 1, 1),
+                source, output, region=region, voxel_size=voxel_size or (1, 1, 1),
                 origin=origin,
                 subsamples=_subsamples(subsamples), downsample=downsample, compress=compress,
                 compress_method=compress_method, compress_level=compress_level,
@@ -101,8 +103,9 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
     return run(session, 'open %s' % quote_path_if_necessary(result.path))
 
 
-def _source(tiles, dataset, pattern, first_index, missing, axis_order, channel):
-    """A TileSet, or a Store when the one source given is a store."""
+def _open_source(tiles, dataset, pattern, first_index, missing, axis_order, channel):
+    """The VolumeSource to read: a Store when the one source given is a store, else a
+    TileSet."""
     if len(tiles) == 1 and stores.looks_like_store(tiles[0]):
         return stores.open_store(tiles[0], channel=channel)
     return open_tiles(tiles, dataset=dataset, pattern=pattern, first_index=first_index,

@@ -10,7 +10,7 @@ one multiresolution volume, read where it lies: the open-command providers of th
                                               format prefix)
 
 A local folder ending in .zarr or .n5 opens without ``format``.  The reading is
-formats/stores.py; the volume session/storegrid.py.
+formats/stores/; the volume session/storegrid.py.
 """
 
 import os
@@ -19,7 +19,7 @@ from chimerax.open_command import FetcherInfo, OpenerInfo
 
 from ..errors import InputError
 from ..formats import sidecar, stores
-from ..formats.tiles import check_geometry
+from ..formats.source import check_geometry
 from ..session.storegrid import store_grid
 
 # bundle_info.xml's data format names

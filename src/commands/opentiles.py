@@ -10,8 +10,8 @@ import os
 from chimerax.open_command import OpenerInfo
 
 from ..errors import InputError
-from ..formats.tiles import (AXIS_ORDERS, DEFAULT_PATTERN, MISSING_CHOICES, check_geometry,
-                             open_tiles)
+from ..formats.source import check_geometry
+from ..formats.tiles import AXIS_ORDERS, DEFAULT_PATTERN, MISSING_CHOICES, open_tiles
 from ..session.tilegrid import TilesGrid
 
 

@@ -59,8 +59,8 @@ class Workers:
 
     reads_tiles = True          # every tile is read by the workers themselves
 
-    def __init__(self, address, tileset, works, levels, region_start, report=None):
-        spec = getattr(tileset, 'open_arguments', None)
+    def __init__(self, address, source, works, levels, region_start, report=None):
+        spec = source.worker_spec()
         if spec is None:
             raise InputError('combine on a cluster reads tile sets of HDF5 files only (the'
                              ' workers open the tiles themselves)')
@@ -75,7 +75,7 @@ class Workers:
         self.works = works
         self.levels = levels
         self.region_start = tuple(region_start)
-        self.dtype = tileset.dtype
+        self.dtype = source.dtype
         # A task does a whole subtree of chunks, up to SUBTREE_LEVELS levels above full
         # resolution (64 leaves and their parents): Dask spends about a millisecond of
         # the writing process's time on each task, more than a chunk's own work takes.
@@ -196,37 +196,37 @@ def _code_archive():
 
 # --- on the workers ---------------------------------------------------------------------
 
-_JOBS = {}                      # per worker process: the open tile set of each job
+_JOBS = {}                      # per worker process: the open source of each job's spec
 _HDF5 = threading.Lock()        # its HDF5 calls, one thread at a time
 
 
-def _tileset(spec):
-    key = repr(sorted(spec.items()))
-    tileset = _JOBS.get(key)
-    if tileset is None:
-        from ..formats.tiles import open_tiles
+def _source(spec):
+    """The source a job's worker spec (formats/source.py WorkerSpec) opens, kept open for
+    the job's next tasks."""
+    source = _JOBS.get(spec)
+    if source is None:
         for old in _JOBS.values():
             old.close()
         _JOBS.clear()
-        tileset = _JOBS[key] = open_tiles(**spec)
-    return tileset
+        source = _JOBS[spec] = spec.open()
+    return source
 
 
-def _read(tileset, start, stop):
-    """A block of the tile set, HDF5 calls one thread at a time."""
+def _read(source, start, stop):
+    """A block of the source, HDF5 calls one thread at a time."""
     with _HDF5:
-        readable = tileset.prepare(start, stop)
+        readable = source.prepare(start, stop)
         if not readable:
-            return tileset.read(start, stop)
-    return tileset.read(start, stop)
+            return source.read(start, stop)
+    return source.read(start, stop)
 
 
 def _remote_leaf(job, start, stop):
     blosc_in_calling_thread()           # this worker's threads are the parallelism
     spec, works = job[:2]
     with _HDF5:
-        tileset = _tileset(spec)
-    return finish_chunk(works[0], _read(tileset, start, stop))
+        source = _source(spec)
+    return finish_chunk(works[0], _read(source, start, stop))
 
 
 def _remote_block(job, level, a):
@@ -238,12 +238,12 @@ def _remote_subtree(job, level, index):
     blosc_in_calling_thread()           # this worker's threads are the parallelism
     spec, works, levels, region_start, dtype = job
     with _HDF5:
-        tileset = _tileset(spec)
+        source = _source(spec)
 
     def read(start, stop):
         s = tuple(a + o for a, o in zip(start, region_start))
         e = tuple(a + o for a, o in zip(stop, region_start))
-        if tileset.is_empty(s, e):
+        if source.is_empty(s, e):
             return np.zeros(tuple(b - a for a, b in zip(s, e)), dtype)
-        return _read(tileset, s, e)
+        return _read(source, s, e)
     return finish_subtree(read, levels, works, level, index, dtype)

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..formats import cmap, locks
-from ..formats.tiles import check_geometry
+from ..formats.source import check_geometry
 from ..parallel import available_cores
 from ..progress import Progress, format_bytes, format_duration
 from . import pyramid

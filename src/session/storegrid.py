@@ -1,4 +1,4 @@
-"""A chunked store (formats/stores.py) opened in ChimeraX as one multiresolution volume.
+"""A chunked store (formats/stores/) opened in ChimeraX as one multiresolution volume.
 
 ``store_grid`` gives the GridData ChimeraX shows: one ``StoreLevelGrid`` per scale of
 the store, gathered in a ``StoreGrid``, ChimeraX's own SubsampledGrid (what its cmap and
@@ -16,7 +16,7 @@ from ..formats import sidecar
 
 
 class StoreLevelGrid(GridData):
-    """GridData over one scale (a formats.stores.StoreLevel)."""
+    """GridData over one scale (a formats.stores StoreLevel)."""
 
     def __init__(self, level, size, origin, step, name, path, file_type):
         self.level = level

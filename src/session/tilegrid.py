@@ -1,6 +1,6 @@
 """A tile set opened in ChimeraX as one volume, without converting it.
 
-``TilesGrid`` is the ChimeraX GridData of a formats.tiles.TileSet: each region ChimeraX
+``TilesGrid`` is the ChimeraX GridData of a formats.tiles TileSet: each region ChimeraX
 asks for (a plane, a subregion, every Nth voxel) is read from only the tiles and HDF5
 chunks it touches, through the same reader ``connectome combine`` uses; the open-command
 provider that makes one is commands/opentiles.py.  There are no precomputed levels, so

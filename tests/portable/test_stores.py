@@ -1,7 +1,8 @@
-"""formats/stores.py and formats/sidecar.py on stores written here by tensorstore,
+"""formats/stores/ and formats/sidecar.py on stores written here by tensorstore,
 CloudVolume and zarr-python: every level voxel for voxel, metadata (voxel size, offset,
-units, channels), bad stores, remote reading over HTTP, `connectome combine`'s engine
-reading a store, and the attribute file of a read-only store."""
+units, channels), the specs the metadata alone makes, bad stores, remote reading over
+HTTP, `connectome combine`'s engine reading a store, and the attribute file of a
+read-only store."""
 
 import json
 import os
@@ -15,7 +16,12 @@ import stores
 import tilesets
 from chimerax.connectome.errors import InputError
 from chimerax.connectome.formats import sidecar
-from chimerax.connectome.formats.stores import Location, Store, looks_like_store, open_store
+from chimerax.connectome.formats.source import VolumeSource
+from chimerax.connectome.formats.stores import (LevelSpec, Location, Store, StoreSpec,
+                                                looks_like_store, open_store)
+from chimerax.connectome.formats.stores.n5 import n5_spec
+from chimerax.connectome.formats.stores.precomputed import precomputed_spec
+from chimerax.connectome.formats.stores.zarr import zarr_spec
 from chimerax.connectome.pipeline import attributes, combine
 
 SHAPE = (18, 34, 42)                        # z,y,x: not multiples of chunks or factors
@@ -223,6 +229,80 @@ def test_combine_a_region_of_a_store(tmp_path, labels):
     assert s.chunks_read > 0 and s.bytes_read >= labels[1:17, 5:31, 3:41].nbytes
 
 
+def test_a_store_is_a_volume_source_its_workers_cannot_open_yet(tmp_path, labels):
+    """combine on a cluster refuses a store (the workers open tile sets only), decided
+    by the VolumeSource's worker_spec, before any cluster is reached."""
+    s = open_store(stores.precomputed_tensorstore(tmp_path / 'seg', [labels], []))
+    assert isinstance(s, VolumeSource) and s.worker_spec() is None
+    nx, ny, nz = (-(-n // c) for n, c in zip(reversed(s.shape), reversed(s.chunk_shape)))
+    assert len(s.tiles) == nx * ny * nz > 1
+    assert (nx - 1, ny - 1, nz - 1) in s.tiles and (nx, 0, 0) not in s.tiles
+    assert sorted(s.tiles) == sorted(s.positions_in((0, 0, 0), s.shape))
+    out = tmp_path / 'o.cmap'
+    with pytest.raises(InputError, match='combine on a cluster reads tile sets of HDF5 files'
+                                         ' only'):
+        combine.combine(s, str(out), scheduler='local 1', chunk_side=16)
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------------------------------
+# Specs from the metadata alone (no tensorstore)
+
+def test_precomputed_spec_from_the_info_file(tmp_path):
+    scale = dict(encoding='raw', chunk_sizes=[[16, 16, 8]], size=[42, 34, 18])
+    info = {'type': 'segmentation', 'data_type': 'uint64', 'num_channels': 1, 'scales': [
+        dict(scale, key='a', resolution=[8, 8, 40], voxel_offset=[5, 6, 3]),
+        dict(scale, key='b', resolution=[12, 12, 40]),
+        dict(scale, key='c', resolution=[8, 8, 40]),
+        dict(scale, key='d', resolution=[16, 16, 80])]}
+    loc = Location('gs://bucket/seg')
+    spec = precomputed_spec(loc, {'info': info}.get)
+    assert spec.levels == (LevelSpec('a', '', (1, 1, 1), 0), LevelSpec('d', '', (2, 2, 2), 3))
+    assert spec.skipped == (('b', "voxel size 12,12,40 is not a whole multiple of the full"
+                                  " resolution's 8,8,40"), ('c', 'a second full-resolution scale'))
+    assert (spec.voxel_size, spec.origin, spec.offset) == ((8, 8, 40), (40, 48, 120), (3, 6, 5))
+    assert spec.segmentation and spec.units_known and spec.stored_dtype == np.uint64
+    with pytest.raises(InputError, match='gs://bucket/seg has 1 channel; channel 1 does not'):
+        precomputed_spec(loc, {'info': info}.get, 1)
+    with pytest.raises(InputError, match='gs://bucket/seg: its info file lists no scales'):
+        precomputed_spec(loc, {'info': {'scales': []}}.get)
+
+
+def test_ome_zarr_and_n5_specs_from_their_attributes():
+    loc = Location('s3://bucket/img.zarr')
+    axes = [{'name': 'c', 'type': 'channel'}] + [{'name': a, 'type': 'space',
+                                                  'unit': 'micrometer'} for a in 'zyx']
+    datasets = [{'path': str(k), 'coordinateTransformations': [
+        {'type': 'scale', 'scale': [1, 0.04 * f, 0.008 * f, 0.008 * f]}]} for k, f in
+        enumerate((1, 2))]
+    attrs = {'multiscales': [{'axes': axes, 'datasets': datasets,
+                              'coordinateTransformations': [
+                                  {'type': 'translation', 'translation': [0, 1, 2, 3]}]}],
+             'image-label': {}}
+    spec = zarr_spec(loc, {'.zattrs': attrs}.get, 1)
+    assert spec.driver == 'zarr' and spec.axes == ('c', 'z', 'y', 'x') and spec.channel == 1
+    assert [(lv.key, lv.path, lv.factors) for lv in spec.levels] == [('0', '0', (1, 1, 1)),
+                                                                     ('1', '1', (2, 2, 2))]
+    assert np.allclose(spec.voxel_size, (8, 8, 40)) and np.allclose(spec.origin,
+                                                                    (3000, 2000, 1000))
+    assert spec.units_known and spec.segmentation and spec.stored_dtype is None
+    with pytest.raises(InputError, match='is a Zarr group without OME-Zarr multiscales'):
+        zarr_spec(loc, {'.zattrs': {}}.get)
+
+    loc = Location('gs://bucket/img.n5')
+    files = {'attributes.json': {'axes': ['x', 'y', 'z'], 'resolution': [4, 4, 30],
+                                 'units': ['nm', 'nm', 'nm']},
+             's0/attributes.json': {'dimensions': [64, 48, 20]},
+             's1/attributes.json': {'dimensions': [32, 24, 20],
+                                    'downsamplingFactors': [2, 2, 1]}}
+    spec = n5_spec(loc, files.get)
+    assert spec.reverse and spec.axes == ('x', 'y', 'z') and spec.units_known
+    assert spec.levels == (LevelSpec('s0', 's0', (1, 1, 1)), LevelSpec('s1', 's1', (1, 2, 2)))
+    assert spec.voxel_size == (4, 4, 30) and spec.origin == (0, 0, 0)
+    with pytest.raises(InputError, match='is an N5 group with no datasets s0, s1'):
+        n5_spec(loc, {'attributes.json': {}}.get)
+
+
 # ---------------------------------------------------------------------------------------
 # The attribute file of a store
 
@@ -254,8 +334,8 @@ def test_attribute_file_made_checked_and_written(tmp_path, labels):
     with pytest.raises(InputError, match='holds attributes of a store of 42 x 34 x 18 voxels'):
         sidecar.create(side, other)
     with pytest.raises(InputError, match='is remote; name a local file for its attributes'):
-        sidecar.default_path(Store(Location('gs://b/x'), 'zarr'))
-    remote = sidecar.default_path(Store(Location('gs://b/x'), 'zarr'),
+        sidecar.default_path(Store(StoreSpec(Location('gs://b/x'), 'zarr')))
+    remote = sidecar.default_path(Store(StoreSpec(Location('gs://b/x'), 'zarr')),
                                   str(tmp_path / 'cache'))
     assert remote.startswith(str(tmp_path / 'cache')) and remote.endswith('.attributes.h5')
     shutil.rmtree(path)

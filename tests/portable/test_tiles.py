@@ -2,6 +2,7 @@
 stitched volume, compared with the numpy volume the tiles were cut from."""
 
 import os
+import pickle
 
 import h5py
 import hdf5plugin
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 
 from chimerax.connectome.formats import tiles
+from chimerax.connectome.formats.source import VolumeSource
 from chimerax.connectome.errors import InputError
 
 import tilesets
@@ -259,3 +261,20 @@ def test_tiles_with_other_filters_are_named(tmp_path, volume):
         (tile,) = ts.filtered_tiles()
         assert tile.name == 'x1y0z0.hdf5' and tile.filter_names() == ['lzf']
         assert np.array_equal(ts.read(), volume)
+
+
+def test_a_tile_set_is_a_volume_source_its_workers_reopen(tmp_path, volume):
+    """What a cluster's worker gets: a picklable, hashable spec that opens the same tile
+    set; tiles carry no voxel size or origin."""
+    tilesets.write_tiles(tmp_path / 't', volume, TILE, chunks=(8, 8, 8), skip=[(1, 0, 0)])
+    with tiles.open_tiles(str(tmp_path / 't'), missing='zero', inflate='zlib') as ts:
+        assert isinstance(ts, VolumeSource)
+        assert ts.voxel_size is None and ts.origin is None
+        spec = pickle.loads(pickle.dumps(ts.worker_spec()))
+        assert spec == ts.worker_spec() and hash(spec) == hash(ts.worker_spec())
+        assert spec.missing == 'zero' and spec.inflate == 'zlib'
+        assert all(os.path.isabs(p) for p in spec.source)
+        with spec.open() as again:
+            assert again.shape == ts.shape and sorted(again.tiles) == sorted(ts.tiles)
+            assert np.array_equal(again.read(), ts.read())
+            assert again.worker_spec() == spec

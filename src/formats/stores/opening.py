@@ -1,0 +1,160 @@
+"""A StoreSpec (spec.py) opened with tensorstore: the metadata files read through its
+key-value stores (the same code for local folders and remote buckets), the full
+resolution's voxel type, and each scale as a z,y,x view of the store's own grid, other
+dimensions fixed (one channel), shifted so that index 0 of level k is the full
+resolution's first voxel divided by the level's factors.
+
+Why tensorstore: one maintained library (Google's, behind neuroglancer) reads all three
+formats, sharded precomputed and compressed_segmentation included, from local files,
+gs://, s3:// and http(s)://; docs/performance.md compares it with zarr-python and
+CloudVolume.  It is imported when a store is first opened, not with the bundle.
+Pure: no ChimeraX.
+"""
+
+import json
+import re
+from typing import NamedTuple, Tuple
+
+import numpy as np
+
+from ...blocks import ceil_div
+from ...errors import InputError
+
+
+def _tensorstore():
+    # Imported when first needed: it is a large library that most sessions never use.
+    import tensorstore
+    return tensorstore
+
+
+def reason(error):
+    """tensorstore's message without the spec it appends."""
+    return re.sub(r'\s*\[tensorstore_spec=.*$', '', str(error), flags=re.S)
+
+
+class Metadata:
+    """JSON metadata files of a store, read through tensorstore's key-value stores.
+    ``read(key)`` is what the format modules' ``read`` argument is."""
+
+    def __init__(self, location):
+        self.location = location
+        self._kv = {}
+
+    def read(self, key):
+        """The parsed JSON at ``key`` (a path inside the store), or None if absent."""
+        folder, _, name = key.rpartition('/')
+        ts = _tensorstore()
+        try:
+            kv = self._kv.get(folder)
+            if kv is None:
+                kv = self._kv[folder] = ts.KvStore.open(self.location.kvstore(folder)).result()
+            r = kv.read(name).result()
+        except ValueError as e:
+            raise InputError('%s: cannot read %s: %s' % (self.location, key, reason(e)),
+                             self.location.text)
+        if r.state != 'value':
+            return None
+        try:
+            return json.loads(bytes(r.value))
+        except ValueError as e:
+            raise InputError('%s: %s is not valid JSON: %s' % (self.location, key, e),
+                             self.location.text)
+
+
+class OpenedLevel(NamedTuple):
+    """One scale opened: ``view`` (tensorstore, z,y,x, level grid coordinates),
+    ``factors`` (z,y,x), ``shape`` (z,y,x: the full resolution divided by the factors,
+    rounded up), ``chunk_shape`` (z,y,x), ``key``."""
+    view: object
+    factors: Tuple[int, int, int]
+    shape: Tuple[int, int, int]
+    chunk_shape: Tuple[int, int, int]
+    key: str
+
+
+def stored_dtype(spec):
+    """The voxel type stored in the full resolution's array."""
+    t = _open_array(spec.driver, spec.location.kvstore(spec.levels[0].path), 0)
+    return np.dtype(t.dtype.numpy_dtype)
+
+
+def open_levels(spec, cache_bytes):
+    """The spec's levels as OpenedLevels, sharing a cache of ``cache_bytes`` decoded
+    chunk bytes per level.  tensorstore's errors are ValueErrors."""
+    ts = _tensorstore()
+    full = None
+    opened = []
+    for level in spec.levels:
+        view = _view(spec, level, cache_bytes)
+        if full is None:
+            full = tuple(int(v) for v in view.domain.shape)
+        chunk = _chunk_zyx(view)
+        base = tuple(b // f for b, f in zip(spec.offset, level.factors))
+        view = view[ts.d[:].translate_by[tuple(-b for b in base)]]
+        shape = tuple(ceil_div(n, f) for n, f in zip(full, level.factors))
+        opened.append(OpenedLevel(view, level.factors, shape, chunk, level.key))
+    return opened
+
+
+def _view(spec, level, cache_bytes):
+    """One level's array, z,y,x in the store's own grid."""
+    loc = spec.location
+    if spec.format == 'precomputed':
+        t = _tensorstore().open({'driver': spec.driver, 'kvstore': loc.kvstore(),
+                                 'scale_index': level.scale_index,
+                                 'context': _context(cache_bytes),
+                                 'recheck_cached_data': False}, read=True).result()
+        return t[..., spec.channel].T       # x,y,z stored; z,y,x read without a copy
+    t = _open_array(spec.driver, loc.kvstore(level.path), cache_bytes)
+    return _spatial_view(loc, t, spec.axes, spec.channel, spec.reverse)
+
+
+def _context(cache_bytes):
+    return {'cache_pool': {'total_bytes_limit': int(cache_bytes)}}
+
+
+def _open_array(driver, kvstore, cache_bytes):
+    ts = _tensorstore()
+    return ts.open({'driver': driver, 'kvstore': kvstore, 'context': _context(cache_bytes),
+                    'recheck_cached_data': False}, read=True).result()
+
+
+def _spatial_view(loc, t, names, channel, reverse):
+    """View z,y,x of a tensorstore: other dimensions fixed at index 0 (a channel
+    dimension at ``channel``).  ``names``: the dimensions' names (None: the last three
+    are z,y,x, after reversal for N5, whose dimensions are listed x first)."""
+    ts = _tensorstore()
+    ndim = t.rank
+    if reverse:
+        t = t.T
+        names = list(reversed(names)) if names else None
+    if names is None:
+        if ndim < 3:
+            raise InputError('%s is %d-D, not a 3-D volume' % (loc, ndim), loc.text)
+        names = ['extra'] * (ndim - 3) + ['z', 'y', 'x']
+    if not all(a in names for a in 'zyx'):
+        raise InputError('%s: its axes are %s; a volume needs x, y and z'
+                         % (loc, ','.join(names)), loc.text)
+    index = []
+    lo = t.domain.inclusive_min
+    for d, name in enumerate(names):
+        if name in 'zyx' and len(name) == 1:
+            index.append(slice(None))
+            continue
+        n = int(t.domain.shape[d])
+        pick = channel if name in ('c', 'channel') else 0
+        if not 0 <= pick < n:
+            raise InputError('%s has %d channels; channel %d does not exist'
+                             % (loc, n, channel), loc.text)
+        index.append(int(lo[d]) + pick)
+    view = t[tuple(index)]
+    kept = [n for n in names if n in ('z', 'y', 'x')]
+    order = [kept.index(a) for a in 'zyx']
+    view = view[ts.d[tuple(order)].transpose[:]]
+    return view[ts.d[:].translate_by[tuple(-int(v) for v in view.domain.inclusive_min)]]
+
+
+def _chunk_zyx(view):
+    layout = view.chunk_layout
+    shape = layout.read_chunk.shape
+    return tuple(int(c) if c else 64 for c in shape)

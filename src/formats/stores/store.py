@@ -1,0 +1,276 @@
+"""A chunked multiscale store, read where it lies: ``open_store`` reads and checks its
+metadata (precomputed.py, zarr.py, n5.py make a StoreSpec of it), opens it with
+tensorstore (opening.py) and returns a Store: its scales as levels (each a z,y,x view
+read lazily, chunk by chunk), the voxel size and origin of the full resolution in
+nanometres (x,y,z), its voxel type and whether it is a segmentation.
+
+Level k is a downsampling of level 0 by whole factors (z,y,x): its voxel j covers
+level-0 voxels j*f to (j+1)*f - 1 counted from the full resolution's first voxel, as
+ChimeraX's subsampled maps expect.  Scales whose voxel size is no whole multiple of the
+full resolution's are left out (``skipped`` says which).  Chunks a store lacks read as
+zeros (the store's fill value), as neuroglancer shows them.
+
+A Store is a formats/source.py VolumeSource over its full resolution, the store's chunks
+standing for tiles, so ``connectome combine`` reads it as it reads a tile set:
+tensorstore is thread-safe and releases Python's GIL while it reads and decodes, so
+worker threads read blocks in parallel (``prepare`` is always True).  Pure: no ChimeraX.
+
+Index order: z,y,x (numpy order) for shapes, starts and stops; x,y,z for voxel sizes,
+origins and chunk positions, as ChimeraX gives them.
+"""
+
+import threading
+from dataclasses import dataclass
+from typing import Tuple
+
+import numpy as np
+
+from ...blocks import ceil_div
+from ...errors import InputError
+from ..source import VolumeSource
+from .location import FORMATS, Location, detect_format
+from .n5 import n5_spec
+from .opening import Metadata, open_levels, reason, stored_dtype
+from .precomputed import precomputed_spec
+from .spec import MAX_ID, check_voxel_size, voxel_type
+from .zarr import zarr_spec
+
+DEFAULT_CACHE_BYTES = 256 * 2**20
+_SPECS = {'precomputed': precomputed_spec, 'zarr': zarr_spec, 'n5': n5_spec}
+
+
+def open_store(path, format=None, channel=0, cache_bytes=DEFAULT_CACHE_BYTES):
+    """Read and check a store's metadata; returns a Store.  ``format`` is precomputed,
+    zarr or n5 (found from the metadata when None); ``channel`` picks one channel of a
+    multichannel store.  InputError naming the store for anything it cannot read."""
+    if format is not None and format not in FORMATS:
+        raise ValueError('format must be one of %s' % ', '.join(FORMATS))
+    location = path if isinstance(path, Location) else Location(path, format)
+    metadata = Metadata(location)
+    found = location.format or detect_format(metadata.read)
+    if found is None:
+        raise InputError('%s is not a neuroglancer precomputed, Zarr or N5 store (it has no'
+                         ' info, .zarray, .zattrs, zarr.json or attributes.json)'
+                         % location, location.text)
+    try:
+        spec = _SPECS[found](location, metadata.read, int(channel))
+        stored = spec.stored_dtype if spec.stored_dtype is not None else stored_dtype(spec)
+        check_voxel_size(spec.voxel_size, location, 'the full resolution')
+        store = Store(spec, stored, cache_bytes)
+    except ValueError as e:         # tensorstore's errors
+        raise InputError('%s cannot be read as %s: %s' % (location, found, reason(e)),
+                         location.text)
+    if not store.levels:
+        raise InputError('%s has no readable scale' % location, location.text)
+    return store
+
+
+class StoreLevel:
+    """One scale: ``factors`` (z,y,x) to the full resolution, ``shape`` (z,y,x, the
+    grid ChimeraX sees: the full resolution divided by the factors, rounded up),
+    ``chunk_shape`` (z,y,x), ``key`` (the store's name for it)."""
+
+    def __init__(self, store, view, factors, shape, chunk_shape, key):
+        self.store = store
+        self.view = view                    # tensorstore, dims z,y,x, grid coordinates
+        self.factors = tuple(factors)
+        self.shape = tuple(shape)
+        self.chunk_shape = tuple(chunk_shape)
+        self.key = key
+        domain = view.domain
+        self.data_start = tuple(int(v) for v in domain.inclusive_min)
+        self.data_stop = tuple(int(v) for v in domain.exclusive_max)
+
+    def __repr__(self):
+        return 'StoreLevel(%s, factors %s, %s voxels z,y,x)' % (self.key, self.factors,
+                                                              self.shape)
+
+    def read(self, start=(0, 0, 0), stop=None, step=(1, 1, 1)):
+        """The block [start, stop) of this level (z,y,x), every step-th voxel; parts
+        outside the stored data, and chunks the store lacks, read as zeros."""
+        stop = self.shape if stop is None else stop
+        start, stop, step = (tuple(int(v) for v in t) for t in (start, stop, step))
+        for a in range(3):
+            if not (0 <= start[a] < stop[a] <= self.shape[a]) or step[a] < 1:
+                raise ValueError('block %s-%s step %s outside level %s'
+                                 % (start, stop, step, self.shape))
+        count = tuple(ceil_div(e - s, t) for s, e, t in zip(start, stop, step))
+        # The samples start + k*step that lie in the stored data, along each axis.
+        first = [max(0, ceil_div(lo - s, t)) for s, t, lo in zip(start, step, self.data_start)]
+        last = [min(n, ceil_div(hi - s, t)) for s, t, n, hi in
+                zip(start, step, count, self.data_stop)]
+        out_type = self.store.dtype
+        if any(k1 <= k0 for k0, k1 in zip(first, last)):
+            self.store._count(0, 0)
+            return np.zeros(count, out_type)
+        sel = tuple(slice(s + k0 * t, s + (k1 - 1) * t + 1, t)
+                    for s, t, k0, k1 in zip(start, step, first, last))
+        try:
+            a = self.view[sel].read().result()
+        except ValueError as e:
+            raise InputError('%s: reading %s voxels z,y,x %s failed: %s'
+                             % (self.store.location, self.key,
+                                ', '.join('%d-%d' % (b.start, b.stop - 1) for b in sel),
+                                reason(e)), self.store.location.text)
+        a = self.store.to_voxel_type(a, sel, self.key)
+        chunks = int(np.prod([ceil_div(b.stop, c) - b.start // c
+                              for b, c in zip(sel, self.chunk_shape)]))
+        self.store._count(chunks, a.nbytes)
+        if tuple(a.shape) == count:
+            return a
+        out = np.zeros(count, out_type)
+        out[tuple(slice(k0, k1) for k0, k1 in zip(first, last))] = a
+        return out
+
+
+@dataclass(frozen=True)
+class ChunkPositions:
+    """The chunk positions (x,y,z) of a store's full resolution, all holding data as far
+    as anyone can tell without reading (chunks a store lacks read as zeros): a Store's
+    ``tiles``."""
+    grid: Tuple[int, int, int]          # x,y,z
+
+    def __contains__(self, position):
+        return all(0 <= p < n for p, n in zip(position, self.grid))
+
+    def __len__(self):
+        return int(np.prod(self.grid))
+
+    def __iter__(self):
+        nx, ny, nz = self.grid
+        return ((x, y, z) for z in range(nz) for y in range(ny) for x in range(nx))
+
+
+class Store(VolumeSource):
+    """A multiscale store: ``spec`` (its StoreSpec), ``levels`` (full resolution
+    first), ``shape`` (z,y,x of the full resolution), ``voxel_size`` and ``origin``
+    (x,y,z, nanometres), ``offset`` (z,y,x voxel index of the first voxel in the store's
+    own grid), ``dtype`` (the voxel type read: 64-bit integers are read as 32-bit, see
+    ``to_voxel_type``), ``segmentation`` (True, False, or None when the metadata does not
+    say).  ``Store(spec)`` opens the spec's levels (none, for a spec that lists none)."""
+
+    def __init__(self, spec, stored_dtype=None, cache_bytes=DEFAULT_CACHE_BYTES):
+        self.spec = spec
+        self.stored_dtype = stored_dtype
+        self.dtype = None if stored_dtype is None else voxel_type(stored_dtype, spec.location)
+        self.cache_bytes = cache_bytes
+        self._stats_lock = threading.Lock()
+        self.chunks_read = 0
+        self.bytes_read = 0
+        self.levels = self._open_levels(cache_bytes)
+
+    def _open_levels(self, cache_bytes):
+        return [StoreLevel(self, *opened) for opened in open_levels(self.spec, cache_bytes)]
+
+    def __repr__(self):
+        return 'Store(%s %s: %s voxels x,y,z, %s, %d levels)' % (
+            self.format, self.location, ' x '.join(map(str, reversed(self.shape))),
+            self.dtype, len(self.levels))
+
+    location = property(lambda self: self.spec.location)
+    format = property(lambda self: self.spec.format)
+    name = property(lambda self: self.spec.location.name)
+    url = property(lambda self: self.spec.location.url)
+    voxel_size = property(lambda self: self.spec.voxel_size)
+    origin = property(lambda self: self.spec.origin)
+    offset = property(lambda self: self.spec.offset)
+    units_known = property(lambda self: self.spec.units_known)
+    segmentation = property(lambda self: self.spec.segmentation)
+
+    @property
+    def skipped(self):
+        """(key, reason) of the scales left out."""
+        return list(self.spec.skipped)
+
+    @property
+    def shape(self):
+        return self.levels[0].shape
+
+    def to_voxel_type(self, a, where=None, key=''):
+        """``a`` as the store's voxel type.  ChimeraX maps hold at most 32-bit integers
+        (and region ids index attribute arrays), so 64-bit ids are read as 32-bit: an id
+        that does not fit is an error, never a wrapped value."""
+        if a.dtype == self.dtype:
+            return a
+        if a.dtype in MAX_ID and a.size:
+            info = np.iinfo(self.dtype)
+            hi, lo = int(a.max()), int(a.min())
+            if hi > info.max or lo < info.min:
+                block = '' if where is None else ' (%s voxels z,y,x %s)' % (
+                    key, ', '.join('%d-%d' % (b.start, b.stop - 1) for b in where))
+                raise InputError('%s: region id %d%s does not fit in %s: ChimeraX maps hold'
+                                 ' 32-bit ids; renumber the segmentation (fastremap.renumber)'
+                                 % (self.location, hi if hi > info.max else lo, block,
+                                    self.dtype.name), self.location.text)
+        return a.astype(self.dtype)
+
+    def maximum(self, report=None, slab_bytes=256 << 20):
+        """Largest voxel value of the full resolution, read in slabs of whole chunks."""
+        level = self.levels[0]
+        nz = level.shape[0]
+        plane = int(np.prod(level.shape[1:])) * self.dtype.itemsize
+        step = max(1, slab_bytes // max(plane, 1))
+        cz = level.chunk_shape[0]
+        step = max(cz, step - step % cz)
+        maximum = 0
+        for z in range(0, nz, step):
+            a = level.read((z, 0, 0), (min(z + step, nz),) + level.shape[1:])
+            maximum = max(maximum, int(a.max()))
+            if report:
+                report(min(z + step, nz), nz)
+        return maximum
+
+    # -- the VolumeSource interface (formats/source.py), over the full resolution
+
+    @property
+    def paths(self):
+        """Local files the store is made of (none when remote): combine checks that its
+        output is none of them."""
+        return [self.location.local] if self.location.local else []
+
+    @property
+    def chunk_shape(self):
+        return self.levels[0].chunk_shape
+
+    @property
+    def tiles(self):
+        return ChunkPositions(tuple(reversed([ceil_div(n, c) for n, c in
+                                              zip(self.shape, self.chunk_shape)])))
+
+    def positions_in(self, start, stop):
+        """Grid positions (x,y,z) of the store chunks that the block touches."""
+        cs = self.chunk_shape
+        rz, ry, rx = (range(s // c, ceil_div(e, c)) for s, e, c in zip(start, stop, cs))
+        return [(x, y, z) for z in rz for y in ry for x in rx]
+
+    def is_empty(self, start, stop):
+        # Which chunks exist is not known without asking for them: read and see.
+        return False
+
+    def prepare(self, start, stop):
+        # tensorstore reads from any thread.
+        return True
+
+    def filtered_tiles(self):
+        # tensorstore decodes every chunk itself, in any thread: nothing goes through
+        # HDF5's filter pipeline.
+        return []
+
+    def read(self, start=(0, 0, 0), stop=None, step=(1, 1, 1)):
+        return self.levels[0].read(start, stop, step)
+
+    def set_cache_limit(self, nbytes):
+        """Bytes of decoded chunks tensorstore keeps (a new cache: the levels are
+        opened again)."""
+        if nbytes != self.cache_bytes:
+            self.cache_bytes = nbytes
+            self.levels = self._open_levels(nbytes)
+
+    def worker_spec(self):
+        # A cluster's workers do not open stores yet: combine refuses a store there.
+        return None
+
+    def _count(self, chunks, nbytes):
+        with self._stats_lock:
+            self.chunks_read += chunks
+            self.bytes_read += nbytes
