@@ -126,9 +126,9 @@ def _tinybrain_mode(a):
     tinybrain reads its input as a Fortran-ordered x,y,z array (first index fastest,
     strides ignored) and returns x,y,z: given a C-ordered z,y,x array it would return a
     transposed result (a cube) or the modes of the wrong voxels (any other shape), so it
-    is given the transposed view of a C-contiguous array.  It holds Python's GIL (0.2 ms
-    a 64^3 uint32 chunk, 3.5x faster than the numpy code; met once per four
-    full-resolution chunks).  1x2x2 blocks, the first level of anisotropic voxels and one
+    is given the transposed view of a C-contiguous array.  It holds Python's GIL (faster
+    than the numpy code, and met only once per four full-resolution chunks;
+    docs/performance.md).  1x2x2 blocks, the first level of anisotropic voxels and one
     per full-resolution chunk, go to modekernel.py, which is faster than tinybrain there
     and releases the GIL.
     """

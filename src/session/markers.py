@@ -4,14 +4,14 @@ markers are too slow one instanced model of spheres (every synapse of the datase
 of tubes (thousands of skeletons).
 
 A ChimeraX marker is an atom of a MarkerSet (a Structure) in its own residue, whose
-number is the marker's id in .cmm files.  ``MarkerSet.create_marker`` costs about 50 us
-a marker (it looks up the residue numbers every time); making the atoms and residues
-here and setting coordinates, colours and radii for all at once costs about 9 us, so
-400,000 markers take 3.6 s and 0.8 GB (docs/performance.md).  The instanced models
-take 0.1 s and 12 MB for the same count: one sphere (or cylinder) drawn once per
+number is the marker's id in .cmm files. ``MarkerSet.create_marker`` looks up the
+residue numbers every time; making the atoms and residues here and setting coordinates,
+colours and radii for all at once is several times faster, yet a dataset's every synapse
+as markers still takes seconds and most of a gigabyte (docs/performance.md). The
+instanced models take a fraction of either: one sphere (or cylinder) drawn once per
 instance, with as many triangles per sphere as ChimeraX gives the atoms of a structure
-that size (its level of detail, which ``graphics quality`` sets), so both draw about
-5 million triangles.
+that size (its level of detail, which ``graphics quality`` sets), so both draw about 5
+million triangles.
 """
 
 import math

@@ -105,7 +105,7 @@ class TileFile:
             offset[i] = info.byte_offset + self.userblock
             size[i] = info.size
             mask[i] = info.filter_mask
-        # One pass over HDF5's chunk index; asking chunk by chunk is 30x slower.
+        # One pass over HDF5's chunk index; asking chunk by chunk is far slower.
         dataset.id.chunk_iter(note)
         self.chunk_map = (offset, size, mask)
 
