@@ -72,6 +72,10 @@ def read_npy(src):
         a = load_npy(fp)
     arr = Array(src.name, a.shape, a.dtype, lambda: a)
     if arr.kind == 'vector':
+        # An .npy holds one array without a name: the file's name is the array's.
+        stem = src.name[:-4] if src.name.lower().endswith('.npy') else src.name
+        if is_lookup_name(norm_name(stem)):
+            return lookup_candidate(src, arr, 'NumPy').read()
         return vector_candidate(src, arr, 'NumPy').read()
     c = array_candidate(src, arr, 'NumPy')
     if c is None:

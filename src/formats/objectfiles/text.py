@@ -1,5 +1,6 @@
-"""Text object files (CSV, TSV, whitespace; plain or gzip): region/object rows with or
-without a header, one object per line, or ``ID: regions`` lines.  Parsed with numpy in
+"""Text object files (CSV, TSV, whitespace; plain or gzip): region/object rows under a
+header naming the columns, one object per line, or ``ID: regions`` lines; the header
+and the number of values per line decide, never the values.  Parsed with numpy in
 blocks of TEXT_BLOCK bytes, with no Python loop per line.  Pure: numpy.
 """
 
@@ -96,16 +97,12 @@ def read_text(src, data=None, prefix=''):
     nonblank = np.flatnonzero(counts)
     n = int(nonblank[-1]) + 1 if nonblank.size else 0     # trailing blank lines aside
     if n and (counts[:n] == 2).all():
-        col2 = values[1::2]
-        repeats = count_distinct(col2) < col2.size
-        numbered = int(col2.min()) >= 1 and int(col2.max()) <= n
-        if repeats or numbered:
-            objects = col2
-            why = 'the second column repeats values' if repeats else \
-                'the second column holds only 1 .. number of rows'
-            return (values[0::2], objects, count_distinct(objects),
-                    '%s region_id,object_id rows without header (%s), %d rows'
-                    % (kind, why, n))
+        # Region,object rows or one object of two regions per line: nothing declares
+        # which, and the numbers are not read to guess.
+        raise src.error('every line holds two numbers: region,object rows or one object of'
+                        ' two regions per line?  Add a header naming the columns'
+                        ' (region_id,object_id) if they are rows, or start each line with'
+                        " its object id ('1: 11 12') if each line is an object")
     regions, objects, count = from_lengths(values, counts)
     return regions, objects, count, '%s, one object per line (line k = object k), %d objects' \
         % (kind, count)
