@@ -93,14 +93,49 @@ def test_synthetic_object_files_match_the_truth(demo, name, suffix):
 def test_synthetic_descriptions_say_what_was_read(demo):
     folder, _ = demo
     expect = {'axons.hdf5': 'ragged arrays /region_ids + /lengths',
-              'presynapses.hdf5': '/offsets', 'postsynapses.hdf5': 'with ids /ids',
-              'dendrites.hdf5': 'named by object id', 'neurons.hdf5': 'natural order',
-              'spineheads.hdf5': 'lookup /object_id', 'axons.mat': "v7.3 cell array 'axons'",
-              'dendrites.mat': 'field segIds, ids from field id',
-              'neurons.mat': 'field segIds', 'dendrites.csv': 'header region_id,object_id',
-              'axons.csv': 'one object per line'}
+              'axons.mat': "v7.3 cell array 'axons'",
+              'dendrites.csv': 'header region_id,object_id'}
     for name, words in expect.items():
         assert words in read_object_file(folder / 'objects' / name).description
+
+
+# The demo's one example of each other layout, file: (class, words of its description)
+OTHER_LAYOUTS = {
+    'presynapses-offsets.hdf5': ('presynapse', '/offsets'),
+    'postsynapses-ids.hdf5': ('postsynapse', 'with ids /ids'),
+    'dendrites-group.hdf5': ('dendrite', 'named by object id'),
+    'neurons-group.hdf5': ('neuron', 'natural order'),
+    'spineheads-lookup.hdf5': ('spinehead', 'lookup /object_id'),
+    'axons-pairs.hdf5': ('axon', 'pairs /pairs'),
+    'axons-columns.hdf5': ('axon', 'columns /region_ids (regions) and /axon_ids'),
+    'axons-table.hdf5': ('axon', 'table /axons'),
+    'axons-vlen.hdf5': ('axon', 'array of region-id vectors /axons'),
+    'neuron1-vector.hdf5': ('neuron', 'region ids of one object'),
+    'dendrites-struct.mat': ('dendrite', 'field segIds, ids from field id'),
+    'neurons-struct.mat': ('neuron', 'field segIds'),
+    'spineheads-lookup.mat': ('spinehead', 'per-region lookup'),
+    'axons-pairs.mat': ('axon', 'region/object pairs'),
+    'axons-lines.csv': ('axon', 'one object per line'),
+    'axons-ids.txt': ('axon', "'ID: regions'"),
+    'spineheads-lookup.npy': ('spinehead', 'NumPy per-region lookup'),
+    'axons-ragged.npz': ('axon', 'NumPy .npz ragged arrays'),
+}
+
+
+def test_synthetic_other_layouts_match_the_truth(demo):
+    folder, truth = demo
+    other = folder / 'objects' / 'other-layouts'
+    assert sorted(os.listdir(other)) == sorted(OTHER_LAYOUTS)
+    for name, (cls, words) in OTHER_LAYOUTS.items():
+        t = read_object_file(other / name)
+        assert words in t.description, t.description
+        lookup = np.zeros(truth['maximum_region_id'] + 1, np.int32)
+        lookup[t.regions] = t.objects
+        if name == 'neuron1-vector.hdf5':
+            assert np.array_equal(lookup > 0, truth[cls] == 1), name
+        else:
+            assert np.array_equal(lookup, truth[cls]), name
+            assert t.count == int(truth[cls].max()), name
 
 
 # ---------------------------------------------------------------------------------------
@@ -565,8 +600,9 @@ def test_unreadable_files(tmp_path, demo):
     assert 'no such file' in error(missing)
     assert 'is a folder' in error(tmp_path)
     assert 'is empty' in error(text_file(tmp_path / 'zero.csv', b''))
-    for name in ('axons.hdf5', 'axons.mat', 'dendrites.mat'):
+    for name in ('axons.hdf5', 'axons.mat', 'other-layouts/dendrites-struct.mat'):
         data = (folder / 'objects' / name).read_bytes()
+        name = name.split('/')[-1]
         for cut in (600, len(data) // 2, len(data) - 10):
             broken = text_file(tmp_path / ('broken-%d-%s' % (cut, name)), data[:cut])
             assert 'cannot be read' in error(broken) or 'truncated' in error(broken)
