@@ -472,6 +472,9 @@ def test_text_without_a_header(tmp_path):
           [(11, 1), (12, 1), (41, 4)], 2, words=['header'])
     check(text_file(tmp_path / 'c2.csv', '1: 110,120\n2: 210,220\n'),
           memberships([[110, 120], [210, 220]]), 2, words=['ID: regions'])
+    check(text_file(tmp_path / 'c4.csv', 'segIds\n110,120\n210,220\n'),
+          memberships([[110, 120], [210, 220]]), 2,
+          words=['one object per line (line k = object k), header segIds'])
     check(text_file(tmp_path / 'c3.csv', '110,120\n210,220,230\n'),
           memberships([[110, 120], [210, 220, 230]]), 2, words=['one object per line'])
     lines = '11,12,13\n21\n\n41 42\n'
