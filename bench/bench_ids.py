@@ -142,7 +142,7 @@ def generic(quick):
 def authors_files(folder, scale):
     """The authors' four files at 1/scale of the real counts, made once (cached with a
     version tag); returns the counts and the ground truth of three attributes."""
-    from chimerax.connectome.formats.objectfiles import authors as layout
+    from chimerax.connectome.demo import authorsfile as layout
     regions = REGIONS // scale
     counts = dict(regions=regions, axons=AXONS // scale, dendrites=DENDRITES // scale,
                   spine_heads=SPINE_HEADS // scale, synapses=SYNAPSES // scale)

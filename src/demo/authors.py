@@ -22,7 +22,7 @@ import numpy as np
 from scipy.sparse.csgraph import minimum_spanning_tree
 from scipy.spatial.distance import pdist, squareform
 
-from ..formats.objectfiles import authors as layout
+from . import authorsfile as layout
 from .parameters import VOXEL_SIZE
 
 AXON_CLASSES = ('corticocortical', 'thalamocortical', 'inhibitory', 'other')

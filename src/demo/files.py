@@ -12,6 +12,7 @@ arrays are indexed [z, y, x] like the authors' tiles.  Layout written under FOLD
                                     fraction of the time
     objects/{stem}.hdf5|.mat|.csv   which regions make up each object, per class
     objects/authors/*.hdf5          the objects in the authors' own layout (demo/authors.py)
+    objects/other-layouts/          one example of each other layout connectome ids reads
     truth.hdf5                      the ground truth (below)
     README.txt                      this layout, short
 
@@ -22,27 +23,28 @@ any imaged voxel: those files are absent.  Outside the imaged region tiles hold 
 
 Object files (class: stem): axon: axons, dendrite: dendrites, spinehead: spineheads,
 neuron: neurons, presynapse: presynapses, postsynapse: postsynapses.  Object ids are
-1..N in list order; region ids inside an object are ascending.
+1..N in list order; region ids inside an object are ascending.  Each class in one layout
+per format:
 
-    HDF5   axons.hdf5        /region_ids uint32 (all objects' ids, object 1 first),
+    HDF5   {stem}.hdf5       /region_ids uint32 (all objects' ids, object 1 first),
                              /lengths int64 (N: regions per object)
-           presynapses.hdf5  /region_ids uint32, /offsets int64 (N + 1: object k is
-                             region_ids[offsets[k-1]:offsets[k]])
-           postsynapses.hdf5 /region_ids uint32, /lengths int64, /ids int64 (object ids)
-           dendrites.hdf5    group /dendrites: one uint32 dataset per object, named by its
-                             id in decimal ('1', '2', ... '10': not in id order when sorted)
-           neurons.hdf5      group /neurons: datasets neuron_001, neuron_002, ... in id order
-           spineheads.hdf5   /object_id int32, length maximum region id + 1: index = region
-                             id, value = spine head id, 0 = none
-    MAT    {stem}.mat        v7.3 (formats/matfile.py), one variable named like the stem: a 1 x N cell
-                             of column vectors of doubles (axons, spineheads, presynapses,
-                             postsynapses), or a 1 x N struct array (dendrites(k).segIds and
-                             dendrites(k).id; neurons(k).segIds and neurons(k).somaPosition,
-                             the soma centre in 1-based voxel coordinates x, y, z)
-    CSV    dendrites.csv, spineheads.csv, postsynapses.csv: header ``region_id,object_id``,
-                             then one row per region; axons.csv, neurons.csv,
-                             presynapses.csv: no header, line k lists object k's region ids,
-                             comma-separated
+    MAT    {stem}.mat        v7.3 (formats/matfile.py), one variable named like the stem:
+                             a 1 x N cell of column vectors of doubles
+    CSV    {stem}.csv        header ``region_id,object_id``, then one row per region
+
+and under other-layouts/ one example of each other layout of the help page
+(connectome.html#formats), each holding one class, named {class}-{layout}.{suffix}:
+presynapses-offsets.hdf5 (/region_ids, /offsets: N + 1), postsynapses-ids.hdf5
+(/region_ids, /lengths, /ids), dendrites-group.hdf5 (/dendrites/1, 2, ... '10': not in
+id order when sorted), neurons-group.hdf5 (/neurons/neuron_001, ...), spineheads-lookup
+.hdf5 (/object_id int32, index = region id), axons-pairs.hdf5 (/pairs n x 2),
+axons-columns.hdf5 (/region_ids, /axon_ids), axons-table.hdf5 (compound /axons),
+axons-vlen.hdf5 (variable-length /axons), neuron1-vector.hdf5 (/segIds of neuron 1),
+dendrites-struct.mat (dendrites(k).segIds, .id), neurons-struct.mat (neurons(k).segIds,
+.somaPosition: the soma centre in 1-based voxel x, y, z), spineheads-lookup.mat
+(segToSpineHead: element k is region k), axons-pairs.mat (n x 2), axons-lines.csv (line
+k: object k's region ids), axons-ids.txt ('k: regions' lines), spineheads-lookup.npy,
+axons-ragged.npz (region_ids, lengths).
 
 A neuron object is every region of a cell whose soma lies inside the volume (soma,
 dendrites, spine necks and heads); a dendrite object is one dendrite tree or fragment with
@@ -77,6 +79,9 @@ import numpy as np
 from ..errors import InputError
 from ..formats import matfile
 from .parameters import CLASSES, FILE_STEMS, SEGMENTATION_CHUNK, SEGMENTATION_GZIP_LEVEL, VOXEL_SIZE
+
+OTHER_LAYOUTS = 'other-layouts'    # under objects/: one example of each other layout
+
 
 class DatasetFiles:
     """Writes the files of one dataset: tiles, object files, truth."""
@@ -116,68 +121,81 @@ class DatasetFiles:
                    for kind in ('image', 'segmentation'))
 
     def write_object_files(self, folder, per_region, region_ids, somata):
-        """One file per class and format; ``somata``: soma centres (nm) in neuron order."""
+        """Every class in the three formats labs most often hand over, one layout per
+        format, and one example of each other documented layout under OTHER_LAYOUTS;
+        ``somata``: soma centres (nm) in neuron order."""
+        lists = {name: object_lists(per_region[name], region_ids) for name in CLASSES}
         for name in CLASSES:
-            stem = FILE_STEMS[name]
-            ids = per_region[name][region_ids]
-            order = np.lexsort((region_ids, ids))
-            order = order[ids[order] > 0]
-            members, owners = region_ids[order], ids[order]
-            n = int(owners.max()) if len(owners) else 0
-            lengths = np.bincount(owners, minlength=n + 1)[1:]
-            objects = np.split(members, np.cumsum(lengths)[:-1]) if n else []
-            path = os.path.join(folder, stem)
-            self.write_object_hdf5(path + '.hdf5', name, objects, members, lengths,
-                                   per_region[name])
-            self.write_object_mat(path + '.mat', name, objects, somata)
-            self.write_object_csv(path + '.csv', name, objects)
-
-    def write_object_hdf5(self, path, name, objects, members, lengths, per_region):
-        with h5py.File(path, 'w') as f:
-            if name in ('axon', 'postsynapse'):
-                f.create_dataset('region_ids', data=members.astype(np.uint32))
-                f.create_dataset('lengths', data=lengths.astype(np.int64))
-                if name == 'postsynapse':
-                    f.create_dataset('ids', data=np.arange(1, len(objects) + 1, dtype=np.int64))
-            elif name == 'presynapse':
-                f.create_dataset('region_ids', data=members.astype(np.uint32))
-                f.create_dataset('offsets', data=np.r_[0, np.cumsum(lengths)].astype(np.int64))
-            elif name == 'dendrite':
-                g = f.create_group('dendrites')
-                for k, regions in enumerate(objects, start=1):
-                    g.create_dataset(str(k), data=regions.astype(np.uint32))
-            elif name == 'neuron':
-                g = f.create_group('neurons')
-                for k, regions in enumerate(objects, start=1):
-                    g.create_dataset('neuron_%03d' % k, data=regions.astype(np.uint32))
-            else:
-                f.create_dataset('object_id', data=per_region.astype(np.int32))
-
-    def write_object_mat(self, path, name, objects, somata):
-        stem = FILE_STEMS[name]
-        columns = [r.astype(np.float64) for r in objects]
-        if name == 'dendrite' and columns:
-            value = matfile.StructArray([{'segIds': c, 'id': float(k)}
-                                        for k, c in enumerate(columns, start=1)])
-        elif name == 'neuron' and columns:
-            # Somata lie inside the volume, so every neuron is present, in soma order.
-            value = matfile.StructArray([
-                {'segIds': c, 'somaPosition': np.rint(soma / self.vs).reshape(1, 3) + 1}
-                for c, soma in zip(columns, somata)])
-        else:
-            value = matfile.Cell(columns)
-        matfile.write_mat(path, {stem: value})
-
-    def write_object_csv(self, path, name, objects):
-        with open(path, 'w', newline='') as f:
-            w = csv.writer(f)
-            if name in ('dendrite', 'spinehead', 'postsynapse'):
+            objects = lists[name]
+            path = os.path.join(folder, FILE_STEMS[name])
+            with h5py.File(path + '.hdf5', 'w') as f:
+                write_ragged(f, objects)
+            matfile.write_mat(path + '.mat', {FILE_STEMS[name]: matfile.Cell(
+                [r.astype(np.float64) for r in objects])})
+            with open(path + '.csv', 'w', newline='') as f:
+                w = csv.writer(f)
                 w.writerow(['region_id', 'object_id'])
                 for k, regions in enumerate(objects, start=1):
                     w.writerows((int(r), k) for r in regions)
-            else:
-                for regions in objects:
-                    w.writerow([int(r) for r in regions])
+        self.write_other_layouts(os.path.join(folder, OTHER_LAYOUTS), lists, per_region,
+                                 somata)
+
+    def write_other_layouts(self, folder, lists, per_region, somata):
+        """One file per layout of the help page (connectome.html#formats) not written
+        above, each holding one class, named {class}-{layout}.{suffix}."""
+        os.makedirs(folder)
+        axons, dendrites, neurons = lists['axon'], lists['dendrite'], lists['neuron']
+        pre, post = lists['presynapse'], lists['postsynapse']
+        heads = per_region['spinehead']
+
+        def hdf5(name, write):
+            with h5py.File(os.path.join(folder, name), 'w') as f:
+                write(f)
+        hdf5('presynapses-offsets.hdf5', lambda f: write_ragged(f, pre, offsets=True))
+        hdf5('postsynapses-ids.hdf5', lambda f: write_ragged(f, post, ids=True))
+        hdf5('dendrites-group.hdf5', lambda f: write_group(f, 'dendrites', dendrites, '%d'))
+        hdf5('neurons-group.hdf5', lambda f: write_group(f, 'neurons', neurons,
+                                                         'neuron_%03d'))
+        hdf5('spineheads-lookup.hdf5',
+             lambda f: f.create_dataset('object_id', data=heads.astype(np.int32)))
+        rows = pair_rows(axons)
+        hdf5('axons-pairs.hdf5', lambda f: f.create_dataset('pairs', data=rows))
+        hdf5('axons-columns.hdf5', lambda f: f.update(region_ids=rows[:, 0],
+                                                      axon_ids=rows[:, 1]))
+        table = np.zeros(len(rows), dtype=[('region_id', np.uint32), ('axon_id', np.uint32)])
+        table['region_id'], table['axon_id'] = rows[:, 0], rows[:, 1]
+        hdf5('axons-table.hdf5', lambda f: f.create_dataset('axons', data=table))
+
+        def vlen(f):
+            d = f.create_dataset('axons', (len(axons),), dtype=h5py.vlen_dtype(np.uint32))
+            for k, regions in enumerate(axons):
+                d[k] = regions.astype(np.uint32)
+        hdf5('axons-vlen.hdf5', vlen)
+        hdf5('neuron1-vector.hdf5', lambda f: f.create_dataset(
+            'segIds', data=(neurons[0] if neurons else np.zeros(0)).astype(np.uint32)))
+        matfile.write_mat(os.path.join(folder, 'dendrites-struct.mat'), {
+            'dendrites': matfile.StructArray([{'segIds': r.astype(np.float64), 'id': float(k)}
+                                              for k, r in enumerate(dendrites, start=1)])})
+        # Somata lie inside the volume, so every neuron is present, in soma order.
+        matfile.write_mat(os.path.join(folder, 'neurons-struct.mat'), {
+            'neurons': matfile.StructArray([
+                {'segIds': r.astype(np.float64),
+                 'somaPosition': np.rint(soma / self.vs).reshape(1, 3) + 1}
+                for r, soma in zip(neurons, somata)])})
+        # MATLAB indexes from 1: element k is region k.
+        matfile.write_mat(os.path.join(folder, 'spineheads-lookup.mat'),
+                          {'segToSpineHead': heads[1:].astype(np.float64)})
+        matfile.write_mat(os.path.join(folder, 'axons-pairs.mat'),
+                          {'axons': rows.astype(np.float64)})
+        with open(os.path.join(folder, 'axons-lines.csv'), 'w', newline='') as f:
+            csv.writer(f).writerows([int(r) for r in regions] for regions in axons)
+        with open(os.path.join(folder, 'axons-ids.txt'), 'w') as f:
+            f.writelines('%d: %s\n' % (k, ' '.join(map(str, regions)))
+                         for k, regions in enumerate(axons, start=1))
+        np.save(os.path.join(folder, 'spineheads-lookup.npy'), heads.astype(np.int32))
+        np.savez(os.path.join(folder, 'axons-ragged.npz'),
+                 region_ids=np.concatenate(axons or [np.zeros(0)]).astype(np.uint32),
+                 lengths=np.array([len(r) for r in axons], np.int64))
 
     def write_truth(self, path, region_ids, glia_ids, cell_array, per_region, samples,
                     synapses, max_id, export=None):
@@ -303,6 +321,44 @@ def read_authors_truth(folder):
     return out
 
 
+def object_lists(per_region, region_ids):
+    """The region ids of objects 1..N (ascending within each) of a per-region array."""
+    ids = per_region[region_ids]
+    order = np.lexsort((region_ids, ids))
+    order = order[ids[order] > 0]
+    members, owners = region_ids[order], ids[order]
+    n = int(owners.max()) if len(owners) else 0
+    lengths = np.bincount(owners, minlength=n + 1)[1:]
+    return np.split(members, np.cumsum(lengths)[:-1]) if n else []
+
+
+def write_ragged(f, objects, offsets=False, ids=False):
+    """/region_ids (all objects' ids, object 1 first) with /lengths, or /offsets (N + 1:
+    object k is region_ids[offsets[k-1]:offsets[k]]), and with ``ids`` /ids 1..N."""
+    lengths = np.array([len(r) for r in objects], np.int64)
+    f.create_dataset('region_ids', data=np.concatenate(objects or [np.zeros(0)])
+                     .astype(np.uint32))
+    if offsets:
+        f.create_dataset('offsets', data=np.r_[0, np.cumsum(lengths)].astype(np.int64))
+    else:
+        f.create_dataset('lengths', data=lengths)
+    if ids:
+        f.create_dataset('ids', data=np.arange(1, len(objects) + 1, dtype=np.int64))
+
+
+def write_group(f, name, objects, member):
+    """Group /name of one uint32 dataset per object, named ``member % k``."""
+    g = f.create_group(name)
+    for k, regions in enumerate(objects, start=1):
+        g.create_dataset(member % k, data=regions.astype(np.uint32))
+
+
+def pair_rows(objects):
+    """(n, 2) uint32 rows of region id and object id."""
+    rows = [(int(r), k) for k, regions in enumerate(objects, start=1) for r in regions]
+    return np.array(rows, np.uint32).reshape(-1, 2)
+
+
 def tile_name(position):
     """File name of the tile at grid position (x, y, z)."""
     return 'x%dy%dz%d.hdf5' % tuple(position)
@@ -323,9 +379,11 @@ objects/authors/{axons,dendrites,synapses,segments}.hdf5
     chimerax.connectome.formats.objectfiles.authors): connectome ids SEG objects/authors
 objects/{axons,dendrites,spineheads,neurons,presynapses,postsynapses}.{hdf5,mat,csv}
     which regions make up each object; object ids are 1..N in list order.
-    .mat: MATLAB v7.3 cell arrays or struct arrays (dendrites(k).segIds, neurons(k).segIds)
-    .csv: region_id,object_id rows (dendrites, spineheads, postsynapses) or one line of
-          region ids per object (axons, neurons, presynapses)
-    .hdf5: a different common layout per class (see chimerax.connectome.demo.files)
+    .hdf5: /region_ids with /lengths (regions per object)
+    .mat: MATLAB v7.3 cell arrays, cell k = object k's region ids
+    .csv: region_id,object_id rows
+objects/other-layouts/
+    one example of each other layout connectome ids reads, named {class}-{layout}
+    (see chimerax.connectome.demo.files)
 truth.hdf5  ground truth: object id per region per class, sample voxels, synapses
 """

@@ -174,8 +174,7 @@ def _plan(r, variable, kinds):
         if what is None:
             raise f.error('has no %s (it holds: %s)' % (path, f.inventory()))
         if what == 'group':
-            return _Plan(r, kind, group=path,
-                         conflicts='lowest' if path.startswith('/synapses/') else 'error')
+            return _Plan(r, kind, group=path, conflicts=authors.group_conflicts(path))
         parent = f.parent_of(path)
         if r.via is None:
             n = f.node(path)
@@ -200,7 +199,7 @@ def _via_hint(path, parent):
     for name, s in authors.ATTRIBUTES.items():
         if s.group and s.group == parent:
             return name
-    return 'postsynapse' if path.startswith('/synapses/') else 'ATTRIBUTE'
+    return authors.SYNAPSE_VIA if authors.is_synapse_path(path) else 'ATTRIBUTE'
 
 
 def _build_objects(p, maximum_id, conflicts, pad_lookups, opened, counter):
@@ -261,7 +260,7 @@ def _parent(p, names, result, maximum_id, conflicts, existing, opened, counter):
         group = f.objects('/' + path.strip('/'), counter.part())
         values, _ = attributes.build_attribute(
             p.request.name + ' via', group.regions, group.objects, group.count, maximum_id,
-            conflicts or ('lowest' if path.startswith('/synapses/') else 'error'), file)
+            conflicts or authors.group_conflicts('/' + path.strip('/')), file)
         return values
     found = existing(via) if existing is not None else None
     if found is None:

@@ -125,6 +125,7 @@ def object_files(folder):
         f.write('region_id,object_id\n')
         f.writelines('%d,%d\n' % (r, k) for k, o in enumerate(objects, 1) for r in o)
     with open(path('lines.txt'), 'w') as f:
+        f.write('region_ids\n')        # declares one object per line (two regions each)
         f.writelines(' '.join(map(str, o)) + '\n' for o in objects)
     np.save(path('pairs.npy'), np.array([(r, k) for k, o in enumerate(objects, 1) for r in o]))
     np.savez(path('ragged.npz'), region_ids=flat, lengths=lengths)

@@ -118,6 +118,79 @@ def test_truncated_data_is_an_error_naming_the_file(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------
+# Files written here with plain h5py, in the layout the help page and authors.py
+# describe (not through the demo's writer, demo/authorsfile.py): a wrong belief about
+# the layout shared by the reader and the writer would pass the demo's tests twice.
+
+def _plain_authors_files(folder):
+    """A hand-made release of 9 regions: 2 axons, 2 dendrites (neurons 0 and 5), 2
+    spine heads, 3 synapses (region 4 is the bouton of synapses 2 and 3)."""
+    folder.mkdir()
+    with h5py.File(folder / 'axons.hdf5', 'w') as f:
+        f.attrs['info'] = 'written by hand'
+        f['/axons/agglomerate/1'] = np.array([1, 2], np.uint32)
+        f['/axons/agglomerate/2'] = np.array([3, 4], np.uint32)
+        f['/axons/class'] = np.array([2, 3], np.uint8)
+        for name, code in (('corticocortical', 1), ('thalamocortical', 2),
+                           ('inhibitory', 3), ('other', 4)):
+            f['/axons/class'].attrs[name] = np.uint8(code)
+        # MATLAB's k x 3 nodes stored (3, k); edges (2, m), 1-based.
+        f['/axons/skeleton/1/nodes'] = np.array([[5, 6, 7], [1, 2, 3], [9, 9, 9]],
+                                                np.uint32)
+        f['/axons/skeleton/1/edges'] = np.array([[1, 2], [2, 3]], np.uint32)
+        f['/axons/skeleton/1/segIds'] = np.array([1, 2, 2], np.uint32)
+    with h5py.File(folder / 'dendrites.hdf5', 'w') as f:
+        f.attrs['info'] = 'written by hand'
+        f['/dendrites/agglomerate/1'] = np.array([5, 6], np.uint32)
+        f['/dendrites/agglomerate/2'] = np.array([7], np.uint32)
+        f['/dendrites/neuronId'] = np.array([0, 5], np.uint32)
+        f['/dendrites/class'] = np.array([1, 0], np.uint8)
+        f['/dendrites/class'].attrs['soma'] = np.uint8(1)
+        f['/spineHeads/agglomerate/1'] = np.array([8], np.uint32)
+        f['/spineHeads/agglomerate/2'] = np.array([9], np.uint32)
+        f['/spineHeads/volume'] = np.array([0.25, 0.5], np.float32)
+    with h5py.File(folder / 'synapses.hdf5', 'w') as f:
+        f.attrs['info'] = 'written by hand'
+        for k, (pre, post) in enumerate((([2], [8]), ([4], [9]), ([4], [7])), start=1):
+            f['/synapses/preSegIds/%d' % k] = np.array(pre, np.uint32)
+            f['/synapses/postSegIds/%d' % k] = np.array(post, np.uint32)
+        f['/synapses/type'] = np.array([1, 1, 2], np.uint8)
+        f['/synapses/type'].attrs['primaryspine'] = np.uint8(1)
+        f['/synapses/type'].attrs['shaft'] = np.uint8(2)
+        f['/synapses/asiArea'] = np.array([0.1, np.nan, 0.3])
+    return folder
+
+
+def test_files_written_with_plain_h5py_give_what_they_say(tmp_path):
+    folder = _plain_authors_files(tmp_path / 'release')
+    assert authors.find_files(folder).keys() == {'axons', 'dendrites', 'synapses'}
+    assert authors.recognise(folder / 'synapses.hdf5') == 'synapses'
+    requests, files, missing = objectmap.folder_requests(folder)
+    assert missing == []
+    result = objectmap.build(requests, 9)
+    arrays = {name: a.tolist() for name, a in result.arrays.items()}
+    assert arrays['axon'] == [0, 1, 1, 2, 2, 0, 0, 0, 0, 0]
+    assert arrays['dendrite'] == [0, 0, 0, 0, 0, 1, 1, 2, 0, 0]
+    assert arrays['spinehead'] == [0, 0, 0, 0, 0, 0, 0, 0, 1, 2]
+    assert arrays['neuron'] == [0, 0, 0, 0, 0, 0, 0, 5, 0, 0]
+    # Region 4 is the bouton of synapses 2 and 3: the lowest id.
+    assert arrays['presynapse'] == [0, 0, 1, 0, 2, 0, 0, 0, 0, 0]
+    assert arrays['postsynapse'] == [0, 0, 0, 0, 0, 0, 0, 3, 1, 2]
+    assert arrays['axonclass'] == [0, 2, 2, 3, 3, 0, 0, 0, 0, 0]
+    assert arrays['dendriteclass'] == [0, 0, 0, 0, 0, 1, 1, 0, 0, 0]
+    assert arrays['synapsetype'] == [0, 0, 0, 0, 0, 0, 0, 2, 1, 1]
+    assert result.arrays['spineheadvolume'][[8, 9]].tolist() == [0.25, 0.5]
+    asi = result.arrays['asiarea']
+    assert asi[8] == pytest.approx(0.1) and np.isnan(asi[9]) and asi[7] == pytest.approx(0.3)
+    assert list(result.metadata['synapsetype']['category_names']) == ['primaryspine',
+                                                                      'shaft']
+    with authors.AuthorsFile(folder / 'axons.hdf5') as f:
+        (skeleton,) = f.skeletons('/axons/skeleton', [1])
+    assert skeleton.nodes.tolist() == [[5, 1, 9], [6, 2, 9], [7, 3, 9]]
+    assert skeleton.edges.tolist() == [[0, 1], [1, 2]]
+
+
+# ---------------------------------------------------------------------------------------
 # The demo's files in the authors' layout
 
 @pytest.fixture(scope='module')

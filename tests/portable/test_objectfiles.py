@@ -93,14 +93,49 @@ def test_synthetic_object_files_match_the_truth(demo, name, suffix):
 def test_synthetic_descriptions_say_what_was_read(demo):
     folder, _ = demo
     expect = {'axons.hdf5': 'ragged arrays /region_ids + /lengths',
-              'presynapses.hdf5': '/offsets', 'postsynapses.hdf5': 'with ids /ids',
-              'dendrites.hdf5': 'named by object id', 'neurons.hdf5': 'natural order',
-              'spineheads.hdf5': 'lookup /object_id', 'axons.mat': "v7.3 cell array 'axons'",
-              'dendrites.mat': 'field segIds, ids from field id',
-              'neurons.mat': 'field segIds', 'dendrites.csv': 'header region_id,object_id',
-              'axons.csv': 'one object per line'}
+              'axons.mat': "v7.3 cell array 'axons'",
+              'dendrites.csv': 'header region_id,object_id'}
     for name, words in expect.items():
         assert words in read_object_file(folder / 'objects' / name).description
+
+
+# The demo's one example of each other layout, file: (class, words of its description)
+OTHER_LAYOUTS = {
+    'presynapses-offsets.hdf5': ('presynapse', '/offsets'),
+    'postsynapses-ids.hdf5': ('postsynapse', 'with ids /ids'),
+    'dendrites-group.hdf5': ('dendrite', 'named by object id'),
+    'neurons-group.hdf5': ('neuron', 'natural order'),
+    'spineheads-lookup.hdf5': ('spinehead', 'lookup /object_id'),
+    'axons-pairs.hdf5': ('axon', 'pairs /pairs'),
+    'axons-columns.hdf5': ('axon', 'columns /region_ids (regions) and /axon_ids'),
+    'axons-table.hdf5': ('axon', 'table /axons'),
+    'axons-vlen.hdf5': ('axon', 'array of region-id vectors /axons'),
+    'neuron1-vector.hdf5': ('neuron', 'region ids of one object'),
+    'dendrites-struct.mat': ('dendrite', 'field segIds, ids from field id'),
+    'neurons-struct.mat': ('neuron', 'field segIds'),
+    'spineheads-lookup.mat': ('spinehead', 'per-region lookup'),
+    'axons-pairs.mat': ('axon', 'region/object pairs'),
+    'axons-lines.csv': ('axon', 'one object per line'),
+    'axons-ids.txt': ('axon', "'ID: regions'"),
+    'spineheads-lookup.npy': ('spinehead', 'NumPy per-region lookup'),
+    'axons-ragged.npz': ('axon', 'NumPy .npz ragged arrays'),
+}
+
+
+def test_synthetic_other_layouts_match_the_truth(demo):
+    folder, truth = demo
+    other = folder / 'objects' / 'other-layouts'
+    assert sorted(os.listdir(other)) == sorted(OTHER_LAYOUTS)
+    for name, (cls, words) in OTHER_LAYOUTS.items():
+        t = read_object_file(other / name)
+        assert words in t.description, t.description
+        lookup = np.zeros(truth['maximum_region_id'] + 1, np.int32)
+        lookup[t.regions] = t.objects
+        if name == 'neuron1-vector.hdf5':
+            assert np.array_equal(lookup > 0, truth[cls] == 1), name
+        else:
+            assert np.array_equal(lookup, truth[cls]), name
+            assert t.count == int(truth[cls].max()), name
 
 
 # ---------------------------------------------------------------------------------------
@@ -147,7 +182,7 @@ def test_hdf5_datasets_at_the_root_are_a_group_of_objects(tmp_path):
     check(h5(tmp_path / 'root.h5', build), memberships([[11, 12], [21]]), 2)
 
 
-def test_hdf5_big_group_is_recognised_from_a_sample(tmp_path):
+def test_hdf5_big_group_is_recognised_from_its_names(tmp_path):
     rng = np.random.default_rng(1)
     objects = [rng.choice(10 ** 6, rng.integers(0, 5), replace=False) + 1 for _ in range(300)]
 
@@ -211,9 +246,14 @@ def test_hdf5_lookup(tmp_path):
     expected = memberships(OBJECTS)
     check(h5(tmp_path / 'a.h5', lambda f: f.update(object_id=lookup)), expected, 3,
           words=['lookup /object_id'])
-    check(h5(tmp_path / 'b.h5', lambda f: f.update(axon=lookup.astype(float))), expected, 3)
+    check(h5(tmp_path / 'b.h5', lambda f: f.update(segToAxon=lookup.astype(float))),
+          expected, 3)
+    # Its name declares a lookup, never its values: a vector named otherwise is one
+    # object's region ids, and region 0 says it cannot be.
+    text = error(h5(tmp_path / 'unnamed.h5', lambda f: f.update(axon=lookup.astype(float))))
+    assert '/axon holds region id 0' in text and 'seg2agglo' in text, text
     check(h5(tmp_path / 'c.h5', lambda f: f.update(seg2agglo=lookup[1:])),
-          [(r - 1, o) for r, o in expected], 3)     # named: element 0 need not be 0
+          [(r - 1, o) for r, o in expected], 3)     # a lookup by its name
 
 
 def test_hdf5_pairs_columns_tables_vlen_and_lone_vectors(tmp_path):
@@ -422,14 +462,21 @@ def test_text_pairs_with_a_header(tmp_path):
 
 
 def test_text_without_a_header(tmp_path):
-    # pairs: the second column repeats a value
-    check(text_file(tmp_path / 'a.csv', '11,1\n12,1\n41,4\n'), [(11, 1), (12, 1), (41, 4)], 2,
-          words=['without header'])
-    # pairs: every object has one region, ids 1 .. number of rows
-    check(text_file(tmp_path / 'b.csv', '5,2\n7,1\n\n'), [(5, 2), (7, 1)], 2)
-    # two regions per line that are no object ids: one object per line
-    check(text_file(tmp_path / 'c.csv', '110,120\n210,220\n'),
-          memberships([[110, 120], [210, 220]]), 2, words=['one object per line'])
+    # Two numbers on every line: rows or objects of two regions?  Nothing declares it,
+    # so the file is refused with what would declare it; the values never decide.
+    for name, text in (('a.csv', '11,1\n12,1\n41,4\n'), ('b.csv', '5,2\n7,1\n\n'),
+                       ('c.csv', '110,120\n210,220\n')):
+        message = error(text_file(tmp_path / name, text))
+        assert 'every line holds two numbers' in message and 'region_id,object_id' in message
+    check(text_file(tmp_path / 'a2.csv', 'region_id,object_id\n11,1\n12,1\n41,4\n'),
+          [(11, 1), (12, 1), (41, 4)], 2, words=['header'])
+    check(text_file(tmp_path / 'c2.csv', '1: 110,120\n2: 210,220\n'),
+          memberships([[110, 120], [210, 220]]), 2, words=['ID: regions'])
+    check(text_file(tmp_path / 'c4.csv', 'segIds\n110,120\n210,220\n'),
+          memberships([[110, 120], [210, 220]]), 2,
+          words=['one object per line (line k = object k), header segIds'])
+    check(text_file(tmp_path / 'c3.csv', '110,120\n210,220,230\n'),
+          memberships([[110, 120], [210, 220, 230]]), 2, words=['one object per line'])
     lines = '11,12,13\n21\n\n41 42\n'
     check(text_file(tmp_path / 'd.csv', lines), memberships(OBJECTS), 4)
     check(text_file(tmp_path / 'e.txt', lines.replace('\n', '\r\n').replace(',', '\t')),
@@ -477,7 +524,8 @@ def test_text_errors(tmp_path):
         message = error(text_file(tmp_path / name, text))
         assert words in message, message
     assert '-9223372036854775808' in str(read_object_file(
-        text_file(tmp_path / 'min.csv', '-9223372036854775808 1\n')).regions.tolist())
+        text_file(tmp_path / 'min.csv', 'region_id object_id\n-9223372036854775808 1\n'))
+        .regions.tolist())
 
 
 # ---------------------------------------------------------------------------------------
@@ -505,9 +553,11 @@ def test_npy(tmp_path):
     table['seg_id'], table['agglo_id'] = np.array(expected).T
     np.save(tmp_path / 'table.npy', table)
     check(tmp_path / 'table.npy', expected, 3)
-    with open(tmp_path / 'no-suffix', 'wb') as f:
+    with open(tmp_path / 'object_id', 'wb') as f:         # no suffix: named a lookup
         np.save(f, lookup)
-    check(tmp_path / 'no-suffix', expected, 3)
+    check(tmp_path / 'object_id', expected, 3)
+    np.save(tmp_path / 'axons.npy', lookup)                # not named a lookup
+    assert 'holds region id 0' in error(tmp_path / 'axons.npy')
 
 
 def test_npz(tmp_path):
@@ -520,10 +570,10 @@ def test_npz(tmp_path):
     lookup = np.zeros(50)
     for k, regions in enumerate(OBJECTS, start=1):
         lookup[regions] = k
-    np.savez(tmp_path / 'several.npz', axons=lookup, pairs=np.array(expected))
+    np.savez(tmp_path / 'several.npz', seg2axon=lookup, pairs=np.array(expected))
     text = error(tmp_path / 'several.npz')
-    assert 'axons' in text and 'pairs' in text, text
-    check(tmp_path / 'several.npz', expected, 3, variable='axons')
+    assert 'seg2axon' in text and 'pairs' in text, text
+    check(tmp_path / 'several.npz', expected, 3, variable='seg2axon')
     check(tmp_path / 'several.npz', expected, 3, variable='pairs')
     np.savez(tmp_path / 'named.npz', **{str(k): np.array(r, int) for k, r in
                                         zip([5, 6, 7, 8], OBJECTS)})
@@ -553,8 +603,9 @@ def test_unreadable_files(tmp_path, demo):
     assert 'no such file' in error(missing)
     assert 'is a folder' in error(tmp_path)
     assert 'is empty' in error(text_file(tmp_path / 'zero.csv', b''))
-    for name in ('axons.hdf5', 'axons.mat', 'dendrites.mat'):
+    for name in ('axons.hdf5', 'axons.mat', 'other-layouts/dendrites-struct.mat'):
         data = (folder / 'objects' / name).read_bytes()
+        name = name.split('/')[-1]
         for cut in (600, len(data) // 2, len(data) - 10):
             broken = text_file(tmp_path / ('broken-%d-%s' % (cut, name)), data[:cut])
             assert 'cannot be read' in error(broken) or 'truncated' in error(broken)
@@ -628,7 +679,7 @@ def test_values_that_are_not_integer_ids(tmp_path):
         f['g/note'] = np.array([b'x'])          # text beside the objects is ignored
     check(h5(tmp_path / 'strings.h5', strings), [(1, 1), (2, 1)], 1)
 
-    def big(f):                                 # ... but not in a big group's sample
+    def big(f):                                 # ... but a big group's are all read
         for k in range(1, 99):
             f['g/%d' % k] = [k]
         f['g/99'] = np.array([b'x'])            # last in h5py's (alphabetical) order

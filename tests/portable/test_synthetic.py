@@ -244,26 +244,11 @@ def test_image_looks_like_em(small, volumes):
 # Object files
 
 def read_hdf5(path, name):
-    """Per-class object lists (ids 1..N in order) from the documented HDF5 layouts."""
+    """Per-class object lists (ids 1..N in order): /region_ids with /lengths."""
     with h5py.File(path, 'r') as f:
-        if name in ('axon', 'postsynapse'):
-            ids = f['region_ids'][()]
-            objects = np.split(ids, np.cumsum(f['lengths'][()])[:-1])
-            if name == 'postsynapse':
-                assert np.array_equal(f['ids'][()], np.arange(1, len(objects) + 1))
-            return objects
-        if name == 'presynapse':
-            ids, offsets = f['region_ids'][()], f['offsets'][()]
-            return [ids[a:b] for a, b in zip(offsets[:-1], offsets[1:])]
-        if name == 'dendrite':
-            g = f['dendrites']
-            return [g[str(k)][()] for k in range(1, len(g) + 1)]
-        if name == 'neuron':
-            g = f['neurons']
-            assert sorted(g) == ['neuron_%03d' % k for k in range(1, len(g) + 1)]
-            return [g['neuron_%03d' % k][()] for k in range(1, len(g) + 1)]
-        lookup = f['object_id'][()]
-        return [np.flatnonzero(lookup == k) for k in range(1, lookup.max() + 1)]
+        assert sorted(f) == ['lengths', 'region_ids']
+        ids = f['region_ids'][()]
+        return np.split(ids, np.cumsum(f['lengths'][()])[:-1])
 
 
 def struct_field(value, field):
@@ -278,12 +263,6 @@ def struct_field(value, field):
 def read_mat(path, name):
     value = hdf5storage.loadmat(str(path))[synthetic.FILE_STEMS[name]]
     assert value.shape[0] == 1
-    if name in ('dendrite', 'neuron'):
-        assert value.dtype.names[0] == 'segIds'
-        if name == 'dendrite':
-            assert [float(v) for v in struct_field(value, 'id')] == list(
-                range(1, value.size + 1))
-        return [v.ravel() for v in struct_field(value, 'segIds')]
     for v in value[0]:
         assert v.dtype == np.float64 and v.ndim == 2 and v.shape[1] == 1
     return [v.ravel() for v in value[0]]
@@ -292,11 +271,9 @@ def read_mat(path, name):
 def read_csv(path, name):
     with open(path, newline='') as f:
         rows = list(csv.reader(f))
-    if name in ('dendrite', 'spinehead', 'postsynapse'):
-        assert rows[0] == ['region_id', 'object_id']
-        pairs = np.array(rows[1:], np.int64).reshape(-1, 2)
-        return [pairs[pairs[:, 1] == k, 0] for k in range(1, pairs[:, 1].max() + 1)]
-    return [np.array(r, np.int64) for r in rows]
+    assert rows[0] == ['region_id', 'object_id']
+    pairs = np.array(rows[1:], np.int64).reshape(-1, 2)
+    return [pairs[pairs[:, 1] == k, 0] for k in range(1, pairs[:, 1].max() + 1)]
 
 
 def per_region(objects, size):
@@ -329,9 +306,13 @@ def test_mat_files_are_matlab_v73(small):
         with h5py.File(path, 'r') as f:
             assert f.userblock_size == 512
             stem = synthetic.FILE_STEMS[name]
-            assert f[stem].attrs['MATLAB_class'] == (
-                b'struct' if name in ('dendrite', 'neuron') else b'cell')
-    neurons = hdf5storage.loadmat(str(small['folder'] / 'objects' / 'neurons.mat'))['neurons']
+            assert f[stem].attrs['MATLAB_class'] == b'cell'
+    other = small['folder'] / 'objects' / 'other-layouts'
+    dendrites = hdf5storage.loadmat(str(other / 'dendrites-struct.mat'))['dendrites']
+    assert dendrites.dtype.names[0] == 'segIds'
+    assert [float(v) for v in struct_field(dendrites, 'id')] == list(
+        range(1, dendrites.size + 1))
+    neurons = hdf5storage.loadmat(str(other / 'neurons-struct.mat'))['neurons']
     soma = struct_field(neurons, 'somaPosition')[0].ravel().astype(int) - 1
     x, y, z = soma
     seg = stitch(small['folder'], 'segmentation', small['truth'])

@@ -29,7 +29,8 @@ named in lower case, holding its code.
 ``ATTRIBUTES`` says where each attribute of ``connectome ids`` comes from; ``AuthorsFile``
 reads groups of one dataset per object through formats/h5vectors.py (never walking the
 skeleton groups), per-object vectors with their category names, and the skeletons of
-the objects asked for.  Pure: numpy, h5py.
+the objects asked for.  It only reads: demo/authorsfile.py writes the layout.  Pure:
+numpy, h5py.
 """
 
 import os
@@ -37,6 +38,7 @@ from typing import NamedTuple
 
 import h5py
 import numpy as np
+from h5py import h5d, h5s
 
 from ...errors import InputError
 from .. import h5vectors
@@ -59,6 +61,22 @@ SKELETONS = {'axon': ('axons', '/axons/skeleton'),
              'dendrite': ('dendrites', '/dendrites/skeleton')}
 PER_OBJECT_PARENTS = {'/axons': '/axons/agglomerate', '/dendrites': '/dendrites/agglomerate',
                       '/spineHeads': '/spineHeads/agglomerate'}
+# The synapses' group is special: a bouton or a spine head takes part in several
+# synapses, so a region may be in several of its objects (the lowest synapse id is
+# taken), and its vectors hold one value per synapse, mapped to regions through the
+# postsynaptic side.  Every rule that depends on it asks these two.
+SYNAPSE_GROUP = '/synapses'
+SYNAPSE_VIA = 'postsynapse'
+
+
+def is_synapse_path(path):
+    """Whether a dataset or group lies in the authors' synapse group."""
+    return path.startswith(SYNAPSE_GROUP + '/')
+
+
+def group_conflicts(path):
+    """The rule for a region in several objects of the group at ``path``."""
+    return 'lowest' if is_synapse_path(path) else 'error'
 
 
 class Source(NamedTuple):
@@ -78,17 +96,18 @@ ATTRIBUTES = {
     'dendrite': Source('dendrites', group='/dendrites/agglomerate'),
     'spinehead': Source('dendrites', group='/spineHeads/agglomerate'),
     'neuron': Source('dendrites', vector='/dendrites/neuronId', via='dendrite'),
-    # A bouton or a spine head takes part in several synapses: the lowest synapse id.
-    'presynapse': Source('synapses', group='/synapses/preSegIds', conflicts='lowest'),
-    'postsynapse': Source('synapses', group='/synapses/postSegIds', conflicts='lowest'),
+    'presynapse': Source('synapses', group='/synapses/preSegIds',
+                         conflicts=group_conflicts('/synapses/preSegIds')),
+    'postsynapse': Source('synapses', group='/synapses/postSegIds',
+                          conflicts=group_conflicts('/synapses/postSegIds')),
     'axonclass': Source('axons', vector='/axons/class', via='axon', kind='category'),
     'dendriteclass': Source('dendrites', vector='/dendrites/class', via='dendrite',
                             kind='category'),
     'spineheadvolume': Source('dendrites', vector='/spineHeads/volume', via='spinehead',
                               kind='number'),
-    'synapsetype': Source('synapses', vector='/synapses/type', via='postsynapse',
+    'synapsetype': Source('synapses', vector='/synapses/type', via=SYNAPSE_VIA,
                           kind='category'),
-    'asiarea': Source('synapses', vector='/synapses/asiArea', via='postsynapse',
+    'asiarea': Source('synapses', vector='/synapses/asiArea', via=SYNAPSE_VIA,
                       kind='number'),
 }
 # What the FOLDER form writes, in this order (objects before what is mapped through them).
@@ -289,7 +308,7 @@ class AuthorsFile:
             return None
         if isinstance(node, h5py.Group):
             return 'group'
-        if self.parent_of(path) or path.startswith('/synapses/'):
+        if self.parent_of(path) or is_synapse_path(path):
             return 'per-object'
         return 'dataset'
 
@@ -322,7 +341,6 @@ class AuthorsFile:
     def _matrix(self, group, object_id, name, rows, where):
         """Dataset ``<object_id>/<name>`` of a skeleton group, a MATLAB k x ``rows``
         matrix stored (rows, k), as (k, rows)."""
-        from h5py import h5d, h5s
         try:
             ds = h5d.open(group.id, ('%d/%s' % (object_id, name)).encode())
         except (KeyError, ValueError, RuntimeError, OSError):
@@ -428,68 +446,3 @@ def check_categories(values, categories, where, path=None):
                                         ', '.join('%s=%d' % kv for kv in sorted(
                                             categories.items(), key=lambda kv: kv[1]))
                                         or 'no categories'), path)
-
-
-# ---------------------------------------------------------------------------------------
-# Writing the layout (the demo's files and the benchmark's), as the authors' MATLAB
-# export does: contiguous datasets, vectors 1-D, a MATLAB k x 3 matrix stored (3, k).
-
-def write_info(f, text):
-    f.attrs['info'] = text
-
-
-def write_categorical(f, path, codes, names):
-    """A uint8 dataset of codes with one attribute per category name (code 1, 2, ...)."""
-    ds = f.create_dataset(path, data=np.asarray(codes, np.uint8))
-    for code, name in enumerate(names, start=1):
-        ds.attrs[name.lower()] = np.uint8(code)
-    return ds
-
-
-def write_matrix(f, path, rows, dtype=np.uint32):
-    """A MATLAB k x n matrix (``rows``: k rows of n values) as HDF5 shape (n, k)."""
-    rows = np.asarray(rows, dtype)
-    return f.create_dataset(path, data=np.ascontiguousarray(rows.T))
-
-
-def write_vectors(f, path, vectors, dtype=np.uint32):
-    """A group of one 1-D dataset per object, named 1..N, through the low-level API
-    (about 25 us a dataset: the benchmark writes 1.6 million)."""
-    from h5py import h5d, h5p, h5s, h5t
-    group = f.require_group(path)
-    gid = group.id
-    dcpl = h5p.create(h5p.DATASET_CREATE)
-    dcpl.set_layout(h5d.CONTIGUOUS)
-    dtype = np.dtype(dtype)
-    ftype = h5t.py_create(dtype)
-    for k, v in enumerate(vectors, start=1):
-        v = np.ascontiguousarray(v, dtype)
-        space = h5s.create_simple((v.size,))
-        ds = h5d.create(gid, str(k).encode(), ftype, space, dcpl=dcpl)
-        if v.size:
-            ds.write(h5s.ALL, h5s.ALL, v)
-    return group
-
-
-def write_skeletons(f, path, skeletons):
-    """/…/skeleton/<n>/ groups: nodes (3 x k, 1-based x,y,z), edges (2 x m, 1-based node
-    indices; a self-connection when there are none, as the authors' export does) and
-    segIds (k).  ``skeletons``: (nodes (k,3), edges (m,2), segIds (k,)) per object."""
-    from h5py import h5d, h5g, h5p, h5s, h5t
-    group = f.require_group(path)
-    dcpl = h5p.create(h5p.DATASET_CREATE)
-    dcpl.set_layout(h5d.CONTIGUOUS)
-    ftype = h5t.py_create(np.dtype(np.uint32))
-    for k, (nodes, edges, seg_ids) in enumerate(skeletons, start=1):
-        sub = h5g.create(group.id, str(k).encode())
-        edges = np.asarray(edges, np.uint32).reshape(-1, 2)
-        if not edges.size:
-            edges = np.ones((1, 2), np.uint32)
-        for name, data in ((b'nodes', np.asarray(nodes, np.uint32).reshape(-1, 3).T),
-                           (b'edges', edges.T),
-                           (b'segIds', np.asarray(seg_ids, np.uint32).reshape(-1))):
-            data = np.ascontiguousarray(data)
-            ds = h5d.create(sub, name, ftype, h5s.create_simple(data.shape), dcpl=dcpl)
-            if data.size:
-                ds.write(h5s.ALL, h5s.ALL, data)
-    return group

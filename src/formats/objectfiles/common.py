@@ -48,6 +48,9 @@ LOOKUP_NAMES = frozenset(
     'lookup lut objectid objectids objid objids objectof owner owners mapping map '
     'regiontoobject segmenttoobject'.split())
 _LOOKUP_RE = re.compile(r'^(seg|segment|segments|region|regions|sv|supervoxel)(2|to)[a-z]')
+# How a per-region lookup is recognised, for messages that ask for one.
+LOOKUP_HINT = ('object_id, lookup, lut, owner, mapping, seg2agglo, segToAxon (a region'
+               ' word, 2 or To, an object word)')
 OBJECT_NAMES = frozenset(
     'object objects obj objectid objectids objid id ids agglo agglos agglomerate '
     'agglomerates aggloid agglomerateid cell cellid label labels owner axon dendrite '

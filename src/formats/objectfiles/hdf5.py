@@ -208,8 +208,7 @@ def h5_array(ds):
             and len(shape) == 1 else 'other'
     elif dtype.kind == 'V' and not dtype.names:
         kind = 'other'
-    first = (lambda: ds[(0,) * len(shape)]) if len(shape) in (1, 2) else None
-    return Array(ds.name, shape, dtype, lambda: ds[()], kind, first)
+    return Array(ds.name, shape, dtype, lambda: ds[()], kind)
 
 
 def h5_inventory(g):

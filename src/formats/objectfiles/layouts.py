@@ -10,36 +10,28 @@ from math import prod
 import numpy as np
 
 from ...errors import InputError
-from .common import (ID_NAMES, INT64_MAX, LENGTH_NAMES, OFFSET_NAMES, REGION_NAMES,
+from .common import (ID_NAMES, INT64_MAX, LENGTH_NAMES, LOOKUP_HINT, OFFSET_NAMES,
+                     REGION_NAMES,
                      VALUE_NAMES, Candidate, concatenate, from_lengths,
                      header_columns, is_lookup_name, is_object_column, lookup_table,
                      norm_name, object_array, pair_table, to_ids)
 
-BIG_GROUP = 64                  # members above which a group is recognised from a sample
+BIG_GROUP = 64                  # members above which a group is classified by names alone
 
 
 class Array:
     """A named array in a container, read on demand."""
 
-    def __init__(self, path, shape, dtype, load, kind=None, first=None):
+    def __init__(self, path, shape, dtype, load, kind=None):
         self.path = path
         self.shape = tuple(shape)
         self.dtype = dtype
         self._load = load
-        self._first = first
         self.size = prod(self.shape)
         self.kind = kind or array_kind(self.shape, dtype)
 
     def read(self):
         return self._load()
-
-    def first(self):
-        """Element 0 (or None when empty)."""
-        if self.size == 0:
-            return None
-        if self._first is not None:
-            return self._first()
-        return np.asarray(self.read()).reshape(-1)[0]
 
     def describe(self):
         shape = ' x '.join(map(str, self.shape)) if self.shape else 'scalar'
@@ -94,23 +86,17 @@ class Group:
 
 
 def classify(src, group, out, fmt):
-    """Append the candidates found in group and its subgroups to out."""
+    """Append the candidates found in group and its subgroups to out.  What decides is
+    what the container declares: names, and the shape and type of each array; never
+    the values in it."""
     names = group.names
-    decimal = bool(names) and all(n.isdigit() and n.isascii() for n in names)
     if len(names) > BIG_GROUP:
-        norms = {} if decimal else {n: norm_name(n) for n in names}
-        special = [n for n in names if not decimal and is_special_name(norms[n])]
-        step = max(1, len(names) // 8)
-        sample = sorted(set(names[:8]) | set(names[::step][:8]))
-        nodes = [group.get(n) for n in sample]
-        if not special and all(isinstance(x, Array) and x.kind == 'vector' for x in nodes) \
-                and not any(x.first() == 0 and x.size > 1 for x in nodes):
+        decimal = all(n.isdigit() and n.isascii() for n in names)
+        if decimal or not any(is_special_name(norm_name(n)) for n in names):
+            # Named by object ids, or with no name of a layout's part: one vector per
+            # object.  Its members are not opened here (a group may hold a million);
+            # each one is checked as it is read.
             out.append(members_candidate(src, group, list(names), fmt))
-            return
-        if decimal and all(isinstance(x, Group) for x in nodes):
-            # One group per object (skeletons: nodes, edges, segIds): region ids of
-            # points, not of objects, and walking hundreds of thousands of groups takes
-            # minutes, so no candidate.
             return
     norms = {n: norm_name(n) for n in names}
     nodes = {n: group.get(n) for n in names}
@@ -156,11 +142,6 @@ def classify(src, group, out, fmt):
                 out.append(c)
                 used.add(n)
     rest = [n for n in vectors if n not in used]
-    zero_first = [n for n in rest if arrays[n].size > 1 and arrays[n].first() == 0]
-    for n in zero_first:
-        out.append(lookup_candidate(src, arrays[n], fmt))
-        used.add(n)
-    rest = [n for n in rest if n not in used]
     if rest:
         alone = not used and not subgroups and len(out) == found
         if alone and (not group.is_root or len(rest) >= 2):
@@ -267,16 +248,23 @@ def lookup_candidate(src, a, fmt, one_based=False):
 
 
 def vector_candidate(src, a, fmt):
-    """A lone vector: a lookup when element 0 is 0, else one object's region ids."""
+    """A lone vector not named like a lookup: one object's region ids."""
     def read():
-        v = a.read()
-        flat = np.asarray(v).reshape(-1)
-        if flat.size > 1 and flat[0] == 0:
-            return lookup_candidate(src, a, fmt).read()
-        regions = to_ids(flat, src, a.path)
+        regions = one_object(src, np.asarray(a.read()).reshape(-1), a.path)
         return (regions, np.ones(regions.size, np.int64), 1,
                 '%s vector %s: the %d region ids of one object' % (fmt, a.path, regions.size))
     return Candidate(a.path, 'one vector of %d values' % a.size, read)
+
+
+def one_object(src, values, where):
+    """The region ids of one object; region 0 (unsegmented) is in no object, so a vector
+    holding it is a per-region lookup that was not named like one."""
+    regions = to_ids(values, src, where)
+    if regions.size and not regions.all():
+        raise src.error('%s holds region id 0, so it is not one object\'s region ids; a'
+                        ' per-region lookup (index = region id, value = object id) is'
+                        ' recognised by its name: %s' % (where, LOOKUP_HINT))
+    return regions
 
 
 def array_candidate(src, a, fmt):

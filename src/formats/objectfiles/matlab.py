@@ -15,7 +15,7 @@ from .common import (ID_NAMES, NOT_REGIONS_RE, NUMERIC_CLASSES, REGION_NAMES, Ca
                      choose, concatenate, from_lengths, is_lookup_name, lookup_table,
                      norm_name, pair_table, shorten, to_ids)
 from .hdf5 import matlab_class, read_h5_vectors
-from .layouts import Array, fractional
+from .layouts import Array, fractional, one_object
 
 
 class _MatValue:
@@ -343,8 +343,7 @@ def _mat_numeric_candidate(src, var, fmt, forced=False):
         a = np.asarray(var.array()).reshape(-1, order='F')
         if not forced and fractional(Array(var.name, a.shape, a.dtype, lambda: a)):
             return None
-        if is_lookup_name(norm_name(var.name.rsplit('.', 1)[-1])) or \
-                (a.dtype.kind in 'iuf' and a.size and not a.all()):
+        if is_lookup_name(norm_name(var.name.rsplit('.', 1)[-1])):
             def read():
                 r, o, count = lookup_table(src, a, var.name, one_based=True)
                 return r, o, count, ('%s per-region lookup %r (%s: element k is region k)'
@@ -352,7 +351,7 @@ def _mat_numeric_candidate(src, var, fmt, forced=False):
             return Candidate(var.name, '%s lookup' % dims, read)
 
         def read_one():
-            regions = to_ids(a, src, var.name)
+            regions = one_object(src, a, var.name)
             return (regions, np.ones(regions.size, np.int64), 1,
                     '%s vector %r: the %d region ids of one object' % (fmt, var.name, a.size))
         return Candidate(var.name, '%s vector' % dims, read_one)

@@ -5,6 +5,7 @@ HDF5 root group.  Object arrays are unpickled allowing numpy arrays only.  Pure:
 
 import ast
 import pickle
+import re
 import tokenize
 import zipfile
 
@@ -72,6 +73,11 @@ def read_npy(src):
         a = load_npy(fp)
     arr = Array(src.name, a.shape, a.dtype, lambda: a)
     if arr.kind == 'vector':
+        # An .npy holds one array without a name: the file's name, or a word of it
+        # (spineheads-lookup.npy), is the array's.
+        stem = src.name[:-4] if src.name.lower().endswith('.npy') else src.name
+        if any(is_lookup_name(norm_name(w)) for w in [stem] + re.split(r'[-_. ]', stem)):
+            return lookup_candidate(src, arr, 'NumPy').read()
         return vector_candidate(src, arr, 'NumPy').read()
     c = array_candidate(src, arr, 'NumPy')
     if c is None:

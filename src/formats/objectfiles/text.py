@@ -1,5 +1,7 @@
-"""Text object files (CSV, TSV, whitespace; plain or gzip): region/object rows with or
-without a header, one object per line, or ``ID: regions`` lines.  Parsed with numpy in
+"""Text object files (CSV, TSV, whitespace; plain or gzip): region/object rows under a
+header naming the columns, one object per line (under a header of one region-ids name,
+or none), or ``ID: regions`` lines; the header and the number of values per line
+decide, never the values.  Parsed with numpy in
 blocks of TEXT_BLOCK bytes, with no Python loop per line.  Pure: numpy.
 """
 
@@ -77,7 +79,11 @@ def read_text(src, data=None, prefix=''):
             return int(line_numbers[i]) if i < line_numbers.size else int(line_numbers[-1]) + 1
     sample = data[:4096]
     kind = prefix + ('CSV' if b',' in sample else 'TSV' if b'\t' in sample else 'text')
-    colon = header is None and b':' in data
+    # A header of one region-ids name declares one object per line.
+    per_line = header is not None and len(header) == 1 and norm_name(header[0]) in REGION_NAMES
+    if per_line:
+        header_line, header = header[0], None
+    colon = header is None and not per_line and b':' in data
     select = None
     if header is not None:
         r, o = header_columns(src, header, 'the header')
@@ -95,20 +101,16 @@ def read_text(src, data=None, prefix=''):
                                           % (kind, count))
     nonblank = np.flatnonzero(counts)
     n = int(nonblank[-1]) + 1 if nonblank.size else 0     # trailing blank lines aside
-    if n and (counts[:n] == 2).all():
-        col2 = values[1::2]
-        repeats = count_distinct(col2) < col2.size
-        numbered = int(col2.min()) >= 1 and int(col2.max()) <= n
-        if repeats or numbered:
-            objects = col2
-            why = 'the second column repeats values' if repeats else \
-                'the second column holds only 1 .. number of rows'
-            return (values[0::2], objects, count_distinct(objects),
-                    '%s region_id,object_id rows without header (%s), %d rows'
-                    % (kind, why, n))
+    if n and not per_line and (counts[:n] == 2).all():
+        # Region,object rows or one object of two regions per line: nothing declares
+        # which, and the numbers are not read to guess.
+        raise src.error('every line holds two numbers: region,object rows or one object of'
+                        ' two regions per line?  Add a header naming the columns'
+                        ' (region_id,object_id) if they are rows, or one naming the region'
+                        ' ids (region_ids) if each line is an object')
     regions, objects, count = from_lengths(values, counts)
-    return regions, objects, count, '%s, one object per line (line k = object k), %d objects' \
-        % (kind, count)
+    return regions, objects, count, '%s, one object per line (line k = object k)%s, %d objects' \
+        % (kind, ', header %s' % header_line if per_line else '', count)
 
 
 def _is_number(token):
