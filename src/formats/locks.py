@@ -42,6 +42,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import shutil
 import stat
 import time
@@ -54,7 +55,7 @@ _held = {}          # real path -> _Lock: locks this process holds
 # What a holder makes beside the locked path NAME, by kind: a temporary file, a temporary
 # folder, an old folder moved aside.  The only place these names are written.
 _NAMES = {'file': '.%s.%d.%d.part', 'folder': '.%s.partial-%d-%d', 'aside': '.%s.old-%d-%d'}
-_RECORD = 'made'
+_RECORD = re.compile(r'made (\d+) (%s) (\d+)' % '|'.join(_NAMES), re.ASCII)
 
 
 def lock_path(path):
@@ -63,7 +64,7 @@ def lock_path(path):
 
 
 @dataclass(frozen=True)
-class Made:
+class _Made:
     """A file or folder a run made beside the locked path, as its lock file records it."""
     pid: int
     kind: str           # a key of _NAMES
@@ -77,17 +78,15 @@ class _Lock:
     """The lock this process holds on a path, and the lines of its lock file."""
 
     def __init__(self, path, fd, command):
-        self.path = path
+        self.path = os.path.abspath(path)
         self.fd = fd
         self.owner = '%d %s' % (os.getpid(), command)
-        self.depth = 1
         self.made = _records(fd)        # left by dead runs until cleared, then ours
 
     def write(self):
         """Rewrite the lock file: written before it is cut, so a kill in between leaves
         every line (and at worst a fragment that parses as none)."""
-        text = ''.join(['%s\n' % self.owner] + ['%s %d %s %d\n' % (_RECORD, m.pid, m.kind,
-                                                                    m.number)
+        text = ''.join(['%s\n' % self.owner] + ['made %d %s %d\n' % (m.pid, m.kind, m.number)
                                                  for m in self.made]).encode()
         os.pwrite(self.fd, text, 0)
         os.ftruncate(self.fd, len(text))
@@ -111,13 +110,9 @@ class _Lock:
 
 def _records(fd):
     """The ``made`` lines of a lock file a dead run left; any other line is ignored."""
-    made = []
-    for line in os.pread(fd, 1 << 16, 0).decode('utf-8', 'replace').split('\n')[1:]:
-        words = line.split(' ')
-        if len(words) == 4 and words[0] == _RECORD and words[2] in _NAMES and \
-                words[1].isdigit() and words[3].isdigit():
-            made.append(Made(int(words[1]), words[2], int(words[3])))
-    return made
+    lines = os.pread(fd, 1 << 16, 0).decode('utf-8', 'replace').split('\n')[1:]
+    return [_Made(int(m.group(1)), m.group(2), int(m.group(3)))
+            for m in map(_RECORD.fullmatch, lines) if m]
 
 
 @contextlib.contextmanager
@@ -127,12 +122,7 @@ def exclusive(path, command, report=None):
     lock removes what it recorded making; ``report(message, final)`` is told of each."""
     key = os.path.realpath(path)
     if key in _held:
-        lock = _held[key]
-        lock.depth += 1
-        try:
-            yield lock
-        finally:
-            lock.depth -= 1
+        yield _held[key]
         return
     name = lock_path(path)
     fd = _take(path, name)
@@ -212,7 +202,7 @@ def _owner(fd):
 def _clear(lock, report):
     """Remove what dead runs recorded making beside the path, if it is still the kind
     of thing they made (a file, or a folder that is no link)."""
-    folder, base = os.path.split(os.path.abspath(lock.path))
+    folder, base = os.path.split(lock.path)
     for made in list(lock.made):
         name = made.name(base)
         path = os.path.join(folder, name)
@@ -265,9 +255,9 @@ def _remove_folder(path):
 def _make(lock, kind):
     """Make a new empty file or folder of ``kind`` beside the locked path; its path and
     record."""
-    folder, base = os.path.split(os.path.abspath(lock.path))
+    folder, base = os.path.split(lock.path)
     for attempt in range(100):
-        made = Made(os.getpid(), kind, time.monotonic_ns() + attempt)
+        made = _Made(os.getpid(), kind, time.monotonic_ns() + attempt)
         path = os.path.join(folder, made.name(base))
         lock.record(made)
         try:
