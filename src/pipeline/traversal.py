@@ -89,10 +89,10 @@ class Threads:
 
 
 class Engine:
-    """The depth-first traversal (see the module doc).  Chunks are written in one fixed
-    order, the traversal's post-order (each chunk after the chunks below it), whatever
-    order the work finishes in, so a run's file is the same byte for byte on any number
-    of threads or cluster workers."""
+    """The depth-first traversal (see combine.py's module doc).  Chunks are written in
+    one fixed order, the traversal's post-order (each chunk after the chunks below it),
+    whatever order the work finishes in, so a run's file is the same byte for byte on
+    any number of threads or cluster workers."""
 
     def __init__(self, tileset, writer, output, levels, region_start, runner, window,
                  progress, ntiles):
