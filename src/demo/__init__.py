@@ -9,8 +9,6 @@ files and their layout are in files.py.  Pure: numpy, scipy, h5py.
 """
 
 import os
-import shutil
-import tempfile
 
 import numpy as np
 
@@ -28,7 +26,8 @@ def generate_dataset(folder, size='small', seed=0, report=None, replace=False):
     """Write a synthetic dataset into ``folder`` (layout in files.py).
 
     It is written into a temporary sibling folder that is renamed to ``folder`` at the
-    end, so an interrupted run leaves nothing under ``folder``.  An existing non-empty
+    end (formats/locks.py atomic_output), so an interrupted run leaves nothing under
+    ``folder``.  An existing non-empty
     ``folder`` is an InputError unless ``replace``.  ``report(message, final)`` receives
     progress lines (see progress.Progress) and, last, the summary line.  Returns a
     summary dict: folder, size, seed, tiles (files per kind), absent_tiles, regions,
@@ -40,28 +39,15 @@ def generate_dataset(folder, size='small', seed=0, report=None, replace=False):
         raise InputError('seed must be an integer >= 0, not %r' % (seed,))
     folder = os.path.abspath(os.path.expanduser(os.fspath(folder)))
     check_destination(folder, replace)
-    parent, name = os.path.split(folder)
+    parent = os.path.dirname(folder)
     try:
         os.makedirs(parent, exist_ok=True)
     except OSError as e:
         raise InputError('cannot write in %s: %s' % (parent, e.strerror or e), parent)
-    with locks.exclusive(folder, 'connectome demo'):
+    with locks.atomic_output(folder, 'connectome demo', replace, kind='folder',
+                             report=report) as work:
         check_destination(folder, replace)
-        for kind in ('partial', 'old'):
-            for left, pid in locks.remove_leftovers(parent, '.%s.%s-' % (name, kind), '-'):
-                if report is not None:
-                    report('Removed %s, left in %s by process %d, which is gone'
-                           % (left, parent, pid), True)
-        try:
-            work = tempfile.mkdtemp(prefix='.%s.partial-%d-' % (name, os.getpid()), dir=parent)
-        except OSError as e:
-            raise InputError('cannot write in %s: %s' % (parent, e.strerror or e), parent)
-        try:
-            summary = Generator(size, int(seed), report).run(work, folder)
-            move_into_place(work, folder)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+        summary = Generator(size, int(seed), report).run(work, folder)
     return summary
 
 
@@ -73,19 +59,3 @@ def check_destination(folder, replace):
             raise InputError('folder %s exists and is not empty (use replace true to'
                              ' overwrite it)' % folder, folder)
 
-
-def move_into_place(work, folder):
-    if not os.path.exists(folder):
-        os.rename(work, folder)
-        return
-    if not os.listdir(folder):
-        os.rmdir(folder)
-        os.rename(work, folder)
-        return
-    # Replace: move the old dataset aside first so the new one appears in one rename.
-    old = tempfile.mkdtemp(prefix='.%s.old-%d-' % (os.path.basename(folder), os.getpid()),
-                           dir=os.path.dirname(folder))
-    os.rmdir(old)
-    os.rename(folder, old)
-    os.rename(work, folder)
-    shutil.rmtree(old, ignore_errors=True)

@@ -243,12 +243,3 @@ class ChimeraMapWriter:
         except (OSError, RuntimeError):
             pass
         self.file = None
-
-
-def remove_quietly(path):
-    """Delete a partly written file after a failure; a file already gone, or one that
-    cannot be deleted (read-only file system), must not hide the failure itself."""
-    try:
-        os.remove(path)
-    except OSError:
-        pass

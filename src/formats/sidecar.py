@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import re
-import time
 
 import h5py
 import numpy as np
@@ -70,7 +69,8 @@ def maximum_node(f):
 def create(path, store):
     """Make the attribute file of ``store`` at ``path`` if there is none; check the one
     there is made for a store of this size and type.  Written under a temporary name
-    and linked into place, so no half-written file ever has the final name."""
+    and renamed into place (locks.atomic_output), so no half-written file ever has the
+    final name."""
     path = os.path.abspath(path)
     if os.path.exists(path):
         check(path, store)
@@ -86,28 +86,18 @@ def create(path, store):
         if os.path.exists(path):
             check(path, store)
             return path
-        temp = os.path.join(folder, '.%s.%d.%d.part' % (os.path.basename(path), os.getpid(),
-                                                        time.monotonic_ns()))
         try:
-            with h5py.File(temp, 'w') as f:
-                f.create_group(GROUP)
-                f.create_group(STORE).attrs[MARK] = json.dumps({
-                    'store': store.url, 'format': store.format,
-                    'size': [int(v) for v in reversed(store.shape)],
-                    'value_type': store.dtype.name})
-            os.replace(temp, path)
+            with locks.atomic_output(path, 'connectome ids', replace=True) as temp:
+                with h5py.File(temp, 'w') as f:
+                    f.create_group(GROUP)
+                    f.create_group(STORE).attrs[MARK] = json.dumps({
+                        'store': store.url, 'format': store.format,
+                        'size': [int(v) for v in reversed(store.shape)],
+                        'value_type': store.dtype.name})
         except OSError as e:
-            _remove(temp)
             raise InputError('cannot write %s (the attributes of %s): %s'
                              % (path, store.location, e.strerror or e), path)
     return path
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except OSError:
-        pass
 
 
 def check(path, store):

@@ -55,7 +55,7 @@ def parse_address(address):
 
 class Workers:
     """The chunk work of one combine on a cluster's workers (the runner interface of
-    combine._Engine: leaf, block, wait, cancel)."""
+    traversal.Engine: leaf, block, wait, cancel)."""
 
     reads_tiles = True          # every tile is read by the workers themselves
 

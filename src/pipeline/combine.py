@@ -1,14 +1,15 @@
 """Combine a tile set into one multiresolution, compressed Chimera map in one streaming pass.
 
 The work is cut into the output's full-resolution chunks ("leaves").  They are visited
-depth first through the pyramid: the leaves under one chunk of level 1 come together,
-the level-1 chunks under one chunk of level 2 come together, and so on, so a chunk of any
-level is complete soon after its last child and only a few partial chunks per level
-are ever held.  Memory is therefore set by the chunk sizes and ``memory_limit``, not by
-the volume.  Each leaf reads its block from the tiles (each tile chunk is inflated once;
-chunks a leaf uses in part wait in TileSet's cache), is compressed and written whole with
-a direct chunk write, and is downsampled into its piece of a level-1 chunk; a complete
-level-1 chunk is compressed, written and downsampled in turn, and so on up.
+depth first through the pyramid (pipeline/traversal.py): the leaves under one chunk of
+level 1 come together, the level-1 chunks under one chunk of level 2 come together, and
+so on, so a chunk of any level is complete soon after its last child and only a few
+partial chunks per level are ever held.  Memory is therefore set by the chunk sizes and
+``memory_limit``, not by the volume.  Each leaf reads its block from the tiles (each tile
+chunk is inflated once; chunks a leaf uses in part wait in TileSet's cache), is
+compressed and written whole with a direct chunk write, and is downsampled into its
+piece of a level-1 chunk; a complete level-1 chunk is compressed, written and
+downsampled in turn, and so on up.
 
 Worker threads do the reading, inflating, downsampling and compressing: libdeflate,
 python-blosc (told to release the GIL, and to use no threads of its own), numpy's loops
@@ -18,18 +19,15 @@ chunks above full resolution, 0.2 ms each.  The main thread schedules,
 assembles and writes, and makes every HDF5 call: workers read tile chunks as bytes
 (TileSet.prepare), since HDF5 is not thread-safe; tiles with filters only HDF5 undoes
 are read on the main thread, and the log says so.  The map is written under a temporary
-name in the output's folder and renamed when complete; any failure, disk full included,
-removes it.  Pure: no ChimeraX.
+name in the output's folder and given its name when complete (formats/locks.py
+atomic_output); any failure, disk full included, removes it.  Pure: no ChimeraX.
 """
 
-import ctypes
-import ctypes.util
 import math
 import os
-import re
 import time
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -39,19 +37,34 @@ from ..formats.source import check_geometry
 from ..parallel import available_cores
 from ..progress import Progress, format_bytes, format_duration
 from . import pyramid
-from .chunks import Assembly, ChunkWork, Level, finish_chunk
+from .chunks import ChunkWork, Level
 from .labels import is_label_type
+from .traversal import Engine, Threads, os_message
 
 DEFAULT_MEMORY_LIMIT = 1.0      # GB: with Python, numpy and h5py, a peak under 1.5 GB
 MAP_SUFFIXES = ('.cmap', '.cmp')
 
 
+@dataclass
 class CombineResult:
-    """What combine wrote: path, size (x,y,z), levels [(step x,y,z, size x,y,z)], seconds,
-    file bytes, maximum value (integers), tile chunks read and map chunks written."""
-
-    def __init__(self, **kw):
-        self.__dict__.update(kw)
+    """What combine wrote."""
+    path: str
+    size: tuple                 # x,y,z
+    dtype: str
+    tiles: int
+    levels: list                # [(step x,y,z, size x,y,z)], full resolution first
+    method: str                 # downsampling
+    seconds: float
+    file_bytes: int
+    input_bytes: int
+    maximum: Optional[int]      # the largest value, for integer types
+    tile_chunks_read: int
+    chunks_written: int
+    chunk_side: int
+    threads: int
+    compress_shuffle: bool
+    compression: str
+    workers: int                # Dask workers, 0 without a cluster
 
     def summary(self):
         levels = ', '.join('%d,%d,%d' % step for step, _ in self.levels[1:]) or 'none'
@@ -129,14 +142,6 @@ def subsample_steps(subsamples, size_xyz, voxel_size):
     return steps
 
 
-def _morton_key(index):
-    key = 0
-    for bit in range(max(index).bit_length()):
-        for a, i in enumerate(index):
-            key |= ((i >> bit) & 1) << (3 * bit + 2 - a)
-    return key
-
-
 def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             subsamples='auto', downsample='auto', compress=True,
             compress_method=None, compress_level=cmap.DEFAULT_LEVEL, compress_shuffle=None,
@@ -187,17 +192,9 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     plan = _memory_plan(int(memory_limit * 1e9), side, tileset, len(factors), threads)
     tileset.set_cache_limit(plan['cache'])
 
-    folder, base = os.path.split(path)
     # Held to the end: a second combine to this output is refused, not interleaved.
-    with locks.exclusive(path, 'connectome combine'):
+    with locks.atomic_output(path, 'connectome combine', replace, report=report) as temp:
         check_output(output, tileset.paths, replace)
-        for left, pid in locks.remove_leftovers(folder, '.%s.' % base, '.'):
-            if report is not None:
-                report('Removed %s, left in %s by process %d, which is gone'
-                       % (left, folder, pid), True)
-        # A hidden name beside the output (same file system, so the final rename is
-        # atomic), created by HDF5 with the user's usual permissions.
-        temp = os.path.join(folder, '.%s.%d.%d.part' % (base, os.getpid(), time.monotonic_ns()))
         writer = None
         try:
             try:
@@ -207,39 +204,37 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
                     compress_method=compress_method, compress_level=compress_level,
                     compress_shuffle=compress_shuffle)
             except OSError as e:
-                raise InputError('cannot write %s: %s' % (path, _os_message(e)), path)
+                raise InputError('cannot write %s: %s' % (path, os_message(e)), path)
             compression = writer.levels[0].codec.describe()
             levels = [Level(lv.shape, lv.chunk_shape, f, lv.step)
                       for lv, f in zip(writer.levels, factors + [None])]
             ntiles = sum(1 for p in tileset.positions_in(start, stop) if p in tileset.tiles)
-            progress = Progress('combine %s' % base, ntiles, 'tiles', report)
+            progress = Progress('combine %s' % os.path.basename(path), ntiles, 'tiles', report)
             _note_filtered(tileset, progress)
             integer = tileset.dtype.kind in 'iu'
             works = [ChunkWork(w.codec, lv.up, method, mode_library, integer)
                      for w, lv in zip(writer.levels, levels)]
             if scheduler is None:
-                runner = _Threads(tileset, works, threads)
+                runner = Threads(tileset, works, threads)
             else:
                 from . import cluster       # Dask is imported only for a cluster
                 runner = cluster.Workers(scheduler, tileset, works, levels, start, report)
             with cmap.blosc_threads(), runner:
                 if scheduler is not None:
                     progress.title += ' on %d Dask workers' % runner.workers
-                engine = _Engine(tileset, writer, path, levels, start, runner,
-                                 max(plan['window'], 2 * runner.workers), progress, ntiles)
+                engine = Engine(tileset, writer, path, levels, start, runner,
+                                max(plan['window'], 2 * runner.workers), progress, ntiles)
                 engine.run()
             if tileset.dtype.kind in 'iu':
                 writer.set_maximum_segment_id(engine.maximum)
             try:
                 writer.close()
             except _HDF5_ERRORS as e:
-                raise InputError('writing %s failed: %s' % (path, _os_message(e)), path)
+                raise InputError('writing %s failed: %s' % (path, os_message(e)), path)
             writer = None
-            _publish(temp, path, replace)
         except BaseException:
             if writer is not None:
                 writer.abandon()
-            cmap.remove_quietly(temp)
             raise
     seconds = time.monotonic() - t_start
     result = CombineResult(
@@ -289,26 +284,6 @@ def _note_filtered(tileset, progress):
                   % ('; '.join(names), shown, len(filtered), len(tileset.tiles)))
 
 
-def _publish(temp, path, replace):
-    """Give the finished file its name.  Without replace the name must still be free at
-    this moment (a hard link fails if it exists), so nothing made meanwhile is lost."""
-    if replace:
-        os.replace(temp, path)
-        return
-    try:
-        os.link(temp, path)
-    except FileExistsError:
-        raise InputError('output %s exists (use replace true to overwrite it)' % path, path)
-    except OSError:
-        # No hard links on this file system: the lock keeps other combines off the name.
-        if os.path.lexists(path):
-            raise InputError('output %s exists (use replace true to overwrite it)' % path,
-                             path)
-        os.replace(temp, path)
-        return
-    os.remove(temp)
-
-
 def _chunk_side(side, factors):
     """The chunk side rounded to a multiple of every factor (see chunks.Level)."""
     step = 1
@@ -338,218 +313,3 @@ def _memory_plan(budget, side, tileset, nlevels, threads):
 # no longer grow) as RuntimeError.
 _HDF5_ERRORS = (OSError, RuntimeError)
 
-
-def _os_message(e):
-    # h5py's OSError carries HDF5's long record; the system's reason is the useful part.
-    m = re.search(r"error message = '([^']*)'", str(e))
-    return m.group(1) if m else (e.strerror or str(e))
-
-
-def _memory_trimmer():
-    """A function that hands freed heap memory back to the system, or None.
-
-    glibc keeps blocks that worker threads free in its heaps, and the resident size of a
-    long run creeps up with them (0.4 GB after 2 GB of tiles, growing with the volume);
-    malloc_trim once a second keeps it flat at no measurable cost.
-    """
-    name = ctypes.util.find_library('c')
-    libc = ctypes.CDLL(name) if name else None
-    trim = getattr(libc, 'malloc_trim', None)
-    return (lambda: trim(0)) if trim else None
-
-
-class _Threads:
-    """Chunk work done by this process's worker threads."""
-
-    workers = 1
-    reads_tiles = False         # blocks that need HDF5 are read by the engine's thread
-    subtree_levels = 0          # one task a chunk
-
-    def __init__(self, tileset, works, threads):
-        self.tileset = tileset
-        self.works = works
-        self.threads = threads
-
-    def __enter__(self):
-        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix='combine')
-        return self
-
-    def __exit__(self, *exc):
-        self.pool.shutdown(wait=True, cancel_futures=True)
-
-    def leaf(self, start, stop):
-        return self.pool.submit(self._leaf, start, stop)
-
-    def _leaf(self, start, stop):
-        return finish_chunk(self.works[0], self.tileset.read(start, stop))
-
-    def block(self, level, a):
-        return self.pool.submit(finish_chunk, self.works[level], a)
-
-    def wait(self, pending):
-        return wait(pending, return_when=FIRST_COMPLETED)[0]
-
-    def result(self, future):
-        return future.result()
-
-    def cancel(self, pending):
-        for future in pending:
-            future.cancel()
-
-
-class _Engine:
-    """The depth-first traversal (see the module doc).  Chunks are written in one fixed
-    order, the traversal's post-order (each chunk after the chunks below it), whatever
-    order the work finishes in, so a run's file is the same byte for byte on any number
-    of threads or cluster workers."""
-
-    def __init__(self, tileset, writer, output, levels, region_start, runner, window,
-                 progress, ntiles):
-        self.tileset = tileset
-        self.writer = writer
-        self.output = output
-        self.levels = levels
-        self.region_start = region_start
-        self.runner = runner
-        self.window = window
-        self.progress = progress
-        self.maximum = 0
-        self.chunks_written = 0
-        total = int(np.prod(levels[0].shape))
-        self._tiles_per_voxel = ntiles / total if total else 0
-        self._assemblies = {}       # (level, chunk index) -> Assembly
-        self._order = deque()       # (level, chunk index) in writing order, not yet written
-        self._ready = {}            # (level, chunk index) -> (bytes or None, maximum)
-
-    def traversal(self):
-        """(level, chunk index) of every chunk, depth first through the pyramid, each
-        chunk after the chunks below it (post-order)."""
-        top = len(self.levels) - 1
-        grid = self.levels[top].chunk_grid
-        tops = [(z, y, x) for z in range(grid[0]) for y in range(grid[1]) for x in range(grid[2])]
-        tops.sort(key=_morton_key)      # neighbours stay near: tile chunks are reused soon
-        stack = [(top, i, False) for i in reversed(tops)]
-        while stack:
-            n, index, expanded = stack.pop()
-            if n == 0 or expanded:
-                yield n, index
-            else:
-                below = self.levels[n - 1]
-                stack.append((n, index, True))
-                stack.extend((n - 1, c, False)
-                             for c in reversed(self.levels[n].children(index, below)))
-
-    def _leaf_block(self, index):
-        """The tile block (start, stop, z,y,x) of full-resolution chunk ``index``."""
-        s, e = self.levels[0].chunk_extent(index)
-        return (tuple(a + o for a, o in zip(s, self.region_start)),
-                tuple(a + o for a, o in zip(e, self.region_start)))
-
-    def _submit_leaf(self, pending, index):
-        # HDF5 is called from this thread only (it is not thread-safe, and h5py does not
-        # lock direct chunk writes): worker threads read tiles that prepare() made
-        # readable without it; other tiles are read here and only encoded by a worker.
-        # A cluster's workers are processes of their own and read every tile themselves.
-        s, e = self._leaf_block(index)
-        if self.tileset.is_empty(s, e):
-            self._store(pending, 0, index, None, 0, None)
-        elif self.runner.reads_tiles or self.tileset.prepare(s, e):
-            pending[self.runner.leaf(s, e)] = (0, index)
-        else:
-            pending[self.runner.block(0, self.tileset.read(s, e))] = (0, index)
-
-    def run(self):
-        pending = {}
-        chunks = self.traversal()
-        exhausted = False
-        trim = _memory_trimmer()
-        trimmed = time.monotonic()
-        try:
-            while True:
-                if trim and time.monotonic() - trimmed > 1:
-                    trim()
-                    trimmed = time.monotonic()
-                # Bounded: work in flight, and finished chunks waiting for earlier ones.
-                while (not exhausted and len(pending) < self.window
-                       and len(self._ready) < 4 * self.window):
-                    event = next(chunks, None)
-                    if event is None:
-                        exhausted = True
-                        break
-                    self._order.append(event)
-                    n, index = event
-                    if n == self.runner.subtree_levels == 0:
-                        self._submit_leaf(pending, index)
-                    elif n == self.runner.subtree_levels:
-                        pending[self.runner.subtree(n, index)] = (n, index, True)
-                self._flush()
-                if not pending:
-                    if exhausted:
-                        break
-                    continue
-                for future in self.runner.wait(pending):
-                    level, index, *subtree = pending.pop(future)
-                    if subtree:
-                        self._store_subtree(pending, level, index, *self.runner.result(future))
-                    else:
-                        self._store(pending, level, index, *self.runner.result(future))
-        except BaseException:
-            self.runner.cancel(pending)
-            raise
-        self._flush()
-
-    def _store_subtree(self, pending, level, index, done, up, voxels):
-        """A subtree of chunks is done (a cluster's task): queue them for writing, hand
-        its block to the parent."""
-        self._advance(voxels)
-        *below, (_, _, data, mx) = done
-        for n, ix, chunk, m in below:
-            self._ready[(n, ix)] = (chunk, m)
-        self._store(pending, level, index, data, mx, up)
-
-    def _advance(self, voxels):
-        self.progress.advance(voxels * self._tiles_per_voxel,
-                              voxels * self.tileset.dtype.itemsize)
-
-    def _store(self, pending, level, index, data, mx, up):
-        """Chunk ``index`` of ``level`` is done: queue it for writing, hand its block to
-        the parent."""
-        while True:
-            self._ready[(level, index)] = (data, mx)
-            if level == 0:
-                s, e = self.levels[0].chunk_extent(index)
-                self._advance(int(np.prod([b - a for a, b in zip(s, e)])))
-            if level + 1 == len(self.levels):
-                return
-            lv, above = self.levels[level], self.levels[level + 1]
-            parent, start = lv.parent_of(index, above)
-            key = (level + 1, parent)
-            asm = self._assemblies.get(key)
-            if asm is None:
-                p0, p1 = above.chunk_extent(parent)
-                asm = self._assemblies[key] = Assembly(
-                    p0, tuple(b - a for a, b in zip(p0, p1)), self.tileset.dtype,
-                    len(above.children(parent, lv)))
-            if not asm.add(start, up):
-                return
-            del self._assemblies[key]
-            if asm.block is not None:
-                pending[self.runner.block(level + 1, asm.block)] = (level + 1, parent)
-                return
-            # An empty parent: nothing to encode or write; pass the emptiness up.
-            level, index, data, mx, up = level + 1, parent, None, 0, None
-
-    def _flush(self):
-        """Write the finished chunks that are next in the writing order."""
-        while self._order and self._order[0] in self._ready:
-            level, index = self._order.popleft()
-            data, mx = self._ready.pop((level, index))
-            if data is None:
-                continue
-            try:
-                self.writer.write_chunk(level, index, data)
-            except OSError as e:
-                raise InputError('writing %s failed: %s' % (self.output, _os_message(e)),
-                                 self.output)
-            self.chunks_written += 1
-            self.maximum = max(self.maximum, mx)

@@ -14,6 +14,7 @@ import hdf5plugin  # noqa: F401  (Blosc chunks)
 import numpy as np
 import pytest
 
+import leftovers
 import segfixtures as sf
 import tilesets
 from cxrun import REPO
@@ -243,24 +244,17 @@ def test_read_only_output_file_system(tmp_path, tiles):
 
 # --- leftovers of killed runs, Ctrl-C ----------------------------------------------------
 
-def dead_pid():
-    p = subprocess.Popen(['true'])
-    p.wait()
-    return p.pid
-
-
 def test_leftovers_of_killed_runs_are_removed_and_logged(session, run, tiles, tmp_path):
-    pid = dead_pid()
-    part = tmp_path / ('.o.cmap.%d.12345.part' % pid)
-    part.write_bytes(b'x' * 1000)
-    (tmp_path / ('.demo.partial-%d-abc' % pid)).mkdir()
+    pid, part = leftovers.killed_run(tmp_path / 'o.cmap')
+    demo_pid, partial = leftovers.killed_run(tmp_path / 'demo', kind='folder')
     with LogCapture(session) as log:
         run('connectome combine %s output %s open false' % (tiles, tmp_path / 'o.cmap'))
-    assert 'Removed %s, left in %s by process %d, which is gone' % (part.name, tmp_path, pid) \
+    assert 'Removed %s, left in %s by process %d, which is gone' % (part, tmp_path, pid) \
         in log.text
     with LogCapture(session) as log:
         run('connectome demo %s' % (tmp_path / 'demo'))
-    assert 'Removed .demo.partial-%d-abc' % pid in log.text
+    assert 'Removed %s, left in %s by process %d, which is gone' % (partial, tmp_path,
+                                                                    demo_pid) in log.text
     assert sorted(os.listdir(tmp_path)) == ['demo', 'o.cmap', 't']
 
 

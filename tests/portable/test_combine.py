@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import h5py
 import hdf5plugin  # noqa: F401  reads the Blosc chunks back
@@ -16,6 +17,7 @@ from chimerax.connectome.formats import tiles
 from chimerax.connectome.pipeline import combine
 from chimerax.connectome.errors import InputError
 
+import leftovers
 import tilesets
 from package import REPO
 
@@ -250,6 +252,64 @@ def test_interrupted_run_leaves_nothing(tmp_path, segmentation):
     assert files_in(tmp_path) == ['t']
 
 
+
+# Files beside the output that this bundle did not make are never written or deleted.
+
+def dead_pid():
+    p = subprocess.Popen(['true'])
+    p.wait()
+    return p.pid
+
+
+@pytest.mark.parametrize('link', ['symbolic', 'hard'])
+def test_a_lock_file_that_is_a_link_is_refused_and_its_target_kept(tmp_path, segmentation,
+                                                                   link):
+    tilesets.write_tiles(tmp_path / 't', segmentation, TILE, chunks=(8, 8, 8))
+    notes = tmp_path / 'notes.txt'
+    notes.write_text('my notes')
+    (os.symlink if link == 'symbolic' else os.link)(notes, tmp_path / '.out.cmap.lock')
+    with tiles.open_tiles(str(tmp_path / 't')) as ts:
+        with pytest.raises(InputError, match=r'\.out\.cmap\.lock'):
+            combine.combine(ts, str(tmp_path / 'out.cmap'), chunk_side=8)
+    assert notes.read_text() == 'my notes'
+    assert files_in(tmp_path) == ['.out.cmap.lock', 'notes.txt', 't']
+
+
+def test_a_link_at_the_temporary_name_is_not_followed(tmp_path, segmentation, monkeypatch):
+    tilesets.write_tiles(tmp_path / 't', segmentation, TILE, chunks=(8, 8, 8))
+    notes = tmp_path / 'notes.txt'
+    notes.write_text('my notes')
+    # The temporary name is made of the process id and a clock: planted where it will be.
+    monkeypatch.setattr(time, 'monotonic_ns', lambda: 7)
+    link = tmp_path / ('.out.cmap.%d.7.part' % os.getpid())
+    os.symlink(notes, link)
+    with tiles.open_tiles(str(tmp_path / 't')) as ts:
+        combine.combine(ts, str(tmp_path / 'out.cmap'), chunk_side=8)
+    assert notes.read_text() == 'my notes'
+    assert os.path.islink(link)
+    assert np.array_equal(read_levels(tmp_path / 'out.cmap')[0][(1, 1, 1)], segmentation)
+    assert files_in(tmp_path) == [link.name, 'notes.txt', 'out.cmap', 't']
+
+
+def test_names_like_a_leftover_are_kept(tmp_path, segmentation):
+    """Only what a run of this bundle made and recorded is cleared, never a user's file
+    or folder that looks like it."""
+    tilesets.write_tiles(tmp_path / 't', segmentation, TILE, chunks=(8, 8, 8))
+    dead = dead_pid()
+    mine = ['.out.cmap.2019.backup', '.out.cmap.%d.backup' % dead]
+    for name in mine:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / 'notes.txt').write_text('mine')
+    for name in ('.out.cmap.%d.part' % dead, '.out.cmap.%d.5.part' % dead):
+        (tmp_path / name).write_text('mine')
+        mine.append(name)
+    lines = []
+    with tiles.open_tiles(str(tmp_path / 't')) as ts:
+        combine.combine(ts, str(tmp_path / 'out.cmap'), chunk_side=8,
+                        report=lambda message, final: lines.append(message))
+    assert not [m for m in lines if m.startswith('Removed')]
+    assert files_in(tmp_path) == sorted(mine + ['out.cmap', 't'])
+
 DISK_FULL = textwrap.dedent('''
     import resource, signal, sys
     sys.path.insert(0, %r)
@@ -373,16 +433,14 @@ def test_default_compression_is_lz4hc_for_labels_lz4_for_images_level_5(tmp_path
 
 def test_leftover_removal_keeps_the_map_name(tmp_path, segmentation):
     """Clearing a killed run's partial file must not rename the map after it."""
-    import subprocess
     tilesets.write_tiles(tmp_path / 't', segmentation, TILE, chunks=(8, 8, 8))
-    dead = subprocess.Popen(['true'])
-    dead.wait()
-    (tmp_path / ('.out.cmap.%d.1.part' % dead.pid)).write_text('partial')
+    pid, part = leftovers.killed_run(tmp_path / 'out.cmap')
     lines = []
     with tiles.open_tiles(str(tmp_path / 't')) as ts:
         combine.combine(ts, str(tmp_path / 'out.cmap'), chunk_side=8,
                         report=lambda message, final: lines.append(message))
-    assert any(m.startswith('Removed .out.cmap.%d.1.part' % dead.pid) for m in lines)
+    assert any(m.startswith('Removed %s, left in %s by process %d' % (part, tmp_path, pid))
+               for m in lines)
     _, attrs = read_levels(tmp_path / 'out.cmap')
     assert attrs['name'] == b't'
     assert files_in(tmp_path) == ['out.cmap', 't']

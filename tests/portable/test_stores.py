@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 import pytest
 
+import leftovers
 import stores
 import tilesets
 from chimerax.connectome.errors import InputError
@@ -305,6 +306,16 @@ def test_ome_zarr_and_n5_specs_from_their_attributes():
 
 # ---------------------------------------------------------------------------------------
 # The attribute file of a store
+
+def test_attribute_file_clears_what_a_killed_run_left(tmp_path, labels):
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [])
+    s = open_store(path)
+    side = sidecar.default_path(s)
+    leftovers.killed_run(side)
+    assert len(os.listdir(tmp_path)) == 3                       # seg, the part, the lock
+    sidecar.create(side, s)
+    assert sorted(os.listdir(tmp_path)) == ['seg', 'seg.attributes.h5']
+
 
 def test_attribute_file_made_checked_and_written(tmp_path, labels):
     path = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [])

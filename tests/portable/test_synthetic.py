@@ -8,6 +8,7 @@ object file, in each of its three formats, must say exactly what truth says.
 
 import csv
 import os
+import subprocess
 
 import h5py
 import hdf5storage
@@ -435,3 +436,20 @@ def test_bad_arguments(tmp_path):
         synthetic.generate_dataset(tmp_path / 'file', 'small')
     with pytest.raises(InputError, match='truth.hdf5'):
         synthetic.read_truth(tmp_path)
+
+
+def test_folders_like_a_leftover_are_kept(tmp_path):
+    """Only what a run of this bundle made and recorded is cleared, never a user's folder
+    that looks like it."""
+    dead = subprocess.Popen(['true'])
+    dead.wait()
+    mine = ['.data.partial-%d-abc' % dead.pid, '.data.old-%d-2019' % dead.pid,
+            '.data.2019.backup']
+    for name in mine:
+        (tmp_path / name).mkdir()
+        (tmp_path / name / 'notes.txt').write_text('mine')
+    lines = []
+    synthetic.generate_dataset(tmp_path / 'data', 'small',
+                               report=lambda m, final: lines.append(m))
+    assert not [m for m in lines if m.startswith('Removed')]
+    assert sorted(os.listdir(tmp_path)) == sorted(mine + ['data'])
