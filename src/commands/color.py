@@ -114,27 +114,27 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
     from chimerax.core.errors import UserError
     command = 'connectome color'
     info = check_attribute(command, seg, name)
-    values = class_values(seg, name) if info['kind'] == 'category' else \
+    values = class_values(seg, name) if info.kind == 'category' else \
         number_values(seg, name)
-    if info['kind'] == 'category':
+    if info.kind == 'category':
         if palette is not None or value_range is not None:
             raise UserError('%s: %s holds categories; palette and range are for numbers'
                             % (command, name))
-        categories = {n: (code, count) for n, code, count in info['categories']}
+        categories = {n: (code, count) for n, code, count in info.categories}
         unknown = [n for n, _ in chosen if n not in categories]
         if unknown:
             raise UserError('%s: %s has no category %s; its categories are %s'
                             % (command, name, ', '.join(unknown),
-                               ', '.join(n for n, _, _ in info['categories'])))
+                               ', '.join(n for n, _, _ in info.categories)))
         if chosen:
             picked = [(n, c.uint8x4()) for n, c in chosen]
         else:
             # Every category, each a colour of ColorBrewer's set1 in code order.
-            picked = list(zip([n for n, _, _ in info['categories']],
-                              category_colors(len(info['categories']))))
+            picked = list(zip([n for n, _, _ in info.categories],
+                              category_colors(len(info.categories))))
         rgba = pure.category_rgba(values, {categories[n][0]: c for n, c in picked})
         entries = [(color_text(c), n) for n, c in picked]
-        unit = info['objects'] or 'object'
+        unit = info.objects or 'object'
         text = ', '.join('%s %s (%d %ss)' % (n, t, categories[n][1], unit)
                          for t, n in entries)
     else:
@@ -160,7 +160,7 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
             f = k / (steps - 1)
             c = ramp.interpolated_rgba8([f])[0]
             entries.append((color_text(c), _number(lo + f * (hi - lo))))
-        unit = (' ' + info['unit']) if info['unit'] else ''
+        unit = (' ' + info.unit) if info.unit else ''
         text = 'from %s to %s%s' % (_number(lo), _number(hi), unit)
     rgba[0] = 255
     base = compat.segmentation_rgba(image) if not replace else None
@@ -180,8 +180,8 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
     session.logger.info('Colored %s by %s of %s: %s' % (image.atomspec, name, seg.atomspec,
                                                         text))
     if key:
-        title = name + (' (%s)' % info['unit'] if info.get('unit') else '')
-        _show_key(session, entries, title, info['kind'] == 'category')
+        title = name + (' (%s)' % info.unit if info.unit else '')
+        _show_key(session, entries, title, info.kind == 'category')
     enable_readout(session)
     return image
 

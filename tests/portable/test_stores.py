@@ -16,7 +16,8 @@ import tilesets
 from chimerax.connectome.errors import InputError
 from chimerax.connectome.formats import sidecar
 from chimerax.connectome.formats.stores import Location, Store, looks_like_store, open_store
-from chimerax.connectome.pipeline import attributes, combine
+from chimerax.connectome.pipeline import combine
+from chimerax.connectome.pipeline.attributefile import AttributeFile
 
 SHAPE = (18, 34, 42)                        # z,y,x: not multiples of chunks or factors
 FACTORS = [(2, 2, 1), (4, 4, 2)]            # x,y,z
@@ -233,19 +234,19 @@ def test_attribute_file_made_checked_and_written(tmp_path, labels):
     assert side == path + '.attributes.h5'
     before = sorted(os.listdir(path))
     sidecar.create(side, s)
-    assert sidecar.find_attribute(side, 'axon') is None
-    assert sidecar.find_attribute(side, 'maximum_segment_id') is None
-    seg = attributes.SegmentationFile(side)
+    assert AttributeFile(side).find_attribute('axon') is None
+    assert AttributeFile(side).find_attribute('maximum_segment_id') is None
+    seg = AttributeFile(side).survey()
     assert seg.shape == SHAPE and seg.value_type == np.uint32 and seg.stored_maximum is None
     assert seg.maximum_id() == int(labels.max())                # from the store
     axon = np.zeros(int(labels.max()) + 1, np.int32)
     axon[labels[0, 0, 0]] = 7
-    attributes.write_attributes(side, {'axon': axon}, int(labels.max()))
-    attributes.write_attributes(side, {'neuron': axon * 2})
-    attributes.write_attributes(side, {'axon': axon * 3})      # replaced, atomically
-    assert np.array_equal(sidecar.find_attribute(side, 'axon'), axon * 3)
-    assert sidecar.find_attribute(side, 'maximum_segment_id') == int(labels.max())
-    assert attributes.SegmentationFile(side).attributes == {'axon': axon.size,
+    AttributeFile(side).write({'axon': axon}, int(labels.max()))
+    AttributeFile(side).write({'neuron': axon * 2})
+    AttributeFile(side).write({'axon': axon * 3})      # replaced, atomically
+    assert np.array_equal(AttributeFile(side).find_attribute('axon'), axon * 3)
+    assert AttributeFile(side).find_attribute('maximum_segment_id') == int(labels.max())
+    assert AttributeFile(side).survey().attributes == {'axon': axon.size,
                                                             'neuron': axon.size}
     assert sorted(os.listdir(path)) == before                   # the store is untouched
     assert not [n for n in os.listdir(tmp_path) if n.endswith('.part')]
