@@ -63,6 +63,12 @@ class Described(NamedTuple):
     text: str
 
 
+class StoreSource(NamedTuple):
+    """The store a store's attribute file was made for: its URL and format."""
+    url: str
+    format: str
+
+
 class AttributeFile:
     """The attribute file at ``path``: a Chimera map, or the attribute file of
     ``store`` (a formats.stores.Store, when the store is open) that ``create`` makes."""
@@ -269,7 +275,8 @@ def _info(attrs, dtype):
         names = [hdf5_text(n) for n in np.asarray(attrs.get('category_names', []))]
         codes = np.asarray(attrs.get('category_codes', np.zeros(0)), np.int64)
         counts = np.asarray(attrs.get('category_objects', np.zeros(len(names))), np.int64)
-        categories = tuple(Category(n, int(c), int(k)) for n, c, k in zip(names, codes, counts))
+        categories = tuple(Category(n, int(c), int(k))
+                           for n, c, k in zip(names, codes, counts))
     return AttributeInfo(kind, hdf5_text(attrs.get('objects')) or '',
                          hdf5_text(attrs.get('unit')) or '',
                          hdf5_text(attrs.get('source')) or '', categories)
@@ -316,7 +323,8 @@ class Survey:
     attribute file of a store (formats/sidecar.py), before changing it: its voxel type,
     its maximum region id (the ``maximum_segment_id`` attribute, else computed from the
     full-resolution data, chunk by chunk), its attribute arrays and the names already
-    used by other nodes."""
+    used by other nodes; ``source``, the StoreSource of a store's file (None for a
+    Chimera map)."""
 
     def __init__(self, path):
         self.path = os.fspath(path)
@@ -334,7 +342,7 @@ class Survey:
                              self.path)
 
     def _survey(self, f):
-        self.store = None
+        self.source = None
         if sidecar.is_sidecar(f):
             return self._survey_sidecar(f)
         images = [g for name, g in f.get('Chimera', {}).items()
@@ -382,13 +390,13 @@ class Survey:
     def _survey_sidecar(self, f):
         """A store's attribute file: the voxels are in the store it names."""
         about = sidecar.description(f)
-        self.store = (about['store'], about['format'])
+        self.source = StoreSource(about['store'], about['format'])
         self.data_path = None
         self.value_type = np.dtype(about['value_type'])
         self.shape = tuple(int(v) for v in reversed(about['size']))
         if not is_label_type(self.value_type):
             raise InputError('%s is not a segmentation: its values are %s, not region ids'
-                             % (self.store[0], self.value_type), self.path)
+                             % (self.source.url, self.value_type), self.path)
         self.stored_maximum = _maximum_attribute(f)
         self.attributes = {name: node.shape[0] for name, node in f.get(GROUP, {}).items()
                            if isinstance(node, h5py.Dataset) and node.ndim == 1}
@@ -399,8 +407,8 @@ class Survey:
         """The maximum region id: the stored attribute, else computed from the data."""
         if self.stored_maximum is not None:
             return self.stored_maximum
-        if self.store is not None:
-            return stores.open_store(self.store[0], self.store[1]).maximum(report)
+        if self.source is not None:
+            return stores.open_store(self.source.url, self.source.format).maximum(report)
         with h5py.File(self.path, 'r') as f:
             return compute_maximum(f[self.data_path], report)
 

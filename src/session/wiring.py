@@ -122,10 +122,10 @@ def scene_transform(file, models=()):
     if models:
         m = models[0]
         return m.scene_position * m.data.ijk_to_xyz_transform
-    store = file.survey().store
-    if store is not None:
+    source = file.survey().source
+    if source is not None:
         raise InputError('%s holds the attributes of the store %s; open the store (open'
-                         ' ... format ...) and name its model' % (file.path, store[0]),
+                         ' ... format ...) and name its model' % (file.path, source.url),
                          file.path)
     from chimerax.map_data import open_file
     return open_file(file.path)[0].ijk_to_xyz_transform

@@ -11,7 +11,7 @@ import pytest
 
 from chimerax.connectome.formats import hdf5edit
 from chimerax.connectome.pipeline import attributes
-from chimerax.connectome.pipeline.attributefile import AttributeFile
+from chimerax.connectome.pipeline.attributefile import AttributeFile, AttributeInfo, Category
 from chimerax.connectome.formats.cmap import ChimeraMapWriter
 from chimerax.connectome.errors import InputError
 
@@ -143,6 +143,36 @@ def test_write_keep_replace_and_list(seg, labels):
         assert 'attributes.new' not in f
     listed = AttributeFile(seg).listing()
     assert listed == [('axon', 501, 2), ('dendrite', 501, 4)]
+
+
+def test_info_and_description_of_ids_categories_and_numbers(seg):
+    """What the panel, connectome color and the listing read about each array: typed
+    records from the arrays' HDF5 attributes."""
+    f = AttributeFile(seg)
+    volume = np.full(501, np.nan, np.float32)
+    volume[[3, 7]] = 0.5
+    f.write({'axon': np.arange(501, dtype=np.int32) % 7,
+             'axonclass': np.arange(501, dtype=np.int32) % 3, 'volume': volume},
+            metadata={'axonclass': {
+                'kind': 'category', 'objects': 'axon', 'source': 'axons.hdf5',
+                'category_names': np.array(['exc', 'inh'], dtype=h5py.string_dtype()),
+                'category_codes': np.array([1, 2], np.int32),
+                'category_objects': np.array([4, 2], np.int64)},
+                'volume': {'kind': 'number', 'unit': 'um^3'}})
+    info = f.info()
+    assert info['axon'] == AttributeInfo('id')
+    assert info['axonclass'] == AttributeInfo('category', 'axon', '', 'axons.hdf5', (
+        Category('exc', 1, 4), Category('inh', 2, 2)))
+    assert info['volume'] == AttributeInfo('number', unit='um^3')
+    assert f.describe() == [('axon', 501, '6 objects'),
+                            ('axonclass', 501, 'categories of each axon: exc (4), inh (2)'),
+                            ('volume', 501, 'a number per region (um^3; 2 regions with a'
+                                            ' value)')]
+    assert f.class_names() == ['axon', 'axonclass']
+    assert np.array_equal(f.read('axonclass'), np.arange(501) % 3)
+    assert f.read('nothing') is None
+    missing = AttributeFile(str(seg) + '.gone')
+    assert not missing.exists and missing.info() == {} and missing.class_names() == []
 
 
 def test_maximum_segment_id_written_when_missing(tmp_path, labels):
