@@ -11,7 +11,6 @@ atomic per array (formats/hdf5edit.py) under the file's lock (formats/locks.py).
 Pure: numpy, h5py.
 """
 
-import json
 import os
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -257,9 +256,7 @@ class AttributeFile:
     def write_wiring(self, wiring):
         """Keep ``wiring`` in /attributes/.connectome (one atomic change, as ``write``
         makes for an array; the caller holds the file's lock from its first read)."""
-        tables, attrs = wiring_tables.to_tables(wiring)
-        datasets = {name: (table, {'.columns': json.dumps(wiring_tables.TABLES[name])})
-                    for name, table in tables.items()}
+        datasets, attrs = wiring_tables.to_tables(wiring)
         with locks.exclusive(self.path, 'connectome ids'):
             with hdf5edit.Edit(self.path) as f:
                 _swap_in(f, {}, groups={wiring_tables.GROUP: (datasets, attrs)})

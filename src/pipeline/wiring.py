@@ -21,6 +21,7 @@ through the per-region attribute (the axon of most of its regions).  A synapse's
 is its dendrite's neuronId.  Ids are object ids (0 = none); synapse k is row k - 1.
 Pure: numpy, h5py.
 """
+
 import json
 import os
 
@@ -320,7 +321,8 @@ TEXTS = ('.folder', '.files', '.categories', '.notes')     # the group's text at
 
 
 def to_tables(wiring):
-    """({table name: 2-D array}, {group attribute: value}) that keep ``wiring``."""
+    """({table name: (2-D array, {HDF5 attribute: value})}, {group attribute: value})
+    that keep ``wiring``."""
     ids = np.stack([getattr(wiring, c) for c in INTEGER_COLUMNS], axis=1).astype(np.int32)
     values = np.concatenate([wiring.asiarea.reshape(-1, 1), wiring.position], axis=1)
     tables = {'.synapse_ids': ids, '.synapse_values': values.astype(np.float32),
@@ -331,7 +333,8 @@ def to_tables(wiring):
     attrs = {'.version': VERSION, '.folder': wiring.folder,
              '.files': json.dumps(wiring.files), '.categories': json.dumps(wiring.categories),
              '.notes': json.dumps(wiring.notes)}
-    return tables, attrs
+    return {name: (table, {'.columns': json.dumps(TABLES[name])})
+            for name, table in tables.items()}, attrs
 
 
 def _pad(values, other):
