@@ -84,11 +84,10 @@ class AttributeFile:
         return os.path.isfile(self.path)
 
     def same_file(self, other):
-        """Whether ``other`` (an AttributeFile or a path) names this file."""
-        b = other.path if isinstance(other, AttributeFile) else os.fspath(other)
-        if os.path.exists(self.path) and os.path.exists(b):
-            return os.path.samefile(self.path, b)
-        return os.path.abspath(self.path) == os.path.abspath(b)
+        """Whether AttributeFile ``other`` is this file (which may not exist yet)."""
+        if os.path.exists(self.path) and os.path.exists(other.path):
+            return os.path.samefile(self.path, other.path)
+        return os.path.abspath(self.path) == os.path.abspath(other.path)
 
     # --- a store's attribute file ------------------------------------------------------
 
