@@ -101,6 +101,7 @@ def main(flags):
 
 def generic(quick):
     from chimerax.connectome.pipeline import attributes
+    from chimerax.connectome.pipeline.attributefile import AttributeFile
     from chimerax.connectome.formats.objectfiles import read_object_file
     scale = 20 if quick else 1
     regions, objects, memberships = REGIONS // scale, OBJECTS // scale, MEMBERSHIPS // scale
@@ -120,7 +121,7 @@ def generic(quick):
             values, stats = attributes.build_attribute('axon', table.regions, table.objects,
                                                        table.count, regions)
             t2 = time.monotonic()
-            attributes.write_attributes(seg, {'axon': values})
+            AttributeFile(seg).write({'axon': values})
             t3 = time.monotonic()
             assert np.array_equal(values, truth), layout
             with h5py.File(seg, 'r') as f:
@@ -245,7 +246,8 @@ def authors_files(folder, scale):
 FOLDER_CHILD = '''
 import h5py
 import numpy as np
-from chimerax.connectome.pipeline import attributes, objectmap
+from chimerax.connectome.pipeline import objectmap
+from chimerax.connectome.pipeline.attributefile import AttributeFile
 from chimerax.connectome.progress import Progress
 
 lines = []
@@ -257,11 +259,11 @@ def report(done, total):
     progress.advance(done - progress.done)
 
 t0 = time.perf_counter()
-seg = attributes.SegmentationFile(args['seg'])
+seg = AttributeFile(args['seg']).survey()
 requests, files, missing = objectmap.folder_requests(args['folder'])
 result = objectmap.build(requests, seg.stored_maximum, report=report)
 t1 = time.perf_counter()
-attributes.write_attributes(args['seg'], result.arrays, None, result.metadata)
+AttributeFile(args['seg']).write(result.arrays, None, result.metadata)
 t2 = time.perf_counter()
 check = {}
 with h5py.File(args['seg'], 'r') as f:

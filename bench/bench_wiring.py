@@ -30,22 +30,23 @@ from .bench_ids import REGIONS, authors_files, segmentation
 PURE_CHILD = '''
 import os
 import numpy as np
-from chimerax.connectome.pipeline import wiring
+from chimerax.connectome.pipeline import partners, wiring
+from chimerax.connectome.pipeline.attributefile import AttributeFile
 
 t0 = time.perf_counter()
 w = wiring.derive(args['folder'])
 t1 = time.perf_counter()
-wiring.write(args['seg'], w)
+AttributeFile(args['seg']).write_wiring(w)
 t2 = time.perf_counter()
-back = wiring.read(args['seg'])
+back = AttributeFile(args['seg']).wiring()
 t3 = time.perf_counter()
 assert back.count == w.count and np.array_equal(back.axon, w.axon)
 neuron = int(np.argmax(np.bincount(w.neuron)[1:])) + 1
 axon = int(np.argmax(np.bincount(w.axon)[1:])) + 1
 times = {}
-for label, call in (('neuron in', lambda: wiring.partners(w, 'neuron', neuron, 'in')),
-                    ('axon out', lambda: wiring.partners(w, 'axon', axon, 'out')),
-                    ('select of 100 axon ranges onto neurons 1-50', lambda: wiring.select(
+for label, call in (('neuron in', lambda: partners.partners(w, 'neuron', neuron, 'in')),
+                    ('axon out', lambda: partners.partners(w, 'axon', axon, 'out')),
+                    ('select of 100 axon ranges onto neurons 1-50', lambda: partners.select(
                         w, of=('axon', [(a, a + 2) for a in range(1, 300, 3)]),
                         onto=('neuron', [(1, 50)])))):
     best = 1e9
@@ -54,7 +55,7 @@ for label, call in (('neuron in', lambda: wiring.partners(w, 'neuron', neuron, '
         result = call()
         best = min(best, time.perf_counter() - t)
     times[label] = best
-table = wiring.partners(w, 'neuron', neuron, 'in')
+table = partners.partners(w, 'neuron', neuron, 'in')
 print(json.dumps({'derive': t1 - t0, 'write': t2 - t1, 'read': t3 - t2,
                   'synapses': w.count, 'neuron': neuron, 'axon': axon,
                   'neuron_rows': len(table.rows), 'neuron_synapses': table.totals['in'][0],

@@ -101,27 +101,27 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
     from chimerax.core.errors import UserError
     command = 'connectome color'
     info = check_attribute(command, seg, name)
-    values = class_values(seg, name) if info['kind'] == 'category' else \
+    values = class_values(seg, name) if info.kind == 'category' else \
         number_values(seg, name)
-    if info['kind'] == 'category':
+    if info.kind == 'category':
         if palette is not None or value_range is not None:
             raise UserError('%s: %s holds categories; palette and range are for numbers'
                             % (command, name))
-        categories = {n: (code, count) for n, code, count in info['categories']}
+        categories = {n: (code, count) for n, code, count in info.categories}
         unknown = [n for n, _ in chosen if n not in categories]
         if unknown:
             raise UserError('%s: %s has no category %s; its categories are %s'
                             % (command, name, ', '.join(unknown),
-                               ', '.join(n for n, _, _ in info['categories'])))
+                               ', '.join(n for n, _, _ in info.categories)))
         if chosen:
             picked = [(n, c.uint8x4()) for n, c in chosen]
         else:
             # Every category, each a colour of ColorBrewer's set1 in code order.
-            picked = list(zip([n for n, _, _ in info['categories']],
-                              category_colors(len(info['categories']))))
+            picked = list(zip([n for n, _, _ in info.categories],
+                              category_colors(len(info.categories))))
         rgba = pure.category_rgba(values, {categories[n][0]: c for n, c in picked})
         entries = [KeyEntry(color_text(c), n) for n, c in picked]
-        unit = info['objects'] or 'object'
+        unit = info.objects or 'object'
         text = ', '.join('%s %s (%d %ss)' % (e.label, e.color, categories[e.label][1], unit)
                          for e in entries)
     else:
@@ -147,10 +147,10 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
             f = k / (steps - 1)
             c = ramp.interpolated_rgba8([f])[0]
             entries.append(KeyEntry(color_text(c), _number(lo + f * (hi - lo))))
-        unit = (' ' + info['unit']) if info['unit'] else ''
+        unit = (' ' + info.unit) if info.unit else ''
         text = 'from %s to %s%s' % (_number(lo), _number(hi), unit)
-    title = name + (' (%s)' % info['unit'] if info.get('unit') else '')
-    shown = Key(tuple(entries), title, info['kind'] == 'category')
+    title = name + (' (%s)' % info.unit if info.unit else '')
+    shown = Key(tuple(entries), title, info.kind == 'category')
     return color_map(session, seg, image, rgba, replace, shown if key else None,
                      'Colored %s by %s of %s: %s' % (image.atomspec, name, seg.atomspec, text))
 

@@ -15,7 +15,7 @@ the wiring (each synapse's partners, pipeline/wiring.py) is kept beside them wit
 folder, for connectome synapses, partners and skeletons.  With no pairs the command
 lists the attributes already in the file.  What each pair reads and
 the arrays built are pipeline/objectmap.py, writing them without risking the file
-pipeline/attributes.py and formats/hdf5edit.py; this module parses, reports progress and
+pipeline/attributefile.py and formats/hdf5edit.py; this module parses, reports progress and
 applies the new arrays to open models at once.
 """
 
@@ -25,13 +25,12 @@ import time
 from chimerax.core.commands import Annotation, AnnotationError, next_token
 
 from ..errors import Cancelled, InputError
-from ..formats import locks, sidecar
+from ..formats import locks
 from ..pipeline import attributes, objectmap, wiring
 from ..progress import Progress
 from ..session import compat
 from ..session.classes import forget_classes
-from ..session.maps import (SegmentationArg, segmentation_file, segmentation_store,
-                            volume_attribute_names)
+from ..session.maps import SegmentationArg, segmentation_file, volume_attribute_names
 from ..session.readout import enable_readout
 from ..session.reporting import cancellable, status_reporter
 
@@ -108,27 +107,27 @@ def connectome_ids(session, segmentation, pairs=None, variable=None, conflicts=N
 
 def _ids(session, segmentation, pairs, variable, conflicts, replace, pad_lookups,
          memory_limit):
-    path, models = segmentation_file(session, segmentation)
-    store = segmentation_store(segmentation)
+    file, models = segmentation_file(session, segmentation)
+    path = file.path
     if not pairs:
-        if store is not None and not os.path.exists(path):
+        if file.store is not None and not os.path.exists(path):
             session.logger.info('%s has no attributes yet (their file %s is made by the'
-                                ' first connectome ids)' % (store.location, path))
+                                ' first connectome ids)' % (file.store.location, path))
             return []
-        return _list(session.logger, path)
-    if store is not None:
-        sidecar.create(path, store)
+        return _list(session.logger, file)
+    file.create()                   # a store's attribute file, on first use
     if not os.path.isfile(path):
         raise InputError('%s: no such file' % path, path)
     # From the first read to the last write: another run must not change the file between.
     with locks.exclusive(path, 'connectome ids'):
-        return _write(session, path, models, pairs, variable, conflicts, replace,
+        return _write(session, file, models, pairs, variable, conflicts, replace,
                       pad_lookups, memory_limit)
 
 
-def _write(session, path, models, pairs, variable, conflicts, replace, pad_lookups,
+def _write(session, file, models, pairs, variable, conflicts, replace, pad_lookups,
            memory_limit):
-    seg = attributes.SegmentationFile(path)
+    path = file.path
+    seg = file.survey()
     log = session.logger
     notes = []
     if isinstance(pairs, str):
@@ -143,7 +142,7 @@ def _write(session, path, models, pairs, variable, conflicts, replace, pad_looku
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise InputError('attribute %s is given twice' % ', '.join(duplicated))
-    attributes.check_names(seg, names, replace)
+    seg.check_names(names, replace)
     _check_model_names(session, names, models)
     for r in requests:
         if os.path.exists(r.file) and os.path.samefile(r.file, path):
@@ -174,25 +173,24 @@ def _write(session, path, models, pairs, variable, conflicts, replace, pad_looku
         progress.total = total
         progress.advance(done - progress.done)
     result = objectmap.build(requests, maximum_id, conflicts, variable, pad_lookups,
-                             existing=lambda name: attributes.read_attribute(path, name),
+                             existing=file.read,
                              report=report)
     arrays = result.arrays
     kept = None
     if isinstance(pairs, str) and 'synapses' in files:
         # Who connects to whom, kept beside the attributes (pipeline/wiring.py).
         kept = wiring.derive(pairs, per_region=lambda name: arrays[name] if name in arrays
-                             else attributes.read_attribute(path, name))
+                             else file.read(name))
     read = time.monotonic() - t0
     # Once the first array is written the rest follow, so that the file never holds
     # half of what the run read (and "cancelled before anything was written" stays true).
     written = Progress('connectome ids: writing', len(arrays), 'attributes', reporter,
                        cancel_point=False)
     t1 = time.monotonic()
-    attributes.write_attributes(path, arrays,
-                                maximum_id if seg.stored_maximum is None else None,
-                                result.metadata, report=lambda name: written.advance())
+    file.write(arrays, maximum_id if seg.stored_maximum is None else None, result.metadata,
+               report=lambda name: written.advance())
     if kept is not None:
-        wiring.write(path, kept)
+        file.write_wiring(kept)
         notes += kept.notes + ['Kept the wiring (%s) in %s, with the folder %s: connectome'
                                ' synapses, partners and skeletons read it'
                                % (kept.describe(), os.path.basename(path), kept.folder)]
@@ -207,12 +205,13 @@ def _write(session, path, models, pairs, variable, conflicts, replace, pad_looku
     return arrays
 
 
-def _list(log, path):
-    attributes.SegmentationFile(path)           # a clear error if it is no segmentation
-    listed = attributes.list_attributes(path)
+def _list(log, file):
+    path = file.path
+    file.survey()                               # a clear error if it is no segmentation
+    listed = file.listing()
     if listed:
-        lines = ['%s: %d regions, %s' % (name, length - 1, what)
-                 for name, length, what in attributes.describe_attributes(path)]
+        lines = ['%s: %d regions, %s' % (d.name, d.length - 1, d.text)
+                 for d in file.describe()]
         log.info('Attributes of %s:\n  %s' % (path, '\n  '.join(lines)))
     else:
         log.info('%s has no attributes (add them with connectome ids %s NAME FILE, or'

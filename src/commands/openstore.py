@@ -20,6 +20,7 @@ from chimerax.open_command import FetcherInfo, OpenerInfo
 from ..errors import InputError
 from ..formats import sidecar, stores
 from ..formats.source import check_geometry
+from ..pipeline.attributefile import AttributeFile
 from ..session.storegrid import store_grid
 
 # bundle_info.xml's data format names
@@ -38,10 +39,10 @@ def open_store_volume(session, path, format=None, channel=0, voxel_size=None, or
         store = stores.open_store(path, format, channel=channel)
         voxel_size, origin = check_geometry(store.voxel_size if voxel_size is None
                                             else voxel_size, origin)
-        attributes = os.path.abspath(os.path.expanduser(attributes_file)) if attributes_file \
-            else sidecar.default_path(store, _cache_folder())
-        if os.path.exists(attributes):
-            sidecar.check(attributes, store)
+        attributes = AttributeFile(
+            os.path.abspath(os.path.expanduser(attributes_file)) if attributes_file
+            else sidecar.default_path(store, _cache_folder()), store)
+        attributes.check()
     except InputError as e:
         raise UserError('open %s: %s' % (format or 'store', e))
     grid = store_grid(store, voxel_size, origin, attributes)

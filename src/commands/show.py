@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import InputError
 from ..formats.objectfiles import authors
 from ..pipeline import classes as pure
-from ..session.classes import attribute_file, check_classes, class_values
+from ..session.classes import attribute_file_of, check_classes, class_values
 from ..session.coloring import class_colors, show_image
 from ..session.maps import open_volumes
 from ..session.wiring import remembered_folder
@@ -101,8 +101,8 @@ def _bounds(session, seg, values, regions, object_id, folder):
     else:
         # The folder connectome ids read, kept in the file that holds the attributes
         # (the map itself, or a store's attribute file).
-        path = attribute_file(seg)
-        folder = remembered_folder(path) if path else None
+        found = attribute_file_of(seg)
+        folder = remembered_folder(found) if found else None
         try:
             files = authors.find_files(folder) if folder else {}
         except InputError:

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import Cancelled, InputError
 from ..formats.objectfiles import authors
 from ..pipeline import classes as pure
-from ..pipeline.wiring import in_ranges
+from ..pipeline.partners import in_ranges
 from ..progress import Progress
 from ..session import compat
 from ..session.coloring import color_text, colors_by_category

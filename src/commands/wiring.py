@@ -25,7 +25,7 @@ from chimerax.core.commands import Annotation, AnnotationError, next_token
 
 from ..errors import InputError
 from ..pipeline import classes as pure
-from ..pipeline import wiring as pure_wiring
+from ..pipeline import partners, wiring as pure_wiring
 from ..session.classes import class_values
 from ..session.coloring import (NO_CATEGORY_RGBA, category_palette, color_map, color_text,
                                 colors_by_category)
@@ -106,7 +106,7 @@ def connectome_synapses(session, segmentation, from_=None, of=None, onto=None, t
     try:
         sw = segmentation_wiring(session, segmentation, from_)
         w = sw.wiring
-        picked = pure_wiring.select(
+        picked = partners.select(
             w, ranges_of(w, of) if of else None, ranges_of(w, onto) if onto else None, type)
         if not w.has_positions():
             raise InputError('the synapses have no positions (synapses.hdf5 has no'
@@ -188,7 +188,7 @@ def synapse_radii(w, index, radius, size_by):
 def connectome_partners(session, segmentation, objects, from_=None, direction='both',
                         min_synapses=1, show=None):
     """Log the partners of one object with their synapse counts; returns the
-    PartnerTable (pipeline/wiring.py)."""
+    PartnerTable (pipeline/partners.py)."""
     command = 'connectome partners'
     try:
         sw = segmentation_wiring(session, segmentation, from_)
@@ -196,7 +196,7 @@ def connectome_partners(session, segmentation, objects, from_=None, direction='b
         name, ranges = ranges_of(w, objects)
         if len(ranges) != 1 or ranges[0][0] != ranges[0][1]:
             raise InputError('give one %s id, not %s' % objects)
-        table = pure_wiring.partners(w, name, ranges[0][0], direction, min_synapses)
+        table = partners.partners(w, name, ranges[0][0], direction, min_synapses)
     except InputError as e:
         raise _user_error(command, e)
     for line in sw.notes:

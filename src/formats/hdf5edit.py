@@ -18,7 +18,7 @@ and (2) a few patches to existing metadata.  The commit
        at all when the writer is killed, so the file switches from old to new in one step.
 
 A change whose patches do not fit in one page is not committed (``NotAtomic``; the file is
-untouched), which is why ``write_attributes`` builds a complete new ``/attributes`` group
+untouched), which is why ``AttributeFile.write`` builds a complete new ``/attributes`` group
 (hard links to the arrays it keeps, new datasets for the new arrays) in new space and then
 swaps it for the old one: the only existing metadata that changes is then the superblock
 and the root group's entries, which HDF5 writers (PyTables, h5py) put in the first page.

@@ -3,7 +3,7 @@
 itself is never written, and may be a public bucket).
 
 Layout, as a Chimera map keeps its attributes, so the same crash-safe writer
-(pipeline/attributes.py write_attributes, formats/hdf5edit.py) adds to it::
+(pipeline/attributefile.py, formats/hdf5edit.py) adds to it and reads it::
 
     /attributes/NAME        int32 array per class, index region id, value object id
     /store                  attribute connectome_sidecar: JSON {store (its URL), format,
@@ -25,7 +25,6 @@ import os
 import re
 
 import h5py
-import numpy as np
 
 from ..errors import InputError
 from . import locks
@@ -116,17 +115,3 @@ def check(path, store):
                          % (path, ' x '.join(map(str, size)), store.location,
                             ' x '.join(map(str, want))), path)
 
-
-def find_attribute(path, name):
-    """What ChimeraX's attribute lookup asks a segmentation's file for: the array
-    /attributes/NAME, or the file's ``maximum_segment_id``; None when absent."""
-    if not os.path.isfile(path):
-        return None
-    with h5py.File(path, 'r') as f:
-        if name == MAXIMUM:
-            v = f[STORE].attrs.get(MAXIMUM) if is_sidecar(f) else None
-            return None if v is None else int(np.asarray(v).ravel()[0])
-        node = f.get(GROUP + '/' + name)
-        if isinstance(node, h5py.Dataset):
-            return node[()]
-    return None

@@ -1,9 +1,9 @@
 """Object classes of a segmentation (axon, dendrite, spine head, ...) as the panel,
-toolbar and readout present them: their colours, order, object counts, the attribute
-arrays a segmentation file carries, which open maps pair up as EM image and
-segmentation, and the one-line readout of the objects at a point.
+toolbar and readout present them: their colours, order, object counts, which open maps
+pair up as EM image and segmentation, and the one-line readout of the objects at a
+point.  What the segmentation's file holds is pipeline/attributefile.py.
 
-Pure (numpy, h5py): the ChimeraX side (session/, commands/, ui/) passes in open
+Pure (numpy): the ChimeraX side (session/, commands/, ui/) passes in open
 Volume models, which are only asked for ``data.size`` and ``data.value_type`` here.
 """
 
@@ -50,57 +50,6 @@ def default_classes(names):
     segmentation has any of them, else all of its classes."""
     defaults = [n for n in DEFAULT_CLASSES if n in names]
     return defaults or ordered_classes(names)
-
-
-def file_attribute_names(path):
-    """Names of the 1-D integer arrays in an HDF5 file: the segmentation attributes
-    ChimeraX's cmap reader (find_attribute) would find by name.  Reads names and shapes
-    only, never array data."""
-    import h5py
-    if not h5py.is_hdf5(path):
-        return []
-    names = []
-
-    def visit(_, node):
-        if (isinstance(node, h5py.Dataset) and node.ndim == 1
-                and np.issubdtype(node.dtype, np.integer)):
-            names.append(node.name.rsplit('/', 1)[-1])
-    with h5py.File(path, 'r') as f:
-        f.visititems(visit)
-    return sorted(set(names))
-
-
-def file_attribute_info(path):
-    """{name: info} for the 1-D arrays under /attributes of a segmentation file, from
-    their HDF5 attributes only (no array data): info has 'kind' ('id': object ids,
-    'category': category codes, 'number': a float per region), 'categories' ([(name,
-    code, objects)], category kind), 'objects' (what the categories classify: 'axon'),
-    'unit' and 'source'."""
-    import h5py
-    out = {}
-    if not h5py.is_hdf5(path):
-        return out
-    with h5py.File(path, 'r') as f:
-        group = f.get('attributes')
-        if not isinstance(group, h5py.Group):
-            return out
-        for name, node in group.items():
-            if not (isinstance(node, h5py.Dataset) and node.ndim == 1):
-                continue
-            attrs = node.attrs
-            kind = hdf5_text(attrs.get('kind')) or ('number' if node.dtype.kind == 'f' else 'id')
-            info = dict(kind=kind, objects=hdf5_text(attrs.get('objects')) or '',
-                        unit=hdf5_text(attrs.get('unit')) or '',
-                        source=hdf5_text(attrs.get('source')) or '', categories=[])
-            if kind == 'category':
-                names = [hdf5_text(n) for n in np.asarray(attrs.get('category_names', []))]
-                codes = np.asarray(attrs.get('category_codes', np.zeros(0)), np.int64)
-                counts = np.asarray(attrs.get('category_objects', np.zeros(len(names))),
-                                    np.int64)
-                info['categories'] = [(n, int(c), int(k)) for n, c, k in
-                                      zip(names, codes, counts)]
-            out[name] = info
-    return out
 
 
 def hdf5_text(value):
@@ -182,15 +131,16 @@ def readout_text(region, ids, properties=None):
 
 def property_texts(region, values, info):
     """{attribute: text} of a region's category names and numbers (``values``: {name:
-    per-region array}, ``info``: file_attribute_info); nothing for a region without."""
+    per-region array}, ``info``: {name: attributefile.AttributeInfo}); nothing for a
+    region without."""
     out = {}
     for name, a in values.items():
         if not 0 <= region < len(a):
             continue
         v = a[region]
-        kind = info.get(name, {}).get('kind')
+        kind = info[name].kind if name in info else None
         if kind == 'category' and int(v):
-            names = {code: n for n, code, _ in info[name]['categories']}
+            names = {c.code: c.name for c in info[name].categories}
             out[name] = names.get(int(v), str(int(v)))
         elif kind == 'number' and not np.isnan(v):
             out[name] = '%.3g' % float(v)

@@ -1,17 +1,19 @@
 """The connectome's wiring: for every synapse its presynaptic axon, its postsynaptic
 dendrite, spine head and neuron, its type, ASI area and position, read from the authors'
 files (synapses.hdf5, with dendrites.hdf5 for each dendrite's neuron and class and
-axons.hdf5 for each axon's class); which synapses a filter picks; and the partner table
-of one object (the axons presynaptic to neuron 3 with their synapse counts).
+axons.hdf5 for each axon's class).  Which synapses a filter picks and the partner table
+of one object are pipeline/partners.py.
 
-``connectome ids SEGMENTATION FOLDER`` derives it once and keeps it in the segmentation
-file, with the folder it came from, in the group /attributes/.connectome (``write``,
-``read``).  It lives under /attributes so that it rides the crash-safe swap of that group
-(pipeline/attributes.py, formats/hdf5edit.py: the only existing metadata an edit changes
-is the root group's entry).  Its nodes cannot be mistaken for attributes: ChimeraX's
-``find_attribute`` finds array nodes and group attributes by name anywhere in the file,
-and these names start with a dot, which no attribute name may (attributes.check_names);
-its tables are 2-D, and the 1-D integer arrays are what is listed as classes.
+``connectome ids SEGMENTATION FOLDER`` derives it once and keeps it in the segmentation's
+attribute file, with the folder it came from, in the group /attributes/.connectome
+(``to_tables``, ``from_tables``; pipeline/attributefile.py reads and writes the group).
+It lives under /attributes so that it rides the crash-safe swap of that group
+(pipeline/attributefile.py, formats/hdf5edit.py: the only existing metadata an edit
+changes is the root group's entry).  Its nodes cannot be mistaken for attributes:
+ChimeraX's ``find_attribute`` finds array nodes and group attributes by name anywhere in
+the file, and these names start with a dot, which no attribute name may
+(attributefile.Survey.check_names); its tables are 2-D, and the 1-D integer arrays are
+what is listed as classes.
 
 Per synapse the authors' files give preAxonId, postDendriteId and postSpineHeadId; where
 a release lacks one, it is derived from the synapse's regions (preSegIds, postSegIds)
@@ -28,8 +30,6 @@ import numpy as np
 
 from ..errors import InputError
 from ..formats.objectfiles import authors
-from . import attributes
-from .classes import hdf5_text
 
 GROUP = '.connectome'               # under /attributes
 VERSION = 1
@@ -96,9 +96,9 @@ class Wiring:
         if category == 'type':
             return self.type
         if category == 'axonclass':
-            return _lookup(self.axon_class, self.axon)
+            return object_values(self.axon_class, self.axon)
         if category == 'dendriteclass':
-            return _lookup(self.dendrite_class, self.dendrite)
+            return object_values(self.dendrite_class, self.dendrite)
         raise InputError('%r is not a synapse category (%s)'
                          % (category, ', '.join(CATEGORIES)))
 
@@ -111,9 +111,9 @@ class Wiring:
         dendrites by dendrite class; others (None, zeros)."""
         ids = np.asarray(ids, np.int64)
         if name == 'axon':
-            return 'axonclass', _lookup(self.axon_class, ids)
+            return 'axonclass', object_values(self.axon_class, ids)
         if name == 'dendrite':
-            return 'dendriteclass', _lookup(self.dendrite_class, ids)
+            return 'dendriteclass', object_values(self.dendrite_class, ids)
         return None, np.zeros(ids.size, np.int32)
 
     def knows_count(self, name):
@@ -141,7 +141,7 @@ class Wiring:
                    _distinct(self.spinehead), _distinct(self.neuron)))
 
 
-def _lookup(per_object, ids):
+def object_values(per_object, ids):
     """per_object[ids - 1], 0 for id 0 or an id past its end."""
     table = np.zeros(per_object.size + 1, np.int32)
     table[1:] = per_object
@@ -204,7 +204,7 @@ def derive(folder, per_region=None):
                              ' dendrites (/dendrites/neuronId): the files do not belong'
                              ' together' % (k + 1, int(d[k]), os.path.basename(
                                  files['dendrites']), dendrite_neuron.size), folder)
-        columns['neuron'] = _lookup(np.asarray(dendrite_neuron, np.int64), d)
+        columns['neuron'] = object_values(np.asarray(dendrite_neuron, np.int64), d)
     else:
         columns['neuron'] = np.zeros(count, np.int32)
         notes.append('%s has no dendrites file: synapses have no neuron' % folder)
@@ -314,11 +314,15 @@ def _majority(group, lookup, f, path):
 
 
 # ---------------------------------------------------------------------------------------
-# Kept in the segmentation file
+# Kept in the segmentation file: the tables of /attributes/.connectome (read and written
+# by pipeline/attributefile.py)
 
-def write(path, wiring):
-    """Keep ``wiring`` in /attributes/.connectome of the segmentation at ``path`` (one
-    atomic change; the caller holds the file's lock from its first read)."""
+TEXTS = ('.folder', '.files', '.categories', '.notes')     # the group's text attributes
+
+
+def to_tables(wiring):
+    """({table name: (2-D array, {HDF5 attribute: value})}, {group attribute: value})
+    that keep ``wiring``."""
     ids = np.stack([getattr(wiring, c) for c in INTEGER_COLUMNS], axis=1).astype(np.int32)
     values = np.concatenate([wiring.asiarea.reshape(-1, 1), wiring.position], axis=1)
     tables = {'.synapse_ids': ids, '.synapse_values': values.astype(np.float32),
@@ -329,10 +333,8 @@ def write(path, wiring):
     attrs = {'.version': VERSION, '.folder': wiring.folder,
              '.files': json.dumps(wiring.files), '.categories': json.dumps(wiring.categories),
              '.notes': json.dumps(wiring.notes)}
-    datasets = {}
-    for name, table in tables.items():
-        datasets[name] = (table, {'.columns': json.dumps(TABLES[name])})
-    attributes.write_group(path, GROUP, datasets, attrs)
+    return {name: (table, {'.columns': json.dumps(TABLES[name])})
+            for name, table in tables.items()}, attrs
 
 
 def _pad(values, other):
@@ -341,30 +343,9 @@ def _pad(values, other):
     return out
 
 
-def read(path):
-    """The Wiring kept in a segmentation file, or None if it has none."""
-    try:
-        with h5py.File(os.fspath(path), 'r') as f:
-            g = f.get('%s/%s' % (attributes.GROUP, GROUP))
-            if not isinstance(g, h5py.Group):
-                return None
-            version = int(np.asarray(g.attrs.get('.version', 0)))
-            if version != VERSION:
-                raise InputError('%s: its wiring (/attributes/%s) is version %d, this bundle'
-                                 ' reads version %d; run connectome ids again to replace it'
-                                 % (path, GROUP, version, VERSION), path)
-            tables = {}
-            for name, columns in TABLES.items():
-                ds = g.get(name)
-                if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or \
-                        ds.shape[1] != len(columns):
-                    raise InputError('%s: /attributes/%s/%s is missing or damaged; run'
-                                     ' connectome ids again' % (path, GROUP, name), path)
-                tables[name] = ds[()]
-            text = {k: hdf5_text(g.attrs.get(k)) for k in ('.folder', '.files', '.categories',
-                                                       '.notes')}
-    except OSError as e:
-        raise InputError('%s cannot be read: %s' % (path, e), path)
+def from_tables(tables, text):
+    """The Wiring kept in ``tables`` (TABLES, checked) and ``text`` ({TEXTS: text or
+    None})."""
     ids, values = tables['.synapse_ids'], tables['.synapse_values']
     columns = {c: ids[:, k] for k, c in enumerate(INTEGER_COLUMNS)}
     columns['asiarea'] = values[:, 0]
@@ -387,166 +368,3 @@ def changed_files(wiring):
         if st.st_size != size or st.st_mtime_ns != mtime:
             changed.append(name)
     return changed
-
-
-# ---------------------------------------------------------------------------------------
-# Picking synapses and partners
-
-def in_ranges(values, ranges):
-    """Boolean mask: which ``values`` lie in one of the inclusive ``ranges`` [(first,
-    last)] (any number of them, overlapping or not)."""
-    values = np.asarray(values)
-    if not ranges:
-        return np.zeros(values.shape, bool)
-    r = np.array(sorted(ranges), np.int64).reshape(-1, 2)
-    # Merge overlapping ranges, so each value has one candidate: the last range starting
-    # at or before it.
-    ends = np.maximum.accumulate(r[:, 1])
-    new = np.r_[True, r[1:, 0] > ends[:-1] + 1]
-    starts = r[new, 0]
-    stops = np.maximum.reduceat(r[:, 1], np.flatnonzero(new))
-    k = np.searchsorted(starts, values, side='right') - 1
-    return (k >= 0) & (values <= stops[np.maximum(k, 0)])
-
-
-def select(wiring, of=None, onto=None, types=None):
-    """Boolean mask of the synapses picked: ``of`` = (class, ranges) of their
-    presynaptic side (axon), ``onto`` = (class, ranges) of their postsynaptic side
-    (dendrite, spinehead, neuron), ``types`` = type names; None = any."""
-    mask = np.ones(wiring.count, bool)
-    for side, allowed in ((of, PRE), (onto, POST)):
-        if side is None:
-            continue
-        name, ranges = side
-        if name not in allowed:
-            raise InputError('%s names the %s side; %s is %s' % (
-                'of' if allowed[0] == 'axon' else 'onto',
-                'presynaptic' if allowed[0] == 'axon' else 'postsynaptic', name,
-                'postsynaptic (use onto)' if name in POST else
-                'presynaptic (use of)' if name in PRE else 'not a partner class'))
-        mask &= in_ranges(wiring.ids(name), ranges)
-    if types:
-        known = dict(wiring.category_names('type'))
-        lower = {n.lower(): c for n, c in known.items()}
-        unknown = [t for t in types if t.lower() not in lower]
-        if unknown:
-            raise InputError('no synapse type %s; the types are %s'
-                             % (', '.join(unknown), ', '.join(known) or 'none'))
-        mask &= np.isin(wiring.type, [lower[t.lower()] for t in types])
-    return mask
-
-
-class Partner:
-    """One row of a partner table: the partner (class, id), its synapses with the
-    object, its category (axon class ...) and, for a dendrite, its neuron."""
-
-    def __init__(self, direction, name, id, synapses, category, neuron=0):
-        self.direction, self.name, self.id = direction, name, int(id)
-        self.synapses, self.category, self.neuron = int(synapses), category, int(neuron)
-
-    def line(self):
-        text = '%s %d  %d synapse%s' % (NOUNS[self.name], self.id, self.synapses,
-                                        '' if self.synapses == 1 else 's')
-        if self.neuron:
-            text += '  (neuron %d)' % self.neuron
-        return text
-
-    def __repr__(self):
-        return 'Partner(%s %s %d: %d)' % (self.direction, self.name, self.id, self.synapses)
-
-
-class PartnerTable:
-    """The partners of one object: ``rows`` (Partner, by direction, category, most
-    synapses first), ``totals`` {direction: (synapses, partners)} before minSynapses,
-    ``mask`` {direction: the synapses with it}."""
-
-    def __init__(self, name, id, rows, totals, masks, min_synapses, notes):
-        self.name, self.id, self.rows, self.totals = name, id, rows, totals
-        self.masks, self.min_synapses, self.notes = masks, min_synapses, notes
-
-    def partner_ids(self, direction=None):
-        """{partner class: sorted ids} of the rows (of one direction)."""
-        out = {}
-        for r in self.rows:
-            if direction is None or r.direction == direction:
-                out.setdefault(r.name, []).append(r.id)
-        return {k: sorted(v) for k, v in out.items()}
-
-    def lines(self):
-        """The table as log lines: a heading, per direction and category a line with its
-        counts, then one line per partner."""
-        what = '%s %d' % (NOUNS[self.name], self.id)
-        out = []
-        for direction, (synapses, partners) in self.totals.items():
-            noun = 'inputs' if direction == 'in' else 'outputs'
-            rows = [r for r in self.rows if r.direction == direction]
-            if not synapses:
-                out.append('%s: no %s' % (what, noun) + (
-                    ' (%s)' % self.notes[direction] if direction in self.notes else ''))
-                continue
-            kind = rows[0].name if rows else ('axon' if direction == 'in' else 'dendrite')
-            head = '%s %s: %d synapses %s %d %ss' % (
-                what, noun, synapses, 'from' if direction == 'in' else 'onto', partners,
-                NOUNS[kind])
-            if self.min_synapses > 1:
-                head += ', %d with at least %d synapses' % (len(rows), self.min_synapses)
-            out.append(head)
-            groups = []
-            for r in rows:
-                if not groups or groups[-1][0] != r.category:
-                    groups.append((r.category, []))
-                groups[-1][1].append(r)
-            for category, members in groups:
-                if category is not None:
-                    total = sum(m.synapses for m in members)
-                    out.append('  %s: %d %s%s, %d synapse%s'
-                               % (category, len(members), NOUNS[members[0].name],
-                                  '' if len(members) == 1 else 's', total,
-                                  '' if total == 1 else 's'))
-                out.extend('    ' + m.line() for m in members)
-        return out
-
-
-def partners(wiring, name, object_id, direction='both', min_synapses=1):
-    """The PartnerTable of object ``object_id`` of class ``name``: 'in' = the axons
-    presynaptic to it (a dendrite, spine head or neuron), 'out' = the dendrites an axon
-    is presynaptic to; each partner with its number of synapses."""
-    if name not in CLASSES:
-        raise InputError('partners of %r: give a class of %s' % (name, ', '.join(CLASSES)))
-    directions = ('in', 'out') if direction == 'both' else (direction,)
-    rows, totals, masks, notes = [], {}, {}, {}
-    for d in directions:
-        if d == 'in':
-            if name in PRE:
-                totals[d], masks[d] = (0, 0), np.zeros(wiring.count, bool)
-                notes[d] = 'in the authors\' synapses an axon is presynaptic only'
-                continue
-            mask = wiring.ids(name) == object_id
-            partner = 'axon'
-        else:
-            if name in POST:
-                totals[d], masks[d] = (0, 0), np.zeros(wiring.count, bool)
-                notes[d] = 'the authors\' synapses do not say which axon is a %s\'s' \
-                    % NOUNS[name]
-                continue
-            mask = wiring.ids(name) == object_id
-            partner = 'dendrite'
-        ids = wiring.ids(partner)[mask]
-        unknown = int(np.count_nonzero(ids == 0))
-        if unknown:
-            notes[d] = '%d synapses with no %s' % (unknown, partner)
-        found, counts = np.unique(ids[ids > 0], return_counts=True)
-        totals[d] = (int(counts.sum()), int(found.size))
-        keep = counts >= min_synapses
-        found, counts = found[keep], counts[keep]
-        masks[d] = mask & np.isin(wiring.ids(partner), found)
-        category, codes = wiring.object_class(partner, found)
-        names = dict((c, n) for n, c in wiring.category_names(category)) if category else {}
-        neurons = _lookup(wiring.dendrite_neuron, found) if partner == 'dendrite' else \
-            np.zeros(found.size, np.int32)
-        # By category (in code order, none last), then most synapses, then id.
-        order = np.lexsort((found, -counts, np.where(codes > 0, codes, 1 << 30)))
-        for k in order.tolist():
-            label = names.get(int(codes[k]), 'no class') if category else None
-            rows.append(Partner(d, partner, found[k], counts[k], label, neurons[k]))
-    return PartnerTable(name, int(object_id), rows, totals, masks, min_synapses, notes)

@@ -3,34 +3,39 @@ the panel use them: which classes it has, each class's per-region array, and che
 with messages a user can act on (their colours are in session/coloring.py).
 
 Classes are found where ChimeraX's segmentation code looks for attributes: 1-D integer
-arrays in the segmentation's file and numpy arrays set on the model.  What is read from
+arrays in the segmentation's attribute file (``attribute_file_of``: the map itself or a
+store's attribute file) and numpy arrays set on the model.  What is read from
 the file is kept with the model until ``forget_classes``.
 """
-
-import os
 
 from chimerax.core.errors import UserError
 from numpy import integer, issubdtype, ndarray
 
 from ..pipeline import classes as pure
+from ..pipeline.attributefile import AttributeFile
 from . import compat
+from .storegrid import StoreGrid
 
 _CACHE = '_connectome_cache'        # model attribute: what was read from its file
 
 
-def attribute_file(seg):
-    """The file that holds a segmentation model's attributes: the Chimera map itself, or
-    the attribute file of a store (session/storegrid.py), which may not exist yet."""
-    path = getattr(seg.data, 'attributes_path', None) or getattr(seg.data, 'path', None)
-    return path if isinstance(path, str) else None
+def attribute_file_of(volume):
+    """The AttributeFile (pipeline/attributefile.py) that holds an open volume's
+    attributes, or None: a store's, declared by its grid (session/storegrid.py; it may
+    not exist yet), else the file of a grid ChimeraX's segmentation code looks
+    attributes up in (``find_attribute``: a Chimera map or HDF5 file)."""
+    data = volume.data
+    if isinstance(data, StoreGrid):
+        return data.attribute_file
+    if hasattr(data, 'find_attribute') and isinstance(data.path, str):
+        return AttributeFile(data.path)
+    return None
 
 
 def _existing_attribute_file(seg):
     """The attribute file ChimeraX's lookup reads for this model, if there is one."""
-    path = attribute_file(seg)
-    if hasattr(seg.data, 'find_attribute') and path is not None and os.path.isfile(path):
-        return path
-    return None
+    found = attribute_file_of(seg)
+    return found if found is not None and found.exists else None
 
 
 def segmentation_classes(seg):
@@ -38,41 +43,42 @@ def segmentation_classes(seg):
     codes or numbers), in panel order."""
     cache = seg.__dict__.setdefault(_CACHE, {})
     if 'file classes' not in cache:
-        path = _existing_attribute_file(seg)
-        cache['file classes'] = pure.file_attribute_names(path) if path else []
+        found = _existing_attribute_file(seg)
+        cache['file classes'] = found.class_names() if found else []
     info = attribute_info(seg)
     on_model = [name for name, value in vars(seg).items()
                 if not name.startswith('_') and isinstance(value, ndarray)
                 and value.ndim == 1 and issubdtype(value.dtype, integer)]
     names = set(cache['file classes']) | set(on_model)
     return pure.ordered_classes({n for n in names
-                                 if info.get(n, {}).get('kind', 'id') == 'id'})
+                                 if n not in info or info[n].kind == 'id'})
 
 
 def attribute_info(seg):
-    """{name: info} of the attributes in the segmentation's file (pipeline/classes.py
-    file_attribute_info: kind 'id', 'category' or 'number', category names ...)."""
+    """{name: AttributeInfo} of the attributes in the segmentation's file
+    (pipeline/attributefile.py: kind 'id', 'category' or 'number', category names ...)."""
     cache = seg.__dict__.setdefault(_CACHE, {})
     if 'info' not in cache:
-        path = _existing_attribute_file(seg)
-        cache['info'] = pure.file_attribute_info(path) if path else {}
+        found = _existing_attribute_file(seg)
+        cache['info'] = found.info() if found else {}
     return cache['info']
 
 
 def category_attributes(seg):
     """Names of the attributes of category codes (axonclass ...), sorted."""
-    return sorted(n for n, i in attribute_info(seg).items() if i['kind'] == 'category')
+    return sorted(n for n, i in attribute_info(seg).items() if i.kind == 'category')
 
 
 def number_attributes(seg):
     """Names of the attributes holding a number per region (spineheadvolume ...)."""
-    return sorted(n for n, i in attribute_info(seg).items() if i['kind'] == 'number')
+    return sorted(n for n, i in attribute_info(seg).items() if i.kind == 'number')
 
 
 def check_attribute(command, seg, name):
-    """The info of a category or number attribute, or UserError saying what there is."""
+    """The AttributeInfo of a category or number attribute, or UserError saying what
+    there is."""
     info = attribute_info(seg).get(name)
-    if info is None or info['kind'] == 'id':
+    if info is None or info.kind == 'id':
         have = category_attributes(seg) + number_attributes(seg)
         raise UserError('%s: segmentation %s (%s) has no attribute %s of categories or'
                         ' numbers; it has %s' % (command, seg.atomspec, seg.name, name,

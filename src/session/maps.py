@@ -1,18 +1,20 @@
 """Which open maps a command or the panel works on: the open volumes, the segmentation and
 EM map chosen when none are named (as the panel chooses them, so toolbar buttons that
 name no models work), the command argument naming a segmentation (a file or a model),
-the file behind a segmentation and whether a map is coloured by one.
+the attribute file behind a segmentation and whether a map is coloured by one.
 """
 
 import os
 
 from chimerax.core.commands import Annotation, next_token
 from chimerax.core.errors import UserError
+import numpy as np
 
 from ..errors import InputError
 from ..pipeline import classes as pure
+from ..pipeline.attributefile import AttributeFile
 from . import compat
-from .classes import attribute_file, segmentation_classes
+from .classes import attribute_file_of, segmentation_classes
 
 
 class SegmentationArg(Annotation):
@@ -65,33 +67,20 @@ def segmentation_colored(volume):
 
 
 def segmentation_file(session, segmentation):
-    """(file path, open segmentation models reading that file) for a .cmap path (or a
+    """(AttributeFile, open segmentation models reading that file) for a .cmap path (or a
     store's attribute file) or an open segmentation model: for a model opened from a
     store, the store's attribute file, which may not exist yet."""
     from chimerax.map import Volume
     if isinstance(segmentation, Volume):
-        path = attribute_file(segmentation)
-        if path is None or not hasattr(segmentation.data, 'find_attribute'):
+        found = attribute_file_of(segmentation)
+        if found is None:
             raise InputError('model #%s (%s) was not opened from a Chimera map (.cmap) file'
                              ' or a store' % (segmentation.id_string, segmentation.name))
     else:
-        path = os.path.abspath(segmentation)
+        found = AttributeFile(os.path.abspath(segmentation))
     models = [v for v in open_volumes(session)
-              if hasattr(v.data, 'find_attribute') and _same_file(attribute_file(v), path)]
-    return path, models
-
-
-def segmentation_store(segmentation):
-    """The formats.stores.Store an open segmentation model reads, or None."""
-    return getattr(getattr(segmentation, 'data', None), 'store', None)
-
-
-def _same_file(a, b):
-    if a is None:
-        return False
-    if os.path.exists(a) and os.path.exists(b):
-        return os.path.samefile(a, b)
-    return os.path.abspath(a) == os.path.abspath(b)
+              if (f := attribute_file_of(v)) is not None and f.same_file(found)]
+    return found, models
 
 
 _volume_names = None
@@ -104,7 +93,6 @@ def volume_attribute_names(session):
     on a small Volume made for the purpose (and deleted), once per process."""
     global _volume_names
     if _volume_names is None:
-        import numpy as np
         from chimerax.map_data import ArrayGridData
         from chimerax.map.volume import Volume
         v = Volume(session, ArrayGridData(np.zeros((2, 2, 2), np.uint32)))

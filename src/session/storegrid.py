@@ -5,14 +5,13 @@ the store, gathered in a ``StoreGrid``, ChimeraX's own SubsampledGrid (what its 
 Imaris readers return for files with precomputed levels), so a Volume shown at step N
 reads the coarsest scale whose factors divide N, and only the chunks of the region
 shown.  A segmentation's attributes live in a small file beside the read-only store
-(formats/sidecar.py): ``find_attribute`` reads it, which is where ChimeraX's
-``segmentation colors ... byAttribute`` looks after the model's own attributes.  The
-open-command provider is commands/openstore.py.
+(formats/sidecar.py), the grid's ``attribute_file`` (pipeline/attributefile.py):
+``find_attribute`` reads it, which is where ChimeraX's ``segmentation colors ...
+byAttribute`` looks after the model's own attributes.  The open-command provider is
+commands/openstore.py.
 """
 
 from chimerax.map_data import GridData, SubsampledGrid
-
-from ..formats import sidecar
 
 
 class StoreLevelGrid(GridData):
@@ -31,12 +30,12 @@ class StoreLevelGrid(GridData):
 
 
 class StoreGrid(SubsampledGrid):
-    """The multiresolution grid of a store; ``store``, ``attributes_path`` (the
-    attribute file, which may not exist yet)."""
+    """The multiresolution grid of a store; ``store``, ``attribute_file`` (an
+    AttributeFile of the store, which may not exist yet; None if it has none)."""
 
-    def __init__(self, store, voxel_size, origin, attributes_path=None):
+    def __init__(self, store, voxel_size, origin, attribute_file=None):
         self.store = store
-        self.attributes_path = attributes_path
+        self.attribute_file = attribute_file
         path = store.location.text
         levels = []
         for level in store.levels:
@@ -49,12 +48,13 @@ class StoreGrid(SubsampledGrid):
 
     def find_attribute(self, attribute_name):
         """A segmentation attribute from the store's attribute file, or None."""
-        if self.attributes_path is None:
+        if self.attribute_file is None:
             return None
-        return sidecar.find_attribute(self.attributes_path, attribute_name)
+        return self.attribute_file.find_attribute(attribute_name)
 
 
-def store_grid(store, voxel_size=None, origin=None, attributes_path=None):
-    """The GridData of a store: its own voxel size and origin (x,y,z) unless given."""
+def store_grid(store, voxel_size=None, origin=None, attribute_file=None):
+    """The GridData of a store: its own voxel size and origin (x,y,z) unless given;
+    ``attribute_file`` an AttributeFile (pipeline/attributefile.py)."""
     return StoreGrid(store, tuple(voxel_size or store.voxel_size),
-                     tuple(store.origin if origin is None else origin), attributes_path)
+                     tuple(store.origin if origin is None else origin), attribute_file)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..formats.objectfiles import authors
-from ..pipeline import attributes, wiring as pure
+from ..pipeline import wiring as pure
 from .maps import segmentation_file
 
 _CACHE = {}         # (kind, path) -> (file state, Wiring)
@@ -26,20 +26,24 @@ def _state(paths):
 
 
 class SegmentationWiring:
-    """What a connectome command works on: ``wiring`` (pipeline/wiring.Wiring),
-    ``path`` of the segmentation file, its open ``models``, ``folder`` of the authors'
-    files (given or remembered, which may be gone since; None if unknown) and ``notes``
-    to log."""
+    """What a connectome command works on: ``wiring`` (pipeline/wiring.Wiring), ``file``
+    (the segmentation's AttributeFile) and its ``path``, its open ``models``, ``folder``
+    of the authors' files (given or remembered, which may be gone since; None if
+    unknown) and ``notes`` to log."""
 
-    def __init__(self, wiring, path, models, folder, notes):
-        self.wiring, self.path, self.models = wiring, path, models
+    def __init__(self, wiring, file, models, folder, notes):
+        self.wiring, self.file, self.models = wiring, file, models
         self.folder, self.notes = folder, notes
         self._transform = None
+
+    @property
+    def path(self):
+        return self.file.path
 
     def scene_points(self, positions):
         """Scene coordinates of 1-based voxel positions (n, 3: x, y, z) of the files."""
         if self._transform is None:
-            self._transform = scene_transform(self.path, self.models)
+            self._transform = scene_transform(self.file, self.models)
         return self._transform * (np.asarray(positions, np.float64) - 1.0)
 
     def smallest_step(self):
@@ -66,8 +70,9 @@ class SegmentationWiring:
 def segmentation_wiring(session, segmentation, folder=None):
     """The SegmentationWiring of a segmentation (.cmap path or open model); ``folder``
     (from FOLDER) reads that folder's files instead of the kept wiring."""
-    path, models = segmentation_file(session, segmentation)
-    attributes.SegmentationFile(path)           # a clear error if it is no segmentation
+    file, models = segmentation_file(session, segmentation)
+    path = file.path
+    file.survey()                               # a clear error if it is no segmentation
     notes = []
     if folder is not None:
         folder = os.path.abspath(os.path.expanduser(folder))
@@ -76,16 +81,15 @@ def segmentation_wiring(session, segmentation, folder=None):
         state = _state(sorted(files.values()) + [path])
         cached = _CACHE.get(key)
         if cached is None or cached[0] != state:
-            w = pure.derive(folder, per_region=lambda name: attributes.read_attribute(
-                path, name))
+            w = pure.derive(folder, per_region=file.read)
             _CACHE[key] = (state, w)
             notes.extend(w.notes)
-        return SegmentationWiring(_CACHE[key][1], path, models, folder, notes)
+        return SegmentationWiring(_CACHE[key][1], file, models, folder, notes)
     key = ('kept', path)
     state = _state([path])
     cached = _CACHE.get(key)
     if cached is None or cached[0] != state:
-        w = pure.read(path)
+        w = file.wiring()
         if w is None:
             raise InputError(
                 '%s has no wiring: run connectome ids %s FOLDER (the folder of the authors\''
@@ -98,29 +102,30 @@ def segmentation_wiring(session, segmentation, folder=None):
         notes.append('Note: %s changed in %s since connectome ids read it; the wiring kept in'
                      ' %s is from before (run connectome ids again to update it)'
                      % (', '.join(changed), w.folder, os.path.basename(path)))
-    return SegmentationWiring(w, path, models, w.folder, notes)
+    return SegmentationWiring(w, file, models, w.folder, notes)
 
 
-def remembered_folder(path):
-    """The folder of the authors' files ``connectome ids`` read for a segmentation file,
-    or None."""
+def remembered_folder(file):
+    """The folder of the authors' files ``connectome ids`` read for a segmentation's
+    AttributeFile, or None."""
     try:
-        w = pure.read(path)
+        w = file.wiring()
     except InputError:
         return None
     return w.folder if w is not None else None
 
 
-def scene_transform(path, models=()):
+def scene_transform(file, models=()):
     """The Place taking 0-based voxel indices (i, j, k) of a segmentation to scene
-    coordinates: an open model's, else the file's (origin, step, rotation as ChimeraX
+    coordinates: an open model's, else its file's (origin, step, rotation as ChimeraX
     reads them)."""
     if models:
         m = models[0]
         return m.scene_position * m.data.ijk_to_xyz_transform
-    store = attributes.SegmentationFile(path).store
-    if store is not None:
+    source = file.survey().source
+    if source is not None:
         raise InputError('%s holds the attributes of the store %s; open the store (open'
-                         ' ... format ...) and name its model' % (path, store[0]), path)
+                         ' ... format ...) and name its model' % (file.path, source.url),
+                         file.path)
     from chimerax.map_data import open_file
-    return open_file(path)[0].ijk_to_xyz_transform
+    return open_file(file.path)[0].ijk_to_xyz_transform

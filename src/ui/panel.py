@@ -167,10 +167,10 @@ class ConnectomeTool(ToolInstance):
         if seg is None or name is None:
             return
         info = attribute_info(seg)[name]
-        if info['kind'] == 'category':
-            unit = info['objects'] or 'object'
-            palette = category_colors(len(info['categories']))
-            for row, (category, code, count) in enumerate(info['categories']):
+        if info.kind == 'category':
+            unit = info.objects or 'object'
+            palette = category_colors(len(info.categories))
+            for row, (category, code, count) in enumerate(info.categories):
                 color = color_text(palette[row])
                 self._category_rows[category] = add_row(
                     self.by_grid, row, category, count > 0, color, self._rgba8(color),
@@ -179,7 +179,7 @@ class ConnectomeTool(ToolInstance):
         else:
             values = number_values(seg, name)
             lo, hi = pure.value_range(values)
-            unit = (' ' + info['unit']) if info['unit'] else ''
+            unit = (' ' + info.unit) if info.unit else ''
             self.by_grid.addWidget(QLabel('%s to %s%s, colored dark blue to yellow'
                                           % ('%.3g' % lo, '%.3g' % hi, unit)), 0, 0)
         # Widgets added to a panel already shown stay hidden until shown (Qt's rule; the

@@ -82,9 +82,9 @@ def test_ctrl_c_once_writing_has_begun_writes_everything(session, run, demo, tmp
     """Ctrl-C is a clean stop while the files are read; once the first array is in the
     file the others follow, so the file never holds part of a run."""
     import signal
-    from chimerax.connectome.pipeline import attributes
+    from chimerax.connectome.pipeline import attributefile
     seg = fresh(demo, tmp_path)
-    swap = attributes._swap_in
+    swap = attributefile._swap_in
     interrupted = []
 
     def swap_in(*args, **kw):
@@ -92,7 +92,7 @@ def test_ctrl_c_once_writing_has_begun_writes_everything(session, run, demo, tmp
             interrupted.append(True)
             os.kill(os.getpid(), signal.SIGINT)    # the user's Ctrl-C, while writing
         return swap(*args, **kw)
-    monkeypatch.setattr(attributes, '_swap_in', swap_in)
+    monkeypatch.setattr(attributefile, '_swap_in', swap_in)
     arrays = run('connectome ids %s %s' % (seg, demo['folder']))
     assert interrupted and sorted(arrays) == sorted(ATTRIBUTES)
     check_written(seg, demo['expected'], ATTRIBUTES)

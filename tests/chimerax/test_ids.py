@@ -219,3 +219,23 @@ def test_bad_input_names_the_file_and_changes_nothing(session, run, demo, tmp_pa
         assert w in text, text
     assert digest(seg) == before
     assert digest(objects) == objects_before
+
+
+def test_attribute_file_of_a_map_model(session, run, demo, tmp_path):
+    """The attribute file of an opened Chimera map is the map itself; a map ChimeraX
+    looks up no attributes in has none, and naming it is an error a user can act on."""
+    from chimerax.core.errors import UserError
+    from chimerax.map import volume_from_grid_data
+    from chimerax.map_data import ArrayGridData
+    from chimerax.connectome.session.classes import attribute_file_of
+    from chimerax.connectome.session.maps import segmentation_file
+    seg = fresh_copy(demo, tmp_path)
+    (v,) = run('open %s' % seg)
+    found = attribute_file_of(v)
+    assert found.path == str(seg) and found.exists and found.store is None
+    file, models = segmentation_file(session, str(seg))
+    assert file.same_file(found) and models == [v]
+    plain = volume_from_grid_data(ArrayGridData(np.zeros((4, 4, 4), np.uint32)), session)
+    assert attribute_file_of(plain) is None
+    with pytest.raises(UserError, match='was not opened from a Chimera map'):
+        run('connectome ids #%s' % plain.id_string)

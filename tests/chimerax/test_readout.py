@@ -11,6 +11,7 @@ import pytest
 import segfixtures as sf
 from segfixtures import LogCapture, pair  # noqa: F401  (fixtures)
 from chimerax.connectome.pipeline import classes as oc
+from chimerax.connectome.pipeline.attributefile import AttributeFile
 
 
 # -- pure -------------------------------------------------------------------------------
@@ -52,10 +53,10 @@ def test_file_attribute_names_lists_1d_integer_arrays_only(tmp_path):
         f.create_dataset('attributes/neuron', data=np.zeros(10, np.uint16))
         f.create_dataset('attributes/volume_nm3', data=np.zeros(10, np.float32))
         f['Chimera/image1'].attrs['maximum_segment_id'] = 9
-    assert oc.file_attribute_names(str(path)) == ['axon', 'neuron']
+    assert AttributeFile(str(path)).class_names() == ['axon', 'neuron']
     text = tmp_path / 'not.hdf5'
     text.write_text('no')
-    assert oc.file_attribute_names(str(text)) == []
+    assert AttributeFile(str(text)).class_names() == []
 
 
 def _volume(size, dtype):

@@ -174,7 +174,7 @@ def test_ids_color_surfaces_readout_from_a_store(session, run, tmp_path):
     (ev,) = run('open %s format precomputed' % img)
     (sv,) = run('open %s format precomputed' % sg)
     sidecar = sg + '.attributes.h5'
-    assert sv.data.attributes_path == sidecar and not os.path.exists(sidecar)
+    assert sv.data.attribute_file.path == sidecar and not os.path.exists(sidecar)
     run('connectome ids #2 axon %s neuron %s' % (files['axon'], files['neuron']))
     truth = segfixtures.attribute_arrays()
     with h5py.File(sidecar, 'r') as f:

@@ -1,5 +1,6 @@
-"""pipeline/attributes.py and formats/hdf5edit.py: object lists to int32 arrays, written under
-/attributes of a Chimera map without ever leaving it half-changed (pure modules)."""
+"""pipeline/attributes.py, pipeline/attributefile.py and formats/hdf5edit.py: object lists
+to int32 arrays, written under /attributes of a Chimera map without ever leaving it
+half-changed (pure modules)."""
 
 import hashlib
 import os
@@ -10,6 +11,7 @@ import pytest
 
 from chimerax.connectome.formats import hdf5edit
 from chimerax.connectome.pipeline import attributes
+from chimerax.connectome.pipeline.attributefile import AttributeFile, AttributeInfo, Category
 from chimerax.connectome.formats.cmap import ChimeraMapWriter
 from chimerax.connectome.errors import InputError
 
@@ -110,7 +112,7 @@ def test_build_is_vectorised_at_scale():
 # --- the segmentation file -------------------------------------------------------------
 
 def test_segmentation_file_survey(seg, labels):
-    s = attributes.SegmentationFile(seg)
+    s = AttributeFile(seg).survey()
     assert s.maximum_id() == int(labels.max())
     assert s.attributes == {}
     assert 'data_zyx' in s.other_names and 'step' in s.other_names
@@ -118,7 +120,7 @@ def test_segmentation_file_survey(seg, labels):
 
 def test_maximum_computed_when_not_stored(tmp_path, labels):
     path = write_segmentation(tmp_path / 'nomax.cmap', labels, maximum=False)
-    s = attributes.SegmentationFile(path)
+    s = AttributeFile(path).survey()
     assert s.stored_maximum is None
     seen = []
     assert s.maximum_id(lambda done, total: seen.append((done, total))) == int(labels.max())
@@ -129,9 +131,9 @@ def test_write_keep_replace_and_list(seg, labels):
     before = h5py.File(seg, 'r')['Chimera/image1/data_zyx'][()]
     a = np.arange(501, dtype=np.int32) % 7
     b = np.arange(501, dtype=np.int32) % 5
-    attributes.write_attributes(seg, {'axon': a, 'dendrite': b})
+    AttributeFile(seg).write({'axon': a, 'dendrite': b})
     c = np.arange(501, dtype=np.int32) % 3
-    attributes.write_attributes(seg, {'axon': c})
+    AttributeFile(seg).write({'axon': c})
     with h5py.File(seg, 'r') as f:
         assert sorted(f['attributes']) == ['axon', 'dendrite']
         assert np.array_equal(f['attributes/axon'][()], c)
@@ -139,27 +141,57 @@ def test_write_keep_replace_and_list(seg, labels):
         assert f['attributes/axon'].dtype == np.int32
         assert np.array_equal(f['Chimera/image1/data_zyx'][()], before)
         assert 'attributes.new' not in f
-    listed = attributes.list_attributes(seg)
+    listed = AttributeFile(seg).listing()
     assert listed == [('axon', 501, 2), ('dendrite', 501, 4)]
+
+
+def test_info_and_description_of_ids_categories_and_numbers(seg):
+    """What the panel, connectome color and the listing read about each array: typed
+    records from the arrays' HDF5 attributes."""
+    f = AttributeFile(seg)
+    volume = np.full(501, np.nan, np.float32)
+    volume[[3, 7]] = 0.5
+    f.write({'axon': np.arange(501, dtype=np.int32) % 7,
+             'axonclass': np.arange(501, dtype=np.int32) % 3, 'volume': volume},
+            metadata={'axonclass': {
+                'kind': 'category', 'objects': 'axon', 'source': 'axons.hdf5',
+                'category_names': np.array(['exc', 'inh'], dtype=h5py.string_dtype()),
+                'category_codes': np.array([1, 2], np.int32),
+                'category_objects': np.array([4, 2], np.int64)},
+                'volume': {'kind': 'number', 'unit': 'um^3'}})
+    info = f.info()
+    assert info['axon'] == AttributeInfo('id')
+    assert info['axonclass'] == AttributeInfo('category', 'axon', '', 'axons.hdf5', (
+        Category('exc', 1, 4), Category('inh', 2, 2)))
+    assert info['volume'] == AttributeInfo('number', unit='um^3')
+    assert f.describe() == [('axon', 501, '6 objects'),
+                            ('axonclass', 501, 'categories of each axon: exc (4), inh (2)'),
+                            ('volume', 501, 'a number per region (um^3; 2 regions with a'
+                                            ' value)')]
+    assert f.class_names() == ['axon', 'axonclass']
+    assert np.array_equal(f.read('axonclass'), np.arange(501) % 3)
+    assert f.read('nothing') is None
+    missing = AttributeFile(str(seg) + '.gone')
+    assert not missing.exists and missing.info() == {} and missing.class_names() == []
 
 
 def test_maximum_segment_id_written_when_missing(tmp_path, labels):
     path = write_segmentation(tmp_path / 'nomax.cmap', labels, maximum=False)
-    attributes.write_attributes(path, {'axon': np.zeros(501, np.int32)}, maximum_id=499)
+    AttributeFile(path).write({'axon': np.zeros(501, np.int32)}, maximum_id=499)
     with h5py.File(path, 'r') as f:
         assert int(f['Chimera/image1'].attrs['maximum_segment_id']) == 499
 
 
 def test_names_checked(seg):
-    attributes.write_attributes(seg, {'axon': np.zeros(3, np.int32)})
-    s = attributes.SegmentationFile(seg)
-    attributes.check_names(s, ['axon'], replace=True)
+    AttributeFile(seg).write({'axon': np.zeros(3, np.int32)})
+    s = AttributeFile(seg).survey()
+    s.check_names(['axon'], replace=True)
     with pytest.raises(InputError, match='already has attribute axon.*replace true'):
-        attributes.check_names(s, ['axon'], replace=False)
+        s.check_names(['axon'], replace=False)
     with pytest.raises(InputError, match="'data_zyx' already names /Chimera/image1/data_zyx"):
-        attributes.check_names(s, ['data_zyx'], replace=True)
+        s.check_names(['data_zyx'], replace=True)
     with pytest.raises(InputError, match="'step' already names"):
-        attributes.check_names(s, ['step'], replace=True)
+        s.check_names(['step'], replace=True)
 
 
 @pytest.mark.parametrize('case', ['float', 'uint8', 'not hdf5', 'not a map', 'missing'])
@@ -182,7 +214,7 @@ def test_not_a_segmentation(tmp_path, case):
         words = 'no such file'
     before = digest(path) if path.exists() else None
     with pytest.raises(InputError) as e:
-        attributes.SegmentationFile(path)
+        AttributeFile(path).survey()
     assert str(path) in str(e.value) and words in str(e.value)
     assert (digest(path) if path.exists() else None) == before
 
@@ -202,7 +234,7 @@ def test_failed_edit_changes_nothing(seg):
 def test_edit_touching_two_pages_is_refused(seg):
     """Changing metadata far from the first page (here: an attribute on a dataset written
     late in the file) cannot be one atomic write, so it is refused, file untouched."""
-    attributes.write_attributes(seg, {'axon': np.zeros(3, np.int32)})
+    AttributeFile(seg).write({'axon': np.zeros(3, np.int32)})
     before = digest(seg)
     with pytest.raises(hdf5edit.NotAtomic, match='not changed'):
         with hdf5edit.Edit(seg) as f:
@@ -240,7 +272,7 @@ def test_dead_tail_is_cut_off(seg):
     size = os.path.getsize(seg)
     with open(seg, 'ab') as f:
         f.write(b'x' * 5000)
-    attributes.write_attributes(seg, {'axon': np.arange(10, dtype=np.int32)})
+    AttributeFile(seg).write({'axon': np.arange(10, dtype=np.int32)})
     with h5py.File(seg, 'r') as f:
         assert np.array_equal(f['attributes/axon'][()], np.arange(10))
     fd = os.open(seg, os.O_RDONLY)

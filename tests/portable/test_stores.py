@@ -24,6 +24,7 @@ from chimerax.connectome.formats.stores.n5 import n5_spec
 from chimerax.connectome.formats.stores.precomputed import precomputed_spec
 from chimerax.connectome.formats.stores.zarr import zarr_spec
 from chimerax.connectome.pipeline import attributes, combine
+from chimerax.connectome.pipeline.attributefile import AttributeFile
 
 SHAPE = (18, 34, 42)                        # z,y,x: not multiples of chunks or factors
 FACTORS = [(2, 2, 1), (4, 4, 2)]            # x,y,z
@@ -323,27 +324,33 @@ def test_attribute_file_made_checked_and_written(tmp_path, labels):
     side = sidecar.default_path(s)
     assert side == path + '.attributes.h5'
     before = sorted(os.listdir(path))
-    sidecar.create(side, s)
-    assert sidecar.find_attribute(side, 'axon') is None
-    assert sidecar.find_attribute(side, 'maximum_segment_id') is None
-    seg = attributes.SegmentationFile(side)
+    f = AttributeFile(side, s)
+    assert not f.exists and f.find_attribute('axon') is None
+    f.create()
+    assert f.exists
+    assert f.find_attribute('axon') is None
+    assert f.find_attribute('maximum_segment_id') is None
+    seg = f.survey()
     assert seg.shape == SHAPE and seg.value_type == np.uint32 and seg.stored_maximum is None
+    assert seg.source == (s.url, s.format) and seg.source.format == 'precomputed'
     assert seg.maximum_id() == int(labels.max())                # from the store
     axon = np.zeros(int(labels.max()) + 1, np.int32)
     axon[labels[0, 0, 0]] = 7
-    attributes.write_attributes(side, {'axon': axon}, int(labels.max()))
-    attributes.write_attributes(side, {'neuron': axon * 2})
-    attributes.write_attributes(side, {'axon': axon * 3})      # replaced, atomically
-    assert np.array_equal(sidecar.find_attribute(side, 'axon'), axon * 3)
-    assert sidecar.find_attribute(side, 'maximum_segment_id') == int(labels.max())
-    assert attributes.SegmentationFile(side).attributes == {'axon': axon.size,
-                                                            'neuron': axon.size}
+    f.write({'axon': axon}, int(labels.max()))
+    f.write({'neuron': axon * 2})
+    f.write({'axon': axon * 3})      # replaced, atomically
+    assert np.array_equal(f.find_attribute('axon'), axon * 3)
+    assert f.find_attribute('maximum_segment_id') == int(labels.max())
+    assert f.survey().attributes == {'axon': axon.size, 'neuron': axon.size}
+    assert [n for n, _, _ in f.listing()] == ['axon', 'neuron']
     assert sorted(os.listdir(path)) == before                   # the store is untouched
     assert not [n for n in os.listdir(tmp_path) if n.endswith('.part')]
     # A file made for another store is refused.
     other = open_store(stores.precomputed_tensorstore(tmp_path / 'other', [labels[:5]], []))
     with pytest.raises(InputError, match='holds attributes of a store of 42 x 34 x 18 voxels'):
-        sidecar.create(side, other)
+        AttributeFile(side, other).create()
+    with pytest.raises(InputError, match='holds attributes of a store of 42 x 34 x 18 voxels'):
+        AttributeFile(side, other).check()
     with pytest.raises(InputError, match='is remote; name a local file for its attributes'):
         sidecar.default_path(Store(StoreSpec(Location('gs://b/x'), 'zarr')))
     remote = sidecar.default_path(Store(StoreSpec(Location('gs://b/x'), 'zarr')),

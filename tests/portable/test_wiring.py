@@ -15,7 +15,8 @@ import pytest
 from chimerax.connectome.demo import generate_dataset, read_authors_truth, read_truth
 from chimerax.connectome.errors import InputError
 from chimerax.connectome.formats.objectfiles import authors
-from chimerax.connectome.pipeline import attributes, classes, wiring
+from chimerax.connectome.pipeline import partners, wiring
+from chimerax.connectome.pipeline.attributefile import AttributeFile
 
 from test_attributes import write_segmentation
 
@@ -65,13 +66,13 @@ def test_every_partner_table_is_the_truth(demo):
               'spinehead': t['partners_axon_spinehead']}
     for name, rows in tables.items():
         for object_id in range(1, int(w.largest(name)) + 1):
-            table = wiring.partners(w, name, object_id, 'in')
+            table = partners.partners(w, name, object_id, 'in')
             got = {r.id: r.synapses for r in table.rows}
             assert all(r.name == 'axon' and r.direction == 'in' for r in table.rows)
             assert got == _truth_counts(rows, 1, object_id), (name, object_id)
             assert table.totals['in'] == (sum(got.values()), len(got))
     for axon in range(1, t['axon_class'].size + 1):
-        table = wiring.partners(w, 'axon', axon, 'both')
+        table = partners.partners(w, 'axon', axon, 'both')
         got = {r.id: r.synapses for r in table.rows if r.direction == 'out'}
         assert got == _truth_counts(tables['dendrite'], 0, axon), axon
         assert table.totals['in'] == (0, 0)
@@ -81,7 +82,7 @@ def test_every_partner_table_is_the_truth(demo):
             assert r.category == t['dendrite_classes'][t['dendrite_class'][r.id - 1] - 1]
     # The lines: one per partner, in the form the issue asks for.
     neuron = int(np.argmax(np.bincount(w.neuron)[1:])) + 1
-    lines = wiring.partners(w, 'neuron', neuron, 'in').lines()
+    lines = partners.partners(w, 'neuron', neuron, 'in').lines()
     truth = _truth_counts(tables['neuron'], 1, neuron)
     shown = [line.split() for line in lines if line.startswith('    axon ')]
     assert {int(s[1]): int(s[2]) for s in shown} == truth
@@ -95,7 +96,7 @@ def test_min_synapses_and_groups():
                    spinehead=[0] * 7, neuron=[1] * 7, type=[1] * 7, asiarea=[np.nan] * 7)
     w = wiring.Wiring(columns, np.ones((7, 3)), [2, 2, 1], [1, 1], [1, 1],
                       {'axonclass': {'a': 1, 'b': 2}}, None, {})
-    table = wiring.partners(w, 'neuron', 1, 'in', min_synapses=2)
+    table = partners.partners(w, 'neuron', 1, 'in', min_synapses=2)
     assert [(r.id, r.synapses, r.category) for r in table.rows] == [(3, 2, 'a'), (1, 3, 'b')]
     assert table.totals['in'] == (6, 3)
     assert 'no axon' in table.notes['in']
@@ -111,14 +112,14 @@ def test_select_picks_what_the_truth_says(demo):
     w = wiring.derive(demo['authors'])
     axons = np.unique(t['synapse_axon'])[:3]
     ranges = [(int(a), int(a)) for a in axons]
-    mask = wiring.select(w, of=('axon', ranges))
+    mask = partners.select(w, of=('axon', ranges))
     assert np.array_equal(mask, np.isin(t['synapse_axon'], axons))
-    mask = wiring.select(w, onto=('neuron', [(1, 1)]), types=['PrimarySpine'])
+    mask = partners.select(w, onto=('neuron', [(1, 1)]), types=['PrimarySpine'])
     assert np.array_equal(mask, (t['synapse_neuron'] == 1) & (t['synapse_type'] == 1))
     with pytest.raises(InputError, match='postsynaptic'):
-        wiring.select(w, of=('neuron', [(1, 1)]))
+        partners.select(w, of=('neuron', [(1, 1)]))
     with pytest.raises(InputError, match='no synapse type spiny; the types are'):
-        wiring.select(w, types=['spiny'])
+        partners.select(w, types=['spiny'])
 
 
 def test_in_ranges_against_brute_force():
@@ -130,7 +131,7 @@ def test_in_ranges_against_brute_force():
             ranges.append((a, a + int(rng.integers(0, 8))))
         values = rng.integers(0, 100, 400)
         brute = np.array([any(a <= v <= b for a, b in ranges) for v in values])
-        assert np.array_equal(wiring.in_ranges(values, ranges), brute)
+        assert np.array_equal(partners.in_ranges(values, ranges), brute)
 
 
 def _segmentation(tmp_path, maximum):
@@ -141,9 +142,9 @@ def _segmentation(tmp_path, maximum):
 
 def test_kept_in_the_segmentation_and_kept_by_later_writes(demo, tmp_path):
     seg = _segmentation(tmp_path, demo['maximum'])
-    attributes.write_attributes(seg, {'axon': demo['expected']['objects']['axon']})
+    AttributeFile(seg).write({'axon': demo['expected']['objects']['axon']})
     w = wiring.derive(demo['authors'])
-    wiring.write(seg, w)
+    AttributeFile(seg).write_wiring(w)
     with h5py.File(seg, 'r') as f:
         assert sorted(f['attributes']) == ['.connectome', 'axon']
         # Nothing a name lookup for an attribute could find: dotted names, 2-D tables.
@@ -154,11 +155,11 @@ def test_kept_in_the_segmentation_and_kept_by_later_writes(demo, tmp_path):
                 assert node.ndim == 2, name
         f.visititems(names)
         assert all(a.startswith('.') for a in f['attributes/.connectome'].attrs)
-    assert classes.file_attribute_names(str(seg)) == ['axon']
-    assert [n for n, _, _ in attributes.list_attributes(seg)] == ['axon']
+    assert AttributeFile(seg).class_names() == ['axon']
+    assert [n for n, _, _ in AttributeFile(seg).listing()] == ['axon']
     # A later attribute write keeps the wiring (hard-linked into the new group).
-    attributes.write_attributes(seg, {'dendrite': demo['expected']['objects']['dendrite']})
-    back = wiring.read(seg)
+    AttributeFile(seg).write({'dendrite': demo['expected']['objects']['dendrite']})
+    back = AttributeFile(seg).wiring()
     for name in wiring.INTEGER_COLUMNS + ('asiarea', 'position', 'axon_class',
                                           'dendrite_class', 'dendrite_neuron'):
         assert np.array_equal(getattr(back, name), getattr(w, name), equal_nan=True), name
@@ -173,7 +174,7 @@ def test_kept_in_the_segmentation_and_kept_by_later_writes(demo, tmp_path):
         os.utime(syn, ns=(st.st_atime_ns, st.st_mtime_ns))
     empty = tmp_path / 'empty'
     empty.mkdir()
-    assert wiring.read(_segmentation(empty, 10)) is None
+    assert AttributeFile(_segmentation(empty, 10)).wiring() is None
 
 
 def test_ids_derived_from_the_regions_when_the_release_lacks_them(demo, tmp_path):

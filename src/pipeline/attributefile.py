@@ -1,0 +1,453 @@
+"""The file that holds a segmentation's attributes, and every read and write of it.
+
+A segmentation opened from a Chimera map keeps its attributes in the map itself, under
+``/attributes``; one opened from a read-only store keeps them in the store's attribute
+file (formats/sidecar.py), which has the same ``/attributes`` group beside a description
+of the store and may not exist yet.  ``AttributeFile`` is either: it lists, describes,
+reads and writes the per-region arrays, the wiring kept beside them
+(``/attributes/.connectome``, pipeline/wiring.py) and the maximum region id, and says
+what ``connectome ids`` must know before changing the file (``survey``).  Writes are
+atomic per array (formats/hdf5edit.py) under the file's lock (formats/locks.py).
+Pure: numpy, h5py.
+"""
+
+import os
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import h5py
+import numpy as np
+
+from ..errors import InputError
+from ..formats import hdf5edit, locks, sidecar, stores
+from . import wiring as wiring_tables
+from .classes import hdf5_text, object_count
+from .labels import is_label_type
+
+GROUP = sidecar.GROUP          # /attributes, in a Chimera map as in a store's file
+
+
+class Category(NamedTuple):
+    """One category of a category attribute: its name, code and number of objects."""
+    name: str
+    code: int
+    objects: int
+
+
+@dataclass(frozen=True)
+class AttributeInfo:
+    """What an array under /attributes holds, from its HDF5 attributes: ``kind`` 'id'
+    (object ids), 'category' (category codes) or 'number' (a float per region); for a
+    category, ``categories`` and ``objects``, what they classify ('axon'); ``unit`` and
+    ``source`` as written."""
+    kind: str
+    objects: str = ''
+    unit: str = ''
+    source: str = ''
+    categories: tuple = ()
+
+
+class Listed(NamedTuple):
+    """An array under /attributes: its length and number of objects (integer arrays)
+    or of regions with a value (float arrays)."""
+    name: str
+    length: int
+    count: int
+
+
+class Described(NamedTuple):
+    """An array under /attributes and a text saying what it holds, for listings."""
+    name: str
+    length: int
+    text: str
+
+
+class StoreSource(NamedTuple):
+    """The store a store's attribute file was made for: its URL and format."""
+    url: str
+    format: str
+
+
+class AttributeFile:
+    """The attribute file at ``path``: a Chimera map, or the attribute file of
+    ``store`` (a formats.stores.Store, when the store is open) that ``create`` makes."""
+
+    def __init__(self, path, store=None):
+        self.path = os.fspath(path)
+        self.store = store
+
+    def __repr__(self):
+        return 'AttributeFile(%r)' % self.path
+
+    @property
+    def exists(self):
+        return os.path.isfile(self.path)
+
+    def same_file(self, other):
+        """Whether AttributeFile ``other`` is this file (which may not exist yet)."""
+        if os.path.exists(self.path) and os.path.exists(other.path):
+            return os.path.samefile(self.path, other.path)
+        return os.path.abspath(self.path) == os.path.abspath(other.path)
+
+    # --- a store's attribute file ------------------------------------------------------
+
+    def create(self):
+        """Make the attribute file of the store if there is none (formats/sidecar.py);
+        nothing for a Chimera map."""
+        if self.store is not None:
+            sidecar.create(self.path, self.store)
+
+    def check(self):
+        """InputError unless an existing attribute file was made for the store."""
+        if self.store is not None and os.path.exists(self.path):
+            sidecar.check(self.path, self.store)
+
+    # --- reading -----------------------------------------------------------------------
+
+    def survey(self):
+        """The Survey of the file, or InputError if it holds no segmentation."""
+        return Survey(self.path)
+
+    def class_names(self):
+        """Names of the 1-D integer arrays anywhere in the file: the segmentation
+        attributes ChimeraX's lookup (find_attribute) would find by name.  Reads names
+        and shapes only, never array data; none if the file is missing or not HDF5."""
+        if not self.exists or not h5py.is_hdf5(self.path):
+            return []
+        names = []
+
+        def visit(_, node):
+            if (isinstance(node, h5py.Dataset) and node.ndim == 1
+                    and np.issubdtype(node.dtype, np.integer)):
+                names.append(node.name.rsplit('/', 1)[-1])
+        with h5py.File(self.path, 'r') as f:
+            f.visititems(visit)
+        return sorted(set(names))
+
+    def info(self):
+        """{name: AttributeInfo} of the 1-D arrays under /attributes, from their HDF5
+        attributes only (no array data); empty if the file is missing or not HDF5."""
+        out = {}
+        if not self.exists or not h5py.is_hdf5(self.path):
+            return out
+        with h5py.File(self.path, 'r') as f:
+            group = f.get(GROUP)
+            if not isinstance(group, h5py.Group):
+                return out
+            for name, node in group.items():
+                if isinstance(node, h5py.Dataset) and node.ndim == 1:
+                    out[name] = _info(node.attrs, node.dtype)
+        return out
+
+    def listing(self):
+        """[Listed] of the arrays under /attributes, by name."""
+        return [Listed(name, length, count)
+                for name, length, count, _ in self._survey_attributes()]
+
+    def describe(self):
+        """[Described]: what each array under /attributes holds, by name."""
+        out = []
+        for name, length, count, attrs in self._survey_attributes():
+            info = _info(attrs, None)
+            if info.kind == 'category':
+                text = 'categories of each %s: %s' % (info.objects or 'object', ', '.join(
+                    '%s (%d)' % (c.name, c.objects) for c in info.categories))
+            elif info.kind != 'number':
+                text = '%d objects' % count
+            else:
+                text = 'a number per region (%s%d regions with a value)' % (
+                    (info.unit + '; ') if info.unit else '', count)
+            out.append(Described(name, length, text))
+        return out
+
+    def _survey_attributes(self):
+        out = []
+        with h5py.File(self.path, 'r') as f:
+            group = f.get(GROUP)
+            if isinstance(group, h5py.Group):
+                for name, node in sorted(group.items()):
+                    if isinstance(node, h5py.Dataset) and node.ndim == 1:
+                        values = node[()]
+                        if values.dtype.kind == 'f':
+                            count = int(np.count_nonzero(~np.isnan(values[1:])))
+                        else:
+                            count = object_count(values)
+                        attrs = dict(node.attrs)
+                        attrs.setdefault('kind', 'number' if values.dtype.kind == 'f'
+                                         else 'id')
+                        out.append((name, node.shape[0], count, attrs))
+        return out
+
+    def read(self, name):
+        """The array /attributes/NAME, or None."""
+        with h5py.File(self.path, 'r') as f:
+            node = f.get('%s/%s' % (GROUP, name))
+            return node[()] if isinstance(node, h5py.Dataset) and node.ndim == 1 else None
+
+    def find_attribute(self, name):
+        """What ChimeraX's attribute lookup asks a store's attribute file for: the array
+        /attributes/NAME, or ``maximum_segment_id``; None when absent (a Chimera map is
+        read by ChimeraX's own lookup)."""
+        if not self.exists:
+            return None
+        with h5py.File(self.path, 'r') as f:
+            if name == sidecar.MAXIMUM:
+                v = sidecar.maximum_node(f).attrs.get(name) if sidecar.is_sidecar(f) \
+                    else None
+                return None if v is None else int(np.asarray(v).ravel()[0])
+            node = f.get(GROUP + '/' + name)
+            if isinstance(node, h5py.Dataset):
+                return node[()]
+        return None
+
+    def wiring(self):
+        """The Wiring kept in the file (pipeline/wiring.py), or None if it has none."""
+        where = '%s/%s' % (GROUP, wiring_tables.GROUP)
+        try:
+            with h5py.File(self.path, 'r') as f:
+                g = f.get(where)
+                if not isinstance(g, h5py.Group):
+                    return None
+                version = int(np.asarray(g.attrs.get('.version', 0)))
+                if version != wiring_tables.VERSION:
+                    raise InputError(
+                        '%s: its wiring (/%s) is version %d, this bundle reads version %d;'
+                        ' run connectome ids again to replace it'
+                        % (self.path, where, version, wiring_tables.VERSION), self.path)
+                tables = {}
+                for name, columns in wiring_tables.TABLES.items():
+                    ds = g.get(name)
+                    if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or \
+                            ds.shape[1] != len(columns):
+                        raise InputError('%s: /%s/%s is missing or damaged; run connectome'
+                                         ' ids again' % (self.path, where, name), self.path)
+                    tables[name] = ds[()]
+                text = {k: hdf5_text(g.attrs.get(k)) for k in wiring_tables.TEXTS}
+        except OSError as e:
+            raise InputError('%s cannot be read: %s' % (self.path, e), self.path)
+        return wiring_tables.from_tables(tables, text)
+
+    # --- writing -----------------------------------------------------------------------
+
+    def write(self, arrays, maximum_id=None, metadata=None, report=None):
+        """Write {name: array} under /attributes (int32, or float32 for float arrays),
+        replacing arrays of those names, one atomic change per array
+        (formats/hdf5edit.py), so a killed run leaves each attribute either as before or
+        as after.  ``metadata``: {name: {HDF5 attribute: value}} kept on the arrays
+        (category names, units).  Also writes ``maximum_segment_id`` when ``maximum_id``
+        is given and the file has none.  ``report(name)`` after each array.  Holds the
+        file's lock (formats/locks.py) throughout, so another run cannot interleave its
+        changes; a caller that read the file first should hold it from then."""
+        metadata = metadata or {}
+        with locks.exclusive(self.path, 'connectome ids'):
+            for name, values in arrays.items():
+                with hdf5edit.Edit(self.path) as f:
+                    _swap_in(f, {name: values}, metadata)
+                if report is not None:
+                    report(name)
+            if maximum_id is not None:
+                with hdf5edit.Edit(self.path) as f:
+                    if _maximum_attribute(f) is None:
+                        node = sidecar.maximum_node(f) if sidecar.is_sidecar(f) else \
+                            [g for n, g in f['Chimera'].items() if n.startswith('image')][0]
+                        node.attrs['maximum_segment_id'] = np.int64(maximum_id)
+
+    def write_wiring(self, wiring):
+        """Keep ``wiring`` in /attributes/.connectome (one atomic change, as ``write``
+        makes for an array; the caller holds the file's lock from its first read)."""
+        datasets, attrs = wiring_tables.to_tables(wiring)
+        with locks.exclusive(self.path, 'connectome ids'):
+            with hdf5edit.Edit(self.path) as f:
+                _swap_in(f, {}, groups={wiring_tables.GROUP: (datasets, attrs)})
+
+
+def _info(attrs, dtype):
+    """The AttributeInfo of an array from its HDF5 attributes (and, where they give no
+    kind, its dtype: floats are numbers)."""
+    kind = hdf5_text(attrs.get('kind')) or ('number' if dtype is not None
+                                            and dtype.kind == 'f' else 'id')
+    categories = ()
+    if kind == 'category':
+        names = [hdf5_text(n) for n in np.asarray(attrs.get('category_names', []))]
+        codes = np.asarray(attrs.get('category_codes', np.zeros(0)), np.int64)
+        counts = np.asarray(attrs.get('category_objects', np.zeros(len(names))), np.int64)
+        categories = tuple(Category(n, int(c), int(k))
+                           for n, c, k in zip(names, codes, counts))
+    return AttributeInfo(kind, hdf5_text(attrs.get('objects')) or '',
+                         hdf5_text(attrs.get('unit')) or '',
+                         hdf5_text(attrs.get('source')) or '', categories)
+
+
+def _swap_in(f, arrays, metadata=None, groups=None):
+    """Build a complete new /attributes group (hard links to the arrays and groups kept,
+    new datasets for ``arrays``, new subgroups for ``groups``: {name: ({member: (array,
+    {HDF5 attribute: value})}, group's HDF5 attributes)}) in new space, then swap it for
+    the old one: only the root group's entries change in place."""
+    groups = groups or {}
+    old = f.get(GROUP)
+    temporary = GROUP + '.new'
+    if temporary in f:
+        del f[temporary]
+    new = f.create_group(temporary)
+    if isinstance(old, h5py.Group):
+        for name in old:
+            if name not in arrays and name not in groups:
+                new[name] = old[name]
+    for name, values in arrays.items():
+        kind = np.float32 if np.asarray(values).dtype.kind == 'f' else np.int32
+        ds = new.create_dataset(name, data=np.ascontiguousarray(values, kind))
+        for key, value in (metadata or {}).get(name, {}).items():
+            ds.attrs[key] = value
+    for name, (datasets, attrs) in groups.items():
+        sub = new.create_group(name)
+        for key, value in attrs.items():
+            sub.attrs[key] = value
+        for member, (values, member_attrs) in datasets.items():
+            ds = sub.create_dataset(member, data=np.ascontiguousarray(values))
+            for key, value in member_attrs.items():
+                ds.attrs[key] = value
+    if old is not None:
+        del f[GROUP]
+    f.move(temporary, GROUP)
+
+
+# ---------------------------------------------------------------------------------------
+# What connectome ids needs to know before changing the file
+
+class Survey:
+    """What ``connectome ids`` needs to know about a Chimera map file, or about the
+    attribute file of a store (formats/sidecar.py), before changing it: its voxel type,
+    its maximum region id (the ``maximum_segment_id`` attribute, else computed from the
+    full-resolution data, chunk by chunk), its attribute arrays and the names already
+    used by other nodes; ``source``, the StoreSource of a store's file (None for a
+    Chimera map)."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        if not os.path.isfile(self.path):
+            raise InputError('%s: no such file' % self.path, self.path)
+        try:
+            if not h5py.is_hdf5(self.path):
+                raise InputError('%s is not an HDF5 (Chimera map) file' % self.path, self.path)
+            with h5py.File(self.path, 'r') as f:
+                self._survey(f)
+        except InputError:
+            raise
+        except (OSError, RuntimeError, KeyError) as e:
+            raise InputError('%s cannot be read as a Chimera map: %s' % (self.path, e),
+                             self.path)
+
+    def _survey(self, f):
+        self.source = None
+        if sidecar.is_sidecar(f):
+            return self._survey_sidecar(f)
+        images = [g for name, g in f.get('Chimera', {}).items()
+                  if isinstance(g, h5py.Group) and name.startswith('image')]
+        if 'Chimera' not in f or not images:
+            raise InputError('%s is not a Chimera map (no /Chimera/image group)' % self.path,
+                             self.path)
+        image = images[0]
+        data = image.get('data_zyx') or image.get('data_xyz')
+        if not isinstance(data, h5py.Dataset):
+            raise InputError('%s: /Chimera/%s has no data_zyx array' % (self.path, image.name),
+                             self.path)
+        self.data_path = data.name
+        # Where voxel (i, j, k) is: origin + (i, j, k) * step (x, y, z), as ChimeraX reads it.
+        self.origin = np.asarray(image.attrs.get('origin', np.zeros(3)), np.float64).ravel()
+        self.step = np.asarray(image.attrs.get('step', np.ones(3)), np.float64).ravel()
+        self.value_type = data.dtype
+        self.shape = data.shape
+        if not is_label_type(data.dtype):
+            raise InputError('%s is not a segmentation: its values are %s, not region ids'
+                             ' (integers wider than a byte; an 8-bit map is an EM image)'
+                             % (self.path, data.dtype), self.path)
+        self.stored_maximum = _maximum_attribute(f)
+        self.attributes = {}            # name -> length, the arrays under /attributes
+        group = f.get(GROUP)
+        if isinstance(group, h5py.Group):
+            for name, node in group.items():
+                if isinstance(node, h5py.Dataset) and node.ndim == 1:
+                    self.attributes[name] = node.shape[0]
+        # Names ChimeraX's find_attribute would also find: arrays and group attributes
+        # anywhere else in the file.
+        self.other_names = {}
+        def visit(name, node):
+            if name == GROUP or name.startswith(GROUP + '/'):
+                return
+            if isinstance(node, h5py.Dataset):
+                self.other_names.setdefault(name.rsplit('/', 1)[-1], '/' + name)
+            elif isinstance(node, h5py.Group):
+                for a in node.attrs:
+                    self.other_names.setdefault(a, '/%s attribute %s' % (name, a))
+        f.visititems(visit)
+        for a in f.attrs:
+            self.other_names.setdefault(a, '/ attribute %s' % a)
+
+    def _survey_sidecar(self, f):
+        """A store's attribute file: the voxels are in the store it names."""
+        about = sidecar.description(f)
+        self.source = StoreSource(about['store'], about['format'])
+        self.data_path = None
+        self.value_type = np.dtype(about['value_type'])
+        self.shape = tuple(int(v) for v in reversed(about['size']))
+        if not is_label_type(self.value_type):
+            raise InputError('%s is not a segmentation: its values are %s, not region ids'
+                             % (self.source.url, self.value_type), self.path)
+        self.stored_maximum = _maximum_attribute(f)
+        self.attributes = {name: node.shape[0] for name, node in f.get(GROUP, {}).items()
+                           if isinstance(node, h5py.Dataset) and node.ndim == 1}
+        # The store's attribute lookup reads /attributes and maximum_segment_id only.
+        self.other_names = {}
+
+    def maximum_id(self, report=None):
+        """The maximum region id: the stored attribute, else computed from the data."""
+        if self.stored_maximum is not None:
+            return self.stored_maximum
+        if self.source is not None:
+            return stores.open_store(self.source.url, self.source.format).maximum(report)
+        with h5py.File(self.path, 'r') as f:
+            return compute_maximum(f[self.data_path], report)
+
+    def check_names(self, names, replace):
+        """InputError for a name that cannot be written: already under /attributes
+        without replace, or naming another node (ChimeraX's lookup by name would find
+        two)."""
+        for name in names:
+            if not name or '/' in name or name.startswith('.'):
+                raise InputError('%r cannot be an attribute name' % name)
+            if name in self.other_names:
+                raise InputError('%s: %r already names %s; ChimeraX looks attributes up by'
+                                 ' name anywhere in the file, so choose another name'
+                                 % (self.path, name, self.other_names[name]), self.path)
+            if name in self.attributes and not replace:
+                raise InputError('%s already has attribute %s (use replace true to overwrite'
+                                 ' it)' % (self.path, name), self.path)
+
+
+def _maximum_attribute(f):
+    for node in [f] + [g for g in _groups(f)]:
+        if 'maximum_segment_id' in node.attrs:
+            return int(np.asarray(node.attrs['maximum_segment_id']).ravel()[0])
+    return None
+
+
+def _groups(f):
+    found = []
+    f.visititems(lambda name, node: found.append(node) if isinstance(node, h5py.Group) else None)
+    return found
+
+
+def compute_maximum(dataset, report=None, slab_bytes=256 << 20):
+    """Largest value of a 3-D dataset, read in slabs of whole chunks along z."""
+    import hdf5plugin  # noqa: F401  (the blosc filter of compressed maps)
+    nz = dataset.shape[0]
+    plane = int(np.prod(dataset.shape[1:])) * dataset.dtype.itemsize
+    step = max(1, slab_bytes // max(plane, 1))
+    if dataset.chunks:
+        step = max(dataset.chunks[0], step - step % dataset.chunks[0])
+    maximum = 0
+    for z in range(0, nz, step):
+        maximum = max(maximum, int(dataset[z:z + step].max()))
+        if report:
+            report(min(z + step, nz), nz)
+    return maximum
