@@ -26,7 +26,9 @@ arrays, and colouring reads only the planes ChimeraX draws.
 """
 
 import numpy as np
-from chimerax.core.commands import Annotation, AnnotationError, next_token
+from chimerax.core.commands import (Annotation, AnnotationError, BoolArg, CmdDesc, ColorArg,
+                                    ColormapArg, ColormapRangeArg, concise_model_spec,
+                                    ListOf, next_token, register, run, StringArg)
 
 from ..pipeline import classes as pure
 from ..errors import InputError
@@ -50,7 +52,6 @@ class AttributeColorsArg(Annotation):
 
     @staticmethod
     def parse(text, session):
-        from chimerax.core.commands import ColorArg
         word, word_text, rest = next_token(text)
         if not word or word.lower() in COLOR_KEYWORDS or word.startswith('#'):
             raise AnnotationError('expected an attribute name')
@@ -193,7 +194,6 @@ def connectome_surfaces(session, segmentation=None, attributes=None, where=None,
                         colors=None, replace=True):
     """Surfaces of object classes (merged per class in the class colour, or one per
     object), or of the objects ``where`` picks (``axon=12,40-45``); returns them."""
-    from chimerax.core.commands import run, concise_model_spec
     from chimerax.core.errors import UserError
     command = 'connectome surfaces'
     seg, _ = choose_models(session, command, segmentation, need_image=False)
@@ -246,9 +246,7 @@ def connectome_surfaces(session, segmentation=None, attributes=None, where=None,
 # ---------------------------------------------------------------------------------------
 
 def register_color_command(logger):
-    from chimerax.core.commands import CmdDesc, register, BoolArg, ListOf, ColorArg, StringArg
     from chimerax.map import MapArg
-    from chimerax.core.commands import ColormapArg, ColormapRangeArg
     desc = CmdDesc(
         optional=[('segmentation', MapArg), ('by', AttributeColorsArg)],
         keyword=[('map', MapArg),
@@ -263,7 +261,6 @@ def register_color_command(logger):
 
 
 def register_uncolor_command(logger):
-    from chimerax.core.commands import CmdDesc, register
     from chimerax.map import MapsArg
     desc = CmdDesc(optional=[('maps', MapsArg)],
                    synopsis='remove segmentation coloring from EM maps')
@@ -271,7 +268,6 @@ def register_uncolor_command(logger):
 
 
 def register_surfaces_command(logger):
-    from chimerax.core.commands import CmdDesc, register, BoolArg, ListOf, ColorArg, StringArg
     from chimerax.map import MapArg
     desc = CmdDesc(
         optional=[('segmentation', MapArg)],

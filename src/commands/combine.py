@@ -19,7 +19,11 @@ line and log, and opens the result.  With ``scheduler``
 the chunk work runs on a Dask cluster (pipeline/cluster.py) and this process writes.
 """
 
-from chimerax.core.commands import Annotation, AnnotationError, OpenFileNamesArg, next_token
+from chimerax.core.commands import (Annotation, AnnotationError, BoolArg, Bounded, CmdDesc,
+                                    EnumOf, FloatArg, IntArg, ListOf, next_token,
+                                    OpenFileNamesArg, Or, PositiveIntArg,
+                                    quote_path_if_necessary, register, RepeatOf, run,
+                                    SaveFileNameArg, StringArg)
 
 from ..errors import Cancelled, InputError
 from ..formats import cmap, stores
@@ -99,7 +103,6 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
         raise UserError('connectome combine: cancelled; %s was not written' % output)
     if not open:
         return result
-    from chimerax.core.commands import run, quote_path_if_necessary
     return run(session, 'open %s' % quote_path_if_necessary(result.path))
 
 
@@ -125,9 +128,6 @@ def _subsamples(values):
 
 
 def register_combine_command(logger):
-    from chimerax.core.commands import (
-        CmdDesc, register, BoolArg, EnumOf, FloatArg, IntArg, ListOf, Or, RepeatOf,
-        SaveFileNameArg, StringArg, Bounded, PositiveIntArg)
     from chimerax.map.mapargs import Float1or3Arg, Int1or3Arg, MapRegionArg
     desc = CmdDesc(
         required=[('tiles', TilesArg)],

@@ -22,7 +22,9 @@ applies the new arrays to open models at once.
 import os
 import time
 
-from chimerax.core.commands import Annotation, AnnotationError, next_token
+from numpy import ndarray
+from chimerax.core.commands import (Annotation, AnnotationError, BoolArg, Bounded, CmdDesc,
+                                    EnumOf, FloatArg, next_token, register, StringArg)
 
 from ..errors import Cancelled, InputError
 from ..formats import locks
@@ -223,7 +225,6 @@ def _list(log, file):
 def _check_model_names(session, names, models):
     """ChimeraX's segmentation code uses a model attribute of the attribute's name before
     the file's array, so a name that is already a Volume attribute can never work."""
-    from numpy import ndarray
     reserved = volume_attribute_names(session)
     for name in names:
         taken = name in reserved or any(
@@ -251,8 +252,6 @@ def _apply_to_models(session, models, arrays, maximum_id):
 
 
 def register_ids_command(logger):
-    from chimerax.core.commands import (CmdDesc, register, BoolArg, Bounded, EnumOf, FloatArg,
-                                        StringArg)
     desc = CmdDesc(
         required=[('segmentation', SegmentationArg)],
         optional=[('pairs', NameFilePairsArg)],

@@ -21,7 +21,9 @@ shows the partners with logged commands (``connectome color``'s per-region colou
 from typing import NamedTuple
 
 import numpy as np
-from chimerax.core.commands import Annotation, AnnotationError, next_token
+from chimerax.core.commands import (Annotation, AnnotationError, CmdDesc, ColorArg, EnumOf,
+                                    ListOf, next_token, OpenFolderNameArg, PositiveIntArg,
+                                    quote_path_if_necessary, register, run, StringArg)
 
 from ..errors import InputError
 from ..pipeline import classes as pure
@@ -61,7 +63,6 @@ class ColorByArg(Annotation):
         word, word_text, rest = next_token(text)
         if word.lower() in pure_wiring.CATEGORIES:
             return word.lower(), word_text, rest
-        from chimerax.core.commands import ColorArg
         return ColorArg.parse(text, session)
 
 
@@ -208,7 +209,6 @@ def connectome_partners(session, segmentation, objects, from_=None, direction='b
 
 
 def _show_partners(session, segmentation, sw, table, show, folder):
-    from chimerax.core.commands import run, quote_path_if_necessary
     from chimerax.core.errors import UserError
     command = 'connectome partners'
     seg_spec = segmentation.atomspec if hasattr(segmentation, 'atomspec') else \
@@ -277,8 +277,6 @@ def _color_partners_on_map(session, seg, groups):
 # ---------------------------------------------------------------------------------------
 
 def register_synapses_command(logger):
-    from chimerax.core.commands import (CmdDesc, register, EnumOf, ListOf, OpenFolderNameArg,
-                                        PositiveIntArg, StringArg)
     desc = CmdDesc(
         required=[('segmentation', SegmentationArg)],
         keyword=[('from', OpenFolderNameArg),
@@ -294,8 +292,6 @@ def register_synapses_command(logger):
 
 
 def register_partners_command(logger):
-    from chimerax.core.commands import (CmdDesc, register, EnumOf, ListOf, OpenFolderNameArg,
-                                        PositiveIntArg)
     desc = CmdDesc(
         required=[('segmentation', SegmentationArg), ('objects', ObjectsArg)],
         keyword=[('from', OpenFolderNameArg),

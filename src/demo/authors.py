@@ -16,6 +16,7 @@ head volumes and synapse ASI areas follow from the geometry.  Pure: numpy, scipy
 """
 
 import os
+from collections import Counter
 
 import h5py
 import numpy as np
@@ -225,7 +226,6 @@ class AuthorsExport:
         """{'axon_dendrite' | 'axon_neuron' | 'axon_spinehead': (n, 3) int32 rows (axon,
         partner, synapses)}, counted synapse by synapse from the list written (rows in
         order of axon, then partner; partner 0 = none is left out)."""
-        from collections import Counter
         out = {}
         for name, key in (('axon_dendrite', 'dendrite'), ('axon_neuron', 'neuron'),
                           ('axon_spinehead', 'head')):

@@ -35,15 +35,13 @@ BLOSC_FILTER = 32001
 _BLOSC_CODES = {'blosclz': 0, 'lz4': 1, 'lz4hc': 2, 'snappy': 3, 'zlib': 4, 'zstd': 5}
 CHUNK_BYTES = 2 * 2**20      # largest default chunk
 # compressMethod and compressLevel's defaults (combine picks the method by value type:
-# pipeline/combine.default_method).  Label maps: blosc:lz4hc level 5 (without shuffle):
-# on 64^3 chunks of dense supervoxel-like uint32 labels (one core, docs/performance.md)
-# 23:1, compressing at ~170-240 MB/s (python-blosc 1.11.4, lz4 1.10) and decompressing
-# at ~2,000-2,600 MB/s.  blosc:zstd level 5 makes them half the size and combine up to
-# ~1.3x faster, but decompresses at ~1,100-1,700 MB/s: ChimeraX took 1.4-1.7x as long to
-# read a 512^3 region back and 1.3-2.2x as long to read a 1024-voxel-wide map whole, and
-# reading is what users do most.  Images: blosc:lz4
-# level 5 (ChimeraX's own default): an EM image is noise to an LZ codec, so lz4hc spends
-# ~55 MB/s a core for the same 1:1 that lz4 reaches at ~3.5 GB/s.
+# pipeline/combine.default_method).  Label maps: blosc:lz4hc level 5 (without shuffle),
+# which compresses dense supervoxel-like uint32 labels well and decompresses fast.
+# blosc:zstd level 5 makes them half the size and combine a little faster, but
+# decompresses more slowly, so ChimeraX reads the map back more slowly, and reading is
+# what users do most (figures in docs/performance.md).  Images: blosc:lz4 level 5
+# (ChimeraX's own default): an EM image is noise to an LZ codec, so lz4hc spends many
+# times lz4's CPU for the same 1:1.
 DEFAULT_METHOD = 'blosc:lz4hc'
 IMAGE_METHOD = 'blosc:lz4'
 DEFAULT_LEVEL = 5

@@ -1,11 +1,10 @@
 """Reading an HDF5 group of many small datasets (one vector per object: the authors'
 ``/axons/agglomerate/<n>``, a MATLAB v7.3 cell array) at the speed of the disk.
 
-Opening a dataset through the HDF5 library costs about 10 us (object header lookup,
-property lists), and reading it as much again; through h5py about 45 us a dataset, so
-the authors' 1.6 million take over a minute.
-Here the library only lists the group's links with their object addresses (H5Literate,
-0.4 us a link); the object headers are then read in large blocks with ``os.pread`` and
+Opening a dataset through the HDF5 library (object header lookup, property lists) costs
+as much as reading it, and through h5py several times more, so the authors' 1.6 million
+datasets take minutes one by one (docs/performance.md).  Here the library only lists the
+group's links with their object addresses (H5Literate, cheap per link); the object headers are then read in large blocks with ``os.pread`` and
 decoded for all datasets at once with numpy (version 1 headers: dataspace, datatype and
 layout messages), and the data of contiguous datasets is gathered from large blocks the
 same way.  What this decoder does not handle (version 2 headers, header continuations,

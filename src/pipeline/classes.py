@@ -106,7 +106,7 @@ def object_count(values):
         return 0
     lo, hi = int(ids.min()), int(ids.max())
     if lo > 0 and hi <= 4 * ids.size:
-        # Object ids are usually dense: a histogram is ~20x faster than sorting, which
+        # Object ids are usually dense: a histogram is much faster than sorting, which
         # matters for the tens of millions of regions of a whole dataset.
         return int(np.count_nonzero(np.bincount(ids)))
     return int(np.unique(ids).size)

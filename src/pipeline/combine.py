@@ -15,7 +15,7 @@ Worker threads do the reading, inflating, downsampling and compressing: libdefla
 python-blosc (told to release the GIL, and to use no threads of its own), numpy's loops
 and the compiled 1x2x2 mode (modekernel.py) run outside Python's GIL, so every core
 works; tinybrain's 2x2x2 mode (pyramid.py) holds the GIL, but only for the
-chunks above full resolution, 0.2 ms each.  The main thread schedules,
+chunks above full resolution, briefly each.  The main thread schedules,
 assembles and writes, and makes every HDF5 call: workers read tile chunks as bytes
 (TileSet.prepare), since HDF5 is not thread-safe; tiles with filters only HDF5 undoes
 are read on the main thread, and the log says so.  The map is written under a temporary

@@ -12,7 +12,7 @@ The rule is pyramid.py's: the most frequent non-zero value of the block (0 only 
 the whole block is 0), a tie going to the value met first reading x, then y.  A partial
 block at the far edges repeats its last column and row, which doubles every count alike
 and keeps the order in which values are met, so the result is that of the voxels
-present.  numba compiles once per value type, on first use (about a second), and keeps
+present.  numba compiles once per value type, on first use, and keeps
 the result in its cache beside this file (or in its user cache when that folder is
 read-only).
 Pure: numpy and numba.

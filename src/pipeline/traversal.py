@@ -40,7 +40,7 @@ def _memory_trimmer():
     """A function that hands freed heap memory back to the system, or None.
 
     glibc keeps blocks that worker threads free in its heaps, and the resident size of a
-    long run creeps up with them (0.4 GB after 2 GB of tiles, growing with the volume);
+    long run creeps up with them, growing with the volume;
     malloc_trim once a second keeps it flat at no measurable cost.
     """
     name = ctypes.util.find_library('c')

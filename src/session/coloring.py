@@ -92,7 +92,7 @@ def uncolor_maps(session, maps):
     """Remove the segmentation colouring of each map (ChimeraX has no command for it;
     the map redraws when its mask colours change) and the colour key."""
     for v in maps:
-        compat.remove_segmentation_colors(v)
+        compat.set_segmentation_colors(v, None, None)
     remove_key(session)
 
 

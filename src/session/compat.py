@@ -42,15 +42,16 @@ def set_maximum_region_id(segmentation, maximum):
 def set_segmentation_colors(volume, segmentation, rgba):
     """Colour an EM map by per-region colours (``rgba``: uint8, one row per region id)
     the way ``segmentation colors ... map`` does: its mask colours become a
-    chimerax.segment.segment.SegmentationMapColor, which modulates every plane drawn."""
-    from chimerax.segment.segment import SegmentationMapColor
-    volume.mask_colors = SegmentationMapColor(segmentation, rgba)
-
-
-def remove_segmentation_colors(volume):
-    """Remove a map's segmentation colouring: ChimeraX has no command for it, and a map
-    whose mask colours are None draws its own colours again."""
-    volume.mask_colors = None
+    chimerax.segment.segment.SegmentationMapColor, which modulates every plane drawn.
+    ``rgba`` None removes the colouring (ChimeraX has no command for it): a map whose
+    mask colours are None draws its own colours again.  The one place a map's mask
+    colours are assigned."""
+    if rgba is None:
+        colors = None
+    else:
+        from chimerax.segment.segment import SegmentationMapColor
+        colors = SegmentationMapColor(segmentation, rgba)
+    volume.mask_colors = colors
 
 
 def segmentation_rgba(volume):

@@ -6,7 +6,7 @@ the attribute file behind a segmentation and whether a map is coloured by one.
 
 import os
 
-from chimerax.core.commands import Annotation, next_token
+from chimerax.core.commands import Annotation, next_token, OpenFileNameArg
 from chimerax.core.errors import UserError
 import numpy as np
 
@@ -32,7 +32,6 @@ class SegmentationArg(Annotation):
             value, used, _ = MapArg.parse(token, session)
             end = len(text) - len(stripped) + len(token)
             return value, text[:end], text[end:]
-        from chimerax.core.commands import OpenFileNameArg
         return OpenFileNameArg.parse(text, session)
 
 

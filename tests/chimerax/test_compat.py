@@ -43,7 +43,7 @@ def test_segmentation_colors_are_a_segmentation_map_color(session, run, pair):
     em.mask_colors = None                  # what `connectome uncolor` does
     assert not compat.has_segmentation_colors(em)
     run('segmentation colors #2 lime map #1 byAttribute axon')
-    compat.remove_segmentation_colors(em)
+    compat.set_segmentation_colors(em, None, None)
     assert em.mask_colors is None and not compat.has_segmentation_colors(em)
 
 

@@ -276,6 +276,75 @@ def test_the_private_name_check_finds_planted_uses(tmp_path):
         'session.maps:7 uses _hidden, a private name the package does not define']
 
 
+def local_reimports(known):
+    """Imports inside a function of a module the file already imports at its top:
+    they only hide what the module uses (and could hide a cycle)."""
+    problems = []
+    for name, path in sorted(known.items()):
+        tree = ast.parse(open(path).read(), path)
+        at_top = {node.module for node in tree.body
+                  if isinstance(node, ast.ImportFrom) and not node.level}
+        at_top |= {a.name for node in tree.body if isinstance(node, ast.Import)
+                   for a in node.names}
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                modules = ([node.module] if isinstance(node, ast.ImportFrom) and not node.level
+                           else [a.name for a in node.names] if isinstance(node, ast.Import)
+                           else [])
+                problems += ['%s:%d imports %s again in %s' % (name, node.lineno, m,
+                                                               function.name)
+                             for m in modules if m in at_top]
+    return sorted(set(problems))
+
+
+def test_no_function_imports_what_the_module_imports(graph):
+    problems = local_reimports(graph[0])
+    assert not problems, '\n'.join(problems)
+
+
+def test_the_reimport_check_finds_one(tmp_path):
+    path = tmp_path / 'color.py'
+    path.write_text('from chimerax.core.commands import run\n'
+                    'def register(logger):\n'
+                    '    from chimerax.core.commands import CmdDesc\n'
+                    '    from chimerax.map import Volume\n')
+    assert local_reimports({'commands.color': str(path)}) == [
+        'commands.color:3 imports chimerax.core.commands again in register']
+
+
+def places(known, found):
+    """'module:line' of every node of src/ for which ``found(node)`` is true."""
+    out = []
+    for name, path in sorted(known.items()):
+        for node in ast.walk(ast.parse(open(path).read(), path)):
+            if found(node):
+                out.append('%s:%d' % (name, node.lineno))
+    return out
+
+
+def test_one_place_assigns_a_maps_mask_colours(graph):
+    """Every colouring of a map by regions goes through session/coloring.py, whose one
+    assignment of ``mask_colors`` is in compat (ChimeraX's SegmentationMapColor)."""
+    assigned = places(graph[0], lambda node: isinstance(node, ast.Attribute)
+                      and node.attr == 'mask_colors' and isinstance(node.ctx, ast.Store))
+    assert len(assigned) == 1 and assigned[0].startswith(COMPAT + ':'), assigned
+    callers = places(graph[0], lambda node: isinstance(node, ast.Attribute)
+                     and node.attr == 'set_segmentation_colors'
+                     and isinstance(node.ctx, ast.Load))
+    assert callers and all(c.startswith('session.coloring:') for c in callers), callers
+
+
+def test_one_place_names_a_temporary_file(graph):
+    """Outputs are written under a temporary name by formats/locks.py atomic_output
+    alone: no other module spells a '.part' name."""
+    named = places(graph[0], lambda node: isinstance(node, ast.Constant)
+                   and isinstance(node.value, str) and '.part' in node.value
+                   and not node.value.lstrip().startswith(('"', "'")) and '\n' not in node.value)
+    assert len(set(named)) == 1 and named[0].startswith('formats.locks:'), named
+
+
 def test_pure_modules_import_without_chimerax():
     """Every pure module imports with ``chimerax`` an empty namespace (as in a Python
     without ChimeraX), and imports nothing of ChimeraX."""

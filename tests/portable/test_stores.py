@@ -23,7 +23,7 @@ from chimerax.connectome.formats.stores import (LevelSpec, Location, Store, Stor
 from chimerax.connectome.formats.stores.n5 import n5_spec
 from chimerax.connectome.formats.stores.precomputed import precomputed_spec
 from chimerax.connectome.formats.stores.zarr import zarr_spec
-from chimerax.connectome.pipeline import attributes, combine
+from chimerax.connectome.pipeline import combine
 from chimerax.connectome.pipeline.attributefile import AttributeFile
 
 SHAPE = (18, 34, 42)                        # z,y,x: not multiples of chunks or factors

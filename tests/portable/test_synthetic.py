@@ -311,7 +311,7 @@ def test_mat_files_are_matlab_v73(small):
     other = small['folder'] / 'objects' / 'other-layouts'
     dendrites = hdf5storage.loadmat(str(other / 'dendrites-struct.mat'))['dendrites']
     assert dendrites.dtype.names[0] == 'segIds'
-    assert [float(v) for v in struct_field(dendrites, 'id')] == list(
+    assert [np.asarray(v).item() for v in struct_field(dendrites, 'id')] == list(
         range(1, dendrites.size + 1))
     neurons = hdf5storage.loadmat(str(other / 'neurons-struct.mat'))['neurons']
     soma = struct_field(neurons, 'somaPosition')[0].ravel().astype(int) - 1
@@ -340,7 +340,7 @@ def test_matlab_writer_round_trip(tmp_path):
     assert d['flag'].dtype == np.bool_ and np.array_equal(d['flag'].ravel(), [True, False])
     assert d['s'].shape == (1, 2)
     assert np.array_equal(struct_field(d['s'], 'segIds')[1].ravel(), [5.0, 6.0])
-    assert float(struct_field(d['s'], 'n')[1]) == 2.0
+    assert np.asarray(struct_field(d['s'], 'n')[1]).item() == 2.0
     assert np.array_equal(struct_field(d['one'], 'segIds')[0].ravel(), [7.0, 8.0])
     with h5py.File(path, 'r') as f:
         # MATLAB's transposition: a 2 x 3 array is stored 3 x 2.

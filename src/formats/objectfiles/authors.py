@@ -316,8 +316,8 @@ class AuthorsFile:
         """[Skeleton] of objects ``ids`` from a group of skeletons (/axons/skeleton):
         each ``<n>/nodes`` (3 x k, 1-based x, y, z) and ``<n>/edges`` (2 x m, 1-based node
         indices; a self-connection where there are none).  ``report(done, total)``.
-        Read through h5py's low-level calls: about 60 us a skeleton, where its Dataset
-        objects cost 230 us."""
+        Read through h5py's low-level calls, several times faster than its Dataset
+        objects (docs/performance.md)."""
         group = self.node(path)
         if not isinstance(group, h5py.Group):
             raise self.error('%s is a dataset, not a group of skeletons' % path)
