@@ -190,7 +190,7 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     side = _chunk_side(chunk_side or cmap.default_chunk_side(tileset.dtype.itemsize),
                        factors)
     plan = _memory_plan(int(memory_limit * 1e9), side, tileset, len(factors), threads)
-    tileset.set_cache_limit(plan['cache'])
+    tileset.set_cache_limit(plan.cache)
 
     # Held to the end: a second combine to this output is refused, not interleaved.
     with locks.atomic_output(path, 'connectome combine', replace, report=report) as temp:
@@ -223,7 +223,7 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
                 if scheduler is not None:
                     progress.title += ' on %d Dask workers' % runner.workers
                 engine = Engine(tileset, writer, path, levels, start, runner,
-                                max(plan['window'], 2 * runner.workers), progress, ntiles)
+                                max(plan.window, 2 * runner.workers), progress, ntiles)
                 engine.run()
             if tileset.dtype.kind in 'iu':
                 writer.set_maximum_segment_id(engine.maximum)
@@ -293,6 +293,14 @@ def _chunk_side(side, factors):
     return max(step, side // step * step)
 
 
+@dataclass(frozen=True)
+class MemoryPlan:
+    """How combine spends its memory budget (bytes)."""
+    window: int         # chunk tasks in flight at most
+    cache: int          # the source's cache of partly used tile chunks
+    fixed: int          # partial chunks of the upper levels and the tasks in flight
+
+
 def _memory_plan(budget, side, tileset, nlevels, threads):
     """Split the memory budget: partial chunks of the upper levels (depth first, about
     two per level), tasks in flight, and the cache of partly used tile chunks."""
@@ -306,7 +314,7 @@ def _memory_plan(budget, side, tileset, nlevels, threads):
         raise InputError('memoryLimit %.2f GB is too small for these chunks: at least %.2f GB'
                          ' is needed' % (budget / 1e9, fixed / 1e9))
     cache = min(budget - fixed, max(budget // 4, 2 * tile_chunk))
-    return {'window': window, 'cache': cache, 'fixed': fixed}
+    return MemoryPlan(window, cache, fixed)
 
 
 # h5py reports a failed write as OSError, but a failed close (flushing a file that can
