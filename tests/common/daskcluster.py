@@ -26,11 +26,12 @@ class Cluster:
         bin_dir = os.path.dirname(sys.executable)
         self.scheduler = subprocess.Popen(
             [os.path.join(bin_dir, 'dask'), 'scheduler', '--host', '127.0.0.1', '--port',
-             str(self.port), '--no-dashboard'], cwd=self.folder, env=env,
+             str(self.port), '--no-dashboard', '--dashboard-address', '127.0.0.1:0'], cwd=self.folder, env=env,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         self.worker = subprocess.Popen(
             [os.path.join(bin_dir, 'dask'), 'worker', self.address, '--nworkers',
-             str(workers), '--nthreads', '1', '--no-dashboard', '--local-directory',
+             str(workers), '--nthreads', '1', '--host', '127.0.0.1', '--no-dashboard',
+             '--dashboard-address', '127.0.0.1:0', '--local-directory',
              self.folder], cwd=self.folder, env=env, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True)
         self.wait_for_workers(workers)
