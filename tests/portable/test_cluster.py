@@ -5,6 +5,7 @@ clean error; bad or unreachable addresses are InputErrors in seconds; local work
 capped and listen on loopback only; a tls:// cluster takes the user's certificates."""
 
 import hashlib
+import logging
 import os
 import signal
 import time
@@ -88,8 +89,21 @@ def test_local_workers(volume, tmp_path):
     assert digest(tmp_path / 'local.cmap') == digest(tmp_path / 'two.cmap')
 
 
+class Records(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
 def test_lost_scheduler_leaves_no_file(volume, tmp_path, capfd):
     folder, _ = volume
+    # Dask's log records reach the handlers of 'distributed' (its own stderr handler, or
+    # ChimeraX's log), whatever their logger.
+    shown = Records()
+    logging.getLogger('distributed').addHandler(shown)
     doomed = daskcluster.Cluster(workers=1)
     try:
         def report(message, final):
@@ -99,11 +113,14 @@ def test_lost_scheduler_leaves_no_file(volume, tmp_path, capfd):
             run(folder, tmp_path / 'o.cmap', scheduler=doomed.address, report=report)
     finally:
         doomed.close()
+        logging.getLogger('distributed').removeHandler(shown)
     assert sorted(os.listdir(tmp_path)) == []
     # Only the clean error: not Dask's log of the lost connection (a CommClosedError
     # traceback) beside it.
     err = capfd.readouterr().err
     assert 'CommClosedError' not in err and 'Traceback' not in err, err
+    errors = [r.getMessage() for r in shown.records if r.levelno >= logging.ERROR]
+    assert errors == [], errors
 
 
 def test_bad_addresses(volume, tmp_path):
