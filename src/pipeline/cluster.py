@@ -40,7 +40,7 @@ LOCAL_PREFIX = 'local'
 LOCAL_HOST = '127.0.0.1'        # local N: every listener on loopback
 # Room a local worker process is given (its libraries, its tasks' chunks and tile cache):
 # local N starts no more workers than the memory available has room for.
-LOCAL_WORKER_MEMORY = 2 ** 30
+LOCAL_WORKER_MEMORY = 10 ** 9
 CONNECT_TIMEOUT = 5.0           # seconds to reach a scheduler (combine's schedulerTimeout)
 SCHEMES = ('tcp', 'tls')        # Dask's plain and TLS transports
 SUBTREE_LEVELS = 2              # levels of chunks a task does (see Workers)
@@ -234,10 +234,13 @@ class Workers:
         self.client.run_on_scheduler(_forget_code, ARCHIVE_NAME)
 
     def _close(self):
-        if self.client is not None and self.cluster is None and self._plugin is not None:
+        # A lost scheduler keeps nothing of the run (and a client that lost it would wait
+        # out its timeout on each call).
+        if (self.client is not None and self.cluster is None and self._plugin is not None
+                and self.client.status == 'running'):
             try:
                 self._take_code_back()
-            except Exception:           # noqa: BLE001  (a lost cluster keeps nothing of it)
+            except Exception:           # noqa: BLE001  (a cluster failing as the run ends)
                 pass
         for thing in (self.client, self.cluster):
             if thing is not None:
