@@ -7,7 +7,8 @@ multiresolution Chimera map.
         [downsample auto|mode|mean|stride] [compress true|false] [compressMethod ...]
         [compressLevel N] [compressShuffle true|false] [chunkShapes zyx] [memoryLimit GB]
         [threads N] [name TEXT] [replace false] [open true] [channel N]
-        [scheduler tcp://HOST:8786 | local N]
+        [scheduler tcp://HOST:8786 | tls://HOST:8786 | local N] [schedulerTimeout SECONDS]
+        [tlsCaFile FILE] [tlsCert FILE] [tlsKey FILE]
 
 STORE is a neuroglancer precomputed, Zarr or N5 store (a folder or URL, as ``open``
 takes it): its full resolution is read, with its voxel size and origin unless given, so
@@ -16,25 +17,27 @@ file.cmap`` have its names and values.  The work is done by formats/tiles/ or
 formats/stores/ (reading: either is a formats/source.py VolumeSource) and
 pipeline/combine.py (writing); this module only parses, reports progress to the status
 line and log, and opens the result.  With ``scheduler``
-the chunk work runs on a Dask cluster (pipeline/cluster.py) and this process writes.
+the chunk work runs on a Dask cluster (pipeline/cluster.py; a tls:// scheduler with the
+certificate files given) and this process writes.
 """
 
 from chimerax.core.commands import (Annotation, AnnotationError, BoolArg, Bounded, CmdDesc,
                                     EnumOf, FloatArg, IntArg, ListOf, next_token,
-                                    OpenFileNamesArg, Or, PositiveIntArg,
+                                    OpenFileNameArg, OpenFileNamesArg, Or, PositiveIntArg,
                                     quote_path_if_necessary, register, RepeatOf, run,
                                     SaveFileNameArg, StringArg)
 
 from ..errors import Cancelled, InputError
 from ..formats import cmap, stores
 from ..formats.tiles import AXIS_ORDERS, DEFAULT_PATTERN, MISSING_CHOICES, open_tiles
-from ..pipeline import combine as engine, pyramid
+from ..pipeline import cluster, combine as engine, pyramid
 from ..session.reporting import cancellable, status_reporter
 
 
 class SchedulerArg(Annotation):
-    """A Dask scheduler's address (tcp://host:8786), or ``local N``: N worker processes
-    started here."""
+    """A Dask scheduler's address (tcp://host:8786, tls://host:8786), or ``local N``: N
+    worker processes started here.  A ``;`` ends it (next_token stops there), so the
+    command after it runs."""
     name = 'a Dask scheduler address or local N'
 
     @staticmethod
@@ -66,7 +69,9 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
                        compress_level=cmap.DEFAULT_LEVEL,
                        compress_shuffle=None, chunk_shapes=None,
                        memory_limit=engine.DEFAULT_MEMORY_LIMIT, threads=None, name=None,
-                       replace=False, open=True, scheduler=None):
+                       replace=False, open=True, scheduler=None,
+                       scheduler_timeout=cluster.CONNECT_TIMEOUT, tls_ca_file=None,
+                       tls_cert=None, tls_key=None):
     """Combine HDF5 tiles or a store into one compressed multiresolution .cmap; returns
     the opened models (open true) or the CombineResult."""
     from chimerax.core.errors import UserError
@@ -77,6 +82,13 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
         raise UserError('connectome combine: region must be all or i1,j1,k1,i2,j2,k2')
     if region != 'all':
         region = tuple(region[0]) + tuple(region[1])
+    if scheduler is not None:
+        scheduler = cluster.Scheduler(scheduler, timeout=scheduler_timeout,
+                                      tls_ca_file=tls_ca_file, tls_cert=tls_cert,
+                                      tls_key=tls_key)
+    elif tls_ca_file or tls_cert or tls_key:
+        raise UserError('connectome combine: tlsCaFile, tlsCert and tlsKey are for a'
+                        ' tls:// scheduler; no scheduler was given')
 
     try:
         with cancellable(), _open_source(tiles, dataset, pattern, first_index, missing,
@@ -153,7 +165,11 @@ def register_combine_command(logger):
                  ('name', StringArg),
                  ('replace', BoolArg),
                  ('open', BoolArg),
-                 ('scheduler', SchedulerArg)],
+                 ('scheduler', SchedulerArg),
+                 ('scheduler_timeout', Bounded(FloatArg, 0.1)),
+                 ('tls_ca_file', OpenFileNameArg),
+                 ('tls_cert', OpenFileNameArg),
+                 ('tls_key', OpenFileNameArg)],
         required_arguments=['output'],
         synopsis='combine HDF5 tiles or a chunked store into one multiresolution compressed'
                  ' Chimera map')
