@@ -19,10 +19,10 @@ class Axons:
         rng = self.rng
         free = list(self.sites)
         rng.shuffle(free)
-        for number in range(self.p['axons']):
+        for number in range(self.parameters.axons):
             radius = rng.uniform(40, 60)
             sites = []
-            if free and number < 0.85 * self.p['axons']:
+            if free and number < 0.85 * self.parameters.axons:
                 sites.append(free.pop())
                 for n, other in enumerate(free):
                     ahead = (other['centre'] - sites[0]['centre']) @ sites[0]['direction']

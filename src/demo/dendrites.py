@@ -14,8 +14,8 @@ class Dendrites:
     """Geometry.build's neurons, dendrite fragments and spines."""
 
     def add_neurons(self):
-        rng, R = self.rng, self.p['soma_radius']
-        for n in range(self.p['neurons']):
+        rng, R = self.rng, self.parameters.soma_radius
+        for n in range(self.parameters.neurons):
             centre = self.place_soma(R)
             cell = self.new_cell('neuron', NEURITE + rng.normal(0, 5))
             neuron = self.next_object('neuron')
@@ -55,7 +55,7 @@ class Dendrites:
 
     def add_fragments(self):
         rng = self.rng
-        for _ in range(self.p['dendrite_fragments']):
+        for _ in range(self.parameters.dendrite_fragments):
             for _attempt in range(50):
                 r0 = rng.uniform(100, 240)
                 start, inward = self.face_point(r0 + 100)

@@ -90,7 +90,7 @@ class DatasetFiles:
         self.size = size
         self.seed = seed
         self.layout = layout
-        self.tile = layout['tile_size']
+        self.tile = layout.tile_size
         self.vs = np.array(VOXEL_SIZE)
 
     def encode_segmentation(self, segmentation):
@@ -204,10 +204,10 @@ class DatasetFiles:
             a = f.attrs
             a['voxel_size'] = np.array(VOXEL_SIZE)
             a['tile_size'] = self.tile
-            a['grid_shape'] = np.array(layout['grid_shape'])
-            a['extent'] = np.array(layout['extent'])
-            a['notch'] = np.array(layout['notch'])
-            a['absent_tiles'] = np.array(layout['absent'], np.int32).reshape(-1, 3)
+            a['grid_shape'] = np.array(layout.grid_shape)
+            a['extent'] = np.array(layout.extent)
+            a['notch'] = np.array(layout.notch)
+            a['absent_tiles'] = np.array(layout.absent, np.int32).reshape(-1, 3)
             a['seed'] = self.seed
             a['size'] = self.size
             a['maximum_region_id'] = max_id
@@ -226,11 +226,11 @@ class DatasetFiles:
 
     def write_readme(self, path):
         layout = self.layout
-        (x0, y0, z0), (x1, y1, z1) = layout['extent']
+        (x0, y0, z0), (x1, y1, z1) = layout.extent
         text = README % dict(
-            size=self.size, seed=self.seed, t=self.tile, grid='%d x %d x %d' % layout['grid_shape'],
-            present=len(layout['present']), absent=', '.join(
-                tile_name(p)[:-5] for p in layout['absent']) or 'none',
+            size=self.size, seed=self.seed, t=self.tile, grid='%d x %d x %d' % layout.grid_shape,
+            present=len(layout.present), absent=', '.join(
+                tile_name(p)[:-5] for p in layout.absent) or 'none',
             extent='x %d-%d, y %d-%d, z %d-%d' % (x0, x1 - 1, y0, y1 - 1, z0, z1 - 1),
             vs='%g x %g x %g' % VOXEL_SIZE)
         with open(path, 'w') as f:

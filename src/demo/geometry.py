@@ -89,15 +89,15 @@ class Geometry(Dendrites, Axons):
     plus image-only detail (nuclei, mitochondria, vesicles, synaptic densities)."""
 
     def __init__(self, size, seed, layout):
-        self.p = SIZES[size]
+        self.parameters = SIZES[size]
         self.seed = seed
         self.rng = np.random.default_rng([seed, 1])
         self.vs = np.array(VOXEL_SIZE)
-        start, stop = (np.array(v) for v in layout['extent'])
+        start, stop = (np.array(v) for v in layout.extent)
         self.lo = start * self.vs
         self.hi = (stop - 1) * self.vs
-        self.notch = [np.array(layout['notch'][0]) * self.vs,
-                      (np.array(layout['notch'][1]) - 1) * self.vs]
+        self.notch = [np.array(layout.notch[0]) * self.vs,
+                      (np.array(layout.notch[1]) - 1) * self.vs]
         self.cells = [dict(kind='none', intensity=ECS)]
         self.segments = []
         self.counters = {name: 0 for name in CLASSES}
