@@ -149,13 +149,13 @@ class AuthorsExport:
         o = self.object_of_seg
         out = []
         for s, row in zip(self.kept, self.synapse_rows):
-            post = s['postsynapse']
-            out.append(dict(pre=s['presynapse'], post=post,
-                            type=1 if s['kind'] == 1 else 3, axon=int(row['axon']),
+            post = s.postsynapse
+            out.append(dict(pre=s.presynapse, post=post,
+                            type=1 if s.kind == 1 else 3, axon=int(row['axon']),
                             dendrite=int(self.dendrite_of_seg[post]),
                             head=int(row['spinehead']),
                             contact=np.array([row['x'], row['y'], row['z']]),
-                            asi=self.asi(s) if s['kind'] == 1 else np.nan))
+                            asi=self.asi(s) if s.kind == 1 else np.nan))
         # Second contacts: a spine synapse's bouton within reach of another spine head.
         segs = self.g.segments
         heads = np.flatnonzero((self.kind == 'head') & (o['spinehead'] > 0))
@@ -163,19 +163,19 @@ class AuthorsExport:
             centres = np.array([segs[h]['centre'] for h in heads])
             radii = np.array([segs[h]['radius'] for h in heads])
             for s in list(self.kept):
-                if s['kind'] != 1:
+                if s.kind != 1:
                     continue
-                b = segs[s['presynapse']]
+                b = segs[s.presynapse]
                 gap = np.linalg.norm(centres - b['centre'], axis=1) - radii - b['radius']
-                gap[heads == s['postsynapse']] = np.inf
+                gap[heads == s.postsynapse] = np.inf
                 k = int(np.argmin(gap))
                 if gap[k] < SECOND_CONTACT:
                     h = heads[k]
                     u = (centres[k] - b['centre']) / max(np.linalg.norm(
                         centres[k] - b['centre']), 1e-6)
                     contact = np.rint((b['centre'] + u * b['radius']) / self.vs).astype(int)
-                    out.append(dict(pre=s['presynapse'], post=int(h), type=2,
-                                    axon=int(o['axon'][s['presynapse']]),
+                    out.append(dict(pre=s.presynapse, post=int(h), type=2,
+                                    axon=int(o['axon'][s.presynapse]),
                                     dendrite=int(self.dendrite_of_seg[h]),
                                     head=int(o['spinehead'][h]), contact=contact,
                                     asi=np.nan))
@@ -184,7 +184,7 @@ class AuthorsExport:
     def asi(self, s):
         """The contact's area (um^2): the synaptic density's disc."""
         segs = self.g.segments
-        r = 0.7 * min(segs[s['postsynapse']]['radius'], segs[s['presynapse']]['radius'])
+        r = 0.7 * min(segs[s.postsynapse]['radius'], segs[s.presynapse]['radius'])
         return float(np.pi * r * r / 1e6)
 
     # -- per-region truth

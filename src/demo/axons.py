@@ -3,11 +3,29 @@ boutons with vesicles, synapses on spine heads and on dendrite shafts, and bouto
 without a synapse.  A mixin of geometry.Geometry.  Pure: numpy, scipy.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.spatial import cKDTree
 
 from .parameters import CLEARANCE, CONTACT, NEURITE
 from .shapes import catmull_rom, perpendicular, unit
+
+
+@dataclass(frozen=True)
+class Synapse:
+    """One synapse: kind 1 on a spine head, 2 on a dendrite shaft; presynapse and
+    postsynapse are segment numbers (the bouton; the spine head or the shaft's patch);
+    axon, dendrite, spinehead and neuron are the provisional object numbers of its
+    partners (-1: none); contact is the point of contact in nm."""
+    kind: int
+    presynapse: int
+    postsynapse: int
+    axon: int
+    dendrite: int
+    spinehead: int
+    neuron: int
+    contact: np.ndarray
 
 
 class Axons:
@@ -115,10 +133,10 @@ class Axons:
         bouton = self.new_segment('bouton', axon_cell, axon=axon, presynapse=synapse)
         self.add_bouton(site['centre'], site['r_bouton'], bouton, axon_cell, site['contact'])
         info = self.segments[site['head']]
-        self.synapses.append(dict(kind=1, presynapse=bouton, postsynapse=site['head'],
-                                  axon=axon, dendrite=site['info']['dendrite'],
-                                  spinehead=info['spinehead'], neuron=info['neuron'],
-                                  contact=site['centre'] + site['contact'] * site['r_bouton']))
+        self.synapses.append(Synapse(kind=1, presynapse=bouton, postsynapse=site['head'],
+                                     axon=axon, dendrite=site['info']['dendrite'],
+                                     spinehead=info['spinehead'], neuron=info['neuron'],
+                                     contact=site['centre'] + site['contact'] * site['r_bouton']))
         self.densities.append((site['centre'] + site['contact'] * (site['r_bouton']
                                                                    - CONTACT / 2),
                                site['contact'], 0.7 * min(site['r_head'], site['r_bouton']),
@@ -195,9 +213,10 @@ class Axons:
                 axon = self.segments[aseg]['axon']
                 bouton_seg = self.new_segment('bouton', acell, axon=axon, presynapse=synapse)
                 self.add_bouton(centre, r_bouton, bouton_seg, acell, contact_dir=w)
-                self.synapses.append(dict(kind=2, presynapse=bouton_seg, postsynapse=patch,
-                                          axon=axon, dendrite=info['dendrite'], spinehead=-1,
-                                          neuron=info['neuron'], contact=contact))
+                self.synapses.append(Synapse(kind=2, presynapse=bouton_seg, postsynapse=patch,
+                                             axon=axon, dendrite=info['dendrite'],
+                                             spinehead=-1, neuron=info['neuron'],
+                                             contact=contact))
                 self.densities.append((contact + w * CONTACT / 2, w, 0.7 * r_patch, cell))
         self.obstacles.commit()
 

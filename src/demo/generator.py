@@ -81,7 +81,7 @@ class Generator:
         self.glia_segment_of_cell = np.asarray(glia_segments, np.int64)[nearest]
         self.seg_cell = np.array([s['cell'] for s in g.segments], np.int32)
         self.seg_kind = np.array([s['kind'] for s in g.segments])
-        self.cell_intensity = np.array([c['intensity'] for c in g.cells], np.float32)
+        self.cell_intensity = np.array([c.intensity for c in g.cells], np.float32)
         self.first_glia_segment = nseg
 
         # Primitives as arrays, with voxel bounding boxes wide enough for the ECS margin.
@@ -304,13 +304,14 @@ class Generator:
 
         # Synapses count only if both sides have voxels; object ids follow list order.
         kept = [s for s in g.synapses
-                if seg_present[s['presynapse']] and seg_present[s['postsynapse']]]
+                if seg_present[s.presynapse] and seg_present[s.postsynapse]]
         provisional = {name: np.array([s[name] for s in g.segments], np.int64)
                        for name in CLASSES}
-        for name, side in (('presynapse', 'presynapse'), ('postsynapse', 'postsynapse')):
-            provisional[name][:] = -1
-            for number, s in enumerate(kept):
-                provisional[name][s[side]] = number
+        provisional['presynapse'][:] = -1
+        provisional['postsynapse'][:] = -1
+        for number, s in enumerate(kept):
+            provisional['presynapse'][s.presynapse] = number
+            provisional['postsynapse'][s.postsynapse] = number
         object_of_seg = {}
         counts = {}
         for name in CLASSES:
@@ -367,12 +368,12 @@ class Generator:
                     m[p] = int(object_of_seg[name][s])
             seg_of[name] = m
         for n, s in enumerate(kept):
-            x, y, z = np.rint(s['contact'] / self.vs).astype(int)
-            rows[n] = (object_of_seg['presynapse'][s['presynapse']],
-                       object_of_seg['postsynapse'][s['postsynapse']],
-                       seg_of['axon'].get(s['axon'], 0), seg_of['dendrite'].get(s['dendrite'], 0),
-                       seg_of['spinehead'].get(s['spinehead'], 0),
-                       seg_of['neuron'].get(s['neuron'], 0), s['kind'], x, y, z)
+            x, y, z = np.rint(s.contact / self.vs).astype(int)
+            rows[n] = (object_of_seg['presynapse'][s.presynapse],
+                       object_of_seg['postsynapse'][s.postsynapse],
+                       seg_of['axon'].get(s.axon, 0), seg_of['dendrite'].get(s.dendrite, 0),
+                       seg_of['spinehead'].get(s.spinehead, 0),
+                       seg_of['neuron'].get(s.neuron, 0), s.kind, x, y, z)
         return rows
 
     def sample_table(self, samples, object_of_seg):

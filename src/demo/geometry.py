@@ -5,12 +5,22 @@ keep clear of each other (Obstacles).  Dendrites and axons are grown by the mixi
 dendrites.py and axons.py.  Pure: numpy, scipy.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy.spatial import cKDTree
 
 from .axons import Axons
 from .dendrites import Dendrites
 from .parameters import CLASSES, CLEARANCE, ECS, SIZES, VOXEL_SIZE
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell: its kind ('neuron', 'dendrite', 'axon', 'glia'; 'none' for cell 0, the
+    extracellular space) and its grey level in the EM image."""
+    kind: str
+    intensity: float
 
 
 class Obstacles:
@@ -98,7 +108,7 @@ class Geometry(Dendrites, Axons):
         self.hi = (stop - 1) * self.vs
         self.notch = [np.array(layout.notch[0]) * self.vs,
                       (np.array(layout.notch[1]) - 1) * self.vs]
-        self.cells = [dict(kind='none', intensity=ECS)]
+        self.cells = [Cell('none', ECS)]
         self.segments = []
         self.counters = {name: 0 for name in CLASSES}
         self.prims = []             # (a, b, ra, rb, segment)
@@ -111,7 +121,7 @@ class Geometry(Dendrites, Axons):
         self.somata = []            # (centre, radius, cell)
         self.branches = []          # (segment, cell, [(point, radius)...])
         self.axons = []             # (segment, cell, path points, radius)
-        self.synapses = []
+        self.synapses = []          # axons.Synapse
         self.boutons = {}           # axon cell -> [bouton centres]
         self.obstacles = Obstacles()
         self.new_segment('none', 0)
@@ -119,7 +129,7 @@ class Geometry(Dendrites, Axons):
     # -- bookkeeping
 
     def new_cell(self, kind, intensity):
-        self.cells.append(dict(kind=kind, intensity=intensity))
+        self.cells.append(Cell(kind, intensity))
         return len(self.cells) - 1
 
     def new_segment(self, kind, cell, **classes):
