@@ -275,15 +275,14 @@ def write_authors_truth(group, export):
     group['dendrite_neuron'] = export.neuron_id.astype(np.int32)
     group['spinehead_volume'] = export.head_volume
     syn = export.synapses
-    group['synapse_type'] = np.array([s['type'] for s in syn], np.int32)
-    group['synapse_asi'] = np.array([s['asi'] for s in syn], np.float64)
-    group['synapse_axon'] = np.array([s['axon'] for s in syn], np.int32)
-    group['synapse_contact'] = np.array([s['contact'] for s in syn], np.int32).reshape(-1, 3)
+    group['synapse_type'] = np.array([s.type for s in syn], np.int32)
+    group['synapse_asi'] = np.array([s.asi for s in syn], np.float64)
+    group['synapse_axon'] = np.array([s.axon for s in syn], np.int32)
+    group['synapse_contact'] = np.array([s.contact for s in syn], np.int32).reshape(-1, 3)
     # The wiring: each synapse's partners, and synapse counts per pair of partners.
-    group['synapse_dendrite'] = np.array([s['dendrite'] for s in syn], np.int32)
-    group['synapse_spinehead'] = np.array([s['head'] for s in syn], np.int32)
-    group['synapse_neuron'] = np.array([export.neuron_of_seg[s['post']] for s in syn],
-                                       np.int32)
+    group['synapse_dendrite'] = np.array([s.dendrite for s in syn], np.int32)
+    group['synapse_spinehead'] = np.array([s.head for s in syn], np.int32)
+    group['synapse_neuron'] = np.array([export.neuron_of_seg[s.post] for s in syn], np.int32)
     for name, rows in export.partner_counts().items():
         group['partners_' + name] = rows
     # Skeletons: the nodes (1-based voxel x, y, z) and edges (1-based node indices) of
