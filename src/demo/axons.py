@@ -43,12 +43,12 @@ class Axons:
             if free and number < 0.85 * self.parameters.axons:
                 sites.append(free.pop())
                 for n, other in enumerate(free):
-                    ahead = (other['centre'] - sites[0]['centre']) @ sites[0]['direction']
+                    ahead = (other.centre - sites[0].centre) @ sites[0].direction
                     if 600 < ahead < 3000 and rng.random() < 0.7:
                         sites.append(free.pop(n))
                         break
             path, pinned = self.axon_path(radius, sites)
-            ignore = tuple(g for s in sites for g in s['groups'])
+            ignore = tuple(g for s in sites for g in s.groups)
             path = self.repel(path, radius, pinned, ignore)
             cell = self.new_cell('axon', NEURITE + rng.normal(0, 5))
             axon = self.next_object('axon')
@@ -71,10 +71,10 @@ class Axons:
         if sites:
             through = []
             for site in sites:
-                d = site['direction']
-                through += [site['centre'] - 150 * d, site['centre'], site['centre'] + 150 * d]
+                d = site.direction
+                through += [site.centre - 150 * d, site.centre, site.centre + 150 * d]
             first, last = through[0], through[-1]
-            d0, d1 = sites[0]['direction'], sites[-1]['direction']
+            d0, d1 = sites[0].direction, sites[-1].direction
             entry = first - d0 * (self.exit_distance(first, -d0) + 300)
             exit_ = last + d1 * (self.exit_distance(last, d1) + 300)
             bend = [(entry + first) / 2 + perpendicular(d0, rng) * rng.uniform(0, 600)]
@@ -101,7 +101,7 @@ class Axons:
         path = catmull_rom(points, 40.0)
         pinned = np.zeros(len(path), bool)
         for site in sites:
-            pinned |= np.linalg.norm(path - site['centre'], axis=1) < 160
+            pinned |= np.linalg.norm(path - site.centre, axis=1) < 160
         return path, pinned
 
     def repel(self, path, radius, pinned, ignore):
@@ -128,19 +128,19 @@ class Axons:
     def add_synapse(self, site, axon_seg, axon_cell):
         synapse = self.next_object('presynapse')
         self.next_object('postsynapse')
-        self.segments[site['head']]['postsynapse'] = synapse
+        self.segments[site.head]['postsynapse'] = synapse
         axon = self.segments[axon_seg]['axon']
         bouton = self.new_segment('bouton', axon_cell, axon=axon, presynapse=synapse)
-        self.add_bouton(site['centre'], site['r_bouton'], bouton, axon_cell, site['contact'])
-        info = self.segments[site['head']]
-        self.synapses.append(Synapse(kind=1, presynapse=bouton, postsynapse=site['head'],
-                                     axon=axon, dendrite=site['info']['dendrite'],
+        self.add_bouton(site.centre, site.r_bouton, bouton, axon_cell, site.contact)
+        info = self.segments[site.head]
+        self.synapses.append(Synapse(kind=1, presynapse=bouton, postsynapse=site.head,
+                                     axon=axon, dendrite=site.dendrite,
                                      spinehead=info['spinehead'], neuron=info['neuron'],
-                                     contact=site['centre'] + site['contact'] * site['r_bouton']))
-        self.densities.append((site['centre'] + site['contact'] * (site['r_bouton']
+                                     contact=site.centre + site.contact * site.r_bouton))
+        self.densities.append((site.centre + site.contact * (site.r_bouton
                                                                    - CONTACT / 2),
-                               site['contact'], 0.7 * min(site['r_head'], site['r_bouton']),
-                               site['cell']))
+                               site.contact, 0.7 * min(site.r_head, site.r_bouton),
+                               site.cell))
 
     def add_bouton(self, centre, radius, seg, cell, contact_dir=None):
         rng = self.rng

@@ -133,6 +133,9 @@ class Geometry(Dendrites, Axons):
         return len(self.cells) - 1
 
     def new_segment(self, kind, cell, **classes):
+        # A dict, not a record: its provisional object number per class is read by class
+        # name (CLASSES), a head gets its postsynapse once a bouton touches it, and heads
+        # and boutons gain a centre and radius.
         seg = dict(kind=kind, cell=cell)
         for name in CLASSES:
             seg[name] = classes.get(name, -1)
