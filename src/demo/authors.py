@@ -267,7 +267,7 @@ class AuthorsExport:
         return self._skeletons
 
     def skeletons(self, object_of_seg, count):
-        """Per object 1..count: (nodes (k,3) 1-based, edges (m,2) 1-based, segIds)."""
+        """A layout.Skeleton per object 1..count."""
         nodes = [[] for _ in range(count + 1)]
         for n, region in self.samples:
             obj = int(object_of_seg[self.sample_seg[n]])
@@ -295,7 +295,7 @@ class AuthorsExport:
                 edges = np.unique(edges, axis=0)
             else:
                 edges = np.zeros((0, 2), np.int64)
-            out.append((xyz, edges, seg_ids))
+            out.append(layout.Skeleton(xyz, edges, seg_ids))
         return out
 
     # -- files

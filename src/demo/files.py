@@ -289,13 +289,13 @@ def write_authors_truth(group, export):
     # every object, concatenated, with the number of each per object.
     for name, skeletons in export.object_skeletons().items():
         group['%s_skeleton_nodes' % name] = np.concatenate(
-            [np.asarray(n, np.int32).reshape(-1, 3) for n, _, _ in skeletons])
-        group['%s_skeleton_node_counts' % name] = np.array([len(n) for n, _, _ in skeletons],
+            [np.asarray(s.nodes, np.int32).reshape(-1, 3) for s in skeletons])
+        group['%s_skeleton_node_counts' % name] = np.array([len(s.nodes) for s in skeletons],
                                                           np.int32)
         group['%s_skeleton_edges' % name] = np.concatenate(
-            [np.asarray(e, np.int32).reshape(-1, 2) for _, e, _ in skeletons])
+            [np.asarray(s.edges, np.int32).reshape(-1, 2) for s in skeletons])
         group['%s_skeleton_edge_counts' % name] = np.array(
-            [len(np.asarray(e).reshape(-1, 2)) for _, e, _ in skeletons], np.int32)
+            [len(np.asarray(s.edges).reshape(-1, 2)) for s in skeletons], np.int32)
     from .authors import AXON_CLASSES, DENDRITE_CLASSES, SYNAPSE_TYPES
     for key, names in (('axon_classes', AXON_CLASSES), ('dendrite_classes', DENDRITE_CLASSES),
                        ('synapse_types', SYNAPSE_TYPES)):
