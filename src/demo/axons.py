@@ -4,6 +4,7 @@ without a synapse.  A mixin of geometry.Geometry.  Pure: numpy, scipy.
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -26,6 +27,21 @@ class Synapse:
     spinehead: int
     neuron: int
     contact: np.ndarray
+
+
+class Relabel(NamedTuple):
+    """A ball (centre and radius in nm) in which segment from_segment becomes
+    to_segment: the patch of dendrite shaft under a synapse."""
+    centre: np.ndarray
+    radius: float
+    from_segment: int
+    to_segment: int
+
+
+class Vesicle(NamedTuple):
+    """A synaptic vesicle: its centre (nm) and the cell of its bouton."""
+    centre: np.ndarray
+    cell: int
 
 
 class Axons:
@@ -156,7 +172,7 @@ class Axons:
         v /= np.linalg.norm(v, axis=1)[:, None]
         v *= (radius - 28) * rng.random(4 * count)[:, None] ** (1 / 3)
         v = v[v @ contact_dir > -0.2 * radius][:count]
-        self.vesicles.extend((centre + x, cell) for x in v)
+        self.vesicles.extend(Vesicle(centre + x, cell) for x in v)
         if rng.random() < 0.4:
             m = centre - contact_dir * 0.5 * radius
             self.mitochondria.append((m, m, 0.3 * radius, cell))
@@ -208,8 +224,8 @@ class Axons:
                 r_patch = min(0.85 * r_bouton, 0.9 * r)
                 patch = self.new_segment('patch', cell, neuron=info['neuron'],
                                          dendrite=info['dendrite'], postsynapse=synapse)
-                self.relabels.append((contact, r_patch, seg, patch))
-                self.samples.append((patch, contact + w * 0.45 * r_patch, 0.45 * r_patch))
+                self.relabels.append(Relabel(contact, r_patch, seg, patch))
+                self.add_sample(patch, contact + w * 0.45 * r_patch, 0.45 * r_patch)
                 axon = self.segments[aseg]['axon']
                 bouton_seg = self.new_segment('bouton', acell, axon=axon, presynapse=synapse)
                 self.add_bouton(centre, r_bouton, bouton_seg, acell, contact_dir=w)

@@ -86,19 +86,19 @@ class Generator:
 
         # Primitives as arrays, with voxel bounding boxes wide enough for the ECS margin.
         prims = g.prims
-        self.pa = np.array([p[0] for p in prims])
-        self.pb = np.array([p[1] for p in prims])
-        self.pra = np.array([p[2] for p in prims])
-        self.prb = np.array([p[3] for p in prims])
-        self.pseg = np.array([p[4] for p in prims], np.int64)
+        self.pa = np.array([p.a for p in prims])
+        self.pb = np.array([p.b for p in prims])
+        self.pra = np.array([p.ra for p in prims])
+        self.prb = np.array([p.rb for p in prims])
+        self.pseg = np.array([p.segment for p in prims], np.int64)
         reach = np.maximum(self.pra, self.prb)[:, None] + GAP + 1
         self.plo = np.floor((np.minimum(self.pa, self.pb) - reach) / self.vs).astype(int)
         self.phi = np.ceil((np.maximum(self.pa, self.pb) + reach) / self.vs).astype(int) + 1
         rel = g.relabels
-        self.rc = np.array([r[0] for r in rel]).reshape(-1, 3)
-        self.rr = np.array([r[1] for r in rel])
-        self.rfrom = np.array([r[2] for r in rel], np.int64)
-        self.rto = np.array([r[3] for r in rel], np.int64)
+        self.rc = np.array([r.centre for r in rel]).reshape(-1, 3)
+        self.rr = np.array([r.radius for r in rel])
+        self.rfrom = np.array([r.from_segment for r in rel], np.int64)
+        self.rto = np.array([r.to_segment for r in rel], np.int64)
         self.rlo = np.floor((self.rc - self.rr[:, None]) / self.vs).astype(int) - 1
         self.rhi = np.ceil((self.rc + self.rr[:, None]) / self.vs).astype(int) + 2
 
@@ -115,9 +115,9 @@ class Generator:
         self.ids = (rng.choice(int(1.25 * n) + 16, n, replace=False) + 1).astype(np.uint32)
 
         # Sample points, rounded to voxels.
-        self.sample_seg = np.array([s[0] for s in g.samples], np.int64)
-        self.sample_voxel = np.rint(np.array([s[1] for s in g.samples]) / self.vs).astype(int)
-        self.sample_depth = np.array([s[2] for s in g.samples])
+        self.sample_seg = np.array([s.segment for s in g.samples], np.int64)
+        self.sample_voxel = np.rint(np.array([s.point for s in g.samples]) / self.vs).astype(int)
+        self.sample_depth = np.array([s.depth for s in g.samples])
         self.em = EMImage(self.seed, g, self.cell_intensity)
 
     # -- one tile

@@ -6,6 +6,7 @@ dendrites.py and axons.py.  Pure: numpy, scipy.
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -21,6 +22,24 @@ class Cell:
     extracellular space) and its grey level in the EM image."""
     kind: str
     intensity: float
+
+
+class Capsule(NamedTuple):
+    """A tapered capsule of a segment (a sphere where a == b): end points a and b in nm
+    and the radii there."""
+    a: np.ndarray
+    b: np.ndarray
+    ra: float
+    rb: float
+    segment: int
+
+
+class Sample(NamedTuple):
+    """A point (nm) inside a segment and how far inside it lies (nm): the candidates for
+    truth.hdf5's sample voxels."""
+    segment: int
+    point: np.ndarray
+    depth: float
 
 
 class Obstacles:
@@ -111,13 +130,13 @@ class Geometry(Dendrites, Axons):
         self.cells = [Cell('none', ECS)]
         self.segments = []
         self.counters = {name: 0 for name in CLASSES}
-        self.prims = []             # (a, b, ra, rb, segment)
-        self.relabels = []          # (centre, radius, from segment, to segment)
+        self.prims = []             # Capsule
+        self.relabels = []          # axons.Relabel
         self.mitochondria = []      # (a, b, radius, cell)
         self.nuclei = []            # (centre, radius, cell)
-        self.vesicles = []          # (centre, cell)
+        self.vesicles = []          # axons.Vesicle
         self.densities = []         # (centre, normal, radius, cell)
-        self.samples = []           # (segment, point, depth)
+        self.samples = []           # Sample
         self.somata = []            # (centre, radius, cell)
         self.branches = []          # (segment, cell, [(point, radius)...])
         self.axons = []             # (segment, cell, path points, radius)
@@ -147,17 +166,20 @@ class Geometry(Dendrites, Axons):
         return self.counters[name] - 1
 
     def capsule(self, a, b, ra, rb, segment, sample=True):
-        self.prims.append((np.asarray(a, float), np.asarray(b, float), float(ra), float(rb),
-                           segment))
+        self.prims.append(Capsule(np.asarray(a, float), np.asarray(b, float), float(ra),
+                                  float(rb), segment))
         if sample:
-            self.samples.append((segment, (np.asarray(a) + b) / 2, (ra + rb) / 2))
+            self.add_sample(segment, (np.asarray(a) + b) / 2, (ra + rb) / 2)
 
     def sphere(self, c, r, segment):
         self.capsule(c, c, r, r, segment, sample=False)
-        self.samples.append((segment, np.asarray(c, float), r))
+        self.add_sample(segment, np.asarray(c, float), r)
         for axis in range(3):
             for sign in (-0.45, 0.45):
-                self.samples.append((segment, c + sign * r * np.eye(3)[axis], 0.55 * r))
+                self.add_sample(segment, c + sign * r * np.eye(3)[axis], 0.55 * r)
+
+    def add_sample(self, segment, point, depth):
+        self.samples.append(Sample(segment, point, depth))
 
     def inside(self, p, margin=0.0):
         return bool(np.all(p >= self.lo - margin) and np.all(p <= self.hi + margin))
