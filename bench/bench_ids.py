@@ -178,7 +178,7 @@ def authors_files(folder, scale):
             k = min(members.size, 20)
             nodes = rng.integers(1, 5000, (k, 3))
             edges = np.stack([np.arange(1, k), np.arange(2, k + 1)], axis=1)
-            yield nodes, edges, members[:k]
+            yield layout.Skeleton(nodes, edges, members[:k])
     info = 'bench_ids.py: synthetic files in the authors\' layout'
     t = time.monotonic()
     with h5py.File(os.path.join(folder, 'axons.hdf5'), 'w') as f:

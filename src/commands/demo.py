@@ -13,7 +13,7 @@ from ..session.reporting import cancellable, status_reporter
 
 
 def connectome_demo(session, folder, size='small', seed=0, replace=False):
-    """Write the dataset into ``folder``; returns demo.generate_dataset's summary."""
+    """Write the dataset into ``folder``; returns demo.generate_dataset's DemoSummary."""
     from chimerax.core.errors import UserError
     try:
         with cancellable():

@@ -15,11 +15,13 @@ import numpy as np
 from ..errors import InputError
 from ..formats import locks
 from .files import read_authors_truth, read_truth, tile_name
-from .generator import Generator
-from .parameters import CLASSES, FILE_STEMS, SIZES, VOXEL_SIZE, dataset_layout, size_parameters
+from .generator import DemoSummary, Generator
+from .parameters import (CLASSES, FILE_STEMS, SIZES, VOXEL_SIZE, DatasetLayout, SizeParameters,
+                         dataset_layout, size_parameters)
 
-__all__ = ['CLASSES', 'FILE_STEMS', 'SIZES', 'VOXEL_SIZE', 'dataset_layout',
-           'generate_dataset', 'read_authors_truth', 'read_truth', 'tile_name']
+__all__ = ['CLASSES', 'FILE_STEMS', 'SIZES', 'VOXEL_SIZE', 'DatasetLayout', 'DemoSummary',
+           'SizeParameters', 'dataset_layout', 'generate_dataset', 'read_authors_truth',
+           'read_truth', 'tile_name']
 
 
 def generate_dataset(folder, size='small', seed=0, report=None, replace=False):
@@ -30,9 +32,9 @@ def generate_dataset(folder, size='small', seed=0, report=None, replace=False):
     ``folder``.  An existing non-empty
     ``folder`` is an InputError unless ``replace``.  ``report(message, final)`` receives
     progress lines (see progress.Progress) and, last, the summary line.  Returns a
-    summary dict: folder, size, seed, tiles (files per kind), absent_tiles, regions,
-    maximum_region_id, objects ({class: count}), synapses, glia_cells, bytes, seconds,
-    message.
+    DemoSummary (generator.py): folder, size, seed, tiles (files per kind), absent_tiles,
+    regions, maximum_region_id, objects ({class: count}), synapses, glia_cells, bytes,
+    seconds, message.
     """
     size_parameters(size)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:

@@ -17,6 +17,7 @@ head volumes and synapse ASI areas follow from the geometry.  Pure: numpy, scipy
 
 import os
 from collections import Counter
+from dataclasses import dataclass
 
 import h5py
 import numpy as np
@@ -31,6 +32,23 @@ DENDRITE_CLASSES = ('soma', 'proximaldendrite', 'smoothdendrite', 'apicaldendrit
                     'axoninitialsegment', 'otherdendrite')
 SYNAPSE_TYPES = ('primaryspine', 'secondaryspine', 'shaft', 'soma')
 SECOND_CONTACT = 150.0          # nm between a bouton and another head's surface
+
+
+@dataclass(frozen=True)
+class AuthorsSynapse:
+    """One synapse as the authors' files list it: pre and post are segment numbers (the
+    bouton; the spine head or the shaft's patch), type a SYNAPSE_TYPES code (1-based),
+    axon, dendrite and head the final ids of its partners (0: none, dendrite in the
+    authors' numbering), contact its voxel (0-based x, y, z) and asi the contact's area
+    (um^2; NaN where unknown)."""
+    pre: int
+    post: int
+    type: int
+    axon: int
+    dendrite: int
+    head: int
+    contact: np.ndarray
+    asi: float
 
 
 class AuthorsExport:
@@ -144,18 +162,17 @@ class AuthorsExport:
         self.synapses = self.synapse_list()
 
     def synapse_list(self):
-        """[dict] per synapse: pre / post segment, type code, axon, dendrite, spine head,
-        contact voxel, ASI area.  The demo's first, then second contacts."""
+        """[AuthorsSynapse]: the demo's synapses first, then second contacts."""
         o = self.object_of_seg
         out = []
         for s, row in zip(self.kept, self.synapse_rows):
-            post = s['postsynapse']
-            out.append(dict(pre=s['presynapse'], post=post,
-                            type=1 if s['kind'] == 1 else 3, axon=int(row['axon']),
-                            dendrite=int(self.dendrite_of_seg[post]),
-                            head=int(row['spinehead']),
-                            contact=np.array([row['x'], row['y'], row['z']]),
-                            asi=self.asi(s) if s['kind'] == 1 else np.nan))
+            post = s.postsynapse
+            out.append(AuthorsSynapse(pre=s.presynapse, post=post,
+                                      type=1 if s.kind == 1 else 3, axon=int(row['axon']),
+                                      dendrite=int(self.dendrite_of_seg[post]),
+                                      head=int(row['spinehead']),
+                                      contact=np.array([row['x'], row['y'], row['z']]),
+                                      asi=self.asi(s) if s.kind == 1 else np.nan))
         # Second contacts: a spine synapse's bouton within reach of another spine head.
         segs = self.g.segments
         heads = np.flatnonzero((self.kind == 'head') & (o['spinehead'] > 0))
@@ -163,28 +180,28 @@ class AuthorsExport:
             centres = np.array([segs[h]['centre'] for h in heads])
             radii = np.array([segs[h]['radius'] for h in heads])
             for s in list(self.kept):
-                if s['kind'] != 1:
+                if s.kind != 1:
                     continue
-                b = segs[s['presynapse']]
+                b = segs[s.presynapse]
                 gap = np.linalg.norm(centres - b['centre'], axis=1) - radii - b['radius']
-                gap[heads == s['postsynapse']] = np.inf
+                gap[heads == s.postsynapse] = np.inf
                 k = int(np.argmin(gap))
                 if gap[k] < SECOND_CONTACT:
                     h = heads[k]
                     u = (centres[k] - b['centre']) / max(np.linalg.norm(
                         centres[k] - b['centre']), 1e-6)
                     contact = np.rint((b['centre'] + u * b['radius']) / self.vs).astype(int)
-                    out.append(dict(pre=s['presynapse'], post=int(h), type=2,
-                                    axon=int(o['axon'][s['presynapse']]),
-                                    dendrite=int(self.dendrite_of_seg[h]),
-                                    head=int(o['spinehead'][h]), contact=contact,
-                                    asi=np.nan))
+                    out.append(AuthorsSynapse(pre=s.presynapse, post=int(h), type=2,
+                                              axon=int(o['axon'][s.presynapse]),
+                                              dendrite=int(self.dendrite_of_seg[h]),
+                                              head=int(o['spinehead'][h]), contact=contact,
+                                              asi=np.nan))
         return out
 
     def asi(self, s):
         """The contact's area (um^2): the synaptic density's disc."""
         segs = self.g.segments
-        r = 0.7 * min(segs[s['postsynapse']]['radius'], segs[s['presynapse']]['radius'])
+        r = 0.7 * min(segs[s.postsynapse]['radius'], segs[s.presynapse]['radius'])
         return float(np.pi * r * r / 1e6)
 
     # -- per-region truth
@@ -207,13 +224,13 @@ class AuthorsExport:
         for name, side in (('presynapse', 'pre'), ('postsynapse', 'post')):
             lowest = np.full(n, big, np.int64)
             for k, syn in enumerate(self.synapses, start=1):
-                r = self.regions_of(syn[side])
+                r = self.regions_of(getattr(syn, side))
                 lowest[r] = np.minimum(lowest[r], k)
             out[name] = np.where(lowest == big, 0, lowest).astype(np.int32)
         out['axonclass'] = np.r_[0, self.axon_class].astype(np.int32)[out['axon']]
         out['dendriteclass'] = np.r_[0, self.dendrite_class].astype(np.int32)[out['dendrite']]
-        types = np.array([s['type'] for s in self.synapses], np.int32)
-        asi = np.array([s['asi'] for s in self.synapses], np.float32)
+        types = np.array([s.type for s in self.synapses], np.int32)
+        asi = np.array([s.asi for s in self.synapses], np.float32)
         out['synapsetype'] = np.r_[0, types].astype(np.int32)[out['postsynapse']]
         out['asiarea'] = np.r_[np.float32(np.nan), asi].astype(np.float32)[out['postsynapse']]
         out['spineheadvolume'] = np.r_[np.float32(np.nan), self.head_volume].astype(
@@ -231,9 +248,10 @@ class AuthorsExport:
                           ('axon_spinehead', 'head')):
             counts = Counter()
             for s in self.synapses:
-                partner = s[key] if key != 'neuron' else int(self.neuron_of_seg[s['post']])
-                if s['axon'] and partner:
-                    counts[(s['axon'], partner)] += 1
+                partner = (getattr(s, key) if key != 'neuron'
+                           else int(self.neuron_of_seg[s.post]))
+                if s.axon and partner:
+                    counts[(s.axon, partner)] += 1
             rows = [(a, p, n) for (a, p), n in sorted(counts.items())]
             out[name] = np.array(rows, np.int32).reshape(-1, 3)
         return out
@@ -249,7 +267,7 @@ class AuthorsExport:
         return self._skeletons
 
     def skeletons(self, object_of_seg, count):
-        """Per object 1..count: (nodes (k,3) 1-based, edges (m,2) 1-based, segIds)."""
+        """A layout.Skeleton per object 1..count."""
         nodes = [[] for _ in range(count + 1)]
         for n, region in self.samples:
             obj = int(object_of_seg[self.sample_seg[n]])
@@ -277,7 +295,7 @@ class AuthorsExport:
                 edges = np.unique(edges, axis=0)
             else:
                 edges = np.zeros((0, 2), np.int64)
-            out.append((xyz, edges, seg_ids))
+            out.append(layout.Skeleton(xyz, edges, seg_ids))
         return out
 
     # -- files
@@ -305,22 +323,22 @@ class AuthorsExport:
             layout.write_info(f, info)
         syn = self.synapses
         with h5py.File(os.path.join(folder, 'synapses.hdf5'), 'w') as f:
-            layout.write_categorical(f, '/synapses/type', [s['type'] for s in syn],
+            layout.write_categorical(f, '/synapses/type', [s.type for s in syn],
                                      SYNAPSE_TYPES)
             layout.write_vectors(f, '/synapses/preSegIds',
-                                 [self.regions_of(s['pre']) for s in syn])
+                                 [self.regions_of(s.pre) for s in syn])
             layout.write_vectors(f, '/synapses/postSegIds',
-                                 [self.regions_of(s['post']) for s in syn])
+                                 [self.regions_of(s.post) for s in syn])
             for name, side in (('prePosition', 'pre'), ('synPosition', None),
                                ('postPosition', 'post')):
-                rows = [s['contact'] + 1 if side is None else self.inside_voxel(s[side])
+                rows = [s.contact + 1 if side is None else self.inside_voxel(getattr(s, side))
                         for s in syn]
                 layout.write_matrix(f, '/synapses/' + name, np.array(rows).reshape(-1, 3))
             for name, key in (('preAxonId', 'axon'), ('preSplitAxonId', 'axon'),
                               ('postDendriteId', 'dendrite'), ('postSpineHeadId', 'head')):
                 f.create_dataset('/synapses/' + name,
-                                 data=np.array([s[key] for s in syn], np.uint32))
-            f.create_dataset('/synapses/asiArea', data=np.array([s['asi'] for s in syn]))
+                                 data=np.array([getattr(s, key) for s in syn], np.uint32))
+            f.create_dataset('/synapses/asiArea', data=np.array([s.asi for s in syn]))
             layout.write_info(f, info)
         with h5py.File(os.path.join(folder, 'segments.hdf5'), 'w') as f:
             position = np.zeros((self.max_id, 3), np.int64)

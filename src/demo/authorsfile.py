@@ -7,8 +7,18 @@ about the layout cannot be written and read back the same way unnoticed (the tes
 read files made with plain h5py).  Pure: numpy, h5py.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from h5py import h5d, h5g, h5p, h5s, h5t
+
+
+class Skeleton(NamedTuple):
+    """One object's skeleton: nodes (k, 3) 1-based voxel x, y, z; edges (m, 2) 1-based
+    node indices; region_ids (k,): the region at each node (the authors' segIds)."""
+    nodes: np.ndarray
+    edges: np.ndarray
+    region_ids: np.ndarray
 
 
 def write_info(f, text):
@@ -50,19 +60,19 @@ def write_vectors(f, path, vectors, dtype=np.uint32):
 def write_skeletons(f, path, skeletons):
     """/…/skeleton/<n>/ groups: nodes (3 x k, 1-based x,y,z), edges (2 x m, 1-based node
     indices; a self-connection when there are none, as the authors' export does) and
-    segIds (k).  ``skeletons``: (nodes (k,3), edges (m,2), segIds (k,)) per object."""
+    segIds (k).  ``skeletons``: a Skeleton per object."""
     group = f.require_group(path)
     dcpl = h5p.create(h5p.DATASET_CREATE)
     dcpl.set_layout(h5d.CONTIGUOUS)
     ftype = h5t.py_create(np.dtype(np.uint32))
-    for k, (nodes, edges, seg_ids) in enumerate(skeletons, start=1):
+    for k, skeleton in enumerate(skeletons, start=1):
         sub = h5g.create(group.id, str(k).encode())
-        edges = np.asarray(edges, np.uint32).reshape(-1, 2)
+        edges = np.asarray(skeleton.edges, np.uint32).reshape(-1, 2)
         if not edges.size:
             edges = np.ones((1, 2), np.uint32)
-        for name, data in ((b'nodes', np.asarray(nodes, np.uint32).reshape(-1, 3).T),
+        for name, data in ((b'nodes', np.asarray(skeleton.nodes, np.uint32).reshape(-1, 3).T),
                            (b'edges', edges.T),
-                           (b'segIds', np.asarray(seg_ids, np.uint32).reshape(-1))):
+                           (b'segIds', np.asarray(skeleton.region_ids, np.uint32).reshape(-1))):
             data = np.ascontiguousarray(data)
             ds = h5d.create(sub, name, ftype, h5s.create_simple(data.shape), dcpl=dcpl)
             if data.size:

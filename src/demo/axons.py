@@ -3,11 +3,45 @@ boutons with vesicles, synapses on spine heads and on dendrite shafts, and bouto
 without a synapse.  A mixin of geometry.Geometry.  Pure: numpy, scipy.
 """
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
 import numpy as np
 from scipy.spatial import cKDTree
 
 from .parameters import CLEARANCE, CONTACT, NEURITE
 from .shapes import catmull_rom, perpendicular, unit
+
+
+@dataclass(frozen=True)
+class Synapse:
+    """One synapse: kind 1 on a spine head, 2 on a dendrite shaft; presynapse and
+    postsynapse are segment numbers (the bouton; the spine head or the shaft's patch);
+    axon, dendrite, spinehead and neuron are the provisional object numbers of its
+    partners (-1: none); contact is the point of contact in nm."""
+    kind: int
+    presynapse: int
+    postsynapse: int
+    axon: int
+    dendrite: int
+    spinehead: int
+    neuron: int
+    contact: np.ndarray
+
+
+class Relabel(NamedTuple):
+    """A ball (centre and radius in nm) in which segment from_segment becomes
+    to_segment: the patch of dendrite shaft under a synapse."""
+    centre: np.ndarray
+    radius: float
+    from_segment: int
+    to_segment: int
+
+
+class Vesicle(NamedTuple):
+    """A synaptic vesicle: its centre (nm) and the cell of its bouton."""
+    centre: np.ndarray
+    cell: int
 
 
 class Axons:
@@ -19,18 +53,18 @@ class Axons:
         rng = self.rng
         free = list(self.sites)
         rng.shuffle(free)
-        for number in range(self.p['axons']):
+        for number in range(self.parameters.axons):
             radius = rng.uniform(40, 60)
             sites = []
-            if free and number < 0.85 * self.p['axons']:
+            if free and number < 0.85 * self.parameters.axons:
                 sites.append(free.pop())
                 for n, other in enumerate(free):
-                    ahead = (other['centre'] - sites[0]['centre']) @ sites[0]['direction']
+                    ahead = (other.centre - sites[0].centre) @ sites[0].direction
                     if 600 < ahead < 3000 and rng.random() < 0.7:
                         sites.append(free.pop(n))
                         break
             path, pinned = self.axon_path(radius, sites)
-            ignore = tuple(g for s in sites for g in s['groups'])
+            ignore = tuple(g for s in sites for g in s.groups)
             path = self.repel(path, radius, pinned, ignore)
             cell = self.new_cell('axon', NEURITE + rng.normal(0, 5))
             axon = self.next_object('axon')
@@ -53,10 +87,10 @@ class Axons:
         if sites:
             through = []
             for site in sites:
-                d = site['direction']
-                through += [site['centre'] - 150 * d, site['centre'], site['centre'] + 150 * d]
+                d = site.direction
+                through += [site.centre - 150 * d, site.centre, site.centre + 150 * d]
             first, last = through[0], through[-1]
-            d0, d1 = sites[0]['direction'], sites[-1]['direction']
+            d0, d1 = sites[0].direction, sites[-1].direction
             entry = first - d0 * (self.exit_distance(first, -d0) + 300)
             exit_ = last + d1 * (self.exit_distance(last, d1) + 300)
             bend = [(entry + first) / 2 + perpendicular(d0, rng) * rng.uniform(0, 600)]
@@ -83,7 +117,7 @@ class Axons:
         path = catmull_rom(points, 40.0)
         pinned = np.zeros(len(path), bool)
         for site in sites:
-            pinned |= np.linalg.norm(path - site['centre'], axis=1) < 160
+            pinned |= np.linalg.norm(path - site.centre, axis=1) < 160
         return path, pinned
 
     def repel(self, path, radius, pinned, ignore):
@@ -110,19 +144,19 @@ class Axons:
     def add_synapse(self, site, axon_seg, axon_cell):
         synapse = self.next_object('presynapse')
         self.next_object('postsynapse')
-        self.segments[site['head']]['postsynapse'] = synapse
+        self.segments[site.head]['postsynapse'] = synapse
         axon = self.segments[axon_seg]['axon']
         bouton = self.new_segment('bouton', axon_cell, axon=axon, presynapse=synapse)
-        self.add_bouton(site['centre'], site['r_bouton'], bouton, axon_cell, site['contact'])
-        info = self.segments[site['head']]
-        self.synapses.append(dict(kind=1, presynapse=bouton, postsynapse=site['head'],
-                                  axon=axon, dendrite=site['info']['dendrite'],
-                                  spinehead=info['spinehead'], neuron=info['neuron'],
-                                  contact=site['centre'] + site['contact'] * site['r_bouton']))
-        self.densities.append((site['centre'] + site['contact'] * (site['r_bouton']
+        self.add_bouton(site.centre, site.r_bouton, bouton, axon_cell, site.contact)
+        info = self.segments[site.head]
+        self.synapses.append(Synapse(kind=1, presynapse=bouton, postsynapse=site.head,
+                                     axon=axon, dendrite=site.dendrite,
+                                     spinehead=info['spinehead'], neuron=info['neuron'],
+                                     contact=site.centre + site.contact * site.r_bouton))
+        self.densities.append((site.centre + site.contact * (site.r_bouton
                                                                    - CONTACT / 2),
-                               site['contact'], 0.7 * min(site['r_head'], site['r_bouton']),
-                               site['cell']))
+                               site.contact, 0.7 * min(site.r_head, site.r_bouton),
+                               site.cell))
 
     def add_bouton(self, centre, radius, seg, cell, contact_dir=None):
         rng = self.rng
@@ -138,7 +172,7 @@ class Axons:
         v /= np.linalg.norm(v, axis=1)[:, None]
         v *= (radius - 28) * rng.random(4 * count)[:, None] ** (1 / 3)
         v = v[v @ contact_dir > -0.2 * radius][:count]
-        self.vesicles.extend((centre + x, cell) for x in v)
+        self.vesicles.extend(Vesicle(centre + x, cell) for x in v)
         if rng.random() < 0.4:
             m = centre - contact_dir * 0.5 * radius
             self.mitochondria.append((m, m, 0.3 * radius, cell))
@@ -190,14 +224,15 @@ class Axons:
                 r_patch = min(0.85 * r_bouton, 0.9 * r)
                 patch = self.new_segment('patch', cell, neuron=info['neuron'],
                                          dendrite=info['dendrite'], postsynapse=synapse)
-                self.relabels.append((contact, r_patch, seg, patch))
-                self.samples.append((patch, contact + w * 0.45 * r_patch, 0.45 * r_patch))
+                self.relabels.append(Relabel(contact, r_patch, seg, patch))
+                self.add_sample(patch, contact + w * 0.45 * r_patch, 0.45 * r_patch)
                 axon = self.segments[aseg]['axon']
                 bouton_seg = self.new_segment('bouton', acell, axon=axon, presynapse=synapse)
                 self.add_bouton(centre, r_bouton, bouton_seg, acell, contact_dir=w)
-                self.synapses.append(dict(kind=2, presynapse=bouton_seg, postsynapse=patch,
-                                          axon=axon, dendrite=info['dendrite'], spinehead=-1,
-                                          neuron=info['neuron'], contact=contact))
+                self.synapses.append(Synapse(kind=2, presynapse=bouton_seg, postsynapse=patch,
+                                             axon=axon, dendrite=info['dendrite'],
+                                             spinehead=-1, neuron=info['neuron'],
+                                             contact=contact))
                 self.densities.append((contact + w * CONTACT / 2, w, 0.7 * r_patch, cell))
         self.obstacles.commit()
 

@@ -4,18 +4,38 @@ with neck and head, and the synapse sites on spine heads that axons are routed t
 A mixin of geometry.Geometry.  Pure: numpy.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .parameters import CONTACT, NEURITE
 from .shapes import perpendicular, tilted, unit
 
 
+@dataclass(frozen=True)
+class Site:
+    """A place on a spine head for a bouton, which an axon is routed through (axons.py):
+    the bouton's centre and radius, the unit vector from the bouton to the head
+    (contact), the head's segment, radius and cell, the provisional number of the head's
+    dendrite, the obstacle groups the bouton may touch and the direction an axon passes
+    in."""
+    centre: np.ndarray
+    r_bouton: float
+    contact: np.ndarray
+    head: int
+    r_head: float
+    cell: int
+    dendrite: int
+    groups: tuple
+    direction: np.ndarray
+
+
 class Dendrites:
     """Geometry.build's neurons, dendrite fragments and spines."""
 
     def add_neurons(self):
-        rng, R = self.rng, self.p['soma_radius']
-        for n in range(self.p['neurons']):
+        rng, R = self.rng, self.parameters.soma_radius
+        for n in range(self.parameters.neurons):
             centre = self.place_soma(R)
             cell = self.new_cell('neuron', NEURITE + rng.normal(0, 5))
             neuron = self.next_object('neuron')
@@ -55,7 +75,7 @@ class Dendrites:
 
     def add_fragments(self):
         rng = self.rng
-        for _ in range(self.p['dendrite_fragments']):
+        for _ in range(self.parameters.dendrite_fragments):
             for _attempt in range(50):
                 r0 = rng.uniform(100, 240)
                 start, inward = self.face_point(r0 + 100)
@@ -179,6 +199,6 @@ class Dendrites:
             return
         site_group = -(10 ** 6) - len(self.sites)
         self.obstacles.add(centre, r_bouton, site_group)
-        self.sites.append(dict(centre=centre, r_bouton=r_bouton, contact=-u, head=head_seg,
-                               r_head=r_head, cell=cell, info=info, groups=(group, site_group),
-                               direction=perpendicular(u, rng), used=False))
+        self.sites.append(Site(centre=centre, r_bouton=r_bouton, contact=-u, head=head_seg,
+                               r_head=r_head, cell=cell, dendrite=info['dendrite'],
+                               groups=(group, site_group), direction=perpendicular(u, rng)))

@@ -90,7 +90,7 @@ class DatasetFiles:
         self.size = size
         self.seed = seed
         self.layout = layout
-        self.tile = layout['tile_size']
+        self.tile = layout.tile_size
         self.vs = np.array(VOXEL_SIZE)
 
     def encode_segmentation(self, segmentation):
@@ -204,10 +204,10 @@ class DatasetFiles:
             a = f.attrs
             a['voxel_size'] = np.array(VOXEL_SIZE)
             a['tile_size'] = self.tile
-            a['grid_shape'] = np.array(layout['grid_shape'])
-            a['extent'] = np.array(layout['extent'])
-            a['notch'] = np.array(layout['notch'])
-            a['absent_tiles'] = np.array(layout['absent'], np.int32).reshape(-1, 3)
+            a['grid_shape'] = np.array(layout.grid_shape)
+            a['extent'] = np.array(layout.extent)
+            a['notch'] = np.array(layout.notch)
+            a['absent_tiles'] = np.array(layout.absent, np.int32).reshape(-1, 3)
             a['seed'] = self.seed
             a['size'] = self.size
             a['maximum_region_id'] = max_id
@@ -226,11 +226,11 @@ class DatasetFiles:
 
     def write_readme(self, path):
         layout = self.layout
-        (x0, y0, z0), (x1, y1, z1) = layout['extent']
+        (x0, y0, z0), (x1, y1, z1) = layout.extent
         text = README % dict(
-            size=self.size, seed=self.seed, t=self.tile, grid='%d x %d x %d' % layout['grid_shape'],
-            present=len(layout['present']), absent=', '.join(
-                tile_name(p)[:-5] for p in layout['absent']) or 'none',
+            size=self.size, seed=self.seed, t=self.tile, grid='%d x %d x %d' % layout.grid_shape,
+            present=len(layout.present), absent=', '.join(
+                tile_name(p)[:-5] for p in layout.absent) or 'none',
             extent='x %d-%d, y %d-%d, z %d-%d' % (x0, x1 - 1, y0, y1 - 1, z0, z1 - 1),
             vs='%g x %g x %g' % VOXEL_SIZE)
         with open(path, 'w') as f:
@@ -275,28 +275,27 @@ def write_authors_truth(group, export):
     group['dendrite_neuron'] = export.neuron_id.astype(np.int32)
     group['spinehead_volume'] = export.head_volume
     syn = export.synapses
-    group['synapse_type'] = np.array([s['type'] for s in syn], np.int32)
-    group['synapse_asi'] = np.array([s['asi'] for s in syn], np.float64)
-    group['synapse_axon'] = np.array([s['axon'] for s in syn], np.int32)
-    group['synapse_contact'] = np.array([s['contact'] for s in syn], np.int32).reshape(-1, 3)
+    group['synapse_type'] = np.array([s.type for s in syn], np.int32)
+    group['synapse_asi'] = np.array([s.asi for s in syn], np.float64)
+    group['synapse_axon'] = np.array([s.axon for s in syn], np.int32)
+    group['synapse_contact'] = np.array([s.contact for s in syn], np.int32).reshape(-1, 3)
     # The wiring: each synapse's partners, and synapse counts per pair of partners.
-    group['synapse_dendrite'] = np.array([s['dendrite'] for s in syn], np.int32)
-    group['synapse_spinehead'] = np.array([s['head'] for s in syn], np.int32)
-    group['synapse_neuron'] = np.array([export.neuron_of_seg[s['post']] for s in syn],
-                                       np.int32)
+    group['synapse_dendrite'] = np.array([s.dendrite for s in syn], np.int32)
+    group['synapse_spinehead'] = np.array([s.head for s in syn], np.int32)
+    group['synapse_neuron'] = np.array([export.neuron_of_seg[s.post] for s in syn], np.int32)
     for name, rows in export.partner_counts().items():
         group['partners_' + name] = rows
     # Skeletons: the nodes (1-based voxel x, y, z) and edges (1-based node indices) of
     # every object, concatenated, with the number of each per object.
     for name, skeletons in export.object_skeletons().items():
         group['%s_skeleton_nodes' % name] = np.concatenate(
-            [np.asarray(n, np.int32).reshape(-1, 3) for n, _, _ in skeletons])
-        group['%s_skeleton_node_counts' % name] = np.array([len(n) for n, _, _ in skeletons],
+            [np.asarray(s.nodes, np.int32).reshape(-1, 3) for s in skeletons])
+        group['%s_skeleton_node_counts' % name] = np.array([len(s.nodes) for s in skeletons],
                                                           np.int32)
         group['%s_skeleton_edges' % name] = np.concatenate(
-            [np.asarray(e, np.int32).reshape(-1, 2) for _, e, _ in skeletons])
+            [np.asarray(s.edges, np.int32).reshape(-1, 2) for s in skeletons])
         group['%s_skeleton_edge_counts' % name] = np.array(
-            [len(np.asarray(e).reshape(-1, 2)) for _, e, _ in skeletons], np.int32)
+            [len(np.asarray(s.edges).reshape(-1, 2)) for s in skeletons], np.int32)
     from .authors import AXON_CLASSES, DENDRITE_CLASSES, SYNAPSE_TYPES
     for key, names in (('axon_classes', AXON_CLASSES), ('dendrite_classes', DENDRITE_CLASSES),
                        ('synapse_types', SYNAPSE_TYPES)):

@@ -4,6 +4,7 @@ region ids, the regions and sample voxels it saw), then object files and ground 
 from what the tiles saw.  Pure: numpy, scipy, h5py.
 """
 
+import dataclasses
 import os
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
@@ -22,6 +23,28 @@ from .regions import Lattice
 from .shapes import capsule_distance, clip_box, value_noise
 
 
+@dataclasses.dataclass(frozen=True)
+class DemoSummary:
+    """What generate_dataset wrote: the folder, size and seed; tiles (files of each kind)
+    and absent_tiles (grid positions without an imaged voxel); regions and the
+    maximum_region_id; objects ({class: count}); synapses; glia_cells; bytes written, the
+    seconds it took and the message logged."""
+    folder: str
+    size: str
+    seed: int
+    tiles: int
+    absent_tiles: int
+    regions: int
+    maximum_region_id: int
+    objects: dict
+    synapses: int
+    glia_cells: int
+    # filled in by Generator.run once every file is closed
+    bytes: int = 0
+    seconds: float = 0.0
+    message: str = ''
+
+
 class Generator:
 
     def __init__(self, size, seed, report):
@@ -29,8 +52,8 @@ class Generator:
         self.seed = seed
         self.report = report
         self.layout = dataset_layout(size)
-        self.p = SIZES[size]
-        self.tile = self.layout['tile_size']
+        self.parameters = SIZES[size]
+        self.tile = self.layout.tile_size
         self.files = DatasetFiles(size, seed, self.layout)
         self.vs = np.array(VOXEL_SIZE)
 
@@ -38,15 +61,16 @@ class Generator:
 
     def prepare(self):
         g = self.geometry = Geometry(self.size, self.seed, self.layout).build()
-        grid_voxels = np.array(self.layout['grid_shape']) * self.tile
-        self.lattice = lat = Lattice(self.seed, self.p['region_spacing'], grid_voxels, self.vs)
+        grid_voxels = np.array(self.layout.grid_shape) * self.tile
+        self.lattice = lat = Lattice(self.seed, self.parameters.region_spacing, grid_voxels,
+                                     self.vs)
         nseg = len(g.segments)
         # Glia: each region cell goes to the glia cell whose coarse seed is nearest to the
         # region's seed, so glia borders follow region borders.
         gx, gy, gz = (np.arange(n) for n in lat.shape)
         seeds = np.stack([s.ravel() for s in lat.seeds(
             gx[None, None, :], gy[None, :, None], gz[:, None, None])], axis=1)
-        coarse = Lattice(self.seed + 7919, self.p['glia_spacing'], grid_voxels, self.vs)
+        coarse = Lattice(self.seed + 7919, self.parameters.glia_spacing, grid_voxels, self.vs)
         cx, cy, cz = (np.arange(n) for n in coarse.shape)
         glia_seeds = np.stack([s.ravel() for s in coarse.seeds(
             cx[None, None, :], cy[None, :, None], cz[:, None, None])], axis=1)
@@ -57,24 +81,24 @@ class Generator:
         self.glia_segment_of_cell = np.asarray(glia_segments, np.int64)[nearest]
         self.seg_cell = np.array([s['cell'] for s in g.segments], np.int32)
         self.seg_kind = np.array([s['kind'] for s in g.segments])
-        self.cell_intensity = np.array([c['intensity'] for c in g.cells], np.float32)
+        self.cell_intensity = np.array([c.intensity for c in g.cells], np.float32)
         self.first_glia_segment = nseg
 
         # Primitives as arrays, with voxel bounding boxes wide enough for the ECS margin.
         prims = g.prims
-        self.pa = np.array([p[0] for p in prims])
-        self.pb = np.array([p[1] for p in prims])
-        self.pra = np.array([p[2] for p in prims])
-        self.prb = np.array([p[3] for p in prims])
-        self.pseg = np.array([p[4] for p in prims], np.int64)
+        self.pa = np.array([p.a for p in prims])
+        self.pb = np.array([p.b for p in prims])
+        self.pra = np.array([p.ra for p in prims])
+        self.prb = np.array([p.rb for p in prims])
+        self.pseg = np.array([p.segment for p in prims], np.int64)
         reach = np.maximum(self.pra, self.prb)[:, None] + GAP + 1
         self.plo = np.floor((np.minimum(self.pa, self.pb) - reach) / self.vs).astype(int)
         self.phi = np.ceil((np.maximum(self.pa, self.pb) + reach) / self.vs).astype(int) + 1
         rel = g.relabels
-        self.rc = np.array([r[0] for r in rel]).reshape(-1, 3)
-        self.rr = np.array([r[1] for r in rel])
-        self.rfrom = np.array([r[2] for r in rel], np.int64)
-        self.rto = np.array([r[3] for r in rel], np.int64)
+        self.rc = np.array([r.centre for r in rel]).reshape(-1, 3)
+        self.rr = np.array([r.radius for r in rel])
+        self.rfrom = np.array([r.from_segment for r in rel], np.int64)
+        self.rto = np.array([r.to_segment for r in rel], np.int64)
         self.rlo = np.floor((self.rc - self.rr[:, None]) / self.vs).astype(int) - 1
         self.rhi = np.ceil((self.rc + self.rr[:, None]) / self.vs).astype(int) + 2
 
@@ -91,9 +115,9 @@ class Generator:
         self.ids = (rng.choice(int(1.25 * n) + 16, n, replace=False) + 1).astype(np.uint32)
 
         # Sample points, rounded to voxels.
-        self.sample_seg = np.array([s[0] for s in g.samples], np.int64)
-        self.sample_voxel = np.rint(np.array([s[1] for s in g.samples]) / self.vs).astype(int)
-        self.sample_depth = np.array([s[2] for s in g.samples])
+        self.sample_seg = np.array([s.segment for s in g.samples], np.int64)
+        self.sample_voxel = np.rint(np.array([s.point for s in g.samples]) / self.vs).astype(int)
+        self.sample_depth = np.array([s.depth for s in g.samples])
         self.em = EMImage(self.seed, g, self.cell_intensity)
 
     # -- one tile
@@ -174,8 +198,8 @@ class Generator:
         return image, segmentation, (where, counts[present], voxels), samples
 
     def imaged(self, lo, hi):
-        (x0, y0, z0), (x1, y1, z1) = self.layout['extent']
-        (nx0, ny0, _), (nx1, ny1, _) = self.layout['notch']
+        (x0, y0, z0), (x1, y1, z1) = self.layout.extent
+        (nx0, ny0, _), (nx1, ny1, _) = self.layout.notch
         x, y, z = (np.arange(a, b) for a, b in zip(lo, hi))
         in_xy = (((x >= x0) & (x < x1))[None, :] & ((y >= y0) & (y < y1))[:, None]
                  & ~(((x >= nx0) & (x < nx1))[None, :] & ((y >= ny0) & (y < ny1))[:, None]))
@@ -207,7 +231,7 @@ class Generator:
         self.prepare()
         for kind in ('image', 'segmentation', 'objects'):
             os.makedirs(os.path.join(work, kind))
-        positions = self.layout['present']
+        positions = self.layout.present
         progress = Progress('connectome demo %s' % self.size, len(positions), unit='tiles',
                             report=self.report)
         region_voxels = np.zeros(len(self.keys), np.int64)
@@ -251,19 +275,21 @@ class Generator:
                              for top, _, names in os.walk(os.path.join(work, 'objects'))
                              for n in names)
         seconds = time.monotonic() - start
-        summary.update(bytes=bytes_written, seconds=seconds)
-        objects = ', '.join('%d %s' % (summary['objects'][c], FILE_STEMS[c]) for c in CLASSES)
-        summary['message'] = (
+        objects = ', '.join('%d %s' % (summary.objects[c], FILE_STEMS[c]) for c in CLASSES)
+        message = (
             'Wrote synthetic dataset %s (size %s, seed %d): %d image and %d segmentation tiles'
             ' of %d^3 (%d positions absent), %d regions, %s, %d glia cells; %s in %s'
-            % (final_folder, self.size, self.seed, summary['tiles'], summary['tiles'],
-               self.tile, summary['absent_tiles'], summary['regions'], objects,
-               summary['glia_cells'], format_bytes(bytes_written), format_duration(seconds)))
-        progress.finish(summary['message'])
+            % (final_folder, self.size, self.seed, summary.tiles, summary.tiles,
+               self.tile, summary.absent_tiles, summary.regions, objects,
+               summary.glia_cells, format_bytes(bytes_written), format_duration(seconds)))
+        summary = dataclasses.replace(summary, bytes=bytes_written, seconds=seconds,
+                                      message=message)
+        progress.finish(summary.message)
         return summary
 
     def finish(self, work, final_folder, region_voxels, region_position, samples):
-        """Objects present, their ids, the object files, truth.hdf5 and README.txt."""
+        """Objects present, their ids, the object files, truth.hdf5 and README.txt; returns
+        the DemoSummary less bytes, seconds and message."""
         g = self.geometry
         lat = self.lattice
         present = np.flatnonzero(region_voxels)
@@ -278,13 +304,14 @@ class Generator:
 
         # Synapses count only if both sides have voxels; object ids follow list order.
         kept = [s for s in g.synapses
-                if seg_present[s['presynapse']] and seg_present[s['postsynapse']]]
+                if seg_present[s.presynapse] and seg_present[s.postsynapse]]
         provisional = {name: np.array([s[name] for s in g.segments], np.int64)
                        for name in CLASSES}
-        for name, side in (('presynapse', 'presynapse'), ('postsynapse', 'postsynapse')):
-            provisional[name][:] = -1
-            for number, s in enumerate(kept):
-                provisional[name][s[side]] = number
+        provisional['presynapse'][:] = -1
+        provisional['postsynapse'][:] = -1
+        for number, s in enumerate(kept):
+            provisional['presynapse'][s.presynapse] = number
+            provisional['postsynapse'][s.postsynapse] = number
         object_of_seg = {}
         counts = {}
         for name in CLASSES:
@@ -320,10 +347,10 @@ class Generator:
                          per_region, sample_rows, synapse_rows, max_id, export)
         self.files.write_readme(os.path.join(work, 'README.txt'))
         glia_cells = len(np.unique(self.seg_cell[region_seg[self.seg_kind[region_seg] == 'glia']]))
-        return dict(folder=final_folder, size=self.size, seed=self.seed,
-                    tiles=len(self.layout['present']), absent_tiles=len(self.layout['absent']),
-                    regions=len(region_ids), maximum_region_id=max_id, objects=counts,
-                    synapses=len(kept), glia_cells=glia_cells)
+        return DemoSummary(folder=final_folder, size=self.size, seed=self.seed,
+                           tiles=len(self.layout.present), absent_tiles=len(self.layout.absent),
+                           regions=len(region_ids), maximum_region_id=max_id, objects=counts,
+                           synapses=len(kept), glia_cells=glia_cells)
 
     def synapse_table(self, kept, object_of_seg):
         dtype = [('presynapse', 'i4'), ('postsynapse', 'i4'), ('axon', 'i4'),
@@ -341,12 +368,12 @@ class Generator:
                     m[p] = int(object_of_seg[name][s])
             seg_of[name] = m
         for n, s in enumerate(kept):
-            x, y, z = np.rint(s['contact'] / self.vs).astype(int)
-            rows[n] = (object_of_seg['presynapse'][s['presynapse']],
-                       object_of_seg['postsynapse'][s['postsynapse']],
-                       seg_of['axon'].get(s['axon'], 0), seg_of['dendrite'].get(s['dendrite'], 0),
-                       seg_of['spinehead'].get(s['spinehead'], 0),
-                       seg_of['neuron'].get(s['neuron'], 0), s['kind'], x, y, z)
+            x, y, z = np.rint(s.contact / self.vs).astype(int)
+            rows[n] = (object_of_seg['presynapse'][s.presynapse],
+                       object_of_seg['postsynapse'][s.postsynapse],
+                       seg_of['axon'].get(s.axon, 0), seg_of['dendrite'].get(s.dendrite, 0),
+                       seg_of['spinehead'].get(s.spinehead, 0),
+                       seg_of['neuron'].get(s.neuron, 0), s.kind, x, y, z)
         return rows
 
     def sample_table(self, samples, object_of_seg):

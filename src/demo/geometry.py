@@ -5,12 +5,41 @@ keep clear of each other (Obstacles).  Dendrites and axons are grown by the mixi
 dendrites.py and axons.py.  Pure: numpy, scipy.
 """
 
+from dataclasses import dataclass
+from typing import NamedTuple
+
 import numpy as np
 from scipy.spatial import cKDTree
 
 from .axons import Axons
 from .dendrites import Dendrites
 from .parameters import CLASSES, CLEARANCE, ECS, SIZES, VOXEL_SIZE
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell: its kind ('neuron', 'dendrite', 'axon', 'glia'; 'none' for cell 0, the
+    extracellular space) and its grey level in the EM image."""
+    kind: str
+    intensity: float
+
+
+class Capsule(NamedTuple):
+    """A tapered capsule of a segment (a sphere where a == b): end points a and b in nm
+    and the radii there."""
+    a: np.ndarray
+    b: np.ndarray
+    ra: float
+    rb: float
+    segment: int
+
+
+class Sample(NamedTuple):
+    """A point (nm) inside a segment and how far inside it lies (nm): the candidates for
+    truth.hdf5's sample voxels."""
+    segment: int
+    point: np.ndarray
+    depth: float
 
 
 class Obstacles:
@@ -89,29 +118,29 @@ class Geometry(Dendrites, Axons):
     plus image-only detail (nuclei, mitochondria, vesicles, synaptic densities)."""
 
     def __init__(self, size, seed, layout):
-        self.p = SIZES[size]
+        self.parameters = SIZES[size]
         self.seed = seed
         self.rng = np.random.default_rng([seed, 1])
         self.vs = np.array(VOXEL_SIZE)
-        start, stop = (np.array(v) for v in layout['extent'])
+        start, stop = (np.array(v) for v in layout.extent)
         self.lo = start * self.vs
         self.hi = (stop - 1) * self.vs
-        self.notch = [np.array(layout['notch'][0]) * self.vs,
-                      (np.array(layout['notch'][1]) - 1) * self.vs]
-        self.cells = [dict(kind='none', intensity=ECS)]
+        self.notch = [np.array(layout.notch[0]) * self.vs,
+                      (np.array(layout.notch[1]) - 1) * self.vs]
+        self.cells = [Cell('none', ECS)]
         self.segments = []
         self.counters = {name: 0 for name in CLASSES}
-        self.prims = []             # (a, b, ra, rb, segment)
-        self.relabels = []          # (centre, radius, from segment, to segment)
+        self.prims = []             # Capsule
+        self.relabels = []          # axons.Relabel
         self.mitochondria = []      # (a, b, radius, cell)
         self.nuclei = []            # (centre, radius, cell)
-        self.vesicles = []          # (centre, cell)
+        self.vesicles = []          # axons.Vesicle
         self.densities = []         # (centre, normal, radius, cell)
-        self.samples = []           # (segment, point, depth)
+        self.samples = []           # Sample
         self.somata = []            # (centre, radius, cell)
         self.branches = []          # (segment, cell, [(point, radius)...])
         self.axons = []             # (segment, cell, path points, radius)
-        self.synapses = []
+        self.synapses = []          # axons.Synapse
         self.boutons = {}           # axon cell -> [bouton centres]
         self.obstacles = Obstacles()
         self.new_segment('none', 0)
@@ -119,10 +148,13 @@ class Geometry(Dendrites, Axons):
     # -- bookkeeping
 
     def new_cell(self, kind, intensity):
-        self.cells.append(dict(kind=kind, intensity=intensity))
+        self.cells.append(Cell(kind, intensity))
         return len(self.cells) - 1
 
     def new_segment(self, kind, cell, **classes):
+        # A dict, not a record: its provisional object number per class is read by class
+        # name (CLASSES), a head gets its postsynapse once a bouton touches it, and heads
+        # and boutons gain a centre and radius.
         seg = dict(kind=kind, cell=cell)
         for name in CLASSES:
             seg[name] = classes.get(name, -1)
@@ -134,17 +166,20 @@ class Geometry(Dendrites, Axons):
         return self.counters[name] - 1
 
     def capsule(self, a, b, ra, rb, segment, sample=True):
-        self.prims.append((np.asarray(a, float), np.asarray(b, float), float(ra), float(rb),
-                           segment))
+        self.prims.append(Capsule(np.asarray(a, float), np.asarray(b, float), float(ra),
+                                  float(rb), segment))
         if sample:
-            self.samples.append((segment, (np.asarray(a) + b) / 2, (ra + rb) / 2))
+            self.add_sample(segment, (np.asarray(a) + b) / 2, (ra + rb) / 2)
 
     def sphere(self, c, r, segment):
         self.capsule(c, c, r, r, segment, sample=False)
-        self.samples.append((segment, np.asarray(c, float), r))
+        self.add_sample(segment, np.asarray(c, float), r)
         for axis in range(3):
             for sign in (-0.45, 0.45):
-                self.samples.append((segment, c + sign * r * np.eye(3)[axis], 0.55 * r))
+                self.add_sample(segment, c + sign * r * np.eye(3)[axis], 0.55 * r)
+
+    def add_sample(self, segment, point, depth):
+        self.samples.append(Sample(segment, point, depth))
 
     def inside(self, p, margin=0.0):
         return bool(np.all(p >= self.lo - margin) and np.all(p <= self.hi + margin))

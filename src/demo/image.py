@@ -27,8 +27,8 @@ class EMImage:
                              for a, b, r, _ in self.mito]).reshape(-1, 3).astype(int)
         self.mhi = np.array([np.ceil((np.maximum(a, b) + r) / self.vs) + 2
                              for a, b, r, _ in self.mito]).reshape(-1, 3).astype(int)
-        self.vesicle_centre = np.array([v[0] for v in g.vesicles]).reshape(-1, 3)
-        self.vesicle_cell = np.array([v[1] for v in g.vesicles], np.int32)
+        self.vesicle_centre = np.array([v.centre for v in g.vesicles]).reshape(-1, 3)
+        self.vesicle_cell = np.array([v.cell for v in g.vesicles], np.int32)
 
 
     def render(self, position, lo, hi, xs, ys, zs, cell, best):

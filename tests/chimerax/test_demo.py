@@ -49,7 +49,7 @@ def demo(tmp_path_factory, _process_session):
         run(_process_session, 'connectome combine %s output %s missing zero voxelSize %s'
             ' open false' % (data / kind, root / (kind + '.cmap'), voxel), log=False)
     layout = synthetic.dataset_layout('small')
-    size = tuple(n * layout['tile_size'] for n in layout['grid_shape'])     # x, y, z
+    size = tuple(n * layout.tile_size for n in layout.grid_shape)     # x, y, z
     return dict(data=data, truth=truth, size=size,
                 image=root / 'image.cmap', segmentation=root / 'segmentation.cmap')
 
@@ -201,16 +201,16 @@ def test_demo_command_logs_its_summary(session, run, tmp_path):
     folder = tmp_path / 'made here'
     with LogCapture(session) as log:
         summary = run('connectome demo "%s" size small seed 5' % folder)
-    assert summary['folder'] == str(folder) and summary['seed'] == 5
+    assert summary.folder == str(folder) and summary.seed == 5
     assert synthetic.read_truth(folder)['seed'] == 5
     assert sorted(os.listdir(folder)) == ['README.txt', 'image', 'objects', 'segmentation',
                                           'truth.hdf5']
-    assert summary['message'] in log.text
+    assert summary.message in log.text
     assert log.text.count('Wrote synthetic dataset') == 1
     assert ('Wrote synthetic dataset %s (size small, seed 5): %d image and %d segmentation'
-            ' tiles' % (folder, summary['tiles'], summary['tiles'])) in log.text
-    assert '%d regions' % summary['regions'] in log.text
-    assert '%d axons' % summary['objects']['axon'] in log.text
+            ' tiles' % (folder, summary.tiles, summary.tiles)) in log.text
+    assert '%d regions' % summary.regions in log.text
+    assert '%d axons' % summary.objects['axon'] in log.text
     assert log.statuses and all('tiles' in s for s in log.statuses)
 
 

@@ -68,9 +68,9 @@ def test_tiles_are_named_shaped_and_stored_like_the_originals(small):
     truth, folder = small['truth'], small['folder']
     t = truth['tile_size']
     layout = synthetic.dataset_layout('small')
-    present = {synthetic.tile_name(p) for p in layout['present']}
+    present = {synthetic.tile_name(p) for p in layout.present}
     absent = {tuple(p) for p in truth['absent_tiles']}
-    assert absent == set(layout['absent']) and absent
+    assert absent == set(layout.absent) and absent
     gx, gy, gz = truth['grid_shape']
     assert len(present) + len(absent) == gx * gy * gz
     for kind in ('image', 'segmentation'):
@@ -110,13 +110,13 @@ def test_imaged_region_is_not_a_box_and_zero_outside(small, volumes):
 def test_layouts_of_all_sizes():
     for size, p in synthetic.SIZES.items():
         layout = synthetic.dataset_layout(size)
-        t = layout['tile_size']
-        assert layout['absent'] and layout['present']
-        (x0, y0, _z0), (x1, y1, _z1) = layout['extent']
+        t = layout.tile_size
+        assert layout.absent and layout.present
+        (x0, y0, _z0), (x1, y1, _z1) = layout.extent
         # A soma, with room around it, fits in the imaged region.
-        assert 2 * p['soma_radius'] + 200 < min(x1 - x0, y1 - y0) * synthetic.VOXEL_SIZE[0]
-    segmentation_bytes = {size: len(synthetic.dataset_layout(size)['present'])
-                          * synthetic.dataset_layout(size)['tile_size'] ** 3 * 4
+        assert 2 * p.soma_radius + 200 < min(x1 - x0, y1 - y0) * synthetic.VOXEL_SIZE[0]
+    segmentation_bytes = {size: len(synthetic.dataset_layout(size).present)
+                          * synthetic.dataset_layout(size).tile_size ** 3 * 4
                           for size in synthetic.SIZES}
     assert 0.4e9 < segmentation_bytes['medium'] < 0.8e9
     assert segmentation_bytes['large'] >= 2e9
@@ -373,21 +373,21 @@ def test_same_seed_same_dataset_other_seed_differs(small, tmp_path):
 
 def test_summary_and_progress(small):
     summary, truth, folder = small['summary'], small['truth'], small['folder']
-    assert summary['tiles'] == len(os.listdir(folder / 'segmentation'))
-    assert summary['absent_tiles'] == len(truth['absent_tiles'])
-    assert summary['regions'] == len(truth['region_ids'])
-    assert summary['maximum_region_id'] == truth['maximum_region_id']
-    assert summary['objects'] == {name: int(truth[name].max()) for name in CLASSES}
-    assert summary['synapses'] == len(truth['synapses'])
+    assert summary.tiles == len(os.listdir(folder / 'segmentation'))
+    assert summary.absent_tiles == len(truth['absent_tiles'])
+    assert summary.regions == len(truth['region_ids'])
+    assert summary.maximum_region_id == truth['maximum_region_id']
+    assert summary.objects == {name: int(truth[name].max()) for name in CLASSES}
+    assert summary.synapses == len(truth['synapses'])
     on_disk = sum(os.path.getsize(os.path.join(d, f))
                   for d, _, files in os.walk(folder) for f in files)
-    assert summary['bytes'] == on_disk
-    assert summary['seconds'] > 0
+    assert summary.bytes == on_disk
+    assert summary.seconds > 0
     lines = small['lines']
-    assert lines[-1] == (summary['message'], True)
+    assert lines[-1] == (summary.message, True)
     assert all(not final and 'tiles' in m for m, final in lines[:-1])
-    assert str(folder) in summary['message'] and '%d regions' % summary['regions'] in (
-        summary['message'])
+    assert str(folder) in summary.message and '%d regions' % summary.regions in (
+        summary.message)
 
 
 def test_existing_folder_needs_replace(tmp_path):
