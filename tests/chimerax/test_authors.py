@@ -14,6 +14,7 @@ import pytest
 from scipy import ndimage
 
 from segfixtures import LogCapture, combined_demo, settings, window_xy  # noqa: F401
+from chimerax.connectome.pipeline.attributefile import AttributeFile
 from chimerax.connectome.demo import read_authors_truth, read_truth
 
 # What the FOLDER form writes, and their types.
@@ -66,8 +67,7 @@ def test_folder_form_gives_the_truth(session, run, demo, tmp_path):
     check_written(seg, demo['expected'], ATTRIBUTES)
     with h5py.File(seg, 'r') as f:
         assert np.array_equal(f['Chimera/image1/data_zyx'][()], voxels)
-        names = [n.decode() if isinstance(n, bytes) else n
-                 for n in f['attributes/dendriteclass'].attrs['category_names']]
+        names = [c.name for c in AttributeFile(seg).info()['dendriteclass'].categories]
         assert names == list(demo['expected']['dendrite_classes'])
     # The log says how many regions are on several synapses.
     assert 'presynapse: ' in log.text and '(the lowest id kept)' in log.text
