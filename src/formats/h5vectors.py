@@ -177,7 +177,8 @@ def hdf5_reason(e):
     'Unable to synchronously open object (invalid datatype size)')."""
     text = str(e.args[0]) if e.args else str(e)
     found = re.search(r'\(([^()]*)\)\W*$', text)
-    return found.group(1) if found else text
+    return found.group(1) if found and not found.group(1).startswith('return value') \
+        else text
 
 
 def _type_name(dtype):
