@@ -53,6 +53,7 @@ class FileGeometry:
             f.seek(self.base)
             head = f.read(64)
         self.supported = False
+        self.end = None
         if len(head) < 16 or head[:8] != b'\x89HDF\r\n\x1a\n':
             return
         version = head[8]
