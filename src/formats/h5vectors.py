@@ -9,12 +9,17 @@ decoded for all datasets at once with numpy (version 1 headers: dataspace, datat
 layout messages), and the data of contiguous datasets is gathered from large blocks the
 same way.  What this decoder does not handle (version 2 headers, header continuations,
 chunked or compressed storage, unusual types, soft links) is read through h5py, one
-dataset at a time, so the result is the same for every file h5py can read.
+dataset at a time, so the result is the same for every file h5py can read.  So is every
+header the decoder cannot prove sound: a message or field outside its header, a rank
+above HDF5's 32, dimensions whose product overflows, a header or data block outside the
+file's end of allocation (HDF5 reads zeros there, never the bytes a file may hold past
+it); h5py then reads it or refuses it, and the refusal names the file and the dataset.
 
 Pure: numpy, h5py.  HDF5 calls are made from the calling thread only.
 """
 
 import os
+import re
 
 import h5py
 import numpy as np
@@ -28,10 +33,18 @@ TYPES = [np.dtype(c) for c in ('<u1', '<u2', '<u4', '<u8', '<i1', '<i2', '<i4', 
                                 '<f4', '<f8')]
 BLOCK = 32 << 20                    # bytes read at once (header and data blocks)
 UNDEFINED = 0xFFFFFFFFFFFFFFFF
+MAX_RANK = 32                       # HDF5's limit (H5S_MAX_RANK)
+INT64_MAX = np.iinfo(np.int64).max
+# Sizes of the message bodies the decoder reads fields from (bytes), from the HDF5
+# file-format specification: a fixed-point datatype (class, bits, size, offset,
+# precision), a floating-point one (through the exponent bias), a version 3 contiguous
+# layout (class, address, size).
+FIXED_TYPE_BYTES, FLOAT_TYPE_BYTES, LAYOUT_BYTES = 12, 20, 18
 
 
 class FileGeometry:
-    """What the superblock says about addresses: their base and their widths."""
+    """What the superblock says about addresses: their base, their widths and ``end``,
+    the file's end of allocation (no object or data of the file lies past it)."""
 
     def __init__(self, path, h5file):
         self.path = path
@@ -40,16 +53,25 @@ class FileGeometry:
             f.seek(self.base)
             head = f.read(64)
         self.supported = False
+        self.end = None
         if len(head) < 16 or head[:8] != b'\x89HDF\r\n\x1a\n':
             return
         version = head[8]
         if version in (0, 1):
             self.size_offsets, self.size_lengths = head[13], head[14]
+            eoa_at = 40 if version == 0 else 44
         elif version in (2, 3):
             self.size_offsets, self.size_lengths = head[9], head[10]
+            eoa_at = 28
         else:
             return
-        self.supported = self.size_offsets == 8 and self.size_lengths == 8
+        if self.size_offsets != 8 or self.size_lengths != 8 or len(head) < eoa_at + 8:
+            return
+        eoa = int.from_bytes(head[eoa_at:eoa_at + 8], 'little')
+        # HDF5 stores the end of allocation counted from the file's start where a
+        # userblock sits (the base); the smaller reading is the one always safe.
+        self.end = min(eoa, eoa + self.base)
+        self.supported = eoa != UNDEFINED and self.end <= INT64_MAX
 
 
 class Vectors:
@@ -73,7 +95,8 @@ def group_links(group):
 
     def visit(name, info):
         names.append(name.decode('utf-8', 'surrogateescape'))
-        addresses.append(info.u if info.type == HARD else -1)
+        # An address no file can have (a damaged link) is left to h5py, like soft links.
+        addresses.append(info.u if info.type == HARD and 0 <= info.u <= INT64_MAX else -1)
     group.id.links.iterate(visit, info=True)
     return names, np.array(addresses, np.int64)
 
@@ -89,7 +112,7 @@ def read_vectors(path, h5file, group, names=None, addresses=None, report=None,
         names, addresses = group_links(group)
     n = len(names)
     if describe is None:
-        prefix = group.name.rstrip('/') + '/'
+        prefix = '%s %s/' % (os.path.basename(path), group.name.rstrip('/'))
 
         def describe(k):
             return prefix + names[k]
@@ -122,18 +145,41 @@ def read_vectors(path, h5file, group, names=None, addresses=None, report=None,
     return Vectors(names, values, lengths, int(np.count_nonzero(decoded)), len(slow_values))
 
 
+# What h5py raises for an object it cannot open or a type numpy has no equivalent of
+# (a datatype of 3 or 16 bytes: TypeError).
+UNREADABLE = (KeyError, OSError, RuntimeError, ValueError, TypeError, OverflowError)
+
+
 def _read_one(group, name, label):
     try:
         obj = group.get(name)
-    except (KeyError, OSError, RuntimeError, ValueError) as e:
-        raise InputError('%s cannot be read: %s' % (label, e))
-    if not isinstance(obj, h5py.Dataset):
+        if obj is None and group.id.links.get_info(_encode(name)).type == h5l.TYPE_HARD:
+            # The link is there, its object will not open: h5py says why.
+            obj = group[name]
+        dtype = obj.dtype if isinstance(obj, h5py.Dataset) else None
+    except UNREADABLE as e:
+        raise InputError('%s cannot be read, its HDF5 object header is damaged: %s'
+                         % (label, hdf5_reason(e)))
+    if dtype is None:
         raise InputError('%s is not a dataset (%s), not a vector of region ids'
                          % (label, 'a group' if isinstance(obj, h5py.Group)
                             else 'a dangling link'))
-    if obj.dtype.kind not in 'iuf':
-        raise InputError('%s holds %s, not numbers' % (label, _type_name(obj.dtype)))
+    if dtype.kind not in 'iuf':
+        raise InputError('%s holds %s, not numbers' % (label, _type_name(dtype)))
     return dataset_vector(obj, label)
+
+
+def _encode(name):
+    return name.encode('utf-8', 'surrogateescape')
+
+
+def hdf5_reason(e):
+    """The HDF5 library's reason in an h5py exception ('invalid datatype size' of
+    'Unable to synchronously open object (invalid datatype size)')."""
+    text = str(e.args[0]) if e.args else str(e)
+    found = re.search(r'\(([^()]*)\)\W*$', text)
+    return found.group(1) if found and not found.group(1).startswith('return value') \
+        else text
 
 
 def _type_name(dtype):
@@ -168,8 +214,10 @@ def dataset_vector(ds, label):
                          % (label, ' x '.join(map(str, ds.shape))))
     try:
         return np.asarray(ds[()]).reshape(-1)
-    except (OSError, RuntimeError, ValueError) as e:
-        raise InputError('%s cannot be read (damaged or truncated?): %s' % (label, e))
+    except (MemoryError,) + UNREADABLE as e:
+        raise InputError('%s cannot be read (damaged or truncated?): %s'
+                         % (label, hdf5_reason(e) if not isinstance(e, MemoryError)
+                            else 'too large for memory'))
 
 
 # ---------------------------------------------------------------------------------------
@@ -221,25 +269,30 @@ def _decode_headers(path, geometry, addresses):
     n = addresses.size
     out = dict(code=np.full(n, -1, np.int64), count=np.zeros(n, np.int64),
                offset=np.zeros(n, np.int64), nbytes=np.zeros(n, np.int64))
-    hard = np.flatnonzero(addresses >= 0)
+    size = os.path.getsize(path)
+    end = geometry.end
+    # Headers that start past the end of allocation are h5py's (it refuses them).
+    hard = np.flatnonzero((addresses >= 0) & (addresses < end - geometry.base))
     if hard.size == 0:
         return out
-    size = os.path.getsize(path)
     absolute = addresses[hard] + geometry.base
     order = np.argsort(absolute, kind='stable')
     hard, starts = hard[order], absolute[order]
-    ends = np.minimum(starts + HEADER_WINDOW, size)
+    # What a header may span: up to the end of allocation (or of the file, if shorter).
+    room = np.minimum(end, size) - starts
+    ends = starts + np.clip(room, 0, HEADER_WINDOW)
     fd = os.open(path, os.O_RDONLY)
     try:
         for i, j in _blocks(starts, np.maximum.accumulate(ends)):
             lo = int(starts[i])
-            if lo >= size:
-                continue
             hi = int(ends[i:j].max())
-            # Zeros past the end: windows cut by the end of the file read as zeros.
+            if hi <= lo:
+                continue
+            # Zeros past the window's end, so a lying field reads zeros, never another
+            # block; every field read is then checked to lie inside its header.
             buf = np.concatenate([_pread_run(fd, lo, hi - lo, path),
                                   np.zeros(HEADER_WINDOW, np.uint8)])
-            _decode_block(buf, starts[i:j] - lo, hard[i:j], geometry.base, out)
+            _decode_block(buf, starts[i:j] - lo, room[i:j], hard[i:j], geometry, out)
     finally:
         os.close(fd)
     code, offset, nbytes = out['code'], out['offset'], out['nbytes']
@@ -252,17 +305,18 @@ def _decode_headers(path, geometry, addresses):
     return out
 
 
-def _decode_block(buf, pos, rows, base, out):
-    """Decode the version 1 object headers at ``buf[pos]`` of datasets ``rows``."""
+def _decode_block(buf, pos, room, rows, geometry, out):
+    """Decode the version 1 object headers at ``buf[pos]`` of datasets ``rows``, each
+    with ``room`` bytes before the end of allocation."""
     W = HEADER_WINDOW
     good = buf[pos] == 1                                 # version 1 object header
     nmsg = _u(buf, pos, 2, 2).astype(np.int64)
     hsize = _u(buf, pos, 8, 4).astype(np.int64)
+    good &= 16 + hsize <= room                           # the header is in the file
     limit = 16 + np.minimum(hsize, W - 16)
     cursor = np.full(pos.size, 16, np.int64)
-    space_at = np.full(pos.size, -1, np.int64)
-    type_at = np.full(pos.size, -1, np.int64)
-    layout_at = np.full(pos.size, -1, np.int64)
+    found = {kind: (np.full(pos.size, -1, np.int64), np.zeros(pos.size, np.int64))
+             for kind in (1, 3, 8)}                      # message: (body at, body size)
     most = int(nmsg[good].max()) if good.any() else 0
     for step in range(most):
         live = good & (step < nmsg)
@@ -275,37 +329,49 @@ def _decode_block(buf, pos, rows, base, out):
         mtype = _u(buf, p, c, 2).astype(np.int64)
         msize = _u(buf, p, c + 2, 2).astype(np.int64)
         shared = (buf[p + c + 4] & 0x02) != 0
-        for kind, where in ((1, space_at), (3, type_at), (8, layout_at)):
+        for kind, (at, length) in found.items():
             hit = mtype == kind
-            where[r[hit]] = c[hit] + 8
+            at[r[hit]] = c[hit] + 8
+            length[r[hit]] = msize[hit]
         # A header continuation, a filter pipeline, or a dataspace or datatype shared
         # with other objects (the message then only points to it): h5py reads those.
         good[r[(mtype == 0x10) | (mtype == 0x0B) | (shared & ((mtype == 1) | (mtype == 3)))]] \
             = False
         cursor[r] = c + 8 + msize
         good[r[c + 8 + msize > limit[r]]] = False
+    (space_at, space_len), (type_at, type_len), (layout_at, layout_len) = \
+        found[1], found[3], found[8]
     good &= (space_at >= 0) & (type_at >= 0) & (layout_at >= 0)
 
     # Dataspace: version 1 (dims at +8) or 2 (dims at +4; type 0 scalar, 1 simple,
-    # 2 null).  Scalars go through h5py.
+    # 2 null).  Scalars go through h5py; so does a rank above HDF5's or dimensions
+    # outside the message.
     r = np.flatnonzero(good)
     p = pos[r]
     sp = space_at[r]
     sversion = buf[p + sp]
     rank = buf[p + sp + 1].astype(np.int64)
     stype = np.where(sversion == 2, buf[p + sp + 3], np.where(rank == 0, 0, 1))
-    good[r[((sversion != 1) & (sversion != 2)) | (stype == 0) | (stype > 2)]] = False
     dims_at = sp + np.where(sversion == 2, 4, 8)
+    fits = (rank <= MAX_RANK) & (dims_at + 8 * rank <= sp + space_len[r])
+    good[r[((sversion != 1) & (sversion != 2)) | (stype == 0) | (stype > 2) | ~fits]] = False
+    rank = np.where(fits, rank, 0)
     elements = np.ones(r.size, np.int64)
     larger = np.zeros(r.size, np.int64)                  # dimensions longer than 1
+    # Products are checked in floating point: a lying dimension must not wrap around.
+    bound = np.ones(r.size, np.float64)
     for d in range(int(rank.max()) if r.size else 0):
         has = (d < rank) & (stype == 1)
-        dim = np.where(has, _u(buf, p, dims_at + 8 * d, 8).astype(np.int64), 1)
+        dim = np.where(has, _u(buf, p, dims_at + 8 * d, 8), np.uint64(1))
+        sane = dim <= np.uint64(INT64_MAX)
+        dim = np.where(sane, dim, 0).astype(np.int64)
+        good[r[~sane]] = False
+        bound *= dim
         elements *= dim
         larger += dim > 1
     elements[stype == 2] = 0
     # Not a vector (a 3 x k matrix of skeleton nodes): h5py reads it and names it.
-    good[r[larger > 1]] = False
+    good[r[(larger > 1) | (bound > geometry.end)]] = False
 
     # Datatype: little-endian fixed-point (1-8 bytes) or IEEE floating-point (4, 8).
     tp = type_at[r]
@@ -318,30 +384,37 @@ def _decode_block(buf, pos, rows, base, out):
     full = (_u(buf, p, tp + 8, 2).astype(np.int64) == 0) & \
         (_u(buf, p, tp + 10, 2).astype(np.int64) == 8 * tsize)
     log2 = np.select([tsize == 1, tsize == 2, tsize == 4, tsize == 8], [0, 1, 2, 3], -1)
-    fixed = (tclass == 0) & (log2 >= 0) & little & full
+    fixed = (tclass == 0) & (log2 >= 0) & little & full & (type_len[r] >= FIXED_TYPE_BYTES)
     # IEEE binary32 / binary64: exponent and mantissa where IEEE puts them.
     layout = np.stack([buf[p + tp + 12 + k] for k in range(4)], axis=1).astype(np.int64)
     bias = _u(buf, p, tp + 16, 4).astype(np.int64)
     ieee32 = (tsize == 4) & np.all(layout == (23, 8, 0, 23), axis=1) & (bias == 127)
     ieee64 = (tsize == 8) & np.all(layout == (52, 11, 0, 52), axis=1) & (bias == 1023)
-    floating = (tclass == 1) & (ieee32 | ieee64) & ((bits & 0x41) == 0) & full
+    floating = (tclass == 1) & (ieee32 | ieee64) & ((bits & 0x41) == 0) & full & \
+        (type_len[r] >= FLOAT_TYPE_BYTES)
     codes = np.where(fixed, log2 + 4 * signed, np.where(floating, 8 + (tsize == 8), -1))
     itemsize = np.where(codes >= 0, tsize, 0)
 
-    # Layout: version 3 or 4, contiguous, with its data's address and size.
+    # Layout: version 3 or 4, contiguous, with its data's address and size, the data
+    # inside the allocated file (past its end HDF5 reads zeros, not what lies there).
     lp = layout_at[r]
-    contiguous = np.isin(buf[p + lp], (3, 4)) & (buf[p + lp + 1] == 1)
+    contiguous = np.isin(buf[p + lp], (3, 4)) & (buf[p + lp + 1] == 1) & \
+        (layout_len[r] >= LAYOUT_BYTES)
     address = _u(buf, p, lp + 2, 8)
-    size_field = _u(buf, p, lp + 10, 8).astype(np.int64)
+    size_field = _u(buf, p, lp + 10, 8)
     defined = address != np.uint64(UNDEFINED)
     empty = elements == 0
+    room = np.uint64(geometry.end - geometry.base)
+    inside = (address <= room) & (size_field <= room - np.minimum(address, room))
+    size_field = np.where(inside, size_field, 0).astype(np.int64)
     bad = (codes < 0) | ~contiguous | (~defined & ~empty)    # never written: fill value
-    bad |= defined & (size_field != elements * itemsize)
+    bad |= defined & (~inside | (size_field != elements * itemsize))
     sel = good[r] & ~bad
     keep = rows[r[sel]]
     out['code'][keep] = codes[sel]
     out['count'][keep] = elements[sel]
-    out['offset'][keep] = np.where(defined[sel], address[sel].astype(np.int64) + base, -1)
+    out['offset'][keep] = np.where(defined[sel], address[sel].astype(np.int64)
+                                   + geometry.base, -1)
     out['nbytes'][keep] = np.where(defined[sel], size_field[sel], 0)
 
 

@@ -8,9 +8,17 @@ reads and writes the per-region arrays, the wiring kept beside them
 (``/attributes/.connectome``, pipeline/wiring.py) and the maximum region id, and says
 what ``connectome ids`` must know before changing the file (``survey``).  Writes are
 atomic per array (formats/hdf5edit.py) under the file's lock (formats/locks.py).
+
+Text that grows with the data (a category attribute's names, codes and object counts;
+the wiring's texts) is kept in scalar datasets, not HDF5 attributes, which must fit in
+an object header (64 KiB): an array NAME's categories in ``/attributes/.NAME.categories``
+(JSON), the wiring's texts as datasets of its group.  Files that keep them as
+attributes, as this bundle wrote them before, read as they did.  Dotted names are never
+attribute names, so ChimeraX's lookup by name cannot find them.
 Pure: numpy, h5py.
 """
 
+import json
 import os
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -25,6 +33,13 @@ from .classes import hdf5_text, object_count
 from .labels import is_label_type
 
 GROUP = sidecar.GROUP          # /attributes, in a Chimera map as in a store's file
+# The HDF5 attributes of a category array that its categories dataset keeps instead.
+CATEGORY_KEYS = ('category_names', 'category_codes', 'category_objects')
+
+
+def categories_node(name):
+    """The name of the dataset beside array ``name`` that keeps its categories."""
+    return '.%s.categories' % name
 
 
 class Category(NamedTuple):
@@ -136,7 +151,7 @@ class AttributeFile:
                 return out
             for name, node in group.items():
                 if isinstance(node, h5py.Dataset) and node.ndim == 1:
-                    out[name] = _info(node.attrs, node.dtype)
+                    out[name] = _info(_metadata(group, name, node), node.dtype)
         return out
 
     def listing(self):
@@ -172,7 +187,7 @@ class AttributeFile:
                             count = int(np.count_nonzero(~np.isnan(values[1:])))
                         else:
                             count = object_count(values)
-                        attrs = dict(node.attrs)
+                        attrs = _metadata(group, name, node)
                         attrs.setdefault('kind', 'number' if values.dtype.kind == 'f'
                                          else 'id')
                         out.append((name, node.shape[0], count, attrs))
@@ -222,7 +237,7 @@ class AttributeFile:
                         raise InputError('%s: /%s/%s is missing or damaged; run connectome'
                                          ' ids again' % (self.path, where, name), self.path)
                     tables[name] = ds[()]
-                text = {k: hdf5_text(g.attrs.get(k)) for k in wiring_tables.TEXTS}
+                text = {k: _text(g, k) for k in wiring_tables.TEXTS}
         except OSError as e:
             raise InputError('%s cannot be read: %s' % (self.path, e), self.path)
         return wiring_tables.from_tables(tables, text)
@@ -261,6 +276,30 @@ class AttributeFile:
                 _swap_in(f, {}, groups={wiring_tables.GROUP: (datasets, attrs)})
 
 
+def _metadata(group, name, node):
+    """{HDF5 attribute: value} of array ``name``, with its categories from their dataset
+    (or from the array's own attributes, where older files keep them)."""
+    attrs = dict(node.attrs)
+    table = group.get(categories_node(name))
+    if isinstance(table, h5py.Dataset) and table.shape == ():
+        kept = json.loads(hdf5_text(table[()]) or '{}')
+        attrs.update({key: kept.get(key, []) for key in CATEGORY_KEYS})
+    return attrs
+
+
+def _text(group, key):
+    """A text kept in ``group``: its scalar dataset ``key``, else (older files) its HDF5
+    attribute; None if neither."""
+    node = group.get(key)
+    if isinstance(node, h5py.Dataset) and node.shape == ():
+        return hdf5_text(node[()])
+    return hdf5_text(group.attrs.get(key))
+
+
+def _store_text(group, key, text):
+    group.create_dataset(key, data=np.bytes_(text.encode('utf-8')))
+
+
 def _info(attrs, dtype):
     """The AttributeInfo of an array from its HDF5 attributes (and, where they give no
     kind, its dtype: floats are numbers)."""
@@ -289,19 +328,30 @@ def _swap_in(f, arrays, metadata=None, groups=None):
     if temporary in f:
         del f[temporary]
     new = f.create_group(temporary)
+    replaced = set(arrays) | set(groups) | {categories_node(n) for n in arrays}
     if isinstance(old, h5py.Group):
         for name in old:
-            if name not in arrays and name not in groups:
+            if name not in replaced:
                 new[name] = old[name]
     for name, values in arrays.items():
         kind = np.float32 if np.asarray(values).dtype.kind == 'f' else np.int32
         ds = new.create_dataset(name, data=np.ascontiguousarray(values, kind))
-        for key, value in (metadata or {}).get(name, {}).items():
+        kept = dict((metadata or {}).get(name, {}))
+        table = {key: kept.pop(key) for key in CATEGORY_KEYS if key in kept}
+        for key, value in kept.items():
             ds.attrs[key] = value
+        if table:
+            _store_text(new, categories_node(name), json.dumps(
+                {key: [hdf5_text(v) if key == 'category_names' else int(v)
+                       for v in np.asarray(value).reshape(-1)]
+                 for key, value in table.items()}))
     for name, (datasets, attrs) in groups.items():
         sub = new.create_group(name)
         for key, value in attrs.items():
-            sub.attrs[key] = value
+            if isinstance(value, str):
+                _store_text(sub, key, value)
+            else:
+                sub.attrs[key] = value
         for member, (values, member_attrs) in datasets.items():
             ds = sub.create_dataset(member, data=np.ascontiguousarray(values))
             for key, value in member_attrs.items():

@@ -24,6 +24,7 @@ from . import attributes
 
 
 NOUNS = {'spinehead': 'spine head', 'presynapse': 'synapse', 'postsynapse': 'synapse'}
+LOGGED_CATEGORIES = 30          # categories named in the log line (a file may have 100,000)
 
 
 class Request(NamedTuple):
@@ -297,8 +298,10 @@ def _build_mapped(p, parent, result, opened):
     line = '%s (from %s)' % (stats.message(), vector.description)
     if kind == 'category':
         counts = metadata['category_objects']
-        line += ': ' + ', '.join('%s %d' % (n, c) for n, c in
-                                 zip(metadata['category_names'], counts))
+        listed = ['%s %d' % (n, c) for n, c in
+                  zip(metadata['category_names'][:LOGGED_CATEGORIES], counts)]
+        more = len(counts) - len(listed)
+        line += ': ' + ', '.join(listed) + (' and %d more categories' % more if more else '')
     result.messages.append(line)
 
 

@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
+import h5lies
 from segfixtures import LogCapture, combined_demo, settings, window_xy  # noqa: F401
+from chimerax.connectome.pipeline.attributefile import AttributeFile
 from chimerax.connectome.demo import read_authors_truth, read_truth
 
 # What the FOLDER form writes, and their types.
@@ -66,8 +68,7 @@ def test_folder_form_gives_the_truth(session, run, demo, tmp_path):
     check_written(seg, demo['expected'], ATTRIBUTES)
     with h5py.File(seg, 'r') as f:
         assert np.array_equal(f['Chimera/image1/data_zyx'][()], voxels)
-        names = [n.decode() if isinstance(n, bytes) else n
-                 for n in f['attributes/dendriteclass'].attrs['category_names']]
+        names = [c.name for c in AttributeFile(seg).info()['dendriteclass'].categories]
         assert names == list(demo['expected']['dendrite_classes'])
     # The log says how many regions are on several synapses.
     assert 'presynapse: ' in log.text and '(the lowest id kept)' in log.text
@@ -142,7 +143,8 @@ def test_neuron_id_misread_is_refused(session, run, demo, tmp_path):
 
 
 @pytest.mark.parametrize('case', ['no files', 'truncated', 'neuronId too short',
-                                  'codes without names', 'foreign'])
+                                  'codes without names', 'foreign', 'spine head past int32',
+                                  'datatype size 0'])
 def test_bad_input_leaves_the_segmentation_as_it_was(session, run, demo, tmp_path, case):
     from chimerax.core.errors import UserError
     seg = fresh(demo, tmp_path)
@@ -167,6 +169,20 @@ def test_bad_input_leaves_the_segmentation_as_it_was(session, run, demo, tmp_pat
             for name in list(f['/axons/class'].attrs):
                 del f['/axons/class'].attrs[name]
         words = ['axons.hdf5 /axons/class', 'have no name']
+    elif case == 'spine head past int32':
+        # 2^32 + 3, which int32 would keep as spine head 3
+        with h5py.File(folder / 'synapses.hdf5', 'r+') as f:
+            n = f['/synapses/type'].shape[0]
+            ids = np.zeros(n, np.uint64)
+            ids[n // 2] = 4294967299
+            if '/synapses/postSpineHeadId' in f:
+                del f['/synapses/postSpineHeadId']
+            f['/synapses/postSpineHeadId'] = ids
+        words = ['synapses.hdf5: /synapses/postSpineHeadId holds 4294967299 at position %d'
+                 % (n // 2 + 1)]
+    elif case == 'datatype size 0':
+        h5lies.lie(str(folder / 'axons.hdf5'), '/axons/agglomerate/2', 'type_size', 0)
+        words = ['axons.hdf5 /axons/agglomerate/2 cannot be read', 'invalid datatype size']
     else:
         os.remove(folder / 'axons.hdf5')
         with h5py.File(folder / 'axons.hdf5', 'w') as f:
@@ -178,6 +194,42 @@ def test_bad_input_leaves_the_segmentation_as_it_was(session, run, demo, tmp_pat
     for w in words:
         assert w in str(e.value), str(e.value)
     assert digest(seg) == before
+
+
+def test_fractional_skeleton_edges_are_refused(session, run, demo, tmp_path):
+    from chimerax.core.errors import UserError
+    seg = fresh(demo, tmp_path)
+    folder = tmp_path / 'authors'
+    shutil.copytree(demo['folder'], folder)
+    run('connectome ids %s %s' % (seg, folder))
+    with h5py.File(folder / 'axons.hdf5', 'r+') as f:
+        edges = f['/axons/skeleton/1/edges'][()].astype(np.float64)
+        edges[:, 0] += 0.5                  # 1.5 -> 2.5 was drawn as node 1 -> 2
+        del f['/axons/skeleton/1/edges']
+        f['/axons/skeleton/1/edges'] = edges
+    with pytest.raises(UserError, match=r'axons.hdf5: /axons/skeleton/1/edges holds '
+                                        r'[0-9]+\.5, not a node index'):
+        run('connectome skeletons %s axon 1' % seg)
+
+
+def test_a_hundred_thousand_category_names(session, run, demo, tmp_path):
+    # HDF5 attributes must fit in an object header: "object header message is too large"
+    seg = fresh(demo, tmp_path)
+    run('connectome ids %s axon %s' % (seg, demo['folder'] / 'axons.hdf5'))
+    classes = tmp_path / 'classes.h5'
+    with h5py.File(demo['folder'] / 'axons.hdf5', 'r') as f:
+        count = f['/axons/class'].shape[0]
+    with h5py.File(classes, 'w', libver='latest') as f:
+        ds = f.create_dataset('/axons/class', data=np.arange(count, dtype=np.uint32) + 1)
+        for k in range(1, 100001):
+            ds.attrs['class %d' % k] = np.uint32(k)
+    with LogCapture(session) as log:
+        run('connectome ids %s axonclass %s:/axons/class via axon' % (seg, classes))
+    assert 'class 30 1 and 99970 more categories' in log.text and len(log.text) < 5000
+    categories = AttributeFile(seg).info()['axonclass'].categories
+    assert len(categories) == 100000
+    assert categories[count - 1] == ('class %d' % count, count, 1)
+    assert categories[count] == ('class %d' % (count + 1), count + 1, 0)
 
 
 # ---------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """A bounded, seeded fuzzer (about a minute): random byte damage and truncation of tiles
-and of object files of every supported layout, and random option values within and
-outside their ranges, each run through the real commands.  The rule: success with a
-correct result, or a UserError; never another exception (a traceback), a hang (the
-per-test timeout), a crash (it would end the test process) or a changed input."""
+and of object files of every supported layout, lies in every HDF5 header field the fast
+object-file reader decodes, and random option values within and outside their ranges,
+each run through the real commands.  The rule: success with a correct result (for a
+lying header: the data h5py reads), or a UserError naming the file; never another
+exception (a traceback), a hang (the per-test timeout), a crash (it would end the test
+process) or a changed input."""
 
 import hashlib
 import os
@@ -13,6 +15,7 @@ import hdf5plugin  # noqa: F401  (Blosc chunks of the outputs)
 import numpy as np
 import scipy.io
 
+import h5lies
 import segfixtures as sf
 import tilesets
 
@@ -159,6 +162,72 @@ def test_damaged_object_files(session, run, tmp_path):
                 assert np.array_equal(f['Chimera/image1/data_zyx'][()], sf.volumes()[1])
             assert axon.dtype == np.int32 and axon.min() >= 0
         victim.unlink()
+    assert seen == {'ok', 'refused'}
+
+
+def lying_files(folder, objects):
+    """The objects in the layouts whose members are HDF5 datasets: {layout: (path, the
+    dataset of object 3, how messages name it)}."""
+    from chimerax.connectome.formats import matfile
+    out = {}
+    path = str(folder / 'axons.hdf5')             # the authors' layout
+    with h5py.File(path, 'w') as f:
+        f.attrs['info'] = 'written by hand'
+        for k, o in enumerate(objects, 1):
+            f['/axons/agglomerate/%d' % k] = np.array(o, np.uint32)
+    out['authors'] = (path, '/axons/agglomerate/3', '/axons/agglomerate/3')
+    path = str(folder / 'group.h5')
+    with h5py.File(path, 'w') as f:
+        for k, o in enumerate(objects, 1):
+            f['/axons/%d' % k] = np.array(o, np.uint32)
+    out['group'] = (path, '/axons/3', '/axons/3')
+    path = str(folder / 'cells73.mat')
+    matfile.write_mat(path, {'axons': matfile.Cell([np.array(o, float) for o in objects])})
+    with h5py.File(path, 'r') as f:
+        out['cell array'] = (path, f[f['axons'][()].reshape(-1)[2]].name, 'axons{3}')
+    return out
+
+
+def test_lying_headers(session, run, tmp_path):
+    from chimerax.core.errors import UserError
+    em, seg = sf.write_pair(tmp_path, attributes=())
+    regions = [sf.region_id(b) for b, _ in sf.boxes()]
+    objects = [regions[3 * k:3 * k + 3] for k in range(5)]
+    pristine = tmp_path / 'pristine'
+    pristine.mkdir()
+    files = lying_files(pristine, objects)
+    with h5py.File(seg, 'r') as f:
+        size = int(f['Chimera/image1'].attrs['maximum_segment_id']) + 1
+    seen = set()
+    for layout, (source, dataset, label) in files.items():
+        for field, value in h5lies.LIES:
+            victim = tmp_path / os.path.basename(source)
+            shutil.copy(source, victim)
+            h5lies.lie(str(victim), dataset, field, value)
+            read = h5lies.h5py_reads(str(victim), dataset)
+            before, seg_before = digest(victim), digest(seg)
+            command = 'connectome ids %s axon %s replace true' % (seg, victim)
+            what = '%s %s %s: h5py reads %r' % (layout, field, value, read)
+            try:
+                run(command, log=False)
+            except UserError as e:
+                seen.add('refused')
+                assert victim.name in str(e), '%s: %s' % (what, e)
+                if isinstance(read, Exception):
+                    assert label in str(e), '%s: %s' % (what, e)
+                assert digest(seg) == seg_before, what
+            except Exception as e:
+                raise AssertionError('%s: %s: %s' % (what, type(e).__name__, e)) from e
+            else:
+                seen.add('ok')
+                assert not isinstance(read, Exception), what
+                expected = np.zeros(size, np.int32)
+                for k, o in enumerate(objects, 1):
+                    expected[np.asarray(read, np.int64) if k == 3 else o] = k
+                with h5py.File(seg, 'r') as f:
+                    assert np.array_equal(f['attributes/axon'][()], expected), what
+            assert digest(victim) == before, 'the object file changed'
+            victim.unlink()
     assert seen == {'ok', 'refused'}
 
 

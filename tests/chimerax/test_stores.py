@@ -294,6 +294,7 @@ def test_authors_folder_and_categories_on_a_store(session, run, tmp_path):
     the same attributes, category names included, to its attribute file as to a .cmap,
     and `connectome color ... CATEGORY COLOR` reads them from there."""
     from chimerax.connectome.demo import read_authors_truth
+    from chimerax.connectome.pipeline.attributefile import AttributeFile
     data = tmp_path / 'data'
     run('connectome demo %s size small seed 3' % data)
     cmap = tmp_path / 'segmentation.cmap'
@@ -315,8 +316,7 @@ def test_authors_folder_and_categories_on_a_store(session, run, tmp_path):
         for name in arrays:
             want = expected['objects'][name]
             assert np.array_equal(f['attributes'][name][()], want, equal_nan=True), name
-        names = [n.decode() if isinstance(n, bytes) else n
-                 for n in f['attributes/dendriteclass'].attrs['category_names']]
+        names = [c.name for c in AttributeFile(side).info()['dendriteclass'].categories]
         assert names == list(expected['dendrite_classes'])
     from chimerax.connectome.session.classes import category_attributes, forget_classes
     forget_classes(sv)

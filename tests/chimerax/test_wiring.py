@@ -18,6 +18,7 @@ import pytest
 
 from segfixtures import LogCapture, combined_demo, settings, window_xy  # noqa: F401
 from chimerax.connectome.demo import read_authors_truth, read_truth
+from chimerax.connectome.pipeline.attributefile import AttributeFile
 
 from segfixtures import DEMO_VOXEL as VOXEL
 
@@ -358,8 +359,7 @@ def test_from_folder_overrides_and_a_segmentation_without_wiring(session, run, d
     with LogCapture(session) as log:
         run('connectome partners %s neuron 1' % demo['seg'])
     assert 'Note: axons.hdf5 changed' in log.text
-    with h5py.File(demo['seg'], 'r') as f:
-        assert f['attributes/.connectome'].attrs['.folder'] == str(demo['folder'])
+    assert AttributeFile(demo['seg']).wiring().folder == str(demo['folder'])
 
 
 def test_find_attribute_still_finds_one_array(session, run, demo):

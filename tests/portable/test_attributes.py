@@ -175,6 +175,45 @@ def test_info_and_description_of_ids_categories_and_numbers(seg):
     assert not missing.exists and missing.info() == {} and missing.class_names() == []
 
 
+def test_a_hundred_thousand_category_names(seg):
+    # HDF5 attributes must fit in an object header (64 KiB): these names did not
+    # ("object header message is too large"); they are kept in a dataset.
+    names = ['class number %d' % k for k in range(1, 100001)]
+    f = AttributeFile(seg)
+    f.write({'axonclass': np.arange(501, dtype=np.int32) % 3},
+            metadata={'axonclass': {
+                'kind': 'category', 'objects': 'axon',
+                'category_names': np.array(names, dtype=h5py.string_dtype()),
+                'category_codes': np.arange(1, 100001, dtype=np.int32),
+                'category_objects': np.ones(100000, np.int64)}})
+    info = f.info()['axonclass']
+    assert len(info.categories) == 100000
+    assert info.categories[-1] == Category('class number 100000', 100000, 1)
+    assert f.class_names() == ['axonclass']
+    assert [n for n, _, _ in f.listing()] == ['axonclass']
+    # Replacing the array replaces its categories; another write keeps them.
+    f.write({'axonclass': np.zeros(501, np.int32)}, metadata={'axonclass': {
+        'kind': 'category', 'category_names': np.array(['one'], dtype=h5py.string_dtype()),
+        'category_codes': np.array([1], np.int32), 'category_objects': np.array([0])}})
+    f.write({'axon': np.zeros(501, np.int32)})
+    assert f.info()['axonclass'].categories == (Category('one', 1, 0),)
+    f.write({'axonclass': np.zeros(501, np.int32)})
+    assert f.info()['axonclass'].categories == ()
+
+
+def test_categories_kept_as_attributes_still_read(seg):
+    """Files this bundle wrote before kept categories as the array's HDF5 attributes."""
+    with h5py.File(seg, 'r+') as h:
+        ds = h.create_dataset('attributes/axonclass', data=np.arange(501, dtype=np.int32) % 3)
+        ds.attrs['kind'] = 'category'
+        ds.attrs['objects'] = 'axon'
+        ds.attrs['category_names'] = np.array(['exc', 'inh'], dtype=h5py.string_dtype())
+        ds.attrs['category_codes'] = np.array([1, 2], np.int32)
+        ds.attrs['category_objects'] = np.array([4, 2], np.int64)
+    assert AttributeFile(seg).info()['axonclass'].categories == (
+        Category('exc', 1, 4), Category('inh', 2, 2))
+
+
 def test_maximum_segment_id_written_when_missing(tmp_path, labels):
     path = write_segmentation(tmp_path / 'nomax.cmap', labels, maximum=False)
     AttributeFile(path).write({'axon': np.zeros(501, np.int32)}, maximum_id=499)

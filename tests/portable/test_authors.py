@@ -17,8 +17,10 @@ from chimerax.connectome.errors import InputError
 from chimerax.connectome.formats import h5vectors
 from chimerax.connectome.formats.objectfiles import authors
 from chimerax.connectome.formats.tiles import open_tiles
-from chimerax.connectome.pipeline import objectmap
+from chimerax.connectome.pipeline import objectmap, wiring
 from chimerax.connectome.pipeline.objectmap import Request
+
+import h5lies
 
 
 # ---------------------------------------------------------------------------------------
@@ -117,6 +119,72 @@ def test_truncated_data_is_an_error_naming_the_file(tmp_path):
             h5vectors.read_vectors(path, f, f['g'], names, addresses)
 
 
+def _small_group(path, dtype=np.uint32):
+    """Five datasets /g/1 .. /g/5 of three ids each, contiguous (what the decoder reads)."""
+    with h5py.File(path, 'w') as f:
+        for k in range(1, 6):
+            f['/g/%d' % k] = np.arange(3 * k - 2, 3 * k + 1, dtype=dtype)
+
+
+@pytest.mark.parametrize('field,value', h5lies.LIES)
+def test_a_lying_header_reads_as_h5py_reads_or_names_file_and_dataset(tmp_path, field,
+                                                                        value):
+    path = str(tmp_path / 'lies.h5')
+    _small_group(path)
+    h5lies.lie(path, '/g/3', field, value)
+    expected = h5lies.h5py_reads(path, '/g/3')
+    with h5py.File(path, 'r') as f:
+        try:
+            got = h5vectors.read_vectors(path, f, f['g'])
+        except InputError as e:
+            assert 'lies.h5 /g/3 ' in str(e) or 'lies.h5 is truncated' in str(e), str(e)
+            return
+    assert not isinstance(expected, Exception), 'h5py: %r, the decoder read it' % expected
+    assert got.lengths.tolist() == [3, 3, expected.size, 3, 3]
+    assert np.array_equal(got.values[6:6 + expected.size], expected.astype(got.values.dtype))
+
+
+def test_data_past_the_end_of_allocation_reads_as_h5py_reads(tmp_path):
+    # Bytes appended past the file's end of allocation, and a data address pointing there:
+    # HDF5 reads zeros, the decoder read the bytes (ids 5, 6, 7 that no object has).
+    path = str(tmp_path / 'junk.h5')
+    _small_group(path)
+    end = os.path.getsize(path)
+    with open(path, 'ab') as f:
+        f.write(np.array([5, 6, 7], np.uint32).tobytes())
+    h5lies.lie(path, '/g/3', 'address', end)
+    expected = h5lies.h5py_reads(path, '/g/3')
+    assert expected.tolist() == [0, 0, 0]
+    with h5py.File(path, 'r') as f:
+        got = h5vectors.read_vectors(path, f, f['g'])
+    assert got.values[6:9].tolist() == [0, 0, 0] and got.slow == 1
+
+
+def _authors_axons(path):
+    with h5py.File(path, 'w') as f:
+        f.attrs['info'] = 'written by hand'
+        for k in range(1, 6):
+            f['/axons/agglomerate/%d' % k] = np.arange(3 * k - 2, 3 * k + 1,
+                                                      dtype=np.uint32)
+
+
+@pytest.mark.parametrize('field,value,words', [
+    ('dim0', 2 ** 62, 'array is too big'), ('dim0', 2 ** 63 + 1, 'damaged'),
+    ('address', 0xFFFFFFFFFFFFFF00, 'cannot be read'),
+    ('address', 2 ** 63 - 8, 'cannot be read'), ('rank', 250, 'damaged'),
+    ('type_size', 0, 'invalid datatype size'), ('type_size', 3, 'damaged')])
+def test_lying_headers_of_the_authors_files_name_file_and_dataset(tmp_path, field, value,
+                                                                  words):
+    path = str(tmp_path / 'axons.hdf5')
+    _authors_axons(path)
+    h5lies.lie(path, '/axons/agglomerate/3', field, value)
+    with pytest.raises(InputError) as e:
+        objectmap.build([Request('axon', path)], 20)
+    assert 'axons.hdf5 /axons/agglomerate/3 ' in str(e.value), str(e.value)
+    assert words in str(e.value), str(e.value)
+    assert 'dangling' not in str(e.value)
+
+
 # ---------------------------------------------------------------------------------------
 # Files written here with plain h5py, in the layout the help page and authors.py
 # describe (not through the demo's writer, demo/authorsfile.py): a wrong belief about
@@ -188,6 +256,42 @@ def test_files_written_with_plain_h5py_give_what_they_say(tmp_path):
         (skeleton,) = f.skeletons('/axons/skeleton', [1])
     assert skeleton.nodes.tolist() == [[5, 1, 9], [6, 2, 9], [7, 3, 9]]
     assert skeleton.edges.tolist() == [[0, 1], [1, 2]]
+
+
+@pytest.mark.parametrize('dtype', [np.uint64, np.int64, np.float64])
+def test_an_id_too_large_to_keep_is_refused_not_narrowed(tmp_path, dtype):
+    # 4294967299 = 2^32 + 3: kept as int32 it became spine head 3.
+    folder = _plain_authors_files(tmp_path / 'release')
+    with h5py.File(folder / 'synapses.hdf5', 'r+') as f:
+        f['/synapses/postSpineHeadId'] = np.array([1, 4294967299, 2], dtype)
+        f['/synapses/preAxonId'] = np.array([1, 2, 2], np.uint32)
+        f['/synapses/postDendriteId'] = np.array([2, 2, 2], np.uint32)
+    with pytest.raises(InputError) as e:
+        wiring.derive(folder)
+    for w in ('synapses.hdf5', '/synapses/postSpineHeadId', '4294967299', 'position 2'):
+        assert w in str(e.value), str(e.value)
+
+
+def test_an_id_too_large_for_a_region_id_is_refused(tmp_path):
+    path = str(tmp_path / 'axons.hdf5')
+    with h5py.File(path, 'w') as f:
+        f['/axons/agglomerate/1'] = np.array([1, 2], np.uint64)
+        f['/axons/agglomerate/2'] = np.array([3, 2 ** 64 - 2], np.uint64)
+    with pytest.raises(InputError, match=r'axons.hdf5: /axons/agglomerate/2 holds '
+                                         r'18446744073709551614, too large for a region id'):
+        objectmap.build([Request('axon', path)], 20)
+
+
+@pytest.mark.parametrize('edges', [[[1.5], [2.5]], [[1], [2.0000001]]])
+def test_fractional_skeleton_edges_are_refused(tmp_path, edges):
+    folder = _plain_authors_files(tmp_path / 'release')
+    with h5py.File(folder / 'axons.hdf5', 'r+') as f:
+        del f['/axons/skeleton/1/edges']
+        f['/axons/skeleton/1/edges'] = np.array(edges, np.float64)
+    with authors.AuthorsFile(folder / 'axons.hdf5') as f:
+        with pytest.raises(InputError, match=r'axons.hdf5: /axons/skeleton/1/edges holds '
+                                             r'[0-9.]+, not a node index'):
+            f.skeletons('/axons/skeleton', [1])
 
 
 # ---------------------------------------------------------------------------------------

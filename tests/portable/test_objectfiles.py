@@ -26,6 +26,8 @@ from chimerax.connectome.errors import InputError
 from chimerax.connectome.formats.objectfiles import read_object_file
 from chimerax.connectome.demo import CLASSES, FILE_STEMS, generate_dataset, read_truth
 
+import h5lies
+
 # The objects used by most layouts: ids 1..4, object 3 empty.
 OBJECTS = [[11, 12, 13], [21], [], [41, 42]]
 
@@ -765,6 +767,43 @@ def speed_report(folder, n=100_000, per_object=15):
         got[t.regions] = t.objects
         assert np.array_equal(got, lookup), name
         print('%-10s %6.2f s  %s' % (name, seconds, t.description))
+
+
+# ---------------------------------------------------------------------------------------
+# Lying HDF5 headers in a group of one vector per object and a MATLAB v7.3 cell array:
+# the same data h5py reads, or an InputError naming the file and the dataset.
+
+def _lying_object_file(path, layout):
+    """Five objects of three regions each; the name of object 3's dataset."""
+    objects = [np.arange(3 * k - 2, 3 * k + 1) for k in range(1, 6)]
+    if layout == 'group':
+        with h5py.File(path, 'w') as f:
+            for k, o in enumerate(objects, 1):
+                f['/axons/%d' % k] = o.astype(np.uint32)
+        return '/axons/3', '/axons/3'
+    matlab.write_mat(path, {'axons': matlab.Cell([o.astype(float) for o in objects])})
+    with h5py.File(path, 'r') as f:
+        return f[f['axons'][()].reshape(-1)[2]].name, 'axons{3}'
+
+
+@pytest.mark.parametrize('layout', ['group', 'cell array'])
+@pytest.mark.parametrize('field,value', h5lies.LIES)
+def test_a_lying_header_reads_as_h5py_or_names_file_and_dataset(tmp_path, layout, field,
+                                                               value):
+    path = str(tmp_path / 'lies.h5')
+    dataset, label = _lying_object_file(path, layout)
+    h5lies.lie(path, dataset, field, value)
+    expected = h5lies.h5py_reads(path, dataset)
+    try:
+        table = read_object_file(path)
+    except InputError as e:
+        assert str(e).startswith('lies.h5: ') and label in str(e), str(e)
+        return
+    assert not isinstance(expected, Exception), 'h5py: %r, read as %r' % (
+        expected, table.regions[table.objects == 3])
+    assert np.array_equal(table.regions[table.objects == 3], expected)
+    assert table.regions[table.objects != 3].tolist() == [1, 2, 3, 4, 5, 6] + list(
+        range(10, 16))
 
 
 if __name__ == '__main__':

@@ -66,6 +66,9 @@ PER_OBJECT_PARENTS = {'/axons': '/axons/agglomerate', '/dendrites': '/dendrites/
 # taken), and its vectors hold one value per synapse, mapped to regions through the
 # postsynaptic side.  Every rule that depends on it asks these two.
 SYNAPSE_GROUP = '/synapses'
+# The largest object id or category code: attributes and the wiring keep them as int32.
+ID_MAX = np.iinfo(np.int32).max
+INT64_MAX = np.iinfo(np.int64).max
 SYNAPSE_VIA = 'postsynapse'
 
 
@@ -261,6 +264,10 @@ class AuthorsFile:
         if values.dtype.kind == 'i' and values.size and int(values.min()) < 0:
             k = _holder(vectors.lengths, int(np.argmin(values)))
             raise self.error('%s/%s holds a negative region id' % (path, names[k]))
+        if values.dtype == np.uint64 and values.size and int(values.max()) > INT64_MAX:
+            i = int(np.argmax(values))
+            raise self.error('%s/%s holds %d, too large for a region id'
+                             % (path, names[_holder(vectors.lengths, i)], int(values[i])))
         objects = np.repeat(ids, vectors.lengths)
         count = int(ids.max()) if ids.size else 0
         what = '%s %s: %d %ss (%d region ids)' % (self.name, path, count,
@@ -286,6 +293,8 @@ class AuthorsFile:
         elif kind == 'id' and values.dtype.kind == 'f':
             if not np.all(values == np.floor(values)):
                 raise self.error('%s holds values that are not whole numbers, not ids' % path)
+        if kind != 'number':
+            self._check_range(path, values, kind)
         unit = UNITS.get(path, '')
         description = '%s %s: %d values%s' % (
             self.name, path, values.size,
@@ -293,6 +302,20 @@ class AuthorsFile:
             if kind == 'category' else '')
         return PerObject(values, kind, categories if kind == 'category' else {}, unit,
                          description)
+
+    def _check_range(self, path, values, kind):
+        """InputError unless every id or category code fits what keeps it (int32, 0 =
+        none): checked here, before anything narrows it (a uint64 4294967299 would
+        become 3)."""
+        if not values.size:
+            return
+        low, high = values.min(), values.max()
+        if low >= 0 and high <= ID_MAX:
+            return
+        k = int(np.argmax((values < 0) | (values > ID_MAX)))
+        raise self.error('%s holds %s at position %d, not %s (0 to %d)'
+                         % (path, _number(values[k]), k + 1,
+                            'an object id' if kind == 'id' else 'a category code', ID_MAX))
 
     def parent_of(self, path):
         """The object group a per-object vector belongs to (/dendrites/neuronId ->
@@ -327,6 +350,10 @@ class AuthorsFile:
             where = '%s/%d' % (path, i)
             nodes = self._matrix(group, i, 'nodes', 3, where).astype(np.float64)
             edges = self._matrix(group, i, 'edges', 2, where)
+            if edges.dtype.kind == 'f' and not np.all(edges == np.floor(edges)):
+                bad = edges[edges != np.floor(edges)][0]
+                raise self.error('%s/edges holds %s, not a node index (edges join nodes'
+                                 ' 1, 2, ...)' % (where, _number(bad)))
             if edges.size and (edges.min() < 1 or edges.max() > len(nodes)):
                 raise self.error('%s/edges names node %d; the skeleton has nodes 1 to %d'
                                  % (where, int(edges.max() if edges.max() > len(nodes)
@@ -417,6 +444,11 @@ def _object_ids(f, path, names):
     if ids.size and int(ids.max()) > np.iinfo(np.int32).max:
         raise f.error('%s: object id %d cannot be stored' % (path, int(ids.max())))
     return ids
+
+
+def _number(v):
+    """A value as a message shows it: integers exactly, others as %g."""
+    return str(int(v)) if float(v).is_integer() else '%g' % v
 
 
 def _holder(lengths, i):

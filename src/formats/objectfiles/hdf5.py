@@ -16,54 +16,21 @@ from .layouts import Array, Group, array_candidate, classify, lookup_candidate, 
 def read_h5_vectors(src, open_one, n, label, matlab):
     """Read n HDF5 datasets (open_one(k) -> DatasetID) as numeric vectors with h5py's
     low-level API; returns (int64 values, lengths).  MATLAB: empty arrays (1-D uint64
-    dimensions with MATLAB_empty) are empty, char and logical elements are refused."""
-    INTEGER, FLOAT, REFERENCE = h5t.INTEGER, h5t.FLOAT, h5t.REFERENCE
-    NATIVE_INT64, NATIVE_UINT64, NATIVE_DOUBLE = (h5t.NATIVE_INT64, h5t.NATIVE_UINT64,
-                                                 h5t.NATIVE_DOUBLE)
-    SGN_NONE, ALL = h5t.SGN_NONE, h5s.ALL
-    DatasetID = h5d.DatasetID
+    dimensions with MATLAB_empty) are empty, char and logical elements are refused.  A
+    dataset the library cannot open or read (a damaged header) is an InputError naming
+    it."""
     lengths = np.zeros(n, np.int64)
     parts = []
     dtypes = set()
     for k in range(n):
-        d = open_one(k)
-        if not isinstance(d, DatasetID):
-            raise src.error('%s is a %s, not a vector of region ids'
-                            % (label(k), 'struct' if matlab else 'group'))
-        s = d.get_space()
-        m = s.get_simple_extent_npoints()
-        if m == 0:
+        try:
+            a = _read_h5_vector(src, open_one(k), label(k), matlab)
+        except h5vectors.UNREADABLE as e:
+            raise src.error('%s cannot be read (damaged or truncated?): %s'
+                            % (label(k), h5vectors.hdf5_reason(e)))
+        if a is None:
             continue
-        t = d.get_type()
-        c = t.get_class()
-        dims = s.get_simple_extent_dims()
-        if len(dims) == 1 and matlab and matlab_empty(d):
-            continue
-        if len(dims) > 1 and m != max(dims):
-            raise src.error('%s is a %s array, not a vector'
-                            % (label(k), ' x '.join(str(x) for x in
-                                                    (dims[::-1] if matlab else dims))))
-        if c == INTEGER:
-            size = t.get_size()
-            if matlab and size <= 2:
-                mclass = matlab_class(d)
-                if mclass in ('char', 'logical'):
-                    raise src.error('%s is %s, not a vector of region ids' % (label(k), mclass))
-            if size == 8 and t.get_sign() == SGN_NONE:
-                a = np.empty(m, np.uint64)
-                d.read(ALL, ALL, a, mtype=NATIVE_UINT64)
-            else:
-                a = np.empty(m, np.int64)
-                d.read(ALL, ALL, a, mtype=NATIVE_INT64)
-        elif c == FLOAT:
-            a = np.empty(m, np.float64)
-            d.read(ALL, ALL, a, mtype=NATIVE_DOUBLE)
-        elif c == REFERENCE:
-            raise src.error('%s is a cell of references, not a vector of region ids'
-                            % label(k))
-        else:
-            raise src.error('%s holds %s, not numbers' % (label(k), h5_class_name(c)))
-        lengths[k] = m
+        lengths[k] = a.size
         dtypes.add(a.dtype)
         parts.append(a)
     if len(dtypes) <= 1:
@@ -73,6 +40,47 @@ def read_h5_vectors(src, open_one, n, label, matlab):
     nonempty = np.flatnonzero(lengths)
     out = [to_ids(p, src, label(int(k))) for p, k in zip(parts, nonempty)]
     return np.concatenate(out), lengths
+
+
+def _read_h5_vector(src, d, label, matlab):
+    """One dataset of read_h5_vectors (``d``, named ``label``) as a numeric vector, or
+    None when it is empty."""
+    if not isinstance(d, h5d.DatasetID):
+        raise src.error('%s is a %s, not a vector of region ids'
+                        % (label, 'struct' if matlab else 'group'))
+    s = d.get_space()
+    m = s.get_simple_extent_npoints()
+    if m == 0:
+        return None
+    t = d.get_type()
+    c = t.get_class()
+    dims = s.get_simple_extent_dims()
+    if len(dims) == 1 and matlab and matlab_empty(d):
+        return None
+    if len(dims) > 1 and m != max(dims):
+        raise src.error('%s is a %s array, not a vector'
+                        % (label, ' x '.join(str(x) for x in
+                                             (dims[::-1] if matlab else dims))))
+    if c == h5t.INTEGER:
+        size = t.get_size()
+        if matlab and size <= 2:
+            mclass = matlab_class(d)
+            if mclass in ('char', 'logical'):
+                raise src.error('%s is %s, not a vector of region ids' % (label, mclass))
+        if size == 8 and t.get_sign() == h5t.SGN_NONE:
+            a = np.empty(m, np.uint64)
+            d.read(h5s.ALL, h5s.ALL, a, mtype=h5t.NATIVE_UINT64)
+        else:
+            a = np.empty(m, np.int64)
+            d.read(h5s.ALL, h5s.ALL, a, mtype=h5t.NATIVE_INT64)
+    elif c == h5t.FLOAT:
+        a = np.empty(m, np.float64)
+        d.read(h5s.ALL, h5s.ALL, a, mtype=h5t.NATIVE_DOUBLE)
+    elif c == h5t.REFERENCE:
+        raise src.error('%s is a cell of references, not a vector of region ids' % label)
+    else:
+        raise src.error('%s holds %s, not numbers' % (label, h5_class_name(c)))
+    return a
 
 
 def h5_class_name(c):

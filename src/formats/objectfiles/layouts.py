@@ -145,7 +145,13 @@ def classify(src, group, out, fmt):
     if rest:
         alone = not used and not subgroups and len(out) == found
         if alone and (not group.is_root or len(rest) >= 2):
-            out.append(members_candidate(src, group, rest, fmt))
+            # Members that would not open (a damaged header), and in a group named by
+            # object ids any member that is no vector, are members all the same:
+            # reading them says which and why, rather than leave their objects empty.
+            others = [n for n in names if n not in rest]
+            numbered = all(n.isdigit() and n.isascii() for n in names)
+            odd = [n for n in others if nodes[n] is None or numbered]
+            out.append(members_candidate(src, group, rest + odd, fmt))
         else:
             for n in rest:
                 if not fractional(arrays[n]):
