@@ -357,3 +357,16 @@ def test_attribute_file_made_checked_and_written(tmp_path, labels):
                                   str(tmp_path / 'cache'))
     assert remote.startswith(str(tmp_path / 'cache')) and remote.endswith('.attributes.h5')
     shutil.rmtree(path)
+
+
+def test_a_tiles_folder_with_a_readme_named_info_is_no_store(tmp_path, labels):
+    """Detection reads what an info file declares, not only its name (issue 26, 20)."""
+    tilesets.write_tiles(tmp_path / 'tiles', labels, (9, 17, 21))
+    (tmp_path / 'tiles' / 'info').write_text('Tiles of the Motta et al. dataset.\n')
+    assert not looks_like_store(tmp_path / 'tiles')
+    (tmp_path / 'tiles' / 'info').write_text('["a list"]')
+    assert not looks_like_store(tmp_path / 'tiles')
+    (tmp_path / 'tiles' / 'info').write_text('{"scales": [')         # damaged: said so
+    assert looks_like_store(tmp_path / 'tiles')
+    pc = stores.precomputed_tensorstore(tmp_path / 'pc', [labels], [])
+    assert looks_like_store(pc)

@@ -19,6 +19,10 @@ import numpy as np
 
 from ...blocks import ceil_div
 from ...errors import InputError
+from ...progress import format_bytes
+
+# The largest chunk read: it is decoded whole, in memory.
+MAX_CHUNK_BYTES = 2 << 30
 
 
 def _tensorstore():
@@ -88,6 +92,10 @@ def open_levels(spec, cache_bytes):
         view = _view(spec, level, cache_bytes)
         if full is None:
             full = tuple(int(v) for v in view.domain.shape)
+            if not all(full):
+                raise InputError('%s: its full resolution %s holds no voxels (%s z,y,x)'
+                                 % (spec.location, level.key, ' x '.join(map(str, full))),
+                                 spec.location.text)
         chunk = _chunk_zyx(view)
         base = tuple(b // f for b, f in zip(spec.offset, level.factors))
         view = view[ts.d[:].translate_by[tuple(-b for b in base)]]
@@ -104,9 +112,23 @@ def _view(spec, level, cache_bytes):
                                  'scale_index': level.scale_index,
                                  'context': _context(cache_bytes),
                                  'recheck_cached_data': False}, read=True).result()
+        _check_chunk(loc, level, t)
         return t[..., spec.channel].T       # x,y,z stored; z,y,x read without a copy
     t = _open_array(spec.driver, loc.kvstore(level.path), cache_bytes)
+    _check_chunk(loc, level, t)
     return _spatial_view(loc, t, spec.axes, spec.channel, spec.reverse)
+
+
+def _check_chunk(loc, level, t):
+    """A chunk is decoded whole: one larger than MAX_CHUNK_BYTES is refused before
+    tensorstore tries to allocate it (it aborts the process when it cannot)."""
+    shape = [int(c) for c in t.chunk_layout.read_chunk.shape or ()]
+    nbytes = int(np.prod(shape, dtype=object)) * np.dtype(t.dtype.numpy_dtype).itemsize
+    if nbytes > MAX_CHUNK_BYTES:
+        raise InputError('%s: scale %s has chunks of %s voxels (%s), larger than the %s one'
+                         ' read may decode' % (loc, level.key, ' x '.join(map(str, shape)),
+                                               format_bytes(nbytes),
+                                               format_bytes(MAX_CHUNK_BYTES)), loc.text)
 
 
 def _context(cache_bytes):
