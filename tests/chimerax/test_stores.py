@@ -333,3 +333,25 @@ def test_authors_folder_and_categories_on_a_store(session, run, tmp_path):
     assert soma.any() and (~soma[1:]).any()
     red = np.all(rgba[:, :3] == (255, 0, 0), axis=1)
     assert np.array_equal(red[:len(soma)], soma)
+
+
+def test_unreachable_and_silent_stores_fail_by_address_in_seconds(session, run, labels,
+                                                                  tmp_path, monkeypatch):
+    """Issue 26, 11: a refused or silent address is a UserError naming it, within the
+    timeout (open's timeout option, or CONNECTOME_STORE_TIMEOUT), for open and combine;
+    only loopback addresses are used."""
+    from chimerax.core.errors import UserError
+    port = stores.refused_port()
+    with pytest.raises(UserError, match=r'open zarr: zarr://http://127.0.0.1:%d/a.zarr' % port):
+        run('open zarr://http://127.0.0.1:%d/a.zarr' % port)
+    stores.ome_zarr(tmp_path / 'img.zarr', [labels], [])
+    out = tmp_path / 'o.cmap'
+    with stores.HangingServer(tmp_path) as server:
+        with pytest.raises(UserError, match=re.escape(
+                'zarr://%simg.zarr: no answer within 1 s while reading' % server.url)):
+            run('open zarr://%simg.zarr timeout 1' % server.url)
+        monkeypatch.setenv('CONNECTOME_STORE_TIMEOUT', '1')
+        with pytest.raises(UserError, match=re.escape(
+                'connectome combine: zarr://%simg.zarr: no answer within 1 s' % server.url)):
+            run('connectome combine zarr://%simg.zarr output %s' % (server.url, out))
+    assert not out.exists() and not session.models.list()

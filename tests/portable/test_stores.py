@@ -6,13 +6,19 @@ read-only store."""
 
 import json
 import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import h5py
 import numpy as np
 import pytest
 
 import leftovers
+import package
 import stores
 import tilesets
 from chimerax.connectome.errors import InputError
@@ -20,6 +26,7 @@ from chimerax.connectome.formats import sidecar
 from chimerax.connectome.formats.source import VolumeSource
 from chimerax.connectome.formats.stores import (LevelSpec, Location, Store, StoreSpec,
                                                 looks_like_store, open_store)
+from chimerax.connectome.formats.stores import opening
 from chimerax.connectome.formats.stores.n5 import n5_spec
 from chimerax.connectome.formats.stores.precomputed import precomputed_spec
 from chimerax.connectome.formats.stores.zarr import zarr_spec
@@ -370,3 +377,69 @@ def test_a_tiles_folder_with_a_readme_named_info_is_no_store(tmp_path, labels):
     assert looks_like_store(tmp_path / 'tiles')
     pc = stores.precomputed_tensorstore(tmp_path / 'pc', [labels], [])
     assert looks_like_store(pc)
+
+
+# ---------------------------------------------------------------------------------------
+# Unreachable and silent addresses (issue 26, 11): only loopback addresses are used
+
+def test_a_refused_address_fails_in_seconds_not_minutes(tmp_path):
+    """tensorstore retries a refused connection 32 times over about 15 minutes unless
+    told otherwise; the store is refused by its address after a few tries, well within
+    the timeout."""
+    port = stores.refused_port()
+    for text in ('zarr://http://127.0.0.1:%d/a.zarr', 'n5://http://127.0.0.1:%d/a.n5',
+                 'precomputed://http://127.0.0.1:%d/seg', 'http://127.0.0.1:%d/b.zarr'):
+        t0 = time.monotonic()
+        with pytest.raises(InputError, match=re.escape(text % port)):
+            open_store(text % port, timeout=300)
+        assert time.monotonic() - t0 < 300
+    for name in ('http_request_retries', 'gcs_request_retries', 's3_request_retries'):
+        retry = opening._context(1)[name]
+        assert retry['max_retries'] <= 5 and retry['max_delay'] == '2s'
+        assert opening.RETRIES[name] == retry
+
+
+def test_no_network_open_or_read_outlasts_its_timeout(tmp_path, labels, monkeypatch):
+    stores.ome_zarr(tmp_path / 'img.zarr', [labels], [])
+    with stores.HangingServer(tmp_path) as server:
+        t0 = time.monotonic()
+        with pytest.raises(InputError, match=re.escape(
+                'zarr://%simg.zarr: no answer within 1 s while reading' % server.url)):
+            open_store('zarr://%simg.zarr' % server.url, timeout=1)
+        # The timeout bounds the whole open (several files), not each request.
+        assert time.monotonic() - t0 < 1 + 30
+        monkeypatch.setenv(opening.TIMEOUT_VARIABLE, '0.5')
+        with pytest.raises(InputError, match='no answer within 0.5 s'):
+            open_store('n5://%simg.n5' % server.url)
+        monkeypatch.setenv(opening.TIMEOUT_VARIABLE, 'soon')
+        with pytest.raises(InputError, match='CONNECTOME_STORE_TIMEOUT must be a positive'
+                                             ' number of seconds, not soon'):
+            open_store('n5://%simg.n5' % server.url)
+    monkeypatch.delenv(opening.TIMEOUT_VARIABLE)
+    # Metadata answered, chunks never: each read is bounded too.
+    with stores.HangingServer(tmp_path, lambda p: not p.rsplit('/', 1)[-1].startswith(
+            ('.', 'zarr.json'))) as server:
+        s = open_store('zarr://%simg.zarr' % server.url, timeout=1)
+        with pytest.raises(InputError, match=r'no answer within 1 s while reading 0 voxels'):
+            s.read()
+
+
+def test_ctrl_c_stops_a_wait_for_a_silent_address(tmp_path):
+    code = '\n'.join([
+        'import sys', 'sys.path.insert(0, %r)' % os.path.join(package.REPO, 'tests', 'common'),
+        'import package', 'package.import_from_source()',
+        'from chimerax.connectome.formats.stores import open_store',
+        'import tensorstore', 'print("waiting", flush=True)',
+        'try:', '    open_store(%r, timeout=600)', 'except KeyboardInterrupt:',
+        '    print("interrupted", flush=True)'])
+    with stores.HangingServer(tmp_path) as server:
+        child = subprocess.Popen([sys.executable, '-c', code % ('zarr://%sa.zarr' % server.url)],
+                                 stdout=subprocess.PIPE)
+        try:
+            assert child.stdout.readline() == b'waiting\n'
+            time.sleep(1)
+            child.send_signal(signal.SIGINT)
+            assert child.communicate(timeout=60)[0] == b'interrupted\n'
+        finally:
+            if child.poll() is None:
+                child.kill()

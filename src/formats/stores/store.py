@@ -30,7 +30,7 @@ from ...errors import InputError
 from ..source import VolumeSource
 from .location import FORMATS, Location, detect_format
 from .n5 import n5_spec
-from .opening import Metadata, open_levels, reason, stored_dtype
+from .opening import Deadline, Metadata, default_timeout, open_levels, reason, stored_dtype
 from .precomputed import precomputed_spec
 from .spec import MAX_ID, check_voxel_size, voxel_type
 from .zarr import zarr_spec
@@ -39,14 +39,20 @@ DEFAULT_CACHE_BYTES = 256 * 2**20
 _SPECS = {'precomputed': precomputed_spec, 'zarr': zarr_spec, 'n5': n5_spec}
 
 
-def open_store(path, format=None, channel=0, cache_bytes=DEFAULT_CACHE_BYTES):
+def open_store(path, format=None, channel=0, cache_bytes=DEFAULT_CACHE_BYTES, timeout=None):
     """Read and check a store's metadata; returns a Store.  ``format`` is precomputed,
     zarr or n5 (found from the metadata when None); ``channel`` picks one channel of a
-    multichannel store.  InputError naming the store for anything it cannot read."""
+    multichannel store; ``timeout``: the seconds opening it, and then each read, may
+    take (None: opening.default_timeout()).  InputError naming the store for anything it
+    cannot read, or when the time is up."""
     if format is not None and format not in FORMATS:
         raise ValueError('format must be one of %s' % ', '.join(FORMATS))
+    timeout = default_timeout() if timeout is None else float(timeout)
+    if not timeout > 0:
+        raise InputError('timeout must be a positive number of seconds, not %g' % timeout)
     location = path if isinstance(path, Location) else Location(path, format)
-    metadata = Metadata(location)
+    deadline = Deadline(location, timeout)
+    metadata = Metadata(location, deadline)
     found = location.format or detect_format(metadata.read)
     if found is None:
         raise InputError('%s is not a neuroglancer precomputed, Zarr or N5 store (it has no'
@@ -54,9 +60,10 @@ def open_store(path, format=None, channel=0, cache_bytes=DEFAULT_CACHE_BYTES):
                          % location, location.text)
     try:
         spec = _SPECS[found](location, metadata.read, int(channel))
-        stored = spec.stored_dtype if spec.stored_dtype is not None else stored_dtype(spec)
+        stored = spec.stored_dtype if spec.stored_dtype is not None else \
+            stored_dtype(spec, deadline)
         check_voxel_size(spec.voxel_size, location, 'the full resolution')
-        store = Store(spec, stored, cache_bytes)
+        store = Store(spec, stored, cache_bytes, timeout, deadline)
     except ValueError as e:         # tensorstore's errors
         raise InputError('%s cannot be read as %s: %s' % (location, found, reason(e)),
                          location.text)
@@ -105,13 +112,14 @@ class StoreLevel:
             return np.zeros(count, out_type)
         sel = tuple(slice(s + k0 * t, s + (k1 - 1) * t + 1, t)
                     for s, t, k0, k1 in zip(start, step, first, last))
+        where = ', '.join('%d-%d' % (b.start, b.stop - 1) for b in sel)
         try:
-            a = self.view[sel].read().result()
+            a = Deadline(self.store.location, self.store.timeout).wait(
+                self.view[sel].read(), 'reading %s voxels z,y,x %s' % (self.key, where))
         except ValueError as e:
             raise InputError('%s: reading %s voxels z,y,x %s failed: %s'
-                             % (self.store.location, self.key,
-                                ', '.join('%d-%d' % (b.start, b.stop - 1) for b in sel),
-                                reason(e)), self.store.location.text)
+                             % (self.store.location, self.key, where, reason(e)),
+                             self.store.location.text)
         a = self.store.to_voxel_type(a, sel, self.key)
         chunks = int(np.prod([ceil_div(b.stop, c) - b.start // c
                               for b, c in zip(sel, self.chunk_shape)]))
@@ -147,20 +155,26 @@ class Store(VolumeSource):
     (x,y,z, nanometres), ``offset`` (z,y,x voxel index of the first voxel in the store's
     own grid), ``dtype`` (the voxel type read: 64-bit integers are read as 32-bit, see
     ``to_voxel_type``), ``segmentation`` (True, False, or None when the metadata does not
-    say).  ``Store(spec)`` opens the spec's levels (none, for a spec that lists none)."""
+    say), ``timeout`` (the seconds a read may wait).  ``Store(spec)`` opens the spec's
+    levels (none, for a spec that lists none) within the Deadline ``deadline`` (a new
+    one of ``timeout`` seconds when None)."""
 
-    def __init__(self, spec, stored_dtype=None, cache_bytes=DEFAULT_CACHE_BYTES):
+    def __init__(self, spec, stored_dtype=None, cache_bytes=DEFAULT_CACHE_BYTES,
+                 timeout=None, deadline=None):
         self.spec = spec
         self.stored_dtype = stored_dtype
         self.dtype = None if stored_dtype is None else voxel_type(stored_dtype, spec.location)
         self.cache_bytes = cache_bytes
+        self.timeout = default_timeout() if timeout is None else timeout
         self._stats_lock = threading.Lock()
         self.chunks_read = 0
         self.bytes_read = 0
-        self.levels = self._open_levels(cache_bytes)
+        self.levels = self._open_levels(cache_bytes, deadline)
 
-    def _open_levels(self, cache_bytes):
-        return [StoreLevel(self, *opened) for opened in open_levels(self.spec, cache_bytes)]
+    def _open_levels(self, cache_bytes, deadline=None):
+        deadline = deadline or Deadline(self.location, self.timeout)
+        return [StoreLevel(self, *opened)
+                for opened in open_levels(self.spec, cache_bytes, deadline)]
 
     def __repr__(self):
         return 'Store(%s %s: %s voxels x,y,z, %s, %d levels)' % (
