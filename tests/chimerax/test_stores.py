@@ -3,6 +3,7 @@ CloudVolume or zarr-python, opened as one ChimeraX volume whose subsamples are t
 store's scales; segmentations from stores coloured, surfaced and read out like .cmap ones,
 their attributes in the store's attribute file; `connectome combine` from a store."""
 
+import html
 import os
 import re
 
@@ -355,3 +356,35 @@ def test_unreachable_and_silent_stores_fail_by_address_in_seconds(session, run, 
                 'connectome combine: zarr://%simg.zarr: no answer within 1 s' % server.url)):
             run('connectome combine zarr://%simg.zarr output %s' % (server.url, out))
     assert not out.exists() and not session.models.list()
+
+
+def test_a_damaged_chunk_shown_is_a_logged_error_not_a_traceback(session, run, labels,
+                                                                   tmp_path):
+    """Issue 26, 14: a truncated chunk, a corrupt N5 chunk, a 64-bit id over 2^32 while
+    a store is shown: an error in the log naming the store and the block, the block
+    shown as zeros, the volume still usable."""
+    pc = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [], chunk=(16, 16, 8))
+    chunk = os.path.join(pc, '8_8_40', '16-32_0-16_8-16')              # z 8-15, y 0-15, x 16-31
+    with open(chunk, 'r+b') as f:
+        f.truncate(100)
+    n5 = stores.n5(tmp_path / 'seg.n5', [labels], [])
+    with open(os.path.join(n5, 's0', '1', '0', '1'), 'r+b') as f:    # x 16-31, y 0-15, z 8-15
+        f.seek(20)
+        f.write(b'\xff' * 40)
+    big = labels.astype(np.uint64)
+    big[9, 3, 20] = 2 ** 32 + 5
+    ids = stores.precomputed_tensorstore(tmp_path / 'big', [big], [], chunk=(16, 16, 8))
+    for path, name in ((pc, 'seg'), (n5, 'seg.n5'), (ids, 'big')):
+        with segfixtures.LogCapture(session) as log:
+            (v,) = run('open %s' % path if path == n5 else 'open %s format precomputed' % path)
+            a = v.full_matrix()
+        # ChimeraX's summary of the feedback from opening, or the log after it.
+        text = html.unescape(log.text)
+        assert re.search(r'%s: .*voxels z,y,x 8-15, 0-15, 16-31.* \(shown as zeros\)'
+                         % re.escape(path), text), text
+        assert name != 'big' or 'region id 4294967301' in text
+        expect = labels.copy()
+        expect[8:16, 0:16, 16:32] = 0
+        assert np.array_equal(a, expect), name
+        run('volume #%s level 3 style surface' % v.id_string)         # still usable
+        run('close')

@@ -443,3 +443,20 @@ def test_ctrl_c_stops_a_wait_for_a_silent_address(tmp_path):
         finally:
             if child.poll() is None:
                 child.kill()
+
+
+def test_read_or_zeros_leaves_out_only_the_damaged_chunk(tmp_path, labels):
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [], chunk=(16, 16, 8))
+    with open(os.path.join(path, '8_8_40', '16-32_0-16_8-16'), 'r+b') as f:
+        f.truncate(100)
+    level = open_store(path).levels[0]
+    expect = labels.copy()
+    expect[8:16, 0:16, 16:32] = 0
+    for start, step in (((0, 0, 0), (1, 1, 1)), ((1, 2, 3), (2, 3, 5)), ((9, 1, 17), (1, 1, 1))):
+        reports = []
+        got = level.read_or_zeros(start, SHAPE, step, reports.append)
+        assert np.array_equal(got, expect[tuple(slice(s, None, t) for s, t in zip(start, step))])
+        assert len(reports) == 1 and 'seg: reading 8_8_40 voxels z,y,x' in reports[0] \
+            and 'Expected chunk length' in reports[0], reports
+    with pytest.raises(InputError, match='Expected chunk length'):
+        level.read()

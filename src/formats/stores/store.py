@@ -130,6 +130,44 @@ class StoreLevel:
         out[tuple(slice(k0, k1) for k0, k1 in zip(first, last))] = a
         return out
 
+    def read_or_zeros(self, start, stop, step, report):
+        """``read``, except that a block that cannot be read (a damaged chunk, an id
+        that does not fit, no answer in time) is read again chunk by chunk: each chunk
+        that fails is zeros, and ``report(message)`` is told why."""
+        try:
+            return self.read(start, stop, step)
+        except InputError:
+            pass
+        count = tuple(ceil_div(e - s, t) for s, e, t in zip(start, stop, step))
+        out = np.zeros(count, self.store.dtype)
+        pieces = [_chunk_pieces(s, e, t, c) for s, e, t, c in
+                  zip(start, stop, step, self.chunk_shape)]
+        for z in pieces[0]:
+            for y in pieces[1]:
+                for x in pieces[2]:
+                    first, end = zip(z[0], y[0], x[0])
+                    try:
+                        a = self.read(first, end, step)
+                    except InputError as e:
+                        report(str(e))
+                        continue
+                    out[z[1], y[1], x[1]] = a
+        return out
+
+
+def _chunk_pieces(start, stop, step, chunk):
+    """The samples start + k*step < stop along one axis, cut at chunk boundaries: for
+    each piece, ((its first sample, its stop), its slice of the samples)."""
+    pieces = []
+    edge = start // chunk * chunk
+    while edge < stop:
+        lo, hi = max(edge, start), min(edge + chunk, stop)
+        k0, k1 = ceil_div(lo - start, step), ceil_div(hi - start, step)
+        if k1 > k0:
+            pieces.append(((start + k0 * step, start + (k1 - 1) * step + 1), slice(k0, k1)))
+        edge += chunk
+    return pieces
+
 
 @dataclass(frozen=True)
 class ChunkPositions:
