@@ -460,3 +460,46 @@ def test_read_or_zeros_leaves_out_only_the_damaged_chunk(tmp_path, labels):
             and 'Expected chunk length' in reports[0], reports
     with pytest.raises(InputError, match='Expected chunk length'):
         level.read()
+
+
+def test_combine_refuses_a_store_too_large_to_write_before_any_work(tmp_path):
+    """Issue 26, 10: a precomputed info of 2^40 voxels a side (no chunks written) was
+    combined by listing every chunk position first, until the kernel killed it; the
+    size is refused by what a map can hold, before any output or memory is taken."""
+    path = tmp_path / 'huge'
+    path.mkdir()
+    info = {'@type': 'neuroglancer_multiscale_volume', 'type': 'segmentation',
+            'data_type': 'uint32', 'num_channels': 1, 'scales': [
+                {'key': 's0', 'encoding': 'raw', 'resolution': [8, 8, 8],
+                 'size': [2 ** 40] * 3, 'chunk_sizes': [[64, 64, 64]]}]}
+    (path / 'info').write_text(json.dumps(info))
+    s = open_store(str(path))
+    assert s.shape == (2 ** 40,) * 3 and s.count_in((0, 0, 0), s.shape) == 2 ** 102
+    out = tmp_path / 'o.cmap'
+    with pytest.raises(InputError, match=r'1099511627776 x 1099511627776 x 1099511627776'
+                                         r' voxels is too large for a Chimera map: a side'
+                                         r' holds at most 2147483647 voxels'):
+        combine.combine(s, str(out), voxel_size=s.voxel_size)
+    with pytest.raises(InputError, match=r'at most 2\^63 bytes'):
+        combine.check_size((2 ** 30, 2 ** 30, 2 ** 30), np.dtype(np.uint64))
+    assert sorted(os.listdir(tmp_path)) == ['huge']
+
+
+def test_combine_counts_and_visits_chunks_lazily():
+    """The chunks under a region are counted, not listed, and the traversal visits
+    the top level's chunks in Morton order without listing them."""
+    from chimerax.connectome.pipeline import traversal
+    s = Store.__new__(Store)
+    s.levels = [type('L', (), {'shape': (2 ** 20,) * 3, 'chunk_shape': (64, 64, 64)})()]
+    assert s.count_in((0, 0, 0), (2 ** 20,) * 3) == 2 ** 42
+    assert s.count_in((1, 63, 64), (65, 64, 129)) == 2 * 1 * 2
+    order = traversal.morton_order((3, 5, 2))
+    assert next(order) == (0, 0, 0)
+    listed = [(z, y, x) for z in range(3) for y in range(5) for x in range(2)]
+
+    def morton_key(index):          # the interleaved bits, z most significant
+        return sum(((i >> bit) & 1) << (3 * bit + 2 - a)
+                   for bit in range(32) for a, i in enumerate(index))
+    assert [(0, 0, 0)] + list(order) == sorted(listed, key=morton_key)
+    big = traversal.morton_order((2 ** 30,) * 3)
+    assert [next(big) for _ in range(3)] == [(0, 0, 0), (0, 0, 1), (0, 1, 0)]

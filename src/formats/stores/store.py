@@ -19,6 +19,7 @@ Index order: z,y,x (numpy order) for shapes, starts and stops; x,y,z for voxel s
 origins and chunk positions, as ChimeraX gives them.
 """
 
+import math
 import threading
 from dataclasses import dataclass
 from typing import Tuple
@@ -180,7 +181,7 @@ class ChunkPositions:
         return all(0 <= p < n for p, n in zip(position, self.grid))
 
     def __len__(self):
-        return int(np.prod(self.grid))
+        return math.prod(self.grid)
 
     def __iter__(self):
         nx, ny, nz = self.grid
@@ -294,6 +295,11 @@ class Store(VolumeSource):
         cs = self.chunk_shape
         rz, ry, rx = (range(s // c, ceil_div(e, c)) for s, e, c in zip(start, stop, cs))
         return [(x, y, z) for z in rz for y in ry for x in rx]
+
+    def count_in(self, start, stop):
+        # Counted, not listed: a store's chunks may be too many to list.
+        return math.prod(ceil_div(e, c) - s // c
+                         for s, e, c in zip(start, stop, self.chunk_shape))
 
     def is_empty(self, start, stop):
         # Which chunks exist is not known without asking for them: read and see.
