@@ -388,3 +388,37 @@ def test_a_damaged_chunk_shown_is_a_logged_error_not_a_traceback(session, run, l
         assert np.array_equal(a, expect), name
         run('volume #%s level 3 style surface' % v.id_string)         # still usable
         run('close')
+
+
+def test_lying_store_metadata_is_a_user_error_naming_file_and_key(session, run, labels,
+                                                                   tmp_path):
+    """Issue 26, 10, 13 and 20: metadata of the wrong type is refused by file and key; a
+    store too large for a map is refused before any work; a tiles folder holding a
+    README named info is combined as tiles."""
+    from chimerax.core.errors import UserError
+    import json
+    pc = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [])
+    with open(os.path.join(pc, 'info')) as f:
+        info = json.load(f)
+    for key, value, message in (
+            ('scales', [1, 2], r'info key scales\[0\] must be a JSON object, not 1'),
+            ('data_type', 'uint37', 'info key data_type is not a voxel type, not "uint37"')):
+        with open(os.path.join(pc, 'info'), 'w') as f:
+            json.dump(dict(info, **{key: value}), f)
+        with pytest.raises(UserError, match='open precomputed: %s: %s' % (re.escape(pc),
+                                                                          message)):
+            run('open %s format precomputed' % pc)
+    huge = dict(info, scales=[dict(info['scales'][0], size=[2 ** 40] * 3)])
+    with open(os.path.join(pc, 'info'), 'w') as f:
+        json.dump(huge, f)
+    out = tmp_path / 'huge.cmap'
+    with pytest.raises(UserError, match='connectome combine: 1099511627776 x 1099511627776 x'
+                                        ' 1099511627776 voxels is too large for a Chimera'
+                                        ' map: a side holds at most 2147483647 voxels'):
+        run('connectome combine %s output %s' % (pc, out))
+    assert not out.exists()
+    tiles = tmp_path / 'tiles'
+    tilesets.write_tiles(tiles, labels, (10, 18, 22))
+    (tiles / 'info').write_text('Tiles of a test volume; see the paper.\n')
+    (v,) = run('connectome combine %s output %s' % (tiles, tmp_path / 't.cmap'))
+    assert np.array_equal(v.full_matrix(), labels)
