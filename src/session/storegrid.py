@@ -24,6 +24,7 @@ class StoreLevelGrid(GridData):
     shown as zeros, so the volume stays usable.  Without it the error is a UserError."""
 
     log_error = None
+    _reported = None            # the messages logged, each once
 
     def __init__(self, level, size, origin, step, name, path, file_type):
         self.level = level
@@ -44,9 +45,10 @@ class StoreLevelGrid(GridData):
 
     def _report(self, message):
         # Once per message: ChimeraX asks again for a region it shows again.
-        reported = self.__dict__.setdefault('_reported', set())
-        if message not in reported:
-            reported.add(message)
+        if self._reported is None:
+            self._reported = set()
+        if message not in self._reported:
+            self._reported.add(message)
             self.log_error('%s (shown as zeros)' % message)
 
 

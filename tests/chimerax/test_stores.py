@@ -4,6 +4,7 @@ store's scales; segmentations from stores coloured, surfaced and read out like .
 their attributes in the store's attribute file; `connectome combine` from a store."""
 
 import html
+import json
 import os
 import re
 
@@ -396,7 +397,6 @@ def test_lying_store_metadata_is_a_user_error_naming_file_and_key(session, run, 
     store too large for a map is refused before any work; a tiles folder holding a
     README named info is combined as tiles."""
     from chimerax.core.errors import UserError
-    import json
     pc = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [])
     with open(os.path.join(pc, 'info')) as f:
         info = json.load(f)
