@@ -11,7 +11,8 @@ CloudVolume.  It is imported when a store is first opened, not with the bundle.
 
 Every wait for tensorstore is bounded (``Deadline``): opening a store, all its metadata
 and scales together, and each block read after it, take at most ``timeout`` seconds
-(``DEFAULT_TIMEOUT``, or the environment variable CONNECTOME_STORE_TIMEOUT), and
+(``DEFAULT_TIMEOUT``, or the environment variable CONNECTOME_STORE_TIMEOUT; a large
+block that much for every store.READ_BYTES it holds), and
 tensorstore retries an address that refuses a few times only (``RETRIES``) instead of
 its 32 times over 15 minutes; Ctrl-C stops a wait.  Pure: no ChimeraX.
 """

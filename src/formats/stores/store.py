@@ -37,6 +37,7 @@ from .spec import MAX_ID, check_voxel_size, voxel_type
 from .zarr import zarr_spec
 
 DEFAULT_CACHE_BYTES = 256 * 2**20
+READ_BYTES = 64 << 20
 _SPECS = {'precomputed': precomputed_spec, 'zarr': zarr_spec, 'n5': n5_spec}
 
 
@@ -114,8 +115,12 @@ class StoreLevel:
         sel = tuple(slice(s + k0 * t, s + (k1 - 1) * t + 1, t)
                     for s, t, k0, k1 in zip(start, step, first, last))
         where = ', '.join('%d-%d' % (b.start, b.stop - 1) for b in sel)
+        # The timeout for each READ_BYTES read, so a large block over a slow link is
+        # not taken for a silent one.
+        nbytes = math.prod(k1 - k0 for k0, k1 in zip(first, last)) * out_type.itemsize
+        seconds = self.store.timeout * max(1, ceil_div(nbytes, READ_BYTES))
         try:
-            a = Deadline(self.store.location, self.store.timeout).wait(
+            a = Deadline(self.store.location, seconds).wait(
                 self.view[sel].read(), 'reading %s voxels z,y,x %s' % (self.key, where))
         except ValueError as e:
             raise InputError('%s: reading %s voxels z,y,x %s failed: %s'
@@ -194,9 +199,9 @@ class Store(VolumeSource):
     (x,y,z, nanometres), ``offset`` (z,y,x voxel index of the first voxel in the store's
     own grid), ``dtype`` (the voxel type read: 64-bit integers are read as 32-bit, see
     ``to_voxel_type``), ``segmentation`` (True, False, or None when the metadata does not
-    say), ``timeout`` (the seconds a read may wait).  ``Store(spec)`` opens the spec's
-    levels (none, for a spec that lists none) within the Deadline ``deadline`` (a new
-    one of ``timeout`` seconds when None)."""
+    say), ``timeout`` (the seconds a read may wait, for each READ_BYTES it reads).
+    ``Store(spec)`` opens the spec's levels (none, for a spec that lists none) within
+    the Deadline ``deadline`` (a new one of ``timeout`` seconds when None)."""
 
     def __init__(self, spec, stored_dtype=None, cache_bytes=DEFAULT_CACHE_BYTES,
                  timeout=None, deadline=None):
