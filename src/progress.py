@@ -18,6 +18,11 @@ def request_cancel():
     _cancel[0] = True
 
 
+def cancel_requested():
+    """Whether stopping was asked for (work that waits rather than advances looks)."""
+    return _cancel[0]
+
+
 def clear_cancel():
     _cancel[0] = False
 

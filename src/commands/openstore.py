@@ -4,7 +4,7 @@ one multiresolution volume, read where it lies: the open-command providers of th
 (bundle_info.xml)::
 
     open PATH format precomputed|zarr|n5 [channel N] [voxelSize X,Y,Z] [origin X,Y,Z]
-        [attributesFile FILE]
+        [attributesFile FILE] [timeout SECONDS]
     open precomputed://gs://bucket/path      (also zarr://, zarr2://, zarr3://, n5://,
     open gs://bucket/path.zarr                gs://, s3://, file://; http(s) after a
                                               format prefix)
@@ -32,11 +32,13 @@ FETCH_NAMES = tuple(FETCH_FORMATS) + ('gs', 's3', 'file')
 
 
 def open_store_volume(session, path, format=None, channel=0, voxel_size=None, origin=None,
-                      attributes_file=None):
-    """Open a store as one volume; returns (models, message)."""
+                      attributes_file=None, timeout=None):
+    """Open a store as one volume; returns (models, message).  ``timeout``: the seconds
+    opening it, and then each read, may wait for the store (None: the default,
+    formats/stores/opening.py default_timeout)."""
     from chimerax.core.errors import UserError
     try:
-        store = stores.open_store(path, format, channel=channel)
+        store = stores.open_store(path, format, channel=channel, timeout=timeout)
         voxel_size, origin = check_geometry(store.voxel_size if voxel_size is None
                                             else voxel_size, origin)
         attributes = AttributeFile(
@@ -46,6 +48,8 @@ def open_store_volume(session, path, format=None, channel=0, voxel_size=None, or
     except InputError as e:
         raise UserError('open %s: %s' % (format or 'store', e))
     grid = store_grid(store, voxel_size, origin, attributes)
+    for level_grid in grid.available_subsamplings.values():
+        level_grid.log_error = session.logger.error
     from chimerax.map.volume import open_grids
     models, _ = open_grids(session, [grid], store.name)
     x, y, z = grid.size
@@ -68,12 +72,13 @@ def _cache_folder():
 
 
 def _open_args():
-    from chimerax.core.commands import IntArg, SaveFileNameArg
+    from chimerax.core.commands import FloatArg, IntArg, SaveFileNameArg
     from chimerax.map.mapargs import Float1or3Arg
     return {'channel': IntArg,
             'voxel_size': Float1or3Arg,
             'origin': Float1or3Arg,
-            'attributes_file': SaveFileNameArg}
+            'attributes_file': SaveFileNameArg,
+            'timeout': FloatArg}
 
 
 class StoreOpenerInfo(OpenerInfo):

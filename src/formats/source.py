@@ -63,6 +63,10 @@ class VolumeSource(ABC):
     def positions_in(self, start, stop) -> List[Position]:
         """Grid positions (x,y,z) of the pieces the block [start, stop) touches."""
 
+    def count_in(self, start, stop) -> int:
+        """How many of ``tiles`` the block [start, stop) touches."""
+        return sum(1 for p in self.positions_in(start, stop) if p in self.tiles)
+
     @abstractmethod
     def is_empty(self, start, stop) -> bool:
         """True when the block is known to hold no data without reading it."""

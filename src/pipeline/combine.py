@@ -94,6 +94,25 @@ def check_output(output, input_paths, replace):
     return path
 
 
+# ChimeraX indexes a map's grid with 32-bit integers; HDF5 (and file systems) address a
+# file's bytes with signed 64-bit offsets.
+MAX_SIDE = 2 ** 31 - 1
+MAX_BYTES = 2 ** 63 - 1
+
+
+def check_size(size, dtype):
+    """InputError unless a map of ``size`` (z,y,x) voxels of ``dtype`` can be written
+    and opened: checked before any work, since combine's bookkeeping grows with it."""
+    shown = ' x '.join(map(str, reversed(size)))
+    if max(size) > MAX_SIDE:
+        raise InputError('%s voxels is too large for a Chimera map: a side holds at most %d'
+                         ' voxels (ChimeraX indexes a grid with 32-bit integers); combine a'
+                         ' region of it' % (shown, MAX_SIDE))
+    if math.prod(size) * dtype.itemsize > MAX_BYTES:
+        raise InputError('%s voxels of %s is too large for a Chimera map: an HDF5 file holds'
+                         ' at most 2^63 bytes; combine a region of it' % (shown, dtype.name))
+
+
 def region_bounds(region, size):
     """ChimeraX region (i1,j1,k1,i2,j2,k2, inclusive, x,y,z) -> z,y,x start and stop."""
     if region is None or region == 'all':
@@ -166,6 +185,7 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     voxel_size, origin = check_geometry(voxel_size, origin)
     start, stop = region_bounds(region, tileset.shape)
     size = tuple(e - s for s, e in zip(start, stop))               # z,y,x
+    check_size(size, tileset.dtype)
     size_xyz = tuple(reversed(size))
     if origin is None:
         origin = tuple(float(o + s) * v for o, s, v in
@@ -208,7 +228,7 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             compression = writer.levels[0].codec.describe()
             levels = [Level(lv.shape, lv.chunk_shape, f, lv.step)
                       for lv, f in zip(writer.levels, factors + [None])]
-            ntiles = sum(1 for p in tileset.positions_in(start, stop) if p in tileset.tiles)
+            ntiles = tileset.count_in(start, stop)
             progress = Progress('combine %s' % os.path.basename(path), ntiles, 'tiles', report)
             _note_filtered(tileset, progress)
             integer = tileset.dtype.kind in 'iu'
@@ -241,7 +261,7 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
         path=path, size=size_xyz, dtype=tileset.dtype.name, tiles=ntiles,
         levels=[(lv.step, tuple(reversed(lv.shape))) for lv in levels],
         method=method, seconds=seconds, file_bytes=os.path.getsize(path),
-        input_bytes=int(np.prod(size)) * tileset.dtype.itemsize,
+        input_bytes=math.prod(size) * tileset.dtype.itemsize,
         maximum=engine.maximum if tileset.dtype.kind in 'iu' else None,
         tile_chunks_read=tileset.chunks_read, chunks_written=engine.chunks_written,
         chunk_side=side, threads=threads, compress_shuffle=compress_shuffle,

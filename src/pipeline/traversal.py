@@ -20,13 +20,22 @@ from ..errors import InputError
 from .chunks import Assembly, finish_chunk
 
 
-def _morton_key(index):
-    key = 0
-    for bit in range(max(index).bit_length()):
-        for a, i in enumerate(index):
-            key |= ((i >> bit) & 1) << (3 * bit + 2 - a)
-    return key
-
+def morton_order(grid):
+    """The indices (z,y,x) of a chunk grid in Morton order (bits interleaved, z the
+    most significant), made lazily by walking an octree and skipping what lies outside
+    the grid: a grid too large to list is visited in bounded memory."""
+    side = 1 << max(0, max(grid) - 1).bit_length()
+    stack = [((0, 0, 0), side)]
+    while stack:
+        (z, y, x), size = stack.pop()
+        if z >= grid[0] or y >= grid[1] or x >= grid[2]:
+            continue
+        if size == 1:
+            yield z, y, x
+            continue
+        h = size // 2
+        stack.extend(((z + dz, y + dy, x + dx), h) for dz in (h, 0) for dy in (h, 0)
+                     for dx in (h, 0))
 
 
 def os_message(e):
@@ -116,19 +125,18 @@ class Engine:
         """(level, chunk index) of every chunk, depth first through the pyramid, each
         chunk after the chunks below it (post-order)."""
         top = len(self.levels) - 1
-        grid = self.levels[top].chunk_grid
-        tops = [(z, y, x) for z in range(grid[0]) for y in range(grid[1]) for x in range(grid[2])]
-        tops.sort(key=_morton_key)      # neighbours stay near: tile chunks are reused soon
-        stack = [(top, i, False) for i in reversed(tops)]
-        while stack:
-            n, index, expanded = stack.pop()
-            if n == 0 or expanded:
-                yield n, index
-            else:
-                below = self.levels[n - 1]
-                stack.append((n, index, True))
-                stack.extend((n - 1, c, False)
-                             for c in reversed(self.levels[n].children(index, below)))
+        # Morton order: neighbours stay near, so tile chunks are reused soon.
+        for first in morton_order(self.levels[top].chunk_grid):
+            stack = [(top, first, False)]
+            while stack:
+                n, index, expanded = stack.pop()
+                if n == 0 or expanded:
+                    yield n, index
+                else:
+                    below = self.levels[n - 1]
+                    stack.append((n, index, True))
+                    stack.extend((n - 1, c, False)
+                                 for c in reversed(self.levels[n].children(index, below)))
 
     def _leaf_block(self, index):
         """The tile block (start, stop, z,y,x) of full-resolution chunk ``index``."""

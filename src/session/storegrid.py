@@ -11,11 +11,20 @@ byAttribute`` looks after the model's own attributes.  The open-command provider
 commands/openstore.py.
 """
 
+from chimerax.core.errors import UserError
 from chimerax.map_data import GridData, SubsampledGrid
+
+from ..errors import InputError
 
 
 class StoreLevelGrid(GridData):
-    """GridData over one scale (a formats.stores StoreLevel)."""
+    """GridData over one scale (a formats.stores StoreLevel).  ``log_error`` (the
+    session logger's ``error``, set by the opener) is where a block that cannot be read
+    is reported, as ChimeraX reports a file it cannot read; the chunks that fail are
+    shown as zeros, so the volume stays usable.  Without it the error is a UserError."""
+
+    log_error = None
+    _reported = None            # the messages logged, each once
 
     def __init__(self, level, size, origin, step, name, path, file_type):
         self.level = level
@@ -26,7 +35,21 @@ class StoreLevelGrid(GridData):
     def read_matrix(self, ijk_origin, ijk_size, ijk_step, progress):
         start = tuple(reversed(ijk_origin))
         stop = tuple(o + s for o, s in zip(start, reversed(ijk_size)))
-        return self.level.read(start, stop, tuple(reversed(ijk_step)))
+        step = tuple(reversed(ijk_step))
+        if self.log_error is None:
+            try:
+                return self.level.read(start, stop, step)
+            except InputError as e:
+                raise UserError(str(e))
+        return self.level.read_or_zeros(start, stop, step, self._report)
+
+    def _report(self, message):
+        # Once per message: ChimeraX asks again for a region it shows again.
+        if self._reported is None:
+            self._reported = set()
+        if message not in self._reported:
+            self._reported.add(message)
+            self.log_error('%s (shown as zeros)' % message)
 
 
 class StoreGrid(SubsampledGrid):

@@ -3,6 +3,8 @@ CloudVolume or zarr-python, opened as one ChimeraX volume whose subsamples are t
 store's scales; segmentations from stores coloured, surfaced and read out like .cmap ones,
 their attributes in the store's attribute file; `connectome combine` from a store."""
 
+import html
+import json
 import os
 import re
 
@@ -333,3 +335,90 @@ def test_authors_folder_and_categories_on_a_store(session, run, tmp_path):
     assert soma.any() and (~soma[1:]).any()
     red = np.all(rgba[:, :3] == (255, 0, 0), axis=1)
     assert np.array_equal(red[:len(soma)], soma)
+
+
+def test_unreachable_and_silent_stores_fail_by_address_in_seconds(session, run, labels,
+                                                                  tmp_path, monkeypatch):
+    """Issue 26, 11: a refused or silent address is a UserError naming it, within the
+    timeout (open's timeout option, or CONNECTOME_STORE_TIMEOUT), for open and combine;
+    only loopback addresses are used."""
+    from chimerax.core.errors import UserError
+    port = stores.refused_port()
+    with pytest.raises(UserError, match=r'open zarr: zarr://http://127.0.0.1:%d/a.zarr' % port):
+        run('open zarr://http://127.0.0.1:%d/a.zarr' % port)
+    stores.ome_zarr(tmp_path / 'img.zarr', [labels], [])
+    out = tmp_path / 'o.cmap'
+    with stores.HangingServer(tmp_path) as server:
+        with pytest.raises(UserError, match=re.escape(
+                'zarr://%simg.zarr: no answer within 1 s while reading' % server.url)):
+            run('open zarr://%simg.zarr timeout 1' % server.url)
+        monkeypatch.setenv('CONNECTOME_STORE_TIMEOUT', '1')
+        with pytest.raises(UserError, match=re.escape(
+                'connectome combine: zarr://%simg.zarr: no answer within 1 s' % server.url)):
+            run('connectome combine zarr://%simg.zarr output %s' % (server.url, out))
+    assert not out.exists() and not session.models.list()
+
+
+def test_a_damaged_chunk_shown_is_a_logged_error_not_a_traceback(session, run, labels,
+                                                                   tmp_path):
+    """Issue 26, 14: a truncated chunk, a corrupt N5 chunk, a 64-bit id over 2^32 while
+    a store is shown: an error in the log naming the store and the block, the block
+    shown as zeros, the volume still usable."""
+    pc = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [], chunk=(16, 16, 8))
+    chunk = os.path.join(pc, '8_8_40', '16-32_0-16_8-16')              # z 8-15, y 0-15, x 16-31
+    with open(chunk, 'r+b') as f:
+        f.truncate(100)
+    n5 = stores.n5(tmp_path / 'seg.n5', [labels], [])
+    with open(os.path.join(n5, 's0', '1', '0', '1'), 'r+b') as f:    # x 16-31, y 0-15, z 8-15
+        f.seek(20)
+        f.write(b'\xff' * 40)
+    big = labels.astype(np.uint64)
+    big[9, 3, 20] = 2 ** 32 + 5
+    ids = stores.precomputed_tensorstore(tmp_path / 'big', [big], [], chunk=(16, 16, 8))
+    for path, name in ((pc, 'seg'), (n5, 'seg.n5'), (ids, 'big')):
+        with segfixtures.LogCapture(session) as log:
+            (v,) = run('open %s' % path if path == n5 else 'open %s format precomputed' % path)
+            a = v.full_matrix()
+        # ChimeraX's summary of the feedback from opening, or the log after it.
+        text = html.unescape(log.text)
+        assert re.search(r'%s: .*voxels z,y,x 8-15, 0-15, 16-31.* \(shown as zeros\)'
+                         % re.escape(path), text), text
+        assert name != 'big' or 'region id 4294967301' in text
+        expect = labels.copy()
+        expect[8:16, 0:16, 16:32] = 0
+        assert np.array_equal(a, expect), name
+        run('volume #%s level 3 style surface' % v.id_string)         # still usable
+        run('close')
+
+
+def test_lying_store_metadata_is_a_user_error_naming_file_and_key(session, run, labels,
+                                                                   tmp_path):
+    """Issue 26, 10, 13 and 20: metadata of the wrong type is refused by file and key; a
+    store too large for a map is refused before any work; a tiles folder holding a
+    README named info is combined as tiles."""
+    from chimerax.core.errors import UserError
+    pc = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [])
+    with open(os.path.join(pc, 'info')) as f:
+        info = json.load(f)
+    for key, value, message in (
+            ('scales', [1, 2], r'info key scales\[0\] must be a JSON object, not 1'),
+            ('data_type', 'uint37', 'info key data_type is not a voxel type, not "uint37"')):
+        with open(os.path.join(pc, 'info'), 'w') as f:
+            json.dump(dict(info, **{key: value}), f)
+        with pytest.raises(UserError, match='open precomputed: %s: %s' % (re.escape(pc),
+                                                                          message)):
+            run('open %s format precomputed' % pc)
+    huge = dict(info, scales=[dict(info['scales'][0], size=[2 ** 40] * 3)])
+    with open(os.path.join(pc, 'info'), 'w') as f:
+        json.dump(huge, f)
+    out = tmp_path / 'huge.cmap'
+    with pytest.raises(UserError, match='connectome combine: 1099511627776 x 1099511627776 x'
+                                        ' 1099511627776 voxels is too large for a Chimera'
+                                        ' map: a side holds at most 2147483647 voxels'):
+        run('connectome combine %s output %s' % (pc, out))
+    assert not out.exists()
+    tiles = tmp_path / 'tiles'
+    tilesets.write_tiles(tiles, labels, (10, 18, 22))
+    (tiles / 'info').write_text('Tiles of a test volume; see the paper.\n')
+    (v,) = run('connectome combine %s output %s' % (tiles, tmp_path / 't.cmap'))
+    assert np.array_equal(v.full_matrix(), labels)

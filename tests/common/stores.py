@@ -11,6 +11,7 @@ import http.server
 import json
 import os
 import re
+import socket
 import threading
 import warnings
 
@@ -205,3 +206,42 @@ class LoopbackServer:
     def __exit__(self, *exc):
         self.server.shutdown()
         self.server.server_close()
+
+
+class _HangingHandler(_RangeHandler):
+    """Static files, except those ``hang(path)`` picks: their request is left
+    unanswered until the server closes (a server that never answers, or answers its
+    metadata and never its chunks)."""
+
+    hang = staticmethod(lambda path: True)
+    closing = None
+
+    def send_head(self):
+        if self.hang(self.path):
+            self.closing.wait()
+            return None
+        return super().send_head()
+
+
+class HangingServer(LoopbackServer):
+    """A LoopbackServer whose answers to the paths ``hang`` picks never come."""
+
+    def __init__(self, folder, hang=lambda path: True):
+        self.closing = threading.Event()
+        handler = type('Handler', (_HangingHandler,), {'hang': staticmethod(hang),
+                                                       'closing': self.closing})
+        self.server = http.server.ThreadingHTTPServer(
+            ('127.0.0.1', 0), functools.partial(handler, directory=str(folder)))
+        self.server.daemon_threads = True
+        self.url = 'http://127.0.0.1:%d/' % self.server.server_address[1]
+
+    def __exit__(self, *exc):
+        self.closing.set()
+        super().__exit__(*exc)
+
+
+def refused_port():
+    """A loopback port nothing listens on (connections to it are refused)."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]

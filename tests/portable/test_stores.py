@@ -6,13 +6,19 @@ read-only store."""
 
 import json
 import os
+import re
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import h5py
 import numpy as np
 import pytest
 
 import leftovers
+import package
 import stores
 import tilesets
 from chimerax.connectome.errors import InputError
@@ -20,6 +26,7 @@ from chimerax.connectome.formats import sidecar
 from chimerax.connectome.formats.source import VolumeSource
 from chimerax.connectome.formats.stores import (LevelSpec, Location, Store, StoreSpec,
                                                 looks_like_store, open_store)
+from chimerax.connectome.formats.stores import opening
 from chimerax.connectome.formats.stores.n5 import n5_spec
 from chimerax.connectome.formats.stores.precomputed import precomputed_spec
 from chimerax.connectome.formats.stores.zarr import zarr_spec
@@ -357,3 +364,142 @@ def test_attribute_file_made_checked_and_written(tmp_path, labels):
                                   str(tmp_path / 'cache'))
     assert remote.startswith(str(tmp_path / 'cache')) and remote.endswith('.attributes.h5')
     shutil.rmtree(path)
+
+
+def test_a_tiles_folder_with_a_readme_named_info_is_no_store(tmp_path, labels):
+    """Detection reads what an info file declares, not only its name (issue 26, 20)."""
+    tilesets.write_tiles(tmp_path / 'tiles', labels, (9, 17, 21))
+    (tmp_path / 'tiles' / 'info').write_text('Tiles of the Motta et al. dataset.\n')
+    assert not looks_like_store(tmp_path / 'tiles')
+    (tmp_path / 'tiles' / 'info').write_text('["a list"]')
+    assert not looks_like_store(tmp_path / 'tiles')
+    (tmp_path / 'tiles' / 'info').write_text('{"scales": [')         # damaged: said so
+    assert looks_like_store(tmp_path / 'tiles')
+    pc = stores.precomputed_tensorstore(tmp_path / 'pc', [labels], [])
+    assert looks_like_store(pc)
+
+
+# ---------------------------------------------------------------------------------------
+# Unreachable and silent addresses (issue 26, 11): only loopback addresses are used
+
+def test_a_refused_address_fails_in_seconds_not_minutes(tmp_path):
+    """tensorstore retries a refused connection 32 times over about 15 minutes unless
+    told otherwise; the store is refused by its address after a few tries, well within
+    the timeout."""
+    port = stores.refused_port()
+    for text in ('zarr://http://127.0.0.1:%d/a.zarr', 'n5://http://127.0.0.1:%d/a.n5',
+                 'precomputed://http://127.0.0.1:%d/seg', 'http://127.0.0.1:%d/b.zarr'):
+        t0 = time.monotonic()
+        with pytest.raises(InputError, match=re.escape(text % port)):
+            open_store(text % port, timeout=300)
+        assert time.monotonic() - t0 < 300
+    for name in ('http_request_retries', 'gcs_request_retries', 's3_request_retries'):
+        retry = opening._context(1)[name]
+        assert retry['max_retries'] <= 5 and retry['max_delay'] == '2s'
+        assert opening.RETRIES[name] == retry
+
+
+def test_no_network_open_or_read_outlasts_its_timeout(tmp_path, labels, monkeypatch):
+    stores.ome_zarr(tmp_path / 'img.zarr', [labels], [])
+    with stores.HangingServer(tmp_path) as server:
+        t0 = time.monotonic()
+        with pytest.raises(InputError, match=re.escape(
+                'zarr://%simg.zarr: no answer within 1 s while reading' % server.url)):
+            open_store('zarr://%simg.zarr' % server.url, timeout=1)
+        # The timeout bounds the whole open (several files), not each request.
+        assert time.monotonic() - t0 < 1 + 30
+        monkeypatch.setenv(opening.TIMEOUT_VARIABLE, '0.5')
+        with pytest.raises(InputError, match='no answer within 0.5 s'):
+            open_store('n5://%simg.n5' % server.url)
+        monkeypatch.setenv(opening.TIMEOUT_VARIABLE, 'soon')
+        with pytest.raises(InputError, match='CONNECTOME_STORE_TIMEOUT must be a positive'
+                                             ' number of seconds, not soon'):
+            open_store('n5://%simg.n5' % server.url)
+    monkeypatch.delenv(opening.TIMEOUT_VARIABLE)
+    # Metadata answered, chunks never: each read is bounded too.
+    with stores.HangingServer(tmp_path, lambda p: not p.rsplit('/', 1)[-1].startswith(
+            ('.', 'zarr.json'))) as server:
+        s = open_store('zarr://%simg.zarr' % server.url, timeout=1)
+        with pytest.raises(InputError, match=r'no answer within 1 s while reading 0 voxels'):
+            s.read()
+
+
+def test_ctrl_c_stops_a_wait_for_a_silent_address(tmp_path):
+    code = '\n'.join([
+        'import sys', 'sys.path.insert(0, %r)' % os.path.join(package.REPO, 'tests', 'common'),
+        'import package', 'package.import_from_source()',
+        'from chimerax.connectome.formats.stores import open_store',
+        'import tensorstore', 'print("waiting", flush=True)',
+        'try:', '    open_store(%r, timeout=600)', 'except KeyboardInterrupt:',
+        '    print("interrupted", flush=True)'])
+    with stores.HangingServer(tmp_path) as server:
+        child = subprocess.Popen([sys.executable, '-c', code % ('zarr://%sa.zarr' % server.url)],
+                                 stdout=subprocess.PIPE)
+        try:
+            assert child.stdout.readline() == b'waiting\n'
+            time.sleep(1)
+            child.send_signal(signal.SIGINT)
+            assert child.communicate(timeout=60)[0] == b'interrupted\n'
+        finally:
+            if child.poll() is None:
+                child.kill()
+
+
+def test_read_or_zeros_leaves_out_only_the_damaged_chunk(tmp_path, labels):
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [], chunk=(16, 16, 8))
+    with open(os.path.join(path, '8_8_40', '16-32_0-16_8-16'), 'r+b') as f:
+        f.truncate(100)
+    level = open_store(path).levels[0]
+    expect = labels.copy()
+    expect[8:16, 0:16, 16:32] = 0
+    for start, step in (((0, 0, 0), (1, 1, 1)), ((1, 2, 3), (2, 3, 5)), ((9, 1, 17), (1, 1, 1))):
+        reports = []
+        got = level.read_or_zeros(start, SHAPE, step, reports.append)
+        assert np.array_equal(got, expect[tuple(slice(s, None, t) for s, t in zip(start, step))])
+        assert len(reports) == 1 and 'seg: reading 8_8_40 voxels z,y,x' in reports[0] \
+            and 'Expected chunk length' in reports[0], reports
+    with pytest.raises(InputError, match='Expected chunk length'):
+        level.read()
+
+
+def test_combine_refuses_a_store_too_large_to_write_before_any_work(tmp_path):
+    """Issue 26, 10: a precomputed info of 2^40 voxels a side (no chunks written) was
+    combined by listing every chunk position first, until the kernel killed it; the
+    size is refused by what a map can hold, before any output or memory is taken."""
+    path = tmp_path / 'huge'
+    path.mkdir()
+    info = {'@type': 'neuroglancer_multiscale_volume', 'type': 'segmentation',
+            'data_type': 'uint32', 'num_channels': 1, 'scales': [
+                {'key': 's0', 'encoding': 'raw', 'resolution': [8, 8, 8],
+                 'size': [2 ** 40] * 3, 'chunk_sizes': [[64, 64, 64]]}]}
+    (path / 'info').write_text(json.dumps(info))
+    s = open_store(str(path))
+    assert s.shape == (2 ** 40,) * 3 and s.count_in((0, 0, 0), s.shape) == 2 ** 102
+    out = tmp_path / 'o.cmap'
+    with pytest.raises(InputError, match=r'1099511627776 x 1099511627776 x 1099511627776'
+                                         r' voxels is too large for a Chimera map: a side'
+                                         r' holds at most 2147483647 voxels'):
+        combine.combine(s, str(out), voxel_size=s.voxel_size)
+    with pytest.raises(InputError, match=r'at most 2\^63 bytes'):
+        combine.check_size((2 ** 30, 2 ** 30, 2 ** 30), np.dtype(np.uint64))
+    assert sorted(os.listdir(tmp_path)) == ['huge']
+
+
+def test_combine_counts_and_visits_chunks_lazily():
+    """The chunks under a region are counted, not listed, and the traversal visits
+    the top level's chunks in Morton order without listing them."""
+    from chimerax.connectome.pipeline import traversal
+    s = Store.__new__(Store)
+    s.levels = [type('L', (), {'shape': (2 ** 20,) * 3, 'chunk_shape': (64, 64, 64)})()]
+    assert s.count_in((0, 0, 0), (2 ** 20,) * 3) == 2 ** 42
+    assert s.count_in((1, 63, 64), (65, 64, 129)) == 2 * 1 * 2
+    order = traversal.morton_order((3, 5, 2))
+    assert next(order) == (0, 0, 0)
+    listed = [(z, y, x) for z in range(3) for y in range(5) for x in range(2)]
+
+    def morton_key(index):          # the interleaved bits, z most significant
+        return sum(((i >> bit) & 1) << (3 * bit + 2 - a)
+                   for bit in range(32) for a, i in enumerate(index))
+    assert [(0, 0, 0)] + list(order) == sorted(listed, key=morton_key)
+    big = traversal.morton_order((2 ** 30,) * 3)
+    assert [next(big) for _ in range(3)] == [(0, 0, 0), (0, 0, 1), (0, 1, 0)]

@@ -1,10 +1,11 @@
 """Where a store is and which format it has: ``Location`` parses what the user wrote (a
 local folder, file://, gs://, s3://, http(s)://, after an optional neuroglancer prefix
 such as precomputed:// or zarr://), ``looks_like_store`` tells a store from tiles by the
-path alone, ``detect_format`` finds the format from the metadata files a store has.
+path and what its metadata files declare, ``detect_format`` finds the format from the metadata files a store has.
 Pure: no ChimeraX, no tensorstore.
 """
 
+import json
 import os
 import re
 
@@ -19,6 +20,8 @@ REMOTE_SCHEMES = ('gs', 's3', 'http', 'https')
 # The metadata files that make a folder a store (or an array inside one).
 METADATA_KEYS = ('info', '.zarray', '.zattrs', 'zarr.json', 'attributes.json')
 ARRAY_KEYS = ('.zarray', '.zattrs', 'zarr.json', 'attributes.json')
+# Larger metadata files are taken on trust by looks_like_store rather than parsed.
+_PARSED_BYTES = 16 << 20
 
 
 class Location:
@@ -85,7 +88,9 @@ class Location:
 
 def looks_like_store(text):
     """Whether a path names a store by its form alone (a neuroglancer prefix, a
-    .zarr/.n5 suffix, a remote URL) or is a local folder holding store metadata."""
+    .zarr/.n5 suffix, a remote URL) or is a local folder holding store metadata: a file
+    named like a store's metadata that declares it (a folder of tiles may hold a README
+    named ``info``)."""
     text = str(text).strip()
     m = re.match(r'([a-z0-9]+)://', text)
     if m and m.group(1) != 'file':
@@ -93,8 +98,31 @@ def looks_like_store(text):
     path = os.path.expanduser(text[len('file://'):] if m else text)
     if os.path.splitext(path.rstrip('/'))[1].lower() in SUFFIXES:
         return True
-    return os.path.isdir(path) and any(os.path.isfile(os.path.join(path, key))
+    return os.path.isdir(path) and any(_declares_store(os.path.join(path, key), key)
                                        for key in METADATA_KEYS)
+
+
+def _declares_store(path, key):
+    """Whether the file at ``path`` is store metadata ``key``: a JSON object, and for
+    precomputed's ``info``, one that lists scales.  A damaged JSON object (it starts
+    with ``{``) counts, so that opening it says what is wrong with it."""
+    if not os.path.isfile(path):
+        return False
+    if os.path.getsize(path) > _PARSED_BYTES:
+        return True
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError:
+        return False
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return data.lstrip().startswith(b'{')
+    if not isinstance(value, dict):
+        return False
+    return key != 'info' or 'scales' in value or \
+        value.get('@type') == 'neuroglancer_multiscale_volume'
 
 
 def detect_format(read):

@@ -8,17 +8,37 @@ Why tensorstore: one maintained library (Google's, behind neuroglancer) reads al
 formats, sharded precomputed and compressed_segmentation included, from local files,
 gs://, s3:// and http(s)://; docs/performance.md compares it with zarr-python and
 CloudVolume.  It is imported when a store is first opened, not with the bundle.
-Pure: no ChimeraX.
+
+Every wait for tensorstore is bounded (``Deadline``): opening a store, all its metadata
+and scales together, and each block read after it, take at most ``timeout`` seconds
+(``DEFAULT_TIMEOUT``, or the environment variable CONNECTOME_STORE_TIMEOUT; a large
+block that much for every store.READ_BYTES it holds), and
+tensorstore retries an address that refuses a few times only (``RETRIES``) instead of
+its 32 times over 15 minutes; Ctrl-C stops a wait.  Pure: no ChimeraX.
 """
 
 import json
+import os
 import re
+import time
 from typing import NamedTuple, Tuple
 
 import numpy as np
 
 from ...blocks import ceil_div
-from ...errors import InputError
+from ...errors import Cancelled, InputError
+from ...progress import cancel_requested, format_bytes
+
+# The largest chunk read: it is decoded whole, in memory.
+MAX_CHUNK_BYTES = 2 << 30
+DEFAULT_TIMEOUT = 30.0          # seconds; see default_timeout
+TIMEOUT_VARIABLE = 'CONNECTOME_STORE_TIMEOUT'
+# tensorstore's retries of a remote request that failed (a refused connection, a
+# server error), for each kind of remote key-value store.
+_RETRY = {'max_retries': 3, 'initial_delay': '0.2s', 'max_delay': '2s'}
+RETRIES = {'http_request_retries': _RETRY, 'gcs_request_retries': _RETRY,
+           's3_request_retries': _RETRY}
+_POLL = 0.25                    # seconds between looks at a Ctrl-C while waiting
 
 
 def _tensorstore():
@@ -32,23 +52,77 @@ def reason(error):
     return re.sub(r'\s*\[tensorstore_spec=.*$', '', str(error), flags=re.S)
 
 
+def default_timeout():
+    """The seconds a store operation may wait: CONNECTOME_STORE_TIMEOUT when set,
+    else DEFAULT_TIMEOUT."""
+    text = os.environ.get(TIMEOUT_VARIABLE)
+    if not text:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float('nan')
+    if not seconds > 0:
+        raise InputError('the environment variable %s must be a positive number of seconds,'
+                         ' not %s' % (TIMEOUT_VARIABLE, text))
+    return seconds
+
+
+class Deadline:
+    """Waits for tensorstore on behalf of one store operation, all of them together
+    within ``seconds``: ``wait(future, what)`` returns the future's result, or raises
+    InputError naming the store's address when the time is up (and errors.Cancelled, or
+    KeyboardInterrupt, when Ctrl-C asks to stop)."""
+
+    def __init__(self, location, seconds):
+        self.location = location
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def wait(self, future, what):
+        while True:
+            left = self.end - time.monotonic()
+            try:
+                return future.result(timeout=max(0.0, min(left, _POLL)))
+            except TimeoutError:
+                if cancel_requested():
+                    future.cancel()
+                    raise Cancelled('%s: cancelled while %s' % (self.location, what))
+                if time.monotonic() >= self.end:
+                    future.cancel()
+                    raise InputError(
+                        '%s: no answer within %g s while %s (the address may be wrong or'
+                        ' unreachable; a slow one may be given more time with open\'s'
+                        ' timeout option or the environment variable %s)'
+                        % (self.location, self.seconds, what, TIMEOUT_VARIABLE),
+                        self.location.text)
+            except KeyboardInterrupt:
+                future.cancel()
+                raise
+
+
 class Metadata:
     """JSON metadata files of a store, read through tensorstore's key-value stores.
-    ``read(key)`` is what the format modules' ``read`` argument is."""
+    ``read(key)`` is what the format modules' ``read`` argument is; ``deadline`` bounds
+    the waits."""
 
-    def __init__(self, location):
+    def __init__(self, location, deadline):
         self.location = location
+        self.deadline = deadline
         self._kv = {}
 
     def read(self, key):
         """The parsed JSON at ``key`` (a path inside the store), or None if absent."""
         folder, _, name = key.rpartition('/')
         ts = _tensorstore()
+        what = 'reading %s' % key
         try:
             kv = self._kv.get(folder)
             if kv is None:
-                kv = self._kv[folder] = ts.KvStore.open(self.location.kvstore(folder)).result()
-            r = kv.read(name).result()
+                kv = self._kv[folder] = self.deadline.wait(
+                    ts.KvStore.open(self.location.kvstore(folder),
+                                    context=ts.Context(RETRIES)), what)
+            r = self.deadline.wait(kv.read(name), what)
         except ValueError as e:
             raise InputError('%s: cannot read %s: %s' % (self.location, key, reason(e)),
                              self.location.text)
@@ -72,22 +146,28 @@ class OpenedLevel(NamedTuple):
     key: str
 
 
-def stored_dtype(spec):
+def stored_dtype(spec, deadline):
     """The voxel type stored in the full resolution's array."""
-    t = _open_array(spec.driver, spec.location.kvstore(spec.levels[0].path), 0)
+    t = _open_array(spec.driver, spec.location.kvstore(spec.levels[0].path), 0, deadline,
+                    spec.levels[0])
     return np.dtype(t.dtype.numpy_dtype)
 
 
-def open_levels(spec, cache_bytes):
+def open_levels(spec, cache_bytes, deadline):
     """The spec's levels as OpenedLevels, sharing a cache of ``cache_bytes`` decoded
-    chunk bytes per level.  tensorstore's errors are ValueErrors."""
+    chunk bytes per level, opened within the Deadline.  tensorstore's errors are
+    ValueErrors."""
     ts = _tensorstore()
     full = None
     opened = []
     for level in spec.levels:
-        view = _view(spec, level, cache_bytes)
+        view = _view(spec, level, cache_bytes, deadline)
         if full is None:
             full = tuple(int(v) for v in view.domain.shape)
+            if not all(full):
+                raise InputError('%s: its full resolution %s holds no voxels (%s z,y,x)'
+                                 % (spec.location, level.key, ' x '.join(map(str, full))),
+                                 spec.location.text)
         chunk = _chunk_zyx(view)
         base = tuple(b // f for b, f in zip(spec.offset, level.factors))
         view = view[ts.d[:].translate_by[tuple(-b for b in base)]]
@@ -96,27 +176,43 @@ def open_levels(spec, cache_bytes):
     return opened
 
 
-def _view(spec, level, cache_bytes):
+def _view(spec, level, cache_bytes, deadline):
     """One level's array, z,y,x in the store's own grid."""
     loc = spec.location
     if spec.format == 'precomputed':
-        t = _tensorstore().open({'driver': spec.driver, 'kvstore': loc.kvstore(),
-                                 'scale_index': level.scale_index,
-                                 'context': _context(cache_bytes),
-                                 'recheck_cached_data': False}, read=True).result()
+        t = deadline.wait(_tensorstore().open(
+            {'driver': spec.driver, 'kvstore': loc.kvstore(), 'scale_index': level.scale_index,
+             'context': _context(cache_bytes), 'recheck_cached_data': False}, read=True),
+            'opening scale %s' % level.key)
+        _check_chunk(loc, level, t)
         return t[..., spec.channel].T       # x,y,z stored; z,y,x read without a copy
-    t = _open_array(spec.driver, loc.kvstore(level.path), cache_bytes)
+    t = _open_array(spec.driver, loc.kvstore(level.path), cache_bytes, deadline, level)
+    _check_chunk(loc, level, t)
     return _spatial_view(loc, t, spec.axes, spec.channel, spec.reverse)
 
 
+def _check_chunk(loc, level, t):
+    """A chunk is decoded whole: one larger than MAX_CHUNK_BYTES is refused before
+    tensorstore tries to allocate it (it aborts the process when it cannot)."""
+    shape = [int(c) for c in t.chunk_layout.read_chunk.shape or ()]
+    nbytes = int(np.prod(shape, dtype=object)) * np.dtype(t.dtype.numpy_dtype).itemsize
+    if nbytes > MAX_CHUNK_BYTES:
+        raise InputError('%s: scale %s has chunks of %s voxels (%s), larger than the %s one'
+                         ' read may decode' % (loc, level.key, ' x '.join(map(str, shape)),
+                                               format_bytes(nbytes),
+                                               format_bytes(MAX_CHUNK_BYTES)), loc.text)
+
+
 def _context(cache_bytes):
-    return {'cache_pool': {'total_bytes_limit': int(cache_bytes)}}
+    return dict(RETRIES, cache_pool={'total_bytes_limit': int(cache_bytes)})
 
 
-def _open_array(driver, kvstore, cache_bytes):
+def _open_array(driver, kvstore, cache_bytes, deadline, level):
     ts = _tensorstore()
-    return ts.open({'driver': driver, 'kvstore': kvstore, 'context': _context(cache_bytes),
-                    'recheck_cached_data': False}, read=True).result()
+    return deadline.wait(ts.open({'driver': driver, 'kvstore': kvstore,
+                                  'context': _context(cache_bytes),
+                                  'recheck_cached_data': False}, read=True),
+                         'opening scale %s' % level.key)
 
 
 def _spatial_view(loc, t, names, channel, reverse):

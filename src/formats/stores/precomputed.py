@@ -5,10 +5,9 @@ downsamplings of the full resolution.  Pure: no ChimeraX, no tensorstore.
 
 import os
 
-import numpy as np
-
 from ...errors import InputError
-from .spec import LevelSpec, StoreSpec, one_full_resolution, voxel_type, whole_factors
+from .spec import Fields, LevelSpec, StoreSpec, dtype_named, one_full_resolution, \
+    voxel_type, whole_factors
 
 # Encodings tensorstore decodes; others (compresso, crackle, fpzip, jxl, ...) are
 # CloudVolume's alone.
@@ -22,39 +21,47 @@ def precomputed_spec(loc, read, channel=0):
     if info is None:
         raise InputError('%s is not a neuroglancer precomputed store (no info file)' % loc,
                          loc.text)
-    if not isinstance(info, dict) or not isinstance(info.get('scales'), list) \
-            or not info['scales']:
+    info = Fields(info, loc, 'info')
+    if not isinstance(info.raw('scales'), list) or not info.raw('scales'):
         raise InputError('%s: its info file lists no scales' % loc, loc.text)
-    if info.get('type') not in (None, 'image', 'segmentation'):
+    kind = info.text('type', None)
+    if kind not in (None, 'image', 'segmentation'):
         raise InputError('%s is a precomputed %s layer, not an image or segmentation'
-                         % (loc, info.get('type')), loc.text)
-    channels = int(info.get('num_channels', 1))
+                         % (loc, kind), loc.text)
+    channels = info.integer('num_channels', 1, minimum=1)
     if not 0 <= channel < channels:
         raise InputError('%s has %d channel%s; channel %d does not exist'
                          % (loc, channels, '' if channels == 1 else 's', channel), loc.text)
-    for scale in info['scales']:
-        encoding = scale.get('encoding')
+    scales = info.objects('scales')
+    for scale in scales:
+        key = scale.text('key')
+        encoding = scale.text('encoding')
         if encoding not in ENCODINGS:
             raise InputError('%s: scale %s has encoding %s, which tensorstore cannot decode'
-                             ' (it reads %s)' % (loc, scale.get('key'), encoding,
-                                                 ', '.join(ENCODINGS)), loc.text)
-    _check_plain_chunks(loc, info['scales'])
-    stored_dtype = np.dtype(info.get('data_type', 'uint8'))
+                             ' (it reads %s)' % (loc, key, encoding, ', '.join(ENCODINGS)),
+                             loc.text)
+        scale.numbers('resolution', count=3)
+        scale.numbers('size', count=3, integer=True, minimum=1)
+        scale.numbers('voxel_offset', (0, 0, 0), count=3, integer=True)
+        scale.numbers('chunk_sizes', None, count=3, integer=True, minimum=1, nested=True)
+        scale.object('sharding', None)
+    _check_plain_chunks(loc, scales)
+    stored_dtype = dtype_named(info.text('data_type', 'uint8'), info, 'data_type')
     voxel_type(stored_dtype, loc)
-    scale0 = info['scales'][0]
-    res0 = [float(r) for r in scale0['resolution']]
-    off0 = [int(o) for o in scale0.get('voxel_offset', (0, 0, 0))]
+    res0 = scales[0].numbers('resolution')
+    off0 = scales[0].numbers('voxel_offset', (0, 0, 0), integer=True)
     skipped = []
     levels = []
-    for k, scale in enumerate(info['scales']):
-        factors = whole_factors(scale['resolution'], res0, scale.get('key'), loc, skipped)
+    for k, scale in enumerate(scales):
+        factors = whole_factors(scale.numbers('resolution'), res0, scale.text('key'), loc,
+                                skipped)
         if factors is not None:
-            levels.append(LevelSpec(scale.get('key'), '', tuple(reversed(factors)), k))
+            levels.append(LevelSpec(scale.text('key'), '', tuple(reversed(factors)), k))
     levels = one_full_resolution(levels, skipped)
     return StoreSpec(loc, 'precomputed', 'neuroglancer_precomputed', levels, channel,
                      voxel_size=tuple(res0), origin=tuple(o * r for o, r in zip(off0, res0)),
                      offset=tuple(reversed(off0)), units_known=True,
-                     segmentation=info.get('type') == 'segmentation',
+                     segmentation=kind == 'segmentation',
                      stored_dtype=stored_dtype, skipped=tuple(skipped))
 
 
@@ -65,8 +72,8 @@ def _check_plain_chunks(loc, scales):
     if loc.local is None:
         return
     for scale in scales:
-        folder = os.path.join(loc.local, str(scale.get('key', '')))
-        if scale.get('sharding') or not os.path.isdir(folder):
+        folder = os.path.join(loc.local, scale.text('key'))
+        if 'sharding' in scale or not os.path.isdir(folder):
             continue
         with os.scandir(folder) as entries:
             for n, entry in enumerate(entries):
@@ -75,7 +82,7 @@ def _check_plain_chunks(loc, scales):
                         '%s: the chunk files of scale %s are compressed files (%s), as'
                         ' CloudVolume writes local stores by default; tensorstore reads'
                         ' plain chunk files only, so uncompress them (gunzip -r %s) or'
-                        ' write with compress=False' % (loc, scale.get('key'), entry.name,
+                        ' write with compress=False' % (loc, scale.text('key'), entry.name,
                                                         folder), loc.text)
                 if n > 50:
                     break

@@ -19,6 +19,7 @@ Index order: z,y,x (numpy order) for shapes, starts and stops; x,y,z for voxel s
 origins and chunk positions, as ChimeraX gives them.
 """
 
+import math
 import threading
 from dataclasses import dataclass
 from typing import Tuple
@@ -30,23 +31,30 @@ from ...errors import InputError
 from ..source import VolumeSource
 from .location import FORMATS, Location, detect_format
 from .n5 import n5_spec
-from .opening import Metadata, open_levels, reason, stored_dtype
+from .opening import Deadline, Metadata, default_timeout, open_levels, reason, stored_dtype
 from .precomputed import precomputed_spec
 from .spec import MAX_ID, check_voxel_size, voxel_type
 from .zarr import zarr_spec
 
 DEFAULT_CACHE_BYTES = 256 * 2**20
+READ_BYTES = 64 << 20
 _SPECS = {'precomputed': precomputed_spec, 'zarr': zarr_spec, 'n5': n5_spec}
 
 
-def open_store(path, format=None, channel=0, cache_bytes=DEFAULT_CACHE_BYTES):
+def open_store(path, format=None, channel=0, cache_bytes=DEFAULT_CACHE_BYTES, timeout=None):
     """Read and check a store's metadata; returns a Store.  ``format`` is precomputed,
     zarr or n5 (found from the metadata when None); ``channel`` picks one channel of a
-    multichannel store.  InputError naming the store for anything it cannot read."""
+    multichannel store; ``timeout``: the seconds opening it, and then each read, may
+    take (None: opening.default_timeout()).  InputError naming the store for anything it
+    cannot read, or when the time is up."""
     if format is not None and format not in FORMATS:
         raise ValueError('format must be one of %s' % ', '.join(FORMATS))
+    timeout = default_timeout() if timeout is None else float(timeout)
+    if not timeout > 0:
+        raise InputError('timeout must be a positive number of seconds, not %g' % timeout)
     location = path if isinstance(path, Location) else Location(path, format)
-    metadata = Metadata(location)
+    deadline = Deadline(location, timeout)
+    metadata = Metadata(location, deadline)
     found = location.format or detect_format(metadata.read)
     if found is None:
         raise InputError('%s is not a neuroglancer precomputed, Zarr or N5 store (it has no'
@@ -54,9 +62,10 @@ def open_store(path, format=None, channel=0, cache_bytes=DEFAULT_CACHE_BYTES):
                          % location, location.text)
     try:
         spec = _SPECS[found](location, metadata.read, int(channel))
-        stored = spec.stored_dtype if spec.stored_dtype is not None else stored_dtype(spec)
+        stored = spec.stored_dtype if spec.stored_dtype is not None else \
+            stored_dtype(spec, deadline)
         check_voxel_size(spec.voxel_size, location, 'the full resolution')
-        store = Store(spec, stored, cache_bytes)
+        store = Store(spec, stored, cache_bytes, timeout, deadline)
     except ValueError as e:         # tensorstore's errors
         raise InputError('%s cannot be read as %s: %s' % (location, found, reason(e)),
                          location.text)
@@ -105,13 +114,18 @@ class StoreLevel:
             return np.zeros(count, out_type)
         sel = tuple(slice(s + k0 * t, s + (k1 - 1) * t + 1, t)
                     for s, t, k0, k1 in zip(start, step, first, last))
+        where = ', '.join('%d-%d' % (b.start, b.stop - 1) for b in sel)
+        # The timeout for each READ_BYTES read, so a large block over a slow link is
+        # not taken for a silent one.
+        nbytes = math.prod(k1 - k0 for k0, k1 in zip(first, last)) * out_type.itemsize
+        seconds = self.store.timeout * max(1, ceil_div(nbytes, READ_BYTES))
         try:
-            a = self.view[sel].read().result()
+            a = Deadline(self.store.location, seconds).wait(
+                self.view[sel].read(), 'reading %s voxels z,y,x %s' % (self.key, where))
         except ValueError as e:
             raise InputError('%s: reading %s voxels z,y,x %s failed: %s'
-                             % (self.store.location, self.key,
-                                ', '.join('%d-%d' % (b.start, b.stop - 1) for b in sel),
-                                reason(e)), self.store.location.text)
+                             % (self.store.location, self.key, where, reason(e)),
+                             self.store.location.text)
         a = self.store.to_voxel_type(a, sel, self.key)
         chunks = int(np.prod([ceil_div(b.stop, c) - b.start // c
                               for b, c in zip(sel, self.chunk_shape)]))
@@ -121,6 +135,44 @@ class StoreLevel:
         out = np.zeros(count, out_type)
         out[tuple(slice(k0, k1) for k0, k1 in zip(first, last))] = a
         return out
+
+    def read_or_zeros(self, start, stop, step, report):
+        """``read``, except that a block that cannot be read (a damaged chunk, an id
+        that does not fit, no answer in time) is read again chunk by chunk: each chunk
+        that fails is zeros, and ``report(message)`` is told why."""
+        try:
+            return self.read(start, stop, step)
+        except InputError:
+            pass
+        count = tuple(ceil_div(e - s, t) for s, e, t in zip(start, stop, step))
+        out = np.zeros(count, self.store.dtype)
+        pieces = [_chunk_pieces(s, e, t, c) for s, e, t, c in
+                  zip(start, stop, step, self.chunk_shape)]
+        for z in pieces[0]:
+            for y in pieces[1]:
+                for x in pieces[2]:
+                    first, end = zip(z[0], y[0], x[0])
+                    try:
+                        a = self.read(first, end, step)
+                    except InputError as e:
+                        report(str(e))
+                        continue
+                    out[z[1], y[1], x[1]] = a
+        return out
+
+
+def _chunk_pieces(start, stop, step, chunk):
+    """The samples start + k*step < stop along one axis, cut at chunk boundaries: for
+    each piece, ((its first sample, its stop), its slice of the samples)."""
+    pieces = []
+    edge = start // chunk * chunk
+    while edge < stop:
+        lo, hi = max(edge, start), min(edge + chunk, stop)
+        k0, k1 = ceil_div(lo - start, step), ceil_div(hi - start, step)
+        if k1 > k0:
+            pieces.append(((start + k0 * step, start + (k1 - 1) * step + 1), slice(k0, k1)))
+        edge += chunk
+    return pieces
 
 
 @dataclass(frozen=True)
@@ -134,7 +186,7 @@ class ChunkPositions:
         return all(0 <= p < n for p, n in zip(position, self.grid))
 
     def __len__(self):
-        return int(np.prod(self.grid))
+        return math.prod(self.grid)
 
     def __iter__(self):
         nx, ny, nz = self.grid
@@ -147,20 +199,26 @@ class Store(VolumeSource):
     (x,y,z, nanometres), ``offset`` (z,y,x voxel index of the first voxel in the store's
     own grid), ``dtype`` (the voxel type read: 64-bit integers are read as 32-bit, see
     ``to_voxel_type``), ``segmentation`` (True, False, or None when the metadata does not
-    say).  ``Store(spec)`` opens the spec's levels (none, for a spec that lists none)."""
+    say), ``timeout`` (the seconds a read may wait, for each READ_BYTES it reads).
+    ``Store(spec)`` opens the spec's levels (none, for a spec that lists none) within
+    the Deadline ``deadline`` (a new one of ``timeout`` seconds when None)."""
 
-    def __init__(self, spec, stored_dtype=None, cache_bytes=DEFAULT_CACHE_BYTES):
+    def __init__(self, spec, stored_dtype=None, cache_bytes=DEFAULT_CACHE_BYTES,
+                 timeout=None, deadline=None):
         self.spec = spec
         self.stored_dtype = stored_dtype
         self.dtype = None if stored_dtype is None else voxel_type(stored_dtype, spec.location)
         self.cache_bytes = cache_bytes
+        self.timeout = default_timeout() if timeout is None else timeout
         self._stats_lock = threading.Lock()
         self.chunks_read = 0
         self.bytes_read = 0
-        self.levels = self._open_levels(cache_bytes)
+        self.levels = self._open_levels(cache_bytes, deadline)
 
-    def _open_levels(self, cache_bytes):
-        return [StoreLevel(self, *opened) for opened in open_levels(self.spec, cache_bytes)]
+    def _open_levels(self, cache_bytes, deadline=None):
+        deadline = deadline or Deadline(self.location, self.timeout)
+        return [StoreLevel(self, *opened)
+                for opened in open_levels(self.spec, cache_bytes, deadline)]
 
     def __repr__(self):
         return 'Store(%s %s: %s voxels x,y,z, %s, %d levels)' % (
@@ -242,6 +300,11 @@ class Store(VolumeSource):
         cs = self.chunk_shape
         rz, ry, rx = (range(s // c, ceil_div(e, c)) for s, e, c in zip(start, stop, cs))
         return [(x, y, z) for z in rz for y in ry for x in rx]
+
+    def count_in(self, start, stop):
+        # Counted, not listed: a store's chunks may be too many to list.
+        return math.prod(ceil_div(e, c) - s // c
+                         for s, e, c in zip(start, stop, self.chunk_shape))
 
     def is_empty(self, start, stop):
         # Which chunks exist is not known without asking for them: read and see.

@@ -5,7 +5,7 @@ Pure: no ChimeraX, no tensorstore.
 """
 
 from ...errors import InputError
-from .spec import LevelSpec, StoreSpec, axis_names, nanometres, one_full_resolution, \
+from .spec import Fields, LevelSpec, StoreSpec, nanometres, one_full_resolution, \
     whole_factors
 
 
@@ -13,16 +13,22 @@ def zarr_spec(loc, read, channel=0):
     """The StoreSpec (spec.py) of the Zarr array or OME-Zarr group at Location ``loc``."""
     v3 = read('zarr.json')
     if v3 is not None:
-        attrs = v3.get('attributes', {}) if isinstance(v3, dict) else {}
-        is_array = v3.get('node_type') == 'array'
+        meta = Fields(v3, loc, 'zarr.json')
+        attrs = meta.object('attributes', None)
+        is_array = meta.text('node_type', None) == 'array'
         driver = 'zarr3'
     else:
-        attrs = read('.zattrs') or {}
-        is_array = read('.zarray') is not None
+        zattrs = read('.zattrs')
+        attrs = None if zattrs is None else Fields(zattrs, loc, '.zattrs')
+        zarray = read('.zarray')
+        if zarray is not None:
+            Fields(zarray, loc, '.zarray')
+        is_array = zarray is not None
         driver = 'zarr'
-    ome = attrs.get('ome', attrs) if isinstance(attrs, dict) else {}
-    multiscales = ome.get('multiscales') if isinstance(ome, dict) else None
-    segmentation = True if 'image-label' in ome or 'image-label' in attrs else None
+    ome = None if attrs is None else attrs.object('ome', attrs)
+    multiscales = None if ome is None else ome.objects('multiscales', None)
+    segmentation = True if ome is not None and ('image-label' in ome.value
+                                                or 'image-label' in attrs.value) else None
     if multiscales:
         return _ome_zarr(loc, multiscales[0], driver, channel, segmentation)
     if is_array:
@@ -33,15 +39,15 @@ def zarr_spec(loc, read, channel=0):
 
 
 def _ome_zarr(loc, ms, driver, channel, segmentation):
-    datasets = ms.get('datasets') or []
-    if not datasets:
+    if not ms.raw('datasets'):
         raise InputError('%s: its OME-Zarr multiscales lists no datasets' % loc, loc.text)
-    axes = ms.get('axes')
-    names = axis_names(axes)
-    units = {}
-    if axes and isinstance(axes[0], dict):
-        units = {a.get('name', '').lower(): a.get('unit') for a in axes}
-    glob_scale, glob_shift = _transforms(ms.get('coordinateTransformations'))
+    datasets = ms.objects('datasets')
+    axes = ms.axes('axes')
+    names = None if axes is None else tuple(n for n, _ in axes)
+    if names is not None and not all(a in names for a in 'xyz'):
+        raise ms.error('axes', 'must name x, y and z', ms.raw('axes'))
+    units = dict(axes or ())
+    glob_scale, glob_shift = _transforms(ms, names)
 
     def spatial(values):
         if values is None:
@@ -50,9 +56,10 @@ def _ome_zarr(loc, ms, driver, channel, segmentation):
             return [float(v) for v in values[-3:]][::-1]            # x,y,z
         return [float(values[names.index(a)]) for a in 'xyz']
 
-    scales, shifts = [], []
+    scales, shifts, paths = [], [], []
     for d in datasets:
-        s, t = _transforms(d.get('coordinateTransformations'))
+        paths.append(d.text('path'))
+        s, t = _transforms(d, names)
         if s is not None and glob_scale is not None:
             s = [a * b for a, b in zip(s, glob_scale)]
         scales.append(spatial(s) or [1.0, 1.0, 1.0])
@@ -64,11 +71,10 @@ def _ome_zarr(loc, ms, driver, channel, segmentation):
         origin = [o + t * f for o, t, f in zip(origin, spatial(glob_shift), nm)]
     skipped = []
     levels = []
-    for d, s in zip(datasets, scales):
-        factors = whole_factors([v * f for v, f in zip(s, nm)], res0, d.get('path'), loc,
-                                skipped)
+    for path, s in zip(paths, scales):
+        factors = whole_factors([v * f for v, f in zip(s, nm)], res0, path, loc, skipped)
         if factors is not None:
-            levels.append(LevelSpec(d['path'], d['path'], tuple(reversed(factors))))
+            levels.append(LevelSpec(path, path, tuple(reversed(factors))))
     levels = one_full_resolution(levels, skipped)
     return StoreSpec(loc, 'zarr', driver, levels, channel, axes=names,
                      voxel_size=tuple(res0), origin=tuple(origin),
@@ -76,12 +82,22 @@ def _ome_zarr(loc, ms, driver, channel, segmentation):
                      segmentation=segmentation, skipped=tuple(skipped))
 
 
-def _transforms(transforms):
-    """(scale, translation) of an OME-Zarr coordinateTransformations list."""
+def _transforms(fields, names):
+    """(scale, translation) of the coordinateTransformations of ``fields`` (a
+    multiscales entry or one of its datasets): one value per axis (``names``), or at
+    least z,y,x when the axes are not named."""
     scale = shift = None
-    for t in transforms or []:
-        if t.get('type') == 'scale':
-            scale = [float(v) for v in t.get('scale', [])]
-        elif t.get('type') == 'translation':
-            shift = [float(v) for v in t.get('translation', [])]
+    if fields.raw('coordinateTransformations') == []:
+        return scale, shift
+    for t in fields.objects('coordinateTransformations', []):
+        kind = t.text('type')
+        if kind in ('scale', 'translation'):
+            values = t.numbers(kind, count=len(names) if names else None)
+            if len(values) < 3:
+                raise t.error(kind, 'must have a value for each of z, y and x',
+                              t.raw(kind))
+            if kind == 'scale':
+                scale = values
+            else:
+                shift = values
     return scale, shift
