@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import segfixtures as sf
-from segfixtures import LogCapture, combined_demo, pair  # noqa: F401  (fixtures)
+from segfixtures import LogCapture, pair  # noqa: F401  (fixtures)
+from test_wiring import demo  # noqa: F401  (the demo, its wiring kept by connectome ids)
 
 
 def user_error(run, command, words):
@@ -19,21 +20,6 @@ def user_error(run, command, words):
         run(command)
     assert words in str(e.value), str(e.value)
     return str(e.value)
-
-
-@pytest.fixture(scope='module')
-def demo(tmp_path_factory, _process_session):
-    """The demo combined, its wiring kept by connectome ids (test_wiring.py's start)."""
-    from chimerax.core.commands import run
-    s = _process_session
-    root = tmp_path_factory.mktemp('values')
-    data = combined_demo(s, root, seed=7)
-    shutil.copy(root / 'segmentation.cmap', root / 'bare.cmap')
-    folder = data / 'objects' / 'authors'
-    run(s, 'connectome ids %s %s' % (root / 'segmentation.cmap', folder))
-    run(s, 'close session')
-    return dict(root=root, folder=folder, seg=root / 'segmentation.cmap',
-                bare=root / 'bare.cmap', image=root / 'image.cmap')
 
 
 def damaged_copy(demo, tmp_path):
