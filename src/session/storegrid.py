@@ -9,9 +9,20 @@ shown.  A segmentation's attributes live in a small file beside the read-only st
 ``find_attribute`` reads it, which is where ChimeraX's ``segmentation colors ...
 byAttribute`` looks after the model's own attributes.  The open-command provider is
 commands/openstore.py.
+
+A session keeps a volume as its path and file type (ChimeraX's map/session.py) and
+reopens it through ChimeraX's table of map file types: ``reopen_store`` is what that
+table calls for a store (session/sessions.py registers it), and a StoreGrid's original
+voxel size and origin are the store's own, so ChimeraX saves those given at open.
 """
 
+import os
+
 from chimerax.map_data import GridData, SubsampledGrid
+
+from ..errors import InputError
+from ..formats import sidecar, stores
+from ..pipeline.attributefile import AttributeFile
 
 
 class StoreLevelGrid(GridData):
@@ -45,6 +56,21 @@ class StoreGrid(SubsampledGrid):
         SubsampledGrid.__init__(self, levels[0])
         for level, grid in zip(store.levels[1:], levels[1:]):
             self.add_subsamples(grid, tuple(reversed(level.factors)))
+        # What a session restore reopens the store with; the voxel size and origin the
+        # volume has are saved in the session where they differ.
+        self.original_step = tuple(float(v) for v in store.voxel_size)
+        self.original_origin = tuple(float(v) for v in store.origin)
+
+    def set_step(self, step):
+        """The voxel size of the full resolution; each scale's follows by its factors."""
+        SubsampledGrid.set_step(self, step)
+        for factors, grid in self.available_subsamplings.items():
+            grid.set_step(tuple(v * f for v, f in zip(step, factors)))
+
+    def set_origin(self, origin):
+        SubsampledGrid.set_origin(self, origin)
+        for grid in self.available_subsamplings.values():
+            grid.set_origin(origin)
 
     def find_attribute(self, attribute_name):
         """A segmentation attribute from the store's attribute file, or None."""
@@ -58,3 +84,33 @@ def store_grid(store, voxel_size=None, origin=None, attribute_file=None):
     ``attribute_file`` an AttributeFile (pipeline/attributefile.py)."""
     return StoreGrid(store, tuple(voxel_size or store.voxel_size),
                      tuple(store.origin if origin is None else origin), attribute_file)
+
+
+def attributes_cache_folder():
+    """Where the attribute files of remote stores go: ChimeraX's user cache."""
+    from chimerax import app_dirs
+    return os.path.join(app_dirs.user_cache_dir, 'connectome', 'attributes')
+
+
+def reopen_store(path, format, log=None):
+    """[StoreGrid] of the store at ``path`` (its location text), as a session restore
+    reopens it: channel 0 and the default attribute file (formats/sidecar.py), the voxel
+    size and origin set afterwards from the session.  When it cannot be opened, a warning
+    naming the store in ``log`` (the session's logger ChimeraX passes) and an OSError,
+    after which ChimeraX restores the session's other models."""
+    try:
+        store = stores.open_store(path, format)
+        attributes = AttributeFile(sidecar.default_path(store, attributes_cache_folder()),
+                                   store)
+        attributes.check()
+    except InputError as e:
+        raise not_reopened('the %s store %s cannot be reopened: %s' % (format, path, e), log)
+    return [store_grid(store, attribute_file=attributes)]
+
+
+def not_reopened(message, log):
+    """The OSError a session restore gets for a volume it cannot reopen, warned of in
+    the log first (ChimeraX only prints it)."""
+    if log is not None:
+        log.warning('Session restore: %s; the other models are restored' % message)
+    return OSError(message)

@@ -6,9 +6,17 @@ chunks it touches, through the same reader ``connectome combine`` uses; the open
 provider that makes one is commands/opentiles.py.  There are no precomputed levels, so
 a low-resolution view of a large set reads it all; ``connectome combine`` makes a file
 that opens at low resolution at once.
+
+A session reopens a tile set by its path (session/sessions.py registers ``reopen_tiles``
+in ChimeraX's table of map file types) with the default open options; a TilesGrid's
+original voxel size and origin are those defaults, so ChimeraX saves those given at open.
 """
 
 from chimerax.map_data import GridData
+
+from ..errors import InputError
+from ..formats.tiles import open_tiles
+from .storegrid import not_reopened
 
 
 class TilesGrid(GridData):
@@ -21,6 +29,9 @@ class TilesGrid(GridData):
         GridData.__init__(self, tuple(reversed(tileset.shape)), value_type=tileset.dtype,
                           origin=origin, step=voxel_size, name=tileset.name, path=path,
                           file_type='tiles')
+        # What a session restore reopens the set with (reopen_tiles).
+        self.original_step = (1.0, 1.0, 1.0)
+        self.original_origin = tuple(float(o) for o in reversed(tileset.offset))
 
     def read_matrix(self, ijk_origin, ijk_size, ijk_step, progress):
         start = tuple(reversed(ijk_origin))
@@ -28,3 +39,17 @@ class TilesGrid(GridData):
         m = self.tileset.read(start, stop, tuple(reversed(ijk_step)))
         # A block that is one tile chunk comes back read-only; ChimeraX may edit matrices.
         return m if m.flags.writeable else m.copy()
+
+
+def reopen_tiles(path, log=None):
+    """[TilesGrid] of the tile set at ``path``, as a session restore reopens it (the
+    default open options: a set opened with others, a pattern or missing zero, may not
+    open so).  When it cannot be opened, a warning naming the set in ``log`` and an
+    OSError (storegrid.not_reopened), after which ChimeraX restores the other models."""
+    try:
+        tileset = open_tiles(path)
+    except InputError as e:
+        raise not_reopened('the tile set %s cannot be reopened with the default options'
+                           ' (open it again with those it was opened with): %s'
+                           % (path, e), log)
+    return [TilesGrid(tileset, path=path)]
