@@ -17,7 +17,7 @@ def _bundle_api():
             # customInit (bundle_info.xml): a session restored before any command of
             # this bundle ran must already reopen its stores and tile sets.
             from .session.sessions import register_reopeners
-            register_reopeners()
+            register_reopeners(session)
 
         @staticmethod
         def register_command(bi, ci, logger):

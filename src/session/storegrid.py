@@ -12,7 +12,8 @@ commands/openstore.py.
 
 A session keeps a volume as its path and file type (ChimeraX's map/session.py) and
 reopens it through ChimeraX's table of map file types: ``reopen_store`` is what that
-table calls for a store (session/sessions.py registers it), and a StoreGrid's original
+table calls for a store (session/sessions.py registers it; a store opened with another
+channel or attribute file records reopening.NOT_REOPENED instead), and a StoreGrid's original
 voxel size and origin are the store's own, so ChimeraX saves those given at open.
 """
 
@@ -23,6 +24,7 @@ from chimerax.map_data import GridData, SubsampledGrid
 from ..errors import InputError
 from ..formats import sidecar, stores
 from ..pipeline.attributefile import AttributeFile
+from .reopening import NOT_REOPENED, not_reopened
 
 
 class StoreLevelGrid(GridData):
@@ -48,11 +50,14 @@ class StoreGrid(SubsampledGrid):
         self.store = store
         self.attribute_file = attribute_file
         path = store.location.text
+        # The file type a session records: the store's format where reopen_store gives
+        # this grid again, else one whose reopening refuses.
+        file_type = store.format if _reopens_as_is(store, attribute_file) else NOT_REOPENED
         levels = []
         for level in store.levels:
             step = tuple(v * f for v, f in zip(voxel_size, reversed(level.factors)))
             levels.append(StoreLevelGrid(level, tuple(reversed(level.shape)), origin, step,
-                                         store.name, path, store.format))
+                                         store.name, path, file_type))
         SubsampledGrid.__init__(self, levels[0])
         for level, grid in zip(store.levels[1:], levels[1:]):
             self.add_subsamples(grid, tuple(reversed(level.factors)))
@@ -92,6 +97,20 @@ def attributes_cache_folder():
     return os.path.join(app_dirs.user_cache_dir, 'connectome', 'attributes')
 
 
+def _reopens_as_is(store, attribute_file):
+    """Whether reopen_store gives the store as opened: channel 0, the default attribute
+    file."""
+    if store.spec.channel != 0:
+        return False
+    if attribute_file is None:
+        return True
+    try:
+        default = sidecar.default_path(store, attributes_cache_folder())
+    except InputError:
+        return False
+    return os.path.abspath(default) == os.path.abspath(attribute_file.path)
+
+
 def reopen_store(path, format, log=None):
     """[StoreGrid] of the store at ``path`` (its location text), as a session restore
     reopens it: channel 0 and the default attribute file (formats/sidecar.py), the voxel
@@ -107,10 +126,3 @@ def reopen_store(path, format, log=None):
         raise not_reopened('the %s store %s cannot be reopened: %s' % (format, path, e), log)
     return [store_grid(store, attribute_file=attributes)]
 
-
-def not_reopened(message, log):
-    """The OSError a session restore gets for a volume it cannot reopen, warned of in
-    the log first (ChimeraX only prints it)."""
-    if log is not None:
-        log.warning('Session restore: %s; the other models are restored' % message)
-    return OSError(message)

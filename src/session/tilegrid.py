@@ -15,8 +15,8 @@ original voxel size and origin are those defaults, so ChimeraX saves those given
 from chimerax.map_data import GridData
 
 from ..errors import InputError
-from ..formats.tiles import open_tiles
-from .storegrid import not_reopened
+from ..formats.tiles import DEFAULT_PATTERN, open_tiles
+from .reopening import NOT_REOPENED, not_reopened
 
 
 class TilesGrid(GridData):
@@ -26,9 +26,11 @@ class TilesGrid(GridData):
         self.tileset = tileset
         if origin is None:
             origin = tuple(o * v for o, v in zip(reversed(tileset.offset), voxel_size))
+        # The file type a session records: tiles where reopen_tiles gives this set again
+        # (opened with the default options), else one whose reopening refuses.
         GridData.__init__(self, tuple(reversed(tileset.shape)), value_type=tileset.dtype,
                           origin=origin, step=voxel_size, name=tileset.name, path=path,
-                          file_type='tiles')
+                          file_type='tiles' if _default_options(tileset) else NOT_REOPENED)
         # What a session restore reopens the set with (reopen_tiles).
         self.original_step = (1.0, 1.0, 1.0)
         self.original_origin = tuple(float(o) for o in reversed(tileset.offset))
@@ -41,11 +43,18 @@ class TilesGrid(GridData):
         return m if m.flags.writeable else m.copy()
 
 
+def _default_options(tileset):
+    """Whether the set was opened with open_tiles' default options."""
+    spec = tileset.spec
+    return spec is not None and (spec.dataset, spec.pattern, spec.first_index, spec.missing,
+                                 spec.axis_order) == (None, DEFAULT_PATTERN, 0, 'error', 'zyx')
+
+
 def reopen_tiles(path, log=None):
     """[TilesGrid] of the tile set at ``path``, as a session restore reopens it (the
     default open options: a set opened with others, a pattern or missing zero, may not
     open so).  When it cannot be opened, a warning naming the set in ``log`` and an
-    OSError (storegrid.not_reopened), after which ChimeraX restores the other models."""
+    OSError (reopening.not_reopened), after which ChimeraX restores the other models."""
     try:
         tileset = open_tiles(path)
     except InputError as e:

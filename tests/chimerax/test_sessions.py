@@ -118,6 +118,28 @@ def test_a_tile_set_that_cannot_be_reopened_is_reported(session, run, three, tmp
     assert 'Session restore: the tile set %s cannot be reopened' % moved in log.text, log.text
 
 
+@pytest.mark.parametrize('options', ['format tiles axisOrder xyz', 'format tiles missing zero',
+                                     'format zarr attributesFile {tmp}/mine.h5'])
+def test_a_volume_opened_with_options_a_session_does_not_keep(session, run, three, tmp_path,
+                                                              options):
+    """Reopened with the defaults it would be another volume (axes swapped, another
+    channel, no attributes): saving warns, restoring names it, the others come back."""
+    cmap, store, tiles, _ = three
+    run('open %s' % cmap)
+    path = store if 'zarr' in options else tiles
+    run('open %s %s' % (path, options.format(tmp=tmp_path)))
+    saved = tmp_path / 'two.cxs'
+    with LogCapture(session) as log:
+        run('save %s' % saved)
+    assert 'This session will not reopen #2 (%s): opened with options' % path in log.text
+    run('close session')
+    with LogCapture(session) as log:
+        run('open %s' % saved)
+    assert [v.name for v in volumes(session)] == ['segmentation.cmap']
+    assert 'Session restore: %s was opened with options a ChimeraX session does not keep' \
+        % path in log.text, log.text
+
+
 def test_compat_registers_a_map_file_type_chimerax_opens_by_name(session):
     """session/compat.py register_map_file_type's assumption: ChimeraX's map code looks a
     file type up in chimerax.map_data.fileformats.file_formats and passes ``log`` to an
