@@ -13,6 +13,13 @@ def _bundle_api():
         api_version = 1
 
         @staticmethod
+        def initialize(session, bi):
+            # customInit (bundle_info.xml): a session restored before any command of
+            # this bundle ran must already reopen its stores and tile sets.
+            from .session.sessions import register_reopeners
+            register_reopeners(session)
+
+        @staticmethod
         def register_command(bi, ci, logger):
             # Called lazily, the first time a command declared in bundle_info.xml is used.
             from .commands import register_command

@@ -142,6 +142,11 @@ CORE_BUNDLES = [
         'Provider :: Marker model :: open command :: want_path:true',
         'Provider :: Marker model :: save command',
     ]),
+    # Session files (`save FILE.cxs`): the session names each saved object's class by its
+    # bundle (core/session.py, toolshed find_bundle_for_class), so the bundles whose
+    # classes a session holds are listed even where they declare nothing else.
+    ('ChimeraX-Graphics', 'chimerax.graphics', []),
+    ('ChimeraX-Geometry', 'chimerax.geometry', []),
     ('ChimeraX-Surface', 'chimerax.surface', [
         'CustomInit',
     ] + ['Command :: %s :: Surfaces :: %s' % (c, c) for c in (

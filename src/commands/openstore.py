@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..formats import sidecar, stores
 from ..formats.source import check_geometry
 from ..pipeline.attributefile import AttributeFile
-from ..session.storegrid import store_grid
+from ..session.storegrid import attributes_cache_folder, store_grid
 
 # bundle_info.xml's data format names
 FORMAT_NAMES = {'Neuroglancer precomputed': 'precomputed', 'Zarr': 'zarr', 'N5': 'n5'}
@@ -43,7 +43,7 @@ def open_store_volume(session, path, format=None, channel=0, voxel_size=None, or
                                             else voxel_size, origin)
         attributes = AttributeFile(
             os.path.abspath(os.path.expanduser(attributes_file)) if attributes_file
-            else sidecar.default_path(store, _cache_folder()), store)
+            else sidecar.default_path(store, attributes_cache_folder()), store)
         attributes.check()
     except InputError as e:
         raise UserError('open %s: %s' % (format or 'store', e))
@@ -63,12 +63,6 @@ def open_store_volume(session, path, format=None, channel=0, voxel_size=None, or
     if store.skipped:
         message += '; left out %s' % '; '.join('%s (%s)' % s for s in store.skipped)
     return models, message
-
-
-def _cache_folder():
-    """Where the attribute files of remote stores go: ChimeraX's user cache."""
-    from chimerax import app_dirs
-    return os.path.join(app_dirs.user_cache_dir, 'connectome', 'attributes')
 
 
 def _open_args():

@@ -40,11 +40,8 @@ def connectome_show(session, segmentation, objects, map=None, padding=32, color=
     if image is segmentation:
         raise UserError('%s: map and segmentation are both %s; name the EM map of the same'
                         ' grid size' % (command, segmentation.atomspec))
-    try:
-        object_id = int(text)
-    except ValueError:
-        raise UserError('%s: give one %s id, not %s' % (command, name, text))
     values = class_values(segmentation, name)
+    object_id = _one_id(command, name, text, values)
     regions = np.flatnonzero(values == object_id)
     if not regions.size:
         raise UserError('%s: no region of %s is in %s %d (the largest %s id is %d)'
@@ -84,6 +81,20 @@ def connectome_show(session, segmentation, objects, map=None, padding=32, color=
     return surfaces
 
 
+def _one_id(command, name, text, values):
+    """The one object id typed, checked as every command checks ids (from 1: id 0 means
+    "in no object", pipeline/classes.parse_object_ids)."""
+    from chimerax.core.errors import UserError
+    largest = max(int(values.max()), 1) if len(values) else 1
+    try:
+        ranges = pure.parse_object_ids(text, largest, name)
+    except InputError as e:
+        raise UserError('%s: %s' % (command, e))
+    if len(ranges) != 1 or ranges[0][0] != ranges[0][1]:
+        raise UserError('%s: give one %s id, not %s' % (command, name, text))
+    return ranges[0][0]
+
+
 def map_str(values):
     return [str(int(v)) for v in values]
 
@@ -111,6 +122,12 @@ def _bounds(session, seg, values, regions, object_id, folder):
         with authors.AuthorsFile(files['segments']) as f:
             f.require('segments')
             xyz = f.region_positions(regions) - 1.0
+        bad = ~np.isfinite(xyz).all(axis=1)
+        if bad.any():
+            raise InputError('%s: /segments/position of region %d is not a finite position'
+                             ' (%d of the object\'s %d regions are not): the file is'
+                             ' damaged' % (files['segments'], int(regions[bad][0]),
+                                           int(bad.sum()), regions.size))
         return xyz.min(axis=0), xyz.max(axis=0), xyz.mean(axis=0), \
             'from /segments/position of %s' % files['segments']
     # From the voxels, at the finest step whose copy is small enough to scan.

@@ -112,11 +112,14 @@ def connectome_synapses(session, segmentation, from_=None, of=None, onto=None, t
         if not w.has_positions():
             raise InputError('the synapses have no positions (synapses.hdf5 has no'
                              ' /synapses/synPosition)')
+        index = np.flatnonzero(picked)
+        # A wiring kept by an earlier version may hold what ids now refuses.
+        pure_wiring.check_positions(w.position[index], 'the wiring of %s' % sw.path,
+                                    index + 1)
     except InputError as e:
         raise _user_error(command, e)
     for line in sw.notes:
         session.logger.info(line)
-    index = np.flatnonzero(picked)
     what = describe_pick(of, onto, type)
     if not index.size:
         session.logger.info('No synapse of the %d is %s: nothing drawn' % (w.count, what))

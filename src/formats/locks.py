@@ -34,8 +34,9 @@ second name of another file (a hard link) or not a plain file is refused with an
 InputError naming it (truncating it would truncate what it points at; it is not ours to
 delete, so the user decides).  Temporary files are created with O_CREAT|O_EXCL|O_NOFOLLOW
 and temporary folders with mkdir, neither of which follows a link; a name already
-taken, link or not, is left alone and the next number is tried.  Pure: the standard
-library.
+taken, link or not, is left alone and the next number is tried.  A file output whose
+name is a link replaces the link itself (``replace``), never its target; a folder output
+whose name is a link is refused.  Pure: the standard library.
 """
 
 import contextlib
@@ -289,6 +290,12 @@ def atomic_output(path, command, replace=False, kind='file', report=None):
     by a rename; with ``replace`` an existing folder is first moved aside (so the new one
     appears in one rename), then removed."""
     with exclusive(path, command, report) as lock:
+        if kind == 'folder' and os.path.islink(path):
+            # Renaming the new folder onto a link fails, and removing the link's target
+            # to make room is not this bundle's to do.
+            raise InputError('%s is a symbolic link; a folder output is not written through'
+                             ' a link: name the folder it points to, or remove the link'
+                             % path, path)
         temp, made = _make(lock, kind)
         try:
             yield temp

@@ -215,6 +215,17 @@ class AttributeFile:
                 return node[()]
         return None
 
+    def stored_maximum(self):
+        """The ``maximum_segment_id`` the file holds (of the map, or of a store's
+        attribute file), or None: read, never computed."""
+        if not self.exists or not h5py.is_hdf5(self.path):
+            return None
+        try:
+            with h5py.File(self.path, 'r') as f:
+                return _maximum_attribute(f)
+        except (OSError, ValueError, IndexError) as e:
+            raise InputError('%s cannot be read: %s' % (self.path, e), self.path)
+
     def wiring(self):
         """The Wiring kept in the file (pipeline/wiring.py), or None if it has none."""
         where = '%s/%s' % (GROUP, wiring_tables.GROUP)
@@ -298,6 +309,20 @@ def _text(group, key):
 
 def _store_text(group, key, text):
     group.create_dataset(key, data=np.bytes_(text.encode('utf-8')))
+
+
+def check_covers(name, values, maximum, where):
+    """InputError unless the per-region array ``values`` of attribute ``name`` has an
+    entry for every region id 0..``maximum`` (None: not known, nothing to check).  A
+    shorter array would read as "no object" past its end, silently; ``where`` names the
+    file or model it came from."""
+    length = len(values)
+    if maximum is not None and length <= maximum:
+        raise InputError('%s: attribute %s has %d values (regions 0 to %d) but the largest'
+                         ' region id is %d, so regions past %d would have none; it is'
+                         ' damaged or was written for another segmentation (run connectome'
+                         ' ids again)' % (where, name, length, length - 1, maximum,
+                                          length - 1))
 
 
 def _info(attrs, dtype):

@@ -281,6 +281,7 @@ def _synapse_vectors(f, per_region, notes):
             raise f.error('/synapses/synPosition has %d positions for %d synapses'
                           % (ds.shape[1], count))
         position = np.asarray(ds[()], np.float32).T
+        check_positions(position, '%s /synapses/synPosition' % f.name)
     else:
         notes.append('%s has no /synapses/synPosition: synapses cannot be drawn' % f.name)
     for column in INTEGER_COLUMNS[:3]:
@@ -288,6 +289,19 @@ def _synapse_vectors(f, per_region, notes):
         if values.dtype.kind == 'f' or (values.size and int(values.min()) < 0):
             raise f.error('the %s ids of the synapses are not all ids (>= 0)' % column)
     return count, columns, categories, position
+
+
+def check_positions(position, where, ids=None):
+    """InputError unless every row of ``position`` ((n, 3) voxel x, y, z) is finite: a
+    NaN would be drawn nowhere and reported as drawn.  ``ids``: the synapse id of each
+    row (default 1..n), for the message."""
+    bad = ~np.isfinite(position).all(axis=1)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise InputError('%s: %d synapse position%s not finite (synapse %d first); the'
+                         ' file is damaged' % (where, int(bad.sum()),
+                                               's are' if bad.sum() > 1 else ' is',
+                                               first + 1 if ids is None else int(ids[first])))
 
 
 def _majority(group, lookup, f, path):

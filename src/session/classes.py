@@ -12,7 +12,8 @@ from chimerax.core.errors import UserError
 from numpy import integer, issubdtype, ndarray
 
 from ..pipeline import classes as pure
-from ..pipeline.attributefile import AttributeFile
+from ..errors import InputError
+from ..pipeline.attributefile import AttributeFile, check_covers
 from . import compat
 from .storegrid import StoreGrid
 
@@ -90,25 +91,26 @@ def check_attribute(command, seg, name):
 
 def class_values(seg, name):
     """The attribute array of one class (index region id, value object id), read by
-    ChimeraX's own lookup."""
+    ChimeraX's own lookup; UserError if it does not cover every region (``_covering``)."""
     if name in vars(seg):
-        return compat.attribute_values(seg, name)
+        return _covering(seg, name, compat.attribute_values(seg, name), True)
     values = seg.__dict__.setdefault(_CACHE, {}).setdefault('values', {})
     if name not in values:
         try:
-            values[name] = compat.attribute_values(seg, name)
+            found = compat.attribute_values(seg, name)
         except LookupError as e:        # two arrays of that name in the file
             raise UserError(str(e))
+        values[name] = _covering(seg, name, found, False)
     return values[name]
 
 
 def number_values(seg, name):
     """The float per region of a number attribute: the array set on the model, else the
     file's (ChimeraX's own lookup, seg.data.find_attribute; its segmentation code takes
-    integer arrays only)."""
+    integer arrays only); UserError if it does not cover every region."""
     value = vars(seg).get(name)
     if isinstance(value, ndarray):
-        return value
+        return _covering(seg, name, value, True)
     values = seg.__dict__.setdefault(_CACHE, {}).setdefault('values', {})
     if name not in values:
         try:
@@ -118,8 +120,32 @@ def number_values(seg, name):
         if found is None:
             raise UserError('segmentation %s (%s) has no attribute %s'
                             % (seg.atomspec, seg.name, name))
-        values[name] = found
+        values[name] = _covering(seg, name, found, False)
     return values[name]
+
+
+def _covering(seg, name, values, on_model):
+    """``values`` if it has an entry for every region id up to the largest the
+    segmentation's file records (``maximum_segment_id``, which connectome ids writes;
+    nothing is checked where none is recorded, since finding it reads every voxel), else
+    UserError naming the array: past its end ChimeraX's lookup and ours would read "no
+    object" for real regions."""
+    cache = seg.__dict__.setdefault(_CACHE, {})
+    if 'maximum' not in cache:
+        found = _existing_attribute_file(seg)
+        try:
+            cache['maximum'] = found.stored_maximum() if found is not None else None
+        except InputError as e:
+            raise UserError(str(e))
+    found = attribute_file_of(seg)
+    where = ('segmentation %s (%s), array set on the model' % (seg.atomspec, seg.name)
+             if on_model or found is None else
+             'segmentation %s (%s) file %s' % (seg.atomspec, seg.name, found.path))
+    try:
+        check_covers(name, values, cache['maximum'], where)
+    except InputError as e:
+        raise UserError(str(e))
+    return values
 
 
 def forget_classes(seg):
@@ -137,3 +163,8 @@ def check_classes(command, seg, names):
     if missing:
         raise UserError('%s: segmentation %s (%s) has no class %s; it has %s'
                         % (command, seg.atomspec, seg.name, ', '.join(missing), ', '.join(have)))
+    for name in names:
+        try:
+            class_values(seg, name)     # read once here, so a damaged array is refused
+        except UserError as e:
+            raise UserError('%s: %s' % (command, e))

@@ -76,3 +76,22 @@ def atom_sphere_triangles(session, count):
     cost what as many markers would."""
     from chimerax.atomic.structure import level_of_detail
     return level_of_detail(session).atom_sphere_triangles(count)
+
+
+def register_map_file_type(name, description, open_function):
+    """Let ChimeraX's map code open volumes of file type ``name`` with
+    ``open_function(path) -> [GridData]`` (an OSError when it cannot): an entry of
+    chimerax.map_data.fileformats.file_formats, the table a session restore looks each
+    volume's ``file_type`` up in (map/session.py open_data), whose MapFileFormat finds its
+    open function as a module of chimerax.map_data.  No suffixes or prefixes, so opening
+    files is unchanged; a type ChimeraX already knows is left as it is."""
+    from chimerax.map_data import fileformats
+    if any(f.name == name for f in fileformats.file_formats):
+        return
+
+    class _Reopened(fileformats.MapFileFormat):
+        @property
+        def open_func(self):
+            return open_function
+    fileformats.file_formats.append(_Reopened(description, name, [], [],
+                                              allow_directory=True, check_path=False))

@@ -9,12 +9,23 @@ shown.  A segmentation's attributes live in a small file beside the read-only st
 ``find_attribute`` reads it, which is where ChimeraX's ``segmentation colors ...
 byAttribute`` looks after the model's own attributes.  The open-command provider is
 commands/openstore.py.
+
+A session keeps a volume as its path and file type (ChimeraX's map/session.py) and
+reopens it through ChimeraX's table of map file types: ``reopen_store`` is what that
+table calls for a store (session/sessions.py registers it; a store opened with another
+channel or attribute file records reopening.NOT_REOPENED instead), and a StoreGrid's original
+voxel size and origin are the store's own, so ChimeraX saves those given at open.
 """
+
+import os
 
 from chimerax.core.errors import UserError
 from chimerax.map_data import GridData, SubsampledGrid
 
 from ..errors import InputError
+from ..formats import sidecar, stores
+from ..pipeline.attributefile import AttributeFile
+from .reopening import NOT_REOPENED, not_reopened
 
 
 class StoreLevelGrid(GridData):
@@ -60,14 +71,32 @@ class StoreGrid(SubsampledGrid):
         self.store = store
         self.attribute_file = attribute_file
         path = store.location.text
+        # The file type a session records: the store's format where reopen_store gives
+        # this grid again, else one whose reopening refuses.
+        file_type = store.format if _reopens_as_is(store, attribute_file) else NOT_REOPENED
         levels = []
         for level in store.levels:
             step = tuple(v * f for v, f in zip(voxel_size, reversed(level.factors)))
             levels.append(StoreLevelGrid(level, tuple(reversed(level.shape)), origin, step,
-                                         store.name, path, store.format))
+                                         store.name, path, file_type))
         SubsampledGrid.__init__(self, levels[0])
         for level, grid in zip(store.levels[1:], levels[1:]):
             self.add_subsamples(grid, tuple(reversed(level.factors)))
+        # What a session restore reopens the store with; the voxel size and origin the
+        # volume has are saved in the session where they differ.
+        self.original_step = tuple(float(v) for v in store.voxel_size)
+        self.original_origin = tuple(float(v) for v in store.origin)
+
+    def set_step(self, step):
+        """The voxel size of the full resolution; each scale's follows by its factors."""
+        SubsampledGrid.set_step(self, step)
+        for factors, grid in self.available_subsamplings.items():
+            grid.set_step(tuple(v * f for v, f in zip(step, factors)))
+
+    def set_origin(self, origin):
+        SubsampledGrid.set_origin(self, origin)
+        for grid in self.available_subsamplings.values():
+            grid.set_origin(origin)
 
     def find_attribute(self, attribute_name):
         """A segmentation attribute from the store's attribute file, or None."""
@@ -81,3 +110,40 @@ def store_grid(store, voxel_size=None, origin=None, attribute_file=None):
     ``attribute_file`` an AttributeFile (pipeline/attributefile.py)."""
     return StoreGrid(store, tuple(voxel_size or store.voxel_size),
                      tuple(store.origin if origin is None else origin), attribute_file)
+
+
+def attributes_cache_folder():
+    """Where the attribute files of remote stores go: ChimeraX's user cache."""
+    from chimerax import app_dirs
+    return os.path.join(app_dirs.user_cache_dir, 'connectome', 'attributes')
+
+
+def _reopens_as_is(store, attribute_file):
+    """Whether reopen_store gives the store as opened: channel 0, the default attribute
+    file."""
+    if store.spec.channel != 0:
+        return False
+    if attribute_file is None:
+        return True
+    try:
+        default = sidecar.default_path(store, attributes_cache_folder())
+    except InputError:
+        return False
+    return os.path.abspath(default) == os.path.abspath(attribute_file.path)
+
+
+def reopen_store(path, format, log=None):
+    """[StoreGrid] of the store at ``path`` (its location text), as a session restore
+    reopens it: channel 0 and the default attribute file (formats/sidecar.py), the voxel
+    size and origin set afterwards from the session.  When it cannot be opened, a warning
+    naming the store in ``log`` (the session's logger ChimeraX passes) and an OSError,
+    after which ChimeraX restores the session's other models."""
+    try:
+        store = stores.open_store(path, format)
+        attributes = AttributeFile(sidecar.default_path(store, attributes_cache_folder()),
+                                   store)
+        attributes.check()
+    except InputError as e:
+        raise not_reopened('the %s store %s cannot be reopened: %s' % (format, path, e), log)
+    return [store_grid(store, attribute_file=attributes)]
+
