@@ -10,9 +10,8 @@ uses the same lookup (session/readout.py objects_at).
 
 import math
 
-from ..pipeline.classes import readout_text
 from ..session.maps import choose_models
-from ..session.readout import enable_readout, objects_at, properties_at
+from ..session.readout import enable_readout, objects_at, readout_line
 
 
 def connectome_at(session, point, segmentation=None):
@@ -26,12 +25,10 @@ def connectome_at(session, point, segmentation=None):
     if found is None:
         raise UserError('connectome at: point %s is outside segmentation %s (%s)'
                         % (where, seg.atomspec, seg.name))
-    ids = {k: v for k, v in found.items() if k != 'region'}
     session.logger.info('At %s in %s (%s): %s' % (where, seg.atomspec, seg.name,
-                                                 readout_text(found['region'], ids,
-                                                              properties_at(seg, found['region']))))
+                                                 readout_line(seg, found)))
     enable_readout(session)
-    return found
+    return found.as_dict()
 
 
 def register_at_command(logger):

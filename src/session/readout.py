@@ -13,6 +13,8 @@ is the lookup behind both and behind ``connectome at``: one voxel of the full-re
 segmentation and one entry of each class's attribute array.
 """
 
+from dataclasses import dataclass
+
 from ..pipeline import classes as pure
 from .classes import (attribute_info, category_attributes, class_values, number_attributes,
                       number_values, segmentation_classes)
@@ -62,8 +64,7 @@ def readout_for_pick(session, pick):
     found = objects_at(seg, xyz)
     if found is None:
         return None
-    ids = {k: v for k, v in found.items() if k != 'region'}
-    text = pure.readout_text(found['region'], ids, properties_at(seg, found['region']))
+    text = readout_line(seg, found)
     session.logger.status(text)
     return text
 
@@ -100,13 +101,29 @@ def properties_at(seg, region):
     return pure.property_texts(region, values, info)
 
 
+@dataclass(frozen=True)
+class ObjectsAt:
+    """What is at a point of a segmentation: the region id and {class: object id}."""
+    region: int
+    ids: dict
+
+    def as_dict(self):
+        """{'region': id, class: object id, ...}: what ``connectome at`` returns."""
+        return dict({'region': self.region}, **self.ids)
+
+
+def readout_line(seg, found):
+    """``region 812345  axon 1203 ...`` then the region's categories and numbers."""
+    return pure.readout_text(found.region, found.ids, properties_at(seg, found.region))
+
+
 def objects_at(seg, scene_xyz):
-    """{'region': id, class: object id, ...} at a scene point, or None outside the
-    segmentation's grid.  The voxel nearest the point decides."""
+    """The ObjectsAt a scene point, or None outside the segmentation's grid.  The voxel
+    nearest the point decides."""
     ijk = seg.data.xyz_to_ijk(seg.scene_position.inverse() * scene_xyz)
     ijk = tuple(int(round(float(c))) for c in ijk)
     if any(c < 0 or c >= n for c, n in zip(ijk, seg.data.size)):
         return None
     region = int(seg.data.matrix(ijk, (1, 1, 1))[0, 0, 0])
     arrays = {name: class_values(seg, name) for name in segmentation_classes(seg)}
-    return dict({'region': region}, **pure.object_ids(arrays, region))
+    return ObjectsAt(region, pure.object_ids(arrays, region))
