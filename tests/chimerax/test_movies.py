@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from chimerax.connectome.demo import read_authors_truth, read_truth
+from chimerax.connectome.pipeline.attributefile import categories_node
 from cxrun import REPO, headless
 
 pytestmark = [pytest.mark.chimerax, pytest.mark.slow]
@@ -146,8 +147,13 @@ def test_guide_commands_run_as_written(docs_run):
     truth = read_authors_truth(data)
     # Step 3 wrote every attribute of the authors' files, equal to the ground truth.
     with h5py.File(data / 'segmentation.cmap', 'r') as f:
-        # ... and the wiring beside them (/attributes/.connectome).
-        assert sorted(f['attributes']) == sorted(list(truth['objects']) + ['.connectome'])
+        # ... and the wiring beside them (/attributes/.connectome), and the names of each
+        # category attribute's categories (/attributes/.NAME.categories).
+        categories = sorted(n for n in truth['objects']
+                            if categories_node(n) in f['attributes'])
+        assert categories == ['axonclass', 'dendriteclass', 'synapsetype']
+        assert sorted(f['attributes']) == sorted(list(truth['objects']) + ['.connectome']
+                                                 + [categories_node(n) for n in categories])
         for name, values in truth['objects'].items():
             assert np.array_equal(f['attributes'][name][()], values, equal_nan=True), name
     # The counts the guide quotes are this dataset's.
