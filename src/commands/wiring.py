@@ -136,8 +136,9 @@ def connectome_synapses(session, segmentation, from_=None, of=None, onto=None, t
     model.synapse_ids = index + 1
     session.models.add([model])
     session.logger.info('Drew %d of %s%s as %s %s, colored %s%s'
-                        % (index.size, pure_wiring.counted(w.count, 'synapse'), (' ' + what) if what else '', kind,
-                           model.atomspec, legend, size_note))
+                        % (index.size, pure_wiring.counted(w.count, 'synapse'),
+                           (' ' + what) if what else '', kind, model.atomspec, legend,
+                           size_note))
     return model
 
 

@@ -1,7 +1,8 @@
 """Which open maps a command or the panel works on: the open volumes, the segmentation and
 EM map chosen when none are named (as the panel chooses them, so toolbar buttons that
-name no models work), the command argument naming a segmentation (a file or a model),
-the attribute file behind a segmentation and whether a map is coloured by one.
+name no models work), the command argument naming a segmentation (a file or a model)
+and where the arguments of a command end, the attribute file behind a segmentation and
+whether a map is coloured by one.
 """
 
 import os
