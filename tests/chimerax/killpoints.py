@@ -13,9 +13,11 @@ As a ChimeraX script (test-only; installed by replacing module attributes):
         the work to stop (RELEASE ``cancel``), or until the file RELEASE exists; then go on.
         The test reads the line, then signals or makes the file.
 
-In the test process: ``ctrl_c()``, the user's Ctrl-C at the point where it is called.
+In the test process: ``ctrl_c()``, the user's Ctrl-C at the point where it is called,
+within ``ctrl_c_enabled()``.
 """
 
+import contextlib
 import os
 import signal
 import sys
@@ -74,6 +76,19 @@ def pause_at_progress(title, release):
     progress.Progress.advance = pausing
 
 
+@contextlib.contextmanager
+def ctrl_c_enabled():
+    """Ctrl-C (SIGINT) handled as Python's default while the block runs, even where the
+    tests were started with it ignored, as a background job is (``make test &``, some CI
+    runners): the product keeps an ignored Ctrl-C ignored (session/reporting.py), so a
+    test that presses it must first make it reach the process."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def ctrl_c():
     """The user's Ctrl-C, now, in the test process: SIGINT to this process, returning
     once the connectome handler (session/reporting.py cancellable) has taken it, which
@@ -93,6 +108,9 @@ def ctrl_c():
 def _main(session, args):
     from chimerax.core.commands import run
     if args[0] == 'pause':
+        # The test's Ctrl-C must reach the command, though this process inherits an
+        # ignored SIGINT when the tests run as a background job.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         pause_at_progress(args[1], args[2])
         command = args[3:]
     else:

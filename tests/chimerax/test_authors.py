@@ -93,7 +93,8 @@ def test_ctrl_c_once_writing_has_begun_writes_everything(session, run, demo, tmp
             killpoints.ctrl_c()                     # the user's Ctrl-C, while writing
         return swap(*args, **kw)
     monkeypatch.setattr(attributefile, '_swap_in', swap_in)
-    arrays = run('connectome ids %s %s' % (seg, demo['folder']))
+    with killpoints.ctrl_c_enabled():
+        arrays = run('connectome ids %s %s' % (seg, demo['folder']))
     assert interrupted and sorted(arrays) == sorted(ATTRIBUTES)
     check_written(seg, demo['expected'], ATTRIBUTES)
     with h5py.File(seg, 'r') as f:

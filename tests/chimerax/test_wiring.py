@@ -461,6 +461,7 @@ def test_ctrl_c_cancels_skeletons(session, run, demo, monkeypatch):
         return read(self, *args, **kw)
     monkeypatch.setattr(authors.AuthorsFile, 'skeletons', interrupted)
     before = len(session.models.list())
-    with pytest.raises(UserError, match='connectome skeletons: cancelled; nothing was drawn'):
+    with killpoints.ctrl_c_enabled(), \
+            pytest.raises(UserError, match='connectome skeletons: cancelled; nothing was drawn'):
         run('connectome skeletons %s axon all' % demo['seg'])
     assert len(session.models.list()) == before
