@@ -36,7 +36,7 @@ from ..session.classes import (check_attribute, check_classes, class_values, num
                                segmentation_classes)
 from ..session.coloring import (ClassColor, Key, KeyEntry, category_colors, class_colors,
                                 color_map, color_text, uncolor_maps)
-from ..session.maps import choose_models, open_volumes, segmentation_colored
+from ..session.maps import choose_models, command_ends, open_volumes, segmentation_colored
 from ..session.readout import enable_readout
 
 COLOR_KEYWORDS = ('map', 'attributes', 'colors', 'replace', 'palette', 'range', 'key')
@@ -52,15 +52,17 @@ class AttributeColorsArg(Annotation):
 
     @staticmethod
     def parse(text, session):
+        if command_ends(text):
+            raise AnnotationError('expected an attribute name')
         word, word_text, rest = next_token(text)
-        if not word or word.lower() in COLOR_KEYWORDS or word.startswith('#'):
+        if word.lower() in COLOR_KEYWORDS or word.startswith('#'):
             raise AnnotationError('expected an attribute name')
         pairs, used = [], [word_text]
-        while rest.strip():
+        while not command_ends(rest):
             name, name_text, after = next_token(rest.lstrip())
             if name.lower() in COLOR_KEYWORDS:
                 break
-            if not after.strip():
+            if command_ends(after):
                 raise AnnotationError('category %s has no color' % name)
             color, color_text_, rest = ColorArg.parse(after.lstrip(), session)
             pairs.append((name, color))

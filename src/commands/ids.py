@@ -32,7 +32,8 @@ from ..pipeline import attributes, objectmap, wiring
 from ..progress import Progress
 from ..session import compat
 from ..session.classes import forget_classes
-from ..session.maps import SegmentationArg, segmentation_file, volume_attribute_names
+from ..session.maps import (command_ends, SegmentationArg, segmentation_file,
+                            volume_attribute_names)
 from ..session.readout import enable_readout
 from ..session.reporting import cancellable, status_reporter
 
@@ -47,28 +48,30 @@ class NameFilePairsArg(Annotation):
     @staticmethod
     def parse(text, session):
         rest = text.lstrip()
+        if command_ends(rest):
+            raise AnnotationError('expected a folder or attribute name and object file pairs')
         word, word_text, after = next_token(rest)
         folder = os.path.expanduser(word)
-        if os.path.isdir(folder) and (not after.strip() or
+        if os.path.isdir(folder) and (command_ends(after) or
                                       next_token(after.lstrip())[0].lower() in KEYWORDS):
             return folder, word_text, after
         pairs = []
         end = 0             # of the text consumed: returned as typed, so the log replays
         rest = text
-        while rest.strip():
+        while not command_ends(rest):
             word, word_text, after = next_token(rest.lstrip())
             if word.lower() in KEYWORDS and pairs:
                 break
             if word.lower() in KEYWORDS:
                 raise AnnotationError('expected an attribute name, got keyword %s' % word)
-            if not after.strip():
+            if command_ends(after):
                 raise AnnotationError('attribute %s has no object file' % word)
             path, path_text, rest = next_token(after.lstrip())
             file, inner = split_file_path(os.path.expanduser(path))
             via = None
-            if rest.strip() and next_token(rest.lstrip())[0].lower() == 'via':
+            if not command_ends(rest) and next_token(rest.lstrip())[0].lower() == 'via':
                 _, _, after_via = next_token(rest.lstrip())
-                if not after_via.strip():
+                if command_ends(after_via):
                     raise AnnotationError('via needs an attribute (via dendrite)')
                 via, _, rest = next_token(after_via.lstrip())
             pairs.append(objectmap.Request(word, file, inner, via))

@@ -31,7 +31,7 @@ from ..pipeline import partners, wiring as pure_wiring
 from ..session.classes import class_values
 from ..session.coloring import (NO_CATEGORY_RGBA, category_palette, color_map, color_text,
                                 colors_by_category)
-from ..session.maps import SegmentationArg, choose_models
+from ..session.maps import SegmentationArg, choose_models, command_ends
 from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, sphere_instances
 from ..session.wiring import segmentation_wiring
 
@@ -45,10 +45,10 @@ class ObjectsArg(Annotation):
 
     @staticmethod
     def parse(text, session):
-        word, word_text, rest = next_token(text)
-        if not word:
+        if command_ends(text):
             raise AnnotationError('expected a class (axon, dendrite, spinehead, neuron)')
-        if not rest.strip():
+        word, word_text, rest = next_token(text)
+        if command_ends(rest):
             raise AnnotationError('%s needs object ids, as %s 12,40-45' % (word, word))
         ids, ids_text, rest = next_token(rest.lstrip())
         return (word.lower(), ids), '%s %s' % (word_text, ids_text), rest
@@ -138,9 +138,10 @@ def connectome_synapses(session, segmentation, from_=None, of=None, onto=None, t
             ' count)' % marker_limit
     model.synapse_ids = index + 1
     session.models.add([model])
-    session.logger.info('Drew %d of %d synapses%s as %s %s, colored %s%s'
-                        % (index.size, w.count, (' ' + what) if what else '', kind,
-                           model.atomspec, legend, size_note))
+    session.logger.info('Drew %d of %s%s as %s %s, colored %s%s'
+                        % (index.size, pure_wiring.counted(w.count, 'synapse'),
+                           (' ' + what) if what else '', kind, model.atomspec, legend,
+                           size_note))
     return model
 
 

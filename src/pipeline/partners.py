@@ -6,7 +6,7 @@ these axons, onto these neurons, of these types) and the partner table of one ob
 import numpy as np
 
 from ..errors import InputError
-from .wiring import CLASSES, NOUNS, POST, PRE, object_values
+from .wiring import CLASSES, NOUNS, POST, PRE, counted, object_values
 
 def in_ranges(values, ranges):
     """Boolean mask: which ``values`` lie in one of the inclusive ``ranges`` [(first,
@@ -101,9 +101,9 @@ class PartnerTable:
                     ' (%s)' % self.notes[direction] if direction in self.notes else ''))
                 continue
             kind = rows[0].name if rows else ('axon' if direction == 'in' else 'dendrite')
-            head = '%s %s: %d synapses %s %d %ss' % (
-                what, noun, synapses, 'from' if direction == 'in' else 'onto', partners,
-                NOUNS[kind])
+            head = '%s %s: %s %s %s' % (
+                what, noun, counted(synapses, 'synapse'),
+                'from' if direction == 'in' else 'onto', counted(partners, NOUNS[kind]))
             if self.min_synapses > 1:
                 head += ', %d with at least %d synapses' % (len(rows), self.min_synapses)
             out.append(head)

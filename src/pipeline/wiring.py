@@ -136,9 +136,11 @@ class Wiring:
 
     def describe(self):
         """One log line: what the wiring holds."""
-        return ('%d synapses from %d axons onto %d dendrites (%d spine heads, %d neurons)'
-                % (self.count, _distinct(self.axon), _distinct(self.dendrite),
-                   _distinct(self.spinehead), _distinct(self.neuron)))
+        return ('%s from %s onto %s (%s, %s)'
+                % (counted(self.count, 'synapse'), counted(_distinct(self.axon), 'axon'),
+                   counted(_distinct(self.dendrite), 'dendrite'),
+                   counted(_distinct(self.spinehead), 'spine head'),
+                   counted(_distinct(self.neuron), 'neuron')))
 
 
 def object_values(per_object, ids):
@@ -151,6 +153,11 @@ def object_values(per_object, ids):
 
 def _distinct(ids):
     return int(np.unique(ids[ids > 0]).size)
+
+
+def counted(n, noun):
+    """'1 dendrite', '2 dendrites': a count for a message."""
+    return '%d %s%s' % (n, noun, '' if n == 1 else 's')
 
 
 # ---------------------------------------------------------------------------------------

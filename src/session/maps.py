@@ -1,12 +1,13 @@
 """Which open maps a command or the panel works on: the open volumes, the segmentation and
 EM map chosen when none are named (as the panel chooses them, so toolbar buttons that
-name no models work), the command argument naming a segmentation (a file or a model),
-the attribute file behind a segmentation and whether a map is coloured by one.
+name no models work), the command argument naming a segmentation (a file or a model)
+and where the arguments of a command end, the attribute file behind a segmentation and
+whether a map is coloured by one.
 """
 
 import os
 
-from chimerax.core.commands import Annotation, next_token, OpenFileNameArg
+from chimerax.core.commands import Annotation, AnnotationError, next_token, OpenFileNameArg
 from chimerax.core.errors import UserError
 import numpy as np
 
@@ -17,12 +18,22 @@ from . import compat
 from .classes import attribute_file_of, segmentation_classes
 
 
+def command_ends(text):
+    """Whether the rest of a command line holds no more arguments: it is empty or the
+    next is the ``;`` that starts another command.  For hand-written Annotations, which
+    ChimeraX hands the whole rest of the line."""
+    return text.lstrip()[:1] in ('', ';')
+
+
 class SegmentationArg(Annotation):
     """A .cmap file name, or an atom spec naming one open volume (#2)."""
     name = 'a segmentation .cmap file or one open map (#N)'
 
     @staticmethod
     def parse(text, session):
+        if command_ends(text):
+            # Not OpenFileNameArg's "Expected a file name": a model is as good.
+            raise AnnotationError('Expected %s' % SegmentationArg.name)
         if text.lstrip().startswith('#'):
             # The model spec alone: an atom spec would read a following /folder as a
             # chain of the model ("#2 /data/authors").

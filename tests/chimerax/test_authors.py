@@ -14,6 +14,7 @@ import pytest
 from scipy import ndimage
 
 import h5lies
+import killpoints
 from segfixtures import LogCapture, combined_demo, settings, window_xy  # noqa: F401
 from chimerax.connectome.pipeline.attributefile import AttributeFile
 from chimerax.connectome.demo import read_authors_truth, read_truth
@@ -82,7 +83,6 @@ def test_ctrl_c_once_writing_has_begun_writes_everything(session, run, demo, tmp
                                                         monkeypatch):
     """Ctrl-C is a clean stop while the files are read; once the first array is in the
     file the others follow, so the file never holds part of a run."""
-    import signal
     from chimerax.connectome.pipeline import attributefile
     seg = fresh(demo, tmp_path)
     swap = attributefile._swap_in
@@ -91,10 +91,11 @@ def test_ctrl_c_once_writing_has_begun_writes_everything(session, run, demo, tmp
     def swap_in(*args, **kw):
         if not interrupted:
             interrupted.append(True)
-            os.kill(os.getpid(), signal.SIGINT)    # the user's Ctrl-C, while writing
+            killpoints.ctrl_c()                     # the user's Ctrl-C, while writing
         return swap(*args, **kw)
     monkeypatch.setattr(attributefile, '_swap_in', swap_in)
-    arrays = run('connectome ids %s %s' % (seg, demo['folder']))
+    with killpoints.ctrl_c_enabled():
+        arrays = run('connectome ids %s %s' % (seg, demo['folder']))
     assert interrupted and sorted(arrays) == sorted(ATTRIBUTES)
     check_written(seg, demo['expected'], ATTRIBUTES)
     with h5py.File(seg, 'r') as f:

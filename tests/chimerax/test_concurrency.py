@@ -13,8 +13,9 @@ import hdf5plugin  # noqa: F401  (the Blosc chunks ChimeraX wrote)
 import numpy as np
 import pytest
 
+import killpoints
 import tilesets
-from cxrun import REPO
+from cxrun import REPO, headless
 
 MAXIMUM = 2_000_000             # 8 MB arrays: each commit takes a measurable time
 
@@ -72,30 +73,62 @@ def segmentation(tmp_path_factory, _process_session):
     return dict(root=root, base=base, labels=labels, objects=objects)
 
 
+def held(command, release):
+    """A chimerax-headless process running ``command``, stopped at its first connectome
+    progress point (inside its lock) until the file ``release`` exists (killpoints.py),
+    once it has said so."""
+    env = dict(os.environ)
+    env.setdefault('CHIMERAX_HEADLESS_HOME', os.path.join(REPO, '.venv', 'chimerax-home-tests'))
+    p = subprocess.Popen([os.path.join(REPO, 'bin', 'chimerax-headless'), '--nogui', '--exit',
+                          '--script', '%s pause connectome %s %s'
+                          % (killpoints.SCRIPT, release, command)],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in p.stdout:
+        if line.startswith('PAUSED connectome'):
+            return p
+    raise AssertionError('never paused: %s' % p.communicate(timeout=300)[1][-2000:])
+
+
+def check_file(run, segmentation, path):
+    with h5py.File(path, 'r') as f:
+        assert np.array_equal(f['Chimera/image1/data_zyx'][()], segmentation['labels'])
+        for name, values in segmentation['objects'].items():
+            assert np.array_equal(f['attributes'][name][()], values), name
+    (v,) = run('open %s' % path)
+    assert np.array_equal(v.data.find_attribute('axon'), segmentation['objects']['axon'])
+    run('close #%s' % v.id_string)
+
+
 def test_two_ids_at_once_never_damage_the_file(session, run, segmentation, tmp_path):
     root = segmentation['root']
     command = ('connectome ids %%s axon %s dendrite %s spinehead %s replace true'
                % tuple(root / ('%s.hdf5' % n) for n in ('axon', 'dendrite', 'spinehead')))
-    outcomes = set()
-    for trial in range(4):
+    # Overlapping for sure: the first run waits inside its lock while the second is
+    # refused, then finishes.
+    path = str(tmp_path / 'held.cmap')
+    shutil.copy(segmentation['base'], path)
+    release = tmp_path / 'release'
+    first = held(command % path, release)
+    try:
+        second = headless('--nogui', '--exit', '--cmd', command % path)
+    finally:
+        release.touch()
+        _, err = first.communicate(timeout=300)
+    assert first.returncode == 0, err[-2000:]
+    assert second.returncode == 1, second.stderr[-2000:]
+    assert 'in use by process %d' % first.pid in second.stderr and \
+        'connectome ids' in second.stderr, second.stderr[-2000:]
+    check_file(run, segmentation, path)
+    # Started together, however they happen to overlap: one after the other, or one
+    # refused; never a damaged file.
+    for trial in range(3):
         path = str(tmp_path / ('seg%d.cmap' % trial))
         shutil.copy(segmentation['base'], path)
         results = start(command % path, command % path, folder=str(tmp_path))
         for rc, out, err in results:
-            if rc == 0:
-                outcomes.add('done')
-            else:
-                assert 'in use by process' in err and 'connectome ids' in err, err
-                outcomes.add('refused')
+            assert rc == 0 or ('in use by process' in err and 'connectome ids' in err), err
         assert any(rc == 0 for rc, _, _ in results)
-        with h5py.File(path, 'r') as f:
-            assert np.array_equal(f['Chimera/image1/data_zyx'][()], segmentation['labels'])
-            for name, values in segmentation['objects'].items():
-                assert np.array_equal(f['attributes'][name][()], values), name
-        (v,) = run('open %s' % path)
-        assert np.array_equal(v.data.find_attribute('axon'), segmentation['objects']['axon'])
-        run('close #%s' % v.id_string)
-    assert 'refused' in outcomes       # they did overlap at least once
+        check_file(run, segmentation, path)
 
 
 def test_two_combines_to_one_output(tmp_path):

@@ -16,6 +16,7 @@ import h5py
 import numpy as np
 import pytest
 
+import killpoints
 from segfixtures import LogCapture, combined_demo, settings, window_xy  # noqa: F401
 from chimerax.connectome.demo import read_authors_truth, read_truth
 from chimerax.connectome.pipeline.attributefile import AttributeFile
@@ -451,16 +452,16 @@ def test_on_a_store_segmentation(session, run, demo, tmp_path):
 def test_ctrl_c_cancels_skeletons(session, run, demo, monkeypatch):
     """Ctrl-C while the skeletons are read stops the command with a message (not a
     traceback) and draws nothing."""
-    import signal
     from chimerax.connectome.formats.objectfiles import authors
     from chimerax.core.errors import UserError
     read = authors.AuthorsFile.skeletons
 
     def interrupted(self, *args, **kw):
-        os.kill(os.getpid(), signal.SIGINT)        # the user's Ctrl-C, while reading
+        killpoints.ctrl_c()                         # the user's Ctrl-C, while reading
         return read(self, *args, **kw)
     monkeypatch.setattr(authors.AuthorsFile, 'skeletons', interrupted)
     before = len(session.models.list())
-    with pytest.raises(UserError, match='connectome skeletons: cancelled; nothing was drawn'):
+    with killpoints.ctrl_c_enabled(), \
+            pytest.raises(UserError, match='connectome skeletons: cancelled; nothing was drawn'):
         run('connectome skeletons %s axon all' % demo['seg'])
     assert len(session.models.list()) == before

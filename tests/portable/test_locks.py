@@ -15,21 +15,23 @@ from chimerax.connectome.formats import locks
 import leftovers
 from package import REPO
 
+# Holds the lock until the test kills it: it waits for input that never comes (not for
+# a time, which a busy machine could outlast).
 HOLDER = '''
-import sys, time
+import sys
 sys.path.insert(0, %r)
 import package
 package.import_from_source()
 from chimerax.connectome.formats import locks
 with locks.exclusive(sys.argv[1], 'connectome test'):
     print('held', flush=True)
-    time.sleep(60)
+    sys.stdin.read()
 '''
 
 
 def holder(path):
     p = subprocess.Popen([sys.executable, '-c', HOLDER % os.path.join(REPO, 'tests', 'common'),
-                          str(path)], stdout=subprocess.PIPE, text=True)
+                          str(path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert p.stdout.readline().strip() == 'held'
     return p
 
@@ -45,7 +47,7 @@ def test_a_second_process_is_refused_and_told_who_holds_it(tmp_path):
                 pass
     finally:
         p.send_signal(signal.SIGKILL)
-        p.wait()
+        p.communicate()
     # Killed: the lock went with it; its lock file is taken over and removed after use.
     assert os.path.exists(locks.lock_path(path))
     with locks.exclusive(path, 'connectome ids'):

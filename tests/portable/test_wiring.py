@@ -308,3 +308,14 @@ def test_truth_partner_counts_match_its_synapses(demo):
         assert rows[:, 2].sum() == len(pairs)
         for a, p, n in rows:
             assert ((pairs[:, 0] == a) & (pairs[:, 1] == p)).sum() == n
+
+
+def test_one_of_a_kind_is_singular():
+    """"1 synapse from 1 axon onto 1 dendrite", never "onto 1 dendrites"."""
+    columns = dict(axon=[1], dendrite=[2], spinehead=[0], neuron=[1], type=[1],
+                   asiarea=[np.nan])
+    w = wiring.Wiring(columns, np.ones((1, 3)), [1], [1, 1], [0, 1],
+                      {'axonclass': {'a': 1}}, None, {})
+    assert w.describe() == '1 synapse from 1 axon onto 1 dendrite (0 spine heads, 1 neuron)'
+    table = partners.partners(w, 'neuron', 1, 'in')
+    assert table.lines()[0] == 'neuron 1 inputs: 1 synapse from 1 axon'
