@@ -236,7 +236,11 @@ class Generator:
                             report=self.report)
         region_voxels = np.zeros(len(self.keys), np.int64)
         region_position = np.zeros((len(self.keys), 3), np.int64)
-        samples = []
+        # What each tile saw, applied below in tile order: tiles finish in any order, and
+        # a region seen by several tiles takes the position the last one gives, and the
+        # samples' order decides ties, so the dataset must not depend on which finished
+        # first.
+        seen = {}
         bytes_written = 0
 
         def job(position):
@@ -259,8 +263,7 @@ class Generator:
                         # Written here: HDF5 is called from one thread only.
                         nbytes = self.files.write_tile(work, position, image, pieces)
                         np.add.at(region_voxels, where, counts)
-                        region_position[where] = voxels
-                        samples.extend(found)
+                        seen[position] = (where, voxels, found)
                         bytes_written += nbytes
                         progress.advance(1, nbytes)
             except BaseException:
@@ -268,6 +271,11 @@ class Generator:
                     future.cancel()
                 raise
 
+        samples = []
+        for position in positions:
+            where, voxels, found = seen.pop(position)
+            region_position[where] = voxels
+            samples.extend(found)
         summary = self.finish(work, final_folder, region_voxels, region_position, samples)
         bytes_written += sum(os.path.getsize(os.path.join(work, n))
                              for n in ('truth.hdf5', 'README.txt'))

@@ -9,6 +9,7 @@ object file, in each of its three formats, must say exactly what truth says.
 import csv
 import os
 import subprocess
+from concurrent.futures import Future
 
 import h5py
 import hdf5storage
@@ -17,6 +18,7 @@ import pytest
 from scipy import ndimage
 
 from chimerax.connectome import demo as synthetic
+from chimerax.connectome.demo import generator
 from chimerax.connectome.formats import matfile as matlab
 from chimerax.connectome.errors import InputError
 
@@ -369,6 +371,46 @@ def test_same_seed_same_dataset_other_seed_differs(small, tmp_path):
     assert not np.array_equal(stitch(other, 'segmentation', truth),
                               stitch(small['folder'], 'segmentation', truth))
     assert synthetic.read_truth(other)['maximum_region_id'] != truth['maximum_region_id']
+
+
+def test_the_order_tiles_finish_in_changes_nothing(small, tmp_path, monkeypatch):
+    """Tiles finish in whatever order the threads take: here in the reverse of the order
+    they were given (a stand-in pool that runs each job when submitted and hands them
+    back last first), which must write the same dataset as the run in the fixture."""
+    class Pool:
+        def __init__(self, *args, **kw):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def submit(self, function, *args):
+            future = Future()
+            future.set_result(function(*args))
+            future.order = next(counter)
+            return future
+
+    def last_first(futures, return_when=None):
+        latest = max(futures, key=lambda f: f.order)
+        return {latest}, set(futures) - {latest}
+    counter = iter(range(10 ** 6))
+    monkeypatch.setattr(generator, 'ThreadPoolExecutor', Pool)
+    monkeypatch.setattr(generator, 'wait', last_first)
+    monkeypatch.setattr(generator, 'available_cores', lambda: 4)
+    again = tmp_path / 'again'
+    synthetic.generate_dataset(again, 'small', seed=0)
+    for name in ('truth.hdf5', os.path.join('objects', 'authors', 'segments.hdf5')):
+        with h5py.File(small['folder'] / name, 'r') as a, h5py.File(again / name, 'r') as b:
+            names = []
+            a.visit(names.append)
+            for key in names:
+                if isinstance(a[key], h5py.Dataset):
+                    x, y = a[key][()], b[key][()]
+                    assert np.array_equal(x, y, equal_nan=np.asarray(x).dtype.kind == 'f'), \
+                        (name, key)
 
 
 def test_summary_and_progress(small):
