@@ -12,14 +12,21 @@ STAMP    := $(VENV)/.installed
 PORTABLE := .venv-portable
 PPY      := $(PORTABLE)/bin/python
 PSTAMP   := $(PORTABLE)/.installed
+# A third, for the ChimeraX to come (newer Python, numpy 2): today's numpy 2, h5py and
+# hdf5plugin, and no numba; `make test-numpy2` runs the portable tests there.
+NUMPY2   := .venv-numpy2
+NPY      := $(NUMPY2)/bin/python
+NSTAMP   := $(NUMPY2)/.installed
 HEADLESS := bin/chimerax-headless --nogui --offscreen --exit
 DEMO_DIR ?= demo-output
 
-.PHONY: venv venv-portable test test-fast test-chimerax demo bench figures install wheel clean distclean
+.PHONY: venv venv-portable venv-numpy2 test test-fast test-numpy2 test-chimerax demo bench figures install wheel clean distclean
 
 venv: $(STAMP)
 
 venv-portable: $(PSTAMP)
+
+venv-numpy2: $(NSTAMP)
 
 $(STAMP): requirements/headless.txt requirements/science.txt requirements/runtime.txt requirements/test.txt requirements/chimerax.txt
 	scripts/system-packages.sh
@@ -36,12 +43,22 @@ $(PSTAMP): requirements/portable.txt requirements/science.txt requirements/runti
 	$(PPY) -m pip install -q --disable-pip-version-check -r requirements/portable.txt
 	touch $@
 
+$(NSTAMP): requirements/portable-numpy2.txt
+	test -x $(NPY) || $(PYTHON) -m venv $(NUMPY2)
+	$(NPY) -m pip install -q --disable-pip-version-check pip==24.0
+	$(NPY) -m pip install -q --disable-pip-version-check -r requirements/portable-numpy2.txt
+	touch $@
+
 # Both layers: the portable tests (plain Python), then the tests on real ChimeraX.
 test: test-fast test-chimerax
 
 # The portable tests only: pure folders, no ChimeraX wheel, no Qt.
 test-fast: venv-portable
 	$(PPY) -m pytest tests/portable
+
+# The portable tests again with numpy 2 and without numba (not part of `make test`).
+test-numpy2: venv-numpy2
+	$(NPY) -m pytest tests/portable
 
 test-chimerax: venv
 	$(PY) -m pytest tests/chimerax
@@ -68,4 +85,4 @@ clean:
 	rm -rf build dist *.egg-info src/__pycache__ tests/__pycache__ .pytest_cache $(DEMO_DIR)
 
 distclean: clean
-	rm -rf $(VENV) $(PORTABLE)
+	rm -rf $(VENV) $(PORTABLE) $(NUMPY2)

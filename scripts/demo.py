@@ -10,8 +10,11 @@ OUTDIR/*.png:
     em-colored.png  that plane coloured by the segmentation: axons lime, dendrites red,
                     spine heads blue
     em-classes.png  that plane coloured by the authors' dendrite classes, with a key
-    neurons.png     surfaces of every neuron (one colour each) and of every synaptic
-                    bouton (yellow), seen from above at an angle
+    neurons.png     the surface of neuron 1, whole, with its dendrites' spines, seen
+                    from above at an angle
+
+The dataset is ``medium`` unless another size is given: ``small``'s one neuron is
+mostly soma, its dendrites cut short by the volume's edges and its unimaged notch.
 """
 
 import os
@@ -24,7 +27,7 @@ from chimerax.connectome.demo import read_truth
 session = session  # noqa: F821  (ChimeraX gives a script its session)
 
 out = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else 'demo-output')
-size = sys.argv[2] if len(sys.argv) > 2 else 'small'
+size = sys.argv[2] if len(sys.argv) > 2 else 'medium'
 data = os.path.join(out, 'data')
 authors = os.path.join(data, 'objects', 'authors')     # the authors' layout
 image_map = os.path.join(out, 'image.cmap')
@@ -77,10 +80,10 @@ step('Colour the EM plane by dendrite class, with a key',
      'connectome color #2 dendriteclass map #1 key true')
 step(None, picture % q(os.path.join(out, 'em-classes.png')))
 step(None, 'connectome uncolor #1')
-step('Surfaces of every neuron and of every synaptic bouton',
-     'volume #1 hide; segmentation surfaces #2 each neuron;'
-     ' segmentation surfaces #2 where presynapse color yellow;'
-     ' lighting soft; camera mono; turn x -45; view')
+# One whole neuron: boutons without their axons would float, and every axon would hide it.
+step('The surface of neuron 1, with its spines',
+     'volume #1 hide; segmentation surfaces #2 where neuron=1 color cornflowerblue;'
+     ' lighting soft; camera mono; view orient; turn x -45; view')
 step(None, picture % q(os.path.join(out, 'neurons.png')))
 
 with open(os.path.join(out, 'demo.cxc'), 'w') as f:

@@ -9,7 +9,8 @@ voxels of a subsampled copy of the segmentation), and the box around them, ``pad
 voxels wider.  Then, as logged commands: the EM map shows the plane through the object's
 centre across that box at full resolution, the object's surface is made from the box at
 full resolution (``segmentation surfaces ... region ... step 1``), and the
-view is centred on it (``view``, ``cofr``).  A box of more than maxVoxels voxels is shown
+view, tilted from z so that the object's extent shows, is centred on it (``view orient``,
+``turn``, ``view``, ``cofr``).  A box of more than maxVoxels voxels is shown
 at the smallest step that fits, and the log says so.
 """
 
@@ -26,6 +27,7 @@ from .wiring import ObjectsArg
 
 MAX_VOXELS = 256 ** 3           # voxels of the box shown at full resolution, at most
 SCAN_VOXELS = 32 ** 3 * 64      # voxels read to find an object without segments.hdf5
+TILT = 55                       # degrees the view is tilted from straight down z
 
 
 def connectome_show(session, segmentation, objects, map=None, padding=32, color=None,
@@ -75,6 +77,11 @@ def connectome_show(session, segmentation, objects, map=None, padding=32, color=
                    % (segmentation.atomspec, name, object_id, box, step, colour))
     if surfaces:
         spec = concise_model_spec(session, surfaces)
+        # Obliquely, not straight down z (which shows a neuron as its soma over the EM
+        # plane): tilted about the box's longer side across, which stays full length.
+        extent = (high - low + 1) * np.asarray(segmentation.data.step)
+        run(session, 'view orient; turn %s %d' % (('x', -TILT) if extent[0] >= extent[1]
+                                                  else ('y', TILT)))
         run(session, 'view %s pad 0.3' % spec)
     xyz = segmentation.scene_position * segmentation.data.ijk_to_xyz(centre_ijk)
     run(session, 'cofr %s' % ','.join('%.6g' % v for v in xyz))

@@ -106,8 +106,10 @@ class _Writer:
         elif a.ndim == 1:
             a = a.reshape(-1, 1)
         if a.size == 0:
-            # The dimensions, reversed like every shape in the file.
-            d = group.create_dataset(name, data=np.array(a.shape[::-1], dtype=np.uint64))
+            # MATLAB's dimensions in MATLAB's order (0 x 1 is [0, 1]), not reversed like
+            # the data's shape: reversed, MATLAB reads the transposed size (hdf5storage 0.1
+            # wrote them so, its issue 114, fixed in 0.2).
+            d = group.create_dataset(name, data=np.array(a.shape, dtype=np.uint64))
             d.attrs['MATLAB_empty'] = np.uint8(1)
         else:
             d = group.create_dataset(name, data=np.ascontiguousarray(a.T))

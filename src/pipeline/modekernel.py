@@ -14,21 +14,35 @@ block at the far edges repeats its last column and row, which doubles every coun
 and keeps the order in which values are met, so the result is that of the voxels
 present.  numba compiles once per value type, on first use, and keeps
 the result in its cache beside this file (or in its user cache when that folder is
-read-only).
-Pure: numpy and numba.
+read-only).  numba is optional: where it cannot be installed (no wheel for a new
+Python or numpy yet) ``COMPILED`` is false and pyramid.py's numpy code does these
+blocks, with the same result.
+Pure: numpy and (when installed) numba.
 """
 
 import os
 
-import numba
 import numpy as np
+
+try:
+    import numba
+except ImportError:
+    numba = None
+
+COMPILED = numba is not None
+
+
+def _njit(**options):
+    """numba.njit(**options); without numba the plain function, which is never called
+    (pyramid.py asks ``COMPILED`` first: a Python loop would be far slower than numpy)."""
+    return numba.njit(**options) if COMPILED else (lambda function: function)
 
 # numba keeps compiled code only for a module that is a file on disk (not, for example,
 # inside the zip a Dask cluster's workers import this package from).
 _CACHE = os.path.isfile(__file__)
 
 
-@numba.njit(nogil=True, inline='always')
+@_njit(nogil=True, inline='always')
 def _mode4(a, b, c, d):
     """Mode of a, b, c, d (met in that order) by the rule above."""
     if a == b and a == c and a == d:
@@ -48,7 +62,7 @@ def _mode4(a, b, c, d):
     return best if n > 0 else a - a
 
 
-@numba.njit(nogil=True, cache=_CACHE)
+@_njit(nogil=True, cache=_CACHE)
 def _mode_1x2x2(a, out):
     nz, ny, nx = a.shape
     half = nx // 2

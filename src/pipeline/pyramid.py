@@ -10,7 +10,7 @@ the one below it, by blocks of ``factors`` voxels:
   a region id survives where it covers most of the block, and a region never gives way
   to background (0) it outnumbers or ties.  Integer blocks of 2x2x2 are computed by
   tinybrain (seung-lab), which keeps exactly this rule (see ``_tinybrain_mode``), blocks
-  of 1x2x2 by the compiled loop of modekernel.py; other factors and types by the numpy
+  of 1x2x2 by the compiled loop of modekernel.py (where numba is installed); other factors and types by the numpy
   code here, which is also the reference the tests hold both to.
 - ``mean``: the block average, rounded half up for integer types.  For images.
 - ``stride``: the block's first voxel, which is what ChimeraX's own writer stores.
@@ -18,7 +18,7 @@ the one below it, by blocks of ``factors`` voxels:
 Each level is computed from the level below (not from full resolution), and blocks at
 the far edges are partial: they use the voxels they have.  Level sizes are
 ceil(size / step), as ChimeraX expects.  Arrays are z,y,x; factors here are z,y,x too.
-Pure: numpy, tinybrain and (modekernel.py) numba.
+Pure: numpy, tinybrain and (modekernel.py, when installed) numba.
 """
 
 import math
@@ -106,8 +106,9 @@ def downsample(a, factors, method, mode_library='fast'):
         if fast and factors == (2, 2, 2):
             return _tinybrain_mode(a)
         if fast and factors == (1, 2, 2):
-            from .modekernel import mode_1x2x2      # numba: imported when first needed
-            return mode_1x2x2(a)
+            from . import modekernel                # numba: imported when first needed
+            if modekernel.COMPILED:
+                return modekernel.mode_1x2x2(a)
         if mode_library not in MODE_LIBRARIES:
             raise ValueError('mode_library must be one of %s' % ', '.join(MODE_LIBRARIES))
         return _mode(a, factors)

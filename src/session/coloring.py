@@ -82,10 +82,27 @@ def color_map(session, seg, image, colors, replace=True, key=None, message=None)
         compat.set_segmentation_colors(image, seg, table)
     if message:
         session.logger.info(message)
+    warn_if_colors_skipped(session, image)
     if key is not None:
         show_key(session, key)
     enable_readout(session)
     return image
+
+
+def warn_if_colors_skipped(session, image):
+    """Warn when ``image``'s rendering options make ChimeraX skip its segmentation
+    colours: it applies them only where it colours the planes itself, not with the
+    colormap on the GPU (``colormapOnGpu true``, which the ray-casting ``projectionMode
+    rays`` of ChimeraX 1.9 and later uses), where the map is drawn uncoloured, silently."""
+    options = image.rendering_options
+    skipped = [o for o, on in (('colormapOnGpu true', options.colormap_on_gpu),
+                               ('projectionMode rays', options.projection_mode == 'rays'))
+               if on]
+    if skipped:
+        session.logger.warning(
+            '%s is coloured by regions, but ChimeraX does not draw segmentation colours'
+            ' with %s; to see them: volume %s colormapOnGpu false projectionMode auto'
+            % (image.atomspec, ' and '.join(skipped), image.atomspec))
 
 
 def uncolor_maps(session, maps):

@@ -17,13 +17,17 @@ channel or attribute file records reopening.NOT_REOPENED instead), and a StoreGr
 voxel size and origin are the store's own, so ChimeraX saves those given at open.
 """
 
+import glob
 import os
+import shutil
 
+import chimerax
 from chimerax.core.errors import UserError
 from chimerax.map_data import GridData, SubsampledGrid
 
 from ..errors import InputError
 from ..formats import sidecar, stores
+from ..formats.locks import atomic_output
 from ..pipeline.attributefile import AttributeFile
 from .reopening import NOT_REOPENED, not_reopened
 
@@ -113,9 +117,39 @@ def store_grid(store, voxel_size=None, origin=None, attribute_file=None):
 
 
 def attributes_cache_folder():
-    """Where the attribute files of remote stores go: ChimeraX's user cache."""
-    from chimerax import app_dirs
-    return os.path.join(app_dirs.user_cache_dir, 'connectome', 'attributes')
+    """Where the attribute files of remote stores go: ChimeraX's per-user cache folder
+    that every ChimeraX version shares (``app_dirs_unversioned``; ``app_dirs``' is named
+    by the version, so an upgrade would lose every ``connectome ids`` result).  The files
+    earlier releases kept in a version's folder (its subfolder ``1.7/`` ...) are copied
+    in when the shared folder lacks them, the newest copy of each."""
+    root = chimerax.app_dirs_unversioned.user_cache_dir
+    folder = os.path.join(root, 'connectome', 'attributes')
+    _adopt_versioned(root, folder)
+    return folder
+
+
+def _adopt_versioned(root, folder):
+    """Copy into ``folder`` the attribute files under ``root/VERSION/connectome/
+    attributes/`` that it lacks, each whole (locks.atomic_output: two ChimeraX copying
+    at once, or an ids run meanwhile, never leave half a file; the one that loses the
+    race keeps the other's)."""
+    newest = {}
+    for path in glob.glob(os.path.join(glob.escape(root), '*', 'connectome', 'attributes',
+                                       '*' + sidecar.SUFFIX)):
+        name = os.path.basename(path)
+        if os.path.isfile(path) and (name not in newest or os.path.getmtime(path)
+                                     > os.path.getmtime(newest[name])):
+            newest[name] = path
+    for name, path in sorted(newest.items()):
+        target = os.path.join(folder, name)
+        if os.path.lexists(target):
+            continue
+        os.makedirs(folder, exist_ok=True)
+        try:
+            with atomic_output(target, 'connectome open') as temp:
+                shutil.copy2(path, temp)
+        except (InputError, OSError):
+            continue            # taken meanwhile, or unreadable: the folder's own wins
 
 
 def _reopens_as_is(store, attribute_file):

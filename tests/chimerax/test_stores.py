@@ -7,6 +7,7 @@ import html
 import json
 import os
 import re
+import types
 
 import h5py
 import numpy as np
@@ -422,3 +423,36 @@ def test_lying_store_metadata_is_a_user_error_naming_file_and_key(session, run, 
     (tiles / 'info').write_text('Tiles of a test volume; see the paper.\n')
     (v,) = run('connectome combine %s output %s' % (tiles, tmp_path / 't.cmap'))
     assert np.array_equal(v.full_matrix(), labels)
+
+
+def test_remote_attribute_files_survive_a_chimerax_upgrade(session, tmp_path, monkeypatch):
+    """Attribute files of remote stores live in the cache folder every ChimeraX version
+    shares (not the one named by the version, which an upgrade leaves behind), and those
+    an earlier release kept in a version's folder are copied in, the newest of each."""
+    import chimerax
+    from chimerax.connectome.session.storegrid import attributes_cache_folder
+    root = tmp_path / 'cache'
+    monkeypatch.setattr(chimerax, 'app_dirs_unversioned',
+                        types.SimpleNamespace(user_cache_dir=str(root)))
+    monkeypatch.setattr(chimerax, 'app_dirs', types.SimpleNamespace(
+        user_cache_dir=str(root / '1.11')))
+    old = {}
+    for version, text, age in (('1.7', b'old', 100), ('1.10', b'newer', 10)):
+        folder = root / version / 'connectome' / 'attributes'
+        folder.mkdir(parents=True)
+        old[version] = folder / 'host_seg-0123456789.attributes.h5'
+        old[version].write_bytes(text)
+        os.utime(old[version], (os.path.getmtime(old[version]) - age,) * 2)
+    (root / '1.7' / 'connectome' / 'attributes' / 'other.txt').write_bytes(b'not ours')
+    folder = attributes_cache_folder()
+    assert folder == str(root / 'connectome' / 'attributes')
+    assert sorted(os.listdir(folder)) == ['host_seg-0123456789.attributes.h5']
+    assert (root / 'connectome' / 'attributes' / 'host_seg-0123456789.attributes.h5'
+            ).read_bytes() == b'newer'
+    # The shared folder's own file wins from then on; the old ones are left as they were.
+    (root / 'connectome' / 'attributes' / 'host_seg-0123456789.attributes.h5'
+     ).write_bytes(b'ids ran')
+    assert attributes_cache_folder() == folder
+    assert (root / 'connectome' / 'attributes' / 'host_seg-0123456789.attributes.h5'
+            ).read_bytes() == b'ids ran'
+    assert old['1.7'].read_bytes() == b'old'

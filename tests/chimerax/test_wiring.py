@@ -308,6 +308,9 @@ def test_show_centres_on_the_object(session, run, demo):
     assert tuple(image.region[2]) == (1, 1, 1)
     assert any(c.startswith('segmentation surfaces #2 where neuron=1 region ')
                for c in log.commands)
+    # Seen obliquely (issue 25 item 8), not straight down z at the soma.
+    direction = session.main_view.camera.view_direction()
+    assert 0.3 < abs(direction[2]) < 0.8, direction
     from chimerax.core.errors import UserError
     with pytest.raises(UserError, match='connectome show: map and segmentation are both #2'):
         run('connectome show #2 neuron 1 map #2')

@@ -146,7 +146,8 @@ def test_a_lying_header_reads_as_h5py_reads_or_names_file_and_dataset(tmp_path, 
 
 def test_data_past_the_end_of_allocation_reads_as_h5py_reads(tmp_path):
     # Bytes appended past the file's end of allocation, and a data address pointing there:
-    # HDF5 reads zeros, the decoder read the bytes (ids 5, 6, 7 that no object has).
+    # HDF5 1.14 reads zeros, the decoder read the bytes (ids 5, 6, 7 that no object has);
+    # the HDF5 of today's h5py (numpy 2 venv) refuses the dataset, and so must the decoder.
     path = str(tmp_path / 'junk.h5')
     _small_group(path)
     end = os.path.getsize(path)
@@ -154,8 +155,13 @@ def test_data_past_the_end_of_allocation_reads_as_h5py_reads(tmp_path):
         f.write(np.array([5, 6, 7], np.uint32).tobytes())
     h5lies.lie(path, '/g/3', 'address', end)
     expected = h5lies.h5py_reads(path, '/g/3')
-    assert expected.tolist() == [0, 0, 0]
     with h5py.File(path, 'r') as f:
+        if isinstance(expected, Exception):
+            with pytest.raises(InputError) as e:
+                h5vectors.read_vectors(path, f, f['g'])
+            assert 'junk.h5 /g/3 cannot be read' in str(e.value), str(e.value)
+            return
+        assert expected.tolist() == [0, 0, 0]
         got = h5vectors.read_vectors(path, f, f['g'])
     assert got.values[6:9].tolist() == [0, 0, 0] and got.slow == 1
 
@@ -169,7 +175,9 @@ def _authors_axons(path):
 
 
 @pytest.mark.parametrize('field,value,words', [
-    ('dim0', 2 ** 62, 'array is too big'), ('dim0', 2 ** 63 + 1, 'damaged'),
+    # 2**62: HDF5 1.14 reads the header and the array is refused as too big; today's
+    # HDF5 (numpy 2 venv) finds the dimension past its maximum: a damaged header.
+    ('dim0', 2 ** 62, ('array is too big', 'damaged')), ('dim0', 2 ** 63 + 1, 'damaged'),
     ('address', 0xFFFFFFFFFFFFFF00, 'cannot be read'),
     ('address', 2 ** 63 - 8, 'cannot be read'), ('rank', 250, 'damaged'),
     ('type_size', 0, 'invalid datatype size'), ('type_size', 3, 'damaged')])
@@ -181,7 +189,8 @@ def test_lying_headers_of_the_authors_files_name_file_and_dataset(tmp_path, fiel
     with pytest.raises(InputError) as e:
         objectmap.build([Request('axon', path)], 20)
     assert 'axons.hdf5 /axons/agglomerate/3 ' in str(e.value), str(e.value)
-    assert words in str(e.value), str(e.value)
+    assert any(w in str(e.value) for w in ((words,) if isinstance(words, str) else words)), \
+        str(e.value)
     assert 'dangling' not in str(e.value)
 
 

@@ -1,5 +1,9 @@
 """Pyramid steps and downsampling, checked against plain per-block definitions."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -7,6 +11,8 @@ from chimerax.connectome.pipeline import pyramid
 
 import tilesets
 from tilesets import reference_mean, reference_mode
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 FACTORS = [(1, 2, 2), (2, 2, 2), (1, 1, 2), (3, 1, 2), (2, 3, 3)]
@@ -195,3 +201,23 @@ def test_unknown_mode_library():
     with pytest.raises(ValueError, match='mode_library'):
         pyramid.downsample(np.zeros((4, 4, 4), np.float32), (2, 2, 2), 'mode',
                            mode_library='scipy')
+
+
+def test_without_numba_1x2x2_blocks_take_the_numpy_code():
+    """numba is optional (a Python with no numba wheel still installs the bundle): without
+    it modekernel.py imports, says it is not compiled, and 1x2x2 blocks get the numpy
+    code's result."""
+    script = ('import sys; sys.path.insert(0, %r); import package; package.import_from_source()\n'
+              'sys.modules["numba"] = None                  # import numba: ImportError\n'
+              'import numpy as np\n'
+              'from chimerax.connectome.pipeline import modekernel, pyramid\n'
+              'assert not modekernel.COMPILED\n'
+              'a = np.random.default_rng(1).integers(0, 4, (3, 7, 9)).astype(np.uint32)\n'
+              'got = pyramid.downsample(a, (1, 2, 2), "mode")\n'
+              'want = pyramid.downsample(a, (1, 2, 2), "mode", mode_library="numpy")\n'
+              'assert np.array_equal(got, want) and got.shape == (3, 4, 5)\n'
+              'print("ok")\n' % os.path.join(REPO, 'tests', 'common'))
+    p = subprocess.run([sys.executable, '-c', script], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == 'ok\n'

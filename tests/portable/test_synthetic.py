@@ -335,7 +335,10 @@ def test_matlab_writer_round_trip(tmp_path):
     d = hdf5storage.loadmat(str(path))
     assert d['c'].shape == (1, 3)
     assert np.array_equal(d['c'][0, 0], [[1.0], [2.0], [3.0]])
-    assert d['c'][0, 1].shape == (0, 1)
+    # An empty column is 0 x 1; hdf5storage 0.1 reads an empty's dimensions reversed (its
+    # issue 114), 0.2 (the numpy 2 venv) as MATLAB does.
+    assert d['c'][0, 1].shape == ((1, 0) if hdf5storage.__version__.startswith('0.1.')
+                                  else (0, 1))
     assert np.array_equal(d['c'][0, 2], m)
     assert np.array_equal(d['m'], m)
     assert d['u'].dtype == np.uint32 and np.array_equal(d['u'], [[0], [1], [2]])
@@ -348,6 +351,8 @@ def test_matlab_writer_round_trip(tmp_path):
         # MATLAB's transposition: a 2 x 3 array is stored 3 x 2.
         assert f['m'].shape == (3, 2)
         assert f['#refs#/a'].attrs['MATLAB_class'] == b'canonical empty'
+        empty = f[f['c'][1, 0]]
+        assert empty.attrs['MATLAB_empty'] == 1 and empty[()].tolist() == [0, 1]
 
 
 # ----------------------------------------------------------------------------
