@@ -63,8 +63,10 @@ class ConnectomeState(StateManager):
         for v, seg, rgba in data['colorings']:
             if v is None or seg is None:
                 # The map or its segmentation was not reopened (warned of already).
-                session.logger.warning('Session restore: the coloring of a map by a'
-                                       ' segmentation that was not reopened is lost')
+                session.logger.warning(
+                    'Session restore: the coloring of %s by a segmentation that was not'
+                    ' reopened is lost' % ('a map' if v is None else '#%s (%s)'
+                                           % (v.id_string, v.name)))
                 continue
             set_map_colors(v, seg, rgba)
         for model, name, value in data['attributes']:
