@@ -17,7 +17,18 @@ def _bundle_api():
             # customInit (bundle_info.xml): a session restored before any command of
             # this bundle ran must already reopen its stores and tile sets.
             from .session.sessions import register_reopeners
+            from .session.sessionstate import register_session_state
             register_reopeners(session)
+            # ... and bring back what ChimeraX's own session code would lose.
+            register_session_state(session)
+
+        @staticmethod
+        def get_class(class_name):
+            # A session names the classes of its objects; ChimeraX asks the bundle.
+            if class_name == 'ConnectomeState':
+                from .session.sessionstate import ConnectomeState
+                return ConnectomeState
+            return None
 
         @staticmethod
         def register_command(bi, ci, logger):

@@ -113,6 +113,13 @@ def uncolor_maps(session, maps):
     remove_key(session)
 
 
+def set_map_colors(image, seg, rgba):
+    """Set a map's per-region colours (``rgba`` as color_map takes a table) as they
+    are, or remove them (``rgba`` None), with no command, key or readout: a session
+    restoring the colouring it saved, or one that can no longer be drawn."""
+    compat.set_segmentation_colors(image, seg, rgba)
+
+
 def show_image(session, seg, image, options=''):
     """Hide the segmentation, whose planes would hide the map's, and show the map in
     image style, the only style segmentation colours modulate (logged commands).  With

@@ -61,6 +61,12 @@ def segmentation_rgba(volume):
     return getattr(colors, '_segment_rgba', None) if has_segmentation_colors(volume) else None
 
 
+def coloring_segmentation(volume):
+    """The segmentation model whose regions a map is coloured by
+    (SegmentationMapColor._segmentation), or None."""
+    return volume.mask_colors._segmentation if has_segmentation_colors(volume) else None
+
+
 def random_colors(count, seed):
     """``count`` colours (uint8 rows) as ChimeraX's ``segmentation surfaces ... each
     NAME`` gives objects 0..count-1 (chimerax.segment.segment._random_colors, seeded by

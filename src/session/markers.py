@@ -11,7 +11,9 @@ as markers still takes seconds and most of a gigabyte (docs/performance.md). The
 instanced models take a fraction of either: one sphere (or cylinder) drawn once per
 instance, with as many triangles per sphere as ChimeraX gives the atoms of a structure
 that size (its level of detail, which ``graphics quality`` sets), so both draw about 5
-million triangles.
+million triangles.  The instanced models are plain Surfaces that save their geometry,
+instances and colours in ChimeraX sessions (SESSION_SAVE_DRAWING), so a session restores
+them without this bundle.
 """
 
 import math
@@ -98,6 +100,7 @@ def sphere_instances(session, name, xyz, rgba, radii):
     shift_and_scale[:, 3] = np.broadcast_to(np.asarray(radii, np.float32), (n,))
     model.positions = Places(shift_and_scale=shift_and_scale)
     model.colors = _rgba(rgba, n)
+    model.SESSION_SAVE_DRAWING = True
     return model
 
 
@@ -119,4 +122,5 @@ def tube_instances(session, name, start, end, rgba, radius):
     rot44[:, 3, :3] = 0.5 * (start + end)
     model.positions = Places(opengl_array=rot44)
     model.colors = _rgba(rgba, n)
+    model.SESSION_SAVE_DRAWING = True
     return model

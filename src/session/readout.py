@@ -25,7 +25,7 @@ HOVER_TRIGGER = 'mouse hover'
 
 def enable_readout(session):
     """Show the readout on mouse hover from now on (once per session)."""
-    if getattr(session, '_connectome_hover_handler', None) is not None:
+    if readout_enabled(session):
         return
     if not session.triggers.has_trigger(HOVER_TRIGGER):
         return
@@ -33,6 +33,11 @@ def enable_readout(session):
     def hover(trigger_name, pick, session=session):
         readout_for_pick(session, pick)
     session._connectome_hover_handler = session.triggers.add_handler(HOVER_TRIGGER, hover)
+
+
+def readout_enabled(session):
+    """Whether the readout shows on mouse hover (enable_readout ran in this session)."""
+    return getattr(session, '_connectome_hover_handler', None) is not None
 
 
 def readout_at_window(session, x, y):

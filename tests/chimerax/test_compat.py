@@ -47,6 +47,20 @@ def test_segmentation_colors_are_a_segmentation_map_color(session, run, pair):
     assert em.mask_colors is None and not compat.has_segmentation_colors(em)
 
 
+def test_coloring_segmentation_is_the_model_chimerax_colours_by(session, run, pair):
+    """ChimeraX's segmentation colouring reads the segmentation it was made with (the
+    SegmentationMapColor keeps the model): what a session saves to restore it."""
+    from chimerax.connectome.session import compat
+    em, seg = sf.open_pair(run, pair)
+    assert compat.coloring_segmentation(em) is None
+    run('segmentation colors #2 lime map #1 byAttribute axon')
+    assert compat.coloring_segmentation(em) is seg
+    rgba = compat.segmentation_rgba(em)
+    compat.set_segmentation_colors(em, seg, rgba)
+    assert compat.coloring_segmentation(em) is seg
+    assert compat.segmentation_rgba(em) is rgba
+
+
 def test_attribute_colours_are_cached_on_the_model_by_name(session, run, pair):
     from chimerax.connectome.session import compat
     em, seg = sf.open_pair(run, pair)

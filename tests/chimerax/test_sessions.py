@@ -3,7 +3,9 @@ segmentation, a store volume and a tiles volume is saved, closed and restored; e
 model comes back, the store and tile set reopened where they lie with the voxel size
 and origin they had, in this process and in a fresh ChimeraX that has run no command of
 this bundle yet.  A tile set that cannot be reopened is reported, and the other models
-still come back (the restore used to stop at the first store, losing every model)."""
+still come back (the restore used to stop at the first store, losing every model).  A
+map coloured by a tile-set segmentation comes back coloured (test_sessions_models.py
+checks every other kind of model and colouring)."""
 
 import json
 import shutil
@@ -158,3 +160,36 @@ def test_compat_registers_a_map_file_type_chimerax_opens_by_name(session):
     finally:
         fileformats.file_formats[:] = [f for f in fileformats.file_formats
                                        if f.name != 'connectome-test']
+
+
+def test_a_map_colored_by_a_tile_set_restores_its_colors(session, run, tmp_path):
+    """The colouring of a map by a tile-set segmentation comes back with the tile set;
+    when the tile set cannot be reopened the colouring is named as lost and the other
+    models still come back."""
+    from chimerax.connectome.session import compat
+    em_path, _ = sf.write_pair(tmp_path)
+    labels = sf.volumes()[1]
+    tiles = tmp_path / 'segtiles'
+    tilesets.write_tiles(tiles, labels, (8, 20, 24))
+    (em,) = run('open %s' % em_path)
+    (seg,) = run('open %s format tiles voxelSize %s origin %s'
+                 % (tiles, ','.join(map(str, sf.STEP)), ','.join(map(str, sf.ORIGIN))))
+    rgba = np.full((int(labels.max()) + 1, 4), 255, np.uint8)
+    rgba[sf.region_id(0)] = (255, 0, 0, 255)
+    compat.set_segmentation_colors(em, seg, rgba)
+    saved = tmp_path / 'colored.cxs'
+    run('save %s' % saved)
+    run('close session')
+    run('open %s' % saved)
+    em, seg = volumes(session)
+    assert compat.coloring_segmentation(em) is seg
+    assert np.array_equal(compat.segmentation_rgba(em), rgba)
+    run('close session')
+    shutil.rmtree(tiles)
+    with LogCapture(session) as log:
+        run('open %s' % saved)
+    assert [v.name for v in volumes(session)] == ['em.cmap']
+    assert 'Unable to restore session' not in log.text
+    assert 'Session restore: the coloring of #1 (em.cmap) by a segmentation that was not' \
+        ' reopened is lost' in log.text, log.text
+    assert not compat.has_segmentation_colors(volumes(session)[0])
