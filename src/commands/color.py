@@ -94,9 +94,17 @@ def connectome_color(session, segmentation=None, by=None, map=None, attributes=N
     names = attributes or pure.default_classes(segmentation_classes(seg))
     check_classes('connectome color', seg, names)
     colors_of = class_colors(session, 'connectome color', names, colors)
-    shown = Key(tuple(KeyEntry(colors_of[n], n) for n in names), 'object classes', True)
+    # Each class with the number of its objects that have regions (drawn).
+    shown = Key(tuple(KeyEntry(colors_of[n], n, _objects_drawn(class_values(seg, n)))
+                      for n in names), 'object classes', True) if key else None
     return color_map(session, seg, image, [ClassColor(n, colors_of[n]) for n in names],
-                     replace, shown if key else None)
+                     replace, shown)
+
+
+def _objects_drawn(values):
+    """How many objects the regions' object ids ``values`` name (0: none)."""
+    ids = np.unique(np.asarray(values))
+    return int(np.count_nonzero(ids))
 
 
 def _color_by(session, seg, image, name, chosen, replace, palette, value_range, key):
@@ -123,7 +131,10 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
             picked = list(zip([n for n, _, _ in info.categories],
                               category_colors(len(info.categories))))
         rgba = pure.category_rgba(values, {categories[n][0]: c for n, c in picked})
-        entries = [KeyEntry(color_text(c), n) for n, c in picked]
+        # A category no region has is not drawn: counted 0, the key leaves it out.
+        drawn = set(np.unique(np.asarray(values)).tolist())
+        entries = [KeyEntry(color_text(c), n, categories[n][1] if categories[n][0] in drawn
+                            else 0) for n, c in picked]
         unit = info.objects or 'object'
         text = ', '.join('%s %s (%d %ss)' % (e.label, e.color, categories[e.label][1], unit)
                          for e in entries)
