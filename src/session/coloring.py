@@ -138,10 +138,10 @@ KEY_ROW = 0.06                      # the height of a category's box
 
 
 def show_key(session, key):
-    """ChimeraX's colour key (the colours, in a column at the lower left) with its labels
-    and a title as 2D labels beside and above it, white on a dark box, replacing the
-    previous ones (logged commands).  Entries counted 0 are left out: nothing on screen
-    has their colour."""
+    """ChimeraX's colour key (the colours, in a column at the lower left or right,
+    where it covers less of the data) with its labels and a title as 2D labels beside
+    and above it, white on a dark box, replacing the previous ones (logged commands).
+    Entries counted 0 are left out: nothing on screen has their colour."""
     shown = [e for e in key.entries if e.count is None or e.count > 0] or \
         [KeyEntry(KEY_BOX[:7], 'nothing drawn')]
     remove_key(session)
@@ -161,16 +161,44 @@ def show_key(session, key):
     # only on the window's.
     pairs = ' '.join(StringArg.unparse('%s:%s' % (e.color, e.text if e.label else ''))
                      for e in boxes)
-    run(session, 'key %s pos %.2f,%.2f size %.2f,%.2f colorTreatment %s labelSide'
-        ' right/bottom justification left fontSize %d labelColor #ffffff00'
-        % (pairs, KEY_X, KEY_Y, KEY_WIDTH, height,
-           'distinct' if key.distinct else 'blended', KEY_FONT))
     line = _label_height(session)
-    x = KEY_X + KEY_WIDTH + 0.01
+    top = height + 0.02 + line + (0 if key.distinct else line / 2)    # the title's top
+    width = KEY_WIDTH + 0.01 + _text_width(session, [e.text for e in shown] + [key.title])
+    x0, y0 = _free_place(session, width, top, [(KEY_X, KEY_Y), (1 - KEY_X - width, KEY_Y)])
+    run(session, 'key %s pos %.3f,%.3f size %.2f,%.2f colorTreatment %s labelSide'
+        ' right/bottom justification left fontSize %d labelColor #ffffff00'
+        % (pairs, x0, y0, KEY_WIDTH, height,
+           'distinct' if key.distinct else 'blended', KEY_FONT))
     for k, (e, f) in enumerate(zip(shown, fractions), start=1):
-        _key_text(session, '%s_%d' % (KEY_LABEL, k), e.text, x, KEY_Y + f * height - line / 2)
-    _key_text(session, KEY_LABEL, key.title, KEY_X, KEY_Y + height + 0.02
-              + (0 if key.distinct else line / 2))
+        _key_text(session, '%s_%d' % (KEY_LABEL, k), e.text, x0 + KEY_WIDTH + 0.01,
+                  y0 + f * height - line / 2)
+    _key_text(session, KEY_LABEL, key.title, x0, y0 + top - line)
+
+
+def _free_place(session, width, height, corners):
+    """The lower left corner (window fractions) of a key ``width`` x ``height``: of
+    ``corners``, the one whose place covers least of what the window shows (the data,
+    other keys), so that a key sits off the data where the window has room; the first
+    when ChimeraX cannot draw a picture to look at."""
+    view = session.main_view
+    picture = view.image_rgba(width=min(view.window_size[0], 400) or None,
+                              transparent_background=True)
+    if picture is None:
+        return corners[0]
+    drawn = picture[:, :, 3] > 0            # rows from the bottom
+    h, w = drawn.shape
+
+    def covered(corner):
+        x, y = corner
+        return int(drawn[max(int(y * h), 0):int((y + height) * h) + 1,
+                         max(int(x * w), 0):int((x + width) * w) + 1].sum())
+    return min(corners, key=covered)
+
+
+def _text_width(session, texts):
+    """About the width of the widest of ``texts`` in a 2D label (window fraction)."""
+    w = session.main_view.window_size[0] or 800
+    return (max(len(t) for t in texts) * 0.6 * KEY_FONT * 96 / 72 + 12) / w
 
 
 def _key_text(session, name, text, x, y):
@@ -215,23 +243,28 @@ def key_labels(session, name):
 
 
 def show_label_key(session, name, title, entries, top=0.92):
-    """A key of 2D labels only, at the window's upper left (``name`` starts with
-    LABEL_KEY_PREFIX): ``title``, then one line
-    per entry counted more than 0, on a box of the entry's colour in black or white
-    text, whichever reads on it; replaces the
-    key of that name (logged commands).  For markers, whose colours ChimeraX's one
-    colour key (the map's) cannot also show."""
+    """A key of 2D labels only, at the window's upper left or right, where it covers
+    less (``name`` starts with LABEL_KEY_PREFIX): ``title``, then one line per entry
+    counted more than 0, on a box of the entry's colour in black or white text,
+    whichever reads on it; replaces the key of that name (logged commands).  For
+    markers, whose colours ChimeraX's one colour key (the map's) cannot also show."""
     remove_label_key(session, name)
     line = _label_height(session) + 0.005
-    # Below the other keys of 2D labels (synapses, skeletons), not over them.
-    others = [l.ypos for l in _all_labels(session) if l.name.startswith(LABEL_KEY_PREFIX)]
-    if others:
-        top = min(top, min(others) - line - 0.01)
-    _key_text(session, name, title, KEY_X, top)
     shown = [e for e in entries if e.count is None or e.count > 0]
+    width = _text_width(session, [title] + [e.text for e in shown])
+    height = (len(shown) + 1) * line
+    # Below the other keys of 2D labels (synapses, skeletons) on its side, not over them.
+    corners = []
+    for x in (KEY_X, 1 - KEY_X - width):
+        tops = [l.ypos for l in _all_labels(session) if l.name.startswith(LABEL_KEY_PREFIX)
+                and (l.xpos < 0.5) == (x < 0.5)]
+        corners.append((x, min([top] + [t - line - 0.01 for t in tops]) + line - height))
+    x, y = _free_place(session, width, height, corners)
+    top = y + height - line
+    _key_text(session, name, title, x, top)
     for k, e in enumerate(shown, start=1):
         run(session, '2dlabels create %s_%d text %s xpos %.3f ypos %.3f size %d color %s'
-            ' bgColor %s margin 3' % (name, k, StringArg.unparse(e.text), KEY_X,
+            ' bgColor %s margin 3' % (name, k, StringArg.unparse(e.text), x,
                                       max(top - k * line, 0.0), KEY_FONT,
                                       _text_on(e.color), e.color))
 

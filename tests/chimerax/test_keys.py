@@ -187,3 +187,34 @@ def test_partners_scene_gives_no_colour_two_meanings(session, run, demo, opened)
     total = sum(int(l.text.rsplit('(', 1)[1].rstrip(')')) for l in map_lines)
     rows = demo['expected']['partners_axon_neuron']
     assert total == len({int(a) for a, p, n in rows if p == 1})
+
+
+def test_key_sits_off_the_data_where_the_window_has_room(session, run, demo, opened):
+    """Keys sat over the EM data; now at the side of the window the data leaves free
+    (here the demo's missing tile, at the lower right of the middle plane)."""
+    image, seg = opened
+    size = tuple(session.main_view.window_size)
+    run('windowsize 800 600')               # make demo's
+    try:
+        _key_off_the_data(session, run, image)
+    finally:
+        run('windowsize %d %d' % size)
+
+
+def _key_off_the_data(session, run, image):
+    nx, ny, nz = image.data.size
+    run('volume #2 hide; volume #1 style image region 0,0,%d,%d,%d,%d step 1 colorMode auto8;'
+        ' view; camera ortho' % (nz // 2, nx - 1, ny - 1, nz // 2))
+    run('connectome color #2 dendriteclass map #1')
+    picture = session.main_view.image_rgba(transparent_background=True)[:, :, 3] > 0
+    h, w = picture.shape                    # rows from the bottom
+    # The data covers the lower left, where the key always went.
+    assert picture[int(0.05 * h):int(0.5 * h), int(0.03 * w):int(0.35 * w)].mean() > 0.3
+    run('connectome color #2 dendriteclass map #1 key true')
+    key = color_key(session)
+    (x, y), (kw, kh) = key.pos, key.size
+    under = picture[int(y * h):int((y + kh) * h), int(x * w):int((x + kw) * w)]
+    assert under.size and under.mean() < 0.02
+    lines, title = key_lines(session, 'connectome_key')
+    for label in lines + [title]:
+        assert not picture[int(label.ypos * h) + 2, int(label.xpos * w) + 2], label.text
