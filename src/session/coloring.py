@@ -179,7 +179,10 @@ def _free_place(session, width, height, corners):
     """The lower left corner (window fractions) of a key ``width`` x ``height``: of
     ``corners``, the one whose place covers least of what the window shows (the data,
     other keys), so that a key sits off the data where the window has room; the first
-    when ChimeraX cannot draw a picture to look at."""
+    when no other fits in the window or ChimeraX cannot draw a picture to look at."""
+    corners = [c for c in corners if c[0] >= 0] or corners[:1]     # those that fit
+    if len(corners) == 1:
+        return corners[0]
     view = session.main_view
     picture = view.image_rgba(width=min(view.window_size[0], 400) or None,
                               transparent_background=True)
