@@ -145,6 +145,26 @@ def test_synapse_markers_have_a_key_by_type(session, run, demo):
     assert len(colors) == len(want)
 
 
+def test_skeletons_by_class_have_a_key_below_the_synapses(session, run, demo):
+    t = demo['expected']
+    run('connectome synapses %s' % demo['seg'])
+    model = run('connectome skeletons %s axon all color axonclass' % demo['seg'])
+    lines, title = key_lines(session, 'connectome_marker_skeletons')
+    assert title.text == 'axon skeletons by axonclass'
+    counts = np.bincount(t['axon_class'], minlength=len(t['axon_classes']) + 1)
+    assert [l.text for l in lines] == ['%s (%d)' % (n, counts[code]) for code, n in
+                                       enumerate(t['axon_classes'], 1) if counts[code]]
+    drawn = {tuple(int(v) for v in m.atoms.colors[0]) for m in model.child_models()}
+    assert {tuple(int(v) for v in l.background) for l in lines} == drawn
+    # Two keys of markers on one side of the window are one above the other.
+    synapses, synapse_title = key_lines(session, 'connectome_marker_synapses')
+    keys = [synapses + [synapse_title], lines + [title]]
+    sides = [{l.xpos < 0.5 for l in k} for k in keys]
+    assert all(len(s) == 1 for s in sides)
+    if sides[0] == sides[1]:
+        assert min(l.ypos for l in keys[0]) > max(l.ypos for l in keys[1])
+
+
 def test_synapse_types_share_no_colour_with_classes_or_categories(session):
     from chimerax.core.colors import BuiltinColormaps, Color
     from chimerax.connectome.pipeline.classes import CLASS_COLORS, OTHER_COLORS
@@ -168,6 +188,7 @@ def test_partners_scene_gives_no_colour_two_meanings(session, run, demo, opened)
     map_lines, map_title = key_lines(session, 'connectome_key')
     assert map_title.text == 'partners of neuron 1' and map_lines
     map_colors = {rgba8(c) for c, label in color_key(session).rgbas_and_labels if label}
+    assert len(map_colors) == len(map_lines)            # one meaning per colour
     syn_lines, _ = key_lines(session, 'connectome_marker_synapses')
     syn_colors = {tuple(int(v) for v in l.background) for l in syn_lines}
     assert syn_colors and not map_colors & syn_colors
