@@ -12,9 +12,10 @@ each class (given, chosen in the panel, or the default), the default colours of
 categories and of synapse types, colours as command text, ChimeraX's colour key with its
 title, and the key of 2D labels that names the colours of markers.
 
-Keys tell what is on screen: an entry per colour drawn, with its count, none for a
-category nothing has (``key_entries``); white labels on a dark box, so a key reads on
-any background, in a corner of the window.  One palette per meaning, so that two meanings
+Keys tell what is on screen: an entry per colour drawn, with its count (KeyEntry.count),
+none for a category nothing has (``colors_by_category``, ``show_key``); white labels on a
+dark box, so a key reads on any background, in the corner of the window where it covers
+least of what is shown (``_free_place``).  One palette per meaning, so that two meanings
 never share a colour in one scene: object classes (pipeline/classes.py CLASS_COLORS),
 categories of objects (ColorBrewer set1, ``category_colors``) and synapse types
 (SYNAPSE_TYPE_COLORS, hues of neither).
