@@ -15,7 +15,8 @@ class, logged, so the log is a script.  Categories (axonclass inhibitory red ...
 numbers (spineheadvolume) get one colour per region computed here, each category its
 chosen colour (else a ColorBrewer set1 colour), numbers a colour ramp (viridis by
 default) over a range, set as ChimeraX's own segmentation colouring of the map; ``key
-true`` adds ChimeraX's colour key (``key``) and a 2D label title, both logged commands.
+true`` adds ChimeraX's colour key (``key``) with 2D labels, logged commands, naming each
+class or category drawn with its count of objects (session/coloring.py show_key).
 The map is coloured, and its colouring removed, by session/coloring.py, as by every
 other command and the panel.
 When no models are named they pick the segmentation and EM map as the Connectome panel

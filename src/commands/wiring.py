@@ -12,7 +12,9 @@ SEGMENTATION FOLDER`` kept (pipeline/wiring.py); ``from FOLDER`` reads another f
 the authors' files instead.  Synapses are markers at synPosition, in scene coordinates
 (the segmentation's origin and step), one marker set whose marker ids are the synapse
 ids, so ``save FILE.cmm`` writes them; beyond markerLimit (100,000) they are one
-instanced model of spheres instead (session/markers.py says why).  ``partners`` logs a
+instanced model of spheres instead (session/markers.py says why).  By type, synapses
+take colours no class or category has, and a key of 2D labels names the colours of
+every synapse model open, with counts.  ``partners`` logs a
 table, one line per partner with its synapse count, grouped by the partners' class, and
 shows the partners with logged commands (``connectome color``'s per-region colouring,
 ``segmentation surfaces``, ``connectome skeletons``, ``connectome synapses``).
