@@ -33,7 +33,7 @@ from ..pipeline import partners, wiring as pure_wiring
 from ..session.classes import class_values
 from ..session.coloring import (LABEL_KEY_PREFIX, NO_CATEGORY_RGBA, Key, KeyEntry,
                                 category_colors, category_palette, color_map, color_text,
-                                colors_by_category, legend_text, show_label_key,
+                                colors_by_category, legend_text, show_key, show_label_key,
                                 synapse_type_colors)
 from ..session.maps import SegmentationArg, choose_models, command_ends
 from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, sphere_instances
@@ -269,9 +269,11 @@ def _show_partners(session, segmentation, sw, table, show, folder):
             groups.append(PartnerGroup(partner, by_code[code],
                                        np.asarray(palette.get(code, NO_CATEGORY_RGBA)),
                                        names.get(code, 'no class')))
+    key = _partners_key(groups, 'partners of %s %d' % (table.name, table.id))
     if 'map' in show:
-        _color_partners_on_map(session, sw.models[0], groups,
-                               'partners of %s %d' % (table.name, table.id))
+        _color_partners_on_map(session, sw.models[0], groups, key)
+    elif 'surfaces' in show:
+        show_key(session, key)
     if 'surfaces' in show:
         seg = sw.models[0]
         for g in groups:
@@ -301,10 +303,19 @@ class PartnerGroup(NamedTuple):
     category: str           # the name of their category: excitatory, or 'no class'
 
 
-def _color_partners_on_map(session, seg, groups, title):
+def _partners_key(groups, title):
+    """The key of the partners' colours: the partners of each colour and their count."""
+    counts = {}
+    for g in groups:
+        label = '%s %s' % (g.category, pure_wiring.NOUNS.get(g.partner, g.partner))
+        counts[(label, color_text(g.rgba))] = counts.get((label, color_text(g.rgba)), 0) \
+            + len(g.ids)
+    return Key(tuple(KeyEntry(c, label, n) for (label, c), n in counts.items()), title, True)
+
+
+def _color_partners_on_map(session, seg, groups, key):
     """Colour the partners' regions on the EM map, each in its category's colour, the
-    way ``connectome color`` colours categories (session/coloring.py), with a key of
-    the partners of each colour and their counts."""
+    way ``connectome color`` colours categories (session/coloring.py), with ``key``."""
     _, image = choose_models(session, 'connectome partners', seg, None)
     rgba = None
     for g in groups:
@@ -312,12 +323,6 @@ def _color_partners_on_map(session, seg, groups, title):
         if rgba is None:
             rgba = np.full((len(values), 4), 255, np.uint8)
         rgba[np.isin(values, g.ids) & (values > 0)] = g.rgba
-    counts = {}
-    for g in groups:
-        label = '%s %s' % (g.category, pure_wiring.NOUNS.get(g.partner, g.partner))
-        counts[(label, color_text(g.rgba))] = counts.get((label, color_text(g.rgba)), 0) \
-            + len(g.ids)
-    key = Key(tuple(KeyEntry(c, label, n) for (label, c), n in counts.items()), title, True)
     color_map(session, seg, image, rgba, key=key,
               message='Colored the partners on %s by their class' % image.atomspec)
 

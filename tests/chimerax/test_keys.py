@@ -177,12 +177,14 @@ def test_synapse_types_share_no_colour_with_classes_or_categories(session):
     assert len(types) == len(SYNAPSE_TYPE_COLORS) and not types & others
 
 
-def test_partners_scene_gives_no_colour_two_meanings(session, run, demo, opened):
+@pytest.mark.parametrize('show', ['surfaces,synapses', 'map,surfaces,synapses'])
+def test_partners_scene_gives_no_colour_two_meanings(session, run, demo, opened, show):
     """`partners ... show surfaces,synapses` drew the synapses in their axon's colour, so
-    they read as boutons; now by type, with a key each for the map and the synapses."""
+    they read as boutons; now by type, with a key each for the partners (map and
+    surfaces) and the synapses."""
     image, seg = opened
     with LogCapture(session) as log:
-        run('connectome partners #2 neuron 1 show map,surfaces,synapses')
+        run('connectome partners #2 neuron 1 show %s' % show)
     synapses = [c for c in log.commands if c.startswith('connectome synapses #2 ')]
     assert synapses and all(c.endswith(' color type') for c in synapses)
     map_lines, map_title = key_lines(session, 'connectome_key')
@@ -199,9 +201,9 @@ def test_partners_scene_gives_no_colour_two_meanings(session, run, demo, opened)
                if m.name.startswith('synapses')]
     drawn = {tuple(int(v) for v in c) for m in markers for c in m.atoms.colors}
     assert drawn == syn_colors
-    from chimerax.map.volume import VolumeSurface
-    surfaces = [m for m in session.models.list() if m.name.startswith('axon')
-                and not isinstance(m, VolumeSurface) and hasattr(m, 'color')]
+    surfaces = [m for c in log.commands if c.startswith('segmentation surfaces')
+                for m in run(c, log=False)]
+    assert surfaces
     for s in surfaces:
         assert tuple(int(v) for v in s.color) in map_colors
     # The map's counts: each line's partners, together every partner.
