@@ -9,7 +9,8 @@ OUTDIR/*.png:
     em-plane.png    the middle z plane of the stitched EM map
     em-colored.png  that plane coloured by the segmentation: axons lime, dendrites red,
                     spine heads blue
-    em-classes.png  that plane coloured by the authors' dendrite classes, with a key
+    em-classes.png  that plane coloured by the authors' dendrite classes, with a key naming
+                    each class drawn and its count (none with 0), where the window has room
     neurons.png     the surface of neuron 1, whole, with its dendrites' spines, seen
                     from above at an angle
 

@@ -15,7 +15,8 @@ class, logged, so the log is a script.  Categories (axonclass inhibitory red ...
 numbers (spineheadvolume) get one colour per region computed here, each category its
 chosen colour (else a ColorBrewer set1 colour), numbers a colour ramp (viridis by
 default) over a range, set as ChimeraX's own segmentation colouring of the map; ``key
-true`` adds ChimeraX's colour key (``key``) and a 2D label title, both logged commands.
+true`` adds ChimeraX's colour key (``key``) with 2D labels, logged commands, naming each
+class or category drawn with its count of objects (session/coloring.py show_key).
 The map is coloured, and its colouring removed, by session/coloring.py, as by every
 other command and the panel.
 When no models are named they pick the segmentation and EM map as the Connectome panel
@@ -94,9 +95,17 @@ def connectome_color(session, segmentation=None, by=None, map=None, attributes=N
     names = attributes or pure.default_classes(segmentation_classes(seg))
     check_classes('connectome color', seg, names)
     colors_of = class_colors(session, 'connectome color', names, colors)
-    shown = Key(tuple(KeyEntry(colors_of[n], n) for n in names), 'object classes', True)
+    # Each class with the number of its objects that have regions (drawn).
+    shown = Key(tuple(KeyEntry(colors_of[n], n, _objects_drawn(class_values(seg, n)))
+                      for n in names), 'object classes', True) if key else None
     return color_map(session, seg, image, [ClassColor(n, colors_of[n]) for n in names],
-                     replace, shown if key else None)
+                     replace, shown)
+
+
+def _objects_drawn(values):
+    """How many objects the regions' object ids ``values`` name (0: none)."""
+    ids = np.unique(np.asarray(values))
+    return int(np.count_nonzero(ids))
 
 
 def _color_by(session, seg, image, name, chosen, replace, palette, value_range, key):
@@ -123,7 +132,10 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
             picked = list(zip([n for n, _, _ in info.categories],
                               category_colors(len(info.categories))))
         rgba = pure.category_rgba(values, {categories[n][0]: c for n, c in picked})
-        entries = [KeyEntry(color_text(c), n) for n, c in picked]
+        # A category no region has is not drawn: counted 0, the key leaves it out.
+        drawn = set(np.unique(np.asarray(values)).tolist())
+        entries = [KeyEntry(color_text(c), n, categories[n][1] if categories[n][0] in drawn
+                            else 0) for n, c in picked]
         unit = info.objects or 'object'
         text = ', '.join('%s %s (%d %ss)' % (e.label, e.color, categories[e.label][1], unit)
                          for e in entries)

@@ -22,7 +22,8 @@ from ..pipeline import classes as pure
 from ..pipeline.partners import in_ranges
 from ..progress import Progress
 from ..session import compat
-from ..session.coloring import color_text, colors_by_category
+from ..session.coloring import (LABEL_KEY_PREFIX, KeyEntry, color_text, colors_by_category,
+                                legend_text, show_label_key)
 from ..session.maps import SegmentationArg
 from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, tube_instances
 from ..session.reporting import cancellable, status_reporter
@@ -31,6 +32,7 @@ from ..session.wiring import segmentation_wiring
 SKELETON_SETS = 200         # objects drawn as marker sets of their own, at most
 CLASSES = ('axon', 'dendrite', 'neuron')
 LINK_STEPS = 2              # default tube radius, in the smallest voxel step
+SKELETON_KEY = LABEL_KEY_PREFIX + 'skeletons'    # the key of the skeletons' colours
 
 
 def connectome_skeletons(session, segmentation, name, ids, from_=None, color='each',
@@ -64,7 +66,7 @@ def _skeletons(session, segmentation, name, ids, folder, color, radius, marker_l
         skeletons = f.skeletons(group, objects, lambda done, total: progress.advance(
             done - progress.done))
     part = 'axon' if name == 'axon' else 'dendrite'
-    rgba, legend = _colors(sw.wiring, part, objects, owner, color, name)
+    rgba, legend, entries = _colors(sw.wiring, part, objects, owner, color, name)
     r = LINK_STEPS * sw.smallest_step() if radius is None else float(radius)
     nodes = sum(len(s.nodes) for s in skeletons)
     title = '%s %s' % (name, ids) if ids != 'all' else 'every %s' % name
@@ -102,6 +104,9 @@ def _skeletons(session, segmentation, name, ids, folder, color, radius, marker_l
                         ' %s' % (len(skeletons), part, '' if len(skeletons) == 1 else 's',
                                  nodes, edges, os.path.basename(path), what, model.atomspec,
                                  legend))
+    if entries:
+        show_label_key(session, SKELETON_KEY, '%s skeletons%s' % (
+            part, (' by ' + color) if isinstance(color, str) else ''), entries)
     return model
 
 
@@ -137,23 +142,24 @@ def _ids(text, largest, name):
 
 
 def _colors(wiring, part, objects, owner, color, name):
-    """(one rgba row per skeleton, legend text)."""
+    """(one rgba row per skeleton, legend text, KeyEntries: none for one colour each)."""
     n = len(objects)
     if not isinstance(color, str):
         rgba = color.uint8x4()
-        return np.tile(np.asarray(rgba, np.uint8), (n, 1)), color_text(rgba)
+        return (np.tile(np.asarray(rgba, np.uint8), (n, 1)), color_text(rgba),
+                (KeyEntry(color_text(rgba), part, n),))
     if color == 'each':
         # As segmentation surfaces ... each NAME colours object k (row k of as many colours
         # as the largest id + 1).
         table = compat.random_colors(max(owner) + 1, name)
-        return table[np.asarray(owner)], 'each %s its own color' % name
+        return table[np.asarray(owner)], 'each %s its own color' % name, ()
     category = {'axonclass': 'axon', 'dendriteclass': 'dendrite'}.get(color)
     if category != part:
         raise InputError('color %s colors %s skeletons; these are %s skeletons'
                          % (color, category or 'no', part))
     _, codes = wiring.object_class(part, objects)
-    rgba, legend = colors_by_category(codes, wiring.category_names(color))
-    return rgba, 'by %s: %s' % (color, legend)
+    rgba, entries = colors_by_category(codes, wiring.category_names(color))
+    return rgba, 'by %s: %s' % (color, legend_text(entries)), entries
 
 
 def register_skeletons_command(logger):

@@ -12,7 +12,9 @@ SEGMENTATION FOLDER`` kept (pipeline/wiring.py); ``from FOLDER`` reads another f
 the authors' files instead.  Synapses are markers at synPosition, in scene coordinates
 (the segmentation's origin and step), one marker set whose marker ids are the synapse
 ids, so ``save FILE.cmm`` writes them; beyond markerLimit (100,000) they are one
-instanced model of spheres instead (session/markers.py says why).  ``partners`` logs a
+instanced model of spheres instead (session/markers.py says why).  By type, synapses
+take colours no class or category has, and a key of 2D labels names the colours of
+every synapse model open, with counts.  ``partners`` logs a
 table, one line per partner with its synapse count, grouped by the partners' class, and
 shows the partners with logged commands (``connectome color``'s per-region colouring,
 ``segmentation surfaces``, ``connectome skeletons``, ``connectome synapses``).
@@ -29,13 +31,16 @@ from ..errors import InputError
 from ..pipeline import classes as pure
 from ..pipeline import partners, wiring as pure_wiring
 from ..session.classes import class_values
-from ..session.coloring import (NO_CATEGORY_RGBA, category_palette, color_map, color_text,
-                                colors_by_category)
+from ..session.coloring import (LABEL_KEY_PREFIX, NO_CATEGORY_RGBA, Key, KeyEntry,
+                                category_colors, category_palette, color_map, color_text,
+                                colors_by_category, legend_text, show_key, show_label_key,
+                                synapse_type_colors)
 from ..session.maps import SegmentationArg, choose_models, command_ends
 from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, sphere_instances
 from ..session.wiring import segmentation_wiring
 
 SHOW = ('map', 'surfaces', 'skeletons', 'synapses')
+SYNAPSE_KEY = LABEL_KEY_PREFIX + 'synapses'      # the key of the synapses' colours
 RADIUS_STEPS = 8            # default synapse radius, in the smallest voxel step
 
 
@@ -125,7 +130,7 @@ def connectome_synapses(session, segmentation, from_=None, of=None, onto=None, t
         session.logger.info('No synapse of the %d is %s: nothing drawn' % (w.count, what))
         return None
     xyz = sw.scene_points(w.position[index])
-    rgba, legend = synapse_colors(w, index, color)
+    rgba, key = synapse_colors(w, index, color)
     r = RADIUS_STEPS * sw.smallest_step() if radius is None else float(radius)
     radii, size_note = synapse_radii(w, index, r, size_by)
     name = 'synapses' + (' ' + what if what else '')
@@ -137,11 +142,15 @@ def connectome_synapses(session, segmentation, from_=None, of=None, onto=None, t
         kind = 'one instanced model (more than markerLimit %d: markers are slow at this' \
             ' count)' % marker_limit
     model.synapse_ids = index + 1
+    model.synapse_key = key
     session.models.add([model])
+    legend = ('by %s: %s' % (color, legend_text(key.entries) or 'no synapses')
+              if isinstance(color, str) else key.entries[0].color)
     session.logger.info('Drew %d of %s%s as %s %s, colored %s%s'
                         % (index.size, pure_wiring.counted(w.count, 'synapse'),
                            (' ' + what) if what else '', kind, model.atomspec, legend,
                            size_note))
+    show_synapse_key(session)
     return model
 
 
@@ -157,13 +166,34 @@ def describe_pick(of, onto, types):
 
 
 def synapse_colors(w, index, color):
-    """(n x 4 uint8, legend text) for synapses ``index``: by a category, or one colour."""
+    """(n x 4 uint8, Key) for synapses ``index``: by a category (types in their own
+    colours, axon and dendrite classes in those of the objects' classes), or one
+    colour."""
     n = index.size
     if not isinstance(color, str):
         rgba = color.uint8x4()
-        return np.tile(np.asarray(rgba, np.uint8), (n, 1)), color_text(rgba)
-    rgba, legend = colors_by_category(w.codes(color)[index], w.category_names(color))
-    return rgba, 'by %s: %s' % (color, legend or 'no synapses')
+        return (np.tile(np.asarray(rgba, np.uint8), (n, 1)),
+                Key((KeyEntry(color_text(rgba), 'synapse', n),), 'synapses', True))
+    palette = synapse_type_colors if color == 'type' else category_colors
+    rgba, entries = colors_by_category(w.codes(color)[index], w.category_names(color),
+                                       palette)
+    return rgba, Key(entries, 'synapses by %s' % color, True)
+
+
+def show_synapse_key(session):
+    """The key of every synapse model open (``connectome synapses`` models): each
+    colour drawn with its synapse count, summed over the models."""
+    counts, titles = {}, []
+    for m in session.models.list():
+        key = getattr(m, 'synapse_key', None)
+        if key is None or m.deleted:
+            continue
+        if key.title not in titles:
+            titles.append(key.title)
+        for e in key.entries:
+            counts[(e.label, e.color)] = counts.get((e.label, e.color), 0) + e.count
+    entries = [KeyEntry(c, label, n) for (label, c), n in counts.items()]
+    show_label_key(session, SYNAPSE_KEY, ', '.join(titles), entries)
 
 
 def synapse_radii(w, index, radius, size_by):
@@ -233,11 +263,17 @@ def _show_partners(session, segmentation, sw, table, show, folder):
         by_code = {}
         for i, c in zip(ids, codes.tolist()):
             by_code.setdefault(c, []).append(i)
+        names = dict((code, n) for n, code in (w.category_names(category) if category
+                                               else []))
         for code in sorted(by_code):
             groups.append(PartnerGroup(partner, by_code[code],
-                                       np.asarray(palette.get(code, NO_CATEGORY_RGBA))))
+                                       np.asarray(palette.get(code, NO_CATEGORY_RGBA)),
+                                       names.get(code, 'no class')))
+    key = _partners_key(groups, 'partners of %s %d' % (table.name, table.id))
     if 'map' in show:
-        _color_partners_on_map(session, sw.models[0], groups)
+        _color_partners_on_map(session, sw.models[0], groups, key)
+    elif 'surfaces' in show:
+        show_key(session, key)
     if 'surfaces' in show:
         seg = sw.models[0]
         for g in groups:
@@ -253,8 +289,10 @@ def _show_partners(session, segmentation, sw, table, show, folder):
             me = '%s %d' % (table.name, table.id)
             pick = ('of %s %s onto %s' % (partner, ids_text(ids), me)) if partner == 'axon' \
                 else ('of %s onto %s %s' % (me, partner, ids_text(ids)))
-            run(session, 'connectome synapses %s%s %s color %s'
-                % (seg_spec, source, pick, category or 'type'))
+            # By type, in colours no class has: in an axon's colour a synapse would
+            # read as its bouton.
+            run(session, 'connectome synapses %s%s %s color type'
+                % (seg_spec, source, pick))
 
 
 class PartnerGroup(NamedTuple):
@@ -262,11 +300,22 @@ class PartnerGroup(NamedTuple):
     partner: str            # the partners' class: axon
     ids: list               # their object ids
     rgba: np.ndarray        # uint8 colour
+    category: str           # the name of their category: excitatory, or 'no class'
 
 
-def _color_partners_on_map(session, seg, groups):
+def _partners_key(groups, title):
+    """The key of the partners' colours: the partners of each colour and their count."""
+    counts = {}
+    for g in groups:
+        label = '%s %s' % (g.category, pure_wiring.NOUNS.get(g.partner, g.partner))
+        counts[(label, color_text(g.rgba))] = counts.get((label, color_text(g.rgba)), 0) \
+            + len(g.ids)
+    return Key(tuple(KeyEntry(c, label, n) for (label, c), n in counts.items()), title, True)
+
+
+def _color_partners_on_map(session, seg, groups, key):
     """Colour the partners' regions on the EM map, each in its category's colour, the
-    way ``connectome color`` colours categories (session/coloring.py)."""
+    way ``connectome color`` colours categories (session/coloring.py), with ``key``."""
     _, image = choose_models(session, 'connectome partners', seg, None)
     rgba = None
     for g in groups:
@@ -274,7 +323,7 @@ def _color_partners_on_map(session, seg, groups):
         if rgba is None:
             rgba = np.full((len(values), 4), 255, np.uint8)
         rgba[np.isin(values, g.ids) & (values > 0)] = g.rgba
-    color_map(session, seg, image, rgba,
+    color_map(session, seg, image, rgba, key=key,
               message='Colored the partners on %s by their class' % image.atomspec)
 
 

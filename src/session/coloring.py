@@ -9,7 +9,16 @@ key and switches on the readout under the mouse.  The colours are either classes
 byAttribute`` so the log is a script, or one colour per region id (a table): this
 module is the only place a map's colours are set or removed.  Also here: the colour of
 each class (given, chosen in the panel, or the default), the default colours of
-categories, colours as command text, and ChimeraX's colour key with its title.
+categories and of synapse types, colours as command text, ChimeraX's colour key with its
+title, and the key of 2D labels that names the colours of markers.
+
+Keys tell what is on screen: an entry per colour drawn, with its count (KeyEntry.count),
+none for a category nothing has (``colors_by_category``, ``show_key``); white labels on a
+dark box, so a key reads on any background, in the corner of the window where it covers
+least of what is shown (``_free_place``).  One palette per meaning, so that two meanings
+never share a colour in one scene: object classes (pipeline/classes.py CLASS_COLORS),
+categories of objects (ColorBrewer set1, ``category_colors``) and synapse types
+(SYNAPSE_TYPE_COLORS, hues of neither).
 """
 
 from dataclasses import dataclass
@@ -25,8 +34,15 @@ from .readout import enable_readout
 from .settings import connectome_settings
 
 KEY_LABEL = 'connectome_key'        # the 2D label naming what the colour key shows
+LABEL_KEY_PREFIX = 'connectome_marker_'     # keys of 2D labels only, for markers
 # Objects of no category (code 0, or a code without a name): grey.
 NO_CATEGORY_RGBA = np.array([160, 160, 160, 255], np.uint8)
+# Synapse types, in code order: none of these is a class colour (CLASS_COLORS,
+# OTHER_COLORS) or a ColorBrewer set1 colour, so synapses by type never read as a class.
+SYNAPSE_TYPE_COLORS = ('white', 'skyblue', 'khaki', 'navy', 'maroon', 'darkgreen')
+# Keys: white text on a dark, slightly see-through box reads on any background.
+KEY_TEXT = 'white'
+KEY_BOX = '#202020d8'
 
 
 @dataclass(frozen=True)
@@ -40,6 +56,12 @@ class ClassColor:
 class KeyEntry:
     color: str          # command text
     label: str
+    count: int = None   # objects (or markers) drawn in this colour; None: not counted
+
+    @property
+    def text(self):
+        """The label as the key shows it: with its count if counted."""
+        return self.label if self.count is None else '%s (%d)' % (self.label, self.count)
 
 
 @dataclass(frozen=True)
@@ -134,49 +156,157 @@ def show_image(session, seg, image, options=''):
 # ---------------------------------------------------------------------------------------
 # the colour key
 
+KEY_X, KEY_Y = 0.03, 0.05         # the key's lower left corner, in window fractions
+KEY_WIDTH = 0.04                    # its colour boxes' width
+KEY_FONT = 16                       # points, of the key's labels and title
+KEY_ROW = 0.06                      # the height of a category's box
+
+
 def show_key(session, key):
-    """ChimeraX's colour key and a 2D label title above it, replacing the previous ones
-    (logged commands)."""
-    entries = list(key.entries)
-    if len(entries) < 2:
-        entries.append(KeyEntry('white', 'none'))
+    """ChimeraX's colour key (the colours, in a column at the lower left or right,
+    where it covers less of the data) with its labels and a title as 2D labels beside
+    and above it, white on a dark box, replacing the previous ones (logged commands).
+    Entries counted 0 are left out: nothing on screen has their colour."""
+    shown = [e for e in key.entries if e.count is None or e.count > 0] or \
+        [KeyEntry(KEY_BOX[:7], 'nothing drawn')]
+    remove_key(session)
+    # ChimeraX's key needs two colours: one entry is two boxes of its colour.
+    boxes = shown if len(shown) > 1 else shown + [KeyEntry(shown[0].color, '')]
+    # ChimeraX's key draws its first colour at the bottom: categories are listed from
+    # the top, numbers rise from the bottom.
     if key.distinct:
-        entries = entries[::-1]         # the key lists its first entry at the bottom
-    pairs = ' '.join(StringArg.unparse('%s:%s' % (e.color, e.label)) for e in entries)
-    if key.distinct:
-        # Categories: a vertical column of boxes, each name to its right.
-        height = min(0.06 * len(entries), 0.6)
-        run(session, 'key %s pos 0.03,0.05 size 0.04,%.2f colorTreatment distinct'
-            ' labelSide right/bottom justification left fontSize 16' % (pairs, height))
-        top = 0.05 + height + 0.02
+        height = min(KEY_ROW * len(boxes), 0.6)
+        fractions = [1 - (k + 0.5) / len(shown) for k in range(len(shown))]
+        boxes = boxes[::-1]
     else:
-        run(session, 'key %s pos 0.08,0.08 size 0.5,0.04 colorTreatment blended'
-            ' labelSide right/bottom fontSize 14' % pairs)
-        top = 0.14
-    text = StringArg.unparse(key.title)
-    if _key_label(session) is not None:
-        run(session, '2dlabels change %s text %s ypos %.2f' % (KEY_LABEL, text, top))
-    else:
-        run(session, '2dlabels create %s text %s xpos 0.03 ypos %.2f size 16 color white'
-            % (KEY_LABEL, text, top))
+        height = 0.3
+        fractions = [k / max(len(shown) - 1, 1) for k in range(len(shown))]
+    # The key's own labels are there for its state (and the Color Key tool) but
+    # see-through: the 2D labels below read on any background, the key's own labels
+    # only on the window's.
+    pairs = ' '.join(StringArg.unparse('%s:%s' % (e.color, e.text if e.label else ''))
+                     for e in boxes)
+    line = _label_height(session)
+    top = height + 0.02 + line + (0 if key.distinct else line / 2)    # the title's top
+    width = KEY_WIDTH + 0.01 + _text_width(session, [e.text for e in shown] + [key.title])
+    x0, y0 = _free_place(session, width, top, [(KEY_X, KEY_Y), (1 - KEY_X - width, KEY_Y)])
+    run(session, 'key %s pos %.3f,%.3f size %.2f,%.2f colorTreatment %s labelSide'
+        ' right/bottom justification left fontSize %d labelColor #ffffff00'
+        % (pairs, x0, y0, KEY_WIDTH, height,
+           'distinct' if key.distinct else 'blended', KEY_FONT))
+    for k, (e, f) in enumerate(zip(shown, fractions), start=1):
+        _key_text(session, '%s_%d' % (KEY_LABEL, k), e.text, x0 + KEY_WIDTH + 0.01,
+                  y0 + f * height - line / 2)
+    _key_text(session, KEY_LABEL, key.title, x0, y0 + top - line)
+
+
+def _free_place(session, width, height, corners):
+    """The lower left corner (window fractions) of a key ``width`` x ``height``: of
+    ``corners``, the one whose place covers least of what the window shows (the data,
+    other keys), so that a key sits off the data where the window has room; the first
+    when no other fits in the window or ChimeraX cannot draw a picture to look at."""
+    corners = [c for c in corners if c[0] >= 0] or corners[:1]     # those that fit
+    if len(corners) == 1:
+        return corners[0]
+    view = session.main_view
+    picture = view.image_rgba(width=min(view.window_size[0], 400) or None,
+                              transparent_background=True)
+    if picture is None:
+        return corners[0]
+    drawn = picture[:, :, 3] > 0            # rows from the bottom
+    h, w = drawn.shape
+
+    def covered(corner):
+        x, y = corner
+        return int(drawn[max(int(y * h), 0):int((y + height) * h) + 1,
+                         max(int(x * w), 0):int((x + width) * w) + 1].sum())
+    return min(corners, key=covered)
+
+
+def _text_width(session, texts):
+    """About the width of the widest of ``texts`` in a 2D label (window fraction)."""
+    w = session.main_view.window_size[0] or 800
+    return (max(len(t) for t in texts) * 0.6 * KEY_FONT * 96 / 72 + 12) / w
+
+
+def _key_text(session, name, text, x, y):
+    run(session, '2dlabels create %s text %s xpos %.3f ypos %.3f size %d color %s'
+        ' bgColor %s margin 3' % (name, StringArg.unparse(text), x, max(y, 0.0), KEY_FONT,
+                                  KEY_TEXT, KEY_BOX))
+
+
+def _label_height(session):
+    """A 2D label's height as a fraction of the window's (a line of KEY_FONT points at
+    the screen's 96 dots per inch, and its margins)."""
+    h = session.main_view.window_size[1] or 600
+    return (KEY_FONT * 96 / 72 * 1.2 + 6) / h
 
 
 def remove_key(session):
-    """Remove the colour key and title ``show_key`` made (logged commands): they
+    """Remove the colour key and the 2D labels ``show_key`` made (logged commands): they
     describe a colouring that is gone or replaced."""
-    label = _key_label(session)
-    if label is None:
+    labels = key_labels(session, KEY_LABEL)
+    if not labels:
         return
     run(session, 'key delete')
-    run(session, '2dlabels delete %s' % label.drawing.atomspec)
+    run(session, '2dlabels delete %s' % ' '.join(l.drawing.atomspec for l in labels))
 
 
-def _key_label(session):
+def _all_labels(session):
     try:
-        from chimerax.label import find_label
+        from chimerax.label.label2d import session_labels
     except ImportError:
-        return None
-    return find_label(session, KEY_LABEL)
+        return []
+    labels = session_labels(session, create=False)
+    return labels.all_labels if labels else []
+
+
+def key_labels(session, name):
+    """The 2D labels of the key named ``name`` (its title ``name``, its lines
+    ``name_1`` ...), title first."""
+    found = [l for l in _all_labels(session)
+             if l.name == name or (l.name.startswith(name + '_')
+                                   and l.name[len(name) + 1:].isdigit())]
+    return sorted(found, key=lambda l: (l.name != name, len(l.name), l.name))
+
+
+def show_label_key(session, name, title, entries, top=0.92):
+    """A key of 2D labels only, at the window's upper left or right, where it covers
+    less (``name`` starts with LABEL_KEY_PREFIX): ``title``, then one line per entry
+    counted more than 0, on a box of the entry's colour in black or white text,
+    whichever reads on it; replaces the key of that name (logged commands).  For
+    markers, whose colours ChimeraX's one colour key (the map's) cannot also show."""
+    remove_label_key(session, name)
+    line = _label_height(session) + 0.005
+    shown = [e for e in entries if e.count is None or e.count > 0]
+    width = _text_width(session, [title] + [e.text for e in shown])
+    height = (len(shown) + 1) * line
+    # Below the other keys of 2D labels (synapses, skeletons) on its side, not over them.
+    corners = []
+    for x in (KEY_X, 1 - KEY_X - width):
+        tops = [l.ypos for l in _all_labels(session) if l.name.startswith(LABEL_KEY_PREFIX)
+                and (l.xpos < 0.5) == (x < 0.5)]
+        corners.append((x, min([top] + [t - line - 0.01 for t in tops]) + line - height))
+    x, y = _free_place(session, width, height, corners)
+    top = y + height - line
+    _key_text(session, name, title, x, top)
+    for k, e in enumerate(shown, start=1):
+        run(session, '2dlabels create %s_%d text %s xpos %.3f ypos %.3f size %d color %s'
+            ' bgColor %s margin 3' % (name, k, StringArg.unparse(e.text), x,
+                                      max(top - k * line, 0.0), KEY_FONT,
+                                      _text_on(e.color), e.color))
+
+
+def _text_on(color):
+    """Black or white, whichever reads on ``color`` (command text)."""
+    from chimerax.core.colors import Color, contrast_with
+    return 'black' if contrast_with(Color(color).rgba[:3])[0] < 0.5 else 'white'
+
+
+def remove_label_key(session, name):
+    labels = key_labels(session, name)
+    if labels:
+        run(session, '2dlabels delete %s' % ' '.join(l.drawing.atomspec for l in labels))
 
 
 # ---------------------------------------------------------------------------------------
@@ -208,27 +338,40 @@ def category_colors(count):
     return [set1[k % len(set1)] for k in range(count)]
 
 
-def category_palette(names):
+def synapse_type_colors(count):
+    """The colours of ``count`` synapse types in code order (uint8 rows):
+    SYNAPSE_TYPE_COLORS, hues no class or category of objects has."""
+    from chimerax.core.colors import Color
+    return [np.array(Color(SYNAPSE_TYPE_COLORS[k % len(SYNAPSE_TYPE_COLORS)]).uint8x4(),
+                     np.uint8) for k in range(count)]
+
+
+def category_palette(names, colors=category_colors):
     """{code: rgba8} of categories [(name, code)] in code order, with the default
-    colours (category_colors)."""
-    return {code: c for (_, code), c in zip(names, category_colors(len(names)))}
+    colours (``colors``: category_colors, or synapse_type_colors for synapse types)."""
+    return {code: c for (_, code), c in zip(names, colors(len(names)))}
 
 
-def colors_by_category(codes, names):
-    """(n x 4 uint8, legend text) for objects of category ``codes``, ``names`` [(name,
-    code)]: each category its default colour, the others NO_CATEGORY_RGBA; the legend
-    lists the categories present with their colours and counts (``inhibitory #4daf4a
-    (12), none #a0a0a0 (3)``)."""
-    palette = category_palette(names)
+def colors_by_category(codes, names, colors=category_colors):
+    """(n x 4 uint8, KeyEntries) for objects of category ``codes``, ``names`` [(name,
+    code)]: each category its default colour (``colors``, as category_palette), the
+    others NO_CATEGORY_RGBA; one entry per colour drawn, with its count (none for a
+    category no object has)."""
+    palette = category_palette(names, colors)
     codes = np.asarray(codes, np.int64)
     size = max(list(palette) + [int(codes.max()) if codes.size else 0]) + 1
     table = np.tile(NO_CATEGORY_RGBA, (size, 1))
     for code, c in palette.items():
         table[code] = c
     counts = np.bincount(codes, minlength=size)
-    parts = ['%s %s (%d)' % (name, color_text(palette[code]), counts[code])
-             for name, code in names if counts[code]]
+    entries = [KeyEntry(color_text(palette[code]), name, int(counts[code]))
+               for name, code in names if counts[code]]
     others = int(codes.size - sum(counts[code] for code in palette))
     if others:
-        parts.append('none %s (%d)' % (color_text(NO_CATEGORY_RGBA), others))
-    return table[codes], ', '.join(parts)
+        entries.append(KeyEntry(color_text(NO_CATEGORY_RGBA), 'none', others))
+    return table[codes], tuple(entries)
+
+
+def legend_text(entries):
+    """Key entries as log text: ``inhibitory #4daf4a (12), none #a0a0a0 (3)``."""
+    return ', '.join('%s %s (%d)' % (e.label, e.color, e.count) for e in entries)

@@ -61,12 +61,14 @@ def test_synapse_markers_at_the_truth_in_scene_coordinates(session, run, demo, t
     expected = scene(t['synapse_contact'])
     for k in range(1, n + 1):
         assert np.allclose(placed[k], expected[k - 1], atol=1e-3), k
-    # Coloured by type: ColorBrewer set1 in code order, as connectome color's categories.
-    from chimerax.core.colors import BuiltinColormaps
-    set1 = (BuiltinColormaps['set1'].colors * 255).round().astype(np.uint8)
+    # Coloured by type: the synapse types' own colours in code order (issue 25: in
+    # ColorBrewer set1, as categories of objects, a type read as an axon class).
+    from chimerax.core.colors import Color
+    from chimerax.connectome.session.coloring import SYNAPSE_TYPE_COLORS
+    types = [tuple(Color(c).uint8x4()) for c in SYNAPSE_TYPE_COLORS]
     colors = dict(zip(model.atoms.residues.numbers.tolist(), model.atoms.colors))
     for k in range(1, n + 1):
-        assert tuple(colors[k]) == tuple(set1[t['synapse_type'][k - 1] - 1]), k
+        assert tuple(colors[k]) == types[t['synapse_type'][k - 1] - 1], k
 
     # ChimeraX's own marker file: written, every id and position there, and opened again.
     path = tmp_path / 'synapses.cmm'
@@ -250,7 +252,8 @@ def test_partners_shown_with_logged_commands(session, run, demo):
     skeletons = [c for c in commands if c.startswith('connectome skeletons #2 axon ')]
     synapses = [c for c in commands if c.startswith('connectome synapses #2 of axon ')]
     assert len(skeletons) == 1 and len(synapses) == 1
-    assert synapses[0].endswith('onto neuron 1 color axonclass')
+    # By type (issue 25): in their axon's colour synapses read as boutons.
+    assert synapses[0].endswith('onto neuron 1 color type')
     from chimerax.markers import MarkerSet
     markers = [m for m in session.models.list(type=MarkerSet) if m.name.startswith('synapses')]
     want = np.flatnonzero(np.isin(t['synapse_axon'], axons) & (t['synapse_neuron'] == 1)) + 1
@@ -262,7 +265,8 @@ def test_partners_shown_with_logged_commands(session, run, demo):
 def test_partners_map_colored_as_connectome_color(session, run, demo):
     """`partners ... show map` colours the EM map the one way `connectome color` does:
     the map shown in image style, the segmentation hidden, the colour key of the
-    colouring it replaces removed; the partners' regions in their category colour."""
+    colouring it replaces removed (replaced by the partners' own key, issue 25: every
+    colouring has a key); the partners' regions in their category colour."""
     t = demo['expected']
     (image,) = run('open %s' % demo['image'])
     (seg,) = run('open %s' % demo['seg'])
@@ -272,9 +276,13 @@ def test_partners_map_colored_as_connectome_color(session, run, demo):
     with LogCapture(session) as log:
         run('connectome partners #2 neuron 1 show map')
     assert 'Colored the partners on #1 by their class' in log.text
-    assert log.commands[1] == 'key delete' and log.commands[2].startswith('2dlabels delete')
-    assert log.commands[3:5] == ['volume #2 hide', 'volume #1 show style image']
-    assert image.display and image.image_will_show
+    assert log.commands[1:3] == ['volume #2 hide', 'volume #1 show style image']
+    k = log.commands.index('key delete')
+    assert log.commands[k + 1].startswith('2dlabels delete')
+    from chimerax.label.label2d import find_label
+    assert find_label(session, 'connectome_key').text == 'partners of neuron 1'
+    # Shown in image style (drawn already: the key looked for a place off the data).
+    assert image.display and (image.image_will_show or image.image_shown)
     assert not seg.display
     from chimerax.connectome.session import compat
     rgba = compat.segmentation_rgba(image)
