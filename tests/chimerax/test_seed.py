@@ -125,3 +125,16 @@ def test_stores_open_as_segmentation_hidden_and_image_as_a_plane(session, run, d
     assert not seg.display and not seg.surface_shown and len(seg.surfaces) == 0
     assert em.display and em.image_shown and not em.surface_shown
     assert em.region[0][2] == em.region[1][2]
+
+
+def test_the_cmap_reader_is_wrapped_once_and_keeps_the_rest(session):
+    """compat.wrap_map_opener's assumptions: ChimeraX looks the map file type up in
+    fileformats.file_formats at each open; the wrapped entry keeps suffixes and writer."""
+    from chimerax.map_data import fileformats
+    from chimerax.connectome.session.initialdisplay import register_initial_display
+    register_initial_display()                  # again, as at a second start
+    entries = [f for f in fileformats.file_formats if f.name == 'cmap']
+    assert len(entries) == 1 and entries[0].connectome_wrapped
+    f = fileformats.file_format_by_name('cmap')
+    assert f is entries[0] and fileformats.file_format_by_name('cmp') is f
+    assert f.description == 'Chimera map' and f.writable and f.save_func is not None
