@@ -274,7 +274,9 @@ def test_partners_map_colored_as_connectome_color(session, run, demo):
     assert 'Colored the partners on #1 by their class' in log.text
     assert log.commands[1] == 'key delete' and log.commands[2].startswith('2dlabels delete')
     assert log.commands[3:5] == ['volume #2 hide', 'volume #1 show style image']
-    assert image.display and image.image_will_show
+    # In image style: its image drawn (it opened as an image plane) or to be drawn.
+    assert image.display and (image.image_shown or image.image_will_show)
+    assert not image.surface_shown
     assert not seg.display
     from chimerax.connectome.session import compat
     rgba = compat.segmentation_rgba(image)
