@@ -15,10 +15,13 @@ def _bundle_api():
         @staticmethod
         def initialize(session, bi):
             # customInit (bundle_info.xml): a session restored before any command of
-            # this bundle ran must already reopen its stores and tile sets.
+            # this bundle ran must already reopen its stores and tile sets, and a map
+            # this bundle wrote opens as it is looked at from the first ``open``.
             from .session.sessions import register_reopeners
+            from .session.initialdisplay import register_initial_display
             from .session.sessionstate import register_session_state
             register_reopeners(session)
+            register_initial_display()
             # ... and bring back what ChimeraX's own session code would lose.
             register_session_state(session)
 

@@ -21,6 +21,7 @@ from ..errors import InputError
 from ..formats import sidecar, stores
 from ..formats.source import check_geometry
 from ..pipeline.attributefile import AttributeFile
+from ..session.initialdisplay import set_initial_display
 from ..session.storegrid import attributes_cache_folder, store_grid
 
 # bundle_info.xml's data format names
@@ -50,6 +51,7 @@ def open_store_volume(session, path, format=None, channel=0, voxel_size=None, or
     grid = store_grid(store, voxel_size, origin, attributes)
     for level_grid in grid.available_subsamplings.values():
         level_grid.log_error = session.logger.error
+    set_initial_display(grid, store.segmentation)
     from chimerax.map.volume import open_grids
     models, _ = open_grids(session, [grid], store.name)
     x, y, z = grid.size

@@ -3,7 +3,9 @@
 The layout (ChimeraX map_data/cmap/write_cmap.py, read back by its PyTables reader)::
 
     /Chimera/image1                group: name, origin, step (x,y,z, float32),
-                                   chimera_map_version 1, maximum_segment_id (integers)
+                                   chimera_map_version 1, maximum_segment_id (integers),
+                                   connectome_content ('segmentation' or 'image':
+                                   how ChimeraX shows the map when it is opened)
         data_zyx                   full resolution, z,y,x
         data_zyx_2_2_1             subsampled copies, one per step, each with the
             subsample_spacing      attribute (2,2,1) = step along x,y,z (int32)
@@ -45,6 +47,13 @@ CHUNK_BYTES = 2 * 2**20      # largest default chunk
 DEFAULT_METHOD = 'blosc:lz4hc'
 IMAGE_METHOD = 'blosc:lz4'
 DEFAULT_LEVEL = 5
+# The marker of a map this bundle wrote, and its values: session/initialdisplay.py opens a
+# segmentation hidden and an image as a plane in image style, never as an isosurface of
+# region ids or of EM intensities.
+CONTENT_ATTRIBUTE = 'connectome_content'
+SEGMENTATION = 'segmentation'
+IMAGE = 'image'
+CONTENTS = (SEGMENTATION, IMAGE)
 
 
 def default_chunk_side(itemsize):
@@ -146,6 +155,24 @@ class MapLevel(ChunkGrid):
         self.codec = codec
 
 
+def read_content(path):
+    """The CONTENT_ATTRIBUTE marker of a Chimera map (SEGMENTATION or IMAGE), read from
+    its first image group that has one; None for a map without it (one this bundle did
+    not write) and for a file h5py cannot read (ChimeraX's reader then says why)."""
+    try:
+        with h5py.File(path, 'r') as f:
+            chimera = f.get('Chimera')
+            for group in (chimera.values() if isinstance(chimera, h5py.Group) else ()):
+                value = group.attrs.get(CONTENT_ATTRIBUTE)
+                if isinstance(value, bytes):
+                    value = value.decode('utf-8', 'replace')
+                if value is not None:
+                    return value if value in CONTENTS else None
+    except OSError:
+        return None
+    return None
+
+
 def _pytables_attrs(node, cls, version):
     # PyTables marks its nodes so; its reader also accepts plain HDF5, but then nodes
     # written by ChimeraX and by us look alike to any tool that checks.
@@ -160,13 +187,14 @@ class ChimeraMapWriter:
 
     ``size`` is z,y,x; ``steps`` lists the subsample steps (x,y,z); ``origin`` and
     ``voxel_size`` are x,y,z as in ChimeraX.  Chunks are cubes of ``chunk_side``
-    clipped to each level's size.
+    clipped to each level's size.  ``content`` (SEGMENTATION or IMAGE) is written as the
+    CONTENT_ATTRIBUTE marker.
     """
 
     def __init__(self, path, size, dtype, steps=(), *, name='', origin=(0, 0, 0),
                  voxel_size=(1, 1, 1), chunk_side=None, compress=True,
                  compress_method=DEFAULT_METHOD, compress_level=DEFAULT_LEVEL,
-                 compress_shuffle=True,
+                 compress_shuffle=True, content=None,
                  writer='ChimeraX-Connectome'):
         self.path = path
         self.dtype = np.dtype(dtype).newbyteorder('=')
@@ -185,6 +213,8 @@ class ChimeraMapWriter:
                 g.attrs['name'] = np.bytes_(name.encode('utf-8'))
             g.attrs['origin'] = np.array(origin, np.float32)
             g.attrs['step'] = np.array(voxel_size, np.float32)
+            if content is not None:
+                g.attrs[CONTENT_ATTRIBUTE] = np.bytes_(content)
             self.levels = []
             for step in [(1, 1, 1)] + [tuple(s) for s in steps]:
                 shape = grid_shape(size, reversed(step))

@@ -222,7 +222,8 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
                     temp, size, tileset.dtype, steps, name=name or tileset.name,
                     origin=origin, voxel_size=voxel_size, chunk_side=side, compress=compress,
                     compress_method=compress_method, compress_level=compress_level,
-                    compress_shuffle=compress_shuffle)
+                    compress_shuffle=compress_shuffle,
+                    content=cmap.SEGMENTATION if is_label_type(tileset.dtype) else cmap.IMAGE)
             except OSError as e:
                 raise InputError('cannot write %s: %s' % (path, os_message(e)), path)
             compression = writer.levels[0].codec.describe()

@@ -101,3 +101,29 @@ def register_map_file_type(name, description, open_function):
             return open_function
     fileformats.file_formats.append(_Reopened(description, name, [], [],
                                               allow_directory=True, check_path=False))
+
+
+def wrap_map_opener(name, wrap):
+    """Let ``wrap(open_function)`` stand in for the open function of ChimeraX's map file
+    type ``name`` (an entry of chimerax.map_data.fileformats.file_formats, whose
+    MapFileFormat.open_func imports the reader module named like the type; map_data
+    open_file looks the entry up at every open and passes ``log`` to a function whose
+    arguments name it).  Suffixes, prefixes and saving are the entry's own.  Once per
+    process: an entry already wrapped is left as it is."""
+    from chimerax.map_data import fileformats
+    for index, entry in enumerate(fileformats.file_formats):
+        if entry.name == name and not getattr(entry, 'connectome_wrapped', False):
+            fileformats.file_formats[index] = _wrapped_format(entry, wrap)
+
+
+def _wrapped_format(entry, wrap):
+    # A function of its own, so each wrapper keeps its own entry.
+    class _Wrapped(type(entry)):
+        connectome_wrapped = True
+
+        @property
+        def open_func(self):
+            return wrap(entry.open_func)
+    wrapped = _Wrapped.__new__(_Wrapped)
+    wrapped.__dict__.update(vars(entry))
+    return wrapped

@@ -86,6 +86,8 @@ def test_layout_matches_chimerax_save(session, run, dataset, tmp_path):
     # Our defaults for label maps are blosc:lz4hc level 5 without byte shuffle
     # (ChimeraX's: blosc:lz4 level 5 with shuffle), so the same file from ChimeraX needs
     # them given.
+    # ChimeraX saves the region shown; a segmentation opens set to one plane (hidden).
+    run('volume #1 region all')
     run('save %s models #1 compress true compressMethod blosc:lz4hc compressShuffle false'
         ' subsamples 2,2,1 subsamples 4,4,2' % (tmp_path / 'theirs.cmap'))
     with h5py.File(tmp_path / 'ours.cmap', 'r') as f, h5py.File(tmp_path / 'theirs.cmap') as t:

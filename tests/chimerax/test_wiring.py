@@ -283,6 +283,7 @@ def test_partners_map_colored_as_connectome_color(session, run, demo):
     assert find_label(session, 'connectome_key').text == 'partners of neuron 1'
     # Shown in image style (drawn already: the key looked for a place off the data).
     assert image.display and (image.image_will_show or image.image_shown)
+    assert not image.surface_shown
     assert not seg.display
     from chimerax.connectome.session import compat
     rgba = compat.segmentation_rgba(image)
