@@ -230,14 +230,16 @@ def _text_width(session, texts):
 
 
 def _key_text(session, name, text, x, y):
+    # No margin: ChimeraX 1.7.1's sessions do not keep a 2D label's margin, so a key
+    # with one came back shifted.
     run(session, '2dlabels create %s text %s xpos %.3f ypos %.3f size %d color %s'
-        ' bgColor %s margin 3' % (name, StringArg.unparse(text), x, max(y, 0.0), KEY_FONT,
+        ' bgColor %s' % (name, StringArg.unparse(text), x, max(y, 0.0), KEY_FONT,
                                   KEY_TEXT, KEY_BOX))
 
 
 def _label_height(session):
     """A 2D label's height as a fraction of the window's (a line of KEY_FONT points at
-    the screen's 96 dots per inch, and its margins)."""
+    the screen's 96 dots per inch, and a gap between lines)."""
     h = session.main_view.window_size[1] or 600
     return (KEY_FONT * 96 / 72 * 1.2 + 6) / h
 
@@ -292,7 +294,7 @@ def show_label_key(session, name, title, entries, top=0.92):
     _key_text(session, name, title, x, top)
     for k, e in enumerate(shown, start=1):
         run(session, '2dlabels create %s_%d text %s xpos %.3f ypos %.3f size %d color %s'
-            ' bgColor %s margin 3' % (name, k, StringArg.unparse(e.text), x,
+            ' bgColor %s' % (name, k, StringArg.unparse(e.text), x,
                                       max(top - k * line, 0.0), KEY_FONT,
                                       _text_on(e.color), e.color))
 

@@ -5,11 +5,13 @@ regions of a segmentation (``connectome color``, ``partners ... show map``, Chim
 own ``segmentation colors ... map``) came back grey; it saves a plain Surface model
 without its triangles unless the model asks (SESSION_SAVE_DRAWING), so the surfaces
 ``segmentation surfaces`` makes came back empty; and it knows nothing of the arrays
-the bundle's commands set on their models or of the readout under the mouse.
+the bundle's commands set on their models or of the readout under the mouse; nor does
+it keep the style a hidden map will show in, so a segmentation that opened hidden as an
+image plane (session/initialdisplay.py) would come back as a surface of its ids.
 ``register_session_state`` (run at ChimeraX's start, BundleAPI.initialize) adds a
 state manager, ConnectomeState, that saves per coloured map its segmentation and
-per-region colours (the session file is compressed as a whole) and the model
-attributes in KEPT_ATTRIBUTES, and restores them; and, before each save, asks those
+per-region colours (the session file is compressed as a whole), the model
+attributes in KEPT_ATTRIBUTES and the hidden maps that show as images, and restores them; and, before each save, asks those
 surfaces to save their triangles (ChimeraX restores them itself).  A session with none
 of this holds no state of the bundle, so it still opens where the bundle is not
 installed.  What cannot come back is named in a warning at save.
@@ -47,13 +49,15 @@ class ConnectomeState(StateManager):
         self.session = session
 
     def include_state(self):
-        return bool(_colorings(self.session) or _kept_attributes(self.session))
+        return bool(_colorings(self.session) or _kept_attributes(self.session)
+                    or _hidden_images(self.session))
 
     def take_snapshot(self, session, flags):
         from .readout import readout_enabled
         return {'version': self.VERSION,
                 'colorings': [[v, seg, rgba] for v, seg, rgba in _colorings(session)],
                 'attributes': _kept_attributes(session),
+                'hidden images': _hidden_images(session),
                 'readout': readout_enabled(session)}
 
     @staticmethod
@@ -72,6 +76,9 @@ class ConnectomeState(StateManager):
         for model, name, value in data['attributes']:
             if model is not None:
                 setattr(model, name, value)
+        for v in data.get('hidden images', ()):
+            if v is not None and not v.display:
+                v.set_display_style('image')
         if data['readout']:
             enable_readout(session)
         return ConnectomeState(session)
@@ -90,6 +97,13 @@ def _colorings(session):
         if seg is not None and not seg.deleted:
             found.append((v, seg, compat.segmentation_rgba(v)))
     return found
+
+
+def _hidden_images(session):
+    """The hidden maps that will show in image style when shown."""
+    from chimerax.map import Volume
+    return [v for v in session.models.list(type=Volume)
+            if not v.display and v.image_will_show]
 
 
 def _kept_attributes(session):

@@ -210,8 +210,15 @@ def test_a_session_without_the_bundle_s_state_does_not_need_the_bundle(session, 
     run('open %s/image.cmap' % demo)
     run('open %s/segmentation.cmap' % demo)
     state = session.get_state_manager(STATE_TAG)
+    # The segmentation opened hidden, to show as an image plane: ChimeraX would restore
+    # it to show as a surface of its ids, so that is kept ...
+    assert state.include_state()
+    run('volume #2 show')
+    # ... and once shown, ChimeraX keeps its style itself.
     assert not state.include_state()
     run('connectome color #2 axonclass map #1')
     assert state.include_state()
     run('connectome uncolor #1')
+    assert state.include_state()        # the segmentation colouring hid, as an image
+    run('volume #2 show')
     assert not state.include_state()
