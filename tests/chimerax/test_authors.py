@@ -249,8 +249,11 @@ def colored(session, run, demo, tmp_path):
 
 def show_plane(run, em, k):
     nx, ny, _ = em.data.size
+    # wait 1: one frame drawn, as the app draws after each command; the frame that
+    # first draws new image levels can still show the old ones.
     run('volume #2 hide; volume #1 style image region 0,0,%d,%d,%d,%d colorMode auto8'
-        ' level 0,0 level 255,1; view; lighting flat; camera ortho' % (k, nx - 1, ny - 1, k))
+        ' level 0,0 level 255,1; view; lighting flat; camera ortho; wait 1'
+        % (k, nx - 1, ny - 1, k))
 
 
 def frame(session):
