@@ -261,3 +261,14 @@ def combined_demo(session, root, seed, size='small'):
         run(session, 'connectome combine %s output %s missing zero voxelSize %s open false'
             % (data / kind, root / (kind + '.cmap'), ','.join(map(str, DEMO_VOXEL))))
     return data
+
+
+def combined_demo_with_ids(session, root, seed):
+    """``combined_demo`` and then `connectome ids` of the authors' files onto
+    ROOT/segmentation.cmap, in a closed session.  Returns ROOT."""
+    from chimerax.core.commands import run
+    data = combined_demo(session, root, seed)
+    run(session, 'connectome ids %s %s' % (root / 'segmentation.cmap',
+                                          data / 'objects' / 'authors'))
+    run(session, 'close session')
+    return root

@@ -11,20 +11,14 @@ import numpy as np
 import pytest
 from chimerax.connectome.formats import cmap
 
-from segfixtures import combined_demo
+from segfixtures import combined_demo_with_ids
 
 pytestmark = pytest.mark.chimerax
 
 
 @pytest.fixture(scope='module')
 def demo(tmp_path_factory, _process_session):
-    from chimerax.core.commands import run
-    s = _process_session
-    root = tmp_path_factory.mktemp('seed')
-    data = combined_demo(s, root, seed=7)
-    run(s, 'connectome ids %s %s' % (root / 'segmentation.cmap', data / 'objects' / 'authors'))
-    run(s, 'close session')
-    return root
+    return combined_demo_with_ids(_process_session, tmp_path_factory.mktemp('seed'), seed=7)
 
 
 def picture(session):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from cxrun import REPO, headless
-from segfixtures import LogCapture, combined_demo
+from segfixtures import LogCapture, combined_demo_with_ids
 
 # ChimeraX 1.7.1's session serializer (core/_serialize.pyx) reads numpy's np.bool8 alias;
 # not this bundle's code.
@@ -36,12 +36,7 @@ SCENE = ('open {root}/image.cmap', 'open {root}/segmentation.cmap', 'open {root}
 
 @pytest.fixture(scope='module')
 def demo(tmp_path_factory, _process_session):
-    from chimerax.core.commands import run
-    s = _process_session
-    root = tmp_path_factory.mktemp('sessions')
-    data = combined_demo(s, root, seed=7)
-    run(s, 'connectome ids %s %s' % (root / 'segmentation.cmap', data / 'objects' / 'authors'))
-    return root
+    return combined_demo_with_ids(_process_session, tmp_path_factory.mktemp('sessions'), seed=7)
 
 
 def digest(a):
