@@ -12,7 +12,7 @@ It lives under /attributes so that it rides the crash-safe swap of that group
 changes is the root group's entry).  Its nodes cannot be mistaken for attributes:
 ChimeraX's ``find_attribute`` finds array nodes and group attributes by name anywhere in
 the file, and these names start with a dot, which no attribute name may
-(attributefile.Survey.check_names); its tables are 2-D, and the 1-D integer arrays are
+(survey.Survey.check_names); its tables are 2-D, and the 1-D integer arrays are
 what is listed as classes.
 
 Per synapse the authors' files give preAxonId, postDendriteId and postSpineHeadId; where

@@ -345,6 +345,13 @@ def test_one_place_names_a_temporary_file(graph):
     assert len(set(named)) == 1 and named[0].startswith('formats.locks:'), named
 
 
+def test_no_module_over_500_lines(graph):
+    """A module that long does several jobs: split it by job (issue 21)."""
+    long = {name: n for name, path in graph[0].items()
+            if (n := len(open(path).read().splitlines())) > 500}
+    assert not long, long
+
+
 def test_pure_modules_import_without_chimerax():
     """Every pure module imports with ``chimerax`` an empty namespace (as in a Python
     without ChimeraX), and imports nothing of ChimeraX."""
