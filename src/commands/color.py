@@ -132,10 +132,12 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
             picked = list(zip([n for n, _, _ in info.categories],
                               category_colors(len(info.categories))))
         rgba = pure.category_rgba(values, {categories[n][0]: c for n, c in picked})
-        # A category no region has is not drawn: counted 0, the key leaves it out.
-        drawn = set(np.unique(np.asarray(values)).tolist())
-        entries = [KeyEntry(color_text(c), n, categories[n][1] if categories[n][0] in drawn
-                            else 0) for n, c in picked]
+        # A category no region has is not drawn: counted 0, the key leaves it out (a
+        # pass over every region, so only when there is a key).
+        drawn = set(np.unique(np.asarray(values)).tolist()) if key else None
+        entries = [KeyEntry(color_text(c), n, categories[n][1]
+                            if drawn is None or categories[n][0] in drawn else 0)
+                   for n, c in picked]
         unit = info.objects or 'object'
         text = ', '.join('%s %s (%d %ss)' % (e.label, e.color, categories[e.label][1], unit)
                          for e in entries)

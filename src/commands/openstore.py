@@ -48,9 +48,7 @@ def open_store_volume(session, path, format=None, channel=0, voxel_size=None, or
         attributes.check()
     except InputError as e:
         raise UserError('open %s: %s' % (format or 'store', e))
-    grid = store_grid(store, voxel_size, origin, attributes)
-    for level_grid in grid.available_subsamplings.values():
-        level_grid.log_error = session.logger.error
+    grid = store_grid(store, voxel_size, origin, attributes, session.logger.error)
     set_initial_display(grid, store.segmentation)
     from chimerax.map.volume import open_grids
     models, _ = open_grids(session, [grid], store.name)

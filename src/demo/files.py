@@ -135,8 +135,7 @@ class DatasetFiles:
             with open(path + '.csv', 'w', newline='') as f:
                 w = csv.writer(f)
                 w.writerow(['region_id', 'object_id'])
-                for k, regions in enumerate(objects, start=1):
-                    w.writerows((int(r), k) for r in regions)
+                w.writerows(pair_rows(objects).tolist())
         self.write_other_layouts(os.path.join(folder, OTHER_LAYOUTS), lists, per_region,
                                  somata)
 

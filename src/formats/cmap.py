@@ -168,7 +168,7 @@ def read_content(path):
                     value = value.decode('utf-8', 'replace')
                 if value is not None:
                     return value if value in CONTENTS else None
-    except OSError:
+    except (OSError, RuntimeError, KeyError, ValueError):
         return None
     return None
 

@@ -30,9 +30,8 @@ from ..errors import InputError
 from ..formats import hdf5edit, locks, sidecar
 from . import wiring as wiring_tables
 from .classes import hdf5_text, object_count
-from .survey import Survey, maximum_attribute
+from .survey import GROUP, Survey, maximum_attribute
 
-GROUP = sidecar.GROUP          # /attributes, in a Chimera map as in a store's file
 # The HDF5 attributes of a category array that its categories dataset keeps instead.
 CATEGORY_KEYS = ('category_names', 'category_codes', 'category_objects')
 
@@ -378,7 +377,3 @@ def _swap_in(f, arrays, metadata=None, groups=None):
     if old is not None:
         del f[GROUP]
     f.move(temporary, GROUP)
-
-
-# ---------------------------------------------------------------------------------------
-# What connectome ids needs to know before changing the file

@@ -202,10 +202,15 @@ class Workers:
             self._close()
             raise InputError('the Dask scheduler %s has no workers' % (self.address,))
         self.workers = threads
-        self._send_code()
-        # Sent once to every worker, then named by each task.
-        job = (self.spec, self.works, self.levels, self.region_start, self.dtype)
-        self._job = self.client.scatter(job, broadcast=True, hash=False)
+        try:
+            self._send_code()
+            # Sent once to every worker, then named by each task.
+            job = (self.spec, self.works, self.levels, self.region_start, self.dtype)
+            self._job = self.client.scatter(job, broadcast=True, hash=False)
+        except BaseException:
+            # __exit__ will not run: close the client, the local workers and the logs.
+            self._close()
+            raise
         if self.report is not None:
             self.report('Combining on %d Dask worker thread%s (%s)'
                         % (threads, '' if threads == 1 else 's', self.client.scheduler.address),

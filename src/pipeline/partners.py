@@ -8,6 +8,7 @@ import numpy as np
 from ..errors import InputError
 from .wiring import CLASSES, NOUNS, POST, PRE, counted, object_values
 
+
 def in_ranges(values, ranges):
     """Boolean mask: which ``values`` lie in one of the inclusive ``ranges`` [(first,
     last)] (any number of them, overlapping or not)."""
@@ -61,8 +62,7 @@ class Partner:
         self.synapses, self.category, self.neuron = int(synapses), category, int(neuron)
 
     def line(self):
-        text = '%s %d  %d synapse%s' % (NOUNS[self.name], self.id, self.synapses,
-                                        '' if self.synapses == 1 else 's')
+        text = '%s %d  %s' % (NOUNS[self.name], self.id, counted(self.synapses, 'synapse'))
         if self.neuron:
             text += '  (neuron %d)' % self.neuron
         return text
@@ -115,10 +115,9 @@ class PartnerTable:
             for category, members in groups:
                 if category is not None:
                     total = sum(m.synapses for m in members)
-                    out.append('  %s: %d %s%s, %d synapse%s'
-                               % (category, len(members), NOUNS[members[0].name],
-                                  '' if len(members) == 1 else 's', total,
-                                  '' if total == 1 else 's'))
+                    out.append('  %s: %s, %s'
+                               % (category, counted(len(members), NOUNS[members[0].name]),
+                                  counted(total, 'synapse')))
                 out.extend('    ' + m.line() for m in members)
         return out
 

@@ -72,12 +72,7 @@ class Survey:
                              ' (integers wider than a byte; an 8-bit map is an EM image)'
                              % (self.path, data.dtype), self.path)
         self.stored_maximum = maximum_attribute(f)
-        self.attributes = {}            # name -> length, the arrays under /attributes
-        group = f.get(GROUP)
-        if isinstance(group, h5py.Group):
-            for name, node in group.items():
-                if isinstance(node, h5py.Dataset) and node.ndim == 1:
-                    self.attributes[name] = node.shape[0]
+        self.attributes = _arrays(f)    # name -> length, the arrays under /attributes
         # Names ChimeraX's find_attribute would also find: arrays and group attributes
         # anywhere else in the file.
         self.other_names = {}
@@ -104,8 +99,7 @@ class Survey:
             raise InputError('%s is not a segmentation: its values are %s, not region ids'
                              % (self.source.url, self.value_type), self.path)
         self.stored_maximum = maximum_attribute(f)
-        self.attributes = {name: node.shape[0] for name, node in f.get(GROUP, {}).items()
-                           if isinstance(node, h5py.Dataset) and node.ndim == 1}
+        self.attributes = _arrays(f)
         # The store's attribute lookup reads /attributes and maximum_segment_id only.
         self.other_names = {}
 
@@ -132,6 +126,15 @@ class Survey:
             if name in self.attributes and not replace:
                 raise InputError('%s already has attribute %s (use replace true to overwrite'
                                  ' it)' % (self.path, name), self.path)
+
+
+def _arrays(f):
+    """{name: length} of the 1-D arrays under /attributes."""
+    group = f.get(GROUP)
+    if not isinstance(group, h5py.Group):
+        return {}
+    return {name: node.shape[0] for name, node in group.items()
+            if isinstance(node, h5py.Dataset) and node.ndim == 1}
 
 
 def maximum_attribute(f):

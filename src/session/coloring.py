@@ -209,8 +209,11 @@ def _free_place(session, width, height, corners):
     if len(corners) == 1:
         return corners[0]
     view = session.main_view
-    picture = view.image_rgba(width=min(view.window_size[0], 400) or None,
-                              transparent_background=True)
+    try:
+        picture = view.image_rgba(width=min(view.window_size[0], 400) or None,
+                                  transparent_background=True)
+    except RuntimeError:
+        picture = None          # ChimeraX without graphics (--nogui, not offscreen)
     if picture is None:
         return corners[0]
     drawn = picture[:, :, 3] > 0            # rows from the bottom

@@ -37,6 +37,7 @@ def set_initial_display(grid, segmentation):
     if segmentation is None:
         return
     grid.initial_plane_display = True
+    grid.connectome_initial_display = True      # sessions keep its style (sessionstate)
     if segmentation:
         grid.show_on_open = False
 

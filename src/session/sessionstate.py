@@ -100,10 +100,13 @@ def _colorings(session):
 
 
 def _hidden_images(session):
-    """The hidden maps that will show in image style when shown."""
+    """The hidden maps this bundle opened (session/initialdisplay.py) that will show in
+    image style when shown; other maps are ChimeraX's to restore, so a session of them
+    alone does not need the bundle."""
     from chimerax.map import Volume
     return [v for v in session.models.list(type=Volume)
-            if not v.display and v.image_will_show]
+            if not v.display and v.image_will_show
+            and getattr(v.data, 'connectome_initial_display', False)]
 
 
 def _kept_attributes(session):

@@ -109,11 +109,15 @@ class StoreGrid(SubsampledGrid):
         return self.attribute_file.find_attribute(attribute_name)
 
 
-def store_grid(store, voxel_size=None, origin=None, attribute_file=None):
+def store_grid(store, voxel_size=None, origin=None, attribute_file=None, log_error=None):
     """The GridData of a store: its own voxel size and origin (x,y,z) unless given;
-    ``attribute_file`` an AttributeFile (pipeline/attributefile.py)."""
-    return StoreGrid(store, tuple(voxel_size or store.voxel_size),
+    ``attribute_file`` an AttributeFile (pipeline/attributefile.py); ``log_error``
+    (a logger's ``error``) where its levels report blocks they cannot read."""
+    grid = StoreGrid(store, tuple(voxel_size or store.voxel_size),
                      tuple(store.origin if origin is None else origin), attribute_file)
+    for level_grid in grid.available_subsamplings.values():
+        level_grid.log_error = log_error
+    return grid
 
 
 def attributes_cache_folder():
@@ -124,8 +128,17 @@ def attributes_cache_folder():
     in when the shared folder lacks them, the newest copy of each."""
     root = chimerax.app_dirs_unversioned.user_cache_dir
     folder = os.path.join(root, 'connectome', 'attributes')
-    _adopt_versioned(root, folder)
+    if folder not in _adopted:
+        # Once per process: the earlier versions' folders do not grow meanwhile.
+        _adopted.add(folder)
+        try:
+            _adopt_versioned(root, folder)
+        except OSError:
+            pass        # unreadable or changing: the shared folder's own files stand
     return folder
+
+
+_adopted = set()
 
 
 def _adopt_versioned(root, folder):
@@ -179,5 +192,6 @@ def reopen_store(path, format, log=None):
         attributes.check()
     except InputError as e:
         raise not_reopened('the %s store %s cannot be reopened: %s' % (format, path, e), log)
-    return [store_grid(store, attribute_file=attributes)]
+    return [store_grid(store, attribute_file=attributes,
+                       log_error=None if log is None else log.error)]
 
