@@ -217,3 +217,17 @@ def test_a_session_without_the_bundle_s_state_does_not_need_the_bundle(session, 
     assert state.include_state()        # the segmentation colouring hid, as an image
     run('volume #2 show')
     assert not state.include_state()
+
+
+def test_a_hidden_image_map_of_another_program_needs_no_state(session, run):
+    """Only the maps this bundle opened hidden are kept: a session of ChimeraX's own maps
+    still opens where the bundle is not installed."""
+    from chimerax.connectome.session.sessionstate import STATE_TAG
+    from chimerax.map.volume import volume_from_grid_data
+    from chimerax.map_data import ArrayGridData
+    run('close session')
+    v = volume_from_grid_data(ArrayGridData(np.zeros((8, 8, 8), np.uint8)), session)
+    v.display = False
+    v.set_display_style('image')
+    assert not v.display and v.image_will_show
+    assert not session.get_state_manager(STATE_TAG).include_state()
