@@ -117,9 +117,6 @@ def test_bad_stores_are_user_errors(session, run, labels, tmp_path):
     (tmp_path / 'empty').mkdir()
     with pytest.raises(UserError, match='empty is not a neuroglancer precomputed store'):
         run('open %s format precomputed' % (tmp_path / 'empty'))
-    gz = stores.precomputed_cloudvolume(tmp_path / 'gz', levels[:1], [], compress='gzip')
-    with pytest.raises(UserError, match=r'gz: the chunk files of scale 8_8_40 are compressed'):
-        run('open %s format precomputed' % gz)
     good = stores.precomputed_tensorstore(tmp_path / 'good', levels[:1], [])
     for option, message in (('voxelSize 0', 'voxelSize must be positive and finite, not 0'),
                             ('voxelSize inf', 'voxelSize must be positive and finite, not inf'),

@@ -3,7 +3,8 @@ OME-Zarr multiscales) and N5, local or remote, through tensorstore.
 
 location.py says where a store is and which format it has; precomputed.py, zarr.py and
 n5.py turn its metadata into a small immutable StoreSpec (spec.py), saying what is wrong
-with it; opening.py opens a spec with tensorstore; store.py's ``open_store`` does all
+with it; opening.py opens a spec with tensorstore, and chunkfiles.py reads the precomputed
+chunks tensorstore cannot (compressed chunk files, compresso, crackle); store.py's ``open_store`` does all
 that and returns a Store, a formats/source.py VolumeSource.  Pure: no ChimeraX.
 """
 

@@ -2,7 +2,9 @@
 key-value stores (the same code for local folders and remote buckets), the full
 resolution's voxel type, and each scale as a z,y,x view of the store's own grid, other
 dimensions fixed (one channel), shifted so that index 0 of level k is the full
-resolution's first voxel divided by the level's factors.
+resolution's first voxel divided by the level's factors.  A scale whose chunks
+tensorstore cannot read (LevelSpec.chunk_files: compressed chunk files, compresso,
+crackle) is a chunkfiles.py ChunkFileView instead, read the same way.
 
 Why tensorstore: one maintained library (Google's, behind neuroglancer) reads all three
 formats, sharded precomputed and compressed_segmentation included, from local files,
@@ -28,6 +30,7 @@ import numpy as np
 from ...blocks import ceil_div
 from ...errors import Cancelled, InputError
 from ...progress import cancel_requested, format_bytes
+from .chunkfiles import ChunkFileView
 
 # The largest chunk read: it is decoded whole, in memory.
 MAX_CHUNK_BYTES = 2 << 30
@@ -161,6 +164,18 @@ def open_levels(spec, cache_bytes, deadline):
     full = None
     opened = []
     for level in spec.levels:
+        if level.chunk_files is not None:
+            base = tuple(b // f for b, f in zip(spec.offset, level.factors))
+            files = level.chunk_files
+            _check_chunk_bytes(spec.location, level, files.chunk_size + (files.channels,),
+                               np.dtype(files.dtype).itemsize)
+            view = ChunkFileView(files, spec.channel, base, cache_bytes)
+            if full is None:
+                full = tuple(int(v) for v in view.domain.shape)
+            shape = tuple(ceil_div(n, f) for n, f in zip(full, level.factors))
+            opened.append(OpenedLevel(view, level.factors, shape, view.chunk_shape,
+                                      level.key))
+            continue
         view = _view(spec, level, cache_bytes, deadline)
         if full is None:
             full = tuple(int(v) for v in view.domain.shape)
@@ -194,8 +209,12 @@ def _view(spec, level, cache_bytes, deadline):
 def _check_chunk(loc, level, t):
     """A chunk is decoded whole: one larger than MAX_CHUNK_BYTES is refused before
     tensorstore tries to allocate it (it aborts the process when it cannot)."""
-    shape = [int(c) for c in t.chunk_layout.read_chunk.shape or ()]
-    nbytes = int(np.prod(shape, dtype=object)) * np.dtype(t.dtype.numpy_dtype).itemsize
+    _check_chunk_bytes(loc, level, [int(c) for c in t.chunk_layout.read_chunk.shape or ()],
+                       np.dtype(t.dtype.numpy_dtype).itemsize)
+
+
+def _check_chunk_bytes(loc, level, shape, itemsize):
+    nbytes = int(np.prod(shape, dtype=object)) * itemsize
     if nbytes > MAX_CHUNK_BYTES:
         raise InputError('%s: scale %s has chunks of %s voxels (%s), larger than the %s one'
                          ' read may decode' % (loc, level.key, ' x '.join(map(str, shape)),

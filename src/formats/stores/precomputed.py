@@ -1,18 +1,23 @@
 """A neuroglancer precomputed store's ``info`` file as a StoreSpec (spec.py): its type,
-channel, encodings, voxel type, resolution and offset, and which scales are whole
-downsamplings of the full resolution.  Pure: no ChimeraX, no tensorstore.
+channel, encodings, voxel type, resolution and offset, which scales are whole
+downsamplings of the full resolution, and how each scale's chunks are stored: for
+tensorstore, or as chunk files chunkfiles.py reads (compressed on local disk, as
+CloudVolume and Igneous write them by default, or encoded compresso or crackle).
+Pure: no ChimeraX, no tensorstore.
 """
 
 import os
 
 from ...errors import InputError
+from .chunkfiles import ChunkFiles, suffix_in
+from .chunkfiles import ENCODINGS as CHUNK_FILE_ENCODINGS
 from .spec import Fields, LevelSpec, StoreSpec, dtype_named, one_full_resolution, \
     voxel_type, whole_factors
 
-# Encodings tensorstore decodes; others (compresso, crackle, fpzip, jxl, ...) are
-# CloudVolume's alone.
-ENCODINGS = ('raw', 'compressed_segmentation', 'jpeg', 'png')
-_COMPRESSED_SUFFIXES = ('.gz', '.br', '.zst')
+# Encodings tensorstore decodes, and those chunkfiles.py decodes (seung-lab's); others
+# (fpzip, jxl, zfpc, ...) are CloudVolume's alone.
+TENSORSTORE_ENCODINGS = ('raw', 'compressed_segmentation', 'jpeg', 'png')
+ENCODINGS = TENSORSTORE_ENCODINGS + ('compresso', 'crackle')
 
 
 def precomputed_spec(loc, read, channel=0):
@@ -37,15 +42,14 @@ def precomputed_spec(loc, read, channel=0):
         key = scale.text('key')
         encoding = scale.text('encoding')
         if encoding not in ENCODINGS:
-            raise InputError('%s: scale %s has encoding %s, which tensorstore cannot decode'
-                             ' (it reads %s)' % (loc, key, encoding, ', '.join(ENCODINGS)),
+            raise InputError('%s: scale %s has encoding %s, which is not read (the encodings'
+                             ' read are %s)' % (loc, key, encoding, ', '.join(ENCODINGS)),
                              loc.text)
         scale.numbers('resolution', count=3)
         scale.numbers('size', count=3, integer=True, minimum=1)
         scale.numbers('voxel_offset', (0, 0, 0), count=3, integer=True)
         scale.numbers('chunk_sizes', None, count=3, integer=True, minimum=1, nested=True)
         scale.object('sharding', None)
-    _check_plain_chunks(loc, scales)
     stored_dtype = dtype_named(info.text('data_type', 'uint8'), info, 'data_type')
     voxel_type(stored_dtype, loc)
     res0 = scales[0].numbers('resolution')
@@ -56,7 +60,8 @@ def precomputed_spec(loc, read, channel=0):
         factors = whole_factors(scale.numbers('resolution'), res0, scale.text('key'), loc,
                                 skipped)
         if factors is not None:
-            levels.append(LevelSpec(scale.text('key'), '', tuple(reversed(factors)), k))
+            levels.append(LevelSpec(scale.text('key'), '', tuple(reversed(factors)), k,
+                                    _chunk_files(loc, scale, stored_dtype, channels)))
     levels = one_full_resolution(levels, skipped)
     return StoreSpec(loc, 'precomputed', 'neuroglancer_precomputed', levels, channel,
                      voxel_size=tuple(res0), origin=tuple(o * r for o, r in zip(off0, res0)),
@@ -65,24 +70,31 @@ def precomputed_spec(loc, read, channel=0):
                      stored_dtype=stored_dtype, skipped=tuple(skipped))
 
 
-def _check_plain_chunks(loc, scales):
-    """A local store whose chunk files end in .gz (CloudVolume's compress, the default
-    for file://) would read as all zeros: tensorstore looks for the plain names, as a
-    web server serving them with Content-Encoding gzip would give them."""
-    if loc.local is None:
-        return
-    for scale in scales:
-        folder = os.path.join(loc.local, scale.text('key'))
-        if 'sharding' in scale or not os.path.isdir(folder):
-            continue
-        with os.scandir(folder) as entries:
-            for n, entry in enumerate(entries):
-                if entry.name.endswith(_COMPRESSED_SUFFIXES):
-                    raise InputError(
-                        '%s: the chunk files of scale %s are compressed files (%s), as'
-                        ' CloudVolume writes local stores by default; tensorstore reads'
-                        ' plain chunk files only, so uncompress them (gunzip -r %s) or'
-                        ' write with compress=False' % (loc, scale.text('key'), entry.name,
-                                                        folder), loc.text)
-                if n > 50:
-                    break
+def _chunk_files(loc, scale, dtype, channels):
+    """The ChunkFiles (chunkfiles.py) of a scale tensorstore cannot read, else None: a
+    local unsharded scale whose chunk files are compressed (.gz, .br, .zst: tensorstore
+    looks for the plain names, as a web server serving them with Content-Encoding would
+    give them), or one encoded compresso or crackle."""
+    key, encoding = scale.text('key'), scale.text('encoding')
+    folder = None if loc.local is None else os.path.join(loc.local, key)
+    sharded = 'sharding' in scale
+    suffix = '' if folder is None or sharded else suffix_in(folder)
+    if not suffix and encoding in TENSORSTORE_ENCODINGS:
+        return None
+    if encoding not in CHUNK_FILE_ENCODINGS:
+        raise InputError('%s: the chunk files of scale %s are compressed (%s) and encoded'
+                         ' %s; compressed chunk files are read encoded %s only'
+                         % (loc, key, suffix, encoding, ', '.join(CHUNK_FILE_ENCODINGS)),
+                         loc.text)
+    if folder is None or sharded:
+        raise InputError('%s: scale %s is encoded %s, which is read from unsharded local'
+                         ' stores only (it is %s)'
+                         % (loc, key, encoding, 'sharded' if sharded else 'remote'), loc.text)
+    chunk = scale.numbers('chunk_sizes', None, count=3, integer=True, minimum=1, nested=True)
+    if not chunk:
+        raise scale.error('chunk_sizes', 'is missing')
+    block = scale.numbers('compressed_segmentation_block_size', (8, 8, 8), count=3,
+                          integer=True, minimum=1)
+    return ChunkFiles(folder, encoding, suffix, scale.numbers('size', integer=True),
+                      scale.numbers('voxel_offset', (0, 0, 0), integer=True), chunk[0],
+                      block, channels, dtype.name)

@@ -32,12 +32,15 @@ MAX_ID = {np.dtype(np.uint64): np.uint32, np.dtype(np.int64): np.int32}
 @dataclass(frozen=True)
 class LevelSpec:
     """One scale to read: ``key`` (the store's name for it, in messages), ``path`` (its
-    folder inside the store), ``factors`` (z,y,x) to the full resolution, and
-    ``scale_index`` (precomputed's index of it in the info file; None otherwise)."""
+    folder inside the store), ``factors`` (z,y,x) to the full resolution,
+    ``scale_index`` (precomputed's index of it in the info file; None otherwise) and
+    ``chunk_files``: how its chunks are stored when tensorstore cannot read them (a
+    chunkfiles.py ChunkFiles; None: tensorstore reads them)."""
     key: str
     path: str = ''
     factors: Tuple[int, int, int] = (1, 1, 1)
     scale_index: Optional[int] = None
+    chunk_files: Optional[object] = None
 
 
 @dataclass(frozen=True)

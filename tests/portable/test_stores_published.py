@@ -1,0 +1,151 @@
+"""Stores as the field's own tools publish them (issue 24), read by formats/stores/:
+precomputed chunk files compressed on local disk (CloudVolume's and Igneous's default
+gzip, and brotli), the seung-lab encodings compresso and crackle, every level voxel for
+voxel with its geometry, and combined; damaged or linked chunk files refused by name."""
+
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+import stores
+import tilesets
+from chimerax.connectome.errors import InputError
+from chimerax.connectome.formats.stores import open_store
+from chimerax.connectome.formats.stores.chunkfiles import ChunkFileView
+from chimerax.connectome.pipeline import combine
+
+SHAPE = (18, 34, 42)                        # z,y,x: not multiples of chunks or factors
+FACTORS = [(2, 2, 1), (4, 4, 2)]            # x,y,z
+FACTORS_ZYX = [tuple(reversed(f)) for f in FACTORS]
+OFFSET = (5, 6, 3)                          # x,y,z voxels
+
+
+@pytest.fixture(scope='module')
+def labels():
+    return tilesets.labels(SHAPE, seed=11, max_id=3000)
+
+
+def padded(level, shape):
+    out = np.zeros(shape, level.dtype)
+    out[tuple(slice(0, n) for n in level.shape)] = level
+    return out
+
+
+# (encoding, CloudVolume's compress, chunk file suffix)
+CLOUDVOLUME = [('raw', None, '.gz'), ('raw', 'gzip', '.gz'), ('raw', 'br', '.br'),
+               ('compressed_segmentation', None, '.gz'),
+               ('compressed_segmentation', 'br', '.br'),
+               ('compresso', None, '.gz'), ('compresso', False, ''),
+               ('crackle', None, '.gz'), ('crackle', False, '')]
+
+
+@pytest.mark.parametrize('encoding,compress,suffix', CLOUDVOLUME)
+def test_cloudvolume_defaults_read_voxel_for_voxel(labels, tmp_path, encoding, compress,
+                                                   suffix):
+    """CloudVolume's default (compress=None) gzips every chunk file on local disk; each
+    level is read exactly where CloudVolume put it, the store left as it was."""
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    path = stores.precomputed_cloudvolume(tmp_path / 'seg', levels, FACTORS, offset=OFFSET,
+                                          encoding=encoding, compress=compress)
+    names = os.listdir(os.path.join(path, '8_8_40'))
+    assert names and all(n.endswith(suffix) and (suffix or '.' not in n) for n in names)
+    before = {n: os.path.getmtime(os.path.join(path, '8_8_40', n)) for n in names}
+    s = open_store(path)
+    assert all(isinstance(lv.view, ChunkFileView) for lv in s.levels)
+    assert [lv.factors for lv in s.levels] == [(1, 1, 1)] + FACTORS_ZYX
+    assert s.voxel_size == (8, 8, 40) and s.origin == (40, 48, 120)
+    assert s.offset == tuple(reversed(OFFSET)) and s.dtype == np.uint32
+    for lv, a in zip(s.levels, levels):
+        full = padded(a, lv.shape)
+        assert np.array_equal(lv.read(), full), lv.key
+        assert np.array_equal(lv.read((1, 3, 2), (lv.shape[0], lv.shape[1] - 1, lv.shape[2]),
+                                      (2, 3, 1)), full[1:, 3:-1:3, 2:][::2]), lv.key
+    # CloudVolume, the writer, reads the same voxels.
+    from cloudvolume import CloudVolume
+    cv = CloudVolume('file://' + path, mip=1, progress=False)
+    assert np.array_equal(np.asarray(cv[:, :, :])[..., 0].T, levels[1])
+    assert sorted(os.listdir(os.path.join(path, '8_8_40'))) == sorted(names)
+    assert all(os.path.getmtime(os.path.join(path, '8_8_40', n)) == t
+               for n, t in before.items())
+
+
+def test_uint64_crackle_and_multichannel_raw_gzip(labels, tmp_path):
+    big = labels.astype(np.uint64)
+    path = stores.precomputed_cloudvolume(tmp_path / 'c', [big], [], encoding='crackle')
+    s = open_store(path)
+    assert s.stored_dtype == np.uint64 and np.array_equal(s.read(), labels)
+    from cloudvolume import CloudVolume
+    info = CloudVolume.create_new_info(num_channels=2, layer_type='image', data_type='uint16',
+                                       encoding='raw', resolution=[4, 4, 30],
+                                       voxel_offset=[1, 2, 3],
+                                       volume_size=list(reversed(SHAPE)),
+                                       chunk_size=[16, 16, 8])
+    cv = CloudVolume('file://%s' % (tmp_path / 'two'), info=info, progress=False)
+    cv.commit_info()
+    two = np.stack([labels, labels[::-1]], axis=-1).astype(np.uint16)     # z,y,x,c
+    cv[1:43, 2:36, 3:21] = np.ascontiguousarray(two.transpose(2, 1, 0, 3))
+    path = str(tmp_path / 'two')
+    assert np.array_equal(open_store(path).read(), labels.astype(np.uint16))
+    assert np.array_equal(open_store(path, channel=1).read(), labels[::-1].astype(np.uint16))
+
+
+def test_combine_a_gzip_store(labels, tmp_path):
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    path = stores.precomputed_cloudvolume(tmp_path / 'seg', levels, FACTORS, offset=OFFSET,
+                                          compress=None)
+    s = open_store(path)
+    out = str(tmp_path / 'part.cmap')
+    result = combine.combine(s, out, region=(3, 5, 1, 40, 30, 16), voxel_size=s.voxel_size,
+                             threads=2, chunk_side=16)
+    assert result.size == (38, 26, 16)
+    with h5py.File(out, 'r') as f:
+        assert np.array_equal(f['Chimera/image1/data_zyx'][()], labels[1:17, 5:31, 3:41])
+        assert tuple(f['Chimera/image1'].attrs['origin']) == ((5 + 3) * 8, (6 + 5) * 8,
+                                                              (3 + 1) * 40)
+
+
+def test_damaged_missing_and_linked_chunk_files(labels, tmp_path):
+    path = stores.precomputed_cloudvolume(tmp_path / 'seg', [labels], [], compress=None)
+    folder = os.path.join(path, '8_8_40')
+    damaged = os.path.join(folder, '16-32_0-16_8-16.gz')          # z 8-15, y 0-15, x 16-31
+    with open(damaged, 'r+b') as f:
+        f.truncate(30)
+    os.remove(os.path.join(folder, '0-16_0-16_0-8.gz'))
+    s = open_store(path)
+    with pytest.raises(InputError, match=r'seg: reading 8_8_40 voxels z,y,x 8-15, 0-15, 16-31'
+                                         r' failed: chunk file .*16-32_0-16_8-16.gz cannot be'
+                                         r' decompressed \(.gz\): .*truncated'):
+        s.levels[0].read((8, 0, 16), (16, 16, 32))
+    expect = labels.copy()
+    expect[0:8, 0:16, 0:16] = 0
+    assert np.array_equal(s.levels[0].read((0, 0, 0), (8, 34, 42)), expect[:8])
+    reports = []
+    got = s.levels[0].read_or_zeros((0, 0, 0), SHAPE, (1, 1, 1), reports.append)
+    expect[8:16, 0:16, 16:32] = 0
+    assert np.array_equal(got, expect) and len(reports) == 1
+    # A chunk file that is a symbolic link is not followed.
+    target = tmp_path / 'elsewhere.gz'
+    os.rename(os.path.join(folder, '0-16_16-32_0-8.gz'), target)
+    os.symlink(target, os.path.join(folder, '0-16_16-32_0-8.gz'))
+    with pytest.raises(InputError, match='0-16_16-32_0-8.gz is a symbolic link, which is not'
+                                         ' followed'):
+        open_store(path).levels[0].read((0, 16, 0), (8, 32, 16))
+
+
+def test_remote_and_sharded_compresso_are_refused_by_name(labels, tmp_path):
+    import json
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [], sharded=True)
+    info = json.load(open(os.path.join(path, 'info')))
+    info['scales'][0]['encoding'] = 'compresso'
+    json.dump(info, open(os.path.join(path, 'info'), 'w'))
+    with pytest.raises(InputError, match='seg: scale 8_8_40 is encoded compresso, which is'
+                                         ' read from unsharded local stores only'
+                                         r' \(it is sharded\)'):
+        open_store(path)
+    jpeg = stores.precomputed_cloudvolume(tmp_path / 'jpeg', [labels.astype(np.uint8)], [],
+                                          encoding='jpeg', compress='gzip')
+    with pytest.raises(InputError, match=r'jpeg: the chunk files of scale 8_8_40 are'
+                                         r' compressed \(.gz\) and encoded jpeg'):
+        open_store(jpeg)
