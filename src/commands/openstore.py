@@ -55,7 +55,13 @@ def open_store_volume(session, path, format=None, channel=0, voxel_size=None, or
     x, y, z = grid.size
     steps = ', '.join(','.join(map(str, reversed(lv.factors))) for lv in store.levels[1:])
     kind = {True: 'segmentation', False: 'image', None: store.dtype.name}[store.segmentation]
-    units = '' if store.units_known else ' (no units in the metadata)'
+    if not store.spec.geometry:
+        units = (' (the metadata gives no voxel size or origin; voxelSize X,Y,Z and'
+                 ' origin X,Y,Z give them)')
+    elif not store.units_known:
+        units = ' (from %s; no units in the metadata)' % store.spec.geometry
+    else:
+        units = ' (from %s)' % store.spec.geometry
     message = ('Opened %s store %s: %d x %d x %d voxels %s, %s, voxel size %s nm%s, levels'
                ' %s' % (store.format, store.name, x, y, z, store.dtype.name, kind,
                         ','.join('%g' % v for v in grid.step), units,

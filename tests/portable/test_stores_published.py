@@ -3,6 +3,7 @@ precomputed chunk files compressed on local disk (CloudVolume's and Igneous's de
 gzip, and brotli), the seung-lab encodings compresso and crackle, every level voxel for
 voxel with its geometry, and combined; damaged or linked chunk files refused by name."""
 
+import json
 import os
 
 import h5py
@@ -149,3 +150,124 @@ def test_remote_and_sharded_compresso_are_refused_by_name(labels, tmp_path):
     with pytest.raises(InputError, match=r'jpeg: the chunk files of scale 8_8_40 are'
                                          r' compressed \(.gz\) and encoded jpeg'):
         open_store(jpeg)
+
+
+# ---------------------------------------------------------------------------------------
+# N5 and Zarr as z5py, Paintera, BigDataViewer, funlib and COSEM write them
+
+def z5_group(path, levels, factors, compression='blosc', chunk=(8, 16, 16)):
+    """An N5 multiscale group written by z5py: datasets s0, s1, ... with per-dataset
+    downsamplingFactors (x,y,z), blosc by default (z5py adds nthreads); ``path`` a
+    folder or a z5py group."""
+    import z5py
+    f = z5py.File(str(path), 'w') if isinstance(path, (str, os.PathLike)) else path
+    for k, a in enumerate(levels):
+        d = f.create_dataset('s%d' % k, data=a, chunks=chunk, compression=compression)
+        if k:
+            d.attrs['downsamplingFactors'] = list(factors[k - 1])
+    return f
+
+
+def test_z5py_blosc_with_nthreads_and_paintera_offset(labels, tmp_path):
+    """z5py's blosc (with the nthreads member tensorstore refuses) is read as written;
+    Paintera's group resolution and offset (x,y,z, physical) place it; the store's files
+    are left as they were."""
+    import z5py
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    group = z5py.File(str(tmp_path / 'p.n5'), 'w').create_group('volumes/labels')
+    group.attrs['painteraData'] = {'type': 'label'}
+    g = z5_group(group.create_group('data'), levels, FACTORS)
+    data = tmp_path / 'p.n5' / 'volumes' / 'labels'
+    g.attrs['resolution'] = [4.0, 4.0, 40.0]
+    g.attrs['offset'] = [400.0, 800.0, 1200.0]
+    g.attrs['multiScale'] = True
+    meta = (data / 'data' / 's0' / 'attributes.json').read_text()
+    assert '"nthreads"' in meta
+    for path in (data / 'data', data):          # the data group, or Paintera's group
+        s = open_store(str(path))
+        assert s.format == 'n5' and [lv.factors for lv in s.levels] == [(1, 1, 1)] + \
+            FACTORS_ZYX
+        assert s.voxel_size == (4, 4, 40) and s.origin == (400, 800, 1200)
+        assert not s.units_known and 'offset' in s.spec.geometry
+        for lv, a in zip(s.levels, levels):
+            assert np.array_equal(lv.read(), padded(a, lv.shape)), lv.key
+    assert (data / 'data' / 's0' / 'attributes.json').read_text() == meta
+
+
+def test_bigdataviewer_n5_with_only_the_required_attributes(labels, tmp_path):
+    """BigDataViewer's N5 export: setup0 (downsamplingFactors, dataType), timepoint0
+    without attributes, its datasets s0, s1 with the required keys only."""
+    import z5py
+    levels = stores.pyramid(labels.astype(np.uint16), FACTORS_ZYX[:1])
+    root = z5py.File(str(tmp_path / 'bdv.n5'), 'w')
+    setup = root.create_group('setup0')
+    setup.attrs['downsamplingFactors'] = [[1, 1, 1], list(FACTORS[0])]
+    setup.attrs['dataType'] = 'uint16'
+    tp = setup.create_group('timepoint0')
+    for k, a in enumerate(levels):
+        tp.create_dataset('s%d' % k, data=a, chunks=(8, 16, 16), compression='gzip')
+    tp_attrs = tmp_path / 'bdv.n5' / 'setup0' / 'timepoint0' / 'attributes.json'
+    if tp_attrs.exists():
+        tp_attrs.unlink()
+    for s0 in (tmp_path / 'bdv.n5' / 'setup0' / 'timepoint0' / 's0' / 'attributes.json',
+               tmp_path / 'bdv.n5' / 'setup0' / 'timepoint0' / 's1' / 'attributes.json'):
+        meta = json.loads(s0.read_text())
+        assert set(meta) == {'dimensions', 'blockSize', 'dataType', 'compression'}, meta
+    for path in (tmp_path / 'bdv.n5', tmp_path / 'bdv.n5' / 'setup0' / 'timepoint0'):
+        s = open_store(str(path))
+        assert [lv.factors for lv in s.levels] == [(1, 1, 1), FACTORS_ZYX[0]]
+        assert s.spec.geometry == '' and s.voxel_size == (1, 1, 1) and not s.units_known
+        for lv, a in zip(s.levels, levels):
+            assert np.array_equal(lv.read(), padded(a, lv.shape)), (path, lv.key)
+
+
+def test_cosem_n5_transform(labels, tmp_path):
+    import z5py
+    f = z5_group(tmp_path / 'c.n5', [labels], [], compression='gzip')
+    f['s0'].attrs['transform'] = {'axes': ['z', 'y', 'x'], 'scale': [3.24, 4.0, 4.0],
+                                  'translate': [32.4, 8.0, 12.0], 'units': ['nm'] * 3,
+                                  'ordering': 'C'}
+    s = open_store(str(tmp_path / 'c.n5'))
+    assert s.voxel_size == (4, 4, 3.24) and s.origin == (12, 8, 32.4) and s.units_known
+    assert np.array_equal(s.read(), labels)
+
+
+def funlib_zarr(path, a, attrs, chunk=(8, 16, 16)):
+    """A Zarr array as funlib.persistence / daisy writes it: zarr-python, attributes on
+    the array."""
+    import zarr
+    z = zarr.open_array(str(path), mode='w', shape=a.shape, chunks=chunk[-a.ndim:] if
+                        a.ndim == 3 else (1,) + chunk, dtype=a.dtype)
+    z[...] = a
+    z.attrs.update(attrs)
+    return str(path)
+
+
+FUNLIB = [
+    ({'voxel_size': [40, 8, 8], 'offset': [80, 16, 32], 'axis_names': ['z', 'y', 'x'],
+      'units': ['nm', 'nm', 'nm']}, (8, 8, 40), (32, 16, 80), True),
+    ({'resolution': [40, 8, 8], 'offset': [80, 16, 32]}, (8, 8, 40), (32, 16, 80), False),
+    ({'voxel_size': [0.04, 0.008, 0.008], 'offset': [0, 0, 0.016],
+      'units': ['um', 'um', 'um']}, (8, 8, 40), (16, 0, 0), True),
+    ({'pixelResolution': {'dimensions': [4, 4, 30], 'unit': 'nm'}}, (4, 4, 30), (0, 0, 0),
+     True),
+    ({}, (1, 1, 1), (0, 0, 0), False),
+]
+
+
+@pytest.mark.parametrize('attrs,voxel_size,origin,units', FUNLIB)
+def test_funlib_and_cosem_zarr_array_geometry(labels, tmp_path, attrs, voxel_size, origin,
+                                             units):
+    s = open_store(funlib_zarr(tmp_path / 'a.zarr', labels, attrs))
+    assert np.allclose(s.voxel_size, voxel_size) and np.allclose(s.origin, origin)
+    assert s.units_known == units and bool(s.spec.geometry) == bool(attrs)
+    assert np.array_equal(s.read(), labels)
+
+
+def test_funlib_channel_axis(labels, tmp_path):
+    two = np.stack([labels, labels[::-1]])
+    path = funlib_zarr(tmp_path / 'c.zarr', two, {
+        'voxel_size': [40, 8, 8], 'offset': [0, 0, 0], 'axis_names': ['c^', 'z', 'y', 'x'],
+        'units': ['nm', 'nm', 'nm']})
+    assert np.array_equal(open_store(path, channel=1).read(), labels[::-1])
+    assert open_store(path).voxel_size == (8, 8, 40)

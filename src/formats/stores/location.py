@@ -129,7 +129,9 @@ def detect_format(read):
     """precomputed, zarr or n5 from the metadata files a store has (``read(key)``: the
     parsed JSON at key, or None if absent), or None."""
     for key, format in (('info', 'precomputed'), ('zarr.json', 'zarr'), ('.zarray', 'zarr'),
-                        ('.zattrs', 'zarr'), ('.zgroup', 'zarr'), ('attributes.json', 'n5')):
+                        ('.zattrs', 'zarr'), ('.zgroup', 'zarr'), ('attributes.json', 'n5'),
+                        # an N5 group without attributes (BigDataViewer's timepoint)
+                        ('s0/attributes.json', 'n5')):
         if read(key) is not None:
             return format
     return None

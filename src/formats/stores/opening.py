@@ -226,10 +226,31 @@ def _context(cache_bytes):
     return dict(RETRIES, cache_pool={'total_bytes_limit': int(cache_bytes)})
 
 
+# The metadata file of each driver's array (see _open_array).
+_METADATA_FILE = {'n5': 'attributes.json', 'zarr': '.zarray', 'zarr3': 'zarr.json'}
+
+
 def _open_array(driver, kvstore, cache_bytes, deadline, level):
+    """One array; a level with ``metadata`` (spec.LevelSpec) has tensorstore read that
+    text as its metadata file: tensorstore's kvstack puts an in-memory file over the
+    stored one, which stays as it is."""
     ts = _tensorstore()
-    return deadline.wait(ts.open({'driver': driver, 'kvstore': kvstore,
-                                  'context': _context(cache_bytes),
+    context = _context(cache_bytes)
+    if level.metadata is not None:
+        context = ts.Context(ts.Context.Spec(context))
+        name = _METADATA_FILE[driver]
+        memory = deadline.wait(ts.KvStore.open({'driver': 'memory', 'path': 'meta/'},
+                                               context=context), 'opening scale %s' % level.key)
+        deadline.wait(memory.write(name, level.metadata.encode()), 'opening scale %s'
+                      % level.key)
+        kvstore = {'driver': 'kvstack', 'layers': [
+            {'base': kvstore, 'inclusive_min': ''},
+            {'base': {'driver': 'memory', 'path': 'meta/'}, 'exact': name,
+             'strip_prefix': 0}]}
+        return deadline.wait(ts.open({'driver': driver, 'kvstore': kvstore,
+                                      'recheck_cached_data': False}, context=context,
+                                     read=True), 'opening scale %s' % level.key)
+    return deadline.wait(ts.open({'driver': driver, 'kvstore': kvstore, 'context': context,
                                   'recheck_cached_data': False}, read=True),
                          'opening scale %s' % level.key)
 

@@ -67,7 +67,8 @@ def precomputed_spec(loc, read, channel=0):
                      voxel_size=tuple(res0), origin=tuple(o * r for o, r in zip(off0, res0)),
                      offset=tuple(reversed(off0)), units_known=True,
                      segmentation=kind == 'segmentation',
-                     stored_dtype=stored_dtype, skipped=tuple(skipped))
+                     stored_dtype=stored_dtype, skipped=tuple(skipped),
+                     geometry='info resolution, voxel_offset')
 
 
 def _chunk_files(loc, scale, dtype, channels):

@@ -35,12 +35,15 @@ class LevelSpec:
     folder inside the store), ``factors`` (z,y,x) to the full resolution,
     ``scale_index`` (precomputed's index of it in the info file; None otherwise) and
     ``chunk_files``: how its chunks are stored when tensorstore cannot read them (a
-    chunkfiles.py ChunkFiles; None: tensorstore reads them)."""
+    chunkfiles.py ChunkFiles; None: tensorstore reads them); ``metadata``: the JSON
+    text tensorstore is to read as the level's metadata file in place of the stored one
+    (None: the file as it is; n5.py's blosc without ``nthreads``)."""
     key: str
     path: str = ''
     factors: Tuple[int, int, int] = (1, 1, 1)
     scale_index: Optional[int] = None
     chunk_files: Optional[object] = None
+    metadata: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,8 @@ class StoreSpec:
     ``units_known``: whether the metadata gave units; ``segmentation``: True, False or
     None (not said); ``stored_dtype``: the voxel type stored, when the metadata says it
     (None: from the full resolution's array); ``skipped``: (key, reason) of the scales
-    left out."""
+    left out; ``geometry``: the metadata keys the voxel size and origin were read from
+    ('' when the metadata gives neither: voxel size 1, origin 0)."""
     location: object
     format: str
     driver: str = ''
@@ -70,6 +74,7 @@ class StoreSpec:
     segmentation: Optional[bool] = None
     stored_dtype: Optional[np.dtype] = None
     skipped: Tuple[Tuple[str, str], ...] = ()
+    geometry: str = ''
 
 
 _ABSENT = object()

@@ -1,6 +1,15 @@
 """A Zarr store's metadata (Zarr v2 ``.zattrs``/``.zarray`` or v3 ``zarr.json``) as a
-StoreSpec (spec.py): one array read as it is, or an OME-Zarr multiscales group, whose
-axes, units, scales and translations give the voxel size, origin and scale factors.
+StoreSpec (spec.py): an OME-Zarr multiscales group, whose axes, units, scales and
+translations give the voxel size, origin and scale factors, or one array, whose
+attributes give them in the conventions the field writes (``_array_geometry``):
+
+- funlib.persistence / daisy / gunpowder: ``voxel_size`` (older ``resolution``),
+  ``offset`` (world units, the first voxel), ``axis_names`` (channel axes end in ``^``)
+  and ``units``, one per spatial axis, z,y,x;
+- COSEM / OpenOrganelle: ``pixelResolution`` {dimensions, unit} (x,y,z) or
+  ``transform`` {axes, scale, translate, units};
+- xarray: ``_ARRAY_DIMENSIONS`` names the axes.
+
 Pure: no ChimeraX, no tensorstore.
 """
 
@@ -32,8 +41,9 @@ def zarr_spec(loc, read, channel=0):
     if multiscales:
         return _ome_zarr(loc, multiscales[0], driver, channel, segmentation)
     if is_array:
+        geometry = _array_geometry(attrs)
         return StoreSpec(loc, 'zarr', driver, (LevelSpec(loc.name),), channel,
-                         segmentation=segmentation)
+                         segmentation=segmentation, **geometry)
     raise InputError('%s is a Zarr group without OME-Zarr multiscales metadata; open one'
                      ' of its arrays%s' % (loc, loc.list_arrays()), loc.text)
 
@@ -79,7 +89,8 @@ def _ome_zarr(loc, ms, driver, channel, segmentation):
     return StoreSpec(loc, 'zarr', driver, levels, channel, axes=names,
                      voxel_size=tuple(res0), origin=tuple(origin),
                      units_known=all(units.get(a) for a in 'xyz'),
-                     segmentation=segmentation, skipped=tuple(skipped))
+                     segmentation=segmentation, skipped=tuple(skipped),
+                     geometry='OME-Zarr multiscales coordinateTransformations, axes units')
 
 
 def _transforms(fields, names):
@@ -101,3 +112,66 @@ def _transforms(fields, names):
             else:
                 shift = values
     return scale, shift
+
+
+def _array_geometry(attrs):
+    """{axes, voxel_size, origin, units_known} of a plain array's attributes (see the
+    module paragraph); {} when they give none."""
+    if attrs is None:
+        return {}
+    names = attrs.raw('axis_names') or attrs.raw('_ARRAY_DIMENSIONS')
+    axes = None
+    if isinstance(names, list) and all(isinstance(n, str) for n in names):
+        axes = tuple('c' if n.endswith('^') else n.lower() for n in names)
+        if not all(a in axes for a in 'xyz'):
+            axes = None
+    spatial = [a for a in axes if a in ('x', 'y', 'z')] if axes else ['z', 'y', 'x']
+    out = {} if axes is None else {'axes': axes}
+    size = origin = units = None
+    if 'voxel_size' in attrs or 'resolution' in attrs:
+        key = 'voxel_size' if 'voxel_size' in attrs else 'resolution'
+        size = _spatial(attrs, key, spatial, positive=True)
+        origin = _spatial(attrs, 'offset', spatial) if 'offset' in attrs else None
+        units = attrs.raw('units')
+        if isinstance(units, list) and len(units) >= 3 and all(isinstance(u, str)
+                                                                 for u in units):
+            units = dict(zip(spatial, units[-len(spatial):]))
+        else:
+            units = None
+    elif isinstance(attrs.raw('pixelResolution'), dict):
+        pr = attrs.object('pixelResolution')
+        size = pr.numbers('dimensions', count=3, positive=True)
+        unit = pr.text('unit', None)
+        units = None if unit is None else dict.fromkeys('xyz', unit)
+    elif 'transform' in attrs:
+        t = attrs.object('transform')
+        names = [str(a).lower() for a in t.raw('axes', spatial)]
+        size = _spatial(t, 'scale', names, positive=True)
+        origin = _spatial(t, 'translate', names) if 'translate' in t else None
+        given = t.raw('units')
+        if isinstance(given, list) and len(given) == len(names):
+            units = {a: u for a, u in zip(names, given) if isinstance(u, str)}
+    if size is None:
+        return out
+    out['geometry'] = '.zattrs ' + ', '.join(k for k in (
+        'voxel_size', 'resolution', 'offset', 'units', 'pixelResolution', 'transform')
+        if k in attrs)
+    nm = [nanometres((units or {}).get(a)) for a in 'xyz']
+    out['voxel_size'] = tuple(v * f for v, f in zip(size, nm))
+    if origin is not None:
+        out['origin'] = tuple(v * f for v, f in zip(origin, nm))
+    out['units_known'] = units is not None and all(units.get(a) for a in 'xyz')
+    return out
+
+
+def _spatial(fields, key, names, positive=False):
+    """x,y,z of a list of values for the axes ``names`` (its last entries when it is
+    longer: the spatial axes come last)."""
+    values = fields.numbers(key, positive=positive)
+    if len(values) < 3 or not all(a in names for a in 'xyz'):
+        raise fields.error(key, 'must give a value for each of z, y and x', fields.raw(key))
+    values = values[-len(names):] if len(values) >= len(names) else values
+    if len(values) != len(names):
+        raise fields.error(key, 'must give a value for each of %s' % ', '.join(names),
+                           fields.raw(key))
+    return tuple(values[names.index(a)] for a in 'xyz')
