@@ -9,6 +9,12 @@ Layout, as a Chimera map keeps its attributes, so the same crash-safe writer
     /store                  attribute connectome_sidecar: JSON {store (its URL), format,
                             size (x,y,z of the full resolution), value_type}; and
                             maximum_segment_id once known
+    /idmap                  for a store read through an id map (stores/idmap.py): the
+                            original id (field ``id``, uint64) of each compact value, so
+                            that the attributes, indexed by compact value, keep their
+                            meaning when the store is opened again (save_ids,
+                            saved_ids); a compound type, so that no lookup takes it
+                            for an attribute array
 
 The store's description is one attribute of a group made after /attributes: HDF5 then
 keeps every header that later changes in the file's first page, which the atomic edits
@@ -23,8 +29,10 @@ import hashlib
 import json
 import os
 import re
+import shutil
 
 import h5py
+import numpy as np
 
 from ..errors import InputError
 from . import locks
@@ -34,6 +42,8 @@ MARK = 'connectome_sidecar'
 GROUP = 'attributes'
 STORE = 'store'
 MAXIMUM = 'maximum_segment_id'
+IDMAP = 'idmap'
+ID_RECORD = np.dtype([('id', '<u8')])
 
 
 def default_path(store, cache_folder=None):
@@ -115,3 +125,42 @@ def check(path, store):
                          % (path, ' x '.join(map(str, size)), store.location,
                             ' x '.join(map(str, want))), path)
 
+
+
+def saved_ids(path):
+    """The id map saved in the attribute file at ``path`` (uint64 originals in compact
+    order), or None (no file, or no map in it)."""
+    if not os.path.isfile(path):
+        return None
+    try:
+        with h5py.File(path, 'r') as f:
+            node = f.get(IDMAP)
+            return None if node is None else np.asarray(node['id'], np.uint64)
+    except (OSError, ValueError) as e:
+        raise InputError('%s cannot be read as a store attribute file: %s' % (path, e), path)
+
+
+def save_ids(path, ids, command='connectome ids'):
+    """Keep ``ids`` (an IdMap's originals in compact order) in the attribute file at
+    ``path``, which must exist: a copy with the map is written and renamed into place
+    (locks.atomic_output), so the file is whole at every moment.  A map saved before
+    must be the start of ``ids`` (values are never renumbered)."""
+    ids = np.asarray(ids, np.uint64)
+    before = saved_ids(path)
+    if before is not None:
+        if len(before) > len(ids) or not np.array_equal(before, ids[:len(before)]):
+            raise InputError('%s holds an id map that is not the start of this one: its'
+                             ' attributes were made for other values' % path, path)
+        if len(before) == len(ids):
+            return
+    try:
+        with locks.atomic_output(path, command, replace=True) as temp:
+            shutil.copyfile(path, temp)
+            with h5py.File(temp, 'a') as f:
+                if IDMAP in f:
+                    del f[IDMAP]
+                table = np.zeros(len(ids), ID_RECORD)
+                table['id'] = ids
+                f.create_dataset(IDMAP, data=table)
+    except OSError as e:
+        raise InputError('cannot write %s: %s' % (path, e.strerror or e), path)

@@ -19,6 +19,7 @@ from ..pipeline import classes as pure
 from .classes import (attribute_info, category_attributes, class_values, number_attributes,
                       number_values, segmentation_classes)
 from .maps import open_volumes
+from .storegrid import original_ids
 
 HOVER_TRIGGER = 'mouse hover'
 
@@ -108,9 +109,13 @@ def properties_at(seg, region):
 
 @dataclass(frozen=True)
 class ObjectsAt:
-    """What is at a point of a segmentation: the region id and {class: object id}."""
+    """What is at a point of a segmentation: the region id (as the user knows it),
+    {class: object id}, and ``value``, the map's voxel value there (the region id, or
+    its compact value in a store read through an id map: what attribute arrays are
+    indexed by)."""
     region: int
     ids: dict
+    value: int = None
 
     def as_dict(self):
         """{'region': id, class: object id, ...}: what ``connectome at`` returns."""
@@ -119,7 +124,8 @@ class ObjectsAt:
 
 def readout_line(seg, found):
     """``region 812345  axon 1203 ...`` then the region's categories and numbers."""
-    return pure.readout_text(found.region, found.ids, properties_at(seg, found.region))
+    value = found.region if found.value is None else found.value
+    return pure.readout_text(found.region, found.ids, properties_at(seg, value))
 
 
 def objects_at(seg, scene_xyz):
@@ -129,6 +135,7 @@ def objects_at(seg, scene_xyz):
     ijk = tuple(int(round(float(c))) for c in ijk)
     if any(c < 0 or c >= n for c, n in zip(ijk, seg.data.size)):
         return None
-    region = int(seg.data.matrix(ijk, (1, 1, 1))[0, 0, 0])
+    value = int(seg.data.matrix(ijk, (1, 1, 1))[0, 0, 0])
     arrays = {name: class_values(seg, name) for name in segmentation_classes(seg)}
-    return ObjectsAt(region, pure.object_ids(arrays, region))
+    return ObjectsAt(int(original_ids(seg.data, value)), pure.object_ids(arrays, value),
+                     value)

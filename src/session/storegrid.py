@@ -109,6 +109,34 @@ class StoreGrid(SubsampledGrid):
         return self.attribute_file.find_attribute(attribute_name)
 
 
+def original_ids(grid, values):
+    """The region ids a user knows of a map's voxel ``values`` (an int or an array): a
+    store read through an id map (formats/stores/idmap.py) holds compact values; any
+    other grid holds the ids themselves."""
+    store = getattr(grid, 'store', None)
+    if store is None or getattr(store, 'id_map', None) is None:
+        return values
+    return store.original_ids(values)
+
+
+def region_values(grid, ids):
+    """The voxel values of region ``ids`` in a map (the reverse of original_ids): for a
+    store with an id map, the compact values (-1 for an id it has not read), else the
+    ids."""
+    store = getattr(grid, 'store', None)
+    if store is None or getattr(store, 'id_map', None) is None:
+        return ids
+    return store.id_map.known_values(ids)
+
+
+def use_saved_id_map(store, attributes_path, compact_ids=None):
+    """Read the store through the id map its attribute file keeps, if it keeps one (its
+    attributes are indexed by that map's values), unless ``compact_ids`` is False."""
+    saved = sidecar.saved_ids(attributes_path)
+    if saved is not None and compact_ids is not False:
+        store.set_id_map(stores.IdMap(saved, where=str(store.location)))
+
+
 def store_grid(store, voxel_size=None, origin=None, attribute_file=None, log_error=None):
     """The GridData of a store: its own voxel size and origin (x,y,z) unless given;
     ``attribute_file`` an AttributeFile (pipeline/attributefile.py); ``log_error``
@@ -190,6 +218,7 @@ def reopen_store(path, format, log=None):
         attributes = AttributeFile(sidecar.default_path(store, attributes_cache_folder()),
                                    store)
         attributes.check()
+        use_saved_id_map(store, attributes.path)
     except InputError as e:
         raise not_reopened('the %s store %s cannot be reopened: %s' % (format, path, e), log)
     return [store_grid(store, attribute_file=attributes,

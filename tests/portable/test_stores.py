@@ -132,11 +132,13 @@ def test_uint64_ids_read_as_uint32_or_refused(tmp_path, labels):
     big = labels.astype(np.uint64)
     big[10, 20, 30] = 2 ** 40
     path = stores.precomputed_tensorstore(tmp_path / 'big', [big], [])
-    s = open_store(path)
+    s = open_store(path, compact_ids=False)         # without an id map (idmap.py)
     assert np.array_equal(s.read((0, 0, 0), (5, 34, 42)), labels[:5])      # not in this block
     with pytest.raises(InputError, match=r'big: region id 1099511627776 \(8_8_40 voxels z,y,x'
-                                         r' .*\) does not fit in uint32'):
+                                         r' .*\) does not fit in uint32 .*compactIds true'):
         s.read()
+    s = open_store(path)                            # the look at its coarsest scale sees it
+    assert s.id_map is not None and np.array_equal(s.original_ids(s.read()), big)
 
 
 def test_missing_chunks_are_zeros(tmp_path, labels):

@@ -8,9 +8,10 @@ chunks tensorstore cannot (compressed chunk files, compresso, crackle); store.py
 that and returns a Store, a formats/source.py VolumeSource.  Pure: no ChimeraX.
 """
 
+from .idmap import IdMap
 from .location import FORMATS, Location, looks_like_store
 from .spec import LevelSpec, StoreSpec
 from .store import DEFAULT_CACHE_BYTES, Store, StoreLevel, open_store
 
-__all__ = ['DEFAULT_CACHE_BYTES', 'FORMATS', 'LevelSpec', 'Location', 'Store', 'StoreLevel',
+__all__ = ['DEFAULT_CACHE_BYTES', 'FORMATS', 'IdMap', 'LevelSpec', 'Location', 'Store', 'StoreLevel',
            'StoreSpec', 'looks_like_store', 'open_store']

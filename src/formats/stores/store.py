@@ -32,6 +32,7 @@ from ..source import VolumeSource
 from .location import FORMATS, Location, detect_format
 from .n5 import n5_spec
 from .opening import Deadline, Metadata, default_timeout, open_levels, reason, stored_dtype
+from .idmap import IdMap
 from .precomputed import precomputed_spec
 from .spec import MAX_ID, check_voxel_size, voxel_type
 from .zarr import zarr_spec
@@ -41,12 +42,15 @@ READ_BYTES = 64 << 20
 _SPECS = {'precomputed': precomputed_spec, 'zarr': zarr_spec, 'n5': n5_spec}
 
 
-def open_store(path, format=None, channel=0, cache_bytes=DEFAULT_CACHE_BYTES, timeout=None):
+def open_store(path, format=None, channel=0, cache_bytes=DEFAULT_CACHE_BYTES, timeout=None,
+               compact_ids=None):
     """Read and check a store's metadata; returns a Store.  ``format`` is precomputed,
     zarr or n5 (found from the metadata when None); ``channel`` picks one channel of a
     multichannel store; ``timeout``: the seconds opening it, and then each read, may
-    take (None: opening.default_timeout()).  InputError naming the store for anything it
-    cannot read, or when the time is up."""
+    take (None: opening.default_timeout()); ``compact_ids``: whether a 64-bit store's
+    ids are read through an id map (idmap.py; None: when a look at its coarsest scale
+    finds an id that does not fit in 32 bits).  InputError naming the store for
+    anything it cannot read, or when the time is up."""
     if format is not None and format not in FORMATS:
         raise ValueError('format must be one of %s' % ', '.join(FORMATS))
     timeout = default_timeout() if timeout is None else float(timeout)
@@ -71,6 +75,11 @@ def open_store(path, format=None, channel=0, cache_bytes=DEFAULT_CACHE_BYTES, ti
                          location.text)
     if not store.levels:
         raise InputError('%s has no readable scale' % location, location.text)
+    if store.stored_dtype in MAX_ID:
+        if compact_ids is None:
+            compact_ids = store.probe_large_ids()
+        if compact_ids:
+            store.set_id_map(IdMap(where=str(location)))
     return store
 
 
@@ -94,9 +103,10 @@ class StoreLevel:
         return 'StoreLevel(%s, factors %s, %s voxels z,y,x)' % (self.key, self.factors,
                                                               self.shape)
 
-    def read(self, start=(0, 0, 0), stop=None, step=(1, 1, 1)):
+    def read(self, start=(0, 0, 0), stop=None, step=(1, 1, 1), stored=False):
         """The block [start, stop) of this level (z,y,x), every step-th voxel; parts
-        outside the stored data, and chunks the store lacks, read as zeros."""
+        outside the stored data, and chunks the store lacks, read as zeros.  As the
+        store's voxel type, or its stored type (ids as they are) when ``stored``."""
         stop = self.shape if stop is None else stop
         start, stop, step = (tuple(int(v) for v in t) for t in (start, stop, step))
         for a in range(3):
@@ -108,7 +118,7 @@ class StoreLevel:
         first = [max(0, ceil_div(lo - s, t)) for s, t, lo in zip(start, step, self.data_start)]
         last = [min(n, ceil_div(hi - s, t)) for s, t, n, hi in
                 zip(start, step, count, self.data_stop)]
-        out_type = self.store.dtype
+        out_type = np.dtype(self.store.stored_dtype) if stored else self.store.dtype
         if any(k1 <= k0 for k0, k1 in zip(first, last)):
             self.store._count(0, 0)
             return np.zeros(count, out_type)
@@ -126,7 +136,10 @@ class StoreLevel:
             raise InputError('%s: reading %s voxels z,y,x %s failed: %s'
                              % (self.store.location, self.key, where, reason(e)),
                              self.store.location.text)
-        a = self.store.to_voxel_type(a, sel, self.key)
+        if stored:
+            out_type = a.dtype
+        else:
+            a = self.store.to_voxel_type(a, sel, self.key)
         chunks = int(np.prod([ceil_div(b.stop, c) - b.start // c
                               for b, c in zip(sel, self.chunk_shape)]))
         self.store._count(chunks, a.nbytes)
@@ -211,6 +224,7 @@ class Store(VolumeSource):
         self.cache_bytes = cache_bytes
         self.timeout = default_timeout() if timeout is None else timeout
         self._stats_lock = threading.Lock()
+        self.id_map = None
         self.chunks_read = 0
         self.bytes_read = 0
         self.levels = self._open_levels(cache_bytes, deadline)
@@ -244,10 +258,46 @@ class Store(VolumeSource):
     def shape(self):
         return self.levels[0].shape
 
+    def set_id_map(self, id_map):
+        """Read 64-bit ids through ``id_map`` (an idmap.py IdMap) from now on: voxels
+        are its compact values (uint32)."""
+        if self.stored_dtype not in MAX_ID:
+            raise InputError('%s holds %s voxels, not 64-bit region ids: it needs no id map'
+                             % (self.location, self.stored_dtype), self.location.text)
+        self.id_map = id_map
+        self.dtype = np.dtype(np.uint32)
+
+    def probe_large_ids(self, voxels=1 << 22):
+        """Whether the coarsest scale (whole when it has at most ``voxels`` voxels, else
+        the chunks at its centre) holds an id that does not fit in 32 bits."""
+        level = self.levels[-1]
+        start = [0, 0, 0]
+        stop = list(level.shape)
+        if math.prod(stop) > voxels:
+            for a in range(3):
+                c = level.chunk_shape[a]
+                mid = level.shape[a] // 2 // c * c
+                start[a], stop[a] = mid, min(level.shape[a], mid + c)
+        a = level.read(start, stop, stored=True)
+        info = np.iinfo(MAX_ID[self.stored_dtype])
+        return bool(a.size) and (int(a.max()) > info.max or int(a.min()) < info.min)
+
+    def original_ids(self, values):
+        """The region ids a user knows of voxel ``values`` (an int or an array): the
+        id map's originals, or the values themselves."""
+        if self.id_map is None:
+            return values
+        return self.id_map.original(values)
+
     def to_voxel_type(self, a, where=None, key=''):
         """``a`` as the store's voxel type.  ChimeraX maps hold at most 32-bit integers
-        (and region ids index attribute arrays), so 64-bit ids are read as 32-bit: an id
-        that does not fit is an error, never a wrapped value."""
+        (and region ids index attribute arrays), so 64-bit ids are read as 32-bit: through
+        the id map when the store has one, else an id that does not fit is an error,
+        never a wrapped value."""
+        if self.id_map is not None and a.dtype in MAX_ID:
+            if not a.flags.writeable:
+                a = a.copy()
+            return self.id_map.compact(a)
         if a.dtype == self.dtype:
             return a
         if a.dtype in MAX_ID and a.size:
@@ -256,8 +306,9 @@ class Store(VolumeSource):
             if hi > info.max or lo < info.min:
                 block = '' if where is None else ' (%s voxels z,y,x %s)' % (
                     key, ', '.join('%d-%d' % (b.start, b.stop - 1) for b in where))
-                raise InputError('%s: region id %d%s does not fit in %s: ChimeraX maps hold'
-                                 ' 32-bit ids; renumber the segmentation (fastremap.renumber)'
+                raise InputError('%s: region id %d%s does not fit in %s (a look at the'
+                                 ' coarsest scale found none): open it with compactIds true'
+                                 ' to read its ids through an id map'
                                  % (self.location, hi if hi > info.max else lo, block,
                                     self.dtype.name), self.location.text)
         return a.astype(self.dtype)

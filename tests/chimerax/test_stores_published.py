@@ -1,0 +1,141 @@
+"""Stores as the field's tools publish them (issue 24), opened in real ChimeraX: a
+CloudVolume store with its default gzip chunk files, shown at every level and combined;
+Paintera N5, funlib Zarr and BigDataViewer N5 placed by their own metadata, the log
+saying where the geometry came from or that there is none; a segmentation with uint64
+ids above 2^32 shown, read out and coloured by attribute through its id map."""
+
+import html
+import os
+
+import numpy as np
+import pytest
+
+import segfixtures
+import stores
+import tilesets
+
+pytestmark = pytest.mark.chimerax
+
+SHAPE = (20, 36, 44)                        # z,y,x
+FACTORS = [(2, 2, 1), (4, 4, 2)]            # x,y,z
+FACTORS_ZYX = [tuple(reversed(f)) for f in FACTORS]
+BIG = 2 ** 40
+
+
+def logged(session, run, command):
+    with segfixtures.LogCapture(session) as log:
+        models = run(command)
+    return models, html.unescape(log.text)
+
+
+def test_cloudvolume_gzip_store_every_level_and_combine(session, run, tmp_path):
+    labels = tilesets.labels(SHAPE, seed=5, max_id=5000)
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    path = stores.precomputed_cloudvolume(tmp_path / 'seg', levels, FACTORS, offset=(4, 8, 2),
+                                          compress=None)           # CloudVolume's default
+    assert all(n.endswith('.gz') for n in os.listdir(os.path.join(path, '8_8_40')))
+    (v,), text = logged(session, run, 'open %s format precomputed' % path)
+    assert 'from info resolution, voxel_offset' in text, text
+    assert v.data.step == (8, 8, 40) and v.data.origin == (32, 64, 80)
+    for step, level in zip([(1, 1, 1)] + FACTORS, levels):
+        assert np.array_equal(v.data.matrix(ijk_step=step), level), step
+    out = tmp_path / 'seg.cmap'
+    (c,) = run('connectome combine %s output %s region 3,5,2,40,33,17' % (path, out))
+    assert c.data.origin == (32 + 24, 64 + 40, 80 + 80)
+    assert np.array_equal(c.full_matrix(), labels[2:18, 5:34, 3:41])
+
+
+def test_paintera_funlib_and_bigdataviewer_geometry(session, run, tmp_path):
+    import z5py
+    import zarr
+    labels = tilesets.labels(SHAPE, seed=6, max_id=300)
+    # Paintera: the data group's resolution and offset (x,y,z), z5py's blosc (nthreads).
+    group = z5py.File(str(tmp_path / 'p.n5'), 'w').create_group('labels')
+    group.attrs['painteraData'] = {'type': 'label'}
+    data = group.create_group('data')
+    data.attrs.update({'resolution': [4.0, 4.0, 40.0], 'offset': [8.0, 12.0, 400.0],
+                       'multiScale': True})
+    data.create_dataset('s0', data=labels, chunks=(8, 16, 16), compression='blosc')
+    (p,), text = logged(session, run, 'open %s format n5' % (tmp_path / 'p.n5' / 'labels'))
+    assert p.data.step == (4, 4, 40) and p.data.origin == (8, 12, 400)
+    assert 'resolution, offset; no units in the metadata' in text, text
+    assert np.array_equal(p.full_matrix(), labels)
+    # funlib.persistence: voxel_size, offset, axis_names, units (z,y,x) on the array.
+    z = zarr.open_array(str(tmp_path / 'f.zarr'), mode='w', shape=SHAPE, chunks=(8, 16, 16),
+                        dtype=labels.dtype)
+    z[...] = labels
+    z.attrs.update({'voxel_size': [40, 8, 8], 'offset': [80, 16, 32],
+                    'axis_names': ['z', 'y', 'x'], 'units': ['nm', 'nm', 'nm']})
+    (f,), text = logged(session, run, 'open %s' % (tmp_path / 'f.zarr'))
+    assert f.data.step == (8, 8, 40) and f.data.origin == (32, 16, 80)
+    assert '(from .zattrs voxel_size, offset, units)' in text and 'no units' not in text, text
+    # BigDataViewer's N5 with only the required attributes: no geometry, and the log says so.
+    root = z5py.File(str(tmp_path / 'b.n5'), 'w')
+    setup = root.create_group('setup0')
+    setup.attrs['downsamplingFactors'] = [[1, 1, 1]]
+    setup.create_group('timepoint0').create_dataset('s0', data=labels, chunks=(8, 16, 16),
+                                                    compression='gzip')
+    (b,), text = logged(session, run, 'open %s' % (tmp_path / 'b.n5'))
+    assert b.data.step == (1, 1, 1) and 'the metadata gives no voxel size or origin' in text
+    assert np.array_equal(b.full_matrix(), labels)
+
+
+def write_big_id_pair(folder):
+    """The segfixtures pair as precomputed stores, the segmentation's region ids moved
+    above 2^32 (region r becomes BIG + r), uint64, compressed_segmentation."""
+    em, seg = segfixtures.volumes()
+    big = seg.astype(np.uint64)
+    big[seg > 0] += BIG
+    img = stores.precomputed_tensorstore(folder / 'em', [em], [], resolution=segfixtures.STEP)
+    sg = stores.precomputed_tensorstore(folder / 'seg', stores.pyramid(big, [(1, 2, 2)]),
+                                        [(2, 2, 1)], resolution=segfixtures.STEP,
+                                        encoding='compressed_segmentation')
+    return img, sg, big
+
+
+def test_ids_above_2_32_shown_read_out_and_coloured(session, run, tmp_path):
+    """A uint64 segmentation whose ids are all above 2^32 opens (it was refused), its
+    voxels compact values whose originals are the stored ids; connectome at gives the
+    original ids; attributes kept by compact value with the id map in the attribute
+    file colour the right voxels, also after the store is opened again."""
+    from chimerax.connectome.formats import sidecar
+    from chimerax.connectome.pipeline.attributefile import AttributeFile
+    img, sg, big = write_big_id_pair(tmp_path)
+    (ev,) = run('open %s format precomputed' % img)
+    (sv,), text = logged(session, run, 'open %s format precomputed' % sg)
+    assert 'region ids read through an id map' in text, text
+    store = sv.data.store
+    assert sv.data.value_type == np.uint32 and store.id_map is not None
+    m = sv.full_matrix()
+    assert int(m.max()) < 200 and np.array_equal(store.original_ids(m), big)
+    assert np.array_equal(store.original_ids(sv.data.matrix(ijk_step=(2, 2, 1))),
+                          big[:, ::2, ::2])
+
+    box = 0                                             # an axon region
+    ijk = segfixtures.box_center_ijk(box)
+    truth = segfixtures.truth_at(ijk)
+    xyz = sv.data.ijk_to_xyz(ijk)
+    found = run('connectome at %.3f,%.3f,%.3f segmentation #2' % tuple(xyz))
+    assert found == {'region': BIG + truth['region']}
+
+    # Attributes indexed by compact value, and the map that gives them their meaning.
+    regions = np.array([segfixtures.region_id(b) for b, _ in segfixtures.boxes()])
+    values = store.id_map.compact_ids(BIG + regions.astype(np.uint64))
+    axon = np.zeros(len(store.id_map), np.int32)
+    for b, v in zip(range(len(regions)), values):
+        axon[v] = segfixtures.object_ids(b)['axon']
+    path = sidecar.default_path(store)
+    attributes = AttributeFile(path, store)
+    attributes.create()
+    attributes.write({'axon': axon})
+    sidecar.save_ids(path, store.id_map.ids)
+    run('close #2')
+    (sv,) = run('open %s format precomputed' % sg)
+    assert np.array_equal(sv.data.store.id_map.ids[:len(values) + 1][values], BIG + regions)
+    found = run('connectome at %.3f,%.3f,%.3f segmentation #2' % tuple(xyz))
+    assert found == {'region': BIG + truth['region'], 'axon': truth['axon']}
+    run('connectome color #2 map #1 attributes axon colors lime')
+    rgba = ev.mask_colors._segment_rgba
+    lime = np.all(rgba[:, :3] == (0, 255, 0), axis=1)
+    for b, v in zip(range(len(regions)), values):
+        assert lime[v] == bool(segfixtures.object_ids(b)['axon']), b
