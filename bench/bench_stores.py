@@ -24,6 +24,15 @@ cache (just written or read), which is what a second look at a local dataset see
 Then, outside ChimeraX, the one 1024^2 plane and a 256 x 256 x 64 block read from the same data
 through tensorstore, CloudVolume (precomputed) and zarr-python (the OME-Zarr copy), the
 median of 5 reads each: the measurements behind choosing tensorstore.
+
+Then (``id_map_times``; alone with ``--ids``) the cost of the id map (formats/stores/
+idmap.py): a uint64 segmentation of dense-neuropil regions (bench/neuropil.py's 256^3
+block, 64 x 128 x 128 with --quick) with ids above 2^32 (sparse, as FlyWire's and
+MICrONS' are), against the same regions numbered 1, 2, ... (uint64 too), each written as
+precomputed compressed_segmentation by tensorstore and by CloudVolume with its default
+gzip chunk files (formats/stores/chunkfiles.py reads those), 64^3 chunks.  Read with
+open_store, a fresh store each time (no chunk cache kept between runs): the whole volume
+in 64-plane slabs and one plane, the median of 5, the two alternated.
 """
 
 import json
@@ -208,8 +217,82 @@ def library_times(paths, shape):
     return out, '%d x %d x %d block' % (n, n, d)
 
 
+def id_map_times(quick):
+    """{(writer, what): (small ids s, ids above 2^32 s)}: see the module paragraph."""
+    sys.path.insert(0, os.path.join(REPO, 'tests', 'common'))
+    import stores
+    from chimerax.connectome.formats.stores import open_store
+    from .neuropil import region_block
+    block = region_block()
+    shape = (64, 128, 128) if quick else block.shape
+    labels = block[:shape[0], :shape[1], :shape[2]].astype(np.uint64) + 1
+    big = labels * np.uint64(1000003) + np.uint64(2 ** 56)
+    folder = os.path.join(DATA, 'stores-ids-%s' % 'x'.join(map(str, reversed(shape))))
+    done = os.path.join(folder, 'complete')
+    paths = {}
+    for writer in ('tensorstore', 'CloudVolume .gz'):
+        for name, ids in (('small', labels), ('big', big)):
+            paths[writer, name] = os.path.join(folder, '%s-%s' % (writer.split()[0], name))
+    if not os.path.exists(done):
+        import shutil
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder)
+        for (writer, name), path in paths.items():
+            ids = labels if name == 'small' else big
+            if writer == 'tensorstore':
+                stores.precomputed_tensorstore(path, [ids], [], resolution=RESOLUTION,
+                                               chunk=CHUNK, encoding='compressed_segmentation')
+            else:
+                stores.precomputed_cloudvolume(path, [ids], [], resolution=RESOLUTION,
+                                               chunk=CHUNK, compress=None,
+                                               encoding='compressed_segmentation')
+        open(done, 'w').close()
+
+    def whole(path):
+        s = open_store(path, cache_bytes=0)
+        for z in range(0, shape[0], 64):
+            a = s.read((z, 0, 0), (min(z + 64, shape[0]), shape[1], shape[2]))
+        return s, a
+
+    def plane(path):
+        s = open_store(path, cache_bytes=0)
+        return s, s.read((shape[0] // 2, 0, 0), (shape[0] // 2 + 1, shape[1], shape[2]))
+
+    for writer in ('tensorstore', 'CloudVolume .gz'):      # the stores read right first
+        s, a = whole(paths[writer, 'big'])
+        assert s.id_map is not None and np.array_equal(s.original_ids(a),
+                                                       big[-a.shape[0]:]), writer
+        s, a = whole(paths[writer, 'small'])
+        assert s.id_map is None and np.array_equal(a, labels[-a.shape[0]:]), writer
+    out = {}
+    for writer in ('tensorstore', 'CloudVolume .gz'):
+        for what, read in (('whole volume', whole), ('one plane', plane)):
+            times = {'small': [], 'big': []}
+            for _ in range(5):
+                for name in ('small', 'big'):
+                    t0 = time.perf_counter()
+                    read(paths[writer, name])
+                    times[name].append(time.perf_counter() - t0)
+            out[writer, what] = tuple(statistics.median(times[n]) for n in ('small', 'big'))
+    return out, shape
+
+
+def print_id_map_times(quick):
+    out, shape = id_map_times(quick)
+    print('uint64 segmentation %d x %d x %d (neuropil regions), ids 1.. vs ids above 2^32'
+          ' through the id map, median of 5 (s), load average %.1f on %d cores:'
+          % (shape[2], shape[1], shape[0], os.getloadavg()[0], os.cpu_count()))
+    print('  %-34s %10s %12s %8s' % ('store, read', 'small ids', 'ids > 2^32', 'ratio'))
+    for (writer, what), (small, big) in out.items():
+        print('  %-34s %10.3f %12.3f %8.2f' % ('%s, %s' % (writer, what), small, big,
+                                               big / small))
+
+
 def main(flags):
     quick = '--quick' in flags
+    if '--ids' in flags:
+        print_id_map_times(quick)
+        return
     shape = (32, 256, 256) if quick else (64, 1024, 1024)
     folder = os.path.join(DATA, 'stores-%s' % 'x'.join(map(str, reversed(shape))))
     paths = write_stores(folder, shape)
@@ -233,3 +316,4 @@ def main(flags):
     print('  %-26s %12s %18s' % ('library, format', 'one plane', block_name))
     for name, (plane, block) in lib.items():
         print('  %-26s %12.3f %18.3f' % (name, plane, block))
+    print_id_map_times(quick)
