@@ -63,7 +63,8 @@ def test_every_level_is_the_written_array(session, run, labels, tmp_path, kind):
     assert v.data.size == tuple(reversed(SHAPE)) and v.data.value_type == np.uint32
     assert v.data.step == (8, 8, 40)
     if kind.endswith('raw') or kind.startswith('cloudvolume'):
-        assert v.data.origin == (32, 64, 80)            # voxel offset 4,8,2 x 8,8,40 nm
+        # Voxel offset 4,8,2, the first voxel's centre half a voxel in, x 8,8,40 nm.
+        assert v.data.origin == (36, 68, 100)
     # ChimeraX's own level choice (SubsampledGrid): a step picks the level it divides.
     assert sorted(v.data.available_subsamplings) == [(1, 1, 1), (2, 2, 1), (4, 4, 2)]
     for step, level in zip([(1, 1, 1)] + FACTORS, levels):
@@ -258,7 +259,7 @@ def test_combine_a_region_of_a_store(session, run, labels, tmp_path):
     out = tmp_path / 'part.cmap'
     (v,) = run('connectome combine %s output %s region 3,5,2,40,33,17' % (path, out))
     assert v.data.size == (38, 29, 16) and v.data.step == (8, 8, 40)
-    assert v.data.origin == (24, 40, 80)
+    assert v.data.origin == (28, 44, 100)
     assert np.array_equal(v.full_matrix(), labels[2:18, 5:34, 3:41])
 
 
@@ -270,7 +271,10 @@ def test_panel_colours_a_store_segmentation(session, run, window, tmp_path):
     img, sg, files, em, seg = write_pair_stores(tmp_path, offset)
     (ev,) = run('open %s format precomputed' % img)
     (sv,) = run('open %s format precomputed' % sg)
-    assert ev.data.origin == segfixtures.ORIGIN
+    # The first voxel's centre is half a voxel inside the voxel offset's corner (the
+    # boxes' centres, where the colours are read, stay inside their boxes).
+    assert ev.data.origin == tuple(o + s / 2 for o, s in zip(segfixtures.ORIGIN,
+                                                             segfixtures.STEP))
     run('connectome ids #2 axon %s neuron %s' % (files['axon'], files['neuron']))
     nx, ny, _ = segfixtures.SIZE
     run('volume #2 hide; volume #1 style image region 0,0,%d,%d,%d,%d colorMode auto8'

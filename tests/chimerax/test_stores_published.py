@@ -36,12 +36,12 @@ def test_cloudvolume_gzip_store_every_level_and_combine(session, run, tmp_path):
     assert all(n.endswith('.gz') for n in os.listdir(os.path.join(path, '8_8_40')))
     (v,), text = logged(session, run, 'open %s format precomputed' % path)
     assert 'from info resolution, voxel_offset' in text, text
-    assert v.data.step == (8, 8, 40) and v.data.origin == (32, 64, 80)
+    assert v.data.step == (8, 8, 40) and v.data.origin == (36, 68, 100)
     for step, level in zip([(1, 1, 1)] + FACTORS, levels):
         assert np.array_equal(v.data.matrix(ijk_step=step), level), step
     out = tmp_path / 'seg.cmap'
     (c,) = run('connectome combine %s output %s region 3,5,2,40,33,17' % (path, out))
-    assert c.data.origin == (32 + 24, 64 + 40, 80 + 80)
+    assert c.data.origin == (36 + 24, 68 + 40, 100 + 80)
     assert np.array_equal(c.full_matrix(), labels[2:18, 5:34, 3:41])
 
 
@@ -139,3 +139,46 @@ def test_ids_above_2_32_shown_read_out_and_coloured(session, run, tmp_path):
     lime = np.all(rgba[:, :3] == (0, 255, 0), axis=1)
     for b, v in zip(range(len(regions)), values):
         assert lime[v] == bool(segfixtures.object_ids(b)['axon']), b
+
+
+def test_precomputed_placement_agrees_with_neuroglancer(session, run, tmp_path):
+    """Neuroglancer puts precomputed voxel i at [i, i + 1) x resolution (integer
+    coordinates are voxel corners; formats/stores/precomputed.py says where its code says
+    so).  A position read from a neuroglancer link (parsed by the neuroglancer package)
+    given to connectome at names the voxel neuroglancer shows there, and a region's
+    surface lies on neuroglancer's voxel boundaries."""
+    import neuroglancer
+    labels = np.zeros(SHAPE, np.uint32)
+    labels[3:9, 10:20, 5:30] = 7                            # z,y,x voxels of region 7
+    labels[9:12, 10:20, 5:30] = 8
+    offset = (4, 8, 2)                                      # x,y,z voxels
+    res = (8, 8, 40)
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [], resolution=res,
+                                          offset=offset, kind='segmentation')
+    (v,) = run('open %s format precomputed' % path)
+    state = neuroglancer.ViewerState()
+    state.dimensions = neuroglancer.CoordinateSpace(names=['x', 'y', 'z'], units='nm',
+                                                    scales=list(res))
+    # Just inside region 8's first plane (z voxel 9 of the store, 9 + 2 in neuroglancer),
+    # and just inside region 7's last x (29 + 4).
+    for position, region in (((5 + 4 + 0.1, 10 + 8 + 0.2, 9 + 2 + 0.05), 8),
+                             ((29 + 4 + 0.95, 19 + 8 + 0.9, 8 + 2 + 0.9), 7),
+                             ((29 + 4 + 1.05, 19 + 8 + 0.9, 8 + 2 + 0.9), 0)):
+        state.position = list(position)
+        link = neuroglancer.parse_url(neuroglancer.to_url(state))
+        nm = [p * s * 1e9 for p, s in zip(link.position, link.dimensions.scales)]
+        found = run('connectome at %.4f,%.4f,%.4f segmentation #1' % tuple(nm))
+        assert found['region'] == region, (position, found)
+    # Region 7's surface (level 0.5 of a 0/1 map) lies on neuroglancer's voxel
+    # boundaries: x from voxel 5 + 4 to 30 + 4, y 10 + 8 to 20 + 8, z 3 + 2 to 9 + 2.
+    from chimerax.map_data import ArrayGridData
+    from chimerax.map.volume import volume_from_grid_data
+    mask = ArrayGridData((labels == 7).astype(np.uint8), origin=v.data.origin,
+                         step=v.data.step)
+    m = volume_from_grid_data(mask, session)
+    m.set_parameters(surface_levels=[0.5])
+    m.show(style='surface')
+    m.update_drawings()
+    vertices = m.surfaces[0].vertices
+    assert np.allclose(vertices.min(axis=0), [(5 + 4) * 8, (10 + 8) * 8, (3 + 2) * 40])
+    assert np.allclose(vertices.max(axis=0), [(30 + 4) * 8, (20 + 8) * 8, (9 + 2) * 40])

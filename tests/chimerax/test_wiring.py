@@ -449,7 +449,7 @@ def test_on_a_store_segmentation(session, run, demo, tmp_path):
     t = demo['expected']
     model = run('connectome synapses %s' % sv.atomspec)
     placed = markers_by_id(model)
-    want = scene(t['synapse_contact'])
+    want = scene(t['synapse_contact']) + np.array(sv.data.origin)   # the store's
     assert sorted(placed) == list(range(1, len(want) + 1))
     assert all(np.allclose(placed[k], want[k - 1], atol=1e-3) for k in placed)
     table = run('connectome partners %s neuron 1' % sv.atomspec)

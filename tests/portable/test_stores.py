@@ -91,7 +91,8 @@ def test_level_voxel_j_covers_full_resolution_voxels_j_times_f(tmp_path, labels)
     levels = stores.pyramid(labels, FACTORS_ZYX)
     path = stores.precomputed_cloudvolume(tmp_path / 'seg', levels, FACTORS, offset=(5, 6, 3))
     s = open_store(path)
-    assert s.offset == (3, 6, 5) and s.origin == (40, 48, 120)
+    # The first voxel's centre: (voxel offset + 0.5) x resolution (precomputed.origin_of).
+    assert s.offset == (3, 6, 5) and s.origin == (44, 52, 140)
     info = json.load(open(os.path.join(path, 'info')))
     assert [sc['voxel_offset'] for sc in info['scales']] == [[5, 6, 3], [2, 3, 3], [1, 1, 1]]
     for lv, a in zip(s.levels, levels):
@@ -232,6 +233,8 @@ def test_combine_a_region_of_a_store(tmp_path, labels):
     assert result.size == (38, 26, 16) and result.maximum == int(labels[1:17, 5:31, 3:41].max())
     with h5py.File(out, 'r') as f:
         assert np.array_equal(f['Chimera/image1/data_zyx'][()], labels[1:17, 5:31, 3:41])
+        # The engine's default origin, (offset + region start) x voxel size; the command
+        # gives the store's own (tests/chimerax/test_stores.py).
         assert tuple(f['Chimera/image1'].attrs['origin']) == ((2 + 3) * 8, 5 * 8, 1 * 40)
     assert s.chunks_read > 0 and s.bytes_read >= labels[1:17, 5:31, 3:41].nbytes
 
@@ -267,7 +270,7 @@ def test_precomputed_spec_from_the_info_file(tmp_path):
     assert spec.levels == (LevelSpec('a', '', (1, 1, 1), 0), LevelSpec('d', '', (2, 2, 2), 3))
     assert spec.skipped == (('b', "voxel size 12,12,40 is not a whole multiple of the full"
                                   " resolution's 8,8,40"), ('c', 'a second full-resolution scale'))
-    assert (spec.voxel_size, spec.origin, spec.offset) == ((8, 8, 40), (40, 48, 120), (3, 6, 5))
+    assert (spec.voxel_size, spec.origin, spec.offset) == ((8, 8, 40), (44, 52, 140), (3, 6, 5))
     assert spec.segmentation and spec.units_known and spec.stored_dtype == np.uint64
     with pytest.raises(InputError, match='gs://bucket/seg has 1 channel; channel 1 does not'):
         precomputed_spec(loc, {'info': info}.get, 1)

@@ -56,7 +56,7 @@ def test_cloudvolume_defaults_read_voxel_for_voxel(labels, tmp_path, encoding, c
     s = open_store(path)
     assert all(isinstance(lv.view, ChunkFileView) for lv in s.levels)
     assert [lv.factors for lv in s.levels] == [(1, 1, 1)] + FACTORS_ZYX
-    assert s.voxel_size == (8, 8, 40) and s.origin == (40, 48, 120)
+    assert s.voxel_size == (8, 8, 40) and s.origin == (44, 52, 140)
     assert s.offset == tuple(reversed(OFFSET)) and s.dtype == np.uint32
     for lv, a in zip(s.levels, levels):
         full = padded(a, lv.shape)
@@ -98,13 +98,15 @@ def test_combine_a_gzip_store(labels, tmp_path):
                                           compress=None)
     s = open_store(path)
     out = str(tmp_path / 'part.cmap')
+    # The origin as connectome combine gives it: the store's, moved to the region.
+    origin = tuple(o + r * v for o, r, v in zip(s.origin, (3, 5, 1), s.voxel_size))
     result = combine.combine(s, out, region=(3, 5, 1, 40, 30, 16), voxel_size=s.voxel_size,
-                             threads=2, chunk_side=16)
+                             origin=origin, threads=2, chunk_side=16)
     assert result.size == (38, 26, 16)
     with h5py.File(out, 'r') as f:
         assert np.array_equal(f['Chimera/image1/data_zyx'][()], labels[1:17, 5:31, 3:41])
-        assert tuple(f['Chimera/image1'].attrs['origin']) == ((5 + 3) * 8, (6 + 5) * 8,
-                                                              (3 + 1) * 40)
+        assert tuple(f['Chimera/image1'].attrs['origin']) == ((5 + 3.5) * 8, (6 + 5.5) * 8,
+                                                              (3 + 1.5) * 40)
 
 
 def test_damaged_missing_and_linked_chunk_files(labels, tmp_path):

@@ -3,6 +3,16 @@ channel, encodings, voxel type, resolution and offset, which scales are whole
 downsamplings of the full resolution, and how each scale's chunks are stored: for
 tensorstore, or as chunk files chunkfiles.py reads (compressed on local disk, as
 CloudVolume and Igneous write them by default, or encoded compresso or crackle).
+Placement, settled against neuroglancer's own code: in a precomputed volume, voxel i of
+the full resolution spans [i, i + 1) x resolution nanometres (integer coordinates are
+voxel corners: neuroglancer's precomputed data source declares
+voxelCenterAtIntegerCoordinates false, and google/neuroglancer#440 says its default
+origin is a voxel's corner), and precomputed meshes, skeletons and annotations are in
+those nanometres.  A ChimeraX origin is the centre of the first voxel, so a store's
+origin is (voxel_offset + 0.5) x resolution (``origin_of``): scene coordinates are then
+neuroglancer's, and ``connectome at X,Y,Z`` with a point neuroglancer shows gives the
+voxel neuroglancer shows there.  ``voxel_offset_of`` is the reverse, for writers.
+
 Pure: no ChimeraX, no tensorstore.
 """
 
@@ -16,6 +26,8 @@ from .spec import Fields, LevelSpec, StoreSpec, dtype_named, one_full_resolution
 
 # Encodings tensorstore decodes, and those chunkfiles.py decodes (seung-lab's); others
 # (fpzip, jxl, zfpc, ...) are CloudVolume's alone.
+# A voxel's centre from its corner, in voxels (see the module paragraph).
+CORNER_TO_CENTRE = 0.5
 TENSORSTORE_ENCODINGS = ('raw', 'compressed_segmentation', 'jpeg', 'png')
 ENCODINGS = TENSORSTORE_ENCODINGS + ('compresso', 'crackle')
 
@@ -64,11 +76,26 @@ def precomputed_spec(loc, read, channel=0):
                                     _chunk_files(loc, scale, stored_dtype, channels)))
     levels = one_full_resolution(levels, skipped)
     return StoreSpec(loc, 'precomputed', 'neuroglancer_precomputed', levels, channel,
-                     voxel_size=tuple(res0), origin=tuple(o * r for o, r in zip(off0, res0)),
+                     voxel_size=tuple(res0), origin=origin_of(off0, res0),
                      offset=tuple(reversed(off0)), units_known=True,
                      segmentation=kind == 'segmentation',
                      stored_dtype=stored_dtype, skipped=tuple(skipped),
                      geometry='info resolution, voxel_offset')
+
+
+def origin_of(voxel_offset, resolution):
+    """The ChimeraX origin (x,y,z nm, the first voxel's centre) of a scale with this
+    voxel_offset and resolution (x,y,z): see the module paragraph."""
+    return tuple((o + CORNER_TO_CENTRE) * r for o, r in zip(voxel_offset, resolution))
+
+
+def voxel_offset_of(origin, resolution):
+    """(voxel_offset, exact) of a ChimeraX origin (x,y,z nm): the precomputed
+    voxel_offset that places the first voxel's centre there, rounded to whole voxels,
+    and whether no rounding was needed."""
+    exact = [o / r - CORNER_TO_CENTRE for o, r in zip(origin, resolution)]
+    offset = tuple(int(round(v)) for v in exact)
+    return offset, all(abs(v - o) < 1e-6 for v, o in zip(exact, offset))
 
 
 def _chunk_files(loc, scale, dtype, channels):
