@@ -273,3 +273,35 @@ def test_funlib_channel_axis(labels, tmp_path):
         'units': ['nm', 'nm', 'nm']})
     assert np.array_equal(open_store(path, channel=1).read(), labels[::-1])
     assert open_store(path).voxel_size == (8, 8, 40)
+
+
+# ---------------------------------------------------------------------------------------
+# The combined .cmap read outside ChimeraX (issue 24 item 7)
+
+def test_a_combined_cmap_reads_with_plain_h5py_and_hdf5plugin(labels, tmp_path):
+    """A .cmap combined from a store is Blosc-compressed: plain h5py cannot decode it
+    (h5dump prints an empty data block), h5py with hdf5plugin imported, or any HDF5 tool
+    with HDF5_PLUGIN_PATH set to hdf5plugin's filters, reads it exactly, as the help page
+    says."""
+    import subprocess
+    import sys
+    path = stores.precomputed_cloudvolume(tmp_path / 'seg', [labels], [], compress=None)
+    s = open_store(path)
+    out = str(tmp_path / 'seg.cmap')
+    combine.combine(s, out, voxel_size=s.voxel_size, threads=2, chunk_side=16)
+    np.save(tmp_path / 'truth.npy', labels)
+    read = ("import sys, numpy, h5py%s\n"
+            "with h5py.File(sys.argv[1], 'r') as f:\n"
+            "    a = f['Chimera/image1/data_zyx'][()]\n"
+            "assert numpy.array_equal(a, numpy.load(sys.argv[2]))\n")
+    env = dict(os.environ)
+    env.pop('HDF5_PLUGIN_PATH', None)
+
+    def child(code, env):
+        return subprocess.run([sys.executable, '-c', code, out, str(tmp_path / 'truth.npy')],
+                              capture_output=True, text=True, env=env)
+    plain = child(read % '', env)
+    assert plain.returncode != 0 and 'read data' in plain.stderr, plain.stderr
+    assert child(read % ', hdf5plugin', env).returncode == 0
+    import hdf5plugin
+    assert child(read % '', dict(env, HDF5_PLUGIN_PATH=hdf5plugin.PLUGIN_PATH)).returncode == 0
