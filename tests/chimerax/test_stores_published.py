@@ -182,3 +182,14 @@ def test_precomputed_placement_agrees_with_neuroglancer(session, run, tmp_path):
     vertices = m.surfaces[0].vertices
     assert np.allclose(vertices.min(axis=0), [(5 + 4) * 8, (10 + 8) * 8, (3 + 2) * 40])
     assert np.allclose(vertices.max(axis=0), [(30 + 4) * 8, (20 + 8) * 8, (9 + 2) * 40])
+
+
+def test_combine_refuses_a_store_read_through_an_id_map(session, run, tmp_path):
+    """A .cmap holds 32-bit ids and no id map: combining a store with ids above 2^32
+    would copy compact values in place of the ids, so it is refused, nothing written."""
+    from chimerax.core.errors import UserError
+    _, sg, _ = write_big_id_pair(tmp_path)
+    out = tmp_path / 'big.cmap'
+    with pytest.raises(UserError, match='holds region ids above 2\\^32 .* not made'):
+        run('connectome combine %s output %s' % (sg, out))
+    assert not out.exists() and not [n for n in os.listdir(tmp_path) if 'big' in n]

@@ -139,7 +139,11 @@ def test_uint64_ids_read_as_uint32_or_refused(tmp_path, labels):
                                          r' .*\) does not fit in uint32 .*compactIds true'):
         s.read()
     s = open_store(path)                            # the look at its coarsest scale sees it
-    assert s.id_map is not None and np.array_equal(s.original_ids(s.read()), big)
+    assert s.id_map is not None
+    assert np.array_equal(s.original_ids(s.levels[0].read()), big)
+    with pytest.raises(InputError, match='big holds region ids above 2\\^32 .* a copy would'
+                                         ' hold those values, not the ids'):
+        s.read()
 
 
 def test_missing_chunks_are_zeros(tmp_path, labels):

@@ -371,6 +371,14 @@ class Store(VolumeSource):
         return []
 
     def read(self, start=(0, 0, 0), stop=None, step=(1, 1, 1)):
+        """A block of the full resolution for what copies the volume (combine): refused
+        for a store read through an id map, whose compact values would be copied in
+        place of its ids (a .cmap holds 32-bit ids and no map)."""
+        if self.id_map is not None:
+            raise InputError('%s holds region ids above 2^32 (%s), which ChimeraX shows'
+                             ' through an id map of compact 32-bit values; a copy would'
+                             ' hold those values, not the ids, so it is not made'
+                             % (self.location, self.stored_dtype), self.location.text)
         return self.levels[0].read(start, stop, step)
 
     def set_cache_limit(self, nbytes):
