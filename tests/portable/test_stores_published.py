@@ -137,15 +137,43 @@ def test_damaged_missing_and_linked_chunk_files(labels, tmp_path):
         open_store(path).levels[0].read((0, 16, 0), (8, 32, 16))
 
 
-def test_remote_and_sharded_compresso_are_refused_by_name(labels, tmp_path):
+@pytest.mark.parametrize('encoding', ['compresso', 'crackle'])
+def test_remote_compresso_and_crackle_over_http(labels, tmp_path, encoding):
+    """A remote store's compresso or crackle chunks are fetched through tensorstore's
+    key-value stores (HTTP on the loopback address stands in for a bucket)."""
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    stores.precomputed_cloudvolume(tmp_path / 'seg', levels, FACTORS, offset=OFFSET,
+                                   encoding=encoding, compress=False)
+    with stores.LoopbackServer(tmp_path) as server:
+        s = open_store('precomputed://%sseg' % server.url)
+        assert s.location.local is None and s.origin == (44, 52, 140)
+        for lv, a in zip(s.levels, levels):
+            assert np.array_equal(lv.read(), padded(a, lv.shape)), lv.key
+        os.remove(os.path.join(tmp_path, 'seg', '8_8_40', '5-21_6-22_3-11'))
+        expect = labels.copy()
+        expect[0:8, 0:16, 0:16] = 0
+        fresh = open_store('precomputed://%sseg' % server.url)
+        assert np.array_equal(fresh.levels[0].read(), expect)         # absent: zeros
+
+
+def test_a_silent_server_of_crackle_chunks_fails_in_its_timeout(labels, tmp_path):
+    stores.precomputed_cloudvolume(tmp_path / 'seg', [labels], [], encoding='crackle',
+                                   compress=False)
+    with stores.HangingServer(tmp_path, hang=lambda path: 'info' not in path) as server:
+        s = open_store('precomputed://%sseg' % server.url, timeout=1)
+        with pytest.raises(InputError, match=r'seg: reading 8_8_40 voxels z,y,x 0-7, 0-15,'
+                                             r' 0-15 failed: .*no answer within 1 s'):
+            s.levels[0].read((0, 0, 0), (8, 16, 16))
+
+
+def test_sharded_compresso_and_compressed_jpeg_are_refused_by_name(labels, tmp_path):
     import json
     path = stores.precomputed_tensorstore(tmp_path / 'seg', [labels], [], sharded=True)
     info = json.load(open(os.path.join(path, 'info')))
     info['scales'][0]['encoding'] = 'compresso'
     json.dump(info, open(os.path.join(path, 'info'), 'w'))
     with pytest.raises(InputError, match='seg: scale 8_8_40 is encoded compresso, which is'
-                                         ' read from unsharded local stores only'
-                                         r' \(it is sharded\)'):
+                                         r' read from unsharded stores only \(it is sharded\)'):
         open_store(path)
     jpeg = stores.precomputed_cloudvolume(tmp_path / 'jpeg', [labels.astype(np.uint8)], [],
                                           encoding='jpeg', compress='gzip')

@@ -9,9 +9,10 @@ compressed_segmentation, compresso, crackle); the user's store is never rewritte
 ``ChunkFileView`` reads it with the small part of a tensorstore view's interface that
 store.py's StoreLevel uses (``domain``, ``view[sel].read()`` giving a future), so a level
 is read the same way whichever reads it.  Decoded chunks are kept in a cache of bounded
-bytes.  Local files only: a remote store's compressed chunks come with HTTP
-Content-Encoding, which tensorstore reads.  Files are opened without following a
-symbolic link.  Pure: no ChimeraX.
+bytes.  Local chunk files are opened without following a symbolic link; a remote
+store's (compresso or crackle; its compressed chunks come with HTTP Content-Encoding,
+which tensorstore reads) are fetched by the ``fetch`` opening.py gives, through
+tensorstore's key-value stores, each fetch bounded in time.  Pure: no ChimeraX.
 
 Index order: x,y,z in ChunkFiles (as the info file gives it); z,y,x in the view.
 """
@@ -38,11 +39,12 @@ ENCODINGS = ('raw', 'compressed_segmentation', 'compresso', 'crackle')
 
 @dataclass(frozen=True)
 class ChunkFiles:
-    """How a precomputed scale's chunks lie on local disk: in ``folder``, one file per
-    chunk named ``x0-x1_y0-y1_z0-z1`` + ``suffix`` ('', .gz, .br or .zst; others are tried
-    when that one is absent), encoded ``encoding``; ``size``, ``voxel_offset``,
-    ``chunk_size`` and ``block_size`` (compressed_segmentation's) x,y,z; ``channels`` and
-    the stored ``dtype``."""
+    """How a precomputed scale's chunks are stored: in ``folder`` (local; '' when remote:
+    ``key``, the scale's folder in the store, is then fetched), one file per chunk named
+    ``x0-x1_y0-y1_z0-z1`` + ``suffix`` ('', .gz, .br or .zst; others are tried when that
+    one is absent), encoded ``encoding``; ``size``, ``voxel_offset``, ``chunk_size`` and
+    ``block_size`` (compressed_segmentation's) x,y,z; ``channels`` and the stored
+    ``dtype``."""
     folder: str
     encoding: str
     suffix: str
@@ -52,6 +54,7 @@ class ChunkFiles:
     block_size: Tuple[int, int, int] = (8, 8, 8)
     channels: int = 1
     dtype: str = 'uint8'
+    key: str = ''
 
 
 def suffix_in(folder, limit=50):
@@ -98,8 +101,9 @@ class ChunkFileView:
     Chunk files that are absent read as zeros; a chunk that cannot be decoded is a
     ValueError naming its file (store.py makes it an InputError naming the block)."""
 
-    def __init__(self, files, channel=0, base=(0, 0, 0), cache_bytes=64 << 20):
+    def __init__(self, files, channel=0, base=(0, 0, 0), cache_bytes=64 << 20, fetch=None):
         self.files = files
+        self.fetch = fetch          # fetch(key, name): bytes or None, for a remote store
         self.channel = int(channel)
         self.dtype = np.dtype(files.dtype)
         lo = tuple(o - b for o, b in zip(reversed(files.voxel_offset), base))
@@ -158,6 +162,9 @@ class ChunkFileView:
 
     def _file(self, name):
         """(the bytes of chunk file ``name`` decompressed, its path), or (None, None)."""
+        if not self.files.folder:
+            data = self.fetch(self.files.key, name)
+            return (None, None) if data is None else (data, '%s/%s' % (self.files.key, name))
         first = self.files.suffix
         for suffix in (first,) + tuple(s for s in SUFFIXES if s != first):
             path = os.path.join(self.files.folder, name + suffix)

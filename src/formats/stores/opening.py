@@ -169,7 +169,9 @@ def open_levels(spec, cache_bytes, deadline):
             files = level.chunk_files
             _check_chunk_bytes(spec.location, level, files.chunk_size + (files.channels,),
                                np.dtype(files.dtype).itemsize)
-            view = ChunkFileView(files, spec.channel, base, cache_bytes)
+            view = ChunkFileView(files, spec.channel, base, cache_bytes,
+                                 fetch=None if files.folder else _Fetch(spec.location,
+                                                                        deadline.seconds))
             if full is None:
                 full = tuple(int(v) for v in view.domain.shape)
             shape = tuple(ceil_div(n, f) for n, f in zip(full, level.factors))
@@ -189,6 +191,31 @@ def open_levels(spec, cache_bytes, deadline):
         shape = tuple(ceil_div(n, f) for n, f in zip(full, level.factors))
         opened.append(OpenedLevel(view, level.factors, shape, chunk, level.key))
     return opened
+
+
+class _Fetch:
+    """fetch(key, name): the bytes at ``key/name`` in a remote store, or None when
+    absent, each fetch within ``seconds`` (a ValueError when not), for a
+    chunkfiles.ChunkFileView."""
+
+    def __init__(self, location, seconds):
+        self.location = location
+        self.seconds = seconds
+        self._kv = {}
+
+    def __call__(self, key, name):
+        ts = _tensorstore()
+        deadline = Deadline(self.location, self.seconds)
+        what = 'reading %s/%s' % (key, name)
+        try:
+            kv = self._kv.get(key)
+            if kv is None:
+                kv = self._kv[key] = deadline.wait(ts.KvStore.open(
+                    self.location.kvstore(key), context=ts.Context(RETRIES)), what)
+            r = deadline.wait(kv.read(name), what)
+        except InputError as e:
+            raise ValueError(str(e))
+        return bytes(r.value) if r.state == 'value' else None
 
 
 def _view(spec, level, cache_bytes, deadline):

@@ -114,15 +114,14 @@ def _chunk_files(loc, scale, dtype, channels):
                          ' %s; compressed chunk files are read encoded %s only'
                          % (loc, key, suffix, encoding, ', '.join(CHUNK_FILE_ENCODINGS)),
                          loc.text)
-    if folder is None or sharded:
-        raise InputError('%s: scale %s is encoded %s, which is read from unsharded local'
-                         ' stores only (it is %s)'
-                         % (loc, key, encoding, 'sharded' if sharded else 'remote'), loc.text)
+    if sharded:
+        raise InputError('%s: scale %s is encoded %s, which is read from unsharded stores'
+                         ' only (it is sharded)' % (loc, key, encoding), loc.text)
     chunk = scale.numbers('chunk_sizes', None, count=3, integer=True, minimum=1, nested=True)
     if not chunk:
         raise scale.error('chunk_sizes', 'is missing')
     block = scale.numbers('compressed_segmentation_block_size', (8, 8, 8), count=3,
                           integer=True, minimum=1)
-    return ChunkFiles(folder, encoding, suffix, scale.numbers('size', integer=True),
+    return ChunkFiles(folder or '', encoding, suffix, scale.numbers('size', integer=True),
                       scale.numbers('voxel_offset', (0, 0, 0), integer=True), chunk[0],
-                      block, channels, dtype.name)
+                      block, channels, dtype.name, key)
