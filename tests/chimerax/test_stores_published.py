@@ -193,3 +193,30 @@ def test_combine_refuses_a_store_read_through_an_id_map(session, run, tmp_path):
     with pytest.raises(UserError, match='holds region ids above 2\\^32 .* not made'):
         run('connectome combine %s output %s' % (sg, out))
     assert not out.exists() and not [n for n in os.listdir(tmp_path) if 'big' in n]
+
+
+# ChimeraX 1.7.1's session serializer reads numpy's np.bool8 alias (as test_sessions.py).
+@pytest.mark.filterwarnings('ignore:`np.bool8` is a deprecated alias')
+def test_a_session_reopens_a_store_with_ids_above_2_32(session, run, tmp_path):
+    """A session restores a store read through an id map: the readout still gives the
+    original ids, and the attribute file's map is used again."""
+    from chimerax.connectome.formats import sidecar
+    _, sg, big = write_big_id_pair(tmp_path)
+    (sv,) = run('open %s format precomputed' % sg)
+    ijk = segfixtures.box_center_ijk(5)
+    xyz = tuple(sv.data.ijk_to_xyz(ijk))
+    want = int(big[ijk[2], ijk[1], ijk[0]])
+    assert want > 2 ** 32
+    assert run('connectome at %.3f,%.3f,%.3f' % xyz) == {'region': want}
+    sv.full_matrix()                                    # every id read: the map is whole
+    path = sidecar.default_path(sv.data.store)
+    sidecar.create(path, sv.data.store)
+    ids = sv.data.store.id_map.ids
+    sidecar.save_ids(path, ids)
+    run('save %s' % (tmp_path / 's.cxs'))
+    run('close session')
+    run('open %s' % (tmp_path / 's.cxs'))
+    from chimerax.map import Volume
+    (v,) = session.models.list(type=Volume)
+    assert np.array_equal(v.data.store.id_map.ids, ids)
+    assert run('connectome at %.3f,%.3f,%.3f' % xyz) == {'region': want}
