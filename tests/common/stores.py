@@ -18,6 +18,13 @@ import warnings
 import numpy as np
 
 
+def padded(level, shape):
+    """A written level inside the level grid a store reads (rounded up: zeros past)."""
+    out = np.zeros(shape, level.dtype)
+    out[tuple(slice(0, n) for n in level.shape)] = level
+    return out
+
+
 def pyramid(volume, factors):
     """Levels [volume, volume[::f1], ...] for factors (z,y,x) relative to the full
     resolution: striding keeps every voxel an exact copy, which is what the tests check."""

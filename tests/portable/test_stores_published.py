@@ -28,10 +28,7 @@ def labels():
     return tilesets.labels(SHAPE, seed=11, max_id=3000)
 
 
-def padded(level, shape):
-    out = np.zeros(shape, level.dtype)
-    out[tuple(slice(0, n) for n in level.shape)] = level
-    return out
+padded = stores.padded
 
 
 # (encoding, CloudVolume's compress, chunk file suffix)
