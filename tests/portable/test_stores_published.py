@@ -33,6 +33,7 @@ padded = stores.padded
 
 # (encoding, CloudVolume's compress, chunk file suffix)
 CLOUDVOLUME = [('raw', None, '.gz'), ('raw', 'gzip', '.gz'), ('raw', 'br', '.br'),
+               ('raw', 'zstd', '.zstd'), ('raw', 'bz2', '.bz2'), ('raw', 'xz', '.xz'),
                ('compressed_segmentation', None, '.gz'),
                ('compressed_segmentation', 'br', '.br'),
                ('compresso', None, '.gz'), ('compresso', False, ''),

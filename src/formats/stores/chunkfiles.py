@@ -1,6 +1,7 @@
 """A neuroglancer precomputed scale read chunk file by chunk file, for the chunks
-tensorstore cannot read: files compressed on disk (``x0-x1_y0-y1_z0-z1.gz`` or ``.br``,
-what CloudVolume and Igneous write to local disk by default; ``.zst`` too) and the
+tensorstore cannot read: files compressed on disk (``x0-x1_y0-y1_z0-z1.gz``, what
+CloudVolume and Igneous write to local disk by default, or ``.br``, ``.zstd``, ``.bz2``,
+``.xz``, cloudfiles' other names) and the
 seung-lab encodings ``compresso`` and ``crackle``.  Each chunk is decompressed and
 decoded in the reading path with the field's libraries (zlib, brotli, zstandard,
 compressed_segmentation, compresso, crackle); the user's store is never rewritten.
@@ -17,9 +18,11 @@ tensorstore's key-value stores, each fetch bounded in time.  Pure: no ChimeraX.
 Index order: x,y,z in ChunkFiles (as the info file gives it); z,y,x in the view.
 """
 
+import bz2
 import collections
 import concurrent.futures
 import errno
+import lzma
 import os
 import threading
 import zlib
@@ -31,7 +34,8 @@ import numpy as np
 from ...errors import InputError
 
 # Suffixes of compressed chunk files, tried in this order after the one a scale shows.
-SUFFIXES = ('', '.gz', '.br', '.zst')
+# CloudVolume's (cloudfiles') names: .gz, .br, .zstd, .bz2, .xz.
+SUFFIXES = ('', '.gz', '.br', '.zstd', '.bz2', '.xz', '.zst')
 # Encodings read here (tensorstore reads raw and compressed_segmentation chunks that are
 # not compressed on disk, and jpeg and png).
 ENCODINGS = ('raw', 'compressed_segmentation', 'compresso', 'crackle')
@@ -41,8 +45,8 @@ ENCODINGS = ('raw', 'compressed_segmentation', 'compresso', 'crackle')
 class ChunkFiles:
     """How a precomputed scale's chunks are stored: in ``folder`` (local; '' when remote:
     ``key``, the scale's folder in the store, is then fetched), one file per chunk named
-    ``x0-x1_y0-y1_z0-z1`` + ``suffix`` ('', .gz, .br or .zst; others are tried when that
-    one is absent), encoded ``encoding``; ``size``, ``voxel_offset``, ``chunk_size`` and
+    ``x0-x1_y0-y1_z0-z1`` + ``suffix`` ('' or one of SUFFIXES; the others are tried
+    when that one is absent), encoded ``encoding``; ``size``, ``voxel_offset``, ``chunk_size`` and
     ``block_size`` (compressed_segmentation's) x,y,z; ``channels`` and the stored
     ``dtype``."""
     folder: str
@@ -190,9 +194,13 @@ def decompress(raw, suffix, path):
         if suffix == '.br':
             import brotli
             return brotli.decompress(raw)
-        if suffix == '.zst':
+        if suffix in ('.zstd', '.zst'):
             import zstandard
             return zstandard.ZstdDecompressor().decompressobj().decompress(raw)
+        if suffix == '.bz2':
+            return bz2.decompress(raw)
+        if suffix == '.xz':
+            return lzma.decompress(raw)
     except Exception as e:      # each library has its own error type
         raise ValueError('chunk file %s cannot be decompressed (%s): %s'
                          % (path, suffix, e))

@@ -100,7 +100,7 @@ def voxel_offset_of(origin, resolution):
 
 def _chunk_files(loc, scale, dtype, channels):
     """The ChunkFiles (chunkfiles.py) of a scale tensorstore cannot read, else None: a
-    local unsharded scale whose chunk files are compressed (.gz, .br, .zst: tensorstore
+    local unsharded scale whose chunk files are compressed (.gz, .br, .zstd, ...: tensorstore
     looks for the plain names, as a web server serving them with Content-Encoding would
     give them), or one encoded compresso or crackle."""
     key, encoding = scale.text('key'), scale.text('encoding')
