@@ -131,10 +131,16 @@ def region_values(grid, ids):
 
 def use_saved_id_map(store, attributes_path, compact_ids=None):
     """Read the store through the id map its attribute file keeps, if it keeps one (its
-    attributes are indexed by that map's values), unless ``compact_ids`` is False."""
+    attributes are indexed by that map's values); InputError when ``compact_ids`` is
+    False then (the attributes would name other regions)."""
     saved = sidecar.saved_ids(attributes_path)
-    if saved is not None and compact_ids is not False:
-        store.set_id_map(stores.IdMap(saved, where=str(store.location)))
+    if saved is None:
+        return
+    if compact_ids is False:
+        raise InputError('%s keeps attributes indexed by an id map (the store has region ids'
+                         ' above 2^32); open the store without compactIds false, or with'
+                         ' another attributesFile' % attributes_path, attributes_path)
+    store.set_id_map(stores.IdMap(saved, where=str(store.location)))
 
 
 def store_grid(store, voxel_size=None, origin=None, attribute_file=None, log_error=None):

@@ -220,3 +220,6 @@ def test_a_session_reopens_a_store_with_ids_above_2_32(session, run, tmp_path):
     (v,) = session.models.list(type=Volume)
     assert np.array_equal(v.data.store.id_map.ids, ids)
     assert run('connectome at %.3f,%.3f,%.3f' % xyz) == {'region': want}
+    from chimerax.core.errors import UserError
+    with pytest.raises(UserError, match='keeps attributes indexed by an id map'):
+        run('open %s format precomputed compactIds false' % sg)
