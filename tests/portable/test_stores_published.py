@@ -331,3 +331,54 @@ def test_a_combined_cmap_reads_with_plain_h5py_and_hdf5plugin(labels, tmp_path):
     assert child(read % ', hdf5plugin', env).returncode == 0
     import hdf5plugin
     assert child(read % '', dict(env, HDF5_PLUGIN_PATH=hdf5plugin.PLUGIN_PATH)).returncode == 0
+
+
+# ---------------------------------------------------------------------------------------
+# Region ids above 2^32 (formats/stores/idmap.py)
+
+def test_ids_above_2_32_in_every_format_through_the_id_map(labels, tmp_path):
+    """uint64 ids above 2^32 in precomputed (gzip chunk files), OME-Zarr and N5 (z5py):
+    each opens with an id map (its coarsest scale shows such ids), every level reads as
+    compact values whose originals are the stored ids; worker threads share the map."""
+    from concurrent.futures import ThreadPoolExecutor
+    big = labels.astype(np.uint64)
+    big[big > 0] = big[big > 0] * np.uint64(7919) + np.uint64(2 ** 50)
+    levels = stores.pyramid(big, FACTORS_ZYX)
+    paths = [stores.precomputed_cloudvolume(tmp_path / 'pc', levels, FACTORS, compress=None),
+             stores.ome_zarr(tmp_path / 'z.zarr', levels, FACTORS, label=True),
+             str(tmp_path / 'n.n5')]
+    z5_group(tmp_path / 'n.n5', levels, FACTORS)
+    for path in paths:
+        s = open_store(path)
+        assert s.id_map is not None and s.dtype == np.uint32 and s.stored_dtype == np.uint64
+        with ThreadPoolExecutor(4) as pool:
+            blocks = list(pool.map(lambda z: s.levels[0].read((z, 0, 0), (z + 2,) +
+                                                              SHAPE[1:]),
+                                   range(0, SHAPE[0], 2)))
+        values = np.concatenate(blocks)
+        assert values.max() < 3000 and np.array_equal(s.original_ids(values), big), path
+        for lv, a in zip(s.levels[1:], levels[1:]):
+            assert np.array_equal(s.original_ids(lv.read()), padded(a, lv.shape)), path
+        # Values are never renumbered: each id keeps the value it was first given.
+        assert np.array_equal(s.levels[0].read(), values)
+
+
+def test_id_map_values_and_saved_maps():
+    from chimerax.connectome.formats.stores import IdMap
+    m = IdMap(where='seg')
+    a = np.array([[0, 2 ** 40, 5], [5, 0, 2 ** 63 + 1]], np.uint64)
+    v = m.compact(a.copy())
+    # Values 1, 2, 3 (a block's new ids in no particular order), 0 kept.
+    assert v.dtype == np.uint32 and sorted(set(v.ravel().tolist())) == [0, 1, 2, 3]
+    assert v[0, 2] == v[1, 0] and m.original(v).tolist() == a.tolist()
+    assert m.original(int(v[1, 2])) == 2 ** 63 + 1
+    assert m.compact_ids([5, 17]).tolist() == [v[0, 2], 4] and len(m) == 5
+    assert m.known_values([2 ** 40, 99]).tolist() == [v[0, 1], -1]
+    with pytest.raises(InputError, match='seg: value 5 is no region of the id map'):
+        m.original(5)
+    again = IdMap(m.ids)
+    assert again.compact(a.copy()).tolist() == v.tolist()
+    with pytest.raises(InputError, match='must start with id 0'):
+        IdMap([3, 0])
+    with pytest.raises(InputError, match='lists an id twice'):
+        IdMap([0, 3, 3])
