@@ -46,9 +46,9 @@ class ChunkFiles:
     """How a precomputed scale's chunks are stored: in ``folder`` (local; '' when remote:
     ``key``, the scale's folder in the store, is then fetched), one file per chunk named
     ``x0-x1_y0-y1_z0-z1`` + ``suffix`` ('' or one of SUFFIXES; the others are tried
-    when that one is absent), encoded ``encoding``; ``size``, ``voxel_offset``, ``chunk_size`` and
-    ``block_size`` (compressed_segmentation's) x,y,z; ``channels`` and the stored
-    ``dtype``."""
+    when that one is absent), encoded ``encoding``; ``size``, ``voxel_offset``,
+    ``chunk_size`` and ``block_size`` (compressed_segmentation's) x,y,z; ``channels``
+    and the stored ``dtype``."""
     folder: str
     encoding: str
     suffix: str

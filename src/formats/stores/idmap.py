@@ -4,8 +4,8 @@ ChimeraX maps hold at most 32-bit integers, and region ids index attribute array
 every large public connectome (MICrONS, H01, FlyWire, the hemibrain) has uint64 ids far
 above 2^32.  A store whose ids do not fit (store.py decides, from a look at its
 coarsest scale or when asked) reads through an IdMap: each id gets a compact value, 1,
-2, 3, ... as ids are first read, block by block (0, the background, stays 0), so a map holds
-compact values and attribute arrays stay as long as the number of ids seen.  The map
+2, 3, ... as ids are first read, block by block (0, the background, stays 0), so a map
+holds compact values and attribute arrays stay as long as the number of ids seen.  The map
 grows as chunks are read, never by reading the whole volume first; what a user sees or
 gives (``connectome at``, the readout, attribute files) is the original id, mapped back
 with ``original`` or forth with ``compact_ids``.

@@ -267,7 +267,8 @@ def _open_array(driver, kvstore, cache_bytes, deadline, level):
         context = ts.Context(ts.Context.Spec(context))
         name = _METADATA_FILE[driver]
         memory = deadline.wait(ts.KvStore.open({'driver': 'memory', 'path': 'meta/'},
-                                               context=context), 'opening scale %s' % level.key)
+                                               context=context),
+                               'opening scale %s' % level.key)
         deadline.wait(memory.write(name, level.metadata.encode()), 'opening scale %s'
                       % level.key)
         kvstore = {'driver': 'kvstack', 'layers': [
