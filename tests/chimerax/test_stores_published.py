@@ -45,6 +45,25 @@ def test_cloudvolume_gzip_store_every_level_and_combine(session, run, tmp_path):
     assert np.array_equal(c.full_matrix(), labels[2:18, 5:34, 3:41])
 
 
+@pytest.mark.parametrize('encoding,compress', [('raw', 'br'), ('compresso', None),
+                                               ('crackle', False),
+                                               ('compressed_segmentation', 'zstd')])
+def test_cloudvolume_encodings_and_compressions(session, run, tmp_path, encoding, compress):
+    """brotli and zstd chunk files, the seung-lab encodings compresso and crackle (gzip
+    chunk files, CloudVolume's default for them, or plain): every level exact, combined
+    exactly."""
+    labels = tilesets.labels(SHAPE, seed=7, max_id=900)
+    levels = stores.pyramid(labels, FACTORS_ZYX)
+    path = stores.precomputed_cloudvolume(tmp_path / 'seg', levels, FACTORS, offset=(4, 8, 2),
+                                          encoding=encoding, compress=compress)
+    (v,) = run('open %s format precomputed' % path)
+    assert v.data.origin == (36, 68, 100)
+    for step, level in zip([(1, 1, 1)] + FACTORS, levels):
+        assert np.array_equal(v.data.matrix(ijk_step=step), level), step
+    (c,) = run('connectome combine %s output %s' % (path, tmp_path / 'seg.cmap'))
+    assert np.array_equal(c.full_matrix(), labels) and c.data.origin == (36, 68, 100)
+
+
 def test_paintera_funlib_and_bigdataviewer_geometry(session, run, tmp_path):
     import z5py
     import zarr
