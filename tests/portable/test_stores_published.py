@@ -378,6 +378,12 @@ def test_id_map_values_and_saved_maps():
         m.original(5)
     again = IdMap(m.ids)
     assert again.compact(a.copy()).tolist() == v.tolist()
+    # A large block is compacted in slabs in threads: one id, one value in every slab.
+    rng = np.random.default_rng(3)
+    large = (rng.integers(1, 5000, (48, 160, 160)).astype(np.uint64) << np.uint64(40))
+    values = m.compact(large.copy())
+    assert np.array_equal(m.original(values), large)
+    assert len(m) == 5 + len(np.setdiff1d(np.unique(large), [2 ** 40]))  # 2^40 known
     with pytest.raises(InputError, match='must start with id 0'):
         IdMap([3, 0])
     with pytest.raises(InputError, match='lists an id twice'):

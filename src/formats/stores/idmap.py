@@ -17,7 +17,9 @@ bounded by MAX_VALUES.  Thread-safe: worker threads read blocks at once.  Pure: 
 and fastremap.
 """
 
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -25,6 +27,19 @@ from ...errors import InputError
 
 # Compact values are below 2^31: they index attribute arrays (int32 in ChimeraX).
 MAX_VALUES = 2 ** 31 - 1
+# Blocks of more voxels than this are compacted in slabs in threads.
+_SLAB_VOXELS = 1 << 20
+_POOL = []
+_POOL_LOCK = threading.Lock()
+
+
+def _pool():
+    """The threads that compact the slabs of large blocks (made once)."""
+    with _POOL_LOCK:
+        if not _POOL:
+            _POOL.append(ThreadPoolExecutor(os.cpu_count() or 1,
+                                            thread_name_prefix='connectome-idmap'))
+        return _POOL[0]
 
 
 class IdMap:
@@ -56,19 +71,29 @@ class IdMap:
 
     def compact(self, a):
         """Block ``a`` (64-bit ids, any shape; it may be overwritten) as compact uint32
-        values, new ids given new values."""
-        import fastremap
+        values, new ids given new values.  A large block is cut into slabs along its
+        first axis, renumbered and looked up in threads (fastremap and numpy's take
+        release the GIL)."""
         if not a.size:
             return np.zeros(a.shape, np.uint32)
         a = np.ascontiguousarray(a)
         if a.dtype.kind == 'i':
             a = a.view(np.uint64)
+        pieces = min(os.cpu_count() or 1, a.size // _SLAB_VOXELS, a.shape[0] if a.ndim else 1)
+        if pieces < 2:
+            return self._compact_slab(a)
+        bounds = np.linspace(0, a.shape[0], pieces + 1).astype(int)
+        slabs = [a[b0:b1] for b0, b1 in zip(bounds[:-1], bounds[1:])]
+        return np.concatenate(list(_pool().map(self._compact_slab, slabs)))
+
+    def _compact_slab(self, a):
+        import fastremap
         local, found = fastremap.renumber(a, in_place=True, preserve_zero=True)
         table = np.zeros(len(found) + 1, np.uint32)
         originals = np.fromiter(found.keys(), np.uint64, len(found))
         table[np.fromiter(found.values(), np.int64, len(found))] = \
             self.compact_ids(originals)
-        return table[local]
+        return np.take(table, local)
 
     def compact_ids(self, ids):
         """The compact values (uint32) of original ``ids``, new ids given new values."""
