@@ -222,6 +222,14 @@ def test_z5py_blosc_with_nthreads_and_paintera_offset(labels, tmp_path):
     assert (data / 'data' / 's0' / 'attributes.json').read_text() == meta
 
 
+def test_z5py_blosc_over_http(labels, tmp_path):
+    """The in-memory metadata over the stored one works for a remote store too."""
+    z5_group(tmp_path / 'r.n5', [labels], [])
+    with stores.LoopbackServer(tmp_path) as server:
+        s = open_store('n5://%sr.n5' % server.url)
+        assert s.location.local is None and np.array_equal(s.read(), labels)
+
+
 def test_bigdataviewer_n5_with_only_the_required_attributes(labels, tmp_path):
     """BigDataViewer's N5 export: setup0 (downsamplingFactors, dataType), timepoint0
     without attributes, its datasets s0, s1 with the required keys only."""
