@@ -18,13 +18,16 @@ here reads the volume: classes and counts come from the 1-D attribute arrays.
 from chimerax.core.errors import UserError
 from chimerax.core.tools import ToolInstance
 
+from ..errors import InputError
 from ..pipeline import classes as pure
+from ..pipeline.wiring import SYNAPSE_ATTRIBUTES, region_synapses
 from ..session.classes import (attribute_info, category_attributes, class_values,
                                number_attributes, number_values, segmentation_classes)
 from ..session.coloring import category_colors, color_text
 from ..session.maps import open_volumes, segmentation_colored
 from ..session.readout import enable_readout
 from ..session.settings import connectome_settings
+from ..session.wiring import segmentation_wiring
 from . import commands
 from .panelwidgets import PARTNER_SHOWS, SURFACE_CHOICES, add_row, build, clear
 
@@ -119,10 +122,9 @@ class ConnectomeTool(ToolInstance):
         settings = connectome_settings(self.session)
         colors = pure.class_colors(names, settings.class_colors)
         for row, name in enumerate(names):
-            count = pure.object_count(class_values(seg, name))
             made = add_row(self.classes_grid, row, name, name in settings.checked_classes,
                            colors[name], self._rgba8(colors[name]),
-                           '%d object%s' % (count, '' if count == 1 else 's'),
+                           self._count_text(seg, name),
                            lambda color, name=name: self.set_class_color(name, color))
             made.check.toggled.connect(lambda on, name=name: self._class_toggled(name, on))
             self._class_rows[name] = made
@@ -135,6 +137,20 @@ class ConnectomeTool(ToolInstance):
         self._show_attribute_menu(seg)
 
     # -- color by attribute -------------------------------------------------------------
+
+    def _count_text(self, seg, name):
+        """'12 objects'; a per-region synapse id counted as every command counts
+        synapses (pipeline/wiring.py), when the segmentation keeps its wiring."""
+        values = class_values(seg, name)
+        if name in SYNAPSE_ATTRIBUTES:
+            try:
+                w = segmentation_wiring(self.session, seg).wiring
+            except InputError:
+                w = None
+            if w is not None:
+                return region_synapses(w, values).text()
+        count = pure.object_count(values)
+        return '%d object%s' % (count, '' if count == 1 else 's')
 
     def _show_attribute_menu(self, seg):
         names = (category_attributes(seg) + number_attributes(seg)) if seg is not None else []
