@@ -105,9 +105,10 @@ class Table:
                     part = self.take(np.arange(start, min(start + step, self.rows)))
                     out.writerows(part.text_rows())
 
-    def html(self, shown=SHOWN_ROWS):
-        """The table as HTML for ChimeraX's log: the title, the first ``shown`` rows and
-        a line saying how many more there are."""
+    def html(self, shown=None):
+        """The table as HTML for ChimeraX's log: the title, the first ``shown`` rows
+        (SHOWN_ROWS) and a line saying how many more there are."""
+        shown = SHOWN_ROWS if shown is None else shown
         head = ''.join('<th>%s</th>' % html.escape(c) for c in self.columns)
         body = ''.join('<tr>%s</tr>' % ''.join(
             '<td>%s</td>' % html.escape(t) for t in row) for row in self.text_rows(shown))
