@@ -27,8 +27,13 @@ def remember_table(session, shown):
 
 
 def last_table(session):
-    """The session's last ShownTable, or None."""
-    return getattr(session, '_connectome_last_table', None)
+    """The session's last ShownTable, or None (also when the segmentation model it named
+    is closed since: a new session)."""
+    shown = getattr(session, '_connectome_last_table', None)
+    if shown is not None and shown.segmentation.startswith('#'):
+        if shown.segmentation not in [m.atomspec for m in session.models.list()]:
+            return None
+    return shown
 
 
 def on_table(session, callback):

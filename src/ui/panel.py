@@ -13,6 +13,9 @@ the toolbar's are, so the log records it and can be replayed as a .cxc script; c
 colours, checked classes and the last choices are kept in the settings the commands
 share (session/settings.py).  The widgets are laid out by ui/panelwidgets.py.  Nothing
 here reads the volume: classes and counts come from the 1-D attribute arrays.
+The last ``connectome table`` shows in a sortable table (session/tables.py); a row
+double-clicked runs ``connectome show`` for its object, Export runs the table's command
+with ``save FILE``.
 """
 
 from chimerax.core.errors import UserError
@@ -20,7 +23,7 @@ from chimerax.core.tools import ToolInstance
 
 from ..errors import InputError
 from ..pipeline import classes as pure
-from ..pipeline.wiring import SYNAPSE_ATTRIBUTES, region_synapses
+from ..pipeline.wiring import CLASSES, SYNAPSE_ATTRIBUTES, region_synapses
 from ..session.classes import (attribute_info, category_attributes, class_values,
                                number_attributes, number_values, segmentation_classes)
 from ..session.coloring import category_colors, color_text
@@ -29,7 +32,9 @@ from ..session.readout import enable_readout
 from ..session.settings import connectome_settings
 from ..session.wiring import segmentation_wiring
 from . import commands
-from .panelwidgets import PARTNER_SHOWS, SURFACE_CHOICES, add_row, build, clear
+from ..session.tables import last_table, on_table
+from .panelwidgets import (PARTNER_SHOWS, SURFACE_CHOICES, add_row, build, clear,
+                           fill_table)
 
 TOOL_NAME = 'Connectome'
 
@@ -47,12 +52,16 @@ class ConnectomeTool(ToolInstance):
         self._class_rows = {}           # class -> Row
         self._category_rows = {}        # category of the chosen attribute -> Row
         self._rows_segmentation = ()    # the segmentation the rows were made for; () none yet
+        self._table = None              # the last table shown (session/tables.py ShownTable)
         build(self, self.tool_window.ui_area)
         self._refresh_models()
         from chimerax.core.models import ADD_MODELS, REMOVE_MODELS
         t = session.triggers
         self._handlers = [t.add_handler(ADD_MODELS, self._models_changed),
-                          t.add_handler(REMOVE_MODELS, self._models_changed)]
+                          t.add_handler(REMOVE_MODELS, self._models_changed),
+                         on_table(session, self.show_table)]
+        if last_table(session) is not None:
+            self.show_table(last_table(session))
         self.tool_window.manage('side')
         enable_readout(session)
 
@@ -368,6 +377,60 @@ class ConnectomeTool(ToolInstance):
 
     def show_picked(self):
         return self._run(self.picked_command())
+
+    # -- the last table ------------------------------------------------------------------
+
+    def show_table(self, shown):
+        self._table = shown
+        fill_table(self.table_widget, self.table_label, shown.table)
+        self.export_button.setEnabled(True)
+
+    def table_object(self, row, column):
+        """(class, id) of the object of a row of the table widget: the object of the
+        column double-clicked when it is a class (axon, dendrite ...), else the row's."""
+        from Qt.QtCore import Qt
+        table = self._table.table
+        header = self.table_widget.horizontalHeaderItem(column).text()
+        names = list(table.columns)
+
+        def cell(name):
+            item = self.table_widget.item(row, names.index(name))
+            return item.data(Qt.ItemDataRole.DisplayRole) if item is not None else None
+        if header in CLASSES:
+            name, value = header, cell(header)
+        elif table.id_column in names and (table.object_class in CLASSES
+                                           or 'class' in names):
+            name = table.object_class if table.object_class in CLASSES else cell('class')
+            value = cell(table.id_column)
+        else:
+            self._error('this row is no object: double-click an axon, dendrite, spine head'
+                        ' or neuron id')
+        if not isinstance(value, int) or value <= 0:
+            self._error('this row has no %s' % name)
+        return name, value
+
+    def table_show_command(self, row, column):
+        name, value = self.table_object(row, column)
+        return 'connectome show %s %s %d' % (self._table.segmentation, name, value)
+
+    def table_row_chosen(self, row, column):
+        return self._run(self.table_show_command(row, column))
+
+    def export_command(self, path):
+        from chimerax.core.commands import quote_path_if_necessary
+        return '%s save %s' % (self._table.command, quote_path_if_necessary(path))
+
+    def export_table(self, path=None):
+        """Save the table: runs its command with save FILE (asked for when not given)."""
+        if self._table is None:
+            self._error('no table to export yet (connectome table ...)')
+        if path is None:
+            from Qt.QtWidgets import QFileDialog
+            path, _ = QFileDialog.getSaveFileName(self.table_widget, 'Export table',
+                                                  'table.csv', 'CSV (*.csv);;TSV (*.tsv)')
+            if not path:
+                return None
+        return self._run(self.export_command(path))
 
     def _run(self, text):
         from chimerax.core.commands import run

@@ -275,3 +275,51 @@ def test_a_big_table_is_cut_in_the_log_not_in_the_file(session, run, demo, tmp_p
     assert 'Showing the first 2 of %d rows; save FILE writes them all.' % table.rows \
         in log.text
     assert len(read_csv(path)[1]) == table.rows
+
+
+def test_panel_shows_the_last_table(session, run, demo, window, settings, tmp_path):
+    """The panel's table: the last table, sortable as numbers; a row double-clicked runs
+    connectome show for its object, Export the table's command with save FILE."""
+    from chimerax.core.errors import UserError
+    t = demo['expected']
+    run('open %s' % demo['image'])
+    run('open %s' % demo['seg'])
+    run('connectome table #2 objects dendrite all')
+    panel = run('connectome panel')
+    try:
+        w = panel.table_widget
+        n = int(t['objects']['dendrite'].max())
+        assert w.rowCount() == n and panel.export_button.isEnabled()
+        columns = [w.horizontalHeaderItem(c).text() for c in range(w.columnCount())]
+        assert columns[:len(OBJECT_COLUMNS)] == OBJECT_COLUMNS
+        from Qt.QtCore import Qt
+        inputs = columns.index('inputs')
+        w.sortItems(inputs, Qt.SortOrder.DescendingOrder)
+        shown = [w.item(r, inputs).data(Qt.ItemDataRole.DisplayRole) for r in range(n)]
+        assert shown == sorted(np.bincount(t['synapse_dendrite'], minlength=n + 1)[1:]
+                               .tolist(), reverse=True)
+        top = w.item(0, columns.index('id')).data(Qt.ItemDataRole.DisplayRole)
+        with LogCapture(session) as log:
+            panel.table_row_chosen(0, inputs)
+        assert log.commands[0] == 'connectome show #2 dendrite %d' % top
+        path = tmp_path / 'dendrites.csv'
+        with LogCapture(session) as log:
+            panel.export_table(str(path))
+        assert log.commands[0] == 'connectome table #2 objects dendrite all save %s' % path
+        assert len(read_csv(path)[1]) == n
+        # A new table replaces it; a class column goes to that object.
+        run('connectome table #2 synapses')
+        assert w.rowCount() == t['synapse_type'].size
+        columns = [w.horizontalHeaderItem(c).text() for c in range(w.columnCount())]
+        axon = w.item(0, columns.index('axon')).data(Qt.ItemDataRole.DisplayRole)
+        assert panel.table_show_command(0, columns.index('axon')) == \
+            'connectome show #2 axon %d' % axon
+        none = np.flatnonzero(t['synapse_neuron'] == 0)[0]
+        row = [w.item(r, 0).data(Qt.ItemDataRole.DisplayRole) for r in range(w.rowCount())
+               ].index(int(none) + 1)
+        with pytest.raises(UserError, match='this row has no neuron'):
+            panel.table_show_command(row, columns.index('neuron'))
+        with pytest.raises(UserError, match='this row is no object'):
+            panel.table_show_command(row, columns.index('type'))
+    finally:
+        panel.delete()
