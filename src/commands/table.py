@@ -25,7 +25,6 @@ from chimerax.core.commands import (Annotation, AnnotationError, CmdDesc, EnumOf
                                     StringArg)
 
 from ..errors import InputError
-from ..formats import h5vectors
 from ..formats.objectfiles import authors
 from ..pipeline import classes as pure_classes
 from ..pipeline import morphometry, partners, tables, wiring as pure_wiring
@@ -207,7 +206,6 @@ def _object_sources(sw, files):
             cache[name] = sw.file.read(name)
         return cache[name]
     one = sw.scene_points(np.array([[1, 1, 1], [2, 1, 1], [1, 2, 1], [1, 1, 2]], float))
-    axes = (one[1:] - one[0]).T
     opened = {}
     for kind in ('segments', 'axons', 'dendrites'):
         try:
@@ -215,24 +213,8 @@ def _object_sources(sw, files):
         except InputError:
             continue
         opened[kind] = files.enter_context(authors.AuthorsFile(path))
-    voxel_counts = positions = None
-    if 'segments' in opened:
-        f = opened['segments']
-        voxel_counts = np.r_[0, np.asarray(f.node('/segments/voxelCount')[()], np.int64)]
-
-        def positions(regions):
-            return sw.scene_points(f.region_positions(regions))
-
-    def skeletons(name, ids):
-        kind, path = authors.SKELETONS[name]
-        f = opened.get(kind)
-        if f is None or f.describe(path) != 'group':
-            return None
-        names, _ = h5vectors.group_links(f.node(path))
-        present = {int(n) for n in names if n.isdigit()}
-        have = [int(i) for i in ids if int(i) in present]
-        return [(s.id, s.nodes, s.edges) for s in f.skeletons(path, have)]
-    return morphometry.ObjectSources(per_region, voxel_counts, axes, positions, skeletons)
+    return morphometry.authors_sources(opened, per_region, (one[1:] - one[0]).T,
+                                       sw.scene_points)
 
 
 def register_table_command(logger):

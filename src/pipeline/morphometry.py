@@ -20,6 +20,8 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..errors import InputError
+from ..formats import h5matrices
+from ..formats.objectfiles import authors
 from .tables import Table
 from .wiring import CLASSES, NOUNS, POST, PRE, counted
 
@@ -43,6 +45,30 @@ class ObjectSources:
     axes: np.ndarray
     positions: Optional[Callable] = None
     skeletons: Optional[Callable] = None
+
+
+def authors_sources(files, per_region, axes, to_scene):
+    """The ObjectSources of the authors' files ``files`` ({'segments' | 'axons' |
+    'dendrites': open formats/objectfiles/authors.AuthorsFile}, those there are),
+    ``per_region(name)`` and ``to_scene`` (1-based voxel x, y, z -> scene)."""
+    voxel_counts = positions = None
+    segments = files.get('segments')
+    if segments is not None:
+        voxel_counts = np.r_[0, np.asarray(segments.node('/segments/voxelCount')[()],
+                                           np.int64)]
+
+        def positions(regions):
+            return to_scene(segments.region_positions(regions))
+
+    def skeletons(name, ids):
+        kind, path = authors.SKELETONS[name]
+        f = files.get(kind)
+        if f is None or f.describe(path) != 'group':
+            return None
+        group = f.node(path)
+        return h5matrices.read_skeletons(f.path, f.file, group, ids)
+    return ObjectSources(per_region, voxel_counts, np.asarray(axes, np.float64), positions,
+                         skeletons)
 
 
 def path_lengths(skeletons, axes):
