@@ -1,76 +1,85 @@
-"""Matrices in the subgroups of an HDF5 group, read at the speed of the disk: the
-authors' skeletons (``/axons/skeleton/<n>/nodes``, ``edges``: MATLAB k x 3 and k x 2
-matrices, stored (3, k) and (2, k) as h5py sees them), 300,000 groups of three datasets
-each, which one by one through h5py take most of a minute.  Read as formats/h5vectors.py
-reads a group of vectors: the links of the whole group listed in one H5Lvisit, the
-object headers and the data of contiguous datasets read in large blocks and decoded with
-numpy (h5vectors' decoder, told to accept 2-D datasets of the expected rows), the rest
-through h5py one dataset at a time.  Pure: numpy, h5py.
+"""Matrices in the subgroups of an HDF5 group, read in bulk: the authors' skeletons
+(``/axons/skeleton/<n>/nodes``, ``edges``: MATLAB k x 3 and k x 2 matrices, stored (3, k)
+and (2, k) as h5py sees them), 300,000 groups of three datasets, which h5py's Dataset
+objects read one by one in most of a minute.  Only finding each dataset's object header
+goes through the HDF5 library (the subgroup opened, two links looked up: H5Lvisit over
+the whole group is slower still); the headers and the data of contiguous datasets are
+then read in large blocks and decoded with numpy by formats/h5vectors.py's decoder (told
+to accept 2-D datasets of the expected rows), the rest read through h5py one at a time,
+and every skeleton is laid out, checked and returned at once (``SkeletonSet``), without
+a Python loop over the objects.  Pure: numpy, h5py.
 """
 
 import os
+from typing import NamedTuple
 
 import h5py
 import numpy as np
-from h5py import h5l
+from h5py import h5g, h5l
 
 from ..errors import InputError
 from .h5vectors import (INT64_MAX, TYPES, UNREADABLE, FileGeometry, _common_type,
                         _decode_headers, _gather, hdf5_reason)
 
+MEMBERS = {'nodes': 3, 'edges': 2}
 
-def read_matrices(path, h5file, group, names, members, report=None):
-    """{member: {name: (k, rows) array}} of the datasets ``<name>/<member>`` of ``group``
-    for each name in ``names`` that has one, ``members`` {member: rows} (the authors'
-    skeletons: {'nodes': 3, 'edges': 2}).  A dataset that is not a 2-D array of ``rows``
-    rows of numbers is an InputError naming it.  ``report(done, total)``."""
-    wanted = {str(n): n for n in names}
-    links = {m: ([], []) for m in members}
+
+class SkeletonSet(NamedTuple):
+    """Skeletons of many objects: ``ids`` (n,), ``node_starts`` (n + 1,: the nodes of
+    object k are rows node_starts[k]:node_starts[k + 1]), ``nodes`` (N, 3) float64 1-based
+    voxel x, y, z, ``edges`` (M, 2) int64 indices into ``nodes`` (self-connections left
+    out) and ``edge_owner`` (M,) the index into ``ids`` of each edge's object."""
+    ids: np.ndarray
+    node_starts: np.ndarray
+    nodes: np.ndarray
+    edges: np.ndarray
+    edge_owner: np.ndarray
+
+    def skeleton(self, k):
+        """(nodes, 0-based local edges) of object k (an index into ids)."""
+        lo, hi = int(self.node_starts[k]), int(self.node_starts[k + 1])
+        return self.nodes[lo:hi], self.edges[self.edge_owner == k] - lo
+
+
+def _links(group, ids, where):
+    """{member: (ids, object header addresses)} of the ``<id>/<member>`` datasets; an id
+    with no subgroup is left out, a subgroup without a member is an error."""
+    gid = group.id
     HARD = h5l.TYPE_HARD
-
-    def visit(link, info):
-        head, _, tail = link.decode('utf-8', 'surrogateescape').rpartition('/')
-        if tail in links and head in wanted:
-            found, addresses = links[tail]
-            found.append(head)
+    out = {m: ([], []) for m in MEMBERS}
+    for i in ids:
+        name = b'%d' % i
+        try:
+            sub = h5g.open(gid, name)
+        except (KeyError, ValueError, RuntimeError, OSError):
+            if gid.links.exists(name):
+                raise InputError('%s/%d is not a group of a skeleton\'s datasets' % (where, i))
+            continue
+        for member, (found, addresses) in out.items():
+            try:
+                info = sub.links.get_info(member.encode())
+            except (KeyError, ValueError, RuntimeError, OSError):
+                raise InputError('%s/%d has no dataset %s' % (where, i, member))
+            found.append(i)
             addresses.append(info.u if info.type == HARD and 0 <= info.u <= INT64_MAX
                              else -1)
-    group.id.links.visit(visit, info=True)
-    geometry = FileGeometry(path, h5file)
-    out = {}
-    for member, rows in members.items():
-        found, addresses = links[member]
-        out[member] = _read(path, geometry, group, found, np.array(addresses, np.int64),
-                            member, rows, wanted, report)
     return out
 
 
-def _read(path, geometry, group, found, addresses, member, rows, wanted, report):
-    n = len(found)
+def _read(path, geometry, group, ids, addresses, member, rows, where):
+    """(values, starts, lengths) of datasets ``<id>/<member>``: each the (rows, k) data
+    of one dataset, flat, at values[starts[j]:starts[j] + lengths[j]]."""
+    n = len(ids)
     if geometry.supported and n:
         info = _decode_headers(path, geometry, addresses, matrix_rows=rows)
     else:
         info = dict(code=np.full(n, -1, np.int64), count=np.zeros(n, np.int64))
     decoded = (info['code'] >= 0) & (info['count'] > 0)
-    lengths = np.where(decoded, info['count'], 0)
-    ends = np.cumsum(lengths)
-    starts = ends - lengths
-    present = np.unique(info['code'][decoded])
-    dtype = _common_type([TYPES[c] for c in present.tolist()]) if present.size else \
-        np.dtype(np.float64)
-    values = np.empty(int(ends[-1]) if n else 0, dtype)
-    fast = np.flatnonzero(decoded)
-    if fast.size:
-        _gather(path, info, fast, starts, values, report, 0, n)
-    out = {}
-    prefix = '%s %s/' % (os.path.basename(path), group.name.rstrip('/'))
-    for k, name in enumerate(found):
-        if decoded[k]:
-            out[wanted[name]] = values[starts[k]:ends[k]].reshape(rows, -1).T
-            continue
-        label = '%s%s/%s' % (prefix, name, member)
+    slow = {}
+    for k in np.flatnonzero(~decoded).tolist():
+        label = '%s/%d/%s' % (where, ids[k], member)
         try:
-            ds = group['%s/%s' % (name, member)]
+            ds = group['%d/%s' % (ids[k], member)]
             a = np.asarray(ds[()]) if isinstance(ds, h5py.Dataset) else None
         except UNREADABLE as e:
             raise InputError('%s cannot be read: %s' % (label, hdf5_reason(e)))
@@ -79,36 +88,73 @@ def _read(path, geometry, group, found, addresses, member, rows, wanted, report)
                              ' %d matrix that way)' % (label, 'a group' if a is None else
                                                       ' x '.join(map(str, a.shape)),
                                                       rows, rows))
-        out[wanted[name]] = a.T
-    return out
+        slow[k] = a.reshape(-1)
+    lengths = np.where(decoded, info['count'], 0)
+    for k, a in slow.items():
+        lengths[k] = a.size
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    present = np.unique(info['code'][decoded])
+    dtype = _common_type([TYPES[c] for c in present.tolist()]
+                         + [a.dtype for a in slow.values()]) if n else np.dtype(np.float64)
+    values = np.empty(int(ends[-1]) if n else 0, dtype)
+    fast = np.flatnonzero(decoded)
+    if fast.size:
+        _gather(path, info, fast, starts, values, None, 0, n)
+    for k, a in slow.items():
+        values[starts[k]:ends[k]] = a
+    return values, starts, lengths
 
 
-def read_skeletons(path, h5file, group, ids, report=None):
-    """[(id, nodes (k, 3) float64 1-based voxel x, y, z, edges (m, 2) 0-based node
-    indices, self-connections left out)] of the skeletons ``ids`` that ``group`` (the
-    authors' /axons/skeleton) has, in the order of ``ids``; checked as
+def _rows(values, starts, lengths, rows):
+    """The (k, rows) matrices stored (rows, k) at ``starts``, stacked: ((sum k, rows),
+    k per matrix)."""
+    k = lengths // rows
+    total = int(k.sum())
+    owner = np.repeat(np.arange(k.size), k)
+    local = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(k) - k, k)
+    index = (starts[owner] + local)[:, None] + np.arange(rows)[None, :] * k[owner][:, None]
+    return values[index], k
+
+
+def read_skeletons(path, h5file, group, ids):
+    """The SkeletonSet of the skeletons ``ids`` that ``group`` (the authors'
+    /axons/skeleton) has, in the order of ``ids``: each ``<id>/nodes`` (3 x k, 1-based
+    x, y, z) and ``<id>/edges`` (2 x m, 1-based node indices), checked as
     objectfiles/authors.py ``AuthorsFile.skeletons`` checks one."""
-    ids = [int(i) for i in ids]
-    read = read_matrices(path, h5file, group, ids, {'nodes': 3, 'edges': 2}, report)
-    nodes_of, edges_of = read['nodes'], read['edges']
-    out = []
     where = '%s %s' % (os.path.basename(path), group.name.rstrip('/'))
-    for i in ids:
-        if i not in nodes_of:
-            continue
-        if i not in edges_of:
-            raise InputError('%s/%d has no dataset edges' % (where, i))
-        nodes = nodes_of[i].astype(np.float64)
-        edges = edges_of[i]
-        if not np.isfinite(nodes).all():
-            raise InputError('%s/%d/nodes holds values that are not finite' % (where, i))
-        if edges.dtype.kind == 'f' and not np.all(edges == np.floor(edges)):
+    links = _links(group, [int(i) for i in ids], where)
+    geometry = FileGeometry(path, h5file)
+    read = {}
+    for member, rows in MEMBERS.items():
+        found, addresses = links[member]
+        values, starts, lengths = _read(path, geometry, group, found,
+                                        np.array(addresses, np.int64), member, rows, where)
+        read[member] = _rows(values, starts, lengths, rows)
+    found = np.array(links['nodes'][0], np.int64)
+    (nodes, node_counts), (edges, edge_counts) = read['nodes'], read['edges']
+    nodes = nodes.astype(np.float64)
+    if not np.isfinite(nodes).all():
+        k = int(np.repeat(np.arange(found.size), node_counts)[
+            np.flatnonzero(~np.isfinite(nodes).all(axis=1))[0]])
+        raise InputError('%s/%d/nodes holds values that are not finite' % (where, found[k]))
+    owner = np.repeat(np.arange(found.size), edge_counts)
+    if edges.dtype.kind == 'f':
+        bad = np.flatnonzero((edges != np.floor(edges)).any(axis=1))
+        if bad.size:
+            e = edges[bad[0]]
             raise InputError('%s/%d/edges holds %r, not a node index (edges join nodes 1,'
-                             ' 2, ...)' % (where, i, float(edges[edges != np.floor(edges)][0])))
-        if edges.size and (edges.min() < 1 or edges.max() > len(nodes)):
-            raise InputError('%s/%d/edges names node %d; the skeleton has nodes 1 to %d'
-                             % (where, i, int(edges.max() if edges.max() > len(nodes)
-                                              else edges.min()), len(nodes)))
-        edges = edges.astype(np.int64) - 1
-        out.append((i, nodes, edges[edges[:, 0] != edges[:, 1]]))
-    return out
+                             ' 2, ...)' % (where, found[owner[bad[0]]],
+                                           float(e[e != np.floor(e)][0])))
+    edges = edges.astype(np.int64)
+    limit = node_counts[owner][:, None]
+    bad = np.flatnonzero(((edges < 1) | (edges > limit)).any(axis=1))
+    if bad.size:
+        e, k = edges[bad[0]], owner[bad[0]]
+        raise InputError('%s/%d/edges names node %d; the skeleton has nodes 1 to %d'
+                         % (where, found[k], int(e.max() if e.max() > node_counts[k]
+                                                 else e.min()), node_counts[k]))
+    node_starts = np.r_[0, np.cumsum(node_counts)].astype(np.int64)
+    edges = edges - 1 + node_starts[owner][:, None]
+    keep = edges[:, 0] != edges[:, 1]
+    return SkeletonSet(found, node_starts, nodes, edges[keep], owner[keep])

@@ -37,9 +37,8 @@ class ObjectSources:
     (the segmentation's per-region attribute, or None), ``voxel_counts`` (per region id,
     index 0 = region 0; None without segments.hdf5), ``axes`` (3 x 3: the scene vector of
     one voxel step along x, y, z, columns), ``positions(regions)`` ((n, 3) scene
-    coordinates of a voxel in each region, or None) and ``skeletons(name, ids)`` ([(id,
-    nodes (k, 3) 1-based voxel x, y, z, edges (m, 2) 0-based)], or None without
-    skeletons)."""
+    coordinates of a voxel in each region, or None) and ``skeletons(name, ids)`` (a
+    formats/h5matrices.py SkeletonSet, or None without skeletons)."""
     per_region: Callable
     voxel_counts: Optional[np.ndarray]
     axes: np.ndarray
@@ -72,16 +71,14 @@ def authors_sources(files, per_region, axes, to_scene):
 
 
 def path_lengths(skeletons, axes):
-    """{id: path length in um} of skeletons [(id, nodes, edges)]: the sum of the edges'
-    lengths in scene units (nm) / 1000."""
-    axes = np.asarray(axes, np.float64)
-    out = {}
-    for object_id, nodes, edges in skeletons:
-        edges = np.asarray(edges, np.int64).reshape(-1, 2)
-        steps = (np.asarray(nodes, np.float64)[edges[:, 1]]
-                 - np.asarray(nodes, np.float64)[edges[:, 0]]) @ axes.T
-        out[int(object_id)] = float(np.sqrt((steps * steps).sum(axis=1)).sum()) / 1000.0
-    return out
+    """(ids, path lengths in um) of a formats/h5matrices.py SkeletonSet: per object the
+    sum of its edges' lengths in scene units (nm) / 1000."""
+    nodes = skeletons.nodes
+    steps = (nodes[skeletons.edges[:, 1]] - nodes[skeletons.edges[:, 0]]) @ \
+        np.asarray(axes, np.float64).T
+    lengths = np.bincount(skeletons.edge_owner, weights=np.sqrt((steps * steps).sum(axis=1)),
+                          minlength=skeletons.ids.size)
+    return skeletons.ids, lengths / 1000.0
 
 
 def all_ids(wiring, name, per_region):
@@ -148,29 +145,23 @@ def _lengths(wiring, name, ids, sources, notes):
     """Path length (um) per object; NaN where there is no skeleton."""
     out = np.full(ids.size, np.nan)
     skeleton_of = {'axon': 'axon', 'dendrite': 'dendrite', 'neuron': 'dendrite'}.get(name)
-    if skeleton_of is None or sources.skeletons is None:
-        if skeleton_of is not None:
-            notes.append('no skeletons: path lengths unknown')
+    if skeleton_of is None:
         return out
     if name == 'neuron':
         neuron = np.asarray(wiring.dendrite_neuron, np.int64)
-        dendrites = np.flatnonzero(np.isin(neuron, ids)) + 1
-        found = sources.skeletons('dendrite', dendrites)
-        if found is None:
-            notes.append('no skeletons: path lengths unknown')
-            return out
-        lengths = path_lengths(found, sources.axes)
-        keys = np.array([neuron[d - 1] for d in lengths], np.int64)
-        sums = _per_object(keys, ids, np.array(list(lengths.values()), np.float64))
-        has = _per_object(keys, ids) > 0
-        return np.where(has, sums, np.nan)
-    found = sources.skeletons(name, ids)
+        wanted = np.flatnonzero(np.isin(neuron, ids)) + 1
+    else:
+        wanted = ids
+    found = sources.skeletons(skeleton_of, wanted) if sources.skeletons else None
     if found is None:
         notes.append('no skeletons: path lengths unknown')
         return out
-    lengths = path_lengths(found, sources.axes)
-    at = np.searchsorted(ids, np.array(list(lengths), np.int64))
-    out[at] = np.array(list(lengths.values()), np.float64)
+    owners, lengths = path_lengths(found, sources.axes)
+    if name == 'neuron':
+        owners = neuron[owners - 1]
+        sums = _per_object(owners, ids, lengths)
+        return np.where(_per_object(owners, ids) > 0, sums, np.nan)
+    out[np.searchsorted(ids, owners)] = lengths
     return out
 
 

@@ -48,24 +48,29 @@ def test_bulk_is_one_by_one(tmp_path):
     make(path)
     ids = [150, 7, 9, 11, 1, 2, 999, 200]
     got = bulk(path, ids)
-    assert [s[0] for s in got] == [150, 7, 9, 11, 1, 2, 200]
-    with AuthorsFile(path) as f:
-        want = f.skeletons('/axons/skeleton', [s[0] for s in got])
-    for (i, nodes, edges), w in zip(got, want):
-        assert i == w.id
-        assert nodes.dtype == np.float64 and np.array_equal(nodes, w.nodes)
-        assert np.array_equal(edges, w.edges)
-    # All of them, as the objects table reads them.
-    every = bulk(path, range(1, 201))
-    with AuthorsFile(path) as f:
-        want = f.skeletons('/axons/skeleton', range(1, 201))
-    assert all(np.array_equal(a[1], b.nodes) and np.array_equal(a[2], b.edges)
-               for a, b in zip(every, want))
+    assert got.ids.tolist() == [150, 7, 9, 11, 1, 2, 200]
+    assert got.nodes.dtype == np.float64
+    # All of them too, as the objects table reads them.
+    for asked in (got.ids.tolist(), list(range(1, 201))):
+        got = bulk(path, asked)
+        with AuthorsFile(path) as f:
+            want = f.skeletons('/axons/skeleton', asked)
+        assert got.ids.tolist() == [w.id for w in want]
+        for k, w in enumerate(want):
+            nodes, edges = got.skeleton(k)
+            assert np.array_equal(nodes, w.nodes)
+            assert np.array_equal(edges, w.edges)
 
 
 @pytest.mark.parametrize('damage,message', [
     (lambda g: g['5/edges'].__setitem__((0, 0), 99), 'skeleton/5/edges names node 99'),
     (lambda g: (g.__delitem__('6/edges')), 'skeleton/6 has no dataset edges'),
+    (lambda g: (g.__delitem__('4'), g.create_dataset('4', data=[1])),
+     'skeleton/4 is not a group'),
+    (lambda g: g['3/nodes'].__setitem__((0, 0), 0) or g.__setitem__(
+        '3/nodesf', g['3/nodes'][()].astype(float)) or g.__delitem__('3/nodes') or
+     g.move('3/nodesf', '3/nodes') or g['3/nodes'].__setitem__((1, 0), np.nan),
+     'skeleton/3/nodes holds values that are not finite'),
     (lambda g: (g.__delitem__('8/nodes'), g.create_dataset('8/nodes', data=np.ones((4, 2)))),
      'skeleton/8/nodes is 4 x 2, not 3 x k'),
 ])
@@ -90,6 +95,6 @@ def test_contiguous_matrices_are_decoded_not_read_one_by_one(tmp_path, monkeypat
         opened.append(name)
         return real(self, name)
     monkeypatch.setattr(h5py.Group, '__getitem__', getitem)
-    assert len(bulk(path, range(1, 201))) == 200
+    assert len(bulk(path, range(1, 201)).ids) == 200
     assert sorted(n for n in opened if '/' in str(n) and not str(n).startswith('/')) == \
         ['7/nodes', '9/edges']
