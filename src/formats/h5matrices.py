@@ -18,10 +18,14 @@ import numpy as np
 from h5py import h5g, h5l
 
 from ..errors import InputError
-from .h5vectors import (INT64_MAX, TYPES, UNREADABLE, FileGeometry, _common_type,
-                        _decode_headers, _gather, hdf5_reason)
+from .h5vectors import (INT64_MAX, TYPES, UNREADABLE, FileGeometry, _blocks, _common_type,
+                        _decode_headers, _gather, _pread_run, _u, group_links, hdf5_reason)
 
 MEMBERS = {'nodes': 3, 'edges': 2}
+# Bytes read of a subgroup's object header, symbol table node (its entries: 40 bytes
+# each with 8-byte offsets) and the names of its local heap.
+HEADER, SNOD, NAMES, ENTRY = 256, 8 + 4 * 40, 64, 40
+CHUNK = 65536               # subgroups decoded at once
 
 
 class SkeletonSet(NamedTuple):
@@ -41,13 +45,120 @@ class SkeletonSet(NamedTuple):
         return self.nodes[lo:hi], self.edges[self.edge_owner == k] - lo
 
 
-def _links(group, ids, where):
+def _read_at(fd, path, geometry, addresses, width):
+    """(n, width) bytes at each file address (relative to the base), read in large
+    blocks; zeros past the end of allocation or of the file, and for address -1."""
+    n = addresses.size
+    out = np.zeros((n, width), np.uint8)
+    size = min(os.fstat(fd).st_size, geometry.end)
+    absolute = addresses + geometry.base
+    ok = np.flatnonzero((addresses >= 0) & (absolute < size))
+    if not ok.size:
+        return out
+    order = ok[np.argsort(absolute[ok], kind='stable')]
+    starts = absolute[order]
+    ends = np.minimum(starts + width, size)
+    for i, j in _blocks(starts, np.maximum.accumulate(ends)):
+        lo, hi = int(starts[i]), int(ends[i:j].max())
+        # Zeros past the end: a field there reads zero, never another block.
+        buf = np.concatenate([_pread_run(fd, lo, hi - lo, path), np.zeros(width, np.uint8)])
+        buf[hi - lo:] = 0
+        out[order[i:j]] = np.lib.stride_tricks.sliding_window_view(buf, width)[
+            starts[i:j] - lo]
+    return out
+
+
+def _le(a, at, width):
+    """Little-endian unsigned integers of ``width`` bytes at column ``at`` of each row."""
+    out = np.zeros(a.shape[0], np.int64)
+    for b in reversed(range(width)):
+        out = (out << 8) | a[:, at + b].astype(np.int64)
+    return out
+
+
+def _signature(a, text):
+    return (a[:, :len(text)] == np.frombuffer(text, np.uint8)[None, :]).all(axis=1)
+
+
+def _symbol_tables(fd, path, geometry, addresses):
+    """Per subgroup header address: the addresses of its ``nodes`` and ``edges``
+    datasets, read from the group's symbol table (a version 1 object header with a
+    symbol table message; one B-tree leaf; one symbol table node; the local heap of the
+    names), -1 where anything is not so plain (the library finds those)."""
+    n = addresses.size
+    found = {m: np.full(n, -1, np.int64) for m in MEMBERS}
+    head = _read_at(fd, path, geometry, addresses, HEADER)
+    flat = head.reshape(-1)
+    pos = np.arange(n, dtype=np.int64) * HEADER
+    good = (head[:, 0] == 1) & (addresses >= 0)
+    nmsg = _u(flat, pos, 2, 2).astype(np.int64)
+    cursor = np.full(n, 16, np.int64)
+    tree = np.full(n, -1, np.int64)
+    heap = np.full(n, -1, np.int64)
+    for _ in range(int(nmsg[good].max()) if good.any() else 0):
+        r = np.flatnonzero(good & (tree < 0) & (cursor + 24 <= HEADER))
+        if not r.size:
+            break
+        kind = _u(flat, pos[r], cursor[r], 2).astype(np.int64)
+        size = _u(flat, pos[r], cursor[r] + 2, 2).astype(np.int64)
+        hit = r[kind == 0x11]
+        tree[hit] = _u(flat, pos[hit], cursor[hit] + 8, 8).astype(np.int64)
+        heap[hit] = _u(flat, pos[hit], cursor[hit] + 16, 8).astype(np.int64)
+        good[r[kind == 0x10]] = False                   # a continuation: the library's
+        cursor[r] += 8 + size
+    good &= (tree >= 0) & (heap >= 0) & (tree <= INT64_MAX) & (heap <= INT64_MAX)
+    # A B-tree of group nodes with one leaf: its one child is the symbol table node.
+    node = _read_at(fd, path, geometry, np.where(good, tree, -1), 40)
+    good &= _signature(node, b'TREE') & (node[:, 4] == 0) & (node[:, 5] == 0) & \
+        (_le(node, 6, 2) == 1)
+    snod = _read_at(fd, path, geometry, np.where(good, _le(node, 32, 8), -1), SNOD)
+    count = _le(snod, 6, 2)
+    good &= _signature(snod, b'SNOD') & (snod[:, 4] == 1) & (8 + ENTRY * count <= SNOD)
+    local = _read_at(fd, path, geometry, np.where(good, heap, -1), 32)
+    good &= _signature(local, b'HEAP')
+    data_size = np.minimum(_le(local, 8, 8), NAMES)
+    data = _read_at(fd, path, geometry, np.where(good, _le(local, 24, 8), -1), NAMES)
+    rows = np.arange(n)
+    for e in range(int(count[good].max()) if good.any() else 0):
+        offset = _le(snod, 8 + ENTRY * e, 8)
+        header = _le(snod, 16 + ENTRY * e, 8)
+        for member in MEMBERS:
+            name = np.frombuffer(member.encode() + b'\0', np.uint8)
+            same = good & (e < count) & (offset + name.size <= data_size)
+            for k, byte in enumerate(name.tolist()):
+                same &= data[rows, np.minimum(offset + k, NAMES - 1)] == byte
+            found[member][same] = header[same]
+    return found
+
+
+def _links(path, geometry, group, ids, where):
     """{member: (ids, object header addresses)} of the ``<id>/<member>`` datasets; an id
-    with no subgroup is left out, a subgroup without a member is an error."""
+    with no subgroup is left out, a subgroup without a member is an error.  Read from
+    the subgroups' symbol tables where they are plain (``_symbol_tables``), else through
+    the library, one subgroup at a time."""
     gid = group.id
     HARD = h5l.TYPE_HARD
     out = {m: ([], []) for m in MEMBERS}
-    for i in ids:
+    names, addresses = group_links(group)
+    where_is = dict(zip(names, addresses.tolist()))
+    asked = np.array([where_is.get(str(i), -1) for i in ids], np.int64)
+    plain = {m: np.full(asked.size, -1, np.int64) for m in MEMBERS}
+    if geometry.supported and asked.size:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            for lo in range(0, asked.size, CHUNK):
+                part = _symbol_tables(fd, path, geometry, asked[lo:lo + CHUNK])
+                for m in MEMBERS:
+                    plain[m][lo:lo + CHUNK] = part[m]
+        finally:
+            os.close(fd)
+    both = (plain['nodes'] >= 0) & (plain['edges'] >= 0)
+    for k, i in enumerate(ids):
+        if both[k]:
+            for member, (found, addrs) in out.items():
+                found.append(i)
+                addrs.append(int(plain[member][k]))
+            continue
         name = b'%d' % i
         try:
             sub = h5g.open(gid, name)
@@ -55,13 +166,13 @@ def _links(group, ids, where):
             if gid.links.exists(name):
                 raise InputError('%s/%d is not a group of a skeleton\'s datasets' % (where, i))
             continue
-        for member, (found, addresses) in out.items():
+        for member, (found, addrs) in out.items():
             try:
                 info = sub.links.get_info(member.encode())
             except (KeyError, ValueError, RuntimeError, OSError):
                 raise InputError('%s/%d has no dataset %s' % (where, i, member))
             found.append(i)
-            addresses.append(info.u if info.type == HARD and 0 <= info.u <= INT64_MAX
+            addrs.append(info.u if info.type == HARD and 0 <= info.u <= INT64_MAX
                              else -1)
     return out
 
@@ -123,8 +234,8 @@ def read_skeletons(path, h5file, group, ids):
     x, y, z) and ``<id>/edges`` (2 x m, 1-based node indices), checked as
     objectfiles/authors.py ``AuthorsFile.skeletons`` checks one."""
     where = '%s %s' % (os.path.basename(path), group.name.rstrip('/'))
-    links = _links(group, [int(i) for i in ids], where)
     geometry = FileGeometry(path, h5file)
+    links = _links(path, geometry, group, [int(i) for i in ids], where)
     read = {}
     for member, rows in MEMBERS.items():
         found, addresses = links[member]

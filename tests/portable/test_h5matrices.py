@@ -21,9 +21,9 @@ def skeletons(n, rng):
         yield layout.Skeleton(nodes, edges, np.arange(1, size + 1))
 
 
-def make(path, n=200):
+def make(path, n=200, libver=None):
     rng = np.random.default_rng(3)
-    with h5py.File(path, 'w') as f:
+    with h5py.File(path, 'w', libver=libver) as f:
         layout.write_skeletons(f, '/axons/skeleton', skeletons(n, rng))
         layout.write_categorical(f, '/axons/class', np.ones(n), ('a',))
         layout.write_vectors(f, '/axons/agglomerate', [np.array([k + 1]) for k in range(n)])
@@ -62,6 +62,20 @@ def test_bulk_is_one_by_one(tmp_path):
             assert np.array_equal(edges, w.edges)
 
 
+def test_new_style_groups_through_the_library(tmp_path):
+    """Groups of the newer file format (link messages, version 2 headers) are not
+    decoded here: the library finds their datasets, with the same result."""
+    path = str(tmp_path / 'axons.hdf5')
+    make(path, 50, libver='latest')
+    got = bulk(path, range(1, 51))
+    with AuthorsFile(path) as f:
+        want = f.skeletons('/axons/skeleton', range(1, 51))
+    assert got.ids.tolist() == list(range(1, 51))
+    for k, w in enumerate(want):
+        nodes, edges = got.skeleton(k)
+        assert np.array_equal(nodes, w.nodes) and np.array_equal(edges, w.edges)
+
+
 @pytest.mark.parametrize('damage,message', [
     (lambda g: g['5/edges'].__setitem__((0, 0), 99), 'skeleton/5/edges names node 99'),
     (lambda g: (g.__delitem__('6/edges')), 'skeleton/6 has no dataset edges'),
@@ -85,7 +99,8 @@ def test_damaged_skeletons_are_refused(tmp_path, damage, message):
 
 def test_contiguous_matrices_are_decoded_not_read_one_by_one(tmp_path, monkeypatch):
     """Only the datasets the decoder cannot read (chunked, compressed) go through h5py;
-    float nodes stored contiguously are decoded."""
+    float nodes stored contiguously are decoded; subgroups are found through their
+    symbol tables, not opened."""
     path = str(tmp_path / 'axons.hdf5')
     make(path)
     opened = []
@@ -95,6 +110,17 @@ def test_contiguous_matrices_are_decoded_not_read_one_by_one(tmp_path, monkeypat
         opened.append(name)
         return real(self, name)
     monkeypatch.setattr(h5py.Group, '__getitem__', getitem)
+    groups = []
+    real_open = h5matrices.h5g.open
+
+    def open_group(*args):
+        groups.append(args[1])
+        return real_open(*args)
+    monkeypatch.setattr(h5matrices.h5g, 'open', open_group)
     assert len(bulk(path, range(1, 201)).ids) == 200
+    # The symbol tables are decoded: the library opens no subgroup (asked for one with
+    # no skeleton, it looks).
+    assert groups == []
+    assert len(bulk(path, [5, 201]).ids) == 1 and groups == [b'201']
     assert sorted(n for n in opened if '/' in str(n) and not str(n).startswith('/')) == \
         ['7/nodes', '9/edges']
