@@ -6,6 +6,7 @@ and saved as CSV or TSV.
     connectome table SEGMENTATION matrix FROM TO [of [CLASS] IDS] [onto [CLASS] IDS]
         [by count|asi]
     connectome table SEGMENTATION objects CLASS [IDS|all]
+    connectome table SEGMENTATION objects dendrite of neuron IDS
         ... [from FOLDER] [sortBy COLUMN] [top N] [save FILE]
 
 The tables are pipeline/tables.py and pipeline/morphometry.py; this module parses, reads
@@ -188,7 +189,18 @@ def _make(sw, kind, subject, of, onto, types, direction, by):
             pure_wiring.CLASSES)))
     with contextlib.ExitStack() as files:
         sources = _object_sources(sw, files)
-        if len(subject) == 1 or subject[1].lower() == 'all':
+        if of is not None and name == 'dendrite' and (of[0] or '') == 'neuron' \
+                and len(subject) == 1:
+            # The dendrites of some neurons: the files say each dendrite's neuron.
+            neurons = _ranges(w, 'neuron', of[1])
+            ids = np.flatnonzero(partners.in_ranges(w.dendrite_neuron, neurons)) + 1
+            if not ids.size:
+                raise InputError('no dendrite is of neuron %s' % of[1])
+        elif of is not None or onto is not None or types:
+            raise InputError('an objects table picks its objects by id (objects CLASS'
+                             ' IDS), or the dendrites of neurons (objects dendrite of'
+                             ' neuron IDS)')
+        elif len(subject) == 1 or subject[1].lower() == 'all':
             ids = morphometry.all_ids(w, name, sources.per_region(name))
         else:
             ranges = _ranges(w, name, subject[1])

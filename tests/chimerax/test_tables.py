@@ -207,6 +207,12 @@ def test_objects_tables_are_the_truth(session, run, demo, tmp_path):
     assert table.column('pathlength_um')[0] == pytest.approx(
         sum(lengths[d] for d in dendrites.tolist()), rel=1e-5)
     assert table.column('inputs')[0] == np.count_nonzero(t['synapse_neuron'] == 1)
+    # The dendrites of a neuron, each with its spine density.
+    table = run('connectome table %s objects dendrite of neuron 1 sortBy spines_per_um'
+                % demo['seg'])
+    assert sorted(table.column('id').tolist()) == dendrites.tolist()
+    density = table.column('spines_per_um')
+    assert (np.diff(density[np.isfinite(density)]) <= 0).all()
 
 
 def test_counts_agree_across_commands(session, run, demo, window, settings):
@@ -255,6 +261,8 @@ def test_counts_agree_across_commands(session, run, demo, window, settings):
     ('matrix axon dendrite of 1', None),
     ('synapses sortBy colour', 'the synapses table has no column colour'),
     ('synapses type kiss', 'no synapse type kiss'),
+    ('objects dendrite of neuron 99', 'no neuron has id 99'),
+    ('objects axon onto neuron 1', 'an objects table picks its objects by id'),
 ])
 def test_bad_arguments_name_the_problem(session, run, demo, args, message):
     from chimerax.core.errors import UserError
