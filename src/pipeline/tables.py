@@ -29,7 +29,7 @@ PARTNER_COLUMNS = ('class', 'id', 'category', 'synapses', 'asiarea')
 # What a matrix's rows (presynaptic) and columns (postsynaptic) may be: objects of a
 # class, or categories.
 MATRIX_FROM = ('axon', 'axonclass')
-MATRIX_TO = ('dendrite', 'spinehead', 'neuron', 'dendriteclass', 'type')
+MATRIX_TO = ('dendrite', 'spinehead', 'neuron', 'dendriteclass', 'synapsetype')
 MATRIX_BY = ('count', 'asi')
 MATRIX_CELLS = 10_000_000       # beyond this a dense matrix is refused (pick with of/onto)
 SHOWN_ROWS = 100                # rows shown in the log; save FILE writes them all
@@ -190,8 +190,10 @@ def partner_table(wiring, name, object_id, direction='both'):
 def _side(wiring, name):
     """(per-synapse keys, label of key k) of a matrix side: object ids or category
     codes."""
-    if name in ('axonclass', 'dendriteclass', 'type'):
-        return wiring.codes(name).astype(np.int64), lambda keys: names_of(wiring, name, keys)
+    if name in ('axonclass', 'dendriteclass', 'synapsetype'):
+        category = 'type' if name == 'synapsetype' else name
+        return wiring.codes(category).astype(np.int64), \
+            lambda keys: names_of(wiring, category, keys)
     return wiring.ids(name).astype(np.int64), lambda keys: np.array(
         [str(k) for k in keys.tolist()], dtype=object)
 
@@ -199,7 +201,7 @@ def _side(wiring, name):
 def matrix_table(wiring, source, target, picked, by='count', title=''):
     """The connectivity matrix of the synapses picked: one row per ``source`` (an axon
     or an axon class: presynaptic), one column per ``target`` (a dendrite, spine head,
-    neuron, dendrite class or synapse type), each cell the synapses between them
+    neuron, dendrite class or synapse type: synapsetype), each cell the synapses between them
     (``by`` count) or the sum of their ASI areas (um^2, ``by`` asi).  Synapses with no
     such partner (id or category 0) are left out."""
     if source not in MATRIX_FROM:

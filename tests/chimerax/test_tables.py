@@ -136,6 +136,20 @@ def test_matrices_are_the_truth(session, run, demo, tmp_path):
         {k: v for k, v in want.items() if v}, rel=1e-5)
 
 
+def test_matrix_of_synapse_types(session, run, demo):
+    """Which axon classes make spine and shaft synapses: axon classes x synapse types."""
+    t = demo['expected']
+    table = run('connectome table %s matrix axonclass synapsetype' % demo['seg'])
+    want = {}
+    for k in np.flatnonzero(t['synapse_axon'] > 0).tolist():
+        key = (t['axon_classes'][t['axon_class'][t['synapse_axon'][k] - 1] - 1],
+               t['synapse_types'][t['synapse_type'][k] - 1])
+        want[key] = want.get(key, 0) + 1
+    got = {(a, c): int(table.column(c)[i]) for i, a in enumerate(
+        table.column('axonclass').tolist()) for c in table.columns[1:]}
+    assert {k: v for k, v in got.items() if v} == want
+
+
 def tile_voxels(data, size):
     """Voxels per region, counted in the demo's segmentation tiles."""
     counts = np.zeros(size, np.int64)
