@@ -174,9 +174,7 @@ def _make(sw, kind, subject, of, onto, types, direction, by):
             raise InputError('a matrix is FROM TO: axon dendrite, axonclass dendriteclass'
                              ' ...')
         source, target = subject[0].lower(), subject[1].lower()
-        for name, allowed in ((source, tables.MATRIX_FROM), (target, tables.MATRIX_TO)):
-            if name not in allowed:
-                tables.matrix_table(w, source, target, np.zeros(w.count, bool))
+        tables.check_matrix(source, target)
         mask, words = _pick(w, of, onto, types,
                             source if source in pure_wiring.CLASSES else None,
                             target if target in pure_wiring.CLASSES else None)

@@ -198,12 +198,8 @@ def _side(wiring, name):
         [str(k) for k in keys.tolist()], dtype=object)
 
 
-def matrix_table(wiring, source, target, picked, by='count', title=''):
-    """The connectivity matrix of the synapses picked: one row per ``source`` (an axon
-    or an axon class: presynaptic), one column per ``target`` (a dendrite, spine head,
-    neuron, dendrite class or synapse type: synapsetype), each cell the synapses between them
-    (``by`` count) or the sum of their ASI areas (um^2, ``by`` asi).  Synapses with no
-    such partner (id or category 0) are left out."""
+def check_matrix(source, target):
+    """InputError unless a matrix may have rows ``source`` and columns ``target``."""
     if source not in MATRIX_FROM:
         raise InputError('a matrix\'s rows are presynaptic: %s, not %s%s'
                          % (' or '.join(MATRIX_FROM), source,
@@ -212,6 +208,15 @@ def matrix_table(wiring, source, target, picked, by='count', title=''):
     if target not in MATRIX_TO:
         raise InputError('a matrix\'s columns are postsynaptic: %s, not %s'
                          % (', '.join(MATRIX_TO), target))
+
+
+def matrix_table(wiring, source, target, picked, by='count', title=''):
+    """The connectivity matrix of the synapses picked: one row per ``source`` (an axon
+    or an axon class: presynaptic), one column per ``target`` (a dendrite, spine head,
+    neuron, dendrite class or synapse type: synapsetype), each cell the synapses between them
+    (``by`` count) or the sum of their ASI areas (um^2, ``by`` asi).  Synapses with no
+    such partner (id or category 0) are left out."""
+    check_matrix(source, target)
     rows, row_label = _side(wiring, source)
     cols, col_label = _side(wiring, target)
     keep = picked & (rows > 0) & (cols > 0)
