@@ -19,7 +19,7 @@ from h5py import h5g, h5l
 
 from ..errors import InputError
 from .h5vectors import (INT64_MAX, TYPES, UNREADABLE, FileGeometry, _blocks, _common_type,
-                        _decode_headers, _gather, _pread_run, _u, group_links, hdf5_reason)
+                        _decode_headers, _gather, _u, group_links, hdf5_reason)
 
 MEMBERS = {'nodes': 3, 'edges': 2}
 # Bytes read of a subgroup's object header, symbol table node (its entries: 40 bytes
@@ -61,8 +61,15 @@ def _read_at(fd, path, geometry, addresses, width):
     for i, j in _blocks(starts, np.maximum.accumulate(ends)):
         lo, hi = int(starts[i]), int(ends[i:j].max())
         # Zeros past the end: a field there reads zero, never another block.
-        buf = np.concatenate([_pread_run(fd, lo, hi - lo, path), np.zeros(width, np.uint8)])
-        buf[hi - lo:] = 0
+        buf = np.zeros(hi - lo + width, np.uint8)
+        view = memoryview(buf)
+        done = 0
+        while done < hi - lo:
+            got = os.preadv(fd, [view[done:hi - lo]], lo + done)
+            if got <= 0:
+                raise InputError('%s is truncated: it ends before byte %d that its HDF5'
+                                 ' metadata points to' % (path, lo + done), path)
+            done += got
         out[order[i:j]] = np.lib.stride_tricks.sliding_window_view(buf, width)[
             starts[i:j] - lo]
     return out
