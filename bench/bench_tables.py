@@ -73,6 +73,7 @@ t = time.perf_counter()
 top = synapses.sorted_by('asiarea').top(10)
 out['sorted'] = time.perf_counter() - t
 t = time.perf_counter()
+cpu = time.process_time()
 truth = np.load(args['truth'])
 files = {k: AuthorsFile(os.path.join(args['folder'], k + '.hdf5'))
          for k in ('segments', 'axons', 'dendrites')}
@@ -82,6 +83,7 @@ sources = morphometry.authors_sources(
 ids = morphometry.all_ids(w, 'axon', truth['axon'])
 objects = morphometry.objects_table(w, 'axon', ids, sources)
 out['objects'] = time.perf_counter() - t
+out['objects_cpu'] = time.process_time() - cpu
 out['check'] = dict(
     partners=sorted(zip(p.column('id').tolist(), p.column('synapses').tolist())),
     partners_axon=sorted(zip(pa.column('id').tolist(), pa.column('synapses').tolist())),
@@ -174,6 +176,7 @@ out['sorted'] = time.perf_counter() - t
 
 # Objects: each axon's agglomerate and skeleton read one dataset at a time.
 t = time.perf_counter()
+cpu = time.process_time()
 with h5py.File(os.path.join(folder, 'segments.hdf5'), 'r') as f:
     voxel_count = f['segments/voxelCount'][()].astype(np.int64)
     position = f['segments/position'][()]
@@ -194,6 +197,7 @@ with h5py.File(os.path.join(folder, 'axons.hdf5'), 'r') as f:
 objects = pd.DataFrame(rows, columns=['id', 'regions', 'voxels', 'pathlength_um', 'xmax'])
 objects['outputs'] = np.bincount(table['axon'], minlength=axon_class.size + 1)[1:]
 out['objects'] = time.perf_counter() - t
+out['objects_cpu'] = time.process_time() - cpu
 out['check'] = dict(
     partners=sorted((int(i), int(n)) for i, n in p['synapses'].items()),
     partners_axon=sorted((int(i), int(n)) for i, n in pa['synapses'].items()),
@@ -241,12 +245,16 @@ def main(flags):
         print('%-48s %10s %10s %8s  %s' % ('step', 'bundle', 'pandas', 'ratio', 'target'))
         for key, label in STEPS:
             target = OBJECTS_TARGET_S if key == 'objects' else \
-                None if key == 'load' else TABLE_TARGET_S
+                None if key in ('load', 'synapses_csv') else TABLE_TARGET_S
             mine, theirs = ours[key], plain[key]
             print('%-48s %9.3fs %9.3fs %7.2fx  %s'
                   % (label, mine, theirs, theirs / max(mine, 1e-9),
                      '' if target is None else '%s (%.0f s)' % (
                          'met' if mine <= target else 'MISSED', target)))
+        print('objects axon all, CPU time of the process (the machine is shared): bundle'
+              ' %.1f s, pandas %.1f s' % (ours['objects_cpu'], plain['objects_cpu']))
+        with open('/proc/loadavg') as f:
+            print('load average at the end: %s' % f.read().split()[0])
         print('peak memory: bundle %s, pandas %s (target %s: %s); answers equal (partners,'
               ' matrices, sorted rows, objects: rows, regions, voxels, outputs, path length,'
               ' box)' % (format_bytes(ours['peak_rss']), format_bytes(plain['peak_rss']),
