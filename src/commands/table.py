@@ -147,7 +147,7 @@ def connectome_table(session, segmentation, kind, subject=None, from_=None, of=N
         text += ' sortBy %s' % sort_by
     if top:
         text += ' top %d' % top
-    remember_table(session, ShownTable(table, seg, text))
+    remember_table(session, ShownTable(table, seg, text), sw.models)
     return table
 
 

@@ -381,9 +381,10 @@ class ConnectomeTool(ToolInstance):
     # -- the last table ------------------------------------------------------------------
 
     def show_table(self, shown):
+        """Show a ShownTable (session/tables.py), or none."""
         self._table = shown
-        fill_table(self.table_widget, self.table_label, shown.table)
-        self.export_button.setEnabled(True)
+        fill_table(self.table_widget, self.table_label, shown.table if shown else None)
+        self.export_button.setEnabled(shown is not None)
 
     def table_object(self, row, column):
         """(class, id) of the object of a row of the table widget: the object of the

@@ -223,10 +223,16 @@ def _build_table(tool):
 
 
 def fill_table(widget, label, table):
-    """Show a pipeline/tables.py Table: its first TABLE_ROWS rows, numbers sorting as
-    numbers; ``label`` says what it is and how many rows it has."""
+    """Show a pipeline/tables.py Table (None: no table): its first TABLE_ROWS rows,
+    numbers sorting as numbers; ``label`` says what it is and how many rows it has."""
     from Qt.QtCore import Qt
     from Qt.QtWidgets import QTableWidgetItem
+    if table is None:
+        widget.clear()
+        widget.setRowCount(0)
+        widget.setVisible(False)
+        label.setText('Table')
+        return
     shown = min(table.rows, TABLE_ROWS)
     widget.setSortingEnabled(False)
     widget.clear()

@@ -343,5 +343,9 @@ def test_panel_shows_the_last_table(session, run, demo, window, settings, tmp_pa
             panel.table_show_command(row, columns.index('neuron'))
         with pytest.raises(UserError, match='this row is no object'):
             panel.table_show_command(row, columns.index('type'))
+        # Closing its segmentation forgets the table (a later #2 is another model).
+        run('close #2')
+        assert not w.isVisible() and not panel.export_button.isEnabled()
+        assert panel.table_label.text() == 'Table'
     finally:
         panel.delete()
