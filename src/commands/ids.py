@@ -215,7 +215,8 @@ def _list(log, file):
     file.survey()                               # a clear error if it is no segmentation
     listed = file.listing()
     if listed:
-        lines = ['%s: %d regions, %s' % (d.name, d.length - 1, d.text)
+        kept = file.wiring()
+        lines = ['%s: %d regions, %s' % (d.name, d.length - 1, _counted(file, kept, d))
                  for d in file.describe()]
         log.info('Attributes of %s:\n  %s' % (path, '\n  '.join(lines)))
     else:
@@ -223,6 +224,14 @@ def _list(log, file):
                  ' connectome ids %s FOLDER for the authors\' files)'
                  % (path, os.path.basename(path), os.path.basename(path)))
     return listed
+
+
+def _counted(file, kept, described):
+    """What an array holds; a per-region synapse id counted as every command counts
+    synapses (pipeline/wiring.py RegionSynapses), when the wiring is kept."""
+    if kept is None or described.name not in wiring.SYNAPSE_ATTRIBUTES:
+        return described.text
+    return wiring.region_synapses(kept, file.read(described.name)).text()
 
 
 def _check_model_names(session, names, models):

@@ -263,9 +263,11 @@ def _u(buf, pos, at, width):
     return out
 
 
-def _decode_headers(path, geometry, addresses):
+def _decode_headers(path, geometry, addresses, matrix_rows=None):
     """Per dataset: ``code`` (index into TYPES, -1 where h5py must read it), ``count``
-    (elements), ``offset`` (absolute file offset of its contiguous data) and ``nbytes``."""
+    (elements), ``offset`` (absolute file offset of its contiguous data) and ``nbytes``.
+    With ``matrix_rows``, 2-D datasets of that many rows (as h5py sees them) are decoded
+    too, and only those: vectors are left to h5py (read_matrices)."""
     n = addresses.size
     out = dict(code=np.full(n, -1, np.int64), count=np.zeros(n, np.int64),
                offset=np.zeros(n, np.int64), nbytes=np.zeros(n, np.int64))
@@ -292,7 +294,8 @@ def _decode_headers(path, geometry, addresses):
             # block; every field read is then checked to lie inside its header.
             buf = np.concatenate([_pread_run(fd, lo, hi - lo, path),
                                   np.zeros(HEADER_WINDOW, np.uint8)])
-            _decode_block(buf, starts[i:j] - lo, room[i:j], hard[i:j], geometry, out)
+            _decode_block(buf, starts[i:j] - lo, room[i:j], hard[i:j], geometry, out,
+                          matrix_rows)
     finally:
         os.close(fd)
     code, offset, nbytes = out['code'], out['offset'], out['nbytes']
@@ -305,9 +308,9 @@ def _decode_headers(path, geometry, addresses):
     return out
 
 
-def _decode_block(buf, pos, room, rows, geometry, out):
+def _decode_block(buf, pos, room, rows, geometry, out, matrix_rows=None):
     """Decode the version 1 object headers at ``buf[pos]`` of datasets ``rows``, each
-    with ``room`` bytes before the end of allocation."""
+    with ``room`` bytes before the end of allocation (``matrix_rows``: _decode_headers)."""
     W = HEADER_WINDOW
     good = buf[pos] == 1                                 # version 1 object header
     nmsg = _u(buf, pos, 2, 2).astype(np.int64)
@@ -360,6 +363,7 @@ def _decode_block(buf, pos, room, rows, geometry, out):
     larger = np.zeros(r.size, np.int64)                  # dimensions longer than 1
     # Products are checked in floating point: a lying dimension must not wrap around.
     bound = np.ones(r.size, np.float64)
+    first = np.zeros(r.size, np.int64)                  # the first dimension
     for d in range(int(rank.max()) if r.size else 0):
         has = (d < rank) & (stype == 1)
         dim = np.where(has, _u(buf, p, dims_at + 8 * d, 8), np.uint64(1))
@@ -369,9 +373,15 @@ def _decode_block(buf, pos, room, rows, geometry, out):
         bound *= dim
         elements *= dim
         larger += dim > 1
+        if d == 0:
+            first = dim
     elements[stype == 2] = 0
-    # Not a vector (a 3 x k matrix of skeleton nodes): h5py reads it and names it.
-    good[r[(larger > 1) | (bound > geometry.end)]] = False
+    if matrix_rows is None:
+        # Not a vector (a 3 x k matrix of skeleton nodes): h5py reads it and names it.
+        good[r[(larger > 1) | (bound > geometry.end)]] = False
+    else:
+        good[r[(rank != 2) | (stype != 1) | (first != matrix_rows)
+               | (bound > geometry.end)]] = False
 
     # Datatype: little-endian fixed-point (1-8 bytes) or IEEE floating-point (4, 8).
     tp = type_at[r]
@@ -450,3 +460,4 @@ def _gather(path, info, rows, starts, values, report, done, total):
                 report(done, total)
     finally:
         os.close(fd)
+

@@ -19,17 +19,29 @@ Per synapse the authors' files give preAxonId, postDendriteId and postSpineHeadI
 a release lacks one, it is derived from the synapse's regions (preSegIds, postSegIds)
 through the per-region attribute (the axon of most of its regions).  A synapse's neuron
 is its dendrite's neuronId.  Ids are object ids (0 = none); synapse k is row k - 1.
+
+How everything is counted (one definition, used by ``connectome ids``' listing, the
+panel, ``synapses``, ``partners`` and ``table``; the help page says the same):
+a *synapse* is one row of the authors' synapses file, so the number of synapses is the
+number of rows (``Wiring.count``); a *partner* of an object is an object on the other side
+of at least one of its synapses (id 0, "none", is no partner), and the synapses between
+two partners are the rows naming both.  The per-region attributes presynapse and
+postsynapse (*presynapse per region*) can give a region one synapse id only: a region
+listed by several synapses (a bouton making a second contact) holds the lowest of their
+ids, so fewer synapses own a region than there are synapses (``RegionSynapses``).
 Pure: numpy, h5py.
 """
 
 import json
 import os
+from dataclasses import dataclass
 
 import h5py
 import numpy as np
 
 from ..errors import InputError
 from ..formats.objectfiles import authors
+from .classes import object_count
 
 GROUP = '.connectome'               # under /attributes
 VERSION = 1
@@ -53,6 +65,8 @@ CLASSES = PRE + POST
 CATEGORIES = ('type', 'axonclass', 'dendriteclass')
 NOUNS = {'spinehead': 'spine head', 'axon': 'axon', 'dendrite': 'dendrite',
          'neuron': 'neuron'}
+# Per-region attributes whose values are synapse ids (RegionSynapses counts them).
+SYNAPSE_ATTRIBUTES = ('presynapse', 'postsynapse')
 
 
 class Wiring:
@@ -141,6 +155,30 @@ class Wiring:
                    counted(_distinct(self.dendrite), 'dendrite'),
                    counted(_distinct(self.spinehead), 'spine head'),
                    counted(_distinct(self.neuron), 'neuron')))
+
+
+@dataclass(frozen=True)
+class RegionSynapses:
+    """How many synapses a per-region synapse attribute (presynapse, postsynapse) stands
+    for: ``synapses``, the rows of the synapses file, and ``owning``, those whose id some
+    region holds (a region on several synapses holds the lowest id)."""
+    synapses: int
+    owning: int
+
+    def text(self):
+        """'9 synapses (7 own a region: a region on several synapses holds the lowest
+        id)', or '9 synapses' when every one owns a region."""
+        text = counted(self.synapses, 'synapse')
+        if self.owning != self.synapses:
+            text += (' (%d own a region: a region on several synapses holds the lowest'
+                     ' id)' % self.owning)
+        return text
+
+
+def region_synapses(wiring, values):
+    """The RegionSynapses of per-region synapse ids ``values`` (presynapse or
+    postsynapse) made from the same files as ``wiring``."""
+    return RegionSynapses(wiring.count, object_count(values))
 
 
 def object_values(per_object, ids):

@@ -13,20 +13,28 @@ the toolbar's are, so the log records it and can be replayed as a .cxc script; c
 colours, checked classes and the last choices are kept in the settings the commands
 share (session/settings.py).  The widgets are laid out by ui/panelwidgets.py.  Nothing
 here reads the volume: classes and counts come from the 1-D attribute arrays.
+The last ``connectome table`` shows in a sortable table (session/tables.py); a row
+double-clicked runs ``connectome show`` for its object, Export runs the table's command
+with ``save FILE``.
 """
 
 from chimerax.core.errors import UserError
 from chimerax.core.tools import ToolInstance
 
+from ..errors import InputError
 from ..pipeline import classes as pure
+from ..pipeline.wiring import CLASSES, SYNAPSE_ATTRIBUTES, region_synapses
 from ..session.classes import (attribute_info, category_attributes, class_values,
                                number_attributes, number_values, segmentation_classes)
 from ..session.coloring import category_colors, color_text
 from ..session.maps import open_volumes, segmentation_colored
 from ..session.readout import enable_readout
 from ..session.settings import connectome_settings
+from ..session.wiring import segmentation_wiring
 from . import commands
-from .panelwidgets import PARTNER_SHOWS, SURFACE_CHOICES, add_row, build, clear
+from ..session.tables import last_table, on_table
+from .panelwidgets import (PARTNER_SHOWS, SURFACE_CHOICES, add_row, build, clear,
+                           fill_table)
 
 TOOL_NAME = 'Connectome'
 
@@ -44,12 +52,16 @@ class ConnectomeTool(ToolInstance):
         self._class_rows = {}           # class -> Row
         self._category_rows = {}        # category of the chosen attribute -> Row
         self._rows_segmentation = ()    # the segmentation the rows were made for; () none yet
+        self._table = None              # the last table shown (session/tables.py ShownTable)
         build(self, self.tool_window.ui_area)
         self._refresh_models()
         from chimerax.core.models import ADD_MODELS, REMOVE_MODELS
         t = session.triggers
         self._handlers = [t.add_handler(ADD_MODELS, self._models_changed),
-                          t.add_handler(REMOVE_MODELS, self._models_changed)]
+                          t.add_handler(REMOVE_MODELS, self._models_changed),
+                         on_table(session, self.show_table)]
+        if last_table(session) is not None:
+            self.show_table(last_table(session))
         self.tool_window.manage('side')
         enable_readout(session)
 
@@ -119,10 +131,9 @@ class ConnectomeTool(ToolInstance):
         settings = connectome_settings(self.session)
         colors = pure.class_colors(names, settings.class_colors)
         for row, name in enumerate(names):
-            count = pure.object_count(class_values(seg, name))
             made = add_row(self.classes_grid, row, name, name in settings.checked_classes,
                            colors[name], self._rgba8(colors[name]),
-                           '%d object%s' % (count, '' if count == 1 else 's'),
+                           self._count_text(seg, name),
                            lambda color, name=name: self.set_class_color(name, color))
             made.check.toggled.connect(lambda on, name=name: self._class_toggled(name, on))
             self._class_rows[name] = made
@@ -135,6 +146,20 @@ class ConnectomeTool(ToolInstance):
         self._show_attribute_menu(seg)
 
     # -- color by attribute -------------------------------------------------------------
+
+    def _count_text(self, seg, name):
+        """'12 objects'; a per-region synapse id counted as every command counts
+        synapses (pipeline/wiring.py), when the segmentation keeps its wiring."""
+        values = class_values(seg, name)
+        if name in SYNAPSE_ATTRIBUTES:
+            try:
+                w = segmentation_wiring(self.session, seg).wiring
+            except InputError:
+                w = None
+            if w is not None:
+                return region_synapses(w, values).text()
+        count = pure.object_count(values)
+        return '%d object%s' % (count, '' if count == 1 else 's')
 
     def _show_attribute_menu(self, seg):
         names = (category_attributes(seg) + number_attributes(seg)) if seg is not None else []
@@ -352,6 +377,61 @@ class ConnectomeTool(ToolInstance):
 
     def show_picked(self):
         return self._run(self.picked_command())
+
+    # -- the last table ------------------------------------------------------------------
+
+    def show_table(self, shown):
+        """Show a ShownTable (session/tables.py), or none."""
+        self._table = shown
+        fill_table(self.table_widget, self.table_label, shown.table if shown else None)
+        self.export_button.setEnabled(shown is not None)
+
+    def table_object(self, row, column):
+        """(class, id) of the object of a row of the table widget: the object of the
+        column double-clicked when it is a class (axon, dendrite ...), else the row's."""
+        from Qt.QtCore import Qt
+        table = self._table.table
+        header = self.table_widget.horizontalHeaderItem(column).text()
+        names = list(table.columns)
+
+        def cell(name):
+            item = self.table_widget.item(row, names.index(name))
+            return item.data(Qt.ItemDataRole.DisplayRole) if item is not None else None
+        if header in CLASSES:
+            name, value = header, cell(header)
+        elif table.id_column in names and (table.object_class in CLASSES
+                                           or 'class' in names):
+            name = table.object_class if table.object_class in CLASSES else cell('class')
+            value = cell(table.id_column)
+        else:
+            self._error('this row is no object: double-click an axon, dendrite, spine head'
+                        ' or neuron id')
+        if not isinstance(value, int) or value <= 0:
+            self._error('this row has no %s' % name)
+        return name, value
+
+    def table_show_command(self, row, column):
+        name, value = self.table_object(row, column)
+        return 'connectome show %s %s %d' % (self._table.segmentation, name, value)
+
+    def table_row_chosen(self, row, column):
+        return self._run(self.table_show_command(row, column))
+
+    def export_command(self, path):
+        from chimerax.core.commands import quote_path_if_necessary
+        return '%s save %s' % (self._table.command, quote_path_if_necessary(path))
+
+    def export_table(self, path=None):
+        """Save the table: runs its command with save FILE (asked for when not given)."""
+        if self._table is None:
+            self._error('no table to export yet (connectome table ...)')
+        if path is None:
+            from Qt.QtWidgets import QFileDialog
+            path, _ = QFileDialog.getSaveFileName(self.table_widget, 'Export table',
+                                                  'table.csv', 'CSV (*.csv);;TSV (*.tsv)')
+            if not path:
+                return None
+        return self._run(self.export_command(path))
 
     def _run(self, text):
         from chimerax.core.commands import run

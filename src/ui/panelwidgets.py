@@ -1,6 +1,7 @@
 """The Connectome panel's widgets (ui/panel.py): ``build`` lays them out and connects
-them to the tool's methods, as the ``setupUi`` of a Qt Designer form does, and
-``add_row`` makes the rows of classes and categories (``Row``).
+them to the tool's methods, as the ``setupUi`` of a Qt Designer form does, ``add_row``
+makes the rows of classes and categories (``Row``) and ``fill_table`` shows the last
+``connectome table`` in a sortable table widget.
 """
 
 from dataclasses import dataclass
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from ..session.coloring import color_text
 from ..session.settings import connectome_settings
 
+TABLE_ROWS = 10_000         # rows of a table the panel holds; save writes them all
 SURFACE_CHOICES = (('merged per class', False), ('one per object', True))
 # What the Partners button shows besides the table in the log: (menu text, show option)
 PARTNER_SHOWS = (('table only', ''), ('and their synapses', 'synapses'),
@@ -153,6 +155,7 @@ def build(tool, parent):
     layout.addLayout(pick)
     layout.addWidget(tool.by_widgets)
     layout.addWidget(_build_wiring(tool, settings))
+    layout.addWidget(_build_table(tool))
     layout.addStretch(1)
 
 
@@ -189,3 +192,63 @@ def _build_wiring(tool, settings):
     grid.addWidget(tool.skeleton_button, 2, 1)
     grid.addWidget(tool.go_button, 2, 2)
     return area
+
+
+def _build_table(tool):
+    """The last table of connectome table: a label, the sortable table (a row
+    double-clicked goes to its object) and the Export button."""
+    from Qt.QtWidgets import QHBoxLayout, QLabel, QTableWidget, QVBoxLayout, QWidget
+    area = QWidget()
+    layout = QVBoxLayout(area)
+    layout.setContentsMargins(0, 6, 0, 0)
+    head = QHBoxLayout()
+    tool.table_label = QLabel('Table')
+    tool.table_label.setToolTip('The last table of connectome table')
+    tool.table_label.setWordWrap(True)
+    tool.export_button = _button('Export...', 'Save the table as CSV or TSV (connectome'
+                                 ' table ... save FILE)', tool.export_table)
+    tool.export_button.setEnabled(False)
+    head.addWidget(tool.table_label, 1)
+    head.addWidget(tool.export_button)
+    layout.addLayout(head)
+    tool.table_widget = QTableWidget()
+    tool.table_widget.setSortingEnabled(True)
+    tool.table_widget.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    tool.table_widget.setToolTip('Click a header to sort; double-click a row to go to its'
+                                 ' object (connectome show)')
+    tool.table_widget.cellDoubleClicked.connect(tool.table_row_chosen)
+    tool.table_widget.setVisible(False)
+    layout.addWidget(tool.table_widget)
+    return area
+
+
+def fill_table(widget, label, table):
+    """Show a pipeline/tables.py Table (None: no table): its first TABLE_ROWS rows,
+    numbers sorting as numbers; ``label`` says what it is and how many rows it has."""
+    from Qt.QtCore import Qt
+    from Qt.QtWidgets import QTableWidgetItem
+    if table is None:
+        widget.clear()
+        widget.setRowCount(0)
+        widget.setVisible(False)
+        label.setText('Table')
+        return
+    shown = min(table.rows, TABLE_ROWS)
+    widget.setSortingEnabled(False)
+    widget.clear()
+    widget.setColumnCount(len(table.columns))
+    widget.setRowCount(shown)
+    widget.setHorizontalHeaderLabels(list(table.columns))
+    for c, values in enumerate(table.take(slice(0, shown)).values):
+        number = values.dtype.kind in 'iuf'
+        for r, value in enumerate(values.tolist()):
+            item = QTableWidgetItem()
+            if number and value == value:
+                item.setData(Qt.ItemDataRole.DisplayRole, value)
+            elif not number:
+                item.setText(str(value))
+            widget.setItem(r, c, item)
+    widget.setSortingEnabled(True)
+    widget.setVisible(True)
+    more = '' if shown == table.rows else ' (the first %d here; Export saves all)' % shown
+    label.setText('%s: %d rows%s' % (table.title, table.rows, more))

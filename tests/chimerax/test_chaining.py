@@ -51,6 +51,12 @@ CASES = [
     ('partners model', 'connectome partners #2 neuron 1', True),
     ('skeletons', 'connectome skeletons {seg} axon 1', False),
     ('show', 'connectome show #2 neuron 1', True),
+    ('table synapses', 'connectome table {seg} synapses onto neuron 1 save {tmp}/s.csv',
+     False),
+    ('table partners', 'connectome table {seg} partners neuron 1', False),
+    ('table matrix', 'connectome table #2 matrix axonclass dendriteclass by asi', True),
+    ('table objects', 'connectome table {seg} objects axon all sortBy outputs top 3',
+     False),
 ]
 
 
@@ -93,6 +99,7 @@ def test_every_parser_leaves_the_semicolon(session, demo):
     from chimerax.connectome.commands.color import AttributeColorsArg
     from chimerax.connectome.commands.combine import SchedulerArg
     from chimerax.connectome.commands.ids import NameFilePairsArg
+    from chimerax.connectome.commands.table import PickArg, WordsArg
     from chimerax.connectome.commands.wiring import ColorByArg, ObjectsArg
     from chimerax.connectome.session.maps import SegmentationArg
     from chimerax.connectome.session.markers import RadiusArg
@@ -110,7 +117,11 @@ def test_every_parser_leaves_the_semicolon(session, demo):
                        (ColorByArg, 'type'),
                        (ColorByArg, 'red'),
                        (SegmentationArg, str(demo['seg'])),
-                       (RadiusArg, '2.5')):
+                       (RadiusArg, '2.5'),
+                       (WordsArg, 'neuron 1'),
+                       (WordsArg, 'axon all'),
+                       (PickArg, 'axon 1-3'),
+                       (PickArg, '1-3')):
         for gap in ('', ' '):
             _, used, rest = arg.parse(value + gap + '; version', session)
             assert rest.lstrip() == '; version', (arg.__name__, value, used, rest)
