@@ -207,9 +207,9 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     if not (np.isfinite(memory_limit) and memory_limit > 0):
         raise InputError('memoryLimit must be a positive number of GB, not %g' % memory_limit)
     threads = threads or available_cores()
-    side = _chunk_side(chunk_side or cmap.default_chunk_side(tileset.dtype.itemsize),
+    side = chunk_side_for(chunk_side or cmap.default_chunk_side(tileset.dtype.itemsize),
                        factors)
-    plan = _memory_plan(int(memory_limit * 1e9), side, tileset, len(factors), threads)
+    plan = memory_plan(int(memory_limit * 1e9), side, tileset, len(factors), threads)
     tileset.set_cache_limit(plan.cache)
 
     # Held to the end: a second combine to this output is refused, not interleaved.
@@ -305,7 +305,7 @@ def _note_filtered(tileset, progress):
                   % ('; '.join(names), shown, len(filtered), len(tileset.tiles)))
 
 
-def _chunk_side(side, factors):
+def chunk_side_for(side, factors):
     """The chunk side rounded to a multiple of every factor (see chunks.Level)."""
     step = 1
     for f in factors:
@@ -322,7 +322,7 @@ class MemoryPlan:
     fixed: int          # partial chunks of the upper levels and the tasks in flight
 
 
-def _memory_plan(budget, side, tileset, nlevels, threads):
+def memory_plan(budget, side, tileset, nlevels, threads):
     """Split the memory budget: partial chunks of the upper levels (depth first, about
     two per level), tasks in flight, and the cache of partly used tile chunks."""
     itemsize = tileset.dtype.itemsize

@@ -1,0 +1,311 @@
+"""Export a tile set or a store as a neuroglancer precomputed volume or an OME-Zarr image,
+the way back to the viewers collaborators use (neuroglancer, webKnossos).
+
+The same streaming pass as combine's .cmap (combine.py's module doc; traversal.py):
+the output's full-resolution chunks are visited depth first through the pyramid, each
+level made from the one below by the same downsampling (mode for labels), so the store
+holds the voxels and levels the .cmap of the same tiles holds, in memory bounded by the
+chunk sizes and ``memory_limit``.  Worker threads (or a Dask cluster's workers) read and
+downsample; tensorstore encodes and writes the chunks in its own threads
+(formats/stores/write_tensorstore.py), the format's metadata is written by
+formats/stores/write_precomputed.py or write_zarr.py.  The store is made in a temporary
+folder beside the output and given its name when complete (formats/locks.py
+atomic_output), so an interrupted export leaves no store under the final name.
+
+Geometry: a .cmap's origin is where its first voxel's centre lies; a precomputed volume
+places voxel i at ``voxel_offset + i`` times the resolution, which this bundle (and so
+the .cmap) reads as that voxel's centre, so the origin must be a whole number of voxels
+there; OME-Zarr's translation is the origin itself.  Pure: no ChimeraX.
+"""
+
+import math
+import os
+import shutil
+import stat
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..blocks import grid_shape
+from ..errors import InputError
+from ..formats import cmap, locks
+from ..formats.source import check_geometry
+from ..formats.stores import write_precomputed, write_zarr
+from ..formats.stores.write_tensorstore import ChunkSink, context
+from ..parallel import available_cores
+from ..progress import Progress, format_bytes, format_duration
+from . import combine as cmapcombine, pyramid
+from .chunks import ChunkWork, Level
+from .labels import is_label_type
+from .traversal import Engine, Threads
+
+FORMATS = ('precomputed', 'zarr')
+SHARDED = ('auto', 'true', 'false')
+# sharded auto: a precomputed scale of more chunks than this is sharded (one file per
+# chunk would be too many files for a file system or a bucket to list quickly).
+SHARD_CHUNKS = 4096
+MESH_FOLDER = 'mesh'
+
+
+@dataclass
+class ExportResult:
+    """What export wrote."""
+    path: str
+    format: str
+    size: tuple                 # x,y,z
+    dtype: str
+    tiles: int
+    levels: list                # [(step x,y,z, size x,y,z)], full resolution first
+    method: str                 # downsampling
+    encoding: str
+    sharded_levels: int
+    seconds: float
+    store_bytes: int
+    input_bytes: int
+    chunks_written: int
+    chunk_side: int
+    threads: int
+    workers: int                # Dask workers, 0 without a cluster
+
+    def summary(self):
+        levels = ', '.join('%d,%d,%d' % step for step, _ in self.levels[1:]) or 'none'
+        sharded = ', %d sharded' % self.sharded_levels if self.sharded_levels else ''
+        return ('Exported %d tiles to %s (%s): %s voxels %s, subsamples %s, %s (%s%s) in'
+                ' %s (%s/s)' % (self.tiles, os.path.basename(self.path), self.format,
+                                ' x '.join(map(str, self.size)), self.dtype, levels,
+                                format_bytes(self.store_bytes), self.encoding, sharded,
+                                format_duration(self.seconds),
+                                format_bytes(self.input_bytes / max(self.seconds, 1e-9))))
+
+
+class ArrayChunks:
+    """The codec of a store's chunks in combine's traversal: the chunk's array itself,
+    which tensorstore encodes as the store's metadata says (chunks.ChunkWork's codec)."""
+
+    def __init__(self, description):
+        self.description = description
+
+    def encode(self, array):
+        return array
+
+    def describe(self):
+        return self.description
+
+
+def check_output_folder(output, input_paths, replace):
+    """The output folder's path, absolute, after the checks made before any work."""
+    path = os.path.abspath(os.path.expanduser(output))
+    real = os.path.realpath(path)
+    for p in input_paths:
+        rp = os.path.realpath(p)
+        if rp == real or rp.startswith(real + os.sep) or real.startswith(rp + os.sep):
+            raise InputError('output %s is, or lies in, one of the inputs' % output, output)
+    if path.lower().endswith(cmapcombine.MAP_SUFFIXES):
+        raise InputError('output %s names a Chimera map; a store is written as a folder'
+                         % output, output)
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise InputError('output folder %s does not exist' % folder, output)
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise InputError('output %s exists and is not a folder' % output, output)
+    if os.path.isdir(path) and os.listdir(path) and not replace:
+        raise InputError('output %s exists (use replace true to overwrite it)' % output,
+                         output)
+    return path
+
+
+def voxel_offset(origin, voxel_size, output):
+    """The precomputed voxel_offset (x,y,z) of an origin: InputError unless it is a whole
+    number of voxels (precomputed cannot place a volume between voxels)."""
+    offset = []
+    for o, v in zip(origin, voxel_size):
+        n = round(o / v)
+        if abs(n * v - o) > 1e-6 * max(abs(o), v):
+            raise InputError('origin %s is not a whole number of voxels of %s nm: a'
+                             ' precomputed volume starts on a voxel (give origin a multiple'
+                             ' of voxelSize, or format zarr)'
+                             % (','.join('%g' % x for x in origin),
+                                ','.join('%g' % x for x in voxel_size)), output)
+        offset.append(int(n))
+    return tuple(offset)
+
+
+def shard_bits(nchunks, chunk_bytes, sharded, budget):
+    """Chunk-id bits one shard spans for a level of ``nchunks`` chunks, or None for an
+    unsharded level: ``budget`` bytes bound one shard's raw voxels."""
+    if sharded == 'false' or (sharded == 'auto' and nchunks <= SHARD_CHUNKS):
+        return None
+    return max(0, int(math.floor(math.log2(max(1, budget // chunk_bytes)))))
+
+
+def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=None,
+           subsamples='auto', downsample='auto', compress=True, compress_method=None,
+           compress_level=cmap.DEFAULT_LEVEL, compress_shuffle=None, chunk_side=None,
+           memory_limit=cmapcombine.DEFAULT_MEMORY_LIMIT, threads=None, replace=False,
+           name=None, report=None, mode_library='fast', scheduler=None, sharded='auto',
+           segment_properties=None, meshes=None):
+    """Write ``source`` (a formats/source.py VolumeSource) as a store of ``format``
+    (precomputed or zarr) in the folder ``output``.  Options as combine.combine's;
+    ``compress*`` set Zarr's compressor (precomputed chunks are compressed_segmentation
+    for labels, raw for images); ``sharded`` auto, true or false (precomputed);
+    ``segment_properties`` [(name, kind, values)] with ids (see
+    write_precomputed.write_segment_properties) as (ids, properties), or None;
+    ``meshes`` a folder of precomputed meshes copied in as the volume's mesh.
+    Returns an ExportResult."""
+    t_start = time.monotonic()
+    if format not in FORMATS:
+        raise InputError('format must be one of %s' % ', '.join(FORMATS))
+    if sharded not in SHARDED:
+        raise InputError('sharded must be one of %s' % ', '.join(SHARDED))
+    path = check_output_folder(output, source.paths, replace)
+    voxel_size, origin = check_geometry(voxel_size, origin)
+    start, stop = cmapcombine.region_bounds(region, source.shape)
+    size = tuple(e - s for s, e in zip(start, stop))               # z,y,x
+    size_xyz = tuple(reversed(size))
+    if origin is None:
+        origin = tuple(float(o + s) * v for o, s, v in
+                       zip(reversed(source.offset), reversed(start), voxel_size))
+    offset = voxel_offset(origin, voxel_size, output) if format == 'precomputed' else None
+    steps = cmapcombine.subsample_steps(subsamples, size_xyz, voxel_size)
+    factors = [tuple(reversed(f)) for f in pyramid.level_factors(steps)]
+    method = pyramid.default_method(source.dtype) if downsample in (None, 'auto') \
+        else downsample
+    if method not in pyramid.METHODS:
+        raise InputError('downsample must be auto, %s' % ', '.join(pyramid.METHODS))
+    for f in factors:
+        try:
+            pyramid.check_factors(f, method)
+        except ValueError as e:
+            raise InputError('subsamples: %s (choose steps closer together)' % e)
+    if not (np.isfinite(memory_limit) and memory_limit > 0):
+        raise InputError('memoryLimit must be a positive number of GB, not %g' % memory_limit)
+    if meshes is not None and not os.path.isfile(os.path.join(meshes, 'info')):
+        raise InputError('meshes %s is not a folder of precomputed meshes (no info file)'
+                         % meshes, meshes)
+    segmentation = is_label_type(source.dtype)
+    threads = threads or available_cores()
+    side = cmapcombine.chunk_side_for(
+        chunk_side or cmap.default_chunk_side(source.dtype.itemsize), factors)
+    budget = int(memory_limit * 1e9)
+    plan = cmapcombine.memory_plan(budget, side, source, len(factors), threads)
+    source.set_cache_limit(plan.cache)
+    all_steps = [(1, 1, 1)] + [tuple(s) for s in steps]
+    shapes = [grid_shape(size, tuple(reversed(s))) for s in all_steps]
+    chunk_shapes = [tuple(min(side, n) for n in shape) for shape in shapes]
+    levels = [Level(shape, cs, f, step) for shape, cs, f, step in
+              zip(shapes, chunk_shapes, factors + [None], all_steps)]
+    chunk_bytes = side ** 3 * source.dtype.itemsize
+    shard_budget = max(chunk_bytes, budget // (8 * len(levels)))
+    scales = [write_precomputed.ScaleSpec(
+        step, shape, cs, shard_bits(math.prod(grid_shape(shape, cs)), chunk_bytes, sharded,
+                                    shard_budget))
+        for step, shape, cs in zip(all_steps, shapes, chunk_shapes)]
+    if compress_method is None:
+        compress_method = cmapcombine.default_method(source.dtype)
+    if compress_shuffle is None:
+        compress_shuffle = cmapcombine.default_shuffle(source.dtype)
+    if format == 'precomputed':
+        encoding = write_precomputed.encoding(source.dtype, segmentation)
+    else:
+        compression = write_zarr.compressor(compress_method, compress_level,
+                                            compress_shuffle, source.dtype.itemsize,
+                                            compress)
+        encoding = cmap.ChunkCodec(chunk_shapes[0], source.dtype, compress, compress_method,
+                                   compress_level, compress_shuffle).describe()
+    name = name or source.name
+
+    with locks.atomic_output(path, 'connectome combine', replace, kind='folder',
+                             report=report) as temp:
+        ctx = context(threads)
+        try:
+            if format == 'precomputed':
+                info = write_precomputed.precomputed_info(
+                    source.dtype, segmentation, voxel_size, offset, scales,
+                    mesh=MESH_FOLDER if meshes else None,
+                    segment_properties=segment_properties is not None)
+                arrays = write_precomputed.open_scales(temp, info, scales, ctx)
+            else:
+                attrs = write_zarr.ome_attributes(name, voxel_size, origin, all_steps,
+                                                  segmentation)
+                arrays = write_zarr.open_arrays(temp, attrs, source.dtype,
+                                                list(zip(shapes, chunk_shapes)),
+                                                compression, ctx)
+        except (OSError, ValueError) as e:
+            raise InputError('cannot write %s: %s' % (path, e), path)
+        sink = ChunkSink(arrays, path, max_pending=plan.window)
+        try:
+            ntiles = source.count_in(start, stop)
+            progress = Progress('export %s' % os.path.basename(path), ntiles, 'tiles', report)
+            integer = source.dtype.kind in 'iu'
+            works = [ChunkWork(ArrayChunks(encoding), lv.up, method, mode_library, integer)
+                     for lv in levels]
+            if scheduler is None:
+                runner = Threads(source, works, threads)
+            else:
+                from . import cluster       # Dask is imported only for a cluster
+                runner = cluster.Workers(scheduler, source, works, levels, start, report)
+            with runner:
+                if scheduler is not None:
+                    progress.title += ' on %d Dask workers' % runner.workers
+                engine = Engine(source, sink, path, levels, start, runner,
+                                max(plan.window, 2 * runner.workers), progress, ntiles)
+                engine.run()
+            sink.close()
+        except BaseException:
+            sink.abandon()
+            raise
+        if format == 'precomputed':
+            _extras(temp, segment_properties, meshes)
+        store_bytes = folder_bytes(temp)
+    seconds = time.monotonic() - t_start
+    result = ExportResult(
+        path=path, format=format, size=size_xyz, dtype=source.dtype.name, tiles=ntiles,
+        levels=[(lv.step, tuple(reversed(lv.shape))) for lv in levels], method=method,
+        encoding=encoding, sharded_levels=sum(s.shard_bits is not None for s in scales)
+        if format == 'precomputed' else 0,
+        seconds=seconds, store_bytes=store_bytes,
+        input_bytes=math.prod(size) * source.dtype.itemsize,
+        chunks_written=sink.chunks_written, chunk_side=side, threads=threads,
+        workers=runner.workers if scheduler is not None else 0)
+    progress.finish(result.summary())
+    return result
+
+
+def _extras(folder, segment_properties, meshes):
+    """The segment properties and the mesh folder of a precomputed volume."""
+    try:
+        if segment_properties is not None:
+            ids, properties = segment_properties
+            write_precomputed.write_segment_properties(folder, ids, properties)
+        if meshes is not None:
+            copy_meshes(meshes, os.path.join(folder, MESH_FOLDER))
+    except OSError as e:
+        raise InputError('cannot write %s: %s' % (folder, e.strerror or e), folder)
+
+
+def copy_meshes(source, target):
+    """Copy a folder of meshes, refusing anything that is not a plain file or folder
+    (a link is not followed into what it points at)."""
+    os.mkdir(target)
+    with os.scandir(source) as entries:
+        for entry in entries:
+            dst = os.path.join(target, entry.name)
+            if entry.is_dir(follow_symlinks=False):
+                copy_meshes(entry.path, dst)
+            elif entry.is_file(follow_symlinks=False):
+                shutil.copyfile(entry.path, dst, follow_symlinks=False)
+            else:
+                raise InputError('meshes: %s is not a plain file or folder' % entry.path,
+                                 entry.path)
+
+
+def folder_bytes(folder):
+    """Bytes of the files under ``folder``."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for f in files:
+            info = os.lstat(os.path.join(root, f))
+            if stat.S_ISREG(info.st_mode):
+                total += info.st_size
+    return total

@@ -1,0 +1,250 @@
+"""export: tiles to a neuroglancer precomputed volume or an OME-Zarr image, read back by
+the field's own readers (CloudVolume, zarr, neuroglancer's Python package) voxel for
+voxel against the .cmap combine makes of the same tiles, every level, with the resolution
+and offset written; sharded scales; label safety of the levels; bad input and interrupted
+runs leave nothing under the output name."""
+
+import json
+import os
+
+import h5py
+import hdf5plugin  # noqa: F401  reads the Blosc chunks back
+import numpy as np
+import pytest
+import zarr
+from cloudvolume import CloudVolume
+
+from chimerax.connectome.errors import InputError
+from chimerax.connectome.formats import stores, tiles
+from chimerax.connectome.formats.stores import write_tensorstore
+from chimerax.connectome.pipeline import combine, export
+
+import tilesets
+
+SHAPE = (30, 44, 52)        # z,y,x
+TILE = (16, 16, 24)
+VOXEL = (4, 4, 8)           # x,y,z nm
+STEPS = [(2, 2, 1), (4, 4, 2)]
+
+
+def cmap_levels(path):
+    """{step x,y,z: z,y,x array} of a .cmap."""
+    with h5py.File(path, 'r') as f:
+        g = f['/Chimera/image1']
+        out = {}
+        for d in g.values():
+            step = tuple(int(s) for s in d.attrs.get('subsample_spacing', (1, 1, 1)))
+            out[step] = d[...]
+        return out, tuple(float(v) for v in g.attrs['origin'])
+
+
+@pytest.fixture(scope='module')
+def made(tmp_path_factory):
+    """Tiles of a segmentation and of an image, each combined to a .cmap."""
+    root = tmp_path_factory.mktemp('export')
+    out = {}
+    for kind, volume in (('labels', tilesets.labels(SHAPE, seed=5, cell=3)),
+                         ('image', tilesets.image(SHAPE, seed=5))):
+        tilesets.write_tiles(root / kind, volume, TILE, chunks=(8, 8, 8))
+        with tiles.open_tiles(str(root / kind)) as t:
+            combine.combine(t, str(root / (kind + '.cmap')), voxel_size=VOXEL,
+                            subsamples=STEPS, chunk_side=16)
+        out[kind] = (root / kind, cmap_levels(root / (kind + '.cmap')))
+    return out
+
+
+def run_export(folder, output, fmt, **kw):
+    kw.setdefault('voxel_size', VOXEL)
+    kw.setdefault('subsamples', STEPS)
+    kw.setdefault('chunk_side', 16)
+    with tiles.open_tiles(str(folder)) as t:
+        return export.export(t, str(output), fmt, **kw)
+
+
+@pytest.mark.parametrize('kind', ['labels', 'image'])
+@pytest.mark.parametrize('sharded', ['false', 'true'])
+def test_precomputed_reads_back_in_cloudvolume_as_the_cmap(made, tmp_path, kind, sharded):
+    folder, (levels, origin) = made[kind]
+    result = run_export(folder, tmp_path / 'p', 'precomputed', sharded=sharded,
+                        memory_limit=0.05)
+    info = json.loads((tmp_path / 'p' / 'info').read_text())
+    assert info['type'] == ('segmentation' if kind == 'labels' else 'image')
+    scales = info['scales']
+    assert len(scales) == 3 == len(levels)
+    assert all(('sharding' in s) == (sharded == 'true') for s in scales)
+    assert {s['encoding'] for s in scales} == {'compressed_segmentation' if kind == 'labels'
+                                               else 'raw'}
+    for mip, step in enumerate([(1, 1, 1)] + STEPS):
+        cv = CloudVolume('file://%s' % (tmp_path / 'p'), mip=mip, fill_missing=True)
+        assert tuple(cv.resolution) == tuple(v * s for v, s in zip(VOXEL, step))
+        assert tuple(cv.voxel_offset) == (0, 0, 0)
+        a = np.asarray(cv[:, :, :])[..., 0].T
+        assert a.dtype == levels[step].dtype
+        assert np.array_equal(a, levels[step]), step
+    assert result.sharded_levels == (3 if sharded == 'true' else 0)
+
+
+def test_sharded_levels_with_many_shards(made, tmp_path):
+    """Small shards (a small memory budget): several shard files per level, every chunk
+    where it belongs."""
+    folder, (levels, _) = made['labels']
+    run_export(folder, tmp_path / 'p', 'precomputed', sharded='true', chunk_side=8,
+               memory_limit=0.0005)
+    info = json.loads((tmp_path / 'p' / 'info').read_text())
+    assert info['scales'][0]['sharding']['shard_bits'] > 0
+    assert len([n for n in os.listdir(tmp_path / 'p' / info['scales'][0]['key'])
+                if n.endswith('.shard')]) > 1
+    cv = CloudVolume('file://%s' % (tmp_path / 'p'), mip=0)
+    assert np.array_equal(np.asarray(cv[:, :, :])[..., 0].T, levels[(1, 1, 1)])
+
+
+def test_shard_block_follows_the_compressed_morton_code():
+    # Bits x0 y0 z0 x1 y1 (z has 1 bit only) x2 y2 x3.
+    assert write_tensorstore.morton_bits((2, 8, 16)) == (1, 3, 4)
+    assert write_tensorstore.shard_block((2, 8, 16), 3) == (2, 2, 2)
+    assert write_tensorstore.shard_block((2, 8, 16), 5) == (2, 4, 4)
+    assert write_tensorstore.shard_block((2, 8, 16), 7) == (2, 8, 8)
+    assert write_tensorstore.shard_block((2, 8, 16), 99) == (2, 8, 16)
+
+
+def test_precomputed_offset_and_origin(made, tmp_path):
+    """A region's origin becomes voxel_offset; this bundle's reader opens the store with
+    the .cmap's origin; an origin between voxels is refused for precomputed."""
+    folder, _ = made['labels']
+    region = (8, 4, 2, 40, 39, 25)            # x,y,z inclusive
+    run_export(folder, tmp_path / 'p', 'precomputed', region=region)
+    with tiles.open_tiles(str(folder)) as t:
+        combine.combine(t, str(tmp_path / 'r.cmap'), region=region, voxel_size=VOXEL,
+                        subsamples=STEPS, chunk_side=16)
+    levels, origin = cmap_levels(tmp_path / 'r.cmap')
+    cv = CloudVolume('file://%s' % (tmp_path / 'p'))
+    assert tuple(cv.voxel_offset) == (8, 4, 2)
+    assert tuple(CloudVolume('file://%s' % (tmp_path / 'p'), mip=2).voxel_offset) == (2, 1, 1)
+    assert np.array_equal(np.asarray(cv[8:41, 4:40, 2:26])[..., 0].T, levels[(1, 1, 1)])
+    with stores.open_store(str(tmp_path / 'p')) as s:
+        assert s.origin == origin == (32.0, 16.0, 16.0)
+        assert np.array_equal(s.read(), levels[(1, 1, 1)])
+    with pytest.raises(InputError, match='not a whole number of voxels'):
+        run_export(folder, tmp_path / 'q', 'precomputed', origin=(1, 0, 0))
+    assert not (tmp_path / 'q').exists()
+
+
+@pytest.mark.parametrize('kind', ['labels', 'image'])
+def test_ome_zarr_reads_back_in_zarr_as_the_cmap(made, tmp_path, kind):
+    folder, (levels, origin) = made[kind]
+    run_export(folder, tmp_path / 'z', 'zarr', origin=(1.5, 2, 3))
+    group = zarr.open_group(str(tmp_path / 'z'), mode='r')
+    ms = group.attrs['multiscales'][0]
+    assert ms['version'] == '0.4'
+    assert [a['name'] for a in ms['axes']] == ['z', 'y', 'x']
+    assert {a['unit'] for a in ms['axes']} == {'nanometer'}
+    for k, step in enumerate([(1, 1, 1)] + STEPS):
+        scale, shift = ms['datasets'][k]['coordinateTransformations']
+        assert scale['scale'] == [v * s for v, s in zip(VOXEL[::-1], step[::-1])]
+        # The centre of the level's first voxel: half a block past the origin.
+        assert shift['translation'] == [o + (s - 1) * v / 2 for o, v, s in
+                                        zip((3, 2, 1.5), VOXEL[::-1], step[::-1])]
+        a = group[ms['datasets'][k]['path']][...]
+        assert np.array_equal(a, levels[step]), step
+    assert ('image-label' in group.attrs) == (kind == 'labels')
+    with stores.open_store(str(tmp_path / 'z')) as s:
+        assert s.origin == (1.5, 2, 3) and s.voxel_size == VOXEL
+        assert [lv.factors for lv in s.levels] == [(1, 1, 1), (1, 2, 2), (2, 4, 4)]
+
+
+def test_neuroglancer_reads_the_precomputed_info(made, tmp_path):
+    """neuroglancer's Python package takes the store as a layer source with the
+    resolution written (its LocalVolume reads the same voxels)."""
+    import neuroglancer
+    folder, (levels, _) = made['labels']
+    run_export(folder, tmp_path / 'p', 'precomputed')
+    info = json.loads((tmp_path / 'p' / 'info').read_text())
+    layer = neuroglancer.SegmentationLayer(source='precomputed://file://%s' % (tmp_path / 'p'))
+    assert layer.source[0].url.endswith(str(tmp_path / 'p'))
+    assert info['scales'][0]['resolution'] == list(VOXEL)
+
+
+def test_levels_are_label_safe(made, tmp_path):
+    """Every id of every level is an id of the full resolution (mode, never a mean)."""
+    folder, (levels, _) = made['labels']
+    run_export(folder, tmp_path / 'p', 'precomputed')
+    ids = set(np.unique(levels[(1, 1, 1)]))
+    for mip in range(3):
+        a = np.asarray(CloudVolume('file://%s' % (tmp_path / 'p'), mip=mip)[:, :, :])
+        assert set(np.unique(a)) <= ids
+    # An image is averaged instead (so not label-safe): the rule is the type's.
+    assert export.pyramid.default_method(np.uint32) == 'mode'
+
+
+def test_segment_properties_and_meshes(made, tmp_path):
+    folder, _ = made['labels']
+    meshes = tmp_path / 'm'
+    meshes.mkdir()
+    (meshes / 'info').write_text('{"@type": "neuroglancer_legacy_mesh"}')
+    (meshes / '7:0').write_text('{"fragments": []}')
+    run_export(folder, tmp_path / 'p', 'precomputed', meshes=str(meshes),
+               segment_properties=([7, 9], [('axon', 'number', [1, 2]),
+                                            ('label', 'label', ['a', 'b'])]))
+    info = json.loads((tmp_path / 'p' / 'info').read_text())
+    assert info['mesh'] == 'mesh' and info['segment_properties'] == 'segment_properties'
+    assert (tmp_path / 'p' / 'mesh' / '7:0').read_text() == '{"fragments": []}'
+    props = json.loads((tmp_path / 'p' / 'segment_properties' / 'info').read_text())
+    assert props['inline']['ids'] == ['7', '9']
+    assert props['inline']['properties'][0] == {'id': 'axon', 'type': 'number',
+                                                'data_type': 'float32', 'values': [1.0, 2.0]}
+    cv = CloudVolume('file://%s' % (tmp_path / 'p'))
+    assert cv.mesh.meta.mesh_path == 'mesh'
+
+
+def test_bad_output_leaves_nothing(made, tmp_path):
+    folder, _ = made['labels']
+    with pytest.raises(InputError, match='names a Chimera map'):
+        run_export(folder, tmp_path / 'o.cmap', 'precomputed')
+    (tmp_path / 'full').mkdir()
+    (tmp_path / 'full' / 'x').write_text('mine')
+    with pytest.raises(InputError, match='exists'):
+        run_export(folder, tmp_path / 'full', 'zarr')
+    # replace true must never remove the inputs with the folder it replaces.
+    with pytest.raises(InputError, match='one of the inputs'):
+        run_export(folder, folder, 'zarr', replace=True)
+    assert len(os.listdir(folder)) == 18
+    assert sorted(os.listdir(tmp_path)) == ['full']
+    assert os.listdir(tmp_path / 'full') == ['x']
+
+
+def test_interrupted_export_leaves_no_store(made, tmp_path):
+    """Interrupted once chunks were written: no folder under the output name, no
+    temporary folder left, and an old store it was to replace kept whole."""
+    folder, _ = made['labels']
+    (tmp_path / 'p').mkdir()
+    (tmp_path / 'p' / 'info').write_text('old')
+    seen = []
+
+    def interrupt(message, final):
+        partial = [n for n in os.listdir(tmp_path) if '.partial-' in n]
+        if partial and os.listdir(tmp_path / partial[0]):
+            seen.append(partial[0])
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_export(folder, tmp_path / 'p', 'precomputed', replace=True, report=interrupt,
+                   chunk_side=8)
+    assert seen
+    assert sorted(os.listdir(tmp_path)) == ['p']
+    assert os.listdir(tmp_path / 'p') == ['info']
+    assert (tmp_path / 'p' / 'info').read_text() == 'old'
+    with pytest.raises(KeyboardInterrupt):
+        run_export(folder, tmp_path / 'z', 'zarr', report=interrupt, chunk_side=8)
+    assert sorted(os.listdir(tmp_path)) == ['p']
+
+
+def test_store_to_store(made, tmp_path):
+    """A store exported again (its voxel size and origin kept) has the same voxels."""
+    folder, (levels, _) = made['labels']
+    run_export(folder, tmp_path / 'z', 'zarr', origin=(8, 8, 16))
+    with stores.open_store(str(tmp_path / 'z')) as s:
+        export.export(s, str(tmp_path / 'p'), 'precomputed', voxel_size=s.voxel_size,
+                      origin=s.origin, subsamples=STEPS, chunk_side=16)
+    cv = CloudVolume('file://%s' % (tmp_path / 'p'))
+    assert tuple(cv.voxel_offset) == (2, 2, 2)
+    assert np.array_equal(np.asarray(cv[2:54, 2:46, 2:32])[..., 0].T, levels[(1, 1, 1)])
