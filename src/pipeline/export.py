@@ -36,6 +36,7 @@ from ..formats.stores.write_tensorstore import ChunkSink, context
 from ..parallel import available_cores
 from ..progress import Progress, format_bytes, format_duration
 from . import combine as cmapcombine, pyramid
+from .attributefile import AttributeFile
 from .chunks import ChunkWork, Level
 from .labels import is_label_type
 from .traversal import Engine, Threads
@@ -309,3 +310,43 @@ def folder_bytes(folder):
             if stat.S_ISREG(info.st_mode):
                 total += info.st_size
     return total
+
+
+def segment_properties(path):
+    """(ids, properties) of neuroglancer segment properties from the attributes of a
+    segmentation's attribute file (a .cmap, or a store's): each region with a value in
+    any attribute; an object-id attribute as a uint32 number, a number attribute as a
+    float32 number (NaN where a region has none), the category attributes as tags
+    ``NAME:CATEGORY``.  None when the file has no attributes.  Inline JSON: its size
+    grows with the regions described (about 10 bytes a region and attribute)."""
+    attributes = AttributeFile(path)
+    if not attributes.exists:
+        raise InputError('attributes %s does not exist' % path, path)
+    infos = attributes.info()
+    if not infos:
+        return None
+    arrays = {name: attributes.read(name) for name in sorted(infos)}
+    length = max(len(a) for a in arrays.values())
+    described = np.zeros(length, bool)
+    for a in arrays.values():
+        described[:len(a)] |= ~np.isnan(a) if a.dtype.kind == 'f' else a != 0
+    described[0] = False                    # region 0 is the background
+    ids = np.flatnonzero(described)
+    properties, tags, per_id = [], [], [[] for _ in ids]
+    for name, a in arrays.items():
+        values = np.zeros(length, a.dtype) if a.dtype.kind != 'f' else np.full(length, np.nan)
+        values[:len(a)] = a
+        values = values[ids]
+        info = infos[name]
+        if info.kind == 'category':
+            for c in info.categories:
+                tags.append('%s:%s' % (name, c.name))
+                for k in np.flatnonzero(values == c.code):
+                    per_id[k].append(len(tags) - 1)
+        elif a.dtype.kind == 'f':
+            properties.append((name, 'number', values.astype(np.float32)))
+        else:
+            properties.append((name, 'number', values.astype(np.uint32)))
+    if tags:
+        properties.append(('tags', 'tags', (tags, per_id)))
+    return ids, properties

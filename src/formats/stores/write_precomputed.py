@@ -125,13 +125,17 @@ def open_scales(folder, info, scales, context):
 
 def write_segment_properties(folder, ids, properties):
     """The ``segment_properties`` folder: ``ids`` the regions described, ``properties``
-    [(name, kind, values)], kind 'label' or 'description' (text per id), or 'number'
-    (a float32 per id) or 'tags' (values: (tag names, a list of tag indices per id))."""
+    [(name, kind, values)], kind 'label' or 'description' (a text per id), 'number' (an
+    array: uint32 or int32 values kept, others as float32) or 'tags' (values: (tag
+    names, a list of tag indices per id))."""
     entries = []
     for name, kind, values in properties:
         if kind == 'number':
-            entries.append({'id': name, 'type': 'number', 'data_type': 'float32',
-                            'values': [float(v) for v in values]})
+            values = np.asarray(values)
+            data_type = values.dtype.name if values.dtype.name in ('uint32', 'int32') \
+                else 'float32'
+            entries.append({'id': name, 'type': 'number', 'data_type': data_type,
+                            'values': values.astype(data_type).tolist()})
         elif kind == 'tags':
             tags, per_id = values
             entries.append({'id': name, 'type': 'tags', 'tags': list(tags),
