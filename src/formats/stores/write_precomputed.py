@@ -9,7 +9,8 @@ The layout (neuroglancer's ``src/datasource/precomputed/volume.md``)::
                             resolution (nm), voxel_offset, chunk_sizes, encoding
                             (compressed_segmentation for 32- and 64-bit labels, raw
                             otherwise) and, for a sharded scale, sharding
-                            (neuroglancer_uint64_sharded_v1, identity hash, gzip);
+                            (neuroglancer_uint64_sharded_v1, identity hash, gzip
+                            for raw chunks);
                             mesh (a folder of meshes, when given) and
                             segment_properties (when given)
     KEY/x0-x1_y0-y1_z0-z1   one file per chunk, or KEY/N.shard for a sharded scale
@@ -59,15 +60,18 @@ def scale_key(resolution):
     return '_'.join('%g' % r for r in resolution)
 
 
-def sharding(scale):
-    """The ``sharding`` object of a sharded scale (see write_tensorstore.py)."""
+def sharding(scale, chunk_encoding):
+    """The ``sharding`` object of a sharded scale (see write_tensorstore.py).  Chunks
+    are gzipped in the shard when stored raw; compressed_segmentation chunks are not:
+    gzip would make them about 3.6 times smaller again on dense labels, but costs more
+    CPU than the rest of the export together (bench export, docs/performance.md)."""
     total = sum(morton_bits(grid_shape(scale.shape, scale.chunk_shape)))
     bits = min(scale.shard_bits, total)
     minishard = min(MINISHARD_BITS, bits)
     return {'@type': 'neuroglancer_uint64_sharded_v1', 'hash': 'identity',
             'preshift_bits': bits - minishard, 'minishard_bits': minishard,
             'shard_bits': total - bits, 'minishard_index_encoding': 'gzip',
-            'data_encoding': 'gzip'}
+            'data_encoding': 'gzip' if chunk_encoding == 'raw' else 'raw'}
 
 
 def precomputed_info(dtype, segmentation, voxel_size, voxel_offset, scales, mesh=None,
@@ -88,7 +92,7 @@ def precomputed_info(dtype, segmentation, voxel_size, voxel_offset, scales, mesh
         if enc == 'compressed_segmentation':
             entry['compressed_segmentation_block_size'] = [8, 8, 8]
         if scale.shard_bits is not None:
-            entry['sharding'] = sharding(scale)
+            entry['sharding'] = sharding(scale, enc)
         out.append(entry)
     info = {'@type': 'neuroglancer_multiscale_volume',
             'type': 'segmentation' if segmentation else 'image',
@@ -116,7 +120,7 @@ def open_scales(folder, info, scales, context):
         view = t[ts.d['channel'][0]][ts.d['z', 'y', 'x'].transpose[:]].translate_to[0, 0, 0]
         block = None
         if scale.shard_bits is not None:
-            bits = sharding(scale)
+            bits = info['scales'][k]['sharding']
             block = shard_block(grid_shape(scale.shape, scale.chunk_shape),
                                 bits['preshift_bits'] + bits['minishard_bits'])
         levels.append(LevelArray(view, scale.shape, scale.chunk_shape, block))
