@@ -6,8 +6,9 @@ the output's full-resolution chunks are visited depth first through the pyramid,
 level made from the one below by the same downsampling (mode for labels), so the store
 holds the voxels and levels the .cmap of the same tiles holds, in memory bounded by the
 chunk sizes and ``memory_limit``.  Worker threads (or a Dask cluster's workers) read and
-downsample; tensorstore encodes and writes the chunks in its own threads
-(formats/stores/write_tensorstore.py), the format's metadata is written by
+downsample, and encode a Zarr chunk with the .cmap's own codec (a Blosc frame is the same
+in both); tensorstore encodes a precomputed chunk (compressed_segmentation) and writes
+every chunk in its own threads (formats/stores/write_tensorstore.py); the metadata by
 formats/stores/write_precomputed.py or write_zarr.py.  The store is made in a temporary
 folder beside the output and given its name when complete (formats/locks.py
 atomic_output), so an interrupted export leaves no store under the final name.
@@ -148,8 +149,8 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
            segment_properties=None, meshes=None):
     """Write ``source`` (a formats/source.py VolumeSource) as a store of ``format``
     (precomputed or zarr) in the folder ``output``.  Options as combine.combine's;
-    ``compress*`` set Zarr's compressor (precomputed chunks are compressed_segmentation
-    for labels, raw for images); ``sharded`` auto, true or false (precomputed);
+    ``compress*`` set Zarr's compressor, as the .cmap's (precomputed chunks are
+    compressed_segmentation for labels, raw for images); ``sharded`` auto, true or false (precomputed);
     ``segment_properties`` [(name, kind, values)] with ids (see
     write_precomputed.write_segment_properties) as (ids, properties), or None;
     ``meshes`` a folder of precomputed meshes copied in as the volume's mesh.
@@ -208,12 +209,13 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
         compress_shuffle = cmapcombine.default_shuffle(source.dtype)
     if format == 'precomputed':
         encoding = write_precomputed.encoding(source.dtype, segmentation)
+        codecs = [ArrayChunks(encoding)] * len(levels)
     else:
-        compression = write_zarr.compressor(compress_method, compress_level,
-                                            compress_shuffle, source.dtype.itemsize,
-                                            compress)
-        encoding = cmap.ChunkCodec(chunk_shapes[0], source.dtype, compress, compress_method,
-                                   compress_level, compress_shuffle).describe()
+        if compress_method == 'zlib':
+            compress_shuffle = False        # Zarr's zlib has no shuffle
+        codecs = [cmap.ChunkCodec(cs, source.dtype, compress, compress_method,
+                                  compress_level, compress_shuffle) for cs in chunk_shapes]
+        encoding = codecs[0].describe()
     name = name or source.name
 
     with locks.atomic_output(path, 'connectome combine', replace, kind='folder',
@@ -230,8 +232,8 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
                 attrs = write_zarr.ome_attributes(name, voxel_size, origin, all_steps,
                                                   segmentation)
                 arrays = write_zarr.open_arrays(temp, attrs, source.dtype,
-                                                list(zip(shapes, chunk_shapes)),
-                                                compression, ctx)
+                                                list(zip(shapes, chunk_shapes)), codecs,
+                                                ctx)
         except (OSError, ValueError) as e:
             raise InputError('cannot write %s: %s' % (path, e), path)
         sink = ChunkSink(arrays, path, max_pending=plan.window)
@@ -239,14 +241,14 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
             ntiles = source.count_in(start, stop)
             progress = Progress('export %s' % os.path.basename(path), ntiles, 'tiles', report)
             integer = source.dtype.kind in 'iu'
-            works = [ChunkWork(ArrayChunks(encoding), lv.up, method, mode_library, integer)
-                     for lv in levels]
+            works = [ChunkWork(codec, lv.up, method, mode_library, integer)
+                     for codec, lv in zip(codecs, levels)]
             if scheduler is None:
                 runner = Threads(source, works, threads)
             else:
                 from . import cluster       # Dask is imported only for a cluster
                 runner = cluster.Workers(scheduler, source, works, levels, start, report)
-            with runner:
+            with cmap.blosc_threads(), runner:
                 if scheduler is not None:
                     progress.title += ' on %d Dask workers' % runner.workers
                 engine = Engine(source, sink, path, levels, start, runner,

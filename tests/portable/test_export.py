@@ -248,3 +248,22 @@ def test_store_to_store(made, tmp_path):
     cv = CloudVolume('file://%s' % (tmp_path / 'p'))
     assert tuple(cv.voxel_offset) == (2, 2, 2)
     assert np.array_equal(np.asarray(cv[2:54, 2:46, 2:32])[..., 0].T, levels[(1, 1, 1)])
+
+
+@pytest.mark.parametrize('options', [dict(compress_method='zlib'), dict(compress=False),
+                                     dict(compress_method='blosc:zstd', compress_shuffle=True)])
+def test_zarr_compressors_read_back_in_zarr(made, tmp_path, options):
+    folder, (levels, _) = made['labels']
+    run_export(folder, tmp_path / 'z', 'zarr', **options)
+    group = zarr.open_group(str(tmp_path / 'z'), mode='r')
+    for k, step in enumerate([(1, 1, 1)] + STEPS):
+        assert np.array_equal(group[str(k)][...], levels[step]), step
+
+
+def test_zarr_chunks_are_the_cmap_chunks(made, tmp_path):
+    """The .cmap's codec encodes the Zarr chunks: a chunk's bytes are the .cmap's."""
+    folder, _ = made['labels']
+    run_export(folder, tmp_path / 'z', 'zarr')
+    with h5py.File(folder.parent / 'labels.cmap', 'r') as f:
+        stored = f['/Chimera/image1/data_zyx'].id.read_direct_chunk((16, 16, 32))[1]
+    assert (tmp_path / 'z' / '0' / '1' / '1' / '2').read_bytes() == stored

@@ -5,7 +5,7 @@ A ``ChunkSink`` takes the levels of a store as tensorstore arrays (``LevelArray`
 seen as z,y,x from 0) and then whole chunks, in any order, as combine's traversal makes
 them (``write_chunk``, the interface of pipeline/traversal.py's writer).  Tensorstore
 encodes and writes them in its own threads, which release Python's GIL, so the caller
-only hands chunks over; at most ``max_pending`` writes are in flight, so memory stays
+only hands chunks over (or hands over chunks it encoded, written as they are); at most ``max_pending`` writes are in flight, so memory stays
 bounded however large the volume.
 
 A sharded level (neuroglancer's ``neuroglancer_uint64_sharded_v1``) keeps many chunks in
@@ -22,7 +22,7 @@ Pure: tensorstore and numpy.
 
 import collections
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple
 
 import tensorstore as ts
 
@@ -64,11 +64,13 @@ def shard_block(grid, bits):
 class LevelArray:
     """One level of a store open for writing: ``array`` a tensorstore z,y,x view from
     0, ``chunk_shape`` z,y,x, and ``shard`` the z,y,x chunks of one shard (None:
-    unsharded)."""
+    unsharded).  Or, for chunks encoded by the caller (bytes, as the store keeps them),
+    ``array`` a tensorstore KvStore and ``key`` the key of chunk (z,y,x) in it."""
     array: object
     shape: Tuple[int, int, int]
     chunk_shape: Tuple[int, int, int]
     shard: Optional[Tuple[int, int, int]] = None
+    key: Optional[Callable[[Tuple[int, int, int]], str]] = None
 
     def shard_of(self, index):
         """The shard key (its z,y,x position in shards) and how many chunks it holds."""
@@ -101,8 +103,13 @@ class ChunkSink:
 
     def write_chunk(self, level, index, data):
         """Write chunk ``index`` (z,y,x in the level's chunk grid) of ``level``: ``data``
-        is its array (z,y,x, clipped at the far edges)."""
+        is its array (z,y,x, clipped at the far edges), or its bytes for a level with a
+        ``key``."""
         lv = self.levels[level]
+        if lv.key is not None:
+            self._add(lv.array.write(lv.key(index), data))
+            self.chunks_written += 1
+            return
         start = tuple(i * c for i, c in zip(index, lv.chunk_shape))
         box = tuple(slice(s, s + n) for s, n in zip(start, data.shape))
         if lv.shard is None:
