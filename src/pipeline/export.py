@@ -33,7 +33,7 @@ from ..errors import InputError
 from ..formats import cmap, locks
 from ..formats.source import check_geometry
 from ..formats.stores import write_precomputed, write_zarr
-from ..formats.stores.write_tensorstore import ChunkSink, context
+from ..formats.stores.write_tensorstore import ChunkSink, context, written_here
 from ..parallel import available_cores
 from ..progress import Progress, format_bytes, format_duration
 from . import combine as cmapcombine, pyramid
@@ -111,9 +111,14 @@ def check_output_folder(output, input_paths, replace):
         raise InputError('output folder %s does not exist' % folder, output)
     if os.path.lexists(path) and not os.path.isdir(path):
         raise InputError('output %s exists and is not a folder' % output, output)
-    if os.path.isdir(path) and os.listdir(path) and not replace:
-        raise InputError('output %s exists (use replace true to overwrite it)' % output,
-                         output)
+    if os.path.isdir(path) and os.listdir(path):
+        if not replace:
+            raise InputError('output %s exists (use replace true to overwrite it)'
+                             % output, output)
+        if not written_here(path):
+            # Only what this bundle provably made is ever deleted.
+            raise InputError('output %s is a folder this bundle did not write; it is not'
+                             ' replaced (remove it, or name another folder)' % output, output)
     return path
 
 
@@ -319,14 +324,15 @@ def segment_properties(path):
     segmentation's attribute file (a .cmap, or a store's): each region with a value in
     any attribute; an object-id attribute as a uint32 number, a number attribute as a
     float32 number (NaN where a region has none), the category attributes as tags
-    ``NAME:CATEGORY``.  None when the file has no attributes.  Inline JSON: its size
+    ``NAME:CATEGORY``.  InputError when the file has none.  Inline JSON: its size
     grows with the regions described (about 10 bytes a region and attribute)."""
     attributes = AttributeFile(path)
     if not attributes.exists:
         raise InputError('attributes %s does not exist' % path, path)
     infos = attributes.info()
     if not infos:
-        return None
+        raise InputError('attributes %s has no attributes (connectome ids adds them)' % path,
+                         path)
     arrays = {name: attributes.read(name) for name in sorted(infos)}
     length = max(len(a) for a in arrays.values())
     described = np.zeros(length, bool)

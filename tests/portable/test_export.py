@@ -208,16 +208,24 @@ def test_bad_output_leaves_nothing(made, tmp_path):
     with pytest.raises(InputError, match='one of the inputs'):
         run_export(folder, folder, 'zarr', replace=True)
     assert len(os.listdir(folder)) == 18
+    # Only a store this bundle wrote is replaced: not a user's folder, not another
+    # program's store.
+    with pytest.raises(InputError, match='a folder this bundle did not write'):
+        run_export(folder, tmp_path / 'full', 'zarr', replace=True)
+    (tmp_path / 'full' / 'info').write_text('{"@type": "neuroglancer_multiscale_volume"}')
+    with pytest.raises(InputError, match='a folder this bundle did not write'):
+        run_export(folder, tmp_path / 'full', 'precomputed', replace=True)
     assert sorted(os.listdir(tmp_path)) == ['full']
-    assert os.listdir(tmp_path / 'full') == ['x']
+    assert sorted(os.listdir(tmp_path / 'full')) == ['info', 'x']
 
 
 def test_interrupted_export_leaves_no_store(made, tmp_path):
     """Interrupted once chunks were written: no folder under the output name, no
     temporary folder left, and an old store it was to replace kept whole."""
     folder, _ = made['labels']
-    (tmp_path / 'p').mkdir()
-    (tmp_path / 'p' / 'info').write_text('old')
+    run_export(folder, tmp_path / 'p', 'precomputed', subsamples='none')
+    old = sorted(os.listdir(tmp_path / 'p'))
+    old_info = (tmp_path / 'p' / 'info').read_text()
     seen = []
 
     def interrupt(message, final):
@@ -231,8 +239,8 @@ def test_interrupted_export_leaves_no_store(made, tmp_path):
                    chunk_side=8)
     assert seen
     assert sorted(os.listdir(tmp_path)) == ['p']
-    assert os.listdir(tmp_path / 'p') == ['info']
-    assert (tmp_path / 'p' / 'info').read_text() == 'old'
+    assert sorted(os.listdir(tmp_path / 'p')) == old
+    assert (tmp_path / 'p' / 'info').read_text() == old_info
     with pytest.raises(KeyboardInterrupt):
         run_export(folder, tmp_path / 'z', 'zarr', report=interrupt, chunk_side=8)
     assert sorted(os.listdir(tmp_path)) == ['p']
@@ -267,3 +275,13 @@ def test_zarr_chunks_are_the_cmap_chunks(made, tmp_path):
     with h5py.File(folder.parent / 'labels.cmap', 'r') as f:
         stored = f['/Chimera/image1/data_zyx'].id.read_direct_chunk((16, 16, 32))[1]
     assert (tmp_path / 'z' / '0' / '1' / '1' / '2').read_bytes() == stored
+
+
+def test_a_store_written_here_is_replaced(made, tmp_path):
+    folder, (levels, _) = made['labels']
+    run_export(folder, tmp_path / 'p', 'zarr', subsamples='none')
+    run_export(folder, tmp_path / 'p', 'precomputed', replace=True)
+    assert sorted(os.listdir(tmp_path)) == ['p']
+    assert not (tmp_path / 'p' / '.zattrs').exists()
+    cv = CloudVolume('file://%s' % (tmp_path / 'p'), mip=1)
+    assert np.array_equal(np.asarray(cv[:, :, :])[..., 0].T, levels[STEPS[0]])

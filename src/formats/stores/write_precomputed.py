@@ -11,8 +11,9 @@ The layout (neuroglancer's ``src/datasource/precomputed/volume.md``)::
                             otherwise) and, for a sharded scale, sharding
                             (neuroglancer_uint64_sharded_v1, identity hash, gzip
                             for raw chunks);
-                            mesh (a folder of meshes, when given) and
-                            segment_properties (when given)
+                            mesh (a folder of meshes, when given),
+                            segment_properties (when given), and connectome_writer
+                            (the mark of a store this bundle wrote)
     KEY/x0-x1_y0-y1_z0-z1   one file per chunk, or KEY/N.shard for a sharded scale
     segment_properties/info the regions' properties (neuroglancer_segment_properties)
 
@@ -30,7 +31,7 @@ import numpy as np
 import tensorstore as ts
 
 from ...blocks import grid_shape
-from .write_tensorstore import LevelArray, morton_bits, shard_block
+from .write_tensorstore import WRITER, WRITER_KEY, LevelArray, morton_bits, shard_block
 
 SEGMENT_PROPERTIES = 'segment_properties'
 COMPRESSED_SEGMENTATION_TYPES = (np.dtype(np.uint32), np.dtype(np.uint64))
@@ -96,7 +97,8 @@ def precomputed_info(dtype, segmentation, voxel_size, voxel_offset, scales, mesh
         out.append(entry)
     info = {'@type': 'neuroglancer_multiscale_volume',
             'type': 'segmentation' if segmentation else 'image',
-            'data_type': np.dtype(dtype).name, 'num_channels': 1, 'scales': out}
+            'data_type': np.dtype(dtype).name, 'num_channels': 1, 'scales': out,
+            WRITER_KEY: WRITER}
     if mesh:
         info['mesh'] = mesh
     if segment_properties:

@@ -21,6 +21,8 @@ Pure: tensorstore and numpy.
 """
 
 import collections
+import json
+import os
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
@@ -30,6 +32,28 @@ from ...blocks import ceil_div
 from ...errors import InputError
 
 SHARDS_OPEN = 2             # per level: shards whose transaction is still collecting chunks
+# The mark a store this bundle wrote carries in its metadata (precomputed info, OME-Zarr
+# .zattrs): only such a folder is ever replaced.
+WRITER_KEY = 'connectome_writer'
+WRITER = 'ChimeraX-Connectome'
+METADATA_FILES = ('info', '.zattrs')
+
+
+def written_here(folder):
+    """Whether ``folder`` holds a store this bundle wrote (its metadata file carries
+    WRITER_KEY); links are not followed."""
+    for name in METADATA_FILES:
+        try:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError:
+            continue
+        try:
+            with os.fdopen(fd, 'rb') as f:
+                value = json.loads(f.read(1 << 24).decode('utf-8'))
+        except (OSError, ValueError):
+            return False
+        return isinstance(value, dict) and value.get(WRITER_KEY) == WRITER
+    return False
 
 
 def context(threads):

@@ -9,7 +9,8 @@ The layout (OME-NGFF 0.4)::
                             nanometer), one dataset per level ("0" the full
                             resolution) with coordinateTransformations: scale (the
                             level's voxel size, nm) then translation (where its first
-                            voxel's centre lies, nm); image-label for a segmentation
+                            voxel's centre lies, nm); image-label for a segmentation;
+                            connectome_writer (the mark of a store this bundle wrote)
     0/.zarray, 0/0/0/0 ...  one array per level, z,y,x, chunks "/"-separated, Blosc or
                             zlib as the .cmap's compressMethod says: the chunks are
                             encoded by the .cmap's own codec (a Blosc frame is the same
@@ -27,7 +28,7 @@ import numpy as np
 import tensorstore as ts
 
 from .write_precomputed import write_json
-from .write_tensorstore import LevelArray
+from .write_tensorstore import WRITER, WRITER_KEY, LevelArray
 
 OME_VERSION = '0.4'
 
@@ -48,6 +49,7 @@ def ome_attributes(name, voxel_size, origin, steps, segmentation):
         'datasets': datasets, 'type': 'mode' if segmentation else 'mean'}]}
     if segmentation:
         attrs['image-label'] = {'version': OME_VERSION}
+    attrs[WRITER_KEY] = WRITER
     return attrs
 
 
