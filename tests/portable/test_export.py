@@ -274,3 +274,23 @@ def test_a_store_written_here_is_replaced(made, tmp_path):
     assert not (tmp_path / 'p' / '.zattrs').exists()
     cv = CloudVolume('file://%s' % (tmp_path / 'p'), mip=1)
     assert np.array_equal(np.asarray(cv[:, :, :])[..., 0].T, levels[STEPS[0]])
+
+
+@pytest.mark.parametrize('fmt, sharded', [('precomputed', 'true'), ('zarr', 'auto')])
+def test_memory_does_not_grow_with_the_volume(tmp_path, fmt, sharded):
+    """As combine's: what the export holds at once (numpy's buffers, which tracemalloc
+    sees; tensorstore's are bounded by the writes in flight and the open shards) is a
+    few chunks per level, not more for a volume 4 times larger."""
+    import tracemalloc
+    volume = tilesets.labels((64, 256, 256), seed=2, cell=8)
+    tilesets.write_tiles(tmp_path / 't', volume, (32, 64, 64), chunks=(16, 16, 16))
+    peaks = []
+    for region in ((0, 0, 0, 127, 127, 63), None):       # a quarter, then the whole
+        with tiles.open_tiles(str(tmp_path / 't')) as ts:
+            tracemalloc.start()
+            export.export(ts, str(tmp_path / 'm'), fmt, region=region, replace=True,
+                          chunk_side=16, subsamples=[(2, 2, 2)], sharded=sharded,
+                          memory_limit=0.02)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()
+    assert peaks[1] < 2 * peaks[0] and peaks[1] < volume.nbytes / 16, peaks

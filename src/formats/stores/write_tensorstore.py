@@ -37,6 +37,7 @@ SHARDS_OPEN = 2             # per level: shards whose transaction is still colle
 WRITER_KEY = 'connectome_writer'
 WRITER = 'ChimeraX-Connectome'
 METADATA_FILES = ('info', '.zattrs')
+METADATA_BYTES = 1 << 24    # larger is no metadata file this bundle wrote
 
 
 def written_here(folder):
@@ -49,7 +50,9 @@ def written_here(folder):
             continue
         try:
             with os.fdopen(fd, 'rb') as f:
-                value = json.loads(f.read(1 << 24).decode('utf-8'))
+                if os.fstat(f.fileno()).st_size > METADATA_BYTES:
+                    return False
+                value = json.loads(f.read().decode('utf-8'))
         except (OSError, ValueError):
             return False
         return isinstance(value, dict) and value.get(WRITER_KEY) == WRITER
