@@ -174,6 +174,10 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
         origin = tuple(float(o + s) * v for o, s, v in
                        zip(reversed(source.offset), reversed(start), voxel_size))
     offset = voxel_offset(origin, voxel_size, output) if format == 'precomputed' else None
+    if format == 'precomputed' and source.dtype.name not in write_precomputed.DATA_TYPES:
+        raise InputError('a precomputed volume cannot hold %s voxels (it holds %s); use'
+                         ' format zarr' % (source.dtype.name,
+                                           ', '.join(write_precomputed.DATA_TYPES)), output)
     steps = cmapcombine.subsample_steps(subsamples, size_xyz, voxel_size)
     factors = [tuple(reversed(f)) for f in pyramid.level_factors(steps)]
     method = pyramid.default_method(source.dtype) if downsample in (None, 'auto') \

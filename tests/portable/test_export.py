@@ -294,3 +294,13 @@ def test_memory_does_not_grow_with_the_volume(tmp_path, fmt, sharded):
             peaks.append(tracemalloc.get_traced_memory()[1])
             tracemalloc.stop()
     assert peaks[1] < 2 * peaks[0] and peaks[1] < volume.nbytes / 16, peaks
+
+
+def test_float64_to_precomputed_refused_zarr_written(tmp_path):
+    volume = np.random.default_rng(1).random((8, 16, 16))
+    tilesets.write_tiles(tmp_path / 't', volume, (8, 16, 16))
+    with pytest.raises(InputError, match='cannot hold float64 voxels'):
+        run_export(tmp_path / 't', tmp_path / 'p', 'precomputed', subsamples='none')
+    run_export(tmp_path / 't', tmp_path / 'z', 'zarr', subsamples='none')
+    assert np.array_equal(zarr.open_group(str(tmp_path / 'z'), mode='r')['0'][...], volume)
+    assert sorted(os.listdir(tmp_path)) == ['t', 'z']

@@ -35,6 +35,9 @@ from .write_tensorstore import WRITER, WRITER_KEY, LevelArray, morton_bits, shar
 
 SEGMENT_PROPERTIES = 'segment_properties'
 COMPRESSED_SEGMENTATION_TYPES = (np.dtype(np.uint32), np.dtype(np.uint64))
+# The voxel types a precomputed volume holds (neuroglancer's volume.md).
+DATA_TYPES = ('uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'uint64', 'int64',
+              'float32')
 MINISHARD_BITS = 3          # at most 8 minishards per shard
 
 

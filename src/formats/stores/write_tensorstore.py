@@ -167,7 +167,7 @@ class ChunkSink:
     def _result(self, future):
         try:
             return future.result()
-        except ValueError as e:         # tensorstore's errors
+        except (ValueError, OSError) as e:         # tensorstore's errors
             raise InputError('writing %s failed: %s' % (self.path, e), self.path)
 
     def close(self):
@@ -188,5 +188,5 @@ class ChunkSink:
         while self._pending:
             try:
                 self._pending.popleft().result()
-            except ValueError:
+            except (ValueError, OSError):
                 pass
