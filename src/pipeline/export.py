@@ -33,7 +33,8 @@ from ..errors import InputError
 from ..formats import cmap, locks
 from ..formats.source import check_geometry
 from ..formats.stores import write_precomputed, write_zarr
-from ..formats.stores.write_tensorstore import ChunkSink, context, written_here
+from ..formats.stores.write_tensorstore import SHARDS_OPEN, ChunkSink, context, \
+    written_here
 from ..parallel import available_cores
 from ..progress import Progress, format_bytes, format_duration
 from . import combine as cmapcombine, pyramid
@@ -198,20 +199,24 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
     threads = threads or available_cores()
     side = cmapcombine.chunk_side_for(
         chunk_side or cmap.default_chunk_side(source.dtype.itemsize), factors)
-    budget = int(memory_limit * 1e9)
-    plan = cmapcombine.memory_plan(budget, side, source, len(factors), threads)
-    source.set_cache_limit(plan.cache)
     all_steps = [(1, 1, 1)] + [tuple(s) for s in steps]
     shapes = [grid_shape(size, tuple(reversed(s))) for s in all_steps]
     chunk_shapes = [tuple(min(side, n) for n in shape) for shape in shapes]
     levels = [Level(shape, cs, f, step) for shape, cs, f, step in
               zip(shapes, chunk_shapes, factors + [None], all_steps)]
+    # A sharded scale keeps at most SHARDS_OPEN shards open and as many committing (see
+    # write_tensorstore.py): a quarter of the memory budget holds them all.
+    budget = int(memory_limit * 1e9)
     chunk_bytes = side ** 3 * source.dtype.itemsize
-    shard_budget = max(chunk_bytes, budget // (8 * len(levels)))
+    shard_budget = max(chunk_bytes, budget // (16 * SHARDS_OPEN * len(levels)))
     scales = [write_precomputed.ScaleSpec(
         step, shape, cs, shard_bits(math.prod(grid_shape(shape, cs)), chunk_bytes, sharded,
-                                    shard_budget))
+                                    shard_budget) if format == 'precomputed' else None)
         for step, shape, cs in zip(all_steps, shapes, chunk_shapes)]
+    shards = any(s.shard_bits is not None for s in scales)
+    plan = cmapcombine.memory_plan(budget * 3 // 4 if shards else budget, side, source,
+                                   len(factors), threads)
+    source.set_cache_limit(plan.cache)
     if compress_method is None:
         compress_method = cmapcombine.default_method(source.dtype)
     if compress_shuffle is None:
@@ -274,8 +279,7 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
     result = ExportResult(
         path=path, format=format, size=size_xyz, dtype=source.dtype.name, tiles=ntiles,
         levels=[(lv.step, tuple(reversed(lv.shape))) for lv in levels], method=method,
-        encoding=encoding, sharded_levels=sum(s.shard_bits is not None for s in scales)
-        if format == 'precomputed' else 0,
+        encoding=encoding, sharded_levels=sum(s.shard_bits is not None for s in scales),
         seconds=seconds, store_bytes=store_bytes,
         input_bytes=math.prod(size) * source.dtype.itemsize,
         chunks_written=sink.chunks_written, chunk_side=side, threads=threads,

@@ -126,6 +126,7 @@ class ChunkSink:
         self.max_pending = max(2, int(max_pending))
         self._pending = collections.deque()
         self._shards = [collections.OrderedDict() for _ in levels]
+        self._committing = collections.deque()
         self.chunks_written = 0
 
     def write_chunk(self, level, index, data):
@@ -157,7 +158,11 @@ class ChunkSink:
         self.chunks_written += 1
 
     def _commit(self, shard):
-        self._add(shard.transaction.commit_async())
+        # As many shards committing as open at most, each level: memory for 2 x
+        # SHARDS_OPEN shards a level (pipeline/export.py sizes them so).
+        self._committing.append(shard.transaction.commit_async())
+        while len(self._committing) > SHARDS_OPEN * len(self.levels):
+            self._result(self._committing.popleft())
 
     def _add(self, future):
         self._pending.append(future)
@@ -175,8 +180,9 @@ class ChunkSink:
         for shards in self._shards:
             while shards:
                 self._commit(shards.popitem(last=False)[1])
-        while self._pending:
-            self._result(self._pending.popleft())
+        for futures in (self._committing, self._pending):
+            while futures:
+                self._result(futures.popleft())
 
     def abandon(self):
         """Stop after a failure: open transactions are dropped, writes in flight waited
@@ -185,8 +191,9 @@ class ChunkSink:
             for shard in shards.values():
                 shard.transaction.abort()
             shards.clear()
-        while self._pending:
-            try:
-                self._pending.popleft().result()
-            except (ValueError, OSError):
-                pass
+        for futures in (self._committing, self._pending):
+            while futures:
+                try:
+                    futures.popleft().result()
+                except (ValueError, OSError):
+                    pass
