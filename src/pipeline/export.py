@@ -31,17 +31,14 @@ import numpy as np
 from ..blocks import grid_shape
 from ..errors import InputError
 from ..formats import cmap, locks
-from ..formats.source import check_geometry
 from ..formats.stores import write_precomputed, write_zarr
 from ..formats.stores.write_tensorstore import SHARDS_OPEN, ChunkSink, context, \
     written_here
-from ..parallel import available_cores
 from ..progress import Progress, format_bytes, format_duration
-from . import combine as cmapcombine, pyramid
+from . import combine as cmapcombine
 from .attributefile import AttributeFile
-from .chunks import ChunkWork, Level
+from .chunks import Level
 from .labels import is_label_type
-from .traversal import Engine, Threads
 
 FORMATS = ('precomputed', 'zarr')
 SHARDED = ('auto', 'true', 'false')
@@ -167,38 +164,21 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
     if sharded not in SHARDED:
         raise InputError('sharded must be one of %s' % ', '.join(SHARDED))
     path = check_output_folder(output, source.paths, replace)
-    voxel_size, origin = check_geometry(voxel_size, origin)
-    start, stop = cmapcombine.region_bounds(region, source.shape)
-    size = tuple(e - s for s, e in zip(start, stop))               # z,y,x
-    size_xyz = tuple(reversed(size))
-    if origin is None:
-        origin = tuple(float(o + s) * v for o, s, v in
-                       zip(reversed(source.offset), reversed(start), voxel_size))
+    p = cmapcombine.plan_pass(source, region=region, voxel_size=voxel_size, origin=origin,
+                              subsamples=subsamples, downsample=downsample,
+                              memory_limit=memory_limit, threads=threads,
+                              chunk_side=chunk_side)
+    start, stop, size, origin, voxel_size = p.start, p.stop, p.size, p.origin, p.voxel_size
+    steps, factors, method, threads, side = p.steps, p.factors, p.method, p.threads, p.side
     offset = voxel_offset(origin, voxel_size, output) if format == 'precomputed' else None
     if format == 'precomputed' and source.dtype.name not in write_precomputed.DATA_TYPES:
         raise InputError('a precomputed volume cannot hold %s voxels (it holds %s); use'
                          ' format zarr' % (source.dtype.name,
                                            ', '.join(write_precomputed.DATA_TYPES)), output)
-    steps = cmapcombine.subsample_steps(subsamples, size_xyz, voxel_size)
-    factors = [tuple(reversed(f)) for f in pyramid.level_factors(steps)]
-    method = pyramid.default_method(source.dtype) if downsample in (None, 'auto') \
-        else downsample
-    if method not in pyramid.METHODS:
-        raise InputError('downsample must be auto, %s' % ', '.join(pyramid.METHODS))
-    for f in factors:
-        try:
-            pyramid.check_factors(f, method)
-        except ValueError as e:
-            raise InputError('subsamples: %s (choose steps closer together)' % e)
-    if not (np.isfinite(memory_limit) and memory_limit > 0):
-        raise InputError('memoryLimit must be a positive number of GB, not %g' % memory_limit)
     if meshes is not None and not os.path.isfile(os.path.join(meshes, 'info')):
         raise InputError('meshes %s is not a folder of precomputed meshes (no info file)'
                          % meshes, meshes)
     segmentation = is_label_type(source.dtype)
-    threads = threads or available_cores()
-    side = cmapcombine.chunk_side_for(
-        chunk_side or cmap.default_chunk_side(source.dtype.itemsize), factors)
     all_steps = [(1, 1, 1)] + [tuple(s) for s in steps]
     shapes = [grid_shape(size, tuple(reversed(s))) for s in all_steps]
     chunk_shapes = [tuple(min(side, n) for n in shape) for shape in shapes]
@@ -254,20 +234,9 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
         try:
             ntiles = source.count_in(start, stop)
             progress = Progress('export %s' % os.path.basename(path), ntiles, 'tiles', report)
-            integer = source.dtype.kind in 'iu'
-            works = [ChunkWork(codec, lv.up, method, mode_library, integer)
-                     for codec, lv in zip(codecs, levels)]
-            if scheduler is None:
-                runner = Threads(source, works, threads)
-            else:
-                from . import cluster       # Dask is imported only for a cluster
-                runner = cluster.Workers(scheduler, source, works, levels, start, report)
-            with cmap.blosc_threads(), runner:
-                if scheduler is not None:
-                    progress.title += ' on %d Dask workers' % runner.workers
-                engine = Engine(source, sink, path, levels, start, runner,
-                                max(plan.window, 2 * runner.workers), progress, ntiles)
-                engine.run()
+            runner = cmapcombine.run_pass(source, sink, path, levels, codecs, p, plan,
+                                          mode_library, scheduler, progress, ntiles,
+                                          report)[1]
             sink.close()
         except BaseException:
             sink.abandon()
@@ -277,7 +246,8 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
         store_bytes = folder_bytes(temp)
     seconds = time.monotonic() - t_start
     result = ExportResult(
-        path=path, format=format, size=size_xyz, dtype=source.dtype.name, tiles=ntiles,
+        path=path, format=format, size=tuple(reversed(size)), dtype=source.dtype.name,
+        tiles=ntiles,
         levels=[(lv.step, tuple(reversed(lv.shape))) for lv in levels], method=method,
         encoding=encoding, sharded_levels=sum(s.shard_bits is not None for s in scales),
         seconds=seconds, store_bytes=store_bytes,

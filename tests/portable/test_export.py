@@ -161,8 +161,6 @@ def test_levels_are_label_safe(made, tmp_path):
     for mip in range(3):
         a = np.asarray(CloudVolume('file://%s' % (tmp_path / 'p'), mip=mip)[:, :, :])
         assert set(np.unique(a)) <= ids
-    # An image is averaged instead (so not label-safe): the rule is the type's.
-    assert export.pyramid.default_method(np.uint32) == 'mode'
 
 
 def test_segment_properties_and_meshes(made, tmp_path):
