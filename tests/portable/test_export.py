@@ -302,3 +302,20 @@ def test_float64_to_precomputed_refused_zarr_written(tmp_path):
     run_export(tmp_path / 't', tmp_path / 'z', 'zarr', subsamples='none')
     assert np.array_equal(zarr.open_group(str(tmp_path / 'z'), mode='r')['0'][...], volume)
     assert sorted(os.listdir(tmp_path)) == ['t', 'z']
+
+
+def test_sharded_auto_shards_the_large_scales(made, tmp_path, monkeypatch):
+    """sharded auto: a scale of more than SHARD_CHUNKS chunks is sharded, smaller ones
+    keep a file per chunk."""
+    folder, (levels, _) = made['labels']
+    monkeypatch.setattr(export, 'SHARD_CHUNKS', 20)
+    result = run_export(folder, tmp_path / 'p', 'precomputed', chunk_side=8)
+    info = json.loads((tmp_path / 'p' / 'info').read_text())
+    chunks = [np.prod([-(-n // c) for n, c in zip(s['size'], s['chunk_sizes'][0])])
+              for s in info['scales']]
+    assert [('sharding' in s) for s in info['scales']] == [n > 20 for n in chunks]
+    assert result.sharded_levels == sum(n > 20 for n in chunks) >= 1
+    assert not all('sharding' in s for s in info['scales'])
+    for mip, step in enumerate([(1, 1, 1)] + STEPS):
+        cv = CloudVolume('file://%s' % (tmp_path / 'p'), mip=mip, fill_missing=True)
+        assert np.array_equal(np.asarray(cv[:, :, :])[..., 0].T, levels[step])
