@@ -22,8 +22,9 @@ line and log, and opens the result.  With ``scheduler``
 the chunk work runs on a Dask cluster (pipeline/cluster.py; a tls:// scheduler with the
 certificate files given) and this process writes.  With ``format precomputed`` or
 ``zarr`` the same pass writes a neuroglancer precomputed volume or an OME-Zarr image
-in the folder DIR instead (pipeline/export.py), with the attributes of ``attributes`` as
-segment properties and the meshes of ``meshes`` (precomputed).
+in the folder DIR instead (pipeline/export.py), with the attributes of ``attributes`` (or
+of a store's own attribute file) as segment properties and the meshes of ``meshes``
+(precomputed).
 """
 
 from chimerax.core.commands import (Annotation, AnnotationError, BoolArg, Bounded, CmdDesc,
@@ -33,10 +34,12 @@ from chimerax.core.commands import (Annotation, AnnotationError, BoolArg, Bounde
                                     SaveFileNameArg, StringArg)
 
 from ..errors import Cancelled, InputError
-from ..formats import cmap, stores
+from ..formats import cmap, sidecar, stores
 from ..formats.tiles import AXIS_ORDERS, DEFAULT_PATTERN, MISSING_CHOICES, open_tiles
 from ..pipeline import cluster, combine as engine, export, pyramid
+from ..pipeline.attributefile import AttributeFile
 from ..session.reporting import cancellable, status_reporter
+from ..session.storegrid import attributes_cache_folder
 
 
 class SchedulerArg(Annotation):
@@ -121,6 +124,7 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
             if format == 'cmap':
                 result = engine.combine(source, output, **options)
             else:
+                attributes = _attributes_of(source, attributes, format)
                 properties = None if attributes is None else \
                     export.segment_properties(attributes)
                 result = export.export(source, output, format, sharded=sharded,
@@ -135,6 +139,20 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
     if format == 'cmap':
         return run(session, 'open %s' % quote_path_if_necessary(result.path))
     return run(session, 'open %s format %s' % (quote_path_if_necessary(result.path), format))
+
+
+def _attributes_of(source, attributes, format):
+    """The attribute file whose attributes become a precomputed volume's segment
+    properties: the one given, or else a store's own attribute file when it has
+    attributes (None otherwise)."""
+    if attributes is not None or format != 'precomputed' \
+            or not isinstance(source, stores.Store):
+        return attributes
+    own = AttributeFile(sidecar.default_path(source, attributes_cache_folder()), source)
+    if not own.exists:
+        return None
+    own.check()
+    return own.path if own.info() else None
 
 
 def _open_source(tiles, dataset, pattern, first_index, missing, axis_order, channel):

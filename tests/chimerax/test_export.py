@@ -124,3 +124,25 @@ def test_attributes_become_segment_properties(session, run, demo, tmp_path):
     cv = CloudVolume('file://%s' % (tmp_path / 'p'), fill_missing=True)
     (c,) = run('open %s' % seg)
     assert np.array_equal(np.asarray(cv[:, :, :])[..., 0].T, c.full_matrix())
+
+
+def test_a_stores_own_attributes_become_segment_properties(session, run, tmp_path):
+    """A store with attributes in its attribute file (as `connectome ids` writes them for
+    a store) exports them without being told where they are."""
+    import stores
+    from chimerax.connectome.formats import stores as formats_stores
+    from chimerax.connectome.formats import sidecar
+    from chimerax.connectome.pipeline.attributefile import AttributeFile
+    volume = tilesets.labels((16, 24, 32), seed=2, cell=4, max_id=50)
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', [volume], [])
+    with formats_stores.open_store(str(path)) as store:
+        own = AttributeFile(sidecar.default_path(store), store)
+        own.create()
+        axon = np.zeros(int(volume.max()) + 1, np.int32)
+        axon[[3, 5]] = [1, 2]
+        own.write({'axon': axon})
+    run('connectome combine %s output %s format precomputed open false'
+        % (path, tmp_path / 'p'))
+    props = json.loads((tmp_path / 'p' / 'segment_properties' / 'info').read_text())
+    assert props['inline']['ids'] == ['3', '5']
+    assert props['inline']['properties'][0]['values'] == [1, 2]
