@@ -10,7 +10,7 @@ multiresolution Chimera map.
         [scheduler tcp://HOST:8786 | tls://HOST:8786 | local N] [schedulerTimeout SECONDS]
         [tlsCaFile FILE] [tlsCert FILE] [tlsKey FILE]
     connectome combine TILES|STORE output DIR format precomputed|zarr [sharded auto|true|false]
-        [attributes SEG.cmap] [meshes FOLDER] [... the options above]
+        [attributes SEG.cmap] [objects CLASS] [meshes FOLDER] [... the options above]
 
 STORE is a neuroglancer precomputed, Zarr or N5 store (a folder or URL, as ``open``
 takes it): its full resolution is read, with its voxel size and origin unless given, so
@@ -24,7 +24,8 @@ certificate files given) and this process writes.  With ``format precomputed`` o
 ``zarr`` the same pass writes a neuroglancer precomputed volume or an OME-Zarr image
 in the folder DIR instead (pipeline/export.py), with the attributes of ``attributes`` (or
 of a store's own attribute file) as segment properties and the meshes of ``meshes``
-(precomputed).
+(precomputed); ``objects CLASS`` writes the ids of that class's objects instead of
+regions (so meshes of the class's objects match the voxels).
 """
 
 from chimerax.core.commands import (Annotation, AnnotationError, BoolArg, Bounded, CmdDesc,
@@ -80,7 +81,7 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
                        replace=False, open=True, scheduler=None,
                        scheduler_timeout=cluster.CONNECT_TIMEOUT, tls_ca_file=None,
                        tls_cert=None, tls_key=None, format='cmap', sharded='auto',
-                       attributes=None, meshes=None):
+                       attributes=None, meshes=None, objects=None):
     """Combine HDF5 tiles or a store into one compressed multiresolution .cmap, or a
     precomputed or OME-Zarr store (``format``); returns the opened models (open true) or
     the CombineResult (ExportResult)."""
@@ -99,9 +100,11 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
     elif tls_ca_file or tls_cert or tls_key:
         raise UserError('connectome combine: tlsCaFile, tlsCert and tlsKey are for a'
                         ' tls:// scheduler; no scheduler was given')
-    if format != 'precomputed' and (sharded != 'auto' or attributes or meshes):
-        raise UserError('connectome combine: sharded, attributes and meshes are for format'
-                        ' precomputed')
+    if format != 'precomputed' and (sharded != 'auto' or meshes):
+        raise UserError('connectome combine: sharded and meshes are for format precomputed')
+    if format == 'cmap' and (attributes or objects):
+        raise UserError('connectome combine: attributes and objects are for format'
+                        ' precomputed or zarr')
 
     try:
         with cancellable(), _open_source(tiles, dataset, pattern, first_index, missing,
@@ -124,9 +127,8 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
             if format == 'cmap':
                 result = engine.combine(source, output, **options)
             else:
-                attributes = _attributes_of(source, attributes, format)
-                properties = None if attributes is None else \
-                    export.segment_properties(attributes)
+                source, properties = _objects_and_properties(source, attributes, format,
+                                                             objects)
                 result = export.export(source, output, format, sharded=sharded,
                                        segment_properties=properties, meshes=meshes,
                                        **options)
@@ -141,18 +143,26 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
     return run(session, 'open %s format %s' % (quote_path_if_necessary(result.path), format))
 
 
-def _attributes_of(source, attributes, format):
-    """The attribute file whose attributes become a precomputed volume's segment
-    properties: the one given, or else a store's own attribute file when it has
-    attributes (None otherwise)."""
-    if attributes is not None or format != 'precomputed' \
-            or not isinstance(source, stores.Store):
-        return attributes
-    own = AttributeFile(sidecar.default_path(source, attributes_cache_folder()), source)
-    if not own.exists:
-        return None
-    own.check()
-    return own.path if own.info() else None
+def _objects_and_properties(source, attributes, format, objects):
+    """(the source to export, its segment properties or None): with ``objects`` the
+    source read as that class's object ids, described as objects; else, for
+    precomputed, the regions described by their attributes.  The attribute file is
+    ``attributes``, or else a store's own attribute file when it has attributes."""
+    if format != 'precomputed' and objects is None:
+        return source, None
+    if attributes is None and isinstance(source, stores.Store):
+        own = AttributeFile(sidecar.default_path(source, attributes_cache_folder()), source)
+        if own.exists:
+            own.check()
+            attributes = own.path if own.info() else None
+    if objects is not None:
+        if attributes is None:
+            raise InputError('objects %s: name the attribute file that lists them'
+                             ' (attributes SEGMENTATION.cmap)' % objects)
+        return (export.object_volume(source, attributes, objects),
+                export.object_properties(attributes, objects)
+                if format == 'precomputed' else None)
+    return source, (None if attributes is None else export.segment_properties(attributes))
 
 
 def _open_source(tiles, dataset, pattern, first_index, missing, axis_order, channel):
@@ -210,7 +220,8 @@ def register_combine_command(logger):
                  ('format', EnumOf(('cmap',) + export.FORMATS)),
                  ('sharded', EnumOf(export.SHARDED)),
                  ('attributes', OpenFileNameArg),
-                 ('meshes', OpenFolderNameArg)],
+                 ('meshes', OpenFolderNameArg),
+                 ('objects', StringArg)],
         required_arguments=['output'],
         synopsis='combine HDF5 tiles or a chunked store into one multiresolution compressed'
                  ' Chimera map, precomputed volume or OME-Zarr image')

@@ -19,6 +19,7 @@ the .cmap) reads as that voxel's centre, so the origin must be a whole number of
 there; OME-Zarr's translation is the origin itself.  Pure: no ChimeraX.
 """
 
+import json
 import math
 import os
 import shutil
@@ -31,6 +32,7 @@ import numpy as np
 from ..blocks import grid_shape
 from ..errors import InputError
 from ..formats import cmap, locks
+from ..formats.source import VolumeSource
 from ..formats.stores import write_precomputed, write_zarr
 from ..formats.stores.write_tensorstore import SHARDS_OPEN, ChunkSink, context, \
     written_here
@@ -175,9 +177,8 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
         raise InputError('a precomputed volume cannot hold %s voxels (it holds %s); use'
                          ' format zarr' % (source.dtype.name,
                                            ', '.join(write_precomputed.DATA_TYPES)), output)
-    if meshes is not None and not os.path.isfile(os.path.join(meshes, 'info')):
-        raise InputError('meshes %s is not a folder of precomputed meshes (no info file)'
-                         % meshes, meshes)
+    if meshes is not None:
+        check_meshes(meshes)
     segmentation = is_label_type(source.dtype)
     all_steps = [(1, 1, 1)] + [tuple(s) for s in steps]
     shapes = [grid_shape(size, tuple(reversed(s))) for s in all_steps]
@@ -270,6 +271,22 @@ def _extras(folder, segment_properties, meshes):
         raise InputError('cannot write %s: %s' % (folder, e.strerror or e), folder)
 
 
+MESH_TYPES = ('neuroglancer_multilod_draco', 'neuroglancer_legacy_mesh')
+
+
+def check_meshes(folder):
+    """InputError unless ``folder`` is a folder of neuroglancer precomputed meshes (its
+    info file names one of MESH_TYPES)."""
+    try:
+        with open(os.path.join(folder, 'info'), encoding='utf-8') as f:
+            kind = json.load(f).get('@type')
+    except (OSError, ValueError, AttributeError):
+        kind = None
+    if kind not in MESH_TYPES:
+        raise InputError('meshes %s is not a folder of precomputed meshes (its info file'
+                         ' names no %s)' % (folder, ' or '.join(MESH_TYPES)), folder)
+
+
 def copy_meshes(source, target):
     """Copy a folder of meshes, refusing anything that is not a plain file or folder
     (a link is not followed into what it points at)."""
@@ -333,6 +350,108 @@ def segment_properties(path):
             properties.append((name, 'number', values.astype(np.float32)))
         else:
             properties.append((name, 'number', values.astype(np.uint32)))
+    if tags:
+        properties.append(('tags', 'tags', (tags, per_id)))
+    return ids, properties
+
+
+class ObjectVolume(VolumeSource):
+    """A segmentation read as the ids of one class's objects (``objects neuron``): each
+    region's voxels take the id of the object it belongs to, by the class's attribute
+    array ``table`` (index region id, value object id, 0 for none), so a neuroglancer
+    viewer finds each object's mesh (``connectome meshes`` makes them per object) under
+    the id the voxels hold.  Read through: every block is mapped as it is read, in the
+    reading thread (numpy's take releases the GIL).  A region id beyond the array is an
+    error, never a guess.  Its workers cannot reopen it (no cluster)."""
+
+    def __init__(self, source, table, name, path):
+        self.source = source
+        self.table = np.ascontiguousarray(table, np.uint32)
+        self.class_name = name
+        self.attribute_path = path
+        self.dtype = np.dtype(np.uint32)
+
+    name = property(lambda self: self.source.name)
+    shape = property(lambda self: self.source.shape)
+    offset = property(lambda self: self.source.offset)
+    chunk_shape = property(lambda self: self.source.chunk_shape)
+    voxel_size = property(lambda self: self.source.voxel_size)
+    origin = property(lambda self: self.source.origin)
+    paths = property(lambda self: self.source.paths)
+    tiles = property(lambda self: self.source.tiles)
+    chunks_read = property(lambda self: self.source.chunks_read)
+    bytes_read = property(lambda self: self.source.bytes_read)
+
+    def positions_in(self, start, stop):
+        return self.source.positions_in(start, stop)
+
+    def count_in(self, start, stop):
+        return self.source.count_in(start, stop)
+
+    def is_empty(self, start, stop):
+        return self.source.is_empty(start, stop)
+
+    def prepare(self, start, stop):
+        return self.source.prepare(start, stop)
+
+    def filtered_tiles(self):
+        return self.source.filtered_tiles()
+
+    def set_cache_limit(self, nbytes):
+        self.source.set_cache_limit(nbytes)
+
+    def worker_spec(self):
+        return None
+
+    def close(self):
+        self.source.close()
+
+    def read(self, start=(0, 0, 0), stop=None, step=(1, 1, 1)):
+        a = self.source.read(start, stop, step)
+        if a.size and int(a.max()) >= len(self.table):
+            raise InputError('region %d has no entry in %s of %s (it lists %d regions):'
+                             ' these are not the attributes of this segmentation'
+                             % (int(a.max()), self.class_name, self.attribute_path,
+                                len(self.table)), self.attribute_path)
+        return self.table.take(a)
+
+
+def object_volume(source, path, name):
+    """``source`` read as the object ids of class ``name`` of the attribute file ``path``
+    (an ObjectVolume)."""
+    attributes = AttributeFile(path)
+    if not attributes.exists:
+        raise InputError('attributes %s does not exist' % path, path)
+    info = attributes.info().get(name)
+    table = attributes.read(name)
+    if info is None or info.kind != 'id' or table is None or table.dtype.kind not in 'iu':
+        raise InputError('%s has no object ids of %s (connectome ids writes them)'
+                         % (path, name), path)
+    if table.size and int(table.min()) < 0:
+        raise InputError('%s of %s holds negative object ids' % (name, path), path)
+    return ObjectVolume(source, table, name, path)
+
+
+def object_properties(path, name):
+    """Segment properties (as segment_properties) of the objects of class ``name``: each
+    object's label ``NAME N`` and, as tags, the categories of the attributes that
+    classify these objects (their ``objects``), taken from the object's regions."""
+    attributes = AttributeFile(path)
+    table = attributes.read(name)
+    ids, first = np.unique(table[1:], return_index=True)
+    first = first[ids != 0] + 1             # a region of each object
+    ids = ids[ids != 0]
+    properties = [('label', 'label', ['%s %d' % (name, i) for i in ids])]
+    tags, per_id = [], [[] for _ in ids]
+    for attribute, info in sorted(attributes.info().items()):
+        if info.kind != 'category' or info.objects != name:
+            continue
+        codes = attributes.read(attribute)
+        values = np.where(first < len(codes), codes[np.minimum(first, len(codes) - 1)], 0)
+        for c in info.categories:
+            tags.append('%s:%s' % (attribute, c.name))
+            for k in np.flatnonzero(values == c.code):
+                per_id[k].append(len(tags) - 1)
     if tags:
         properties.append(('tags', 'tags', (tags, per_id)))
     return ids, properties

@@ -77,9 +77,14 @@ def test_store_exported_from_a_store(session, run, labels, tmp_path):
 def test_precomputed_options_refused_for_zarr(session, run, labels, tmp_path):
     from chimerax.core.errors import UserError
     folder, _ = labels
-    with pytest.raises(UserError, match='sharded, attributes and meshes are for format'
-                                        ' precomputed'):
+    with pytest.raises(UserError, match='sharded and meshes are for format precomputed'):
         run('connectome combine %s output %s format zarr sharded true'
+            % (folder, tmp_path / 'z'))
+    with pytest.raises(UserError, match='attributes and objects are for format precomputed'
+                                        ' or zarr'):
+        run('connectome combine %s output %s objects neuron' % (folder, tmp_path / 'z.cmap'))
+    with pytest.raises(UserError, match='objects neuron: name the attribute file'):
+        run('connectome combine %s output %s format zarr objects neuron'
             % (folder, tmp_path / 'z'))
     with pytest.raises(UserError, match='names a Chimera map'):
         run('connectome combine %s output %s format zarr' % (folder, tmp_path / 'z.cmap'))
@@ -146,3 +151,37 @@ def test_a_stores_own_attributes_become_segment_properties(session, run, tmp_pat
     props = json.loads((tmp_path / 'p' / 'segment_properties' / 'info').read_text())
     assert props['inline']['ids'] == ['3', '5']
     assert props['inline']['properties'][0]['values'] == [1, 2]
+
+
+def test_objects_of_a_class_with_their_meshes(session, run, demo, tmp_path):
+    """objects neuron: the voxels hold each region's neuron id (the class's attribute
+    array applied voxel by voxel), so the meshes made per neuron match them; labels and
+    categories of the neurons as segment properties."""
+    from chimerax.connectome.pipeline.attributefile import AttributeFile
+    seg = demo / 'segmentation.cmap'
+    meshes = tmp_path / 'neuron-meshes'
+    meshes.mkdir()
+    (meshes / 'info').write_text(json.dumps({
+        '@type': 'neuroglancer_multilod_draco', 'vertex_quantization_bits': 16,
+        'transform': [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0], 'lod_scale_multiplier': 1}))
+    run('connectome combine %s output %s format precomputed missing zero voxelSize %s'
+        ' attributes %s objects neuron meshes %s open false'
+        % (demo / 'data' / 'segmentation', tmp_path / 'p', ','.join(map(str, DEMO_VOXEL)),
+           seg, meshes))
+    neuron = AttributeFile(seg).read('neuron')
+    (c,) = run('open %s' % seg)
+    regions = c.full_matrix()
+    cv = CloudVolume('file://%s' % (tmp_path / 'p'), fill_missing=True)
+    assert np.array_equal(np.asarray(cv[:, :, :])[..., 0].T, neuron[regions])
+    info = json.loads((tmp_path / 'p' / 'info').read_text())
+    assert info['mesh'] == 'mesh' and (tmp_path / 'p' / 'mesh' / 'info').exists()
+    props = json.loads((tmp_path / 'p' / 'segment_properties' / 'info').read_text())
+    ids = [int(i) for i in props['inline']['ids']]
+    assert ids == sorted(set(neuron[1:]) - {0})
+    assert props['inline']['properties'][0]['values'][:2] == ['neuron %d' % i for i in ids[:2]]
+    run('connectome combine %s output %s format zarr missing zero voxelSize %s'
+        ' attributes %s objects neuron open false'
+        % (demo / 'data' / 'segmentation', tmp_path / 'z', ','.join(map(str, DEMO_VOXEL)),
+           seg))
+    assert np.array_equal(zarr.open_group(str(tmp_path / 'z'), mode='r')['0'][...],
+                          neuron[regions])

@@ -168,6 +168,10 @@ def test_segment_properties_and_meshes(made, tmp_path):
     meshes = tmp_path / 'm'
     meshes.mkdir()
     (meshes / 'info').write_text('{"@type": "neuroglancer_legacy_mesh"}')
+    (tmp_path / 'bad').mkdir()
+    (tmp_path / 'bad' / 'info').write_text('{"@type": "neuroglancer_multiscale_volume"}')
+    with pytest.raises(InputError, match='not a folder of precomputed meshes'):
+        run_export(folder, tmp_path / 'p', 'precomputed', meshes=str(tmp_path / 'bad'))
     (meshes / '7:0').write_text('{"fragments": []}')
     run_export(folder, tmp_path / 'p', 'precomputed', meshes=str(meshes),
                segment_properties=([7, 9], [('axon', 'number', [1, 2]),
