@@ -362,7 +362,7 @@ class ObjectVolume(VolumeSource):
     viewer finds each object's mesh (``connectome meshes`` makes them per object) under
     the id the voxels hold.  Read through: every block is mapped as it is read, in the
     reading thread (numpy's take releases the GIL).  A region id beyond the array is an
-    error, never a guess.  Its workers cannot reopen it (no cluster)."""
+    error, never a guess.  A cluster's workers reopen it (ObjectVolumeSpec)."""
 
     def __init__(self, source, table, name, path):
         self.source = source
@@ -401,7 +401,9 @@ class ObjectVolume(VolumeSource):
         self.source.set_cache_limit(nbytes)
 
     def worker_spec(self):
-        return None
+        spec = self.source.worker_spec()
+        return None if spec is None else ObjectVolumeSpec(
+            spec, os.path.abspath(self.attribute_path), self.class_name)
 
     def close(self):
         self.source.close()
@@ -414,6 +416,18 @@ class ObjectVolume(VolumeSource):
                              % (int(a.max()), self.class_name, self.attribute_path,
                                 len(self.table)), self.attribute_path)
         return self.table.take(a)
+
+
+@dataclass(frozen=True)
+class ObjectVolumeSpec:
+    """How a cluster's worker opens an ObjectVolume: the source's own worker spec, the
+    attribute file (at the same path there) and the class."""
+    source: object
+    path: str
+    name: str
+
+    def open(self):
+        return object_volume(self.source.open(), self.path, self.name)
 
 
 def object_volume(source, path, name):

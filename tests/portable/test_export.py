@@ -323,3 +323,34 @@ def test_sharded_auto_shards_the_large_scales(made, tmp_path, monkeypatch):
     for mip, step in enumerate([(1, 1, 1)] + STEPS):
         cv = CloudVolume('file://%s' % (tmp_path / 'p'), mip=mip, fill_missing=True)
         assert np.array_equal(np.asarray(cv[:, :, :])[..., 0].T, levels[step])
+
+
+def test_objects_on_local_workers_as_here(made, tmp_path):
+    """objects CLASS: the voxels are the class's object ids, the same on a cluster's
+    workers (they reopen the tiles and the attribute file) as here; a region the
+    attribute array does not reach is an error."""
+    from chimerax.connectome.pipeline.attributefile import AttributeFile
+    folder, (levels, _) = made['labels']
+    regions = levels[(1, 1, 1)]
+    seg = tmp_path / 'seg.cmap'
+    with tiles.open_tiles(str(folder)) as t:
+        combine.combine(t, str(seg), subsamples='none', chunk_side=16)
+    neuron = (np.arange(int(regions.max()) + 1) % 7).astype(np.int32)
+    AttributeFile(seg).write({'neuron': neuron}, metadata={'neuron': {'kind': 'id'}})
+    with tiles.open_tiles(str(folder)) as t:
+        export.export(export.object_volume(t, str(seg), 'neuron'), str(tmp_path / 'here'),
+                      'zarr', subsamples=STEPS, chunk_side=16)
+    with tiles.open_tiles(str(folder)) as t:
+        export.export(export.object_volume(t, str(seg), 'neuron'), str(tmp_path / 'there'),
+                      'zarr', subsamples=STEPS, chunk_side=16, scheduler='local 1')
+    here = zarr.open_group(str(tmp_path / 'here'), mode='r')
+    there = zarr.open_group(str(tmp_path / 'there'), mode='r')
+    assert np.array_equal(here['0'][...], neuron[regions])
+    for k in range(3):
+        assert np.array_equal(here[str(k)][...], there[str(k)][...])
+    AttributeFile(seg).write({'neuron': neuron[:10]}, metadata={'neuron': {'kind': 'id'}})
+    with tiles.open_tiles(str(folder)) as t:
+        with pytest.raises(InputError, match='has no entry in neuron'):
+            export.export(export.object_volume(t, str(seg), 'neuron'), str(tmp_path / 'no'),
+                          'zarr', subsamples='none', chunk_side=16)
+    assert not (tmp_path / 'no').exists()
