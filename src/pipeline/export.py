@@ -138,11 +138,14 @@ def voxel_offset(origin, voxel_size, output):
     return tuple(offset)
 
 
-def shard_bits(nchunks, chunk_bytes, sharded, budget):
-    """Chunk-id bits one shard spans for a level of ``nchunks`` chunks, or None for an
-    unsharded level: ``budget`` bytes bound one shard's raw voxels."""
-    if sharded == 'false' or (sharded == 'auto' and nchunks <= SHARD_CHUNKS):
-        return None
+def is_sharded(nchunks, sharded):
+    """Whether a level of ``nchunks`` chunks is sharded (``sharded`` auto, true, false)."""
+    return sharded == 'true' or (sharded == 'auto' and nchunks > SHARD_CHUNKS)
+
+
+def shard_bits(chunk_bytes, budget):
+    """Chunk-id bits one shard spans: as many as keep its raw voxels within ``budget``
+    bytes."""
     return max(0, int(math.floor(math.log2(max(1, budget // chunk_bytes)))))
 
 
@@ -189,12 +192,14 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
     # write_tensorstore.py): a quarter of the memory budget holds them all.
     budget = int(memory_limit * 1e9)
     chunk_bytes = side ** 3 * source.dtype.itemsize
-    shard_budget = max(chunk_bytes, budget // (16 * SHARDS_OPEN * len(levels)))
-    scales = [write_precomputed.ScaleSpec(
-        step, shape, cs, shard_bits(math.prod(grid_shape(shape, cs)), chunk_bytes, sharded,
-                                    shard_budget) if format == 'precomputed' else None)
-        for step, shape, cs in zip(all_steps, shapes, chunk_shapes)]
-    shards = any(s.shard_bits is not None for s in scales)
+    sharding = [format == 'precomputed' and is_sharded(math.prod(grid_shape(shape, cs)),
+                                                       sharded)
+                for shape, cs in zip(shapes, chunk_shapes)]
+    shards = sum(sharding)
+    bits = shard_bits(chunk_bytes, budget // (4 * 2 * SHARDS_OPEN * max(1, shards)))
+    scales = [write_precomputed.ScaleSpec(step, shape, cs, bits if sharded_level else None)
+              for step, shape, cs, sharded_level in
+              zip(all_steps, shapes, chunk_shapes, sharding)]
     plan = cmapcombine.memory_plan(budget * 3 // 4 if shards else budget, side, source,
                                    len(factors), threads)
     source.set_cache_limit(plan.cache)
