@@ -29,13 +29,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..blocks import grid_shape
+from ..blocks import ceil_div, grid_shape
 from ..errors import InputError
 from ..formats import cmap, locks
 from ..formats.source import VolumeSource
 from ..formats.stores import write_precomputed, write_zarr
 from ..formats.stores.write_tensorstore import SHARDS_OPEN, ChunkSink, context, \
-    written_here
+    morton_bits, shard_block, written_here
 from ..progress import Progress, format_bytes, format_duration
 from . import combine as cmapcombine
 from .attributefile import AttributeFile
@@ -143,10 +143,29 @@ def is_sharded(nchunks, sharded):
     return sharded == 'true' or (sharded == 'auto' and nchunks > SHARD_CHUNKS)
 
 
-def shard_bits(chunk_bytes, budget):
-    """Chunk-id bits one shard spans: as many as keep its raw voxels within ``budget``
-    bytes."""
-    return max(0, int(math.floor(math.log2(max(1, budget // chunk_bytes)))))
+def shard_bits(levels, k, chunk_bytes, budget):
+    """Chunk-id bits one shard of level ``k`` (of chunks.Levels) spans: as many as keep
+    its raw voxels within ``budget`` bytes and make the shard the chunks of level ``k``
+    under one chunk of a level above, which the traversal visits one after another (so
+    each shard fills, and is written, once).  At the top level, visited in Morton order,
+    any number does."""
+    most = max(0, int(math.floor(math.log2(max(1, budget // chunk_bytes)))))
+    grid = levels[k].chunk_grid
+    axis_bits = morton_bits(grid)
+    most = min(most, sum(axis_bits))
+    if k == len(levels) - 1:
+        return most
+    subtrees = set()
+    factor = [1, 1, 1]
+    for j in range(k + 1, len(levels)):
+        factor = [f * u for f, u in zip(factor, levels[j - 1].up)]
+        subtrees.add(tuple(min(ceil_div(c * f, ck), 1 << b) for c, f, ck, b in
+                           zip(levels[j].chunk_shape, factor, levels[k].chunk_shape,
+                               axis_bits)))
+    for bits in range(most, 0, -1):
+        if shard_block(grid, bits) in subtrees:
+            return bits
+    return 0
 
 
 def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=None,
@@ -196,10 +215,11 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
                                                        sharded)
                 for shape, cs in zip(shapes, chunk_shapes)]
     shards = sum(sharding)
-    bits = shard_bits(chunk_bytes, budget // (4 * 2 * SHARDS_OPEN * max(1, shards)))
-    scales = [write_precomputed.ScaleSpec(step, shape, cs, bits if sharded_level else None)
-              for step, shape, cs, sharded_level in
-              zip(all_steps, shapes, chunk_shapes, sharding)]
+    shard_budget = budget // (4 * 2 * SHARDS_OPEN * max(1, shards))
+    scales = [write_precomputed.ScaleSpec(
+        step, shape, cs, shard_bits(levels, k, chunk_bytes, shard_budget)
+        if sharding[k] else None)
+        for k, (step, shape, cs) in enumerate(zip(all_steps, shapes, chunk_shapes))]
     plan = cmapcombine.memory_plan(budget * 3 // 4 if shards else budget, side, source,
                                    len(factors), threads)
     source.set_cache_limit(plan.cache)

@@ -85,16 +85,27 @@ def test_precomputed_reads_back_in_cloudvolume_as_the_cmap(made, tmp_path, kind,
     assert result.sharded_levels == (3 if sharded == 'true' else 0)
 
 
-def test_sharded_levels_with_many_shards(made, tmp_path):
+def test_sharded_levels_with_many_shards(made, tmp_path, monkeypatch):
     """Small shards (a small memory budget): several shard files per level, every chunk
-    where it belongs."""
+    where it belongs, each shard written once (the traversal completes a shard before
+    the next: shards are the chunks under one chunk of a level above)."""
     folder, (levels, _) = made['labels']
+    commits = []
+    commit = write_tensorstore.ChunkSink._commit
+    monkeypatch.setattr(write_tensorstore.ChunkSink, '_commit',
+                        lambda sink, shard: commits.append(1) or commit(sink, shard))
+    # 16 to 31 chunks' worth a shard: a block of 2 x 2 x 2 chunks would interleave with
+    # 3 others under a chunk of level 2; 1 x 2 x 2 (a chunk of level 1) does not.
     run_export(folder, tmp_path / 'p', 'precomputed', sharded='true', chunk_side=8,
-               memory_limit=0.0005)
+               memory_limit=0.0012)
     info = json.loads((tmp_path / 'p' / 'info').read_text())
     assert info['scales'][0]['sharding']['shard_bits'] > 0
-    assert len([n for n in os.listdir(tmp_path / 'p' / info['scales'][0]['key'])
-                if n.endswith('.shard')]) > 1
+    assert info['scales'][0]['sharding']['preshift_bits'] + \
+        info['scales'][0]['sharding']['minishard_bits'] > 0
+    shards = [n for s in info['scales'] for n in os.listdir(tmp_path / 'p' / s['key'])]
+    assert all(n.endswith('.shard') for n in shards)
+    assert len([n for n in os.listdir(tmp_path / 'p' / info['scales'][0]['key'])]) > 1
+    assert len(commits) == len(shards)
     cv = CloudVolume('file://%s' % (tmp_path / 'p'), mip=0)
     assert np.array_equal(np.asarray(cv[:, :, :])[..., 0].T, levels[(1, 1, 1)])
 
