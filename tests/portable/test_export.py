@@ -365,3 +365,20 @@ def test_objects_on_local_workers_as_here(made, tmp_path):
             export.export(export.object_volume(t, str(seg), 'neuron'), str(tmp_path / 'no'),
                           'zarr', subsamples='none', chunk_side=16)
     assert not (tmp_path / 'no').exists()
+
+
+def test_a_killed_exports_leftover_is_cleared(made, tmp_path):
+    """A run killed outright (SIGKILL) leaves its temporary folder; the next export to
+    that output removes it, says so, and writes the store."""
+    import leftovers
+    folder, (levels, _) = made['labels']
+    pid, partial = leftovers.killed_run(tmp_path / 'p', kind='folder')
+    assert partial in os.listdir(tmp_path)
+    lines = []
+    run_export(folder, tmp_path / 'p', 'precomputed',
+               report=lambda message, final: lines.append(message))
+    assert any(m.startswith('Removed %s, left in %s by process %d' % (partial, tmp_path, pid))
+               for m in lines)
+    assert sorted(os.listdir(tmp_path)) == ['p']
+    cv = CloudVolume('file://%s' % (tmp_path / 'p'))
+    assert np.array_equal(np.asarray(cv[:, :, :])[..., 0].T, levels[(1, 1, 1)])
