@@ -37,14 +37,16 @@ def same_volume(a, b):
         assert np.array_equal(a.data.matrix(ijk_step=step), b.data.matrix(ijk_step=step)), step
 
 
-@pytest.mark.parametrize('format', ['precomputed', 'zarr'])
-def test_store_opens_as_the_cmap(session, run, labels, tmp_path, format):
+@pytest.mark.parametrize('format, options', [('precomputed', ''),
+                                             ('precomputed', 'sharded true'),
+                                             ('zarr', '')])
+def test_store_opens_as_the_cmap(session, run, labels, tmp_path, format, options):
     folder, volume = labels
     common = 'voxelSize 4,4,8 region 3,2,1,50,40,28 subsamples 2,2,1 subsamples 4,4,2'
     (c,) = run('connectome combine %s output %s %s' % (folder, tmp_path / 'a.cmap', common))
     with LogCapture(session) as log:
-        (s,) = run('connectome combine %s output %s format %s %s'
-                   % (folder, tmp_path / 'a.store', format, common))
+        (s,) = run('connectome combine %s output %s format %s %s %s'
+                   % (folder, tmp_path / 'a.store', format, common, options))
     assert 'Exported 18 tiles to a.store (%s)' % format in log.text
     assert s.data.file_type == format
     assert c.data.origin == (12, 8, 8)
