@@ -177,11 +177,10 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
     """Write ``source`` (a formats/source.py VolumeSource) as a store of ``format``
     (precomputed or zarr) in the folder ``output``.  Options as combine.combine's;
     ``compress*`` set Zarr's compressor, as the .cmap's (precomputed chunks are
-    compressed_segmentation for labels, raw for images); ``sharded`` auto, true or false (precomputed);
-    ``segment_properties`` [(name, kind, values)] with ids (see
-    write_precomputed.write_segment_properties) as (ids, properties), or None;
-    ``meshes`` a folder of precomputed meshes copied in as the volume's mesh.
-    Returns an ExportResult."""
+    compressed_segmentation for labels, raw for images); ``sharded`` auto, true or
+    false (precomputed); ``segment_properties`` (ids, [(name, kind, values)]) as
+    write_precomputed.write_segment_properties takes them, or None; ``meshes`` a folder
+    of precomputed meshes copied in as the volume's mesh.  Returns an ExportResult."""
     t_start = time.monotonic()
     if format not in FORMATS:
         raise InputError('format must be one of %s' % ', '.join(FORMATS))
@@ -240,6 +239,8 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
 
     with locks.atomic_output(path, 'connectome combine', replace, kind='folder',
                              report=report) as temp:
+        # Again under the lock: another run may have written the output meanwhile.
+        check_output_folder(output, source.paths, replace)
         ctx = context(threads)
         try:
             if format == 'precomputed':
