@@ -340,12 +340,18 @@ def folder_bytes(folder):
     return total
 
 
+def tag_name(attribute, category):
+    """A neuroglancer tag ``attribute:category``: no spaces (neuroglancer's rule), no
+    leading '#'."""
+    return ('%s:%s' % (attribute, category)).replace(' ', '_').lstrip('#')
+
+
 def segment_properties(path):
     """(ids, properties) of neuroglancer segment properties from the attributes of a
     segmentation's attribute file (a .cmap, or a store's): each region with a value in
     any attribute; an object-id attribute as a uint32 number, a number attribute as a
-    float32 number (NaN where a region has none), the category attributes as tags
-    ``NAME:CATEGORY``.  InputError when the file has none.  Inline JSON: its size
+    float32 number (as text, empty where a region has none, when some have none: JSON
+    has no NaN), the category attributes as tags ``NAME:CATEGORY`` (tag_name).  InputError when the file has none.  Inline JSON: its size
     grows with the regions described (about 10 bytes a region and attribute)."""
     attributes = AttributeFile(path)
     if not attributes.exists:
@@ -369,9 +375,14 @@ def segment_properties(path):
         info = infos[name]
         if info.kind == 'category':
             for c in info.categories:
-                tags.append('%s:%s' % (name, c.name))
+                tags.append(tag_name(name, c.name))
                 for k in np.flatnonzero(values == c.code):
                     per_id[k].append(len(tags) - 1)
+        elif a.dtype.kind == 'f' and np.isnan(values).any():
+            # JSON has no NaN: a number without a value for some regions is kept as
+            # text, empty where there is none.
+            properties.append((name, 'string', ['' if np.isnan(v) else '%.7g' % v
+                                                for v in values]))
         elif a.dtype.kind == 'f':
             properties.append((name, 'number', values.astype(np.float32)))
         else:
@@ -489,7 +500,7 @@ def object_properties(path, name):
         codes = attributes.read(attribute)
         values = np.where(first < len(codes), codes[np.minimum(first, len(codes) - 1)], 0)
         for c in info.categories:
-            tags.append('%s:%s' % (attribute, c.name))
+            tags.append(tag_name(attribute, c.name))
             for k in np.flatnonzero(values == c.code):
                 per_id[k].append(len(tags) - 1)
     if tags:

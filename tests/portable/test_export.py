@@ -382,3 +382,42 @@ def test_a_killed_exports_leftover_is_cleared(made, tmp_path):
     assert sorted(os.listdir(tmp_path)) == ['p']
     cv = CloudVolume('file://%s' % (tmp_path / 'p'))
     assert np.array_equal(np.asarray(cv[:, :, :])[..., 0].T, levels[(1, 1, 1)])
+
+
+def test_segment_properties_of_attributes(tmp_path):
+    """Object ids as uint32 numbers, complete numbers as float32, numbers some regions
+    lack as text (JSON has no NaN, and the info file is strict JSON), categories as tags
+    without spaces, in increasing order; only regions with a value are listed."""
+    seg = tmp_path / 'seg.cmap'
+    volume = tilesets.labels((8, 8, 8), seed=1, cell=4, max_id=9)
+    tilesets.write_tiles(tmp_path / 't', volume, (8, 8, 8))
+    with tiles.open_tiles(str(tmp_path / 't')) as t:
+        combine.combine(t, str(seg), subsamples='none')
+    from chimerax.connectome.pipeline.attributefile import AttributeFile
+    nan = float('nan')
+    AttributeFile(seg).write(
+        {'axon': np.array([0, 4, 0, 4, 7, 0], np.int32),
+         'size': np.array([nan, 1.5, nan, 2.0, 3.0, nan], np.float32),
+         'width': np.array([0, 1, 2, 3, 4, 5], np.float32),
+         'axonclass': np.array([0, 1, 0, 2, 1, 0], np.int32)},
+        metadata={'axon': {'kind': 'id'}, 'size': {'kind': 'number'},
+                  'width': {'kind': 'number'},
+                  'axonclass': {'kind': 'category', 'objects': 'axon',
+                                'category_names': ['thalamo cortical', 'other'],
+                                'category_codes': [1, 2], 'category_objects': [2, 1]}})
+    ids, properties = export.segment_properties(str(seg))
+    assert list(ids) == [1, 2, 3, 4, 5]
+    by_name = {name: (kind, values) for name, kind, values in properties}
+    assert by_name['axon'][0] == 'number' and list(by_name['axon'][1]) == [4, 0, 4, 7, 0]
+    assert by_name['axon'][1].dtype == np.uint32
+    assert by_name['size'] == ('string', ['1.5', '', '2', '3', ''])
+    assert by_name['width'][0] == 'number' and by_name['width'][1].dtype == np.float32
+    assert by_name['tags'] == ('tags', (['axonclass:thalamo_cortical', 'axonclass:other'],
+                                        [[0], [], [1], [0], []]))
+    run_export(tmp_path / 't', tmp_path / 'p', 'precomputed', subsamples='none',
+               segment_properties=(ids, properties))
+    text = (tmp_path / 'p' / 'segment_properties' / 'info').read_text()
+    assert 'NaN' not in text
+    props = json.loads(text)['inline']['properties']
+    assert {p['id']: p['type'] for p in props} == {'axon': 'number', 'size': 'string',
+                                                   'width': 'number', 'tags': 'tags'}

@@ -110,8 +110,10 @@ def precomputed_info(dtype, segmentation, voxel_size, voxel_offset, scales, mesh
 
 
 def write_json(path, value):
+    """Strict JSON (a NaN is a ValueError: JSON.parse, which neuroglancer uses, refuses
+    it)."""
     with open(path, 'w', encoding='utf-8') as f:
-        json.dump(value, f, indent=1)
+        json.dump(value, f, indent=1, allow_nan=False)
 
 
 def open_scales(folder, info, scales, context):
@@ -134,9 +136,9 @@ def open_scales(folder, info, scales, context):
 
 def write_segment_properties(folder, ids, properties):
     """The ``segment_properties`` folder: ``ids`` the regions described, ``properties``
-    [(name, kind, values)], kind 'label' or 'description' (a text per id), 'number' (an
-    array: uint32 or int32 values kept, others as float32) or 'tags' (values: (tag
-    names, a list of tag indices per id))."""
+    [(name, kind, values)], kind 'label', 'description' or 'string' (a text per id),
+    'number' (an array: uint32 or int32 values kept, others as float32) or 'tags'
+    (values: (tag names, a list of tag indices per id))."""
     entries = []
     for name, kind, values in properties:
         if kind == 'number':
