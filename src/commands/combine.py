@@ -37,7 +37,7 @@ from chimerax.core.commands import (Annotation, AnnotationError, BoolArg, Bounde
 from ..errors import Cancelled, InputError
 from ..formats import cmap, sidecar, stores
 from ..formats.tiles import AXIS_ORDERS, DEFAULT_PATTERN, MISSING_CHOICES, open_tiles
-from ..pipeline import cluster, combine as engine, export, pyramid
+from ..pipeline import cluster, combine as engine, export, pyramid, storeids
 from ..pipeline.attributefile import AttributeFile
 from ..session.reporting import cancellable, status_reporter
 from ..session.storegrid import attributes_cache_folder
@@ -159,10 +159,10 @@ def _objects_and_properties(source, attributes, format, objects):
         if attributes is None:
             raise InputError('objects %s: name the attribute file that lists them'
                              ' (attributes SEGMENTATION.cmap)' % objects)
-        return (export.object_volume(source, attributes, objects),
-                export.object_properties(attributes, objects)
+        return (storeids.object_volume(source, attributes, objects),
+                storeids.object_properties(attributes, objects)
                 if format == 'precomputed' else None)
-    return source, (None if attributes is None else export.segment_properties(attributes))
+    return source, (None if attributes is None else storeids.segment_properties(attributes))
 
 
 def _open_source(tiles, dataset, pattern, first_index, missing, axis_order, channel):

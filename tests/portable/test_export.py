@@ -18,7 +18,7 @@ from cloudvolume import CloudVolume
 from chimerax.connectome.errors import InputError
 from chimerax.connectome.formats import stores, tiles
 from chimerax.connectome.formats.stores import write_tensorstore
-from chimerax.connectome.pipeline import combine, export
+from chimerax.connectome.pipeline import combine, export, storeids
 
 import tilesets
 
@@ -349,10 +349,10 @@ def test_objects_on_local_workers_as_here(made, tmp_path):
     neuron = (np.arange(int(regions.max()) + 1) % 7).astype(np.int32)
     AttributeFile(seg).write({'neuron': neuron}, metadata={'neuron': {'kind': 'id'}})
     with tiles.open_tiles(str(folder)) as t:
-        export.export(export.object_volume(t, str(seg), 'neuron'), str(tmp_path / 'here'),
+        export.export(storeids.object_volume(t, str(seg), 'neuron'), str(tmp_path / 'here'),
                       'zarr', subsamples=STEPS, chunk_side=16)
     with tiles.open_tiles(str(folder)) as t:
-        export.export(export.object_volume(t, str(seg), 'neuron'), str(tmp_path / 'there'),
+        export.export(storeids.object_volume(t, str(seg), 'neuron'), str(tmp_path / 'there'),
                       'zarr', subsamples=STEPS, chunk_side=16, scheduler='local 1')
     here = zarr.open_group(str(tmp_path / 'here'), mode='r')
     there = zarr.open_group(str(tmp_path / 'there'), mode='r')
@@ -362,7 +362,7 @@ def test_objects_on_local_workers_as_here(made, tmp_path):
     AttributeFile(seg).write({'neuron': neuron[:10]}, metadata={'neuron': {'kind': 'id'}})
     with tiles.open_tiles(str(folder)) as t:
         with pytest.raises(InputError, match='has no entry in neuron'):
-            export.export(export.object_volume(t, str(seg), 'neuron'), str(tmp_path / 'no'),
+            export.export(storeids.object_volume(t, str(seg), 'neuron'), str(tmp_path / 'no'),
                           'zarr', subsamples='none', chunk_side=16)
     assert not (tmp_path / 'no').exists()
 
@@ -405,7 +405,7 @@ def test_segment_properties_of_attributes(tmp_path):
                   'axonclass': {'kind': 'category', 'objects': 'axon',
                                 'category_names': ['thalamo cortical', 'other'],
                                 'category_codes': [1, 2], 'category_objects': [2, 1]}})
-    ids, properties = export.segment_properties(str(seg))
+    ids, properties = storeids.segment_properties(str(seg))
     assert list(ids) == [1, 2, 3, 4, 5]
     by_name = {name: (kind, values) for name, kind, values in properties}
     assert by_name['axon'][0] == 'number' and list(by_name['axon'][1]) == [4, 0, 4, 7, 0]
