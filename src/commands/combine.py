@@ -102,6 +102,11 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
                         ' tls:// scheduler; no scheduler was given')
     if format != 'precomputed' and (sharded != 'auto' or meshes):
         raise UserError('connectome combine: sharded and meshes are for format precomputed')
+    if format == 'precomputed' and (compress_method or compress_shuffle is not None
+                                    or not compress):
+        raise UserError('connectome combine: compress, compressMethod and compressShuffle'
+                        ' are for a .cmap or zarr (precomputed chunks are'
+                        ' compressed_segmentation for labels, raw otherwise)')
     if format == 'cmap' and (attributes or objects):
         raise UserError('connectome combine: attributes and objects are for format'
                         ' precomputed or zarr')

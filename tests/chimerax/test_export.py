@@ -88,6 +88,10 @@ def test_precomputed_options_refused_for_zarr(session, run, labels, tmp_path):
     with pytest.raises(UserError, match='objects neuron: name the attribute file'):
         run('connectome combine %s output %s format zarr objects neuron'
             % (folder, tmp_path / 'z'))
+    with pytest.raises(UserError, match='compressMethod and compressShuffle are for a'
+                                        ' .cmap or zarr'):
+        run('connectome combine %s output %s format precomputed compressMethod blosc:zstd'
+            % (folder, tmp_path / 'p'))
     with pytest.raises(UserError, match='names a Chimera map'):
         run('connectome combine %s output %s format zarr' % (folder, tmp_path / 'z.cmap'))
     assert sorted(p.name for p in tmp_path.iterdir()) == ['t']
