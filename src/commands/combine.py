@@ -9,6 +9,8 @@ multiresolution Chimera map.
         [threads N] [name TEXT] [replace false] [open true] [channel N]
         [scheduler tcp://HOST:8786 | tls://HOST:8786 | local N] [schedulerTimeout SECONDS]
         [tlsCaFile FILE] [tlsCert FILE] [tlsKey FILE]
+    connectome combine TILES|STORE output DIR format precomputed|zarr [sharded auto|true|false]
+        [attributes SEG.cmap] [objects CLASS] [meshes FOLDER] [... the options above]
 
 STORE is a neuroglancer precomputed, Zarr or N5 store (a folder or URL, as ``open``
 takes it): its full resolution is read, with its voxel size and origin unless given, so
@@ -18,20 +20,27 @@ formats/stores/ (reading: either is a formats/source.py VolumeSource) and
 pipeline/combine.py (writing); this module only parses, reports progress to the status
 line and log, and opens the result.  With ``scheduler``
 the chunk work runs on a Dask cluster (pipeline/cluster.py; a tls:// scheduler with the
-certificate files given) and this process writes.
+certificate files given) and this process writes.  With ``format precomputed`` or
+``zarr`` the same pass writes a neuroglancer precomputed volume or an OME-Zarr image
+in the folder DIR instead (pipeline/export.py), with the attributes of ``attributes`` (or
+of a store's own attribute file) as segment properties and the meshes of ``meshes``
+(precomputed); ``objects CLASS`` writes the ids of that class's objects instead of
+regions (so meshes of the class's objects match the voxels).
 """
 
 from chimerax.core.commands import (Annotation, AnnotationError, BoolArg, Bounded, CmdDesc,
                                     EnumOf, FloatArg, IntArg, ListOf, next_token,
-                                    OpenFileNameArg, OpenFileNamesArg, Or, PositiveIntArg,
+                                    OpenFileNameArg, OpenFileNamesArg, OpenFolderNameArg, Or, PositiveIntArg,
                                     quote_path_if_necessary, register, RepeatOf, run,
                                     SaveFileNameArg, StringArg)
 
 from ..errors import Cancelled, InputError
-from ..formats import cmap, stores
+from ..formats import cmap, sidecar, stores
 from ..formats.tiles import AXIS_ORDERS, DEFAULT_PATTERN, MISSING_CHOICES, open_tiles
-from ..pipeline import cluster, combine as engine, pyramid
+from ..pipeline import cluster, combine as engine, export, pyramid, storeids
+from ..pipeline.attributefile import AttributeFile
 from ..session.reporting import cancellable, status_reporter
+from ..session.storegrid import attributes_cache_folder
 
 
 class SchedulerArg(Annotation):
@@ -71,9 +80,11 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
                        memory_limit=engine.DEFAULT_MEMORY_LIMIT, threads=None, name=None,
                        replace=False, open=True, scheduler=None,
                        scheduler_timeout=cluster.CONNECT_TIMEOUT, tls_ca_file=None,
-                       tls_cert=None, tls_key=None):
-    """Combine HDF5 tiles or a store into one compressed multiresolution .cmap; returns
-    the opened models (open true) or the CombineResult."""
+                       tls_cert=None, tls_key=None, format='cmap', sharded='auto',
+                       attributes=None, meshes=None, objects=None):
+    """Combine HDF5 tiles or a store into one compressed multiresolution .cmap, or a
+    precomputed or OME-Zarr store (``format``); returns the opened models (open true) or
+    the CombineResult (ExportResult)."""
     from chimerax.core.errors import UserError
     if chunk_shapes is not None and list(chunk_shapes) != ['zyx']:
         raise UserError('connectome combine: only chunkShapes zyx is written (cubic chunks,'
@@ -89,6 +100,16 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
     elif tls_ca_file or tls_cert or tls_key:
         raise UserError('connectome combine: tlsCaFile, tlsCert and tlsKey are for a'
                         ' tls:// scheduler; no scheduler was given')
+    if format != 'precomputed' and (sharded != 'auto' or meshes):
+        raise UserError('connectome combine: sharded and meshes are for format precomputed')
+    if format == 'precomputed' and (compress_method or compress_shuffle is not None
+                                    or not compress):
+        raise UserError('connectome combine: compress, compressMethod and compressShuffle'
+                        ' are for a .cmap or zarr (precomputed chunks are'
+                        ' compressed_segmentation for labels, raw otherwise)')
+    if format == 'cmap' and (attributes or objects):
+        raise UserError('connectome combine: attributes and objects are for format'
+                        ' precomputed or zarr')
 
     try:
         with cancellable(), _open_source(tiles, dataset, pattern, first_index, missing,
@@ -101,21 +122,52 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
                                              source.shape)[0]
                 origin = tuple(o + s * v for o, s, v in
                                zip(source.origin, reversed(start), voxel_size))
-            result = engine.combine(
-                source, output, region=region, voxel_size=voxel_size or (1, 1, 1),
-                origin=origin,
+            options = dict(
+                region=region, voxel_size=voxel_size or (1, 1, 1), origin=origin,
                 subsamples=_subsamples(subsamples), downsample=downsample, compress=compress,
                 compress_method=compress_method, compress_level=compress_level,
                 compress_shuffle=compress_shuffle, memory_limit=memory_limit,
                 threads=threads, replace=replace, name=name,
                 report=status_reporter(session), scheduler=scheduler)
+            if format == 'cmap':
+                result = engine.combine(source, output, **options)
+            else:
+                source, properties = _objects_and_properties(source, attributes, format,
+                                                             objects)
+                result = export.export(source, output, format, sharded=sharded,
+                                       segment_properties=properties, meshes=meshes,
+                                       **options)
     except InputError as e:
         raise UserError('connectome combine: %s' % e)
     except Cancelled:
         raise UserError('connectome combine: cancelled; %s was not written' % output)
     if not open:
         return result
-    return run(session, 'open %s' % quote_path_if_necessary(result.path))
+    if format == 'cmap':
+        return run(session, 'open %s' % quote_path_if_necessary(result.path))
+    return run(session, 'open %s format %s' % (quote_path_if_necessary(result.path), format))
+
+
+def _objects_and_properties(source, attributes, format, objects):
+    """(the source to export, its segment properties or None): with ``objects`` the
+    source read as that class's object ids, described as objects; else, for
+    precomputed, the regions described by their attributes.  The attribute file is
+    ``attributes``, or else a store's own attribute file when it has attributes."""
+    if format != 'precomputed' and objects is None:
+        return source, None
+    if attributes is None and isinstance(source, stores.Store):
+        own = AttributeFile(sidecar.default_path(source, attributes_cache_folder()), source)
+        if own.exists:
+            own.check()
+            attributes = own.path if own.info() else None
+    if objects is not None:
+        if attributes is None:
+            raise InputError('objects %s: name the attribute file that lists them'
+                             ' (attributes SEGMENTATION.cmap)' % objects)
+        return (storeids.object_volume(source, attributes, objects),
+                storeids.object_properties(attributes, objects)
+                if format == 'precomputed' else None)
+    return source, (None if attributes is None else storeids.segment_properties(attributes))
 
 
 def _open_source(tiles, dataset, pattern, first_index, missing, axis_order, channel):
@@ -169,8 +221,13 @@ def register_combine_command(logger):
                  ('scheduler_timeout', Bounded(FloatArg, 0.1)),
                  ('tls_ca_file', OpenFileNameArg),
                  ('tls_cert', OpenFileNameArg),
-                 ('tls_key', OpenFileNameArg)],
+                 ('tls_key', OpenFileNameArg),
+                 ('format', EnumOf(('cmap',) + export.FORMATS)),
+                 ('sharded', EnumOf(export.SHARDED)),
+                 ('attributes', OpenFileNameArg),
+                 ('meshes', OpenFolderNameArg),
+                 ('objects', StringArg)],
         required_arguments=['output'],
         synopsis='combine HDF5 tiles or a chunked store into one multiresolution compressed'
-                 ' Chimera map')
+                 ' Chimera map, precomputed volume or OME-Zarr image')
     register('connectome combine', desc, connectome_combine, logger=logger)

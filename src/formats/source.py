@@ -4,8 +4,8 @@ A tile set (formats/tiles/) and a chunked store (formats/stores/) are both one z
 volume made of pieces on a regular grid (tile files, or store chunks), read block by
 block.  ``VolumeSource`` says what each of them answers, so that combine, its cluster
 path and the open commands use either without asking which one it is; where the two
-differ (a store knows its voxel size, a tile set does not; a tile set's workers can reopen
-it, a store's cannot yet) the answer says so (None).  ``check_geometry`` checks the voxel
+differ (a store knows its voxel size, a tile set does not) the answer says so (None);
+both tell a cluster's workers how to reopen them (``worker_spec``).  ``check_geometry`` checks the voxel
 size and origin a source is written or shown with.  Pure: no ChimeraX.
 
 Index order: z,y,x (numpy order) for shapes, starts and stops; x,y,z for grid positions,

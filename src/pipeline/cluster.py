@@ -3,7 +3,9 @@
 The map is one HDF5 file, so one process writes it (the one running combine); all the
 heavy work, reading and inflating tiles, downsampling and compressing, is independent per
 chunk and runs on ``dask.distributed`` workers that can read the tile paths (shared
-storage).  What comes back is compressed, ~30 times smaller than what the workers read,
+storage), or open the store (its local folder at the same path, or its URL).  An export
+to a store (export.py) runs the same work, its chunks coming back uncompressed for the
+writing process's tensorstore to encode.  What comes back is compressed, ~30 times smaller than what the workers read,
 so one writer can take the output of dozens of workers.  Chunks are written in combine's
 fixed order, so the file is the same byte for byte as a run without a cluster.
 
@@ -149,7 +151,7 @@ class Workers:
         self.address = parse_address(scheduler.address)
         spec = source.worker_spec()
         if spec is None:
-            raise InputError('combine on a cluster reads tile sets of HDF5 files only (the'
+            raise InputError('combine on a cluster reads tile sets and stores only (the'
                              ' workers open the tiles themselves)')
         try:
             import distributed

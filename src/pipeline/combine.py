@@ -161,6 +161,80 @@ def subsample_steps(subsamples, size_xyz, voxel_size):
     return steps
 
 
+@dataclass(frozen=True)
+class PassPlan:
+    """What one pass over a source makes, whatever it writes (a .cmap here, a store in
+    export.py): the region read (``start``, ``stop``, ``size``, z,y,x), where it lies
+    (``origin``, ``voxel_size``, x,y,z), the levels (``steps`` x,y,z after the full
+    resolution, ``factors`` z,y,x from each level to the next), the downsampling
+    ``method``, the worker ``threads`` and the chunk ``side``."""
+    start: tuple
+    stop: tuple
+    size: tuple
+    origin: tuple
+    voxel_size: tuple
+    steps: list
+    factors: list
+    method: str
+    threads: int
+    side: int
+
+
+def plan_pass(source, *, region=None, voxel_size=(1, 1, 1), origin=None, subsamples='auto',
+              downsample='auto', memory_limit=DEFAULT_MEMORY_LIMIT, threads=None,
+              chunk_side=None):
+    """The PassPlan of a pass over ``source`` with combine's options (see combine), or
+    InputError for options that cannot be used, before any work."""
+    voxel_size, origin = check_geometry(voxel_size, origin)
+    start, stop = region_bounds(region, source.shape)
+    size = tuple(e - s for s, e in zip(start, stop))               # z,y,x
+    size_xyz = tuple(reversed(size))
+    if origin is None:
+        origin = tuple(float(o + s) * v for o, s, v in
+                       zip(reversed(source.offset), reversed(start), voxel_size))
+    steps = subsample_steps(subsamples, size_xyz, voxel_size)
+    factors = [tuple(reversed(f)) for f in pyramid.level_factors(steps)]
+    method = pyramid.default_method(source.dtype) if downsample in (None, 'auto') else downsample
+    if method not in pyramid.METHODS:
+        raise InputError('downsample must be auto, %s' % ', '.join(pyramid.METHODS))
+    for f in factors:
+        try:
+            pyramid.check_factors(f, method)
+        except ValueError as e:
+            raise InputError('subsamples: %s (choose steps closer together)' % e)
+    if not (np.isfinite(memory_limit) and memory_limit > 0):
+        raise InputError('memoryLimit must be a positive number of GB, not %g' % memory_limit)
+    threads = threads or available_cores()
+    side = chunk_side_for(chunk_side or cmap.default_chunk_side(source.dtype.itemsize),
+                          factors)
+    return PassPlan(start, stop, size, origin, voxel_size, steps, factors, method, threads,
+                    side)
+
+
+def run_pass(source, writer, path, levels, codecs, p, plan, mode_library, scheduler,
+             progress, ntiles, report):
+    """Run the pass: every chunk of ``levels`` (chunks.Level) read from ``source``,
+    downsampled as ``p`` (the PassPlan) says, encoded by its level's codec (``codecs``)
+    and given to ``writer.write_chunk`` (a .cmap's writer, or a store's), in this
+    process's threads or on the cluster ``scheduler``; ``plan`` is the MemoryPlan.
+    Returns (the traversal.Engine, the runner)."""
+    integer = source.dtype.kind in 'iu'
+    works = [ChunkWork(codec, lv.up, p.method, mode_library, integer)
+             for codec, lv in zip(codecs, levels)]
+    if scheduler is None:
+        runner = Threads(source, works, p.threads)
+    else:
+        from . import cluster       # Dask is imported only for a cluster
+        runner = cluster.Workers(scheduler, source, works, levels, p.start, report)
+    with cmap.blosc_threads(), runner:
+        if scheduler is not None:
+            progress.title += ' on %d Dask workers' % runner.workers
+        engine = Engine(source, writer, path, levels, p.start, runner,
+                        max(plan.window, 2 * runner.workers), progress, ntiles)
+        engine.run()
+    return engine, runner
+
+
 def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             subsamples='auto', downsample='auto', compress=True,
             compress_method=None, compress_level=cmap.DEFAULT_LEVEL, compress_shuffle=None,
@@ -182,34 +256,18 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     """
     t_start = time.monotonic()
     path = check_output(output, tileset.paths, replace)
-    voxel_size, origin = check_geometry(voxel_size, origin)
-    start, stop = region_bounds(region, tileset.shape)
-    size = tuple(e - s for s, e in zip(start, stop))               # z,y,x
+    p = plan_pass(tileset, region=region, voxel_size=voxel_size, origin=origin,
+                  subsamples=subsamples, downsample=downsample, memory_limit=memory_limit,
+                  threads=threads, chunk_side=chunk_side)
+    start, size, origin, voxel_size = p.start, p.size, p.origin, p.voxel_size
+    steps, factors, method, threads, side = p.steps, p.factors, p.method, p.threads, p.side
+    stop = p.stop
     check_size(size, tileset.dtype)
-    size_xyz = tuple(reversed(size))
-    if origin is None:
-        origin = tuple(float(o + s) * v for o, s, v in
-                       zip(reversed(tileset.offset), reversed(start), voxel_size))
-    steps = subsample_steps(subsamples, size_xyz, voxel_size)
-    factors = [tuple(reversed(f)) for f in pyramid.level_factors(steps)]
-    method = pyramid.default_method(tileset.dtype) if downsample in (None, 'auto') else downsample
-    if method not in pyramid.METHODS:
-        raise InputError('downsample must be auto, %s' % ', '.join(pyramid.METHODS))
     if compress_method is None:
         compress_method = default_method(tileset.dtype)
     if compress_shuffle is None:
         compress_shuffle = default_shuffle(tileset.dtype)
-    for f in factors:
-        try:
-            pyramid.check_factors(f, method)
-        except ValueError as e:
-            raise InputError('subsamples: %s (choose steps closer together)' % e)
-    if not (np.isfinite(memory_limit) and memory_limit > 0):
-        raise InputError('memoryLimit must be a positive number of GB, not %g' % memory_limit)
-    threads = threads or available_cores()
-    side = _chunk_side(chunk_side or cmap.default_chunk_side(tileset.dtype.itemsize),
-                       factors)
-    plan = _memory_plan(int(memory_limit * 1e9), side, tileset, len(factors), threads)
+    plan = memory_plan(int(memory_limit * 1e9), side, tileset, len(factors), threads)
     tileset.set_cache_limit(plan.cache)
 
     # Held to the end: a second combine to this output is refused, not interleaved.
@@ -232,20 +290,9 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             ntiles = tileset.count_in(start, stop)
             progress = Progress('combine %s' % os.path.basename(path), ntiles, 'tiles', report)
             _note_filtered(tileset, progress)
-            integer = tileset.dtype.kind in 'iu'
-            works = [ChunkWork(w.codec, lv.up, method, mode_library, integer)
-                     for w, lv in zip(writer.levels, levels)]
-            if scheduler is None:
-                runner = Threads(tileset, works, threads)
-            else:
-                from . import cluster       # Dask is imported only for a cluster
-                runner = cluster.Workers(scheduler, tileset, works, levels, start, report)
-            with cmap.blosc_threads(), runner:
-                if scheduler is not None:
-                    progress.title += ' on %d Dask workers' % runner.workers
-                engine = Engine(tileset, writer, path, levels, start, runner,
-                                max(plan.window, 2 * runner.workers), progress, ntiles)
-                engine.run()
+            engine, runner = run_pass(tileset, writer, path, levels,
+                                      [w.codec for w in writer.levels], p, plan,
+                                      mode_library, scheduler, progress, ntiles, report)
             if tileset.dtype.kind in 'iu':
                 writer.set_maximum_segment_id(engine.maximum)
             try:
@@ -259,7 +306,7 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             raise
     seconds = time.monotonic() - t_start
     result = CombineResult(
-        path=path, size=size_xyz, dtype=tileset.dtype.name, tiles=ntiles,
+        path=path, size=tuple(reversed(size)), dtype=tileset.dtype.name, tiles=ntiles,
         levels=[(lv.step, tuple(reversed(lv.shape))) for lv in levels],
         method=method, seconds=seconds, file_bytes=os.path.getsize(path),
         input_bytes=math.prod(size) * tileset.dtype.itemsize,
@@ -305,7 +352,7 @@ def _note_filtered(tileset, progress):
                   % ('; '.join(names), shown, len(filtered), len(tileset.tiles)))
 
 
-def _chunk_side(side, factors):
+def chunk_side_for(side, factors):
     """The chunk side rounded to a multiple of every factor (see chunks.Level)."""
     step = 1
     for f in factors:
@@ -322,7 +369,7 @@ class MemoryPlan:
     fixed: int          # partial chunks of the upper levels and the tasks in flight
 
 
-def _memory_plan(budget, side, tileset, nlevels, threads):
+def memory_plan(budget, side, tileset, nlevels, threads):
     """Split the memory budget: partial chunks of the upper levels (depth first, about
     two per level), tasks in flight, and the cache of partly used tile chunks."""
     itemsize = tileset.dtype.itemsize

@@ -122,3 +122,31 @@ def test_a_semicolon_ends_the_scheduler(session, run, tiles, tmp_path, cluster):
         ' connectome combine %s output %s open false'
         % (tiles[0], tmp_path / 'a.cmap', cluster.address, tiles[0], tmp_path / 'b.cmap'))
     assert (tmp_path / 'a.cmap').exists() and (tmp_path / 'b.cmap').exists()
+
+
+def test_combine_a_store_on_local_workers(session, run, tmp_path):
+    """A store as input on a cluster (`scheduler local 2`): the workers reopen the store
+    and the map is the same byte for byte as without a cluster; an export to a store on
+    the cluster holds the same voxels as one made here."""
+    import stores
+    volume = tilesets.labels((40, 48, 56), seed=4, cell=4)
+    path = stores.precomputed_tensorstore(tmp_path / 'seg', [volume], [], offset=(2, 1, 3))
+    run('connectome combine %s output %s subsamples 2,2,2 open false'
+        % (path, tmp_path / 'a.cmap'))
+    with LogCapture(session) as log:
+        (v,) = run('connectome combine %s output %s subsamples 2,2,2 scheduler local 2'
+                   % (path, tmp_path / 'b.cmap'))
+    assert 'Combining on 2 Dask worker threads' in log.text
+    assert np.array_equal(v.full_matrix(), volume)
+    digests = [hashlib.sha256((tmp_path / n).read_bytes()).hexdigest()
+               for n in ('a.cmap', 'b.cmap')]
+    assert digests[0] == digests[1]
+    run('connectome combine %s output %s format precomputed subsamples 2,2,2 open false'
+        % (path, tmp_path / 'here'))
+    (s,) = run('connectome combine %s output %s format precomputed subsamples 2,2,2'
+               ' scheduler local 2' % (path, tmp_path / 'there'))
+    (h,) = run('open %s format precomputed' % (tmp_path / 'here'))
+    assert s.data.origin == h.data.origin == v.data.origin
+    for step in [(1, 1, 1), (2, 2, 2)]:
+        assert np.array_equal(s.data.matrix(ijk_step=step), h.data.matrix(ijk_step=step))
+    assert np.array_equal(s.full_matrix(), volume)

@@ -239,20 +239,21 @@ def test_combine_a_region_of_a_store(tmp_path, labels):
     assert s.chunks_read > 0 and s.bytes_read >= labels[1:17, 5:31, 3:41].nbytes
 
 
-def test_a_store_is_a_volume_source_its_workers_cannot_open_yet(tmp_path, labels):
-    """combine on a cluster refuses a store (the workers open tile sets only), decided
-    by the VolumeSource's worker_spec, before any cluster is reached."""
+def test_a_store_is_a_volume_source_its_workers_can_reopen(tmp_path, labels):
+    """A store's worker_spec (a cluster's workers open the store with it) is a small
+    picklable, hashable record that opens the same store."""
+    import pickle
     s = open_store(stores.precomputed_tensorstore(tmp_path / 'seg', [labels], []))
-    assert isinstance(s, VolumeSource) and s.worker_spec() is None
+    assert isinstance(s, VolumeSource)
     nx, ny, nz = (-(-n // c) for n, c in zip(reversed(s.shape), reversed(s.chunk_shape)))
     assert len(s.tiles) == nx * ny * nz > 1
     assert (nx - 1, ny - 1, nz - 1) in s.tiles and (nx, 0, 0) not in s.tiles
     assert sorted(s.tiles) == sorted(s.positions_in((0, 0, 0), s.shape))
-    out = tmp_path / 'o.cmap'
-    with pytest.raises(InputError, match='combine on a cluster reads tile sets of HDF5 files'
-                                         ' only'):
-        combine.combine(s, str(out), scheduler='local 1', chunk_side=16)
-    assert not out.exists()
+    spec = pickle.loads(pickle.dumps(s.worker_spec()))
+    assert spec == s.worker_spec() and hash(spec) == hash(s.worker_spec())
+    with spec.open() as again:
+        assert again.shape == s.shape and again.voxel_size == s.voxel_size
+        assert np.array_equal(again.read(), labels)
 
 
 # ---------------------------------------------------------------------------------------

@@ -389,10 +389,27 @@ class Store(VolumeSource):
             self.levels = self._open_levels(nbytes)
 
     def worker_spec(self):
-        # A cluster's workers do not open stores yet: combine refuses a store there.
-        return None
+        # A cluster's workers open the store as the command did (the local folder at the
+        # same path, or the URL).
+        return StoreReopen(self.location.local or self.location.url, self.format,
+                           self.spec.channel, self.cache_bytes, self.timeout)
 
     def _count(self, chunks, nbytes):
         with self._stats_lock:
             self.chunks_read += chunks
             self.bytes_read += nbytes
+
+
+@dataclass(frozen=True)
+class StoreReopen:
+    """How another process (a Dask cluster's worker) opens the same store: the
+    formats/source.py WorkerSpec of a Store."""
+    path: str
+    format: str
+    channel: int
+    cache_bytes: int
+    timeout: float
+
+    def open(self):
+        return open_store(self.path, self.format, self.channel, self.cache_bytes,
+                          self.timeout)
