@@ -13,10 +13,14 @@ formats/stores/write_precomputed.py or write_zarr.py.  The store is made in a te
 folder beside the output and given its name when complete (formats/locks.py
 atomic_output), so an interrupted export leaves no store under the final name.
 
-Geometry: a .cmap's origin is where its first voxel's centre lies; a precomputed volume
-places voxel i at ``voxel_offset + i`` times the resolution, which this bundle (and so
-the .cmap) reads as that voxel's centre, so the origin must be a whole number of voxels
-there; OME-Zarr's translation is the origin itself.  Pure: no ChimeraX.
+Geometry: a .cmap's origin is where its first voxel's centre lies; voxel indices are
+kept (the first voxel's index, origin / voxel size, becomes voxel_offset), so the origin
+must be a whole number of voxels (or half a voxel more: a precomputed store's own).  Neuroglancer puts a precomputed voxel i's corner, not
+its centre, at ``voxel_offset + i`` times the resolution (formats/stores/precomputed.py,
+google/neuroglancer#440), and this bundle opens precomputed stores as neuroglancer shows
+them: the store's voxels lie half a voxel (+x,+y,+z) from the .cmap's, which the summary
+says.  A whole-voxel .cmap origin cannot be written otherwise (voxel_offset is an integer).
+OME-Zarr's translation is the origin itself (voxel centres in both).  Pure: no ChimeraX.
 """
 
 import json
@@ -65,6 +69,8 @@ class ExportResult:
     chunk_side: int
     threads: int
     workers: int                # Dask workers, 0 without a cluster
+    half_voxel: tuple = None    # x,y,z nm a precomputed store's voxel centres lie from the
+                                # .cmap's (neuroglancer's voxel corners), else None
 
     def summary(self):
         levels = ', '.join('%d,%d,%d' % step for step, _ in self.levels[1:]) or 'none'
@@ -74,7 +80,11 @@ class ExportResult:
                                 ' x '.join(map(str, self.size)), self.dtype, levels,
                                 format_bytes(self.store_bytes), self.encoding, sharded,
                                 format_duration(self.seconds),
-                                format_bytes(self.input_bytes / max(self.seconds, 1e-9))))
+                                format_bytes(self.input_bytes / max(self.seconds, 1e-9)))
+                + ('' if self.half_voxel is None else
+                   '; neuroglancer puts voxel corners at whole coordinates, so its voxel'
+                   ' centres lie %s nm from the .cmap\'s' % ','.join('%g' % h for h in
+                                                                     self.half_voxel)))
 
 
 class ArrayChunks:
@@ -119,19 +129,30 @@ def check_output_folder(output, input_paths, replace):
 
 
 def voxel_offset(origin, voxel_size, output):
-    """The precomputed voxel_offset (x,y,z) of an origin: InputError unless it is a whole
-    number of voxels (precomputed cannot place a volume between voxels)."""
-    offset = []
+    """(voxel_offset x,y,z, shift x,y,z nm) of an origin (the first voxel's centre) for
+    precomputed, whose voxel_offset puts the first voxel's corner there
+    (formats/stores/precomputed.py).  An origin half a voxel past a whole number of voxels
+    (a precomputed store's own, read here) is placed exactly (shift 0); a whole number of
+    voxels (a .cmap's, tiles') keeps its voxel index, and the store's voxels then lie half a
+    voxel further (the shift); anything else is an InputError (a precomputed volume cannot
+    start between voxels)."""
+    offset, shift = [], []
     for o, v in zip(origin, voxel_size):
-        n = round(o / v)
-        if abs(n * v - o) > 1e-6 * max(abs(o), v):
+        n = o / v
+        tolerance = 1e-6 * max(abs(n), 1)
+        if abs(n - round(n)) <= tolerance:
+            offset.append(int(round(n)))
+            shift.append(v / 2)
+        elif abs(n - 0.5 - round(n - 0.5)) <= tolerance:
+            offset.append(int(round(n - 0.5)))
+            shift.append(0.0)
+        else:
             raise InputError('origin %s is not a whole number of voxels of %s nm: a'
                              ' precomputed volume starts on a voxel (give origin a multiple'
                              ' of voxelSize, or format zarr)'
                              % (','.join('%g' % x for x in origin),
                                 ','.join('%g' % x for x in voxel_size)), output)
-        offset.append(int(n))
-    return tuple(offset)
+    return tuple(offset), tuple(shift)
 
 
 def is_sharded(nchunks, sharded):
@@ -189,7 +210,8 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
                               chunk_side=chunk_side)
     start, stop, size, origin, voxel_size = p.start, p.stop, p.size, p.origin, p.voxel_size
     steps, factors, method, threads, side = p.steps, p.factors, p.method, p.threads, p.side
-    offset = voxel_offset(origin, voxel_size, output) if format == 'precomputed' else None
+    offset, shift = (voxel_offset(origin, voxel_size, output) if format == 'precomputed'
+                     else (None, None))
     if format == 'precomputed' and source.dtype.name not in write_precomputed.DATA_TYPES:
         raise InputError('a precomputed volume cannot hold %s voxels (it holds %s); use'
                          ' format zarr' % (source.dtype.name,
@@ -276,7 +298,8 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
         seconds=seconds, store_bytes=store_bytes,
         input_bytes=math.prod(size) * source.dtype.itemsize,
         chunks_written=sink.chunks_written, chunk_side=side, threads=threads,
-        workers=runner.workers if scheduler is not None else 0)
+        workers=runner.workers if scheduler is not None else 0,
+        half_voxel=shift if shift is not None and any(shift) else None)
     progress.finish(result.summary())
     return result
 

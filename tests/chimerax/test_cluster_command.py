@@ -146,6 +146,7 @@ def test_combine_a_store_on_local_workers(session, run, tmp_path):
     (s,) = run('connectome combine %s output %s format precomputed subsamples 2,2,2'
                ' scheduler local 2' % (path, tmp_path / 'there'))
     (h,) = run('open %s format precomputed' % (tmp_path / 'here'))
+    # A precomputed input's origin (neuroglancer's voxel corners) is written back exactly.
     assert s.data.origin == h.data.origin == v.data.origin
     for step in [(1, 1, 1), (2, 2, 2)]:
         assert np.array_equal(s.data.matrix(ijk_step=step), h.data.matrix(ijk_step=step))

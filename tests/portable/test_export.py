@@ -120,8 +120,9 @@ def test_shard_block_follows_the_compressed_morton_code():
 
 
 def test_precomputed_offset_and_origin(made, tmp_path):
-    """A region's origin becomes voxel_offset; this bundle's reader opens the store with
-    the .cmap's origin; an origin between voxels is refused for precomputed."""
+    """A region's origin becomes voxel_offset (voxel indices kept); this bundle's reader
+    opens the store as neuroglancer shows it, voxel corners at whole coordinates: half a
+    voxel from the .cmap's origin; an origin between voxels is refused for precomputed."""
     folder, _ = made['labels']
     region = (8, 4, 2, 40, 39, 25)            # x,y,z inclusive
     run_export(folder, tmp_path / 'p', 'precomputed', region=region)
@@ -134,7 +135,8 @@ def test_precomputed_offset_and_origin(made, tmp_path):
     assert tuple(CloudVolume('file://%s' % (tmp_path / 'p'), mip=2).voxel_offset) == (2, 1, 1)
     assert np.array_equal(np.asarray(cv[8:41, 4:40, 2:26])[..., 0].T, levels[(1, 1, 1)])
     with stores.open_store(str(tmp_path / 'p')) as s:
-        assert s.origin == origin == (32.0, 16.0, 16.0)
+        assert origin == (32.0, 16.0, 16.0)
+        assert s.origin == tuple(o + v / 2 for o, v in zip(origin, VOXEL))
         assert np.array_equal(s.read(), levels[(1, 1, 1)])
     with pytest.raises(InputError, match='not a whole number of voxels'):
         run_export(folder, tmp_path / 'q', 'precomputed', origin=(1, 0, 0))
@@ -421,3 +423,14 @@ def test_segment_properties_of_attributes(tmp_path):
     props = json.loads(text)['inline']['properties']
     assert {p['id']: p['type'] for p in props} == {'axon': 'number', 'size': 'string',
                                                    'width': 'number', 'tags': 'tags'}
+
+
+def test_voxel_offset_keeps_voxel_indices_and_precomputed_origins():
+    """A whole-voxel origin keeps its index and is shifted half a voxel (neuroglancer's
+    corners); a precomputed store's own origin (half a voxel more) is placed exactly;
+    anything else is refused."""
+    assert export.voxel_offset((16, 8, 120), (8, 8, 40), 'o') == ((2, 1, 3), (4, 4, 20))
+    assert export.voxel_offset((20, 12, 140), (8, 8, 40), 'o') == ((2, 1, 3), (0, 0, 0))
+    assert export.voxel_offset((16, 12, 120), (8, 8, 40), 'o') == ((2, 1, 3), (4, 0, 20))
+    with pytest.raises(InputError, match='not a whole number of voxels'):
+        export.voxel_offset((17, 8, 120), (8, 8, 40), 'o')
