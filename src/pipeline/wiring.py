@@ -304,8 +304,9 @@ def _synapse_vectors(f, per_region, notes, region_values=None):
         if group not in groups:
             groups[group] = f.objects(group)
             if region_values is not None:
-                groups[group] = groups[group]._replace(
-                    regions=region_values(groups[group].regions))
+                g = groups[group]
+                groups[group] = authors.ObjectGroup(region_values(g.regions), g.objects,
+                                                    g.count, g.description)
         lookup = np.asarray(lookup)
         if region_values is not None and groups[group].regions.size:
             # Values the id map gave after the array was written are in no object.

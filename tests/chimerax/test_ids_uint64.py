@@ -176,6 +176,19 @@ def test_ids_of_a_store_above_2_32_answer_as_with_small_ids(session, run, data):
                  % tuple(seg.data.ijk_to_xyz(p))) for p in points(data['seg'])]
     assert again == big['at']
 
+    # The objects table: the same rows, but segments.hdf5 (indexed by region id) is not
+    # read for a store whose attributes are indexed by compact values: voxels 0, not
+    # another region's.
+    from chimerax.connectome.formats.objectfiles import authors
+    segments = authors.find_files(data['small_folder'])['segments']
+    shutil.copy(segments, data['big_folder'])
+    try:
+        objects = run('connectome table #1 objects axon')
+    finally:
+        os.remove(os.path.join(data['big_folder'], os.path.basename(segments)))
+    assert objects.rows and not objects.values[objects.columns.index('voxels')].any()
+    assert np.isnan(objects.values[objects.columns.index('volume_um3')]).all()
+
 
 def test_per_region_lookups_refused_and_float_ids_checked(session, run, data, tmp_path):
     """A per-region lookup (index = region id) names no region of an id-mapped store;
