@@ -209,3 +209,16 @@ def test_per_region_lookups_refused_and_float_ids_checked(session, run, data, tm
         run('connectome ids #1 thing %s:/axons/agglomerate replace true' % floats)
     from chimerax.connectome.pipeline.attributefile import AttributeFile
     assert AttributeFile(store_attributes(seg.data.store)).read('thing') is None
+
+
+def test_combine_of_a_store_above_2_32_says_what_to_do(session, run, data, tmp_path):
+    """combine stays refused (a .cmap holds 32-bit ids and no id map), nothing written,
+    and the message says what to do instead."""
+    from chimerax.core.errors import UserError
+    run('close session')
+    out = tmp_path / 'big.cmap'
+    with pytest.raises(UserError, match='not made. Open the store itself instead .*'
+                                        'renumbered below 2\\^32') as e:
+        run('connectome combine %s output %s' % (data['big'], out))
+    assert str(data['big']) in str(e.value) or 'big' in str(e.value)
+    assert not out.exists() and not os.listdir(tmp_path)
