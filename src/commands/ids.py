@@ -232,7 +232,8 @@ def _id_map(file, models, seg):
     for store in [getattr(m.data, 'store', None) for m in models] + [file.store]:
         if store is not None:
             return store.id_map
-    if seg.source is None or seg.value_type.itemsize < 8:
+    if seg.source is None or (seg.stored_maximum is not None
+                              and sidecar.saved_ids(file.path) is None):
         return None
     store = stores.open_store(seg.source.url, seg.source.format)
     if store.stored_dtype.itemsize == 8:

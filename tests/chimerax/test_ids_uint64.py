@@ -222,3 +222,23 @@ def test_combine_of_a_store_above_2_32_says_what_to_do(session, run, data, tmp_p
         run('connectome combine %s output %s' % (data['big'], out))
     assert str(data['big']) in str(e.value) or 'big' in str(e.value)
     assert not out.exists() and not os.listdir(tmp_path)
+
+
+def test_ids_given_the_attribute_file_by_path_use_its_map(session, run, data):
+    """`connectome ids FILE.attributes.h5 ...` with no model open: the store is opened
+    with the map the file keeps, so the same ids get the same values."""
+    from chimerax.connectome.formats import sidecar
+    from chimerax.connectome.formats.objectfiles import authors
+    from chimerax.connectome.pipeline.attributefile import AttributeFile
+    axons = authors.find_files(data['big_folder'])['axons']
+    run('close session')
+    (seg,) = run('open %s format precomputed' % data['big'])
+    run('connectome ids #1 axon %s replace true' % axons)
+    path = store_attributes(seg.data.store)
+    before, kept = AttributeFile(path).read('axon'), sidecar.saved_ids(path)
+    run('close session')
+    run('connectome ids %s axoncopy %s:/axons/agglomerate replace true' % (path, axons))
+    after = AttributeFile(path).read('axoncopy')
+    np.testing.assert_array_equal(after[:len(before)], before)
+    assert not after[len(before):].any() and np.count_nonzero(before)
+    np.testing.assert_array_equal(sidecar.saved_ids(path)[:len(kept)], kept)
