@@ -221,7 +221,10 @@ def _write(session, file, models, pairs, variable, conflicts, replace, pad_looku
     log.info('Wrote %d attribute%s to %s in %.1f s (read and built in %.1f s, written in'
              ' %.1f s)' % (len(arrays), '' if len(arrays) == 1 else 's', path, t2 - t0,
                            read, t2 - t1))
-    _apply_to_models(session, models, arrays, maximum_id)
+    # Through an id map the largest value grows as chunks are read: ChimeraX is not told
+    # one (its segmentation code would index past its tables with the values given
+    # after); it finds it from the whole volume, which gives every id its value.
+    _apply_to_models(session, models, arrays, None if id_map is not None else maximum_id)
     return arrays
 
 
@@ -296,7 +299,8 @@ def _apply_to_models(session, models, arrays, maximum_id):
         for name, values in arrays.items():
             setattr(m, name, values)
             compat.forget_attribute_colors(m, name)
-        compat.set_maximum_region_id(m, maximum_id)
+        if maximum_id is not None:
+            compat.set_maximum_region_id(m, maximum_id)
         forget_classes(m)
     if models:
         enable_readout(session)
