@@ -242,3 +242,29 @@ def test_ids_given_the_attribute_file_by_path_use_its_map(session, run, data):
     np.testing.assert_array_equal(after[:len(before)], before)
     assert not after[len(before):].any() and np.count_nonzero(before)
     np.testing.assert_array_equal(sidecar.saved_ids(path)[:len(kept)], kept)
+
+
+# ChimeraX 1.7.1's session serializer reads numpy's np.bool8 alias (as test_sessions.py).
+@pytest.mark.filterwarnings('ignore:`np.bool8` is a deprecated alias')
+def test_a_session_restores_what_ids_wrote_above_2_32(session, run, data, tmp_path):
+    """After connectome ids and a colouring, a saved session restores the store with the
+    map its attribute file keeps: connectome at and the colours are as before."""
+    from chimerax.connectome.session import compat
+    from chimerax.map import Volume
+    run('close session')
+    (image,) = run('open %s' % data['image'])
+    (seg,) = run('open %s format precomputed' % data['big'])
+    run('connectome ids #2 %s replace true' % data['big_folder'])
+    run('connectome color #2 map #1 attributes axon')
+    rgba = compat.segmentation_rgba(image).copy()
+    at = [run('connectome at %.4f,%.4f,%.4f segmentation #2'
+              % tuple(seg.data.ijk_to_xyz(p))) for p in points(data['seg'])]
+    assert any(a['region'] > 2 ** 32 and a['axon'] for a in at)
+    run('save %s' % (tmp_path / 's.cxs'))
+    run('close session')
+    run('open %s' % (tmp_path / 's.cxs'))
+    image, seg = sorted(session.models.list(type=Volume), key=lambda m: m.id)
+    assert seg.data.store.id_map is not None
+    assert [run('connectome at %.4f,%.4f,%.4f segmentation #2'
+                % tuple(seg.data.ijk_to_xyz(p))) for p in points(data['seg'])] == at
+    np.testing.assert_array_equal(compat.segmentation_rgba(image), rgba)
