@@ -27,7 +27,7 @@ from chimerax.core.commands import (Annotation, AnnotationError, BoolArg, Bounde
                                     EnumOf, FloatArg, next_token, register, StringArg)
 
 from ..errors import Cancelled, InputError
-from ..formats import locks
+from ..formats import locks, sidecar, stores
 from ..pipeline import attributes, objectmap, wiring
 from ..progress import Progress
 from ..session import compat
@@ -36,6 +36,7 @@ from ..session.maps import (command_ends, SegmentationArg, segmentation_file,
                             volume_attribute_names)
 from ..session.readout import enable_readout
 from ..session.reporting import cancellable, status_reporter
+from ..session.storegrid import use_saved_id_map
 
 KEYWORDS = ('variable', 'conflicts', 'replace', 'padlookups', 'memorylimit')
 
@@ -155,7 +156,10 @@ def _write(session, file, models, pairs, variable, conflicts, replace, pad_looku
                              % (r.name, path), path)
 
     reporter = status_reporter(session)
-    maximum_id = seg.stored_maximum
+    id_map = _id_map(file, models, seg)
+    translation = None if id_map is None else objectmap.IdTranslation.of(id_map)
+    before = None if id_map is None else len(id_map)
+    maximum_id = seg.stored_maximum if id_map is None else len(id_map) - 1
     if maximum_id is None:
         progress = Progress('maximum region id of %s' % os.path.basename(path),
                             seg.shape[0], 'planes', reporter)
@@ -164,7 +168,7 @@ def _write(session, file, models, pairs, variable, conflicts, replace, pad_looku
                         ' stored as maximum_segment_id)'
                         % (os.path.basename(path), maximum_id, seg.shape[0],
                            progress.elapsed()))
-    if 'segments' in files:
+    if 'segments' in files and id_map is None:
         note = objectmap.segments_note(files['segments'], maximum_id)
         if note:
             notes.append(note)
@@ -179,20 +183,31 @@ def _write(session, file, models, pairs, variable, conflicts, replace, pad_looku
         progress.advance(done - progress.done)
     result = objectmap.build(requests, maximum_id, conflicts, variable, pad_lookups,
                              existing=file.read,
-                             report=report)
+                             report=report, translation=translation)
     arrays = result.arrays
     kept = None
     if isinstance(pairs, str) and 'synapses' in files:
         # Who connects to whom, kept beside the attributes (pipeline/wiring.py).
         kept = wiring.derive(pairs, per_region=lambda name: arrays[name] if name in arrays
-                             else file.read(name))
+                             else file.read(name),
+                             region_values=None if translation is None else
+                             lambda ids: translation.translate(ids, pairs, pairs))
+    if id_map is not None:
+        maximum_id = result.maximum_id
+        notes.append(_id_map_note(id_map, before, path))
     read = time.monotonic() - t0
     # Once the first array is written the rest follow, so that the file never holds
     # half of what the run read (and "cancelled before anything was written" stays true).
     written = Progress('connectome ids: writing', len(arrays), 'attributes', reporter,
                        cancel_point=False)
     t1 = time.monotonic()
-    file.write(arrays, maximum_id if seg.stored_maximum is None else None, result.metadata,
+    if id_map is not None:
+        # The map first: arrays indexed by values it does not keep would name no region
+        # after a reopen, while a map without the arrays is harmless.  No
+        # maximum_segment_id: the map grows as the store is read.
+        sidecar.save_ids(path, id_map.ids)
+    stored_maximum = seg.stored_maximum is None and id_map is None
+    file.write(arrays, maximum_id if stored_maximum else None, result.metadata,
                report=lambda name: written.advance())
     if kept is not None:
         file.write_wiring(kept)
@@ -206,8 +221,38 @@ def _write(session, file, models, pairs, variable, conflicts, replace, pad_looku
     log.info('Wrote %d attribute%s to %s in %.1f s (read and built in %.1f s, written in'
              ' %.1f s)' % (len(arrays), '' if len(arrays) == 1 else 's', path, t2 - t0,
                            read, t2 - t1))
-    _apply_to_models(session, models, arrays, maximum_id)
+    # Through an id map the largest value grows as chunks are read: ChimeraX is not told
+    # one (its segmentation code would index past its tables with the values given
+    # after); it finds it from the whole volume, which gives every id its value.
+    _apply_to_models(session, models, arrays, None if id_map is not None else maximum_id)
     return arrays
+
+
+def _id_map(file, models, seg):
+    """The id map (formats/stores/idmap.py) the segmentation's region ids are read
+    through, or None: its store's, open in ChimeraX or (an attribute file named by its
+    path) opened here with the map the file keeps."""
+    for store in [getattr(m.data, 'store', None) for m in models] + [file.store]:
+        if store is not None:
+            return store.id_map
+    if seg.source is None or (seg.stored_maximum is not None
+                              and sidecar.saved_ids(file.path) is None):
+        return None
+    store = stores.open_store(seg.source.url, seg.source.format)
+    if store.stored_dtype.itemsize == 8:
+        use_saved_id_map(store, file.path)
+    return store.id_map
+
+
+def _id_map_note(id_map, before, path):
+    """The log line saying how the region ids were read through the id map."""
+    added = len(id_map) - before
+    grown = ('%d ids the store had not shown yet were given values %d to %d'
+             % (added, before, len(id_map) - 1) if added else
+             'every id was one the store had shown')
+    return ('Region ids above 2^32 read through the store\'s id map: %s; the map (%d ids)'
+            ' is kept in %s with the attributes, which are indexed by its values'
+            % (grown, len(id_map) - 1, os.path.basename(path)))
 
 
 def _list(log, file):
@@ -254,7 +299,8 @@ def _apply_to_models(session, models, arrays, maximum_id):
         for name, values in arrays.items():
             setattr(m, name, values)
             compat.forget_attribute_colors(m, name)
-        compat.set_maximum_region_id(m, maximum_id)
+        if maximum_id is not None:
+            compat.set_maximum_region_id(m, maximum_id)
         forget_classes(m)
     if models:
         enable_readout(session)

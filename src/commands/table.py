@@ -30,6 +30,7 @@ from ..formats.objectfiles import authors
 from ..pipeline import classes as pure_classes
 from ..pipeline import morphometry, partners, tables, wiring as pure_wiring
 from ..session.maps import SegmentationArg, command_ends
+from ..session.storegrid import reads_through_id_map
 from ..session.tables import ShownTable, remember_table
 from ..session.wiring import segmentation_wiring
 
@@ -217,7 +218,11 @@ def _object_sources(sw, files):
         return cache[name]
     one = sw.scene_points(np.array([[1, 1, 1], [2, 1, 1], [1, 2, 1], [1, 1, 2]], float))
     opened = {}
-    for kind in ('segments', 'axons', 'dendrites'):
+    # segments.hdf5 is indexed by region id, the arrays of a store read through an id
+    # map by compact value: read together, voxels and boxes would be another region's.
+    kinds = ('axons', 'dendrites') if reads_through_id_map(sw.file) else \
+        ('segments', 'axons', 'dendrites')
+    for kind in kinds:
         try:
             path = sw.authors_file(kind)
         except InputError:

@@ -41,9 +41,11 @@ class AttributeStats:
         return text
 
 
-def build_attribute(name, regions, objects, count, maximum_id, conflicts='error', path=None):
+def build_attribute(name, regions, objects, count, maximum_id, conflicts='error', path=None,
+                    region_ids=None):
     """The int32 array (length maximum_id + 1) for one class from flat (region, object)
-    memberships.  ``conflicts``: a region in two objects is an error (listing the first
+    memberships (``region_ids(region)``: the id a message names a region by, where the
+    regions are an id map's compact values).  ``conflicts``: a region in two objects is an error (listing the first
     few), or the first / last object listed (file order) or the lowest object id wins.
     A region listed twice in one object is not a conflict.  Region 0 (unsegmented), negative ids and ids above
     maximum_id are errors naming ``path``."""
@@ -104,7 +106,8 @@ def build_attribute(name, regions, objects, count, maximum_id, conflicts='error'
             shown = []
             for s in conflict_starts[:SHOW_CONFLICTS]:
                 members = np.unique(o[starts[s]:ends[s]])
-                shown.append('region %d in objects %s' % (r[starts[s]], _listing(members)))
+                region = r[starts[s]] if region_ids is None else region_ids(r[starts[s]])
+                shown.append('region %d in objects %s' % (region, _listing(members)))
             raise InputError('%s: %d regions are listed in two or more %s objects (%s%s);'
                              ' use conflicts first or last to choose'
                              % (where, n_conflicts, name, '; '.join(shown),

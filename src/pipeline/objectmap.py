@@ -7,11 +7,16 @@ attribute name picks the dataset (``neuron dendrites.hdf5``: /dendrites/neuronId
 through the regions of /dendrites/agglomerate); other files go through the generic
 reader (formats/objectfiles).  A vector of one value per object is never read as a
 per-region lookup, and a lookup must have one entry per region of the segmentation.
-Everything is read and checked before anything is written.  Pure: numpy, h5py.
+For a segmentation read through an id map (region ids above 2^32, formats/stores/
+idmap.py) the files' region ids are translated to the map's compact values as they are
+read (an IdTranslation; ids the map has not seen get new values, so the map grows) and
+every array is as long as the map then; a per-region lookup (index = region id) cannot be
+read for it.  Everything is read and checked before anything is written.  Pure: numpy,
+h5py.
 """
 
 import os
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import h5py
 import numpy as np
@@ -25,6 +30,8 @@ from . import attributes
 
 NOUNS = {'spinehead': 'spine head', 'presynapse': 'synapse', 'postsynapse': 'synapse'}
 LOGGED_CATEGORIES = 30          # categories named in the log line (a file may have 100,000)
+# Every integer up to 2^53 is exact as a float64; above, a stored id may name another.
+EXACT_FLOAT_ID = 2 ** 53
 
 
 class Request(NamedTuple):
@@ -46,14 +53,47 @@ def folder_requests(folder):
     return requests, files, missing
 
 
+class IdTranslation(NamedTuple):
+    """The region ids of a segmentation read through an id map (formats/stores/
+    idmap.py IdMap): ``values(ids)`` the compact values (uint32) of original ids, ids the
+    map has not seen given new values; ``ids(values)`` the originals back, for messages."""
+    values: Callable
+    ids: Callable
+
+    @classmethod
+    def of(cls, id_map):
+        return cls(id_map.compact_ids, id_map.original)
+
+    def translate(self, regions, where, path):
+        """The compact values (int64) of an object file's region ids ``regions``; ids
+        stored as floats must be exact (below 2^53), id 0 (no region) stays 0, so that
+        build_attribute refuses it as for any segmentation."""
+        regions = np.asarray(regions).reshape(-1)
+        if not regions.size:
+            return np.zeros(0, np.int64)
+        if regions.dtype.kind == 'i' and int(regions.min()) < 0:
+            return regions          # refused by build_attribute, naming them
+        if regions.dtype.kind == 'f' and float(regions.max()) > EXACT_FLOAT_ID:
+            raise InputError('%s holds region ids as floating-point numbers up to %.17g,'
+                             ' beyond 2^53, where a float no longer names one id exactly:'
+                             ' store them as 64-bit integers' % (where, float(regions.max())),
+                             path)
+        unique, inverse = np.unique(regions, return_inverse=True)
+        values = self.values(unique.astype(np.uint64)).astype(np.int64)
+        values[unique == 0] = 0
+        return values[inverse.reshape(-1)]
+
+
 class Result:
     """What ``build`` made: ``arrays`` {name: per-region array}, ``metadata`` {name:
-    {HDF5 attribute: value}} to keep on them, ``messages`` (one log line each)."""
+    {HDF5 attribute: value}} to keep on them, ``messages`` (one log line each);
+    ``maximum_id``, the largest index of the arrays (each is ``maximum_id + 1`` long)."""
 
     def __init__(self):
         self.arrays = {}
         self.metadata = {}
         self.messages = []
+        self.maximum_id = None
 
 
 class _Plan(NamedTuple):
@@ -68,36 +108,77 @@ class _Plan(NamedTuple):
 
 
 def build(requests, maximum_id, conflicts=None, variable=None, pad_lookups=False,
-          existing=None, report=None):
+          existing=None, report=None, translation=None):
     """Read and build the arrays of ``requests`` (list of Request) for a segmentation
     whose largest region id is ``maximum_id``; returns a Result.  ``conflicts``
     overrides each attribute's rule for a region in several objects; ``variable`` picks
     the dataset of requests without a PATH; ``existing(name)`` returns an attribute
     array already in the segmentation (for ``via``) or None; ``report(done, total)``
-    counts datasets read."""
+    counts datasets read.  ``translation`` (an IdTranslation) for a segmentation read
+    through an id map: region ids become its compact values, ``maximum_id`` is the
+    largest value given so far, and the arrays grow to the largest value given by the
+    end (``Result.maximum_id``; past an array's end a region is in no object, exactly,
+    since every id the files list has a value)."""
     kinds = {}
     plans = [_plan(r, variable, kinds) for r in requests]
     names = [r.name for r in requests]
     result = Result()
+    top = _Top(maximum_id, translation)
     opened = {}
     try:
         counter = _Counter(report, plans, opened)
         # Objects first, then the values mapped through them.
         for p in sorted(plans, key=lambda p: p.vector is not None):
             if p.vector is None:
-                values, stats = _build_objects(p, maximum_id, conflicts, pad_lookups,
+                values, stats = _build_objects(p, top, conflicts, pad_lookups,
                                                opened, counter)
                 result.arrays[p.request.name] = values
                 result.metadata[p.request.name] = {'source': stats[1]}
                 result.messages.append('%s (from %s)' % (stats[0].message(), stats[1]))
             else:
-                parent = _parent(p, names, result, maximum_id, conflicts, existing, opened,
+                parent = _parent(p, names, result, top, conflicts, existing, opened,
                                  counter)
                 _build_mapped(p, parent, result, opened)
     finally:
         for f in opened.values():
             f.close()
+    result.maximum_id = top.maximum
+    if translation is not None:
+        for name, values in result.arrays.items():
+            result.arrays[name] = _padded(values, top.maximum + 1)
     return result
+
+
+class _Top:
+    """The largest region id (index) the arrays cover: fixed, or, through an id map,
+    the largest compact value given so far."""
+
+    def __init__(self, maximum_id, translation):
+        self.maximum = int(maximum_id)
+        self.translation = translation
+
+    def regions(self, regions, where, path):
+        """An object file's region ids as the arrays' indices."""
+        if self.translation is None:
+            return regions
+        values = self.translation.translate(regions, where, path)
+        if values.size:
+            self.maximum = max(self.maximum, int(values.max()))
+        return values
+
+    def shown(self):
+        """What names a region in messages (original ids through an id map), or None."""
+        return None if self.translation is None else self.translation.ids
+
+
+def _padded(values, length):
+    """A per-region array made ``length`` long: 0 (no object) or NaN (no value) past its
+    end."""
+    if len(values) >= length:
+        return values
+    out = np.full(length, np.nan if values.dtype.kind == 'f' else 0, values.dtype)
+    out[:len(values)] = values
+    return out
 
 
 class _Counter:
@@ -203,7 +284,7 @@ def _via_hint(path, parent):
     return authors.SYNAPSE_VIA if authors.is_synapse_path(path) else 'ATTRIBUTE'
 
 
-def _build_objects(p, maximum_id, conflicts, pad_lookups, opened, counter):
+def _build_objects(p, top, conflicts, pad_lookups, opened, counter):
     r = p.request
     rule = conflicts or p.conflicts
     if p.file_kind:
@@ -214,9 +295,16 @@ def _build_objects(p, maximum_id, conflicts, pad_lookups, opened, counter):
         table = read_object_file(r.file, p.group)
         regions, objects, count, what = table[:4]
         lookup = table.lookup_regions
-        _check_lookup(r, lookup, maximum_id, pad_lookups)
-    values, stats = attributes.build_attribute(r.name, regions, objects, count, maximum_id,
-                                               rule, r.file)
+        if lookup is not None and top.translation is not None:
+            raise InputError(
+                '%s is read as a per-region lookup (index = region id), but the'
+                ' segmentation\'s region ids are above 2^32 and read through an id map,'
+                ' so no index names a region: list the regions of each object instead'
+                ' (one vector of region ids per object)' % os.path.basename(r.file), r.file)
+        _check_lookup(r, lookup, top.maximum, pad_lookups)
+    regions = top.regions(regions, what, r.file)
+    values, stats = attributes.build_attribute(r.name, regions, objects, count, top.maximum,
+                                               rule, r.file, region_ids=top.shown())
     return values, (stats, what)
 
 
@@ -237,7 +325,7 @@ def _check_lookup(r, covers, maximum_id, pad):
         ' padLookups true (regions past its end get 0)' % (name, covers, maximum_id), r.file)
 
 
-def _parent(p, names, result, maximum_id, conflicts, existing, opened, counter):
+def _parent(p, names, result, top, conflicts, existing, opened, counter):
     """The per-region object ids (the region's dendrite ...) a vector maps through."""
     via = p.via
     if via in result.arrays:
@@ -250,18 +338,21 @@ def _parent(p, names, result, maximum_id, conflicts, existing, opened, counter):
         source = authors.ATTRIBUTES.get(via)
         rule = conflicts or (source.conflicts if source else 'error')
         group = _open(p.request.file, opened).objects(p.via_group, counter.part())
-        values, stats = attributes.build_attribute(via, group.regions, group.objects,
-                                                   group.count, maximum_id, rule,
-                                                   p.request.file)
+        regions = top.regions(group.regions, group.description, p.request.file)
+        values, stats = attributes.build_attribute(via, regions, group.objects,
+                                                   group.count, top.maximum, rule,
+                                                   p.request.file, region_ids=top.shown())
         return values
     if via.startswith('/') or ':' in via:
         file, _, path = via.rpartition(':') if ':' in via else (p.request.file, '', via)
         file = file or p.request.file
         f = _open(file, opened)
         group = f.objects('/' + path.strip('/'), counter.part())
+        regions = top.regions(group.regions, group.description, file)
         values, _ = attributes.build_attribute(
-            p.request.name + ' via', group.regions, group.objects, group.count, maximum_id,
-            conflicts or authors.group_conflicts('/' + path.strip('/')), file)
+            p.request.name + ' via', regions, group.objects, group.count, top.maximum,
+            conflicts or authors.group_conflicts('/' + path.strip('/')), file,
+            region_ids=top.shown())
         return values
     found = existing(via) if existing is not None else None
     if found is None:
@@ -270,10 +361,13 @@ def _parent(p, names, result, maximum_id, conflicts, existing, opened, counter):
     if np.asarray(found).dtype.kind not in 'iu':
         raise InputError('%s is mapped through %s, which holds %s values, not object ids'
                          % (p.request.name, via, np.asarray(found).dtype))
-    if len(found) != maximum_id + 1:
+    if top.translation is not None and len(found) <= top.maximum + 1:
+        # Written when the id map was shorter: the values added since are in no object.
+        return _padded(np.asarray(found), top.maximum + 1)
+    if len(found) != top.maximum + 1:
         raise InputError('%s is mapped through attribute %s of %d entries, but the'
                          ' segmentation has %d regions' % (p.request.name, via, len(found) - 1,
-                                                           maximum_id))
+                                                           top.maximum))
     return np.asarray(found)
 
 

@@ -108,7 +108,12 @@ class Survey:
         if self.stored_maximum is not None:
             return self.stored_maximum
         if self.source is not None:
-            return stores.open_store(self.source.url, self.source.format).maximum(report)
+            store = stores.open_store(self.source.url, self.source.format)
+            if store.id_map is not None:
+                # Its values are given as chunks are read: their maximum names nothing.
+                raise InputError('%s holds region ids above 2^32, read through an id map:'
+                                 ' it has no maximum region id' % self.source.url, self.path)
+            return store.maximum(report)
         with h5py.File(self.path, 'r') as f:
             return compute_maximum(f[self.data_path], report)
 

@@ -211,10 +211,12 @@ def signature(files):
     return out
 
 
-def derive(folder, per_region=None):
+def derive(folder, per_region=None, region_values=None):
     """The Wiring of the authors' files in ``folder``.  ``per_region(name)`` gives a
     per-region attribute array (axon, dendrite, spinehead) or None: used only for a
-    per-synapse id the files lack, derived from the synapse's regions."""
+    per-synapse id the files lack, derived from the synapse's regions;
+    ``region_values(ids)`` the indices of those arrays for the files' region ids (a
+    segmentation read through an id map: its compact values), else the ids."""
     files = authors.find_files(folder)
     if 'synapses' not in files:
         raise InputError('%s has no synapses file (%s): the wiring comes from it'
@@ -223,7 +225,8 @@ def derive(folder, per_region=None):
     notes = []
     with authors.AuthorsFile(files['synapses']) as f:
         f.require('synapses', 'the wiring')
-        count, columns, categories, position = _synapse_vectors(f, per_region, notes)
+        count, columns, categories, position = _synapse_vectors(f, per_region, notes,
+                                                                 region_values)
     vectors = {}        # per-object vectors of the other files, where they have them
     for kind, path, how, category in (('axons', '/axons/class', 'category', 'axonclass'),
                                       ('dendrites', '/dendrites/class', 'category',
@@ -265,7 +268,7 @@ def derive(folder, per_region=None):
                   categories, os.path.abspath(folder), signature(files), notes)
 
 
-def _synapse_vectors(f, per_region, notes):
+def _synapse_vectors(f, per_region, notes, region_values=None):
     """(count, {column: per-synapse values}, {'type': names}, (S, 3) positions)."""
     columns, categories = {}, {}
     count = None
@@ -300,7 +303,17 @@ def _synapse_vectors(f, per_region, notes):
                           % (vector, group, attribute))
         if group not in groups:
             groups[group] = f.objects(group)
-        columns[column] = _majority(groups[group], np.asarray(lookup), f, group)
+            if region_values is not None:
+                g = groups[group]
+                groups[group] = authors.ObjectGroup(region_values(g.regions), g.objects,
+                                                    g.count, g.description)
+        lookup = np.asarray(lookup)
+        if region_values is not None and groups[group].regions.size:
+            # Values the id map gave after the array was written are in no object.
+            top = int(groups[group].regions.max()) + 1
+            if top > lookup.size:
+                lookup = np.concatenate([lookup, np.zeros(top - lookup.size, lookup.dtype)])
+        columns[column] = _majority(groups[group], lookup, f, group)
         check(group, columns[column])
         notes.append('%s: %s derived from %s through each region\'s %s (the %s of most of'
                      ' its regions)' % (f.name, column, group, attribute, NOUNS[column]))

@@ -7,6 +7,8 @@ internals (h5py 3.11 and later lock direct chunk reads and writes themselves, an
 headers are read through numpy's public functions).
 """
 
+import numpy as np
+
 
 def attribute_values(segmentation, name):
     """The per-region array ``name`` exactly as ``segmentation colors ... byAttribute``
@@ -49,9 +51,36 @@ def set_segmentation_colors(volume, segmentation, rgba):
     if rgba is None:
         colors = None
     else:
-        from chimerax.segment.segment import SegmentationMapColor
-        colors = SegmentationMapColor(segmentation, rgba)
+        colors = _covering_map_color()(segmentation, rgba)
     volume.mask_colors = colors
+
+
+_COVERING = []
+
+
+def _covering_map_color():
+    """ChimeraX's SegmentationMapColor, drawing a region value past the end of its
+    table uncoloured (white, as region 0), where ChimeraX's indices_to_colors reads
+    past the table (garbage colours): a store read through an id map gives values to
+    ids as its chunks are read, after the table was made (formats/stores/idmap.py)."""
+    if not _COVERING:
+        from chimerax.map import indices_to_colors
+        from chimerax.segment.segment import SegmentationMapColor
+
+        class CoveringMapColor(SegmentationMapColor):
+            def __call__(self, color_plane, region):
+                ids = self._segmentation.region_matrix(region).reshape(
+                    color_plane.shape[:-1])
+                rgba, rgb = self._segment_rgba, self._segment_rgb
+                top = int(ids.max()) if ids.size else 0
+                if top >= len(rgba):
+                    rgba = np.full((top + 1, 4), 255, np.uint8)
+                    rgba[:len(self._segment_rgba)] = self._segment_rgba
+                    rgb = rgba[:, :3].copy()
+                colors = rgba if color_plane.shape[-1] == 4 else rgb
+                indices_to_colors(ids, colors, color_plane, modulate=True)
+        _COVERING.append(CoveringMapColor)
+    return _COVERING[0]
 
 
 def segmentation_rgba(volume):

@@ -129,6 +129,16 @@ def region_values(grid, ids):
     return store.id_map.known_values(ids)
 
 
+def reads_through_id_map(attribute_file):
+    """Whether the segmentation of an AttributeFile (pipeline/attributefile.py) is read
+    through an id map: its arrays are then indexed by compact values, and a file
+    indexed by region id (the authors' segments.hdf5) names no region of it."""
+    store = attribute_file.store
+    if store is not None:
+        return store.id_map is not None
+    return sidecar.saved_ids(attribute_file.path) is not None
+
+
 def use_saved_id_map(store, attributes_path, compact_ids=None):
     """Read the store through the id map its attribute file keeps, if it keeps one (its
     attributes are indexed by that map's values); InputError when ``compact_ids`` is

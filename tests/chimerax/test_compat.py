@@ -144,3 +144,46 @@ def test_atom_sphere_triangles_are_those_of_marker_spheres(session, run):
         run('close %s' % ms.atomspec)
     assert compat.atom_sphere_triangles(session, 400_000) < \
         compat.atom_sphere_triangles(session, 1000)
+
+
+def test_segmentation_map_colors_cover_values_past_their_table(session):
+    """The map colouring set_segmentation_colors makes colours a plane as ChimeraX's
+    SegmentationMapColor does, and leaves a region value past the end of its table
+    uncoloured (ChimeraX's would read past the table): a store read through an id map
+    gives values as its chunks are read, after the table was made."""
+    import numpy as np
+    from chimerax.segment.segment import SegmentationMapColor
+    from chimerax.connectome.session import compat
+
+    class Segmentation:
+        def __init__(self, ids):
+            self.ids = ids
+
+        def region_matrix(self, region):
+            return self.ids
+
+    rgba = np.array([[255, 255, 255, 255], [0, 255, 0, 255], [255, 0, 0, 255]], np.uint8)
+
+    class Volume:
+        mask_colors = None
+    within = np.array([[[0, 1, 2, 1]]], np.uint32)
+    past = np.array([[[2, 7, 1, 300]]], np.uint32)
+    for channels in (4, 3):
+        v = Volume()
+        compat.set_segmentation_colors(v, Segmentation(within), rgba)
+        ours = np.full((1, 4, channels), 200, np.uint8)
+        v.mask_colors(ours, None)
+        theirs = np.full((1, 4, channels), 200, np.uint8)
+        SegmentationMapColor(Segmentation(within), rgba)(theirs, None)
+        assert np.array_equal(ours, theirs) and isinstance(v.mask_colors,
+                                                           SegmentationMapColor)
+        v = Volume()
+        compat.set_segmentation_colors(v, Segmentation(past), rgba)
+        plane = np.full((1, 4, channels), 200, np.uint8)
+        v.mask_colors(plane, None)
+        white = np.where(past < len(rgba), past, 0).astype(np.uint32)    # row 0 is white
+        theirs = np.full((1, 4, channels), 200, np.uint8)
+        SegmentationMapColor(Segmentation(white), rgba)(theirs, None)
+        assert np.array_equal(plane, theirs)
+        assert not np.array_equal(theirs[0, 0], theirs[0, 1])
+        assert compat.segmentation_rgba(v) is rgba

@@ -32,7 +32,7 @@ from ..source import VolumeSource
 from .location import FORMATS, Location, detect_format
 from .n5 import n5_spec
 from .opening import Deadline, Metadata, default_timeout, open_levels, reason, stored_dtype
-from .idmap import IdMap
+from .idmap import COPY_ADVICE, IdMap
 from .precomputed import precomputed_spec
 from .spec import MAX_ID, check_voxel_size, voxel_type
 from .zarr import zarr_spec
@@ -377,8 +377,9 @@ class Store(VolumeSource):
         if self.id_map is not None:
             raise InputError('%s holds region ids above 2^32 (%s), which ChimeraX shows'
                              ' through an id map of compact 32-bit values; a copy would'
-                             ' hold those values, not the ids, so it is not made'
-                             % (self.location, self.stored_dtype), self.location.text)
+                             ' hold those values, not the ids, so it is not made. %s'
+                             % (self.location, self.stored_dtype, COPY_ADVICE),
+                             self.location.text)
         return self.levels[0].read(start, stop, step)
 
     def set_cache_limit(self, nbytes):

@@ -1,0 +1,270 @@
+"""`connectome ids` on a store whose uint64 region ids are above 2^32 (issue 24, item 2),
+in real ChimeraX: the demo's segmentation written by CloudVolume twice, once with its
+own ids and once with every id moved above 2^32, and the demo's object files in the
+authors' layout twice likewise.  Everything a user asks of the two (attributes,
+`connectome color ... axon`, `connectome at`, `synapses`, `partners`, `table synapses`)
+gives the same answers, the original ids where a region id is shown; the object files'
+ids the store has not shown yet grow the id map, which is kept with the attributes so a
+reopen keeps their meaning."""
+
+import os
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+
+import segfixtures
+import stores
+from segfixtures import LogCapture
+
+pytestmark = pytest.mark.chimerax
+
+BIG = 2 ** 40 + 12345                   # added to every region id but 0
+REGION_GROUPS = {'axons': ('/axons/agglomerate', '/axons/skeleton'),
+                 'dendrites': ('/dendrites/agglomerate', '/spineHeads/agglomerate',
+                               '/dendrites/skeleton'),
+                 'synapses': ('/synapses/preSegIds', '/synapses/postSegIds')}
+
+
+def moved_above_2_32(folder):
+    """Rewrite the region ids of the authors' files in ``folder`` as uint64 BIG + id
+    (every vector of region ids, the skeletons' segIds too).  segments.hdf5 is removed:
+    a per-region vector (index = region id) cannot exist for such ids."""
+    from chimerax.connectome.formats.objectfiles import authors
+    files = authors.find_files(folder)
+    os.remove(files['segments'])
+    for kind, groups in REGION_GROUPS.items():
+        with h5py.File(files[kind], 'r+') as f:
+            for path in groups:
+                group = f[path]
+                for name in list(group):
+                    parent, key = (group[name], 'segIds') if path.endswith('skeleton') \
+                        else (group, name)
+                    ids = np.asarray(parent[key][()], np.uint64)
+                    ids[ids > 0] += np.uint64(BIG)
+                    del parent[key]
+                    parent.create_dataset(key, data=ids)
+
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory, _process_session):
+    import hdf5plugin  # noqa: F401   (the .cmap's blosc filter)
+    root = tmp_path_factory.mktemp('ids64')
+    demo = segfixtures.combined_demo(_process_session, root, seed=11)
+    with h5py.File(root / 'segmentation.cmap', 'r') as f:
+        seg = f['/Chimera/image1/data_zyx'][()].astype(np.uint64)
+    big = seg.copy()
+    big[seg > 0] += np.uint64(BIG)
+    out = {'root': root, 'image': root / 'image.cmap', 'seg': seg}
+    for kind, volume in (('small', seg), ('big', big)):
+        out[kind] = stores.precomputed_cloudvolume(
+            root / kind, [volume], [], resolution=segfixtures.DEMO_VOXEL, chunk=(64, 64, 64))
+        out[kind + '_folder'] = root / (kind + '_authors')
+        shutil.copytree(demo / 'objects' / 'authors', out[kind + '_folder'])
+    moved_above_2_32(out['big_folder'])
+    return out
+
+
+def points(seg, count=60, seed=3):
+    """Voxels (i, j, k) inside regions, and a few in none."""
+    rng = np.random.default_rng(seed)
+    inside = np.argwhere(seg > 0)
+    outside = np.argwhere(seg == 0)
+    picked = [inside[i] for i in rng.choice(len(inside), count, replace=False)]
+    picked += [outside[i] for i in rng.choice(len(outside), 3, replace=False)]
+    return [tuple(int(c) for c in reversed(p)) for p in picked]
+
+
+def answers(session, run, data, kind):
+    """What the commands give for the store ``kind`` (small or big) and its folder."""
+    from chimerax.connectome.session import compat
+    from chimerax.connectome.pipeline.attributefile import AttributeFile
+    run('close session')
+    (image,) = run('open %s' % data['image'])
+    (seg,) = run('open %s format precomputed' % data[kind])
+    store = seg.data.store
+    assert (store.id_map is not None) == (kind == 'big')
+    with LogCapture(session) as log:
+        run('connectome ids #2 %s' % data[kind + '_folder'])
+    got = {'log': log.text, 'store': store, 'model': seg}
+    got['attributes'] = {name: AttributeFile(store_attributes(store)).read(name)
+                         for name in ('axon', 'dendrite', 'spinehead', 'neuron',
+                                      'presynapse', 'axonclass', 'spineheadvolume')}
+    got['at'] = [run('connectome at %.4f,%.4f,%.4f segmentation #2'
+                     % tuple(seg.data.ijk_to_xyz(p))) for p in points(data['seg'])]
+    run('connectome color #2 map #1 attributes axon')
+    got['rgba'] = compat.segmentation_rgba(image).copy()
+    markers = run('connectome synapses #2')
+    got['synapses'] = (markers.atoms.residues.numbers.copy(), markers.atoms.coords.copy(),
+                       markers.atoms.colors.copy())
+    wiring = AttributeFile(store_attributes(store)).wiring()
+    both = (wiring.axon > 0) & (wiring.dendrite > 0)
+    axon = np.bincount(wiring.axon[both]).argmax()    # the busiest with partners
+    got['partners'] = run('connectome partners #2 axon %d' % axon)
+    got['table'] = run('connectome table #2 synapses')
+    return got
+
+
+def store_attributes(store):
+    from chimerax.connectome.formats import sidecar
+    return sidecar.default_path(store)
+
+
+def same_table(a, b):
+    assert a.columns == b.columns and a.rows == b.rows and a.rows
+    for x, y in zip(a.values, b.values):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_ids_of_a_store_above_2_32_answer_as_with_small_ids(session, run, data):
+    from chimerax.connectome.formats import sidecar
+    small = answers(session, run, data, 'small')
+    big = answers(session, run, data, 'big')
+    store = big['store']
+    regions = np.unique(data['seg'])
+    regions = regions[regions > 0]
+    values = store.id_map.known_values(regions + np.uint64(BIG))
+    # A region neither read yet nor in an object file has no value: it is in no object.
+    known = values > 0
+    assert known.any() and not known.all()
+    for name, a in small['attributes'].items():
+        assert not np.nan_to_num(a[regions[~known].astype(np.int64)]).any(), name
+    values, regions = values[known], regions[known].astype(np.int64)
+
+    # Each region's attributes: its compact value's in the big store, its id's in the small.
+    for name, a in small['attributes'].items():
+        b = big['attributes'][name]
+        assert len(b) <= len(store.id_map), name
+        # Values given after the arrays were written (chunks read since) are past their
+        # end: regions in no object, as ChimeraX and the readout read them.
+        past = values >= len(b)
+        assert not np.nan_to_num(a[regions[past]]).any(), name
+        np.testing.assert_array_equal(b[values[~past]], a[regions[~past]], err_msg=name)
+        assert np.count_nonzero(np.nan_to_num(b)) == np.count_nonzero(np.nan_to_num(a)), name
+    assert "Region ids above 2^32 read through the store's id map" in big['log'], big['log']
+    assert 'were given values' in big['log'], big['log']
+    # The map is kept with the attributes, and no maximum_segment_id (the map grows).
+    path = store_attributes(store)
+    kept = sidecar.saved_ids(path)
+    np.testing.assert_array_equal(kept, store.id_map.ids[:len(kept)])
+    assert len(kept) >= len(big['attributes']['axon'])
+    with h5py.File(path, 'r') as f:
+        assert sidecar.MAXIMUM not in f[sidecar.STORE].attrs
+
+    # connectome at: the original id, the same objects.
+    for p, s, b in zip(points(data['seg']), small['at'], big['at']):
+        want = dict(s, region=s['region'] + BIG if s['region'] else 0)
+        assert b == want, p
+    # Colours: each region's colour by its value is the small store's by its id.
+    # (a value past the table's end, given since, is drawn uncoloured: white)
+    rgba = np.full((len(store.id_map), 4), 255, np.uint8)
+    rgba[:len(big['rgba'])] = big['rgba']
+    np.testing.assert_array_equal(rgba[values], small['rgba'][regions])
+    # The wiring, partners and the synapse table.
+    for x, y in zip(small['synapses'], big['synapses']):
+        np.testing.assert_array_equal(x, y)
+    assert small['partners'].rows, small['partners'].lines()
+    assert small['partners'].lines() == big['partners'].lines()
+    same_table(small['table'], big['table'])
+
+    # Reopened: the saved map is used again, so the attributes keep their meaning.
+    run('close session')
+    (seg,) = run('open %s format precomputed' % data['big'])
+    np.testing.assert_array_equal(seg.data.store.id_map.ids[:len(kept)], kept)
+    again = [run('connectome at %.4f,%.4f,%.4f segmentation #1'
+                 % tuple(seg.data.ijk_to_xyz(p))) for p in points(data['seg'])]
+    assert again == big['at']
+
+    # The objects table: the same rows, but segments.hdf5 (indexed by region id) is not
+    # read for a store whose attributes are indexed by compact values: voxels 0, not
+    # another region's.
+    from chimerax.connectome.formats.objectfiles import authors
+    segments = authors.find_files(data['small_folder'])['segments']
+    shutil.copy(segments, data['big_folder'])
+    try:
+        objects = run('connectome table #1 objects axon')
+    finally:
+        os.remove(os.path.join(data['big_folder'], os.path.basename(segments)))
+    assert objects.rows and not objects.values[objects.columns.index('voxels')].any()
+    assert np.isnan(objects.values[objects.columns.index('volume_um3')]).all()
+
+
+def test_per_region_lookups_refused_and_float_ids_checked(session, run, data, tmp_path):
+    """A per-region lookup (index = region id) names no region of an id-mapped store;
+    region ids stored as floats beyond 2^53 would not be exact: both refused, nothing
+    written."""
+    from chimerax.core.errors import UserError
+    run('close session')
+    (seg,) = run('open %s format precomputed' % data['big'])
+    lookup = tmp_path / 'lookup.npy'
+    np.save(lookup, np.arange(50, dtype=np.int64))
+    with pytest.raises(UserError, match='per-region lookup .* id map'):
+        run('connectome ids #1 thing %s replace true' % lookup)
+    floats = tmp_path / 'axons.hdf5'          # the authors' layout, ids as doubles
+    with h5py.File(floats, 'w') as f:
+        g = f.create_group('axons/agglomerate')
+        g.create_dataset('1', data=np.array([float(2 ** 60), float(2 ** 60 + 2 ** 9)]))
+    with pytest.raises(UserError, match='beyond 2\\^53'):
+        run('connectome ids #1 thing %s:/axons/agglomerate replace true' % floats)
+    from chimerax.connectome.pipeline.attributefile import AttributeFile
+    assert AttributeFile(store_attributes(seg.data.store)).read('thing') is None
+
+
+def test_combine_of_a_store_above_2_32_says_what_to_do(session, run, data, tmp_path):
+    """combine stays refused (a .cmap holds 32-bit ids and no id map), nothing written,
+    and the message says what to do instead."""
+    from chimerax.core.errors import UserError
+    run('close session')
+    out = tmp_path / 'big.cmap'
+    with pytest.raises(UserError, match='not made. Open the store itself instead .*'
+                                        'renumbered below 2\\^32') as e:
+        run('connectome combine %s output %s' % (data['big'], out))
+    assert str(data['big']) in str(e.value) or 'big' in str(e.value)
+    assert not out.exists() and not os.listdir(tmp_path)
+
+
+def test_ids_given_the_attribute_file_by_path_use_its_map(session, run, data):
+    """`connectome ids FILE.attributes.h5 ...` with no model open: the store is opened
+    with the map the file keeps, so the same ids get the same values."""
+    from chimerax.connectome.formats import sidecar
+    from chimerax.connectome.formats.objectfiles import authors
+    from chimerax.connectome.pipeline.attributefile import AttributeFile
+    axons = authors.find_files(data['big_folder'])['axons']
+    run('close session')
+    (seg,) = run('open %s format precomputed' % data['big'])
+    run('connectome ids #1 axon %s replace true' % axons)
+    path = store_attributes(seg.data.store)
+    before, kept = AttributeFile(path).read('axon'), sidecar.saved_ids(path)
+    run('close session')
+    run('connectome ids %s axoncopy %s:/axons/agglomerate replace true' % (path, axons))
+    after = AttributeFile(path).read('axoncopy')
+    np.testing.assert_array_equal(after[:len(before)], before)
+    assert not after[len(before):].any() and np.count_nonzero(before)
+    np.testing.assert_array_equal(sidecar.saved_ids(path)[:len(kept)], kept)
+
+
+# ChimeraX 1.7.1's session serializer reads numpy's np.bool8 alias (as test_sessions.py).
+@pytest.mark.filterwarnings('ignore:`np.bool8` is a deprecated alias')
+def test_a_session_restores_what_ids_wrote_above_2_32(session, run, data, tmp_path):
+    """After connectome ids and a colouring, a saved session restores the store with the
+    map its attribute file keeps: connectome at and the colours are as before."""
+    from chimerax.connectome.session import compat
+    from chimerax.map import Volume
+    run('close session')
+    (image,) = run('open %s' % data['image'])
+    (seg,) = run('open %s format precomputed' % data['big'])
+    run('connectome ids #2 %s replace true' % data['big_folder'])
+    run('connectome color #2 map #1 attributes axon')
+    rgba = compat.segmentation_rgba(image).copy()
+    at = [run('connectome at %.4f,%.4f,%.4f segmentation #2'
+              % tuple(seg.data.ijk_to_xyz(p))) for p in points(data['seg'])]
+    assert any(a['region'] > 2 ** 32 and a['axon'] for a in at)
+    run('save %s' % (tmp_path / 's.cxs'))
+    run('close session')
+    run('open %s' % (tmp_path / 's.cxs'))
+    image, seg = sorted(session.models.list(type=Volume), key=lambda m: m.id)
+    assert seg.data.store.id_map is not None
+    assert [run('connectome at %.4f,%.4f,%.4f segmentation #2'
+                % tuple(seg.data.ijk_to_xyz(p))) for p in points(data['seg'])] == at
+    np.testing.assert_array_equal(compat.segmentation_rgba(image), rgba)
