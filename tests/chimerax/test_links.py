@@ -7,6 +7,7 @@ by name or writes its own file in the link's place; the target is as it was."""
 
 import hashlib
 import os
+import re
 import time
 import types
 
@@ -70,8 +71,27 @@ def setup_ids_lock(run, tmp):
     return tmp / 'segmentation.cmap', 'changed', 'connectome ids %s glia %s' % (paths[1], csv)
 
 
+def setup_export(run, tmp):
+    labels = tilesets.labels(SHAPE, seed=3, cell=4)
+    tilesets.write_tiles(tmp / 't', labels, TILE)
+    return tmp / 'p', 'folder', ('connectome combine %s output %s format precomputed'
+                                 ' replace true open false' % (tmp / 't', tmp / 'p'))
+
+
+def setup_table(run, tmp):
+    data = tmp / 'data'
+    run('connectome demo %s size small seed 1' % data)
+    run('connectome combine %s output %s missing zero voxelSize %s open false; connectome'
+        ' ids %s %s' % (data / 'segmentation', tmp / 's.cmap',
+                        ','.join(map(str, sf.DEMO_VOXEL)), tmp / 's.cmap',
+                        data / 'objects' / 'authors'))
+    return tmp / 'synapses.csv', 'file', ('connectome table %s synapses save %s'
+                                          % (tmp / 's.cmap', tmp / 'synapses.csv'))
+
+
 SETUPS = {'combine output': setup_combine, 'demo folder': setup_demo,
-          'store attribute file': setup_store_attributes, 'ids lock': setup_ids_lock}
+          'store attribute file': setup_store_attributes, 'ids lock': setup_ids_lock,
+          'export folder': setup_export, 'table file': setup_table}
 TEMPORARY = {'file': '.%s.%d.%d.part', 'folder': '.%s.partial-%d-%d'}
 
 
@@ -158,7 +178,8 @@ def test_every_command_that_creates_files_is_covered():
         for f in files:
             if f.endswith('.py') and f != 'locks.py':
                 text = open(os.path.join(root, f)).read()
-                if 'locks.atomic_output(' in text or 'locks.exclusive(' in text:
+                if re.search(r'\b(atomic_output|exclusive)\(', text):
                     users.add(os.path.relpath(os.path.join(root, f), src))
     assert users == {'pipeline/combine.py', 'demo/__init__.py', 'formats/sidecar.py',
-                     'pipeline/attributefile.py', 'commands/ids.py'}, users
+                     'pipeline/attributefile.py', 'commands/ids.py', 'pipeline/export.py',
+                     'pipeline/tables.py', 'session/storegrid.py'}, users
