@@ -258,7 +258,6 @@ def test_bigdataviewer_n5_with_only_the_required_attributes(labels, tmp_path):
 
 
 def test_cosem_n5_transform(labels, tmp_path):
-    import z5py
     f = z5_group(tmp_path / 'c.n5', [labels], [], compression='gzip')
     f['s0'].attrs['transform'] = {'axes': ['z', 'y', 'x'], 'scale': [3.24, 4.0, 4.0],
                                   'translate': [32.4, 8.0, 12.0], 'units': ['nm'] * 3,

@@ -31,8 +31,6 @@ from typing import Tuple
 
 import numpy as np
 
-from ...errors import InputError
-
 # Suffixes of compressed chunk files, tried in this order after the one a scale shows.
 # CloudVolume's (cloudfiles') names: .gz, .br, .zstd, .bz2, .xz.
 SUFFIXES = ('', '.gz', '.br', '.zstd', '.bz2', '.xz', '.zst')
