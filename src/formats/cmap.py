@@ -218,6 +218,25 @@ def read_content(path):
     return None
 
 
+def chunk_shapes(path):
+    """{array shape: chunk shape} (z,y,x) of the 3-d arrays of a Chimera map's image
+    groups; an array whose shape another shares is left out (which is which is not
+    known by shape); {} for a file h5py cannot read."""
+    found, shared = {}, set()
+    try:
+        with h5py.File(path, 'r') as f:
+            chimera = f.get('Chimera')
+            for group in (chimera.values() if isinstance(chimera, h5py.Group) else ()):
+                for d in (group.values() if isinstance(group, h5py.Group) else ()):
+                    if isinstance(d, h5py.Dataset) and d.ndim == 3 and d.chunks:
+                        if d.shape in found:
+                            shared.add(d.shape)
+                        found[d.shape] = d.chunks
+    except (OSError, RuntimeError, KeyError, ValueError):
+        return {}
+    return {s: c for s, c in found.items() if s not in shared}
+
+
 def _pytables_attrs(node, cls, version):
     # PyTables marks its nodes so; its reader also accepts plain HDF5, but then nodes
     # written by ChimeraX and by us look alike to any tool that checks.
