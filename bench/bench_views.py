@@ -12,8 +12,9 @@ Three files of each:
   as ChimeraX reads it): chunks one plane thick and a whole plane wide;
 - C: ``connectome combine`` with today's defaults (the full resolution in chunks 8 planes
   thin, formats/cmap.py PLANE_DEPTH; subsampled levels cubes) read as the bundle opens
-  it (session/planeslabs.py: a single xy plane read as its chunk layer's slab, kept for
-  the next planes); C alone is the same file read by ChimeraX's reader alone.
+  it (session/slabreads.py: once slicing, an xy plane read as its chunk layer's slab,
+  kept for the next planes; strided regions read at step 1 in slabs); C alone is the
+  same file read by ChimeraX's reader alone.
 
 Views, each read through ChimeraX's own code (map_data's cmap reader and GridData /
 SubsampledGrid region reads, the calls a Volume makes; drawing excluded, which costs the
@@ -90,7 +91,7 @@ import chimerax
 chimerax.app_dirs = types.SimpleNamespace(appname='ChimeraX', version='1.7')
 from chimerax.map_data.cmap import open as open_cmap
 from chimerax.map.volume import ijk_step_for_voxel_limit
-from chimerax.connectome.session.planeslabs import add_plane_slabs
+from chimerax.connectome.session.slabreads import add_slab_reads
 
 # Chunk reads: every PyTables array read ChimeraX's reader makes, as the chunks it touches.
 touched = []
@@ -124,7 +125,7 @@ def drop(path):
 def opened(path, slabs):
     grids = open_cmap(path)
     if slabs:
-        add_plane_slabs(grids, path)
+        add_slab_reads(grids, path)
     return grids[0]
 
 

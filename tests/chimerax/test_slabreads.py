@@ -1,5 +1,5 @@
 """A slicing movie through a map the bundle wrote, read by real ChimeraX: each chunk is
-decompressed at most twice per movie (session/planeslabs.py), where ChimeraX's reader
+decompressed at most twice per movie (session/slabreads.py), where ChimeraX's reader
 alone decompresses a thin chunk once per plane in it.  Chunks are counted, never timed:
 every PyTables array read ChimeraX's cmap reader makes is recorded as the chunks it
 touches (HDF5 decompresses a chunk at most once per read, and the reader closes the
@@ -12,7 +12,7 @@ import pytest
 import tables
 
 from chimerax.connectome.formats import cmap as cmapfile
-from chimerax.connectome.session.planeslabs import PlaneSlabs
+from chimerax.connectome.session.slabreads import SlabReads
 
 from cmaps import write_all
 
@@ -64,7 +64,7 @@ def test_movie_decompresses_each_chunk_at_most_twice(session, tmp_path, chunk_re
     a = write_map(path, cmapfile.SEGMENTATION)
     v = open_map(session, path)
     full = v.data.available_subsamplings[(1, 1, 1)]
-    assert isinstance(full.read_matrix, PlaneSlabs) and full.read_matrix.depth == 8
+    assert isinstance(full.read_matrix, SlabReads) and full.read_matrix.depth == 8
     planes = range(3, 35)
     shown = slice_through(v, planes)
     for z, m in zip(planes, shown):
@@ -96,8 +96,37 @@ def test_chimerax_reader_alone_decompresses_thin_chunks_per_plane(tmp_path, chun
     path = tmp_path / 'seg.cmap'
     a = write_map(path, cmapfile.SEGMENTATION)
     grid = open_cmap(str(path))[0]
-    assert not isinstance(grid.available_subsamplings[(1, 1, 1)].read_matrix, PlaneSlabs)
+    assert not isinstance(grid.available_subsamplings[(1, 1, 1)].read_matrix, SlabReads)
     for z in range(8, 16):
         assert np.array_equal(grid.matrix((3, 5, z), (48, 36, 1), (1, 1, 1))[0],
                               a[z, 5:41, 3:51])
     assert set(chunk_reads.values()) == {8}
+
+
+@pytest.mark.parametrize('step', [(1, 1, 2), (2, 2, 2), (1, 3, 3), (4, 4, 4)])
+def test_strided_regions_read_at_step_one_in_slabs(session, tmp_path, step):
+    # The whole volume at an automatic step reads a level with a z step: read at step 1
+    # and strided in memory (the level with steps 2,2,1 for 2,2,2).
+    path = tmp_path / 'seg.cmap'
+    a = write_map(path, cmapfile.SEGMENTATION)
+    v = open_map(session, path)
+    v.new_region((0, 0, 0), (63, 47, 39), step, adjust_step=False)
+    assert np.array_equal(v.matrix(), a[::step[2], ::step[1], ::step[0]])
+
+
+def test_strided_slabs_cover_the_region(tmp_path, chunk_reads):
+    from chimerax.map_data.cmap import open as open_cmap
+    path = tmp_path / 'seg.cmap'
+    a = write_map(path, cmapfile.SEGMENTATION)
+    full = open_cmap(str(path))[0].available_subsamplings[(1, 1, 1)]
+    plane = 48 * 36 * 4
+    reads = SlabReads(full.read_matrix, 8, SHAPE[0], np.uint32, limit=9 * plane)
+    m = reads((3, 5, 1), (48, 36, 37), (1, 2, 2), None)     # slabs of 8 planes from z 1
+    assert np.array_equal(m, a[1:38:2, 5:41:2, 3:51])
+    assert max(chunk_reads.values()) == 2 and len(chunk_reads) == 5 * 3 * 4
+    chunk_reads.clear()
+    m = reads((3, 5, 0), (48, 36, 40), (1, 1, 2), None)     # from a chunk's first plane
+    assert np.array_equal(m, a[::2, 5:41, 3:51]) and set(chunk_reads.values()) == {1}
+    small = SlabReads(full.read_matrix, 8, SHAPE[0], np.uint32, limit=7 * plane)
+    m = small((3, 5, 1), (48, 36, 37), (1, 1, 3), None)     # slabs of 6 planes
+    assert np.array_equal(m, a[1:38:3, 5:41, 3:51])
