@@ -6,9 +6,11 @@ The layout (ChimeraX map_data/cmap/write_cmap.py, read back by its PyTables read
                                    chimera_map_version 1, maximum_segment_id (integers),
                                    connectome_content ('segmentation' or 'image':
                                    how ChimeraX shows the map when it is opened)
-        data_zyx                   full resolution, z,y,x
-        data_zyx_2_2_1             subsampled copies, one per step, each with the
-            subsample_spacing      attribute (2,2,1) = step along x,y,z (int32)
+        data_zyx                   full resolution, z,y,x, in chunks PLANE_DEPTH
+                                   planes thin
+        data_zyx_2_2_1             subsampled copies, one per step, in cubic chunks,
+            subsample_spacing      each with the attribute (2,2,1) = step along
+                                   x,y,z (int32)
 
 plus the CLASS / VERSION / TITLE attributes PyTables puts on its nodes.  Chunks are
 compressed here, outside HDF5, and stored whole with HDF5 direct chunk writes under the
@@ -252,8 +254,8 @@ class ChimeraMapWriter:
     ``size`` is z,y,x; ``steps`` lists the subsample steps (x,y,z); ``origin`` and
     ``voxel_size`` are x,y,z as in ChimeraX.  Chunks are written in blocks, cubes of
     ``chunk_side`` clipped to each level's size; the full resolution is stored in
-    chunks ``plane_depth`` planes thin (PLANE_DEPTH; None or 0: cubes too).  ``content`` (SEGMENTATION or IMAGE) is written as the
-    CONTENT_ATTRIBUTE marker.
+    chunks ``plane_depth`` planes thin (PLANE_DEPTH; None or 0: cubes too).
+    ``content`` (SEGMENTATION or IMAGE) is written as the CONTENT_ATTRIBUTE marker.
     """
 
     def __init__(self, path, size, dtype, steps=(), *, name='', origin=(0, 0, 0),
