@@ -59,11 +59,12 @@ FILES = ('A', 'B', 'C', 'C alone')
 COMBINE_CHILD = '''
 from chimerax.connectome.formats import tiles
 from chimerax.connectome.pipeline import combine
-t = time.perf_counter()
+t, cpu = time.perf_counter(), time.process_time()
 with tiles.open_tiles(args['tiles']) as ts:
     r = combine.combine(ts, args['output'], replace=True, voxel_size=args['voxel_size'],
                         plane_depth=args['plane_depth'])
-print(json.dumps({'wall': time.perf_counter() - t, 'file_bytes': r.file_bytes,
+print(json.dumps({'wall': time.perf_counter() - t, 'cpu': time.process_time() - cpu,
+                  'file_bytes': r.file_bytes,
                   'chunk_shapes': r.chunk_shapes, 'maxrss': peak_rss()}))
 '''
 
@@ -268,9 +269,9 @@ def main(flags):
                                  else (('C', 8), ('A', None))):
                     r = combine_file(tiles, paths[f][k], depth)
                     combines[kind][0 if f == 'A' else 1].append(r['wall'])
-                    print('combine %s %s: %.1f s, %s, chunks %s' % (
-                        kind, f, r['wall'], _mb(r['file_bytes']), r['chunk_shapes'][:2]),
-                        flush=True)
+                    print('combine %s %s: %.1f s (CPU %.1f s), %s, chunks %s' % (
+                        kind, f, r['wall'], r['cpu'], _mb(r['file_bytes']),
+                        r['chunk_shapes'][:2]), flush=True)
         for k in ('seg', 'img'):
             r = chimerax_save(paths['A'][k], paths['B'][k], k == 'seg')
             print('ChimeraX save %s: %.1f s' % (k, r['wall']), flush=True)
