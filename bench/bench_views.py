@@ -33,7 +33,9 @@ that file's chunks, one core, measured here); chunks decompressed / distinct chu
 each view (PyTables array reads recorded, each chunk a read touches counted once: HDF5
 decompresses a chunk at most once per read, and ChimeraX's reader closes the file after
 every region, so no chunk cache outlives a read); file size; combine's wall time (A and
-C in alternating processes, the faster of two rounds each).
+C in alternating processes, the faster of two rounds each).  Last, a slicing movie
+through the tile set opened directly and through a Zarr store of the same labels (the
+reading paths of ``open ... format tiles`` and of stores), where the chunk cache is ours.
 """
 
 import json
@@ -244,6 +246,40 @@ def print_table(r, sizes, combines):
     print('raw medians: ' + json.dumps(med))
 
 
+def slicing_tiles_and_store(tiles, work):
+    """A slicing movie (16 consecutive 512^2 planes) through the tile set opened directly
+    (formats/tiles, what TilesGrid reads) and through a Zarr store of the same labels in
+    64^3 chunks (formats/stores, what StoreLevelGrid reads): per plane, the time and, for
+    the tiles, the tile chunks inflated so far.  Both keep decoded chunks between reads
+    (TileSet's chunk cache, tensorstore's cache pool)."""
+    import zarr
+    from chimerax.connectome.formats.stores import open_store
+    from chimerax.connectome.formats.tiles import open_tiles
+    with open_tiles(tiles) as ts:
+        nz, ny, nx = ts.shape
+        y0, x0, z0 = max(0, (ny - 512) // 2), max(0, (nx - 512) // 2), nz // 2
+        region = ((y0, min(ny, y0 + 512)), (x0, min(nx, x0 + 512)))
+        rows = []
+        for z in range(z0, z0 + 16):
+            t = time.perf_counter()
+            ts.read((z, region[0][0], region[1][0]), (z + 1, region[0][1], region[1][1]))
+            rows.append((z, time.perf_counter() - t, ts.chunks_read))
+        block = ts.read((z0 - z0 % 64, 0, 0), (min(nz, z0 - z0 % 64 + 64), ny, nx))
+    path = os.path.join(work, 'labels.zarr')
+    z = zarr.open(path, mode='w', shape=(nz, ny, nx), chunks=(64, 64, 64), dtype=block.dtype)
+    z[z0 - z0 % 64:z0 - z0 % 64 + block.shape[0]] = block
+    level = open_store(path, format='zarr').levels[0]
+    store = []
+    for k in range(z0, z0 + 16):
+        t = time.perf_counter()
+        level.read((k, region[0][0], region[1][0]), (k + 1, region[0][1], region[1][1]))
+        store.append(time.perf_counter() - t)
+    print('\nslicing 16 planes of 512^2 from z %d, page cache warm:' % z0)
+    print('  tile set (64^3 tile chunks): %s; tile chunks inflated after each plane: %s'
+          % (', '.join('%.4f' % t for _, t, _ in rows), ', '.join(str(n) for *_, n in rows)))
+    print('  Zarr store (64^3 chunks): %s s' % ', '.join('%.4f' % t for t in store))
+
+
 def main(flags):
     quick = '--quick' in flags
     grid, tile = ((2, 2, 1), 256) if quick else ((2, 1, 1), 1024)
@@ -283,6 +319,7 @@ def main(flags):
                  'C alone': (paths['C']['seg'], paths['C']['img'], False)}
         r = run_child(VIEWS_CHILD, files=files, size=size, views=list(VIEWS), rounds=3)
         print_table(r, sizes, combines)
+        slicing_tiles_and_store(seg, work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print('bench views: %.0f s' % (time.perf_counter() - t0))
