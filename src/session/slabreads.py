@@ -18,7 +18,8 @@ strided HDF5 selection.  Two views pay for that:
 
 ``add_slab_reads`` puts a SlabReads in place of each level grid's ``read_matrix``
 (GridData's reading hook).  A slab is at most SLAB_BYTES (ChimeraX's own slab size),
-one kept a level, so memory stays bounded; a region that needs more is read as
+one kept a level while slicing (let go at the level's next other read), so memory stays
+bounded; a region that needs more is read as
 ChimeraX reads it.  Installed by session/initialdisplay.py's cmap opener wrap, for
 maps carrying the bundle's marker.
 """
@@ -48,13 +49,22 @@ class SlabReads:
         self._slab = None
         self._lock = threading.Lock()
 
+    @property
+    def held_bytes(self):
+        """Bytes of the slab kept for the next planes (0 when none is)."""
+        slab = self._slab
+        return 0 if slab is None else slab.nbytes
+
     def __call__(self, ijk_origin, ijk_size, ijk_step, progress):
-        if tuple(ijk_step) != (1, 1, 1):
-            return self._strided(ijk_origin, ijk_size, ijk_step, progress)
         (i, j, k), (ni, nj, nk) = ijk_origin, ijk_size
         k0 = k - k % self.depth
         depth = min(self.depth, self.planes - k0)
-        if nk != 1 or self.depth <= 1 or ni * nj * depth * self.dtype.itemsize > self.limit:
+        if (tuple(ijk_step) != (1, 1, 1) or nk != 1 or self.depth <= 1
+                or ni * nj * depth * self.dtype.itemsize > self.limit):
+            with self._lock:        # no longer slicing: the slab is let go
+                self._last = self._key = self._slab = None
+            if tuple(ijk_step) != (1, 1, 1):
+                return self._strided(ijk_origin, ijk_size, ijk_step, progress)
             return self.read(ijk_origin, ijk_size, ijk_step, progress)
         region, key = (i, j, ni, nj), (i, j, ni, nj, k0)
         with self._lock:

@@ -73,6 +73,9 @@ def test_movie_decompresses_each_chunk_at_most_twice(session, tmp_path, chunk_re
     assert len(chunk_reads) == 5 * 3 * 4        # layers z 0..39, y 0..47, x 0..63
     # The first plane (z 3) read alone, then one slab for each layer z 0..39 touches.
     assert full.read_matrix.slabs_read == 5
+    assert full.read_matrix.held_bytes == 8 * 36 * 48 * 4
+    v.new_region((0, 0, 0), (63, 47, 39), (1, 1, 1), adjust_step=False)
+    assert np.array_equal(v.matrix(), a) and full.read_matrix.held_bytes == 0
 
 
 def test_lone_plane_and_other_regions_read_as_chimerax_reads(session, tmp_path,
