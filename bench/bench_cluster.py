@@ -74,15 +74,16 @@ def writer_rate(path, work):
             cs = d.chunks
             for i in range(d.id.get_num_chunks()):
                 info = d.id.get_chunk_info(i)
-                index = tuple(o // c for o, c in zip(info.chunk_offset, cs))
-                chunks.append((level, index, d.id.read_direct_chunk(info.chunk_offset)[1]))
+                chunks.append((level, info.chunk_offset,
+                               d.id.read_direct_chunk(info.chunk_offset)[1]))
     out = os.path.join(work, 'rewrite.cmap')
     w = ChimeraMapWriter(out, shape, dtype, steps, chunk_side=cs[0], **{
         'compress_method': COMPRESSION['compress_method'],
         'compress_level': COMPRESSION['compress_level']})
     t = time.perf_counter()
-    for level, index, data in chunks:
-        w.write_chunk(level, index, data)
+    for level, offset, data in chunks:
+        # Stored chunks, which are thinner than combine's blocks at full resolution.
+        w.write_stored_chunk(level, offset, data)
     w.close()
     seconds = time.perf_counter() - t
     os.remove(out)

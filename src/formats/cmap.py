@@ -6,9 +6,11 @@ The layout (ChimeraX map_data/cmap/write_cmap.py, read back by its PyTables read
                                    chimera_map_version 1, maximum_segment_id (integers),
                                    connectome_content ('segmentation' or 'image':
                                    how ChimeraX shows the map when it is opened)
-        data_zyx                   full resolution, z,y,x
-        data_zyx_2_2_1             subsampled copies, one per step, each with the
-            subsample_spacing      attribute (2,2,1) = step along x,y,z (int32)
+        data_zyx                   full resolution, z,y,x, in chunks PLANE_DEPTH
+                                   planes thin
+        data_zyx_2_2_1             subsampled copies, one per step, in cubic chunks,
+            subsample_spacing      each with the attribute (2,2,1) = step along
+                                   x,y,z (int32)
 
 plus the CLASS / VERSION / TITLE attributes PyTables puts on its nodes.  Chunks are
 compressed here, outside HDF5, and stored whole with HDF5 direct chunk writes under the
@@ -54,6 +56,18 @@ CONTENT_ATTRIBUTE = 'connectome_content'
 SEGMENTATION = 'segmentation'
 IMAGE = 'image'
 CONTENTS = (SEGMENTATION, IMAGE)
+
+
+# The full resolution is stored in chunks PLANE_DEPTH planes thin (z) and as wide as
+# combine's work blocks (y,x): an xy plane or a slicing movie decompresses 8 planes per
+# plane shown instead of a whole 64-plane layer, while blocks and xz or yz planes still
+# read chunks no wider than 64 (uint32) or 128 (uint8) voxels across y and x, where
+# ChimeraX's own save (chunks one plane thick and a whole plane wide) decompresses
+# hundreds of rows for each one used.  8 planes, not fewer: 128 KB chunks keep lz4hc's
+# ratio within 4% of 64^3 cubes (4 planes: 8% larger files, 2: 12%).  The subsampled
+# levels stay cubes: they are read whole (the volume at an automatic step) or as blocks.
+# Figures: docs/performance.md, "Viewing speed" (python -m bench views).
+PLANE_DEPTH = 8
 
 
 def default_chunk_side(itemsize):
@@ -143,14 +157,47 @@ class blosc_threads:
         blosc.set_releasegil(bool(self._releasegil))
 
 
-class MapLevel(ChunkGrid):
-    """One stored array: ``step`` (x,y,z subsample spacing), ``shape`` and
-    ``chunk_shape`` (z,y,x), its h5py dataset and codec."""
+class SlicedCodec:
+    """The codec of a level whose stored chunks are thinner (z) than the blocks combine
+    makes: ``encode`` turns a block into the bytes of each stored chunk in it, first z
+    first (a tuple; ``ChimeraMapWriter.write_chunk`` writes them all)."""
 
-    def __init__(self, step, shape, chunk_shape, dataset, codec):
+    def __init__(self, chunk_codec, block_shape):
+        self.chunk_codec = chunk_codec
+        self.block_shape = tuple(block_shape)
+        self.depth = chunk_codec.chunk_shape[0]
+
+    def describe(self):
+        return self.chunk_codec.describe()
+
+    def h5py_filter(self):
+        return self.chunk_codec.h5py_filter()
+
+    def encode(self, array):
+        return tuple(self.chunk_codec.encode(array[z:z + self.depth])
+                     for z in range(0, array.shape[0], self.depth))
+
+
+def stored_chunk_shape(block_shape, level_shape, plane_depth):
+    """The HDF5 chunk shape (z,y,x) of a level combine fills in ``block_shape`` blocks:
+    ``plane_depth`` planes thin when that divides the block's depth, else the block."""
+    depth = block_shape[0]
+    if plane_depth and plane_depth < depth and depth % plane_depth == 0:
+        depth = plane_depth
+    return (min(depth, level_shape[0]),) + tuple(block_shape[1:])
+
+
+class MapLevel(ChunkGrid):
+    """One stored array: ``step`` (x,y,z subsample spacing), ``shape``, ``chunk_shape``
+    (z,y,x: the blocks written at once, the unit of combine's work) and
+    ``stored_shape`` (its HDF5 chunks, the same or thinner in z), its h5py dataset and
+    codec (a SlicedCodec where the two differ)."""
+
+    def __init__(self, step, shape, chunk_shape, dataset, codec, stored_shape=None):
         self.step = step
         self.shape = shape
         self.chunk_shape = chunk_shape
+        self.stored_shape = tuple(stored_shape or chunk_shape)
         self.dataset = dataset
         self.codec = codec
 
@@ -173,6 +220,25 @@ def read_content(path):
     return None
 
 
+def chunk_shapes(path):
+    """{array shape: chunk shape} (z,y,x) of the 3-d arrays of a Chimera map's image
+    groups; an array whose shape another shares is left out (which is which is not
+    known by shape); {} for a file h5py cannot read."""
+    found, shared = {}, set()
+    try:
+        with h5py.File(path, 'r') as f:
+            chimera = f.get('Chimera')
+            for group in (chimera.values() if isinstance(chimera, h5py.Group) else ()):
+                for d in (group.values() if isinstance(group, h5py.Group) else ()):
+                    if isinstance(d, h5py.Dataset) and d.ndim == 3 and d.chunks:
+                        if d.shape in found:
+                            shared.add(d.shape)
+                        found[d.shape] = d.chunks
+    except (OSError, RuntimeError, KeyError, ValueError):
+        return {}
+    return {s: c for s, c in found.items() if s not in shared}
+
+
 def _pytables_attrs(node, cls, version):
     # PyTables marks its nodes so; its reader also accepts plain HDF5, but then nodes
     # written by ChimeraX and by us look alike to any tool that checks.
@@ -186,13 +252,15 @@ class ChimeraMapWriter:
     take compressed chunks (``write_chunk``) in any order.
 
     ``size`` is z,y,x; ``steps`` lists the subsample steps (x,y,z); ``origin`` and
-    ``voxel_size`` are x,y,z as in ChimeraX.  Chunks are cubes of ``chunk_side``
-    clipped to each level's size.  ``content`` (SEGMENTATION or IMAGE) is written as the
-    CONTENT_ATTRIBUTE marker.
+    ``voxel_size`` are x,y,z as in ChimeraX.  Chunks are written in blocks, cubes of
+    ``chunk_side`` clipped to each level's size; the full resolution is stored in
+    chunks ``plane_depth`` planes thin (PLANE_DEPTH; None or 0: cubes too).
+    ``content`` (SEGMENTATION or IMAGE) is written as the CONTENT_ATTRIBUTE marker.
     """
 
     def __init__(self, path, size, dtype, steps=(), *, name='', origin=(0, 0, 0),
-                 voxel_size=(1, 1, 1), chunk_side=None, compress=True,
+                 voxel_size=(1, 1, 1), chunk_side=None, plane_depth=PLANE_DEPTH,
+                 compress=True,
                  compress_method=DEFAULT_METHOD, compress_level=DEFAULT_LEVEL,
                  compress_shuffle=True, content=None,
                  writer='ChimeraX-Connectome'):
@@ -219,25 +287,42 @@ class ChimeraMapWriter:
             for step in [(1, 1, 1)] + [tuple(s) for s in steps]:
                 shape = grid_shape(size, reversed(step))
                 chunk_shape = tuple(min(side, n) for n in shape)
-                codec = ChunkCodec(chunk_shape, self.dtype, compress, compress_method,
+                full = step == (1, 1, 1)
+                stored = stored_chunk_shape(chunk_shape, shape, plane_depth if full else None)
+                codec = ChunkCodec(stored, self.dtype, compress, compress_method,
                                    compress_level, compress_shuffle)
-                dname = 'data_zyx' if step == (1, 1, 1) else 'data_zyx_%d_%d_%d' % step
-                d = g.create_dataset(dname, shape, self.dtype, chunks=chunk_shape,
+                if stored != chunk_shape:
+                    codec = SlicedCodec(codec, chunk_shape)
+                dname = 'data_zyx' if full else 'data_zyx_%d_%d_%d' % step
+                d = g.create_dataset(dname, shape, self.dtype, chunks=stored,
                                      fillvalue=0, **codec.h5py_filter())
                 _pytables_attrs(d, 'CARRAY', '1.1')
-                if step != (1, 1, 1):
+                if not full:
                     d.attrs['subsample_spacing'] = np.array(step, np.int32)
-                self.levels.append(MapLevel(step, shape, chunk_shape, d, codec))
+                self.levels.append(MapLevel(step, shape, chunk_shape, d, codec, stored))
         except BaseException:
             self.file.close()
             raise
 
     def write_chunk(self, level, index, data):
-        """Store the encoded bytes of chunk ``index`` (z,y,x chunk grid) of a level."""
+        """Store the encoded bytes of block ``index`` (z,y,x block grid) of a level: one
+        chunk's bytes, or a SlicedCodec's tuple of them.  Returns the chunks written."""
         lv = self.levels[level]
         offset = tuple(i * c for i, c in zip(index, lv.chunk_shape))
-        # Thread-safe: h5py (3.11 on) takes its own lock for direct chunk writes too.
-        lv.dataset.id.write_direct_chunk(offset, data)
+        pieces = data if isinstance(data, tuple) else (data,)
+        written = 0
+        for n, piece in enumerate(pieces):
+            z = offset[0] + n * lv.stored_shape[0]
+            if z < lv.shape[0]:     # a block padded past the level's edge
+                # Thread-safe: h5py (3.11 on) takes its own lock for direct chunk writes.
+                lv.dataset.id.write_direct_chunk((z,) + offset[1:], piece)
+                written += 1
+        return written
+
+    def write_stored_chunk(self, level, offset, data):
+        """Store the bytes of the HDF5 chunk at voxel ``offset`` (z,y,x) of a level, as
+        read with read_direct_chunk from a file of the same layout."""
+        self.levels[level].dataset.id.write_direct_chunk(tuple(offset), data)
 
     def set_maximum_segment_id(self, value):
         """Let `segmentation colors` skip scanning the whole volume for its largest id."""

@@ -61,6 +61,7 @@ class CombineResult:
     tile_chunks_read: int
     chunks_written: int
     chunk_side: int
+    chunk_shapes: list          # each level's HDF5 chunk shape (z,y,x), full resolution first
     threads: int
     compress_shuffle: bool
     compression: str
@@ -238,8 +239,9 @@ def run_pass(source, writer, path, levels, codecs, p, plan, mode_library, schedu
 def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             subsamples='auto', downsample='auto', compress=True,
             compress_method=None, compress_level=cmap.DEFAULT_LEVEL, compress_shuffle=None,
-            chunk_side=None, memory_limit=DEFAULT_MEMORY_LIMIT, threads=None, replace=False,
-            name=None, report=None, mode_library='fast', scheduler=None):
+            chunk_side=None, plane_depth=cmap.PLANE_DEPTH, memory_limit=DEFAULT_MEMORY_LIMIT,
+            threads=None, replace=False, name=None, report=None, mode_library='fast',
+            scheduler=None):
     """Write ``tileset`` (a tiles.TileSet, or anything with its reading interface, such
     as a stores.Store) to the Chimera map ``output``.
 
@@ -249,7 +251,10 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     images), 'mode', 'mean' or 'stride'; ``compress_method`` None picks
     ``default_method``, ``compress_shuffle`` None ``default_shuffle``; ``memory_limit``
     in GB; ``threads`` defaults to the cores this process may use; ``mode_library``
-    'numpy' computes modes without tinybrain and modekernel (to compare); ``scheduler``
+    'numpy' computes modes without tinybrain and modekernel (to compare); ``chunk_side``
+    the side of the cubic blocks combine works in (and the stored chunks of the subsampled
+    levels), ``plane_depth`` the depth of the full resolution's thin chunks
+    (formats/cmap.py PLANE_DEPTH; None: cubes); ``scheduler``
     runs the chunk work on a Dask cluster (cluster.py: an address such as
     'tcp://host:8786', or 'local N' for N worker processes here).  Returns a
     CombineResult.
@@ -278,13 +283,15 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             try:
                 writer = cmap.ChimeraMapWriter(
                     temp, size, tileset.dtype, steps, name=name or tileset.name,
-                    origin=origin, voxel_size=voxel_size, chunk_side=side, compress=compress,
+                    origin=origin, voxel_size=voxel_size, chunk_side=side,
+                    plane_depth=plane_depth, compress=compress,
                     compress_method=compress_method, compress_level=compress_level,
                     compress_shuffle=compress_shuffle,
                     content=cmap.SEGMENTATION if is_label_type(tileset.dtype) else cmap.IMAGE)
             except OSError as e:
                 raise InputError('cannot write %s: %s' % (path, os_message(e)), path)
             compression = writer.levels[0].codec.describe()
+            writer_levels = writer.levels
             levels = [Level(lv.shape, lv.chunk_shape, f, lv.step)
                       for lv, f in zip(writer.levels, factors + [None])]
             ntiles = tileset.count_in(start, stop)
@@ -312,7 +319,8 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
         input_bytes=math.prod(size) * tileset.dtype.itemsize,
         maximum=engine.maximum if tileset.dtype.kind in 'iu' else None,
         tile_chunks_read=tileset.chunks_read, chunks_written=engine.chunks_written,
-        chunk_side=side, threads=threads, compress_shuffle=compress_shuffle,
+        chunk_side=side, chunk_shapes=[lv.stored_shape for lv in writer_levels],
+        threads=threads, compress_shuffle=compress_shuffle,
         compression=compression,
         workers=runner.workers if scheduler is not None else 0)
     progress.finish(result.summary())

@@ -246,9 +246,8 @@ class Engine:
             if data is None:
                 continue
             try:
-                self.writer.write_chunk(level, index, data)
+                self.chunks_written += self.writer.write_chunk(level, index, data)
             except OSError as e:
                 raise InputError('writing %s failed: %s' % (self.output, os_message(e)),
                                  self.output)
-            self.chunks_written += 1
             self.maximum = max(self.maximum, mx)

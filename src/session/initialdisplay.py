@@ -15,13 +15,16 @@ The rule applies to Chimera maps carrying the marker combine writes (formats/cma
 CONTENT_ATTRIBUTE) and to stores (commands/openstore.py), whatever opens them (``open``,
 ``connectome combine``); other maps open as ChimeraX decides.  ``register_initial_display``
 runs at ChimeraX's start (BundleAPI.initialize), so this module imports only what is
-light; the marker is read when a Chimera map is opened.
+light; the marker is read when a Chimera map is opened.  The same wrap gives such a map's
+levels the bundle's plane reading (session/slabreads.py), so a slicing movie
+decompresses each chunk once.
 """
 
 import sys
 import traceback
 
 from . import compat
+from .slabreads import add_slab_reads
 
 
 def register_initial_display():
@@ -52,6 +55,7 @@ def _opener_with_initial_display(open_function):
             if content is not None:
                 for grid in _flat(grids):
                     set_initial_display(grid, content == cmap.SEGMENTATION)
+                add_slab_reads(grids, path)
         except Exception:
             # The map opens as ChimeraX would show it; the reason is logged, not lost.
             message = ('ChimeraX-Connectome could not set how %s is shown:\n%s'

@@ -36,7 +36,7 @@ def test_layout_matches_pytables_own_writer(tmp_path):
     with tables.open_file(str(theirs), 'w') as f:
         g = f.create_group(f.create_group(f.root, 'Chimera'), 'image1')
         f.create_carray(g, 'data_zyx', tables.Atom.from_dtype(a.dtype), a.shape,
-                        chunkshape=(16, 16, 16),
+                        chunkshape=(cmapfile.PLANE_DEPTH, 16, 16),   # full resolution: thin
                         filters=tables.Filters(complevel=5, complib='blosc:lz4hc', shuffle=True))
     with h5py.File(ours, 'r') as f, h5py.File(theirs, 'r') as t:
         for name in ('/', '/Chimera', '/Chimera/image1', '/Chimera/image1/data_zyx'):

@@ -107,7 +107,7 @@ def test_layout_matches_chimerax_save(session, run, dataset, tmp_path):
                 pt, pf = (x[name].id.get_create_plist() for x in (t, f))
                 (code, flags, cd, _), = [pt.get_filter(i) for i in range(pt.get_nfilters())]
                 (code2, flags2, cd2, _), = [pf.get_filter(i) for i in range(pf.get_nfilters())]
-                # Everything but the chunk size: ours are cubes, ChimeraX's are slabs.
+                # Everything but the chunk size: ours are thin blocks and cubes, ChimeraX's slabs.
                 assert (code, flags, cd[:3] + cd[4:]) == (code2, flags2, cd2[:3] + cd2[4:])
 
 

@@ -44,3 +44,36 @@ def test_default_chunks_are_about_a_megabyte():
     assert cmapfile.default_chunk_side(1) == 128
     assert cmapfile.default_chunk_side(4) == 64
     assert 2**19 <= cmapfile.default_chunk_side(8) ** 3 * 8 <= cmapfile.CHUNK_BYTES
+
+
+def test_full_resolution_in_thin_chunks_blocks_written_whole(tmp_path):
+    # Blocks of 16^3 as combine makes them; the full resolution stored 8 planes thin, a
+    # block's last piece past the level's edge (z 21) not stored.
+    a = (np.random.default_rng(1).integers(0, 50, (21, 30, 45))).astype(np.uint32)
+    path = tmp_path / 'a.cmap'
+    w = cmapfile.ChimeraMapWriter(str(path), a.shape, a.dtype, [(2, 2, 1)], chunk_side=16)
+    full, half = w.levels
+    assert (full.chunk_shape, full.stored_shape) == ((16, 16, 16), (8, 16, 16))
+    assert half.chunk_shape == half.stored_shape == (16, 15, 16)
+    block = np.zeros((16, 16, 16), np.uint32)
+    block[:5] = a[16:21, :16, :16]
+    pieces = full.codec.encode(block)
+    assert isinstance(pieces, tuple) and len(pieces) == 2
+    assert w.write_chunk(0, (1, 0, 0), pieces) == 1      # z 24.. lies past the edge
+    assert w.write_chunk(0, (0, 0, 0), full.codec.encode(a[:16, :16, :16])) == 2
+    w.close()
+    with h5py.File(path, 'r') as f:
+        d = f['/Chimera/image1/data_zyx']
+        assert d.chunks == (8, 16, 16) and d.id.get_num_chunks() == 3
+        assert np.array_equal(d[:, :16, :16], a[:, :16, :16])
+    assert cmapfile.chunk_shapes(str(path)) == {(21, 30, 45): (8, 16, 16),
+                                                (21, 15, 23): (16, 15, 16)}
+    assert cmapfile.chunk_shapes(str(tmp_path / 'missing.cmap')) == {}
+
+
+@pytest.mark.parametrize('side, depth, stored', [(64, 8, (8, 64, 64)), (16, 8, (8, 16, 16)),
+                                                 (8, 8, (8, 8, 8)), (12, 8, (12, 12, 12)),
+                                                 (64, None, (64, 64, 64))])
+def test_stored_chunk_shape(side, depth, stored):
+    assert cmapfile.stored_chunk_shape((side,) * 3, (1000,) * 3, depth) == stored
+    assert cmapfile.stored_chunk_shape((side,) * 3, (5, 1000, 1000), depth)[0] == 5

@@ -13,7 +13,7 @@ import hdf5plugin  # noqa: F401  reads the Blosc chunks back
 import numpy as np
 import pytest
 
-from chimerax.connectome.formats import tiles
+from chimerax.connectome.formats import cmap, tiles
 from chimerax.connectome.pipeline import combine
 from chimerax.connectome.errors import InputError
 
@@ -50,8 +50,9 @@ def image():
     return tilesets.image(SHAPE, seed=5)
 
 
+@pytest.mark.parametrize('side', [8, 16])    # 16: full resolution in thin chunks
 @pytest.mark.parametrize('kind', ['segmentation', 'image'])
-def test_levels_equal_documented_downsampling(tmp_path, request, kind):
+def test_levels_equal_documented_downsampling(tmp_path, request, kind, side):
     volume = request.getfixturevalue(kind)
     skip = {(1, 1, 0)}
     tilesets.write_tiles(tmp_path / 't', volume, TILE, chunks=(8, 8, 8), skip=skip)
@@ -59,7 +60,7 @@ def test_levels_equal_documented_downsampling(tmp_path, request, kind):
     out = tmp_path / 'out.cmap'
     with tiles.open_tiles(str(tmp_path / 't'), missing='zero') as ts:
         r = combine.combine(ts, str(out), voxel_size=(11.24, 11.24, 28), subsamples=STEPS,
-                            chunk_side=8)
+                            chunk_side=side)
     method = 'mode' if kind == 'segmentation' else 'mean'
     assert r.method == method
     levels, attrs = read_levels(out)
@@ -76,6 +77,49 @@ def test_levels_equal_documented_downsampling(tmp_path, request, kind):
         stored = sum(d.id.get_num_chunks() for d in f['/Chimera/image1'].values())
     assert r.chunks_written == stored
     assert files_in(tmp_path) == ['out.cmap', 't']
+
+
+def chunk_shapes(path):
+    with h5py.File(path, 'r') as f:
+        g = f['/Chimera/image1']
+        return [g['data_zyx'].chunks] + [
+            g['data_zyx_%d_%d_%d' % s].chunks for s in sorted(
+                (tuple(int(v) for v in d.attrs['subsample_spacing']) for d in g.values()
+                 if 'subsample_spacing' in d.attrs), key=lambda s: s[0] * s[1] * s[2])]
+
+
+@pytest.mark.parametrize('dtype, side', [(np.uint32, 64), (np.uint8, 128)])
+def test_default_layout_thin_full_resolution_cubes_above(tmp_path, dtype, side):
+    # The default chunk side and plane depth: the full resolution in chunks 8 planes
+    # thin and a block wide, every subsampled level in cubes (clipped to the level).
+    a = tilesets.labels((80, 200, 300), seed=3, cell=9).astype(dtype)
+    tilesets.write_tiles(tmp_path / 't', a, (80, 200, 300), chunks=(16, 64, 64))
+    with tiles.open_tiles(str(tmp_path / 't')) as ts:
+        r = combine.combine(ts, str(tmp_path / 'out.cmap'), subsamples=[(2, 2, 1), (4, 4, 2)])
+    shapes = chunk_shapes(tmp_path / 'out.cmap')
+    assert r.chunk_side == side
+    assert shapes[0] == (cmap.PLANE_DEPTH, min(side, 200), min(side, 300))
+    assert shapes[1:] == [(min(side, 80), min(side, 100), min(side, 150)),
+                          (min(side, 40), min(side, 50), min(side, 75))]
+    assert [tuple(c) for c in r.chunk_shapes] == shapes
+    levels, _ = read_levels(tmp_path / 'out.cmap')
+    assert np.array_equal(levels[(1, 1, 1)], a)
+
+
+def test_plane_depth_none_writes_cubes(tmp_path, segmentation):
+    tilesets.write_tiles(tmp_path / 't', segmentation, TILE, chunks=(8, 8, 8))
+    with tiles.open_tiles(str(tmp_path / 't')) as ts:
+        thin = combine.combine(ts, str(tmp_path / 'thin.cmap'), subsamples=STEPS,
+                               chunk_side=16)
+        cubes = combine.combine(ts, str(tmp_path / 'cubes.cmap'), subsamples=STEPS,
+                                chunk_side=16, plane_depth=None)
+    assert chunk_shapes(tmp_path / 'thin.cmap')[0] == (8, 16, 16)
+    assert chunk_shapes(tmp_path / 'cubes.cmap')[0] == (16, 16, 16)
+    assert chunk_shapes(tmp_path / 'thin.cmap')[1:] == chunk_shapes(tmp_path / 'cubes.cmap')[1:]
+    # z 30 = 16 + 14: the last block holds one whole thin chunk and one cut by the edge.
+    assert thin.chunks_written > cubes.chunks_written
+    for step, level in read_levels(tmp_path / 'thin.cmap')[0].items():
+        assert np.array_equal(level, read_levels(tmp_path / 'cubes.cmap')[0][step]), step
 
 
 def test_uint16_segmentation_gets_a_mode_pyramid_by_default(tmp_path):

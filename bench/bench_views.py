@@ -1,0 +1,325 @@
+"""``python -m bench views [--quick]``: how fast ChimeraX shows the map ``connectome
+combine`` writes, against ChimeraX's own save of the same data, side by side in one run.
+
+The data (bench/neuropil.py): dense-neuropil uint32 labels and a matching uint8 EM image,
+2 x 1 x 1 tiles of 1024^3 (the authors' tile size; --quick: 2 x 2 x 1 tiles of 256^3).
+Three files of each:
+
+- A: ``connectome combine`` with the previous layout (64^3 chunks for labels, 128^3 for
+  the image, at every level), read by ChimeraX's cmap reader alone;
+- B: ChimeraX's own ``save x.cmap compressMethod blosc:lz4hc compressShuffle false
+  subsamples 2,2,1`` (map_data's write_grid_as_chimera_map over A's full resolution,
+  as ChimeraX reads it): chunks one plane thick and a whole plane wide;
+- C: ``connectome combine`` with today's defaults (the full resolution in chunks 8 planes
+  thin, formats/cmap.py PLANE_DEPTH; subsampled levels cubes) read as the bundle opens
+  it (session/slabreads.py: once slicing, an xy plane read as its chunk layer's slab,
+  kept for the next planes; strided regions read at step 1 in slabs); C alone is the
+  same file read by ChimeraX's reader alone.
+
+Views, each read through ChimeraX's own code (map_data's cmap reader and GridData /
+SubsampledGrid region reads, the calls a Volume makes; drawing excluded, which costs the
+same for every file): one full-resolution xy plane (the middle one, whole); a slicing
+movie of 64 consecutive 512^2 planes (one read a plane, as ``volume ... planes z``
+asks); the EM plane coloured by the segmentation (the EM plane and the segmentation's
+plane, what colouring reads); a 256^3 block (what a surface of it reads); an xz plane
+across x; the whole volume at ChimeraX's automatic step (its 16 Mvoxel limit, the
+level SubsampledGrid picks).  Each view: the grids opened afresh, the files' pages
+dropped from the page cache (posix_fadvise DONTNEED: the measured files only, the
+machine's other users' cache is left alone), then timed; medians of 3 rounds, files
+alternated within each round.
+
+Also: the decompression floor of each view (its voxels, at the rate Blosc decompresses
+that file's chunks, one core, measured here); chunks decompressed / distinct chunks for
+each view (PyTables array reads recorded, each chunk a read touches counted once: HDF5
+decompresses a chunk at most once per read, and ChimeraX's reader closes the file after
+every region, so no chunk cache outlives a read); file size; combine's wall time (A and
+C in alternating processes, the faster of two rounds each).  Last, a slicing movie
+through the tile set opened directly and through a Zarr store of the same labels (the
+reading paths of ``open ... format tiles`` and of stores), where the chunk cache is ours.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import time
+
+import numpy as np
+
+from . import DATA, neuropil
+from .bench_combine import VOXEL_SIZE, run_child
+
+VIEWS = ('plane', 'movie', 'colored', 'block', 'xz', 'whole')
+TITLES = {'plane': 'one full-resolution xy plane',
+          'movie': 'slicing movie: 64 consecutive 512^2 planes',
+          'colored': 'EM plane coloured by the segmentation',
+          'block': '256^3 block (as a surface)',
+          'xz': 'xz plane across x',
+          'whole': 'whole volume, automatic step'}
+FILES = ('A', 'B', 'C', 'C alone')
+
+COMBINE_CHILD = '''
+from chimerax.connectome.formats import tiles
+from chimerax.connectome.pipeline import combine
+t, cpu = time.perf_counter(), time.process_time()
+with tiles.open_tiles(args['tiles']) as ts:
+    r = combine.combine(ts, args['output'], replace=True, voxel_size=args['voxel_size'],
+                        plane_depth=args['plane_depth'])
+print(json.dumps({'wall': time.perf_counter() - t, 'cpu': time.process_time() - cpu,
+                  'file_bytes': r.file_bytes,
+                  'chunk_shapes': r.chunk_shapes, 'maxrss': peak_rss()}))
+'''
+
+SAVE_CHILD = '''
+import types
+import chimerax
+chimerax.app_dirs = types.SimpleNamespace(appname='ChimeraX', version='1.7')
+from chimerax.map_data.cmap import open as open_cmap
+from chimerax.map_data.cmap.write_cmap import write_grid_as_chimera_map
+grid = open_cmap(args['source'])[0]
+full = grid.available_subsamplings[(1, 1, 1)]
+t = time.perf_counter()
+# save x.cmap compressMethod blosc:lz4hc compressShuffle false subsamples 2,2,1
+write_grid_as_chimera_map(full, args['output'], {
+    'compress': True, 'compress_method': 'blosc:lz4hc', 'compress_shuffle': False,
+    'subsamples': [(2, 2, 1)]})
+print(json.dumps({'wall': time.perf_counter() - t, 'maxrss': peak_rss()}))
+'''
+
+VIEWS_CHILD = '''
+import os, types
+import numpy as np
+import blosc, h5py, hdf5plugin, tables
+import chimerax
+chimerax.app_dirs = types.SimpleNamespace(appname='ChimeraX', version='1.7')
+from chimerax.map_data.cmap import open as open_cmap
+from chimerax.map.volume import ijk_step_for_voxel_limit
+from chimerax.connectome.session.slabreads import add_slab_reads
+
+# Chunk reads: every PyTables array read ChimeraX's reader makes, as the chunks it touches.
+touched = []
+plain_getitem = tables.Array.__getitem__
+
+
+def counting_getitem(self, key):
+    cs = self.chunkshape
+    ranges = []
+    for k, c, n in zip(key, cs, self.shape):
+        start, stop, step = k.indices(n)
+        idx = sorted(set(i // c for i in range(start, stop, step))) if step > 1 else \\
+            list(range(start // c, (stop - 1) // c + 1))
+        ranges.append(idx)
+    touched.extend((self._v_pathname, z, y, x) for z in ranges[0] for y in ranges[1]
+                   for x in ranges[2])
+    return plain_getitem(self, key)
+
+
+tables.Array.__getitem__ = counting_getitem
+
+
+def drop(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def opened(path, slabs):
+    grids = open_cmap(path)
+    if slabs:
+        add_slab_reads(grids, path)
+    return grids[0]
+
+
+def rate(path):
+    # Blosc's decompression rate of the file's full-resolution chunks, one core (bytes/s).
+    blosc.set_nthreads(1)
+    with h5py.File(path, 'r') as f:
+        d = f['/Chimera/image1/data_zyx']
+        n = d.id.get_num_chunks()
+        raw = [d.id.read_direct_chunk(d.id.get_chunk_info(i).chunk_offset)[1]
+               for i in range(0, n, max(1, n // 400))]
+    t = time.perf_counter()
+    nbytes = sum(len(blosc.decompress(c)) for c in raw)
+    return nbytes / (time.perf_counter() - t)
+
+
+X, Y, Z = args['size']          # x, y, z
+mx, my = max(0, (X - 512) // 2), max(0, (Y - 512) // 2)
+mz = max(0, Z // 2 - 32)
+b = [max(0, (n - 256) // 2) for n in (X, Y, Z)]
+
+
+def view(name, seg, img):
+    """Read one view; returns voxel bytes read."""
+    if name == 'plane':
+        return seg.matrix((0, 0, Z // 2), (X, Y, 1), (1, 1, 1)).nbytes
+    if name == 'movie':
+        return sum(seg.matrix((mx, my, z), (min(512, X), min(512, Y), 1), (1, 1, 1)).nbytes
+                   for z in range(mz, min(Z, mz + 64)))
+    if name == 'colored':
+        return (img.matrix((0, 0, Z // 2), (X, Y, 1), (1, 1, 1)).nbytes
+                + seg.matrix((0, 0, Z // 2), (X, Y, 1), (1, 1, 1)).nbytes)
+    if name == 'block':
+        return seg.matrix(tuple(b), tuple(min(256, n) for n in (X, Y, Z)), (1, 1, 1)).nbytes
+    if name == 'xz':
+        return seg.matrix((0, Y // 2, 0), (X, 1, Z), (1, 1, 1)).nbytes
+    if name == 'whole':
+        step = ijk_step_for_voxel_limit((0, 0, 0), (X - 1, Y - 1, Z - 1), (1, 1, 1), 0,
+                                        True, 16)
+        return seg.matrix((0, 0, 0), (X, Y, Z), tuple(step)).nbytes
+
+
+files = args['files']           # name -> (segmentation, image, plane slabs)
+rates = {name: rate(seg) for name, (seg, img, slabs) in files.items()}
+times, counts, nbytes = {}, {}, {}
+for rnd in range(args['rounds']):
+    for name in args['views']:
+        order = list(files) if rnd % 2 == 0 else list(reversed(files))
+        for f in order:
+            seg_path, img_path, slabs = files[f]
+            seg, img = opened(seg_path, slabs), opened(img_path, slabs)
+            drop(seg_path)
+            drop(img_path)
+            touched.clear()
+            t = time.perf_counter()
+            n = view(name, seg, img)
+            times.setdefault(name, {}).setdefault(f, []).append(time.perf_counter() - t)
+            counts.setdefault(name, {})[f] = (len(touched), len(set(touched)))
+            nbytes.setdefault(name, {})[f] = n
+print(json.dumps({'times': times, 'counts': counts, 'bytes': nbytes, 'rates': rates,
+                  'maxrss': peak_rss()}))
+'''
+
+
+def combine_file(tiles, output, plane_depth):
+    return run_child(COMBINE_CHILD, tiles=tiles, output=output, voxel_size=VOXEL_SIZE,
+                     plane_depth=plane_depth)
+
+
+def chimerax_save(source, output, segmentation):
+    r = run_child(SAVE_CHILD, source=source, output=output)
+    if segmentation:
+        # ChimeraX's save keeps no maximum_segment_id: without it colouring scans the
+        # whole volume for the largest id (23 s in the issue), which is not reading.
+        import h5py
+        import hdf5plugin  # noqa: F401
+        with h5py.File(source, 'r') as f:
+            mx = f['/Chimera/image1'].attrs['maximum_segment_id']
+        with h5py.File(output, 'r+') as f:
+            f['/Chimera/image1'].attrs['maximum_segment_id'] = mx
+    return r
+
+
+def _mb(n):
+    return '%.1f MB' % (n / 1e6)
+
+
+def print_table(r, sizes, combines):
+    times, counts, nbytes, rates = r['times'], r['counts'], r['bytes'], r['rates']
+    med = {v: {f: float(np.median(times[v][f])) for f in FILES} for v in times}
+    print('\n| view | A (previous combine) | B (ChimeraX save) | C (combine now) | C / B'
+          ' | C / A | C vs floor | C alone (ChimeraX reader) | chunks decompressed /'
+          ' distinct: A, B, C, C alone |')
+    print('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+    for v in VIEWS:
+        if v not in med:
+            continue
+        m = med[v]
+        floor = nbytes[v]['C'] / rates['C']
+        ratios = ', '.join('%.1f' % (counts[v][f][0] / max(1, counts[v][f][1]))
+                           for f in FILES)
+        print('| %s | %.3f s | %.3f s | %.3f s | %.2f | %.2f | %.1fx (%.3f s) | %.3f s |'
+              ' %s |' % (TITLES[v], m['A'], m['B'], m['C'], m['C'] / m['B'],
+                         m['C'] / m['A'], m['C'] / floor, floor, m['C alone'], ratios))
+    print('\nfile sizes (segmentation + image): ' + ', '.join(
+        '%s %s + %s' % (f, _mb(sizes[f][0]), _mb(sizes[f][1])) for f in 'ABC'))
+    print('C / A file size: segmentation %.3f, image %.3f'
+          % (sizes['C'][0] / sizes['A'][0], sizes['C'][1] / sizes['A'][1]))
+    print('Blosc decompression, one core: ' + ', '.join(
+        '%s %.2f GB/s' % (f, rates[f] / 1e9) for f in 'ABC'))
+    for kind, (a, c) in combines.items():
+        print('combine %s: A %s s, C %s s (best %.2f / %.2f: C / A = %.3f)'
+              % (kind, ', '.join('%.2f' % x for x in a), ', '.join('%.2f' % x for x in c),
+                 min(a), min(c), min(c) / min(a)))
+    print('raw medians: ' + json.dumps(med))
+
+
+def slicing_tiles_and_store(tiles, work):
+    """A slicing movie (16 consecutive 512^2 planes) through the tile set opened directly
+    (formats/tiles, what TilesGrid reads) and through a Zarr store of the same labels in
+    64^3 chunks (formats/stores, what StoreLevelGrid reads): per plane, the time and, for
+    the tiles, the tile chunks inflated so far.  Both keep decoded chunks between reads
+    (TileSet's chunk cache, tensorstore's cache pool)."""
+    import zarr
+    from chimerax.connectome.formats.stores import open_store
+    from chimerax.connectome.formats.tiles import open_tiles
+    with open_tiles(tiles) as ts:
+        nz, ny, nx = ts.shape
+        y0, x0, z0 = max(0, (ny - 512) // 2), max(0, (nx - 512) // 2), nz // 2
+        region = ((y0, min(ny, y0 + 512)), (x0, min(nx, x0 + 512)))
+        rows = []
+        for z in range(z0, z0 + 16):
+            t = time.perf_counter()
+            ts.read((z, region[0][0], region[1][0]), (z + 1, region[0][1], region[1][1]))
+            rows.append((z, time.perf_counter() - t, ts.chunks_read))
+        block = ts.read((z0 - z0 % 64, 0, 0), (min(nz, z0 - z0 % 64 + 64), ny, nx))
+    path = os.path.join(work, 'labels.zarr')
+    z = zarr.open(path, mode='w', shape=(nz, ny, nx), chunks=(64, 64, 64), dtype=block.dtype)
+    z[z0 - z0 % 64:z0 - z0 % 64 + block.shape[0]] = block
+    level = open_store(path, format='zarr').levels[0]
+    store = []
+    for k in range(z0, z0 + 16):
+        t = time.perf_counter()
+        level.read((k, region[0][0], region[1][0]), (k + 1, region[0][1], region[1][1]))
+        store.append(time.perf_counter() - t)
+    print('\nslicing 16 planes of 512^2 from z %d, page cache warm:' % z0)
+    print('  tile set (64^3 tile chunks): %s; tile chunks inflated after each plane: %s'
+          % (', '.join('%.4f' % t for _, t, _ in rows), ', '.join(str(n) for *_, n in rows)))
+    print('  Zarr store (64^3 chunks): %s s' % ', '.join('%.4f' % t for t in store))
+
+
+def main(flags):
+    quick = '--quick' in flags
+    grid, tile = ((2, 2, 1), 256) if quick else ((2, 1, 1), 1024)
+    t0 = time.perf_counter()
+    seg, facts = neuropil.tile_set(grid, tile)
+    img, _ = neuropil.tile_set(grid, tile, image=True)
+    size = [n for n in reversed(facts['shape'])]
+    print('tiles %s ready in %.0f s: %s voxels, uint32 labels and uint8 image'
+          % (seg, time.perf_counter() - t0, ' x '.join(map(str, size))), flush=True)
+    os.makedirs(DATA, exist_ok=True)
+    work = tempfile.mkdtemp(prefix='bench-views-', dir=DATA)
+    try:
+        paths = {f: {k: os.path.join(work, '%s-%s.cmap' % (f, k)) for k in ('seg', 'img')}
+                 for f in 'ABC'}
+        combines = {'segmentation': ([], []), 'image': ([], [])}
+        rounds = 1 if quick else 2
+        for rnd in range(rounds):
+            for kind, tiles in (('segmentation', seg), ('image', img)):
+                if kind == 'image' and rnd:
+                    continue
+                k = 'seg' if kind == 'segmentation' else 'img'
+                for f, depth in ((('A', None), ('C', 8)) if rnd % 2 == 0
+                                 else (('C', 8), ('A', None))):
+                    r = combine_file(tiles, paths[f][k], depth)
+                    combines[kind][0 if f == 'A' else 1].append(r['wall'])
+                    print('combine %s %s: %.1f s (CPU %.1f s), %s, chunks %s' % (
+                        kind, f, r['wall'], r['cpu'], _mb(r['file_bytes']),
+                        r['chunk_shapes'][:2]), flush=True)
+        for k in ('seg', 'img'):
+            r = chimerax_save(paths['A'][k], paths['B'][k], k == 'seg')
+            print('ChimeraX save %s: %.1f s' % (k, r['wall']), flush=True)
+        sizes = {f: (os.path.getsize(paths[f]['seg']), os.path.getsize(paths[f]['img']))
+                 for f in 'ABC'}
+        files = {'A': (paths['A']['seg'], paths['A']['img'], False),
+                 'B': (paths['B']['seg'], paths['B']['img'], False),
+                 'C': (paths['C']['seg'], paths['C']['img'], True),
+                 'C alone': (paths['C']['seg'], paths['C']['img'], False)}
+        r = run_child(VIEWS_CHILD, files=files, size=size, views=list(VIEWS), rounds=3)
+        print_table(r, sizes, combines)
+        slicing_tiles_and_store(seg, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print('bench views: %.0f s' % (time.perf_counter() - t0))

@@ -1,0 +1,123 @@
+"""How a Chimera map this bundle wrote is read: in slabs, through ChimeraX's own reader.
+
+ChimeraX's cmap reader opens the file for every region it reads and closes it after, so
+PyTables' chunk cache never outlives one read, and it reads every Nth voxel with one
+strided HDF5 selection.  Two views pay for that:
+
+- a slicing movie (one xy plane a frame) decompresses each chunk once per plane in it.
+  So once a level is asked for a second xy plane (step 1) of the same region near the
+  one before (someone is slicing), it reads the slab of planes its chunks hold
+  (formats/cmap.py PLANE_DEPTH at full resolution, the cube side above), keeps that
+  slab and serves the slab's other planes from it: every chunk of a movie is
+  decompressed once, those of its first plane twice.  A lone plane is read as ChimeraX
+  reads it (a slab would copy 8 planes to show one).
+- the whole volume at ChimeraX's automatic step often reads a level with a step of 2
+  in z (the level with steps 8,8,4 at step 1,1,2), and HDF5 copies a strided selection
+  element by element, many times slower than decompressing it.  So a strided region
+  is read at step 1, slab by slab, and strided in memory.
+
+``add_slab_reads`` puts a SlabReads in place of each level grid's ``read_matrix``
+(GridData's reading hook).  A slab is at most SLAB_BYTES (ChimeraX's own slab size),
+one kept a level while slicing (let go at the level's next other read), so memory stays
+bounded; a region that needs more is read as
+ChimeraX reads it.  Installed by session/initialdisplay.py's cmap opener wrap, for
+maps carrying the bundle's marker.
+"""
+
+import math
+import threading
+
+import numpy as np
+
+SLAB_BYTES = 2 ** 26
+
+
+class SlabReads:
+    """Stands in for a level grid's ``read_matrix``: single xy planes from the chunk
+    layer's slab, strided regions at step 1 slab by slab, anything else from ``read``
+    (the reader's own)."""
+
+    def __init__(self, read, depth, planes, dtype, limit=SLAB_BYTES):
+        self.read = read
+        self.depth = depth          # planes in a chunk
+        self.planes = planes        # planes in the level
+        self.dtype = np.dtype(dtype)
+        self.limit = limit
+        self.slabs_read = 0
+        self._last = None           # the last plane asked for: (region, k)
+        self._key = None
+        self._slab = None
+        self._lock = threading.Lock()
+
+    @property
+    def held_bytes(self):
+        """Bytes of the slab kept for the next planes (0 when none is)."""
+        slab = self._slab
+        return 0 if slab is None else slab.nbytes
+
+    def __call__(self, ijk_origin, ijk_size, ijk_step, progress):
+        (i, j, k), (ni, nj, nk) = ijk_origin, ijk_size
+        k0 = k - k % self.depth
+        depth = min(self.depth, self.planes - k0)
+        if (tuple(ijk_step) != (1, 1, 1) or nk != 1 or self.depth <= 1
+                or ni * nj * depth * self.dtype.itemsize > self.limit):
+            with self._lock:        # no longer slicing: the slab is let go
+                self._last = self._key = self._slab = None
+            if tuple(ijk_step) != (1, 1, 1):
+                return self._strided(ijk_origin, ijk_size, ijk_step, progress)
+            return self.read(ijk_origin, ijk_size, ijk_step, progress)
+        region, key = (i, j, ni, nj), (i, j, ni, nj, k0)
+        with self._lock:
+            last, self._last = self._last, (region, k)
+            if key != self._key and not (last and last[0] == region
+                                         and 0 < abs(k - last[1]) <= self.depth):
+                return self.read(ijk_origin, ijk_size, ijk_step, progress)
+            if key != self._key:
+                self._key = self._slab = None
+                self._slab = self.read((i, j, k0), (ni, nj, depth), (1, 1, 1), progress)
+                self._key = key
+                self.slabs_read += 1
+            # A copy: ChimeraX caches and may change the plane it is given.
+            return self._slab[k - k0:k - k0 + 1].copy()
+
+    def _strided(self, ijk_origin, ijk_size, ijk_step, progress):
+        (i, j, k), (ni, nj, nk), (si, sj, sk) = ijk_origin, ijk_size, ijk_step
+        plane = ni * nj * self.dtype.itemsize
+        if plane * sk > self.limit:
+            return self.read(ijk_origin, ijk_size, ijk_step, progress)
+        # A multiple of the z step, and of the chunk depth where it fits, so that a
+        # chunk is decompressed by one slab or, where the region starts inside one, two.
+        whole = math.lcm(sk, self.depth)
+        unit = whole if plane * whole <= self.limit else sk
+        per_slab = self.limit // plane // unit * unit
+        out = np.empty(tuple(-(-n // s) for n, s in ((nk, sk), (nj, sj), (ni, si))),
+                       self.dtype)
+        for p in range(0, nk, per_slab):
+            slab = self.read((i, j, k + p), (ni, nj, min(per_slab, nk - p)), (1, 1, 1),
+                             progress)
+            out[p // sk:p // sk + -(-slab.shape[0] // sk)] = slab[::sk, ::sj, ::si]
+        return out
+
+
+def add_slab_reads(grids, path):
+    """Give every level grid of ``grids`` (what ChimeraX's cmap reader returned for the
+    Chimera map ``path``) a SlabReads reader.  Levels are matched to their arrays (and
+    chunk depths) by size; a level whose size another shares is left as it is."""
+    from ..formats import cmap     # h5py: imported when a map is opened, not at start
+    chunks = cmap.chunk_shapes(path)
+    for grid in level_grids(grids):
+        shape = tuple(int(n) for n in reversed(grid.size))
+        chunk = chunks.get(shape)
+        if chunk is not None and not isinstance(grid.read_matrix, SlabReads):
+            grid.read_matrix = SlabReads(grid.read_matrix, chunk[0], shape[0],
+                                         grid.value_type)
+
+
+def level_grids(grids):
+    """The grids that read the arrays: each level of a multiresolution grid."""
+    for g in grids:
+        if isinstance(g, (list, tuple)):
+            yield from level_grids(g)
+        else:
+            levels = getattr(g, 'available_subsamplings', None)
+            yield from (levels.values() if levels else (g,))

@@ -1,0 +1,135 @@
+"""A slicing movie through a map the bundle wrote, read by real ChimeraX: each chunk is
+decompressed at most twice per movie (session/slabreads.py), where ChimeraX's reader
+alone decompresses a thin chunk once per plane in it.  Chunks are counted, never timed:
+every PyTables array read ChimeraX's cmap reader makes is recorded as the chunks it
+touches (HDF5 decompresses a chunk at most once per read, and the reader closes the
+file after each region, so no chunk cache outlives a read)."""
+
+import collections
+
+import numpy as np
+import pytest
+import tables
+
+from chimerax.connectome.formats import cmap as cmapfile
+from chimerax.connectome.session.slabreads import SlabReads
+
+from cmaps import write_all
+
+pytestmark = pytest.mark.chimerax
+
+SHAPE = (40, 48, 64)        # z,y,x: full resolution in chunks of 8 x 16 x 16
+
+
+@pytest.fixture
+def chunk_reads(monkeypatch):
+    """Counter of (array, chunk index) decompressed by PyTables reads."""
+    reads = collections.Counter()
+    plain = tables.Array.__getitem__
+
+    def counting(self, key):
+        ranges = []
+        for k, c, n in zip(key, self.chunkshape, self.shape):
+            start, stop, step = k.indices(n)
+            ranges.append(sorted({i // c for i in range(start, stop, step)}))
+        reads.update((self._v_pathname, z, y, x) for z in ranges[0] for y in ranges[1]
+                     for x in ranges[2])
+        return plain(self, key)
+    monkeypatch.setattr(tables.Array, '__getitem__', counting)
+    return reads
+
+
+def write_map(path, content):
+    a = (np.random.default_rng(2).integers(1, 500, SHAPE)).astype(np.uint32)
+    write_all(path, a, [(2, 2, 1)], chunk_side=16, content=content)
+    return a
+
+
+def open_map(session, path):
+    from chimerax.core.commands import run
+    return run(session, 'open %s' % path)[0]
+
+
+def slice_through(v, planes, x=(3, 50), y=(5, 40)):
+    # As `volume #1 planes z,...` does: one xy plane of the region a frame.
+    shown = []
+    for z in planes:
+        v.new_region((x[0], y[0], z), (x[1], y[1], z), (1, 1, 1), adjust_step=False)
+        shown.append(v.matrix().copy())
+    return shown
+
+
+def test_movie_decompresses_each_chunk_at_most_twice(session, tmp_path, chunk_reads):
+    path = tmp_path / 'seg.cmap'
+    a = write_map(path, cmapfile.SEGMENTATION)
+    v = open_map(session, path)
+    full = v.data.available_subsamplings[(1, 1, 1)]
+    assert isinstance(full.read_matrix, SlabReads) and full.read_matrix.depth == 8
+    planes = range(3, 35)
+    shown = slice_through(v, planes)
+    for z, m in zip(planes, shown):
+        assert np.array_equal(m[0], a[z, 5:41, 3:51]), z
+    assert chunk_reads and max(chunk_reads.values()) <= 2
+    assert len(chunk_reads) == 5 * 3 * 4        # layers z 0..39, y 0..47, x 0..63
+    # The first plane (z 3) read alone, then one slab for each layer z 0..39 touches.
+    assert full.read_matrix.slabs_read == 5
+    assert full.read_matrix.held_bytes == 8 * 36 * 48 * 4
+    v.new_region((0, 0, 0), (63, 47, 39), (1, 1, 1), adjust_step=False)
+    assert np.array_equal(v.matrix(), a) and full.read_matrix.held_bytes == 0
+
+
+def test_lone_plane_and_other_regions_read_as_chimerax_reads(session, tmp_path,
+                                                             chunk_reads):
+    path = tmp_path / 'seg.cmap'
+    a = write_map(path, cmapfile.SEGMENTATION)
+    v = open_map(session, path)
+    slabs = v.data.available_subsamplings[(1, 1, 1)].read_matrix
+    slice_through(v, [20])
+    v.new_region((0, 0, 0), (63, 47, 39), (1, 1, 1), adjust_step=False)
+    assert np.array_equal(v.matrix(), a)
+    v.new_region((0, 7, 0), (63, 7, 39), (1, 1, 1), adjust_step=False)     # xz plane
+    assert np.array_equal(v.matrix()[:, 0, :], a[:, 7, :])
+    assert slabs.slabs_read == 0
+
+
+def test_chimerax_reader_alone_decompresses_thin_chunks_per_plane(tmp_path, chunk_reads):
+    # ChimeraX's reader alone (its grids, without the bundle's opener, read as a Volume
+    # reads them): the count above would be 8, a chunk's planes.
+    from chimerax.map_data.cmap import open as open_cmap
+    path = tmp_path / 'seg.cmap'
+    a = write_map(path, cmapfile.SEGMENTATION)
+    grid = open_cmap(str(path))[0]
+    assert not isinstance(grid.available_subsamplings[(1, 1, 1)].read_matrix, SlabReads)
+    for z in range(8, 16):
+        assert np.array_equal(grid.matrix((3, 5, z), (48, 36, 1), (1, 1, 1))[0],
+                              a[z, 5:41, 3:51])
+    assert set(chunk_reads.values()) == {8}
+
+
+@pytest.mark.parametrize('step', [(1, 1, 2), (2, 2, 2), (1, 3, 3), (4, 4, 4)])
+def test_strided_regions_read_at_step_one_in_slabs(session, tmp_path, step):
+    # The whole volume at an automatic step reads a level with a z step: read at step 1
+    # and strided in memory (the level with steps 2,2,1 for 2,2,2).
+    path = tmp_path / 'seg.cmap'
+    a = write_map(path, cmapfile.SEGMENTATION)
+    v = open_map(session, path)
+    v.new_region((0, 0, 0), (63, 47, 39), step, adjust_step=False)
+    assert np.array_equal(v.matrix(), a[::step[2], ::step[1], ::step[0]])
+
+
+def test_strided_slabs_cover_the_region(tmp_path, chunk_reads):
+    from chimerax.map_data.cmap import open as open_cmap
+    path = tmp_path / 'seg.cmap'
+    a = write_map(path, cmapfile.SEGMENTATION)
+    full = open_cmap(str(path))[0].available_subsamplings[(1, 1, 1)]
+    plane = 48 * 36 * 4
+    reads = SlabReads(full.read_matrix, 8, SHAPE[0], np.uint32, limit=9 * plane)
+    m = reads((3, 5, 1), (48, 36, 37), (1, 2, 2), None)     # slabs of 8 planes from z 1
+    assert np.array_equal(m, a[1:38:2, 5:41:2, 3:51])
+    assert max(chunk_reads.values()) == 2 and len(chunk_reads) == 5 * 3 * 4
+    chunk_reads.clear()
+    m = reads((3, 5, 0), (48, 36, 40), (1, 1, 2), None)     # from a chunk's first plane
+    assert np.array_equal(m, a[::2, 5:41, 3:51]) and set(chunk_reads.values()) == {1}
+    small = SlabReads(full.read_matrix, 8, SHAPE[0], np.uint32, limit=7 * plane)
+    m = small((3, 5, 1), (48, 36, 37), (1, 1, 3), None)     # slabs of 6 planes
+    assert np.array_equal(m, a[1:38:3, 5:41, 3:51])
