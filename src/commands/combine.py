@@ -87,8 +87,9 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
     the CombineResult (ExportResult)."""
     from chimerax.core.errors import UserError
     if chunk_shapes is not None and list(chunk_shapes) != ['zyx']:
-        raise UserError('connectome combine: only chunkShapes zyx is written (cubic chunks,'
-                        ' as fast for planes along x, y or z)')
+        raise UserError('connectome combine: only chunkShapes zyx is written (the full'
+                        ' resolution in thin chunks, the subsampled levels in cubes: see'
+                        ' help connectome)')
     if region == 'shown':
         raise UserError('connectome combine: region must be all or i1,j1,k1,i2,j2,k2')
     if region != 'all':
