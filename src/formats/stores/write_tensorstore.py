@@ -132,12 +132,12 @@ class ChunkSink:
     def write_chunk(self, level, index, data):
         """Write chunk ``index`` (z,y,x in the level's chunk grid) of ``level``: ``data``
         is its array (z,y,x, clipped at the far edges), or its bytes for a level with a
-        ``key``."""
+        ``key``.  Returns the chunks written (one)."""
         lv = self.levels[level]
         if lv.key is not None:
             self._add(lv.array.write(lv.key(index), data))
             self.chunks_written += 1
-            return
+            return 1
         start = tuple(i * c for i, c in zip(index, lv.chunk_shape))
         box = tuple(slice(s, s + n) for s, n in zip(start, data.shape))
         if lv.shard is None:
@@ -156,6 +156,7 @@ class ChunkSink:
             if shard.received == shard.expected:
                 self._commit(shards.pop(key))
         self.chunks_written += 1
+        return 1
 
     def _commit(self, shard):
         # As many shards committing as open at most, each level: memory for 2 x
