@@ -64,6 +64,9 @@ class IdMap:
             raise InputError('%s: a saved id map lists an id twice' % where)
         self._ids = np.array(ids, np.uint64)
         self._count = len(ids)
+        # The number of values when every voxel of the store had been read (the
+        # session's storegrid.complete_id_map sets it): no voxel value reaches it.
+        self.complete = None
 
     def __len__(self):
         """Values given so far, 0 included."""
