@@ -131,7 +131,8 @@ class StoreGrid(SubsampledGrid):
         and every per-region array is exactly that long (padded with 0, or cut where the
         object files named ids no voxel has)."""
         id_map = self.store.id_map
-        count = None if id_map is None or self._as_stored else complete_id_map(self.store)
+        count = None if id_map is None or self._as_stored else \
+            complete_id_map(self.store, self._report_unread())
         if count is not None and attribute_name == sidecar.MAXIMUM:
             return count - 1
         if self.attribute_file is None:
@@ -141,14 +142,22 @@ class StoreGrid(SubsampledGrid):
             found = fit_to_values(found, count)
         return found
 
+    def _report_unread(self):
+        """Where a chunk that cannot be read is reported: the full resolution's
+        ``log_error`` (each message once, "shown as zeros"), else None (an error)."""
+        grid = self.available_subsamplings.get((1, 1, 1))
+        return grid._report if getattr(grid, 'log_error', None) is not None else None
 
-def complete_id_map(store, slab_bytes=256 << 20):
+
+def complete_id_map(store, report=None, slab_bytes=256 << 20):
     """Give every id of every scale of a store read through an id map its value, once
     per map (read in slabs of whole chunks, nothing kept); the number of values then
     (0 included), which no voxel value reaches.  ChimeraX reads the whole volume as well
     when a segmentation records no maximum; this reads each coarser scale too (about a
-    seventh more), since ChimeraX may read any of them.  UserError when a chunk cannot
-    be read: a value given later could be past ChimeraX's tables."""
+    seventh more), since ChimeraX may read any of them.  A chunk that cannot be read is
+    told to ``report(message)`` and stays zeros (the map refuses its ids later, so no
+    value can pass the tables); without ``report`` it is a UserError and the map is
+    left as it was."""
     id_map = store.id_map
     if id_map.complete is not None:
         return id_map.complete
@@ -161,13 +170,17 @@ def complete_id_map(store, slab_bytes=256 << 20):
         cz = level.chunk_shape[0]
         step = max(cz, max(1, slab_bytes // max(plane, 1)) // cz * cz)
         for z in range(0, nz, step):
-            top = min(z + step, nz)
-            try:
-                level.read((z, 0, 0), (top,) + tuple(level.shape[1:]))
-            except InputError as e:
-                raise UserError('%s: ChimeraX\'s segmentation commands need every region id'
-                                ' of the store to have its value first, and %s' % (store.name, e))
-            progress.advance(top - z)
+            start, stop = (z, 0, 0), (min(z + step, nz),) + tuple(level.shape[1:])
+            if report is not None:
+                level.read_or_zeros(start, stop, (1, 1, 1), report)
+            else:
+                try:
+                    level.read(start, stop)
+                except InputError as e:
+                    raise UserError("%s: ChimeraX's segmentation commands need every region"
+                                    ' id of the store to have its value first, and %s'
+                                    % (store.name, e))
+            progress.advance(stop[0] - z)
     id_map.complete = len(id_map)
     return id_map.complete
 

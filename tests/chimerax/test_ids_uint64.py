@@ -338,3 +338,39 @@ def test_chimerax_segmentation_commands_on_a_store_above_2_32(data, tmp_path):
     assert small['where'] and small['each'] and small['fresh_each'], small
     assert small['colored'] > 1, small
     assert big == small
+
+
+def test_a_chunk_unreadable_when_every_id_gets_its_value_stays_zeros(session, run, data,
+                                                                    tmp_path):
+    """A chunk that cannot be read when ChimeraX's segmentation command has every id of
+    the store given its value is reported and left as zeros, in the tables and the
+    display, even once it reads again (its ids would be past the tables): the command
+    gives the other regions' surfaces, and no crash."""
+    store = tmp_path / 'big'
+    shutil.copytree(data['big'], store)
+    (scale,) = [p for p in store.iterdir() if p.is_dir()]
+    corner = scale / '0-64_0-64_0-64'       # not among the chunks open looks at
+    whole = corner.read_bytes()
+    corner.write_bytes(whole[:100])
+    run('close session')
+    (seg,) = run('open %s format precomputed' % store)
+    id_map = seg.data.store.id_map
+    assert id_map is not None and id_map.complete is None
+    with LogCapture(session) as log:
+        surfaces = run('segmentation surfaces #1 each segment')
+    assert 'Expected chunk length' in log.text and 'shown as zeros' in log.text, log.text
+    assert id_map.complete == len(id_map)
+    counts = len(surfaces)
+    outside = data['seg'].copy()
+    outside[:64, :64, :64] = 0                   # z,y,x: the corner chunk
+    seen = np.unique(outside)
+    assert counts == len(seen[seen > 0]) > 0
+    # The chunk reads again: its ids not seen elsewhere are refused, still zeros.
+    corner.write_bytes(whole)
+    level = seg.data.available_subsamplings[(1, 1, 1)]
+    reported = []
+    again = level.level.read_or_zeros((0, 0, 0), (64, 64, 64), (1, 1, 1), reported.append)
+    inside = np.setdiff1d(np.unique(data['seg'][:64, :64, :64]), seen)
+    assert len(inside), 'the corner chunk has no region of its own'
+    assert not again.any() and 'could not be read' in reported[0], reported
+    assert len(id_map) == id_map.complete

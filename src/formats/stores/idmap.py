@@ -65,7 +65,8 @@ class IdMap:
         self._ids = np.array(ids, np.uint64)
         self._count = len(ids)
         # The number of values when every voxel of the store had been read (the
-        # session's storegrid.complete_id_map sets it): no voxel value reaches it.
+        # session's storegrid.complete_id_map sets it): no voxel value reaches it, and
+        # an id first read after (a chunk unreadable then) is refused.
         self.complete = None
 
     def __len__(self):
@@ -101,11 +102,14 @@ class IdMap:
         table = np.zeros(len(found) + 1, np.uint32)
         originals = np.fromiter(found.keys(), np.uint64, len(found))
         table[np.fromiter(found.values(), np.int64, len(found))] = \
-            self.compact_ids(originals)
+            self.compact_ids(originals, voxels=True)
         return np.take(table, local)
 
-    def compact_ids(self, ids):
-        """The compact values (uint32) of original ``ids``, new ids given new values."""
+    def compact_ids(self, ids, voxels=False):
+        """The compact values (uint32) of original ``ids``, new ids given new values.
+        ``voxels``: ids read from the store's chunks, refused (InputError) once the map
+        is ``complete``: a chunk that could not be read then would give a value past the
+        tables sized by it."""
         ids = np.asarray(ids).astype(np.uint64, copy=False).ravel()
         out = np.empty(len(ids), np.uint32)
         with self._lock:
@@ -113,6 +117,11 @@ class IdMap:
             for k, i in enumerate(ids.tolist()):
                 v = value.get(i)
                 if v is None:
+                    if voxels and self.complete is not None:
+                        raise InputError(
+                            '%s: region id %d is in a chunk that could not be read when'
+                            ' every id was given its value (tables were sized by them);'
+                            ' open the store again to read it' % (self.where, i))
                     v = self._add(i)
                 out[k] = v
         return out
