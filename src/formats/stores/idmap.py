@@ -6,7 +6,9 @@ above 2^32.  A store whose ids do not fit (store.py decides, from a look at its
 coarsest scale or when asked) reads through an IdMap: each id gets a compact value, 1,
 2, 3, ... as ids are first read, block by block (0, the background, stays 0), so a map
 holds compact values and attribute arrays stay as long as the number of ids seen.  The map
-grows as chunks are read, never by reading the whole volume first; what a user sees or
+grows as chunks are read, never by reading the whole volume first, except when ChimeraX's
+own segmentation tables ask for the count (``complete``: session/storegrid.py
+complete_id_map, after which ids first read from a chunk are refused); what a user sees or
 gives (``connectome at``, the readout, attribute files) is the original id, mapped back
 with ``original`` or forth with ``compact_ids``.
 
