@@ -36,7 +36,7 @@ from ..session.maps import (command_ends, SegmentationArg, segmentation_file,
                             volume_attribute_names)
 from ..session.readout import enable_readout
 from ..session.reporting import cancellable, status_reporter
-from ..session.storegrid import use_saved_id_map
+from ..session.storegrid import has_id_map, use_saved_id_map
 
 KEYWORDS = ('variable', 'conflicts', 'replace', 'padlookups', 'memorylimit')
 
@@ -297,7 +297,11 @@ def _apply_to_models(session, models, arrays, maximum_id):
     ChimeraX's segmentation code reads before the file) and drop cached colours."""
     for m in models:
         for name, values in arrays.items():
-            setattr(m, name, values)
+            if has_id_map(m.data):
+                # Its grid answers from the file, as long as its voxels' values go.
+                vars(m).pop(name, None)
+            else:
+                setattr(m, name, values)
             compat.forget_attribute_colors(m, name)
         if maximum_id is not None:
             compat.set_maximum_region_id(m, maximum_id)

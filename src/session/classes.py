@@ -8,6 +8,8 @@ store's attribute file) and numpy arrays set on the model.  What is read from
 the file is kept with the model until ``forget_classes``.
 """
 
+import contextlib
+
 from chimerax.core.errors import UserError
 from numpy import integer, issubdtype, ndarray
 
@@ -97,7 +99,8 @@ def class_values(seg, name):
     values = seg.__dict__.setdefault(_CACHE, {}).setdefault('values', {})
     if name not in values:
         try:
-            found = compat.attribute_values(seg, name)
+            with _as_stored(seg):
+                found = compat.attribute_values(seg, name)
         except LookupError as e:        # two arrays of that name in the file
             raise UserError(str(e))
         values[name] = _covering(seg, name, found, False)
@@ -114,7 +117,8 @@ def number_values(seg, name):
     values = seg.__dict__.setdefault(_CACHE, {}).setdefault('values', {})
     if name not in values:
         try:
-            found = seg.data.find_attribute(name)
+            with _as_stored(seg):
+                found = seg.data.find_attribute(name)
         except LookupError as e:        # two arrays of that name in the file
             raise UserError(str(e))
         if found is None:
@@ -122,6 +126,15 @@ def number_values(seg, name):
                             % (seg.atomspec, seg.name, name))
         values[name] = _covering(seg, name, found, False)
     return values[name]
+
+
+def _as_stored(seg):
+    """The file's arrays as they are, no voxel read: for a store read through an id map
+    its grid would first give every id of the store its value, which ChimeraX's own
+    table sizes need (session/storegrid.py StoreGrid.find_attribute) and our lookups,
+    by values read already, do not."""
+    data = seg.data
+    return data.as_stored() if isinstance(data, StoreGrid) else contextlib.nullcontext()
 
 
 def _covering(seg, name, values, on_model):

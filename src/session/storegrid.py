@@ -17,15 +17,18 @@ channel or attribute file records reopening.NOT_REOPENED instead), and a StoreGr
 voxel size and origin are the store's own, so ChimeraX saves those given at open.
 """
 
+import contextlib
 import glob
 import os
 import shutil
 
 import chimerax
+import numpy as np
 from chimerax.core.errors import UserError
 from chimerax.map_data import GridData, SubsampledGrid
 
 from ..errors import InputError
+from ..progress import Progress
 from ..formats import sidecar, stores
 from ..formats.locks import atomic_output
 from ..pipeline.attributefile import AttributeFile
@@ -102,11 +105,95 @@ class StoreGrid(SubsampledGrid):
         for grid in self.available_subsamplings.values():
             grid.set_origin(origin)
 
+    _as_stored = False
+
+    @contextlib.contextmanager
+    def as_stored(self):
+        """``find_attribute`` answers with the file's arrays as they are and reads no
+        voxel, for the bundle's own lookups (the readout, ``connectome at``): they index
+        by values read already and take a value past an array's end for a region in no
+        object (session/classes.py)."""
+        self._as_stored = True
+        try:
+            yield
+        finally:
+            self._as_stored = False
+
     def find_attribute(self, attribute_name):
-        """A segmentation attribute from the store's attribute file, or None."""
+        """A segmentation attribute from the store's attribute file, or None.
+
+        For a store read through an id map, ChimeraX's segmentation code (``segmentation
+        surfaces ... where/each``, ``segmentation colors``) sizes its tables by what this
+        gives (``maximum_segment_id``, the arrays' lengths) before it reads voxels, then
+        indexes them in C with voxel values: a value given during that read would be past
+        them (a crash).  So first every id of every scale gets its value
+        (``complete_id_map``, once per map); then the maximum is the last of those values
+        and every per-region array is exactly that long (padded with 0, or cut where the
+        object files named ids no voxel has)."""
+        id_map = self.store.id_map
+        count = None if id_map is None or self._as_stored else \
+            complete_id_map(self.store, self._report_unread())
+        if count is not None and attribute_name == sidecar.MAXIMUM:
+            return count - 1
         if self.attribute_file is None:
             return None
-        return self.attribute_file.find_attribute(attribute_name)
+        found = self.attribute_file.find_attribute(attribute_name)
+        if count is not None and isinstance(found, np.ndarray) and found.ndim == 1:
+            found = fit_to_values(found, count)
+        return found
+
+    def _report_unread(self):
+        """Where a chunk that cannot be read is reported: the full resolution's
+        ``log_error`` (each message once, "shown as zeros"), else None (an error)."""
+        grid = self.available_subsamplings.get((1, 1, 1))
+        return grid._report if getattr(grid, 'log_error', None) is not None else None
+
+
+def complete_id_map(store, report=None, slab_bytes=256 << 20):
+    """Give every id of every scale of a store read through an id map its value, once
+    per map (read in slabs of whole chunks, nothing kept); the number of values then
+    (0 included), which no voxel value reaches.  ChimeraX reads the whole volume as well
+    when a segmentation records no maximum; this reads each coarser scale too (about a
+    seventh more), since ChimeraX may read any of them.  A chunk that cannot be read is
+    told to ``report(message)`` and stays zeros (the map refuses its ids later, so no
+    value can pass the tables); without ``report`` it is a UserError and the map is
+    left as it was."""
+    id_map = store.id_map
+    if id_map.complete is not None:
+        return id_map.complete
+    levels = store.levels
+    total = sum(level.shape[0] for level in levels)
+    progress = Progress('%s: giving every region id its value' % store.name, total, 'planes')
+    for level in levels:
+        nz = level.shape[0]
+        plane = int(np.prod(level.shape[1:])) * 8
+        cz = level.chunk_shape[0]
+        step = max(cz, max(1, slab_bytes // max(plane, 1)) // cz * cz)
+        for z in range(0, nz, step):
+            start, stop = (z, 0, 0), (min(z + step, nz),) + tuple(level.shape[1:])
+            if report is not None:
+                level.read_or_zeros(start, stop, (1, 1, 1), report)
+            else:
+                try:
+                    level.read(start, stop)
+                except InputError as e:
+                    raise UserError("%s: ChimeraX's segmentation commands need every region"
+                                    ' id of the store to have its value first, and %s'
+                                    % (store.name, e))
+            progress.advance(stop[0] - z)
+    id_map.complete = len(id_map)
+    return id_map.complete
+
+
+def fit_to_values(values, count):
+    """A per-region array (index: compact value) exactly ``count`` long: values past
+    its end are regions in no object (0); entries past ``count`` are ids the object
+    files name that no voxel has."""
+    if len(values) >= count:
+        return values[:count]
+    out = np.zeros(count, values.dtype)
+    out[:len(values)] = values
+    return out
 
 
 def original_ids(grid, values):
@@ -127,6 +214,14 @@ def region_values(grid, ids):
     if store is None or getattr(store, 'id_map', None) is None:
         return ids
     return store.id_map.known_values(ids)
+
+
+def has_id_map(grid):
+    """Whether a map's grid is a store read through an id map: ChimeraX's segmentation
+    code then looks its attributes up in the grid (StoreGrid.find_attribute), never in
+    arrays set on the model, which would be sized for another count of values."""
+    store = getattr(grid, 'store', None)
+    return store is not None and getattr(store, 'id_map', None) is not None
 
 
 def reads_through_id_map(attribute_file):

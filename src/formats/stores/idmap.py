@@ -6,7 +6,9 @@ above 2^32.  A store whose ids do not fit (store.py decides, from a look at its
 coarsest scale or when asked) reads through an IdMap: each id gets a compact value, 1,
 2, 3, ... as ids are first read, block by block (0, the background, stays 0), so a map
 holds compact values and attribute arrays stay as long as the number of ids seen.  The map
-grows as chunks are read, never by reading the whole volume first; what a user sees or
+grows as chunks are read, never by reading the whole volume first, except when ChimeraX's
+own segmentation tables ask for the count (``complete``: session/storegrid.py
+complete_id_map, after which ids first read from a chunk are refused); what a user sees or
 gives (``connectome at``, the readout, attribute files) is the original id, mapped back
 with ``original`` or forth with ``compact_ids``.
 
@@ -64,6 +66,10 @@ class IdMap:
             raise InputError('%s: a saved id map lists an id twice' % where)
         self._ids = np.array(ids, np.uint64)
         self._count = len(ids)
+        # The number of values when every voxel of the store had been read (the
+        # session's storegrid.complete_id_map sets it): no voxel value reaches it, and
+        # an id first read after (a chunk unreadable then) is refused.
+        self.complete = None
 
     def __len__(self):
         """Values given so far, 0 included."""
@@ -98,11 +104,14 @@ class IdMap:
         table = np.zeros(len(found) + 1, np.uint32)
         originals = np.fromiter(found.keys(), np.uint64, len(found))
         table[np.fromiter(found.values(), np.int64, len(found))] = \
-            self.compact_ids(originals)
+            self.compact_ids(originals, voxels=True)
         return np.take(table, local)
 
-    def compact_ids(self, ids):
-        """The compact values (uint32) of original ``ids``, new ids given new values."""
+    def compact_ids(self, ids, voxels=False):
+        """The compact values (uint32) of original ``ids``, new ids given new values.
+        ``voxels``: ids read from the store's chunks, refused (InputError) once the map
+        is ``complete``: a chunk that could not be read then would give a value past the
+        tables sized by it."""
         ids = np.asarray(ids).astype(np.uint64, copy=False).ravel()
         out = np.empty(len(ids), np.uint32)
         with self._lock:
@@ -110,6 +119,11 @@ class IdMap:
             for k, i in enumerate(ids.tolist()):
                 v = value.get(i)
                 if v is None:
+                    if voxels and self.complete is not None:
+                        raise InputError(
+                            '%s: region id %d is in a chunk that could not be read when'
+                            ' every id was given its value (tables were sized by them);'
+                            ' open the store again to read it' % (self.where, i))
                     v = self._add(i)
                 out[k] = v
         return out
