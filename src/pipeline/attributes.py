@@ -32,8 +32,10 @@ class AttributeStats:
     rule = None                         # how conflicts were resolved
 
     def message(self):
-        text = ('%s: %d objects, %d regions assigned, %d regions in no object'
-                % (self.name, self.objects, self.assigned, self.unassigned))
+        # A synapse attribute's objects are synapses (the help page's one definition).
+        noun = 'synapses' if self.name in ('presynapse', 'postsynapse') else 'objects'
+        text = ('%s: %d %s, %d regions assigned, %d regions in no object'
+                % (self.name, self.objects, noun, self.assigned, self.unassigned))
         if self.conflicts:
             text += ', %d regions in two or more objects' % self.conflicts
             if self.rule:

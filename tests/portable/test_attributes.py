@@ -64,6 +64,8 @@ def test_build_assigns_object_ids_and_counts():
     assert np.array_equal(values, expected)
     assert (stats.objects, stats.assigned, stats.unassigned, stats.conflicts) == (3, 5, 5, 0)
     assert stats.message() == 'axon: 3 objects, 5 regions assigned, 5 regions in no object'
+    stats.name = 'presynapse'
+    assert stats.message().startswith('presynapse: 3 synapses, 5 regions assigned')
 
 
 def test_conflicts_error_first_last():
