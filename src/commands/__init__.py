@@ -20,6 +20,7 @@ COMMANDS = {
     'connectome partners': ('wiring', 'register_partners_command'),
     'connectome skeletons': ('skeletons', 'register_skeletons_command'),
     'connectome show': ('show', 'register_show_command'),
+    'connectome meshes': ('meshes', 'register_meshes_command'),
 }
 
 

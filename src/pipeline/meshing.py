@@ -21,6 +21,7 @@ Pure: numpy, h5py, fastremap, zmesh, DracoPy.
 import hashlib
 import multiprocessing
 import os
+import shutil
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -31,6 +32,7 @@ from ..errors import InputError
 from ..formats import locks
 from ..formats.meshes import MeshInfo, encode_object, write_info
 from ..progress import Progress
+from . import cluster
 from .meshing_chunks import COMMAND, WorkFolder, chunk_grid, mesh_chunk
 from .meshing_lods import object_lods
 
@@ -61,6 +63,13 @@ class MeshResult:
     triangles: tuple
     chunks_meshed: int
     chunks_kept: int
+
+
+def default_output(attribute_path, class_name):
+    """The mesh folder of a class beside a segmentation's attribute file (the .cmap
+    itself, or a read-only store's attribute file): ``seg.neuron-meshes``."""
+    return '%s.%s-meshes' % (os.path.splitext(os.path.abspath(attribute_path))[0],
+                             class_name)
 
 
 def lookup_of(values, ids):
@@ -136,11 +145,22 @@ class _Serial:
 
 
 class _Processes(ProcessPoolExecutor):
-    """Worker processes started by ``spawn`` (no copy of a ChimeraX session's threads)."""
+    """Worker processes started by ``spawn`` (no copy of a ChimeraX session's threads),
+    which import the bundle's pure code from the archive the cluster path sends to Dask
+    workers (first on their path, so it is found whatever ``chimerax`` they have)."""
 
     def __init__(self, workers):
-        super().__init__(workers, mp_context=multiprocessing.get_context('spawn'))
+        self.archive = cluster._code_archive()
+        super().__init__(workers, mp_context=multiprocessing.get_context('spawn'),
+                         initializer=exec,
+                         initargs=('import sys; sys.path.insert(0, %r)' % self.archive,))
         self.workers = workers
+
+    def __exit__(self, *exc):
+        try:
+            return super().__exit__(*exc)
+        finally:
+            shutil.rmtree(os.path.dirname(self.archive), ignore_errors=True)
 
 
 def _pool(workers):

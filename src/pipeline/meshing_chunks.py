@@ -65,6 +65,25 @@ class Segmentation:
         return source.read(start, stop)
 
 
+def segmentation_of(survey, origin=None, step=None):
+    """The Segmentation a pipeline.survey.Survey describes (a Chimera map, or the store
+    of a store's attribute file), placed at ``origin`` with ``step`` (x,y,z) when given
+    (an open map's placement), else as its file says."""
+    if survey.source is None:
+        return Segmentation(survey.path, tuple(survey.shape),
+                            _xyz(origin, survey.origin), _xyz(step, survey.step),
+                            dataset=survey.data_path)
+    store = stores.open_store(survey.source.url, survey.source.format)
+    return Segmentation(survey.source.url, tuple(store.shape),
+                        _xyz(origin, store.origin or (0, 0, 0)),
+                        _xyz(step, store.voxel_size or (1, 1, 1)),
+                        store_format=survey.source.format)
+
+
+def _xyz(given, default):
+    return tuple(float(v) for v in (default if given is None else given))
+
+
 def chunk_grid(shape, side):
     """Chunks along x,y,z for a volume of ``shape`` z,y,x."""
     return tuple(max(1, -(-(n + 1) // side)) for n in reversed(shape))

@@ -51,6 +51,7 @@ CASES = [
     ('partners model', 'connectome partners #2 neuron 1', True),
     ('skeletons', 'connectome skeletons {seg} axon 1', False),
     ('show', 'connectome show #2 neuron 1', True),
+    ('meshes', 'connectome meshes {seg} axon 1 output {tmp}/m threads 1', False),
 ]
 
 

