@@ -40,7 +40,7 @@ from ..session.classes import (check_attribute, check_classes, class_values, num
 from ..session.coloring import (ClassColor, Key, KeyEntry, category_colors, class_colors,
                                 color_map, color_text, uncolor_maps)
 from ..session.maps import choose_models, command_ends, open_volumes, segmentation_colored
-from ..session.meshsurfaces import each_colors, mesh_folder, mesh_surfaces
+from ..session.meshsurfaces import surfaces_from_meshes
 from ..session.readout import enable_readout
 
 COLOR_KEYWORDS = ('map', 'attributes', 'colors', 'replace', 'palette', 'range', 'key')
@@ -283,33 +283,6 @@ def _tops(surfaces, root, tops):
         if top not in tops and top not in new:
             new.append(top)
     return new
-
-
-def surfaces_from_meshes(session, seg, name, ranges, each, color, lod):
-    """The surfaces of a class's objects from its meshes, one per object (``each``: in
-    the colours ChimeraX's ``segmentation surfaces ... each`` gives; else ``color``), of
-    all its objects or those in ``ranges``; None when there are no meshes of all of them
-    (or the call asks for one merged surface per class)."""
-    from chimerax.core.colors import Color
-    if ranges is None and not each:
-        return None
-    folder = mesh_folder(seg, name)
-    if folder is None:
-        return None
-    values = class_values(seg, name)
-    present = np.unique(values[values > 0])
-    if ranges is not None:
-        present = present[np.any([(present >= a) & (present <= b) for a, b in ranges], 0)]
-    missing = np.setdiff1d(present, folder.ids())
-    if missing.size:
-        session.logger.info('%s has no mesh of %d of the %s drawn (%s...): their surfaces'
-                            ' are marched from the voxels' % (folder.path, missing.size,
-                                                              name, missing[0]))
-        return None
-    rgba = (each_colors(name, values) if each else
-            {int(i): Color(color).uint8x4() for i in present})
-    return mesh_surfaces(session, folder, [int(i) for i in present], name, rgba, lod,
-                         title=seg.name)[0]
 
 
 # ---------------------------------------------------------------------------------------

@@ -4,22 +4,29 @@ once, at several levels of detail, in neuroglancer's multi-resolution mesh forma
     connectome meshes SEGMENTATION CLASS [IDS|all] [output FOLDER] [lods N]
         [threads N] [replace true|false]
 
+    open FOLDER format precomputedmesh [ids 12,40-45] [lod N]
+
 SEGMENTATION is a .cmap file, a store's attribute file, or an open segmentation (#2, whose
 placement the meshes take).  The folder is by default beside the segmentation's attribute
 file (``seg.neuron-meshes``), where ``connectome surfaces ... each neuron`` and
 ``connectome show`` find it.  The work is pipeline/meshing.py's; Ctrl-C stops it at the
 next chunk or object, leaving no output; a run killed or stopped is continued by running
-it again.
+it again.  ``open ... format precomputedmesh`` shows the meshes of any neuroglancer
+multi-resolution mesh folder (one surface per object, a random colour per id).
 """
 
-from chimerax.core.commands import (BoolArg, Bounded, CmdDesc, IntArg, PositiveIntArg,
-                                    SaveFolderNameArg, StringArg, register)
+import os
+
+from chimerax.core.commands import (BoolArg, Bounded, CmdDesc, IntArg, NonNegativeIntArg,
+                                    PositiveIntArg, SaveFolderNameArg, StringArg, register)
+from chimerax.open_command import OpenerInfo
 
 from ..errors import Cancelled, InputError
 from ..parallel import available_cores
 from ..pipeline import classes as pure, meshing
 from ..pipeline.meshing_chunks import segmentation_of
 from ..session.maps import SegmentationArg, segmentation_file
+from ..session.meshsurfaces import open_mesh_folder
 from ..session.reporting import cancellable, status_reporter
 
 COMMAND = 'connectome meshes'
@@ -79,3 +86,22 @@ def register_meshes_command(logger):
         synopsis='make full-resolution meshes of objects at several levels of detail'
                  ' (neuroglancer multi-resolution format)')
     register(COMMAND, desc, connectome_meshes, logger=logger)
+
+
+class MeshOpenerInfo(OpenerInfo):
+    """Open-command provider of a local multi-resolution mesh folder."""
+
+    def open(self, session, data, file_name, ids=None, lod=None, **kw):
+        from chimerax.core.errors import UserError
+        path = data if isinstance(data, str) else os.fspath(data)
+        try:
+            if ids is not None:
+                ranges = pure.parse_object_ids(ids, 2 ** 64 - 1)
+                ids = [i for a, b in ranges for i in range(a, b + 1)]
+            return open_mesh_folder(session, path, ids, lod)
+        except InputError as e:
+            raise UserError('open %s: %s' % (path, e))
+
+    @property
+    def open_args(self):
+        return {'ids': StringArg, 'lod': NonNegativeIntArg}

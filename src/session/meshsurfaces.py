@@ -2,7 +2,9 @@
 multi-resolution meshes), in place of surfaces marched from voxels each time.
 
 ``mesh_folder`` finds a class's mesh folder beside the segmentation's attribute file;
-``mesh_surfaces`` makes one surface model per object from it, named, coloured and grouped
+``surfaces_from_meshes`` (``connectome surfaces``, ``connectome show``) and
+``open_mesh_folder`` (``open DIR format precomputedmesh``) use ``mesh_surfaces``,
+which makes one surface model per object, named, coloured and grouped
 as ChimeraX's own ``segmentation surfaces ... each CLASS`` makes them (the colours of
 chimerax.segment's random table for that attribute), at a level of detail given, else the
 finest whose triangles over all the objects fit the triangle budget of ``graphics
@@ -12,11 +14,13 @@ level's and the fragments' byte sizes, so only the level drawn is decoded.
 
 import os
 
+import numpy as np
+
 from ..errors import InputError
 from ..formats.meshes import MeshFolder, is_mesh_folder
 from ..pipeline.meshing import default_output
 from . import compat
-from .classes import attribute_file_of
+from .classes import attribute_file_of, class_values
 
 
 def mesh_folder(segmentation, class_name):
@@ -42,11 +46,13 @@ def choose_lod(folder, object_ids, budget):
     return lods - 1
 
 
-def mesh_surfaces(session, folder, object_ids, name, colors=None, lod=None, title=None):
-    """Surface models of ``object_ids`` from a MeshFolder, added to the session (grouped
-    when more than one); ``colors`` {id: rgba uint8}, else one colour for all.  Returns
-    (surfaces, lod)."""
-    from chimerax.core.models import Surface
+def mesh_surfaces(session, folder, object_ids, name, colors=None, lod=None, title=None,
+                  add=True):
+    """Surface models of ``object_ids`` from a MeshFolder, grouped when more than one
+    (``title NAME ID`` each, ``title N surfaces`` the group); ``colors`` indexed by id
+    (rgba uint8), else ChimeraX's default.  Added to the session unless ``add`` is
+    false.  Returns (top-level models, surfaces, lod)."""
+    from chimerax.core.models import Model, Surface
     from chimerax.surface import calculate_vertex_normals
     missing = [i for i in object_ids if not folder.has(i)]
     if missing:
@@ -58,26 +64,79 @@ def mesh_surfaces(session, folder, object_ids, name, colors=None, lod=None, titl
     for object_id in object_ids:
         vertices, triangles = folder.triangles(object_id, min(lod,
                                                               folder.lod_count(object_id) - 1))
-        s = Surface('%s %s %d' % (title, name, object_id) if title else
-                    '%s %d' % (name, object_id), session)
+        s = Surface(' '.join(t for t in (title, name, str(object_id)) if t), session)
         s.clip_cap = True
         normals = calculate_vertex_normals(vertices, triangles)
         s.set_geometry(vertices, normals, triangles)
         if colors is not None:
             s.color = colors[object_id]
         surfaces.append(s)
+    tops = surfaces
     if len(surfaces) > 1:
-        session.models.add_group(surfaces, name='%s %d surfaces' % (title or name,
-                                                                    len(surfaces)))
-    elif surfaces:
+        group_name = '%s %d surfaces' % (title or name, len(surfaces))
+        if add:
+            session.models.add_group(surfaces, name=group_name)
+            tops = [surfaces[0].parent]
+        else:
+            tops = [Model(group_name, session)]
+            tops[0].add(surfaces)
+    elif surfaces and add:
         session.models.add(surfaces)
     triangles = sum(len(s.triangles) for s in surfaces)
     session.logger.info('Created %d surfaces from meshes in %s, %d triangles, level of'
                         ' detail %d' % (len(surfaces), folder.path, triangles, lod))
-    return surfaces, lod
+    return tops, surfaces, lod
+
+
+def id_colors(object_ids):
+    """A colour per object of any dataset (ids up to 2**64): random, from the id."""
+    return {i: np.append(np.random.default_rng(i).integers(50, 255, 3), 255).astype(np.uint8)
+            for i in object_ids}
+
+
+def open_mesh_folder(session, path, ids=None, lod=None):
+    """``open PATH format precomputedmesh``: surfaces of the objects ``ids`` (all when
+    None) of any multi-resolution mesh folder.  Returns (models, status line)."""
+    folder = MeshFolder(path)
+    object_ids = folder.ids() if ids is None else list(ids)
+    if not object_ids:
+        raise InputError('%s has no object meshes (no ID.index files)' % path)
+    tops, surfaces, lod = mesh_surfaces(session, folder, object_ids, '', id_colors(object_ids),
+                                        lod, title=os.path.basename(os.path.normpath(path)),
+                                        add=False)
+    return tops, 'Opened %d meshes from %s at level of detail %d' % (len(surfaces), path, lod)
 
 
 def each_colors(name, values):
     """Colours (uint8 rgba rows, indexed by object id) as ``segmentation surfaces ...
     each NAME`` gives the objects of ``values``, the class's per-region array."""
     return compat.random_colors(int(values.max()) + 1, name)
+
+
+def surfaces_from_meshes(session, seg, name, ranges, each, color, lod):
+    """The surfaces of a class's objects from its meshes, one per object (``each``: in
+    the colours ChimeraX's ``segmentation surfaces ... each`` gives; else ``color``), of
+    all its objects or those in ``ranges``; None when there are no meshes of all of them
+    (or the call asks for one merged surface per class)."""
+    from chimerax.core.colors import Color
+    if ranges is None and not each:
+        return None
+    folder = mesh_folder(seg, name)
+    if folder is None:
+        return None
+    values = class_values(seg, name)
+    present = np.unique(values[values > 0])
+    if ranges is not None:
+        present = present[np.any([(present >= a) & (present <= b) for a, b in ranges], 0)]
+    if not present.size:
+        return None
+    missing = np.setdiff1d(present, folder.ids())
+    if missing.size:
+        session.logger.info('%s has no mesh of %d of the %s drawn (%s...): their surfaces'
+                            ' are marched from the voxels' % (folder.path, missing.size,
+                                                              name, missing[0]))
+        return None
+    rgba = (each_colors(name, values) if each else
+            {int(i): Color(color).uint8x4() for i in present})
+    return mesh_surfaces(session, folder, [int(i) for i in present], name, rgba, lod,
+                         title=seg.name)[1]

@@ -155,3 +155,28 @@ def test_killed_run_continues_when_run_again(demo, tmp_path):
     assert sorted(os.listdir(out)) == sorted(os.listdir(fresh))
     for name in os.listdir(out):
         assert (out / name).read_bytes() == (fresh / name).read_bytes()
+
+
+def test_show_draws_the_whole_object_from_its_mesh(demo, meshed, run):
+    run('open %s' % (demo['root'] / 'image.cmap'))
+    run('open %s' % demo['seg'])
+    (surface,) = run('connectome show #2 neuron 1')
+    v, f = meshed['neuron'].triangles(1, 0)
+    assert len(surface.triangles) == len(f)
+    assert np.allclose(np.sort(surface.vertices, 0), np.sort(v, 0))
+
+
+def test_open_a_mesh_folder_of_any_dataset(demo, meshed, run, tmp_path):
+    folder = meshed['axon']
+    (group,) = run('open %s format precomputedmesh ids 1-3 lod 1' % folder.path)
+    surfaces = group.child_models()
+    assert [s.name.rsplit(' ', 1)[-1] for s in surfaces] == ['1', '2', '3']
+    for s in surfaces:
+        assert len(s.triangles) == len(folder.triangles(int(s.name.rsplit(' ', 1)[-1]), 1)[1])
+    assert len({tuple(s.color) for s in surfaces}) == 3
+    from chimerax.core.errors import UserError
+    with pytest.raises(UserError, match='no mesh of'):
+        run('open %s format precomputedmesh ids 999' % folder.path)
+    (tmp_path / 'info').write_text('{"@type": "neuroglancer_legacy_mesh"}')
+    with pytest.raises(UserError, match='not a multi-resolution mesh info'):
+        run('open %s format precomputedmesh' % tmp_path)
