@@ -228,3 +228,14 @@ def test_worker_processes_make_the_same_meshes(volume, made, tmp_path):
     for name in os.listdir(out):
         assert open(os.path.join(out, name), 'rb').read() == \
             open(os.path.join(made[0], name), 'rb').read()
+
+
+def test_a_non_finite_vertex_of_the_simplifier_is_moved_between_its_neighbours():
+    # zmesh's quadric simplifier can give a vertex NaN (seen on dense neuropil).
+    vertices = np.array([[0, 0, 0], [2, 0, 0], [0, 2, 0], [np.nan, 1, 1]], np.float32)
+    faces = np.array([[0, 1, 2], [0, 1, 3], [1, 2, 3], [2, 0, 3]], np.uint32)
+    fixed = meshing_lods.repaired(vertices, faces)
+    assert np.allclose(fixed[3], [2 / 3, 2 / 3, 0]) and np.array_equal(fixed[:3], vertices[:3])
+    with pytest.raises(ValueError, match='not a finite position'):
+        from chimerax.connectome.formats.meshes.write import encode_fragment
+        encode_fragment(vertices, faces, np.zeros(3), np.ones(3) * 4, 16)

@@ -19,8 +19,14 @@ def quantize(vertices, faces, low, size, bits):
     """Vertices (n x 3, stored model coordinates) as integers across the node whose low
     corner is ``low`` and side ``size``; merged where equal, with the faces that stay."""
     top = (1 << bits) - 1
-    q = np.clip(np.rint((np.asarray(vertices, np.float64) - low) * (top / size)), 0, top)
-    q, inverse = np.unique(q.astype(np.uint32), axis=0, return_inverse=True)
+    vertices = np.asarray(vertices, np.float64)
+    if not np.isfinite(vertices).all():
+        raise ValueError('a mesh fragment has a vertex that is not a finite position')
+    q = np.clip(np.rint((vertices - low) * (top / size)), 0, top)
+    q = q.astype(np.int64)
+    _, first, inverse = np.unique(q[:, 0] | (q[:, 1] << bits) | (q[:, 2] << (2 * bits)),
+                                  return_index=True, return_inverse=True)
+    q = q[first].astype(np.uint32)
     f = inverse.reshape(-1)[np.asarray(faces, np.int64)]
     keep = (f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])
     return q, f[keep]
