@@ -213,9 +213,8 @@ def connectome_surfaces(session, segmentation=None, attributes=None, where=None,
                         colors=None, replace=True, lod=None, meshes=True):
     """Surfaces of object classes (merged per class in the class colour, or one per
     object), or of the objects ``where`` picks (``axon=12,40-45``); returns them.
-    ``each CLASS`` is ``each true attributes CLASS``.  One per object, or picked by
-    ``where``, they come from the class's meshes (``connectome meshes``) when there are
-    meshes of every object drawn, at level of detail ``lod`` (else one that fits the
+    ``each CLASS`` is ``each true attributes CLASS``.  They come from the class's meshes
+    (``connectome meshes``) when there are meshes of every object drawn, at level of detail ``lod`` (else one that fits the
     triangle budget of ``graphics quality``), unless ``meshes false``."""
     from chimerax.core.errors import UserError
     command = 'connectome surfaces'

@@ -115,12 +115,10 @@ def each_colors(name, values):
 
 def surfaces_from_meshes(session, seg, name, ranges, each, color, lod):
     """The surfaces of a class's objects from its meshes, one per object (``each``: in
-    the colours ChimeraX's ``segmentation surfaces ... each`` gives; else ``color``), of
-    all its objects or those in ``ranges``; None when there are no meshes of all of them
-    (or the call asks for one merged surface per class)."""
+    the colours ChimeraX's ``segmentation surfaces ... each`` gives; else ``color``) of
+    those in ``ranges`` or all, or (neither) one surface of all in ``color``; None when
+    there are no meshes of all of them."""
     from chimerax.core.colors import Color
-    if ranges is None and not each:
-        return None
     folder = mesh_folder(seg, name)
     if folder is None:
         return None
@@ -138,5 +136,32 @@ def surfaces_from_meshes(session, seg, name, ranges, each, color, lod):
         return None
     rgba = (each_colors(name, values) if each else
             {int(i): Color(color).uint8x4() for i in present})
-    return mesh_surfaces(session, folder, [int(i) for i in present], name, rgba, lod,
-                         title=seg.name)[1]
+    if each or ranges is not None:
+        return mesh_surfaces(session, folder, [int(i) for i in present], name, rgba, lod,
+                             title=seg.name)[1]
+    return [merged_surface(session, folder, [int(i) for i in present], name,
+                           Color(color).uint8x4(), lod, seg.name)]
+
+
+def merged_surface(session, folder, object_ids, name, rgba, lod, title):
+    """One surface model of all ``object_ids`` in one colour, as ``segmentation surfaces
+    ... where CLASS`` makes one per class (``title N CLASSs``), added to the session."""
+    from chimerax.core.models import Surface
+    from chimerax.surface import calculate_vertex_normals
+    if lod is None:
+        lod = choose_lod(folder, object_ids, compat.triangle_budget(session))
+    vertices, triangles, count = [], [], 0
+    for object_id in object_ids:
+        v, t = folder.triangles(object_id, min(lod, folder.lod_count(object_id) - 1))
+        vertices.append(v)
+        triangles.append(t + count)
+        count += len(v)
+    v, t = np.concatenate(vertices), np.concatenate(triangles).astype(np.int32)
+    s = Surface('%s %d %ss' % (title, len(object_ids), name), session)
+    s.clip_cap = True
+    s.set_geometry(v, calculate_vertex_normals(v, t), t)
+    s.color = rgba
+    session.models.add([s])
+    session.logger.info('Created 1 surface of %d objects from meshes in %s, %d triangles,'
+                        ' level of detail %d' % (len(object_ids), folder.path, len(t), lod))
+    return s

@@ -180,3 +180,16 @@ def test_open_a_mesh_folder_of_any_dataset(demo, meshed, run, tmp_path):
     (tmp_path / 'info').write_text('{"@type": "neuroglancer_legacy_mesh"}')
     with pytest.raises(UserError, match='not a multi-resolution mesh info'):
         run('open %s format precomputedmesh' % tmp_path)
+
+
+def test_class_surface_in_one_colour_from_the_meshes(demo, meshed, run, session):
+    run('open %s' % demo['seg'])
+    with LogCapture(session) as log:
+        (surface,) = run('connectome surfaces #1 attributes axon lod 2')
+    folder = meshed['axon']
+    assert 'from meshes' in log.text and surface.name.endswith('%d axons' % len(folder.ids()))
+    assert len(surface.triangles) == sum(len(folder.triangles(i, 2)[1]) for i in folder.ids())
+    colour = tuple(surface.color)
+    with LogCapture(session) as log:
+        (marched,) = run('connectome surfaces #1 attributes axon meshes false')
+    assert tuple(marched.color) == colour and 'from meshes' not in log.text
