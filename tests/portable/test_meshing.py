@@ -239,3 +239,22 @@ def test_a_non_finite_vertex_of_the_simplifier_is_moved_between_its_neighbours()
     with pytest.raises(ValueError, match='not a finite position'):
         from chimerax.connectome.formats.meshes.write import encode_fragment
         encode_fragment(vertices, faces, np.zeros(3), np.ones(3) * 4, 16)
+
+
+def test_a_store_gives_the_same_meshes_as_a_map(volume, made, tmp_path):
+    cloudvolume = pytest.importorskip('cloudvolume')
+    seg, labels, values = volume
+    path = str(tmp_path / 'store')
+    info = cloudvolume.CloudVolume.create_new_info(
+        1, 'segmentation', 'uint32', 'raw', list(STEP), [0, 0, 0], list(SHAPE[::-1]),
+        chunk_size=[32, 32, 16])
+    cv = cloudvolume.CloudVolume('file://' + path, info=info, progress=False,
+                                 compress=False)
+    cv.commit_info()
+    cv[:, :, :] = labels.T[..., None]
+    store = Segmentation(path, SHAPE, ORIGIN, STEP, store_format='precomputed')
+    out = str(tmp_path / 'meshes')
+    meshing.make_meshes(meshing.MeshJob(store, 'neuron', None, out, lods=3, side=SIDE), values)
+    for name in os.listdir(made[0]):
+        assert open(os.path.join(out, name), 'rb').read() == \
+            open(os.path.join(made[0], name), 'rb').read()
