@@ -205,8 +205,8 @@ def _mesh_chunks(pool, job, lookup, work, positions, done, report):
     return len(todo)
 
 
-def _object_task(object_id, pieces, lods, side, step):
-    levels = object_lods(pieces, lods, side, step)
+def _object_task(object_id, pieces, lods, side, step, top):
+    levels = object_lods(pieces, lods, side, step, top=top)
     manifest, data = encode_object(levels, (side,) * 3, (-1.0,) * 3, QUANTIZATION_BITS)
     return object_id, manifest, data, [sum(len(f) for v, f in level.values())
                                        for level in levels]
@@ -251,7 +251,8 @@ def _assemble(pool, job, work, positions, folder, batch_triangles, report):
             for object_id, mesh in work.load(p).objects().items():
                 if object_id in wanted:
                     pieces[object_id][p] = mesh
-        _run(pool, ((_object_task, i, pieces.pop(i), job.lods, job.side, job.seg.step)
+        _run(pool, ((_object_task, i, pieces.pop(i), job.lods, job.side, job.seg.step,
+                     tuple(reversed(job.seg.shape)))
                     for i in batch), progress, written,
              window=2 * pool.workers)
     progress.finish()

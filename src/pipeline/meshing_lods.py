@@ -88,9 +88,12 @@ def level(vertices, faces, step, lod, target):
     return v, f
 
 
-def object_lods(pieces, lods, side, step, grid_origin=-1.0):
+def object_lods(pieces, lods, side, step, grid_origin=-1.0, top=None):
     """Per LOD, {grid position: (vertices, faces)} of one object, from its chunks'
-    pieces {position: (vertices, faces)}."""
+    pieces {position: (vertices, faces)}.  ``top`` (x,y,z): the far padding plane, the
+    volume's size; simplified vertices are kept between it and ``grid_origin`` (the
+    simplifier can move one a little past them, and zmesh.chunk_mesh aborts the process
+    on a vertex below its grid)."""
     result = [dict(pieces)]
     if lods == 1:
         return result
@@ -103,6 +106,9 @@ def object_lods(pieces, lods, side, step, grid_origin=-1.0):
         if not len(faces):
             result.append({})
             continue
+        vertices = np.maximum(vertices, grid_origin)
+        if top is not None:
+            vertices = np.minimum(vertices, np.asarray(top, vertices.dtype))
         size = float(side * 2 ** lod)
         cut = zmesh.chunk_mesh(zmesh.Mesh(vertices.astype(np.float32),
                                           faces.astype(np.uint32), None),
