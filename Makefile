@@ -17,16 +17,22 @@ PSTAMP   := $(PORTABLE)/.installed
 NUMPY2   := .venv-numpy2
 NPY      := $(NUMPY2)/bin/python
 NSTAMP   := $(NUMPY2)/.installed
+# Igneous, the baseline of bench/bench_meshes.py, pins DracoPy 1.x: an environment of its
+# own, made by `make venv-igneous` (and `make bench`).
+IGNEOUS  := .venv-igneous
+ISTAMP   := $(IGNEOUS)/.installed
 HEADLESS := bin/chimerax-headless --nogui --offscreen --exit
 DEMO_DIR ?= demo-output
 
-.PHONY: venv venv-portable venv-numpy2 test test-fast test-numpy2 test-chimerax demo bench figures install wheel clean distclean
+.PHONY: venv venv-portable venv-numpy2 venv-igneous test test-fast test-numpy2 test-chimerax demo bench figures install wheel clean distclean
 
 venv: $(STAMP)
 
 venv-portable: $(PSTAMP)
 
 venv-numpy2: $(NSTAMP)
+
+venv-igneous: $(ISTAMP)
 
 $(STAMP): requirements/headless.txt requirements/science.txt requirements/runtime.txt requirements/test.txt requirements/chimerax.txt
 	scripts/system-packages.sh
@@ -49,6 +55,12 @@ $(NSTAMP): requirements/portable-numpy2.txt
 	$(NPY) -m pip install -q --disable-pip-version-check -r requirements/portable-numpy2.txt
 	touch $@
 
+$(ISTAMP): requirements/igneous.txt
+	test -x $(IGNEOUS)/bin/python || $(PYTHON) -m venv $(IGNEOUS)
+	$(IGNEOUS)/bin/python -m pip install -q --disable-pip-version-check pip==24.0
+	$(IGNEOUS)/bin/python -m pip install -q --disable-pip-version-check -r requirements/igneous.txt
+	touch $@
+
 # Both layers: the portable tests (plain Python), then the tests on real ChimeraX.
 test: test-fast test-chimerax
 
@@ -66,7 +78,7 @@ test-chimerax: venv
 demo: venv
 	$(HEADLESS) --script "scripts/demo.py $(DEMO_DIR)"
 
-bench: venv
+bench: venv venv-igneous
 	$(PY) -m bench
 
 # Every picture in docs/ (and the panel's beside its help page), drawn by running
@@ -85,4 +97,4 @@ clean:
 	rm -rf build dist *.egg-info src/__pycache__ tests/__pycache__ .pytest_cache $(DEMO_DIR)
 
 distclean: clean
-	rm -rf $(VENV) $(PORTABLE) $(NUMPY2)
+	rm -rf $(VENV) $(PORTABLE) $(NUMPY2) $(IGNEOUS)

@@ -52,6 +52,9 @@ def _bundle_api():
                     return openstore.StoreOpenerInfo(openstore.FORMAT_NAMES[name])
                 if name in openstore.FETCH_NAMES:
                     return openstore.StoreFetcherInfo(name)
+                if name == 'Neuroglancer precomputed mesh':
+                    from .commands.meshes import MeshOpenerInfo
+                    return MeshOpenerInfo()
                 from .commands.opentiles import TilesOpenerInfo
                 return TilesOpenerInfo()
             if mgr is getattr(session, 'toolbar', None):

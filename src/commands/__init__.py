@@ -21,6 +21,7 @@ COMMANDS = {
     'connectome skeletons': ('skeletons', 'register_skeletons_command'),
     'connectome show': ('show', 'register_show_command'),
     'connectome table': ('table', 'register_table_command'),
+    'connectome meshes': ('meshes', 'register_meshes_command'),
 }
 
 

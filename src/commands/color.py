@@ -8,7 +8,8 @@ that colouring, and show object surfaces.
     connectome color [SEGMENTATION] NUMBERS [palette P] [range LOW,HIGH|full] [key true]
     connectome uncolor [MAPS]
     connectome surfaces [SEGMENTATION] [attributes axon,...] [where axon=12,40-45]
-        [each true|false] [colors lime,...] [replace true|false]
+        [each true|false|CLASS] [colors lime,...] [replace true|false] [lod N]
+        [meshes true|false]
 
 They run ChimeraX's own ``segmentation colors`` and ``segmentation surfaces`` once per
 class, logged, so the log is a script.  Categories (axonclass inhibitory red ...) and
@@ -29,7 +30,8 @@ arrays, and colouring reads only the planes ChimeraX draws.
 import numpy as np
 from chimerax.core.commands import (Annotation, AnnotationError, BoolArg, CmdDesc, ColorArg,
                                     ColormapArg, ColormapRangeArg, concise_model_spec,
-                                    ListOf, next_token, register, run, StringArg)
+                                    ListOf, next_token, NonNegativeIntArg, Or, register, run,
+                                    StringArg)
 
 from ..pipeline import classes as pure
 from ..errors import InputError
@@ -38,6 +40,7 @@ from ..session.classes import (check_attribute, check_classes, class_values, num
 from ..session.coloring import (ClassColor, Key, KeyEntry, category_colors, class_colors,
                                 color_map, color_text, uncolor_maps)
 from ..session.maps import choose_models, command_ends, open_volumes, segmentation_colored
+from ..session.meshsurfaces import surfaces_from_meshes
 from ..session.readout import enable_readout
 
 COLOR_KEYWORDS = ('map', 'attributes', 'colors', 'replace', 'palette', 'range', 'key')
@@ -207,12 +210,21 @@ def connectome_uncolor(session, maps=None):
 # connectome surfaces
 
 def connectome_surfaces(session, segmentation=None, attributes=None, where=None, each=False,
-                        colors=None, replace=True):
+                        colors=None, replace=True, lod=None, meshes=True):
     """Surfaces of object classes (merged per class in the class colour, or one per
-    object), or of the objects ``where`` picks (``axon=12,40-45``); returns them."""
+    object), or of the objects ``where`` picks (``axon=12,40-45``); returns them.
+    ``each CLASS`` is ``each true attributes CLASS``.  They come from the class's meshes
+    (``connectome meshes``) when there are meshes of every object drawn, at level of detail ``lod`` (else one that fits the
+    triangle budget of ``graphics quality``), unless ``meshes false``."""
     from chimerax.core.errors import UserError
     command = 'connectome surfaces'
+    if isinstance(each, str):
+        if attributes and list(attributes) != [each]:
+            raise UserError('%s: each names %s, attributes %s'
+                            % (command, each, ','.join(attributes)))
+        attributes, each = [each], True
     seg, _ = choose_models(session, command, segmentation, need_image=False)
+    ranges = None
     if where is not None:
         name, equals, ids = where.partition('=')
         if not (equals and name.strip() and ids.strip()):
@@ -241,6 +253,12 @@ def connectome_surfaces(session, segmentation=None, attributes=None, where=None,
     made, tops = [], []
     root = session.models.scene_root_model
     for name in names:
+        surfaces = (surfaces_from_meshes(session, seg, name, ranges, each, colors_of[name],
+                                         lod) if meshes else None)
+        if surfaces is not None:
+            made.extend(surfaces)
+            tops.extend(_tops(surfaces, root, tops))
+            continue
         condition = 'where %s' % (where or name)
         if each:
             # ChimeraX gives each object its own colour.
@@ -250,13 +268,20 @@ def connectome_surfaces(session, segmentation=None, attributes=None, where=None,
                                                             colors_of[name])
         surfaces = run(session, text)
         made.extend(surfaces)
-        for s in surfaces:
-            top = s if s.parent is root else s.parent
-            if top not in tops:
-                tops.append(top)
+        tops.extend(_tops(surfaces, root, tops))
     seg._connectome_surfaces = tops
     enable_readout(session)
     return made
+
+
+def _tops(surfaces, root, tops):
+    """The top-level models of ``surfaces`` not yet in ``tops``."""
+    new = []
+    for s in surfaces:
+        top = s if s.parent is root else s.parent
+        if top not in tops and top not in new:
+            new.append(top)
+    return new
 
 
 # ---------------------------------------------------------------------------------------
@@ -289,8 +314,10 @@ def register_surfaces_command(logger):
         optional=[('segmentation', MapArg)],
         keyword=[('attributes', ListOf(StringArg)),
                  ('where', StringArg),
-                 ('each', BoolArg),
+                 ('each', Or(BoolArg, StringArg)),
                  ('colors', ListOf(ColorArg)),
-                 ('replace', BoolArg)],
+                 ('replace', BoolArg),
+                 ('lod', NonNegativeIntArg),
+                 ('meshes', BoolArg)],
         synopsis='show surfaces of object classes or of objects picked by id')
     register('connectome surfaces', desc, connectome_surfaces, logger=logger)

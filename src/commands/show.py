@@ -8,7 +8,8 @@ of the authors' segments.hdf5, one voxel per region; without that file, from the
 voxels of a subsampled copy of the segmentation), and the box around them, ``padding``
 voxels wider.  Then, as logged commands: the EM map shows the plane through the object's
 centre across that box at full resolution, the object's surface is made from the box at
-full resolution (``segmentation surfaces ... region ... step 1``), and the
+full resolution (``segmentation surfaces ... region ... step 1``; the whole object's
+mesh at full resolution instead when ``connectome meshes`` has made the class's), and the
 view, tilted from z so that the object's extent shows, is centred on it (``view orient``,
 ``turn``, ``view``, ``cofr``).  A box of more than maxVoxels voxels is shown
 at the smallest step that fits, and the log says so.
@@ -22,6 +23,7 @@ from ..pipeline import classes as pure
 from ..session.classes import attribute_file_of, check_classes, class_values
 from ..session.coloring import class_colors, show_image
 from ..session.maps import open_volumes
+from ..session.meshsurfaces import surfaces_from_meshes
 from ..session.wiring import remembered_folder
 from .wiring import ObjectsArg
 
@@ -73,8 +75,14 @@ def connectome_show(session, segmentation, objects, map=None, padding=32, color=
                              [centre_ijk[2]]))
     show_image(session, segmentation, image, 'region %s step %d' % (plane, step))
     colour = class_colors(session, command, [name], None if color is None else [color])[name]
-    surfaces = run(session, 'segmentation surfaces %s where %s=%d region %s step %d color %s'
-                   % (segmentation.atomspec, name, object_id, box, step, colour))
+    # The whole object at full resolution from its meshes (connectome meshes), else
+    # marched from the box's voxels.
+    surfaces = surfaces_from_meshes(session, segmentation, name, [(object_id, object_id)],
+                                    False, colour, 0)
+    if surfaces is None:
+        surfaces = run(session, 'segmentation surfaces %s where %s=%d region %s step %d'
+                       ' color %s' % (segmentation.atomspec, name, object_id, box, step,
+                                      colour))
     if surfaces:
         spec = concise_model_spec(session, surfaces)
         # Obliquely, not straight down z (which shows a neuron as its soma over the EM

@@ -156,3 +156,12 @@ def _wrapped_format(entry, wrap):
     wrapped = _Wrapped.__new__(_Wrapped)
     wrapped.__dict__.update(vars(entry))
     return wrapped
+
+
+def triangle_budget(session):
+    """The triangles ChimeraX allows what it draws of many objects: the total
+    ``graphics quality totalAtomTriangles`` sets (chimerax.atomic.structure.level_of_detail
+    ``total_atom_triangles``, 5 million unless changed); surfaces from meshes use it to
+    pick their level of detail."""
+    from chimerax.atomic.structure import level_of_detail
+    return int(level_of_detail(session).total_atom_triangles)

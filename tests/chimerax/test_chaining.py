@@ -57,6 +57,7 @@ CASES = [
     ('table matrix', 'connectome table #2 matrix axonclass dendriteclass by asi', True),
     ('table objects', 'connectome table {seg} objects axon all sortBy outputs top 3',
      False),
+    ('meshes', 'connectome meshes {seg} axon 1 output {tmp}/m threads 1', False),
 ]
 
 

@@ -1,0 +1,94 @@
+"""Reading a multi-resolution mesh folder: its info, an object's manifest and the triangles
+of one level of detail, in model coordinates (nm).  Unsharded folders only; a sharded one
+is refused by name.  Files are opened without following a symbolic link.  Pure: numpy,
+DracoPy.
+"""
+
+import os
+import re
+
+import DracoPy
+import numpy as np
+
+from ...errors import InputError
+from .layout import MeshInfo, Manifest
+
+_ID = re.compile(r'(\d+)\.index')
+
+
+def _read(path):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as e:
+        raise InputError('%s: cannot read (%s)' % (path, e.strerror or e), path)
+    with os.fdopen(fd, 'rb') as f:
+        return f.read()
+
+
+def is_mesh_folder(path):
+    """Whether ``path`` is a folder with a multi-resolution mesh ``info``."""
+    try:
+        MeshInfo.from_json(_read(os.path.join(path, 'info')), path)
+        return True
+    except InputError:
+        return False
+
+
+class MeshFolder:
+    """A local multi-resolution mesh folder."""
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+        self.info = MeshInfo.from_json(_read(os.path.join(self.path, 'info')),
+                                       os.path.join(self.path, 'info'))
+        if self.info.sharding is not None:
+            raise InputError('%s: sharded mesh folders are not read yet' % self.path,
+                             self.path)
+
+    def ids(self):
+        """The object ids that have a manifest, sorted."""
+        return sorted(int(m.group(1)) for m in map(_ID.fullmatch, os.listdir(self.path)) if m)
+
+    def has(self, object_id):
+        return os.path.isfile(os.path.join(self.path, '%d.index' % object_id))
+
+    def manifest(self, object_id):
+        path = os.path.join(self.path, '%d.index' % object_id)
+        return Manifest.from_bytes(_read(path), path)
+
+    def lod_count(self, object_id):
+        return self.manifest(object_id).num_lods
+
+    def triangles(self, object_id, lod=0):
+        """(vertices n x 3 float32 in model coordinates, faces m x 3 int32) of one LOD, all
+        fragments together with their shared vertices merged."""
+        m = self.manifest(object_id)
+        if not 0 <= lod < m.num_lods:
+            raise InputError('%s: object %d has LODs 0-%d, not %d'
+                             % (self.path, object_id, m.num_lods - 1, lod), self.path)
+        path = os.path.join(self.path, '%d' % object_id)
+        data = _read(path)
+        start = int(sum(int(s.sum()) for s in m.sizes[:lod]))
+        top = (1 << self.info.vertex_quantization_bits) - 1
+        size = np.asarray(m.chunk_shape, np.float64) * (1 << lod)
+        origin = np.asarray(m.grid_origin, np.float64) + m.vertex_offsets[lod]
+        vertices, faces, count = [], [], 0
+        for position, nbytes in zip(m.positions[lod], m.sizes[lod]):
+            blob = data[start:start + int(nbytes)]
+            start += int(nbytes)
+            if not blob:
+                continue
+            try:
+                mesh = DracoPy.decode(blob)
+            except (ValueError, DracoPy.FileTypeException) as e:
+                raise InputError('%s: a fragment is not valid Draco (%s)' % (path, e), path)
+            q = np.asarray(mesh.points, np.float64).reshape(-1, 3)
+            vertices.append(origin + size * (position + q / top))
+            faces.append(np.asarray(mesh.faces, np.int64).reshape(-1, 3) + count)
+            count += len(q)
+        if not faces:
+            return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int32)
+        v = np.concatenate(vertices)
+        v = v @ self.info.matrix()[:, :3].T + self.info.matrix()[:, 3]
+        v, inverse = np.unique(v.astype(np.float32), axis=0, return_inverse=True)
+        return v, inverse.reshape(-1)[np.concatenate(faces)].astype(np.int32)

@@ -1,0 +1,259 @@
+"""``connectome meshes``: the surface of every chosen object of a class from the
+full-resolution segmentation, at several levels of detail, written in neuroglancer's
+multi-resolution mesh format (formats/meshes/).
+
+Two passes, both bounded in memory.  First every chunk of the volume is meshed
+(meshing_chunks.py: relabelled region -> object, one voxel of overlap, padded at the
+volume's boundary) and its pieces kept in a work folder, chunk by chunk, so that a run
+killed there continues from the chunks it finished.  Then the objects, in batches of at
+most ``batch_triangles`` triangles: each object's pieces are its LOD 0 fragments, and
+coarser LODs are simplified from their union (meshing_lods.py).  The output folder is
+written whole under a temporary name and published at the end (formats/locks.py); the
+work folder is removed then.  zmesh and DracoPy hold the GIL, so ``workers`` > 1 runs
+chunks and objects in worker processes (``spawn``, which imports only the pure code).
+
+Coordinates: "stored model" coordinates are voxel indices (voxel i's centre at i), the
+octree's grid starts at -1 (the padding) with nodes of ``side`` voxels, and ``info``'s
+transform takes them to ChimeraX's placement of the map in nm: origin + i * step.
+Pure: numpy, h5py, fastremap, zmesh, DracoPy.
+"""
+
+import hashlib
+import multiprocessing
+import os
+import shutil
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from ..formats import locks
+from ..formats.meshes import MeshInfo, encode_object, write_info
+from ..progress import Progress
+from . import cluster
+from .meshing_chunks import COMMAND, WorkFolder, chunk_grid, mesh_chunk
+from .meshing_lods import object_lods
+
+DEFAULT_SIDE = 128              # voxels along each axis of a chunk (an LOD 0 node)
+DEFAULT_LODS = 3
+QUANTIZATION_BITS = 16
+BATCH_TRIANGLES = 20_000_000    # LOD 0 triangles of the objects assembled at once
+
+
+@dataclass(frozen=True)
+class MeshJob:
+    """What to mesh: ``seg`` (meshing_chunks.Segmentation), ``class_name`` and the
+    object ``ids`` chosen (None: all), into the folder ``output``."""
+    seg: object
+    class_name: str
+    ids: Optional[Sequence[int]]
+    output: str
+    lods: int = DEFAULT_LODS
+    side: int = DEFAULT_SIDE
+    replace: bool = False
+
+
+@dataclass(frozen=True)
+class MeshResult:
+    """What a run made: objects, triangles per LOD (all objects), chunks meshed now and
+    taken from an earlier run."""
+    objects: int
+    triangles: tuple
+    chunks_meshed: int
+    chunks_kept: int
+
+
+def default_output(attribute_path, class_name):
+    """The mesh folder of a class beside a segmentation's attribute file (the .cmap
+    itself, or a read-only store's attribute file): ``seg.neuron-meshes``."""
+    return '%s.%s-meshes' % (os.path.splitext(os.path.abspath(attribute_path))[0],
+                             class_name)
+
+
+def lookup_of(values, ids):
+    """Per region, the object id it is meshed as (0: none): ``values`` is the class's
+    attribute array, ``ids`` the objects chosen (None: all)."""
+    values = np.asarray(values)
+    if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
+        raise InputError('the class array is not one integer per region')
+    lookup = np.where(values > 0, values, 0).astype(np.uint64)
+    if ids is not None:
+        lookup[~np.isin(lookup, np.asarray(list(ids), np.uint64))] = 0
+    return lookup
+
+
+def transform_of(seg):
+    """info's 3x4 transform: voxel index -> ChimeraX's scene coordinates (nm)."""
+    (ox, oy, oz), (sx, sy, sz) = seg.origin, seg.step
+    return (sx, 0, 0, ox, 0, sy, 0, oy, 0, 0, sz, oz)
+
+
+def parameters_of(job, lookup):
+    """What a work folder's chunks depend on: a re-run keeps them only if all are equal."""
+    return {'segmentation': os.path.abspath(job.seg.path) if '://' not in job.seg.path
+            else job.seg.path, 'shape': list(job.seg.shape), 'class': job.class_name,
+            'side': job.side, 'lookup': hashlib.sha256(lookup.tobytes()).hexdigest()}
+
+
+def make_meshes(job, values, workers=1, report=None, batch_triangles=BATCH_TRIANGLES):
+    """Mesh ``job`` whose class array is ``values``; returns a MeshResult."""
+    lookup = lookup_of(values, job.ids)
+    if not lookup.any():
+        raise InputError('%s: no region belongs to %s %s' % (job.seg.path, job.class_name,
+                                                              'all' if job.ids is None else
+                                                              ','.join(map(str, job.ids))))
+    grid = chunk_grid(job.seg.shape, job.side)
+    positions = [(x, y, z) for z in range(grid[2]) for y in range(grid[1])
+                 for x in range(grid[0])]
+    info = MeshInfo(transform_of(job.seg), QUANTIZATION_BITS)
+    with locks.exclusive(job.output, COMMAND, report):
+        if (os.path.isdir(job.output) and os.listdir(job.output) and not job.replace):
+            raise InputError('folder %s exists and is not empty (use replace true to'
+                             ' overwrite it)' % job.output, job.output)
+        work = WorkFolder(job.output, parameters_of(job, lookup))
+        done = work.open(report)
+        with _pool(workers) as pool:
+            meshed = _mesh_chunks(pool, job, lookup, work, positions, done, report)
+            with locks.atomic_output(job.output, COMMAND, replace=job.replace,
+                                     kind='folder', report=report) as temp:
+                write_info(os.path.join(temp, 'info'), info)
+                counts = _assemble(pool, job, work, positions, temp, batch_triangles, report)
+        work.remove()
+    return MeshResult(counts[0], tuple(counts[1]), meshed, len(done & set(positions)))
+
+
+class _Serial:
+    """The pool interface, run in this process."""
+
+    workers = 1
+
+    def submit(self, fn, *args):
+        f = Future()
+        try:
+            f.set_result(fn(*args))
+        except BaseException as e:      # noqa: BLE001  (re-raised by result())
+            f.set_exception(e)
+        return f
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        pass
+
+
+class _Processes(ProcessPoolExecutor):
+    """Worker processes started by ``spawn`` (no copy of a ChimeraX session's threads),
+    which import the bundle's pure code from the archive the cluster path sends to Dask
+    workers (first on their path, so it is found whatever ``chimerax`` they have)."""
+
+    def __init__(self, workers):
+        self.archive = cluster._code_archive()
+        super().__init__(workers, mp_context=multiprocessing.get_context('spawn'),
+                         initializer=exec,
+                         initargs=('import sys; sys.path.insert(0, %r)' % self.archive,))
+        self.workers = workers
+
+    def __exit__(self, *exc):
+        try:
+            return super().__exit__(*exc)
+        finally:
+            shutil.rmtree(os.path.dirname(self.archive), ignore_errors=True)
+
+
+def _pool(workers):
+    return _Serial() if workers <= 1 else _Processes(workers)
+
+
+def _run(pool, tasks, progress, on_result, window):
+    """Submit ``tasks`` (fn, args) keeping at most ``window`` in flight; results go to
+    ``on_result`` in this process; progress advances per task (a cancel point)."""
+    pending = set()
+    tasks = iter(tasks)
+    try:
+        while True:
+            while len(pending) < window:
+                task = next(tasks, None)
+                if task is None:
+                    break
+                pending.add(pool.submit(*task))
+            if not pending:
+                return
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for f in finished:
+                on_result(f.result())
+                progress.advance()
+    except BaseException:
+        for f in pending:
+            f.cancel()
+        raise
+
+
+def _chunk_task(seg, lookup, side, position):
+    return position, mesh_chunk(seg, lookup, side, position)
+
+
+def _mesh_chunks(pool, job, lookup, work, positions, done, report):
+    todo = [p for p in positions if p not in done]
+    progress = Progress('meshes %s: chunks' % os.path.basename(job.output), len(todo),
+                        'chunks', report)
+    _run(pool, ((_chunk_task, job.seg, lookup, job.side, p) for p in todo), progress,
+         lambda result: work.save(*result), window=2 * pool.workers)
+    progress.finish()
+    return len(todo)
+
+
+def _object_task(object_id, pieces, lods, side, step, top):
+    levels = object_lods(pieces, lods, side, step, top=top)
+    manifest, data = encode_object(levels, (side,) * 3, (-1.0,) * 3, QUANTIZATION_BITS)
+    return object_id, manifest, data, [sum(len(f) for v, f in level.values())
+                                       for level in levels]
+
+
+def _assemble(pool, job, work, positions, folder, batch_triangles, report):
+    """Write every object's manifest and fragments; (objects, triangles per LOD)."""
+    triangles = {}
+    where = {}
+    for p in positions:
+        ids, counts = work.counts(p)
+        for object_id, n in zip(ids.tolist(), counts.tolist()):
+            triangles[object_id] = triangles.get(object_id, 0) + n
+            where.setdefault(object_id, []).append(p)
+    progress = Progress('meshes %s: objects' % os.path.basename(job.output), len(triangles),
+                        'objects', report)
+    totals = [0] * job.lods
+    batch, size = [], 0
+    batches = []
+    for object_id in sorted(triangles):
+        if batch and size + triangles[object_id] > batch_triangles:
+            batches.append(batch)
+            batch, size = [], 0
+        batch.append(object_id)
+        size += triangles[object_id]
+    if batch:
+        batches.append(batch)
+
+    def written(result):
+        object_id, manifest, data, counts = result
+        with open(os.path.join(folder, '%d.index' % object_id), 'xb') as f:
+            f.write(manifest)
+        with open(os.path.join(folder, '%d' % object_id), 'xb') as f:
+            f.write(data)
+        for k, n in enumerate(counts):
+            totals[k] += n
+
+    for batch in batches:
+        wanted = set(batch)
+        pieces = {object_id: {} for object_id in batch}
+        for p in sorted({p for object_id in batch for p in where[object_id]}):
+            for object_id, mesh in work.load(p).objects().items():
+                if object_id in wanted:
+                    pieces[object_id][p] = mesh
+        _run(pool, ((_object_task, i, pieces.pop(i), job.lods, job.side, job.seg.step,
+                     tuple(reversed(job.seg.shape)))
+                    for i in batch), progress, written,
+             window=2 * pool.workers)
+    progress.finish()
+    return len(triangles), totals
