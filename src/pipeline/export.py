@@ -287,7 +287,7 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
             sink.abandon()
             raise
         if format == 'precomputed':
-            _extras(temp, segment_properties, meshes)
+            _extras(temp, segment_properties, meshes, shift)
         store_bytes = folder_bytes(temp)
     seconds = time.monotonic() - t_start
     result = ExportResult(
@@ -304,14 +304,20 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
     return result
 
 
-def _extras(folder, segment_properties, meshes):
-    """The segment properties and the mesh folder of a precomputed volume."""
+def _extras(folder, segment_properties, meshes, shift):
+    """The segment properties and the mesh folder of a precomputed volume; the meshes'
+    transform moved by ``shift`` (x,y,z nm: where the volume's voxels lie from where the
+    meshes were made, voxel_offset's half voxel), so they sit on the volume in
+    neuroglancer as they sat on the .cmap in ChimeraX."""
     try:
         if segment_properties is not None:
             ids, properties = segment_properties
             write_precomputed.write_segment_properties(folder, ids, properties)
         if meshes is not None:
-            copy_meshes(meshes, os.path.join(folder, MESH_FOLDER))
+            target = os.path.join(folder, MESH_FOLDER)
+            copy_meshes(meshes, target)
+            if any(shift):
+                shift_meshes(target, shift)
     except OSError as e:
         raise InputError('cannot write %s: %s' % (folder, e.strerror or e), folder)
 
@@ -330,6 +336,26 @@ def check_meshes(folder):
     if kind not in MESH_TYPES:
         raise InputError('meshes %s is not a folder of precomputed meshes (its info file'
                          ' names no %s)' % (folder, ' or '.join(MESH_TYPES)), folder)
+
+
+def shift_meshes(folder, shift):
+    """Move the multi-resolution meshes of ``folder`` (a copy this export made) by
+    ``shift`` (x,y,z nm) through their info's transform; legacy meshes (vertices in nm,
+    no transform) cannot be moved without rewriting them: InputError."""
+    path = os.path.join(folder, 'info')
+    with open(path, encoding='utf-8') as f:
+        info = json.load(f)
+    if info.get('@type') != 'neuroglancer_multilod_draco':
+        raise InputError('meshes: %s holds legacy meshes, which cannot be moved the half'
+                         ' voxel (%s nm) neuroglancer places this volume from the .cmap;'
+                         ' make them with connectome meshes' % (
+                             folder, ','.join('%g' % v for v in shift)), folder)
+    transform = [float(v) for v in info.get('transform', [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0])]
+    for axis, v in enumerate(shift):
+        transform[4 * axis + 3] += v
+    info['transform'] = transform
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(info, f)
 
 
 def copy_meshes(source, target):

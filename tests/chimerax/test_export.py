@@ -195,3 +195,42 @@ def test_objects_of_a_class_with_their_meshes(session, run, demo, tmp_path):
            seg))
     assert np.array_equal(zarr.open_group(str(tmp_path / 'z'), mode='r')['0'][...],
                           neuron[regions])
+
+
+def test_meshes_sit_on_the_exported_voxels_as_neuroglancer_places_them(session, run, demo,
+                                                                       tmp_path):
+    """`connectome meshes` places its vertices on the .cmap as ChimeraX does (voxel i's
+    centre at origin + i x step); the exported precomputed volume lies half a voxel further
+    in neuroglancer (voxel corners at whole coordinates), and its copy of the meshes is
+    moved with it: in neuroglancer's coordinates every full-resolution vertex is an edge
+    midpoint between two voxel centres of the store (one coordinate half-way, two on
+    centres), as marching cubes puts it, and inside the neuron's voxels' reach."""
+    from chimerax.connectome.formats.meshes.read import MeshFolder
+    seg = demo / 'segmentation.cmap'
+    run('connectome meshes %s neuron 1 output %s threads 1' % (seg, tmp_path / 'm'))
+    with LogCapture(session) as log:
+        run('connectome combine %s output %s format precomputed missing zero voxelSize %s'
+            ' attributes %s objects neuron meshes %s open false'
+            % (demo / 'data' / 'segmentation', tmp_path / 'p',
+               ','.join(map(str, DEMO_VOXEL)), seg, tmp_path / 'm'))
+    half = tuple(v / 2 for v in DEMO_VOXEL)
+    assert 'voxel centres lie %s nm' % ','.join('%g' % h for h in half) in log.text
+    made = json.loads((tmp_path / 'm' / 'info').read_text())['transform']
+    moved = json.loads((tmp_path / 'p' / 'mesh' / 'info').read_text())['transform']
+    assert np.allclose(np.array(moved) - made, [0, 0, 0, half[0], 0, 0, 0, half[1],
+                                                0, 0, 0, half[2]])
+    cv = CloudVolume('file://%s' % (tmp_path / 'p'), fill_missing=True)
+    offset, res = np.array(cv.voxel_offset), np.array(cv.resolution, float)
+    vertices, _ = MeshFolder(str(tmp_path / 'p' / 'mesh')).triangles(1, 0)
+    # In units of the store's voxels, 0 at voxel (0,0,0)'s centre (neuroglancer's corner
+    # convention: centre at (offset + i + 0.5) x resolution).
+    u = vertices / res - offset - 0.5
+    frac = np.abs(u - np.round(u))
+    halfway = np.abs(frac - 0.5) < 0.05
+    on_centre = frac < 0.05
+    assert (halfway | on_centre).all()
+    assert (halfway.sum(axis=1) == 1).all()
+    inside = np.argwhere(np.asarray(cv[:, :, :])[..., 0] == 1)        # x,y,z
+    from scipy.spatial import cKDTree
+    d, _ = cKDTree(inside).query(u)
+    assert d.max() <= 0.5 + 0.05
