@@ -128,9 +128,9 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
         if chosen:
             picked = [(n, c.uint8x4()) for n, c in chosen]
         else:
-            # Every category, each a colour of ColorBrewer's set1 in code order.
+            # Every category, each a colour of its attribute's palette in code order.
             picked = list(zip([n for n, _, _ in info.categories],
-                              category_colors(len(info.categories))))
+                              category_colors(len(info.categories), name)))
         rgba = pure.category_rgba(values, {categories[n][0]: c for n, c in picked})
         # A category no region has is not drawn: counted 0, the key leaves it out (a
         # pass over every region, so only when there is a key).

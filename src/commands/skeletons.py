@@ -158,7 +158,7 @@ def _colors(wiring, part, objects, owner, color, name):
         raise InputError('color %s colors %s skeletons; these are %s skeletons'
                          % (color, category or 'no', part))
     _, codes = wiring.object_class(part, objects)
-    rgba, entries = colors_by_category(codes, wiring.category_names(color))
+    rgba, entries = colors_by_category(codes, wiring.category_names(color), color)
     return rgba, 'by %s: %s' % (color, legend_text(entries)), entries
 
 

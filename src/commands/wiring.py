@@ -31,10 +31,9 @@ from ..errors import InputError
 from ..pipeline import classes as pure
 from ..pipeline import partners, wiring as pure_wiring
 from ..session.classes import class_values
-from ..session.coloring import (LABEL_KEY_PREFIX, NO_CATEGORY_RGBA, Key, KeyEntry,
-                                category_colors, category_palette, color_map, color_text,
-                                colors_by_category, legend_text, show_key, show_label_key,
-                                synapse_type_colors)
+from ..session.coloring import (LABEL_KEY_PREFIX, SYNAPSE_TYPE, Key, KeyEntry,
+                                category_palette, color_map, color_text,
+                                colors_by_category, legend_text, show_key, show_label_key)
 from ..session.maps import SegmentationArg, choose_models, command_ends
 from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, sphere_instances
 from ..session.wiring import segmentation_wiring
@@ -174,9 +173,8 @@ def synapse_colors(w, index, color):
         rgba = color.uint8x4()
         return (np.tile(np.asarray(rgba, np.uint8), (n, 1)),
                 Key((KeyEntry(color_text(rgba), 'synapse', n),), 'synapses', True))
-    palette = synapse_type_colors if color == 'type' else category_colors
     rgba, entries = colors_by_category(w.codes(color)[index], w.category_names(color),
-                                       palette)
+                                       SYNAPSE_TYPE if color == 'type' else color)
     return rgba, Key(entries, 'synapses by %s' % color, True)
 
 
@@ -259,7 +257,8 @@ def _show_partners(session, segmentation, sw, table, show, folder):
     groups = []
     for partner, ids in found.items():
         category, codes = w.object_class(partner, ids)
-        palette = category_palette(w.category_names(category) if category else [])
+        palette = category_palette(w.category_names(category) if category else [],
+                                   category or partner)
         by_code = {}
         for i, c in zip(ids, codes.tolist()):
             by_code.setdefault(c, []).append(i)
@@ -267,7 +266,7 @@ def _show_partners(session, segmentation, sw, table, show, folder):
                                                else []))
         for code in sorted(by_code):
             groups.append(PartnerGroup(partner, by_code[code],
-                                       np.asarray(palette.get(code, NO_CATEGORY_RGBA)),
+                                       np.asarray(palette.get(code, palette[0])),
                                        names.get(code, 'no class')))
     key = _partners_key(groups, 'partners of %s %d' % (table.name, table.id))
     if 'map' in show:

@@ -16,9 +16,9 @@ Keys tell what is on screen: an entry per colour drawn, with its count (KeyEntry
 none for a category nothing has (``colors_by_category``, ``show_key``); white labels on a
 dark box, so a key reads on any background, in the corner of the window where it covers
 least of what is shown (``_free_place``).  One palette per meaning, so that two meanings
-never share a colour in one scene: object classes (pipeline/classes.py CLASS_COLORS),
-categories of objects (ColorBrewer set1, ``category_colors``) and synapse types
-(SYNAPSE_TYPE_COLORS, hues of neither).
+never share a colour in one scene: object classes, axon classes, dendrite classes and
+synapse types each have their own (pipeline/classes.py CLASS_COLORS, CATEGORY_COLORS),
+other attributes' categories ColorBrewer set1 (``category_colors``).
 """
 
 from dataclasses import dataclass
@@ -35,11 +35,11 @@ from .settings import connectome_settings
 
 KEY_LABEL = 'connectome_key'        # the 2D label naming what the colour key shows
 LABEL_KEY_PREFIX = 'connectome_marker_'     # keys of 2D labels only, for markers
-# Objects of no category (code 0, or a code without a name): grey.
-NO_CATEGORY_RGBA = np.array([160, 160, 160, 255], np.uint8)
-# Synapse types, in code order: none of these is a class colour (CLASS_COLORS,
-# OTHER_COLORS) or a ColorBrewer set1 colour, so synapses by type never read as a class.
-SYNAPSE_TYPE_COLORS = ('white', 'skyblue', 'khaki', 'navy', 'maroon', 'darkgreen')
+# Objects of no category (code 0, or a code without a name) of an attribute without a
+# class of its own: grey.
+NO_CATEGORY_RGBA = np.array(pure.rgb(pure.NO_CATEGORY) + (255,), np.uint8)
+SYNAPSE_TYPE = pure.SYNAPSE_TYPE        # the meaning of synapses' colours by type
+SYNAPSE_TYPE_COLORS = pure.CATEGORY_COLORS[SYNAPSE_TYPE]
 # Keys: white text on a dark, slightly see-through box reads on any background.
 KEY_TEXT = 'white'
 KEY_BOX = '#202020d8'
@@ -335,37 +335,45 @@ def color_text(rgba8):
     return name if ' ' not in name else hex_color(rgba8)
 
 
-def category_colors(count):
-    """The default colours of ``count`` categories in code order (uint8 rows): those of
-    ColorBrewer's set1, as ``connectome color`` gives the categories of an attribute."""
-    from chimerax.core.colors import BuiltinColormaps
+def category_colors(count, attribute=None):
+    """The default colours of ``count`` categories of ``attribute`` in code order (uint8
+    rows): the attribute's own palette (pipeline/classes.py CATEGORY_COLORS: axon
+    classes, dendrite classes, synapse types, each in colours no other meaning has),
+    else those of ColorBrewer's set1."""
+    from chimerax.core.colors import BuiltinColormaps, Color
+    own = pure.category_colors(attribute, count)
+    if own is not None:
+        return [np.array(Color(c).uint8x4(), np.uint8) for c in own]
     set1 = (BuiltinColormaps['set1'].colors * 255).round().astype('uint8')
     return [set1[k % len(set1)] for k in range(count)]
 
 
-def synapse_type_colors(count):
-    """The colours of ``count`` synapse types in code order (uint8 rows):
-    SYNAPSE_TYPE_COLORS, hues no class or category of objects has."""
+def no_category_rgba(attribute=None):
+    """The colour (uint8) of objects of no category of ``attribute``: that of the class
+    its categories divide (an axon of no axon class is drawn as an axon), else grey."""
     from chimerax.core.colors import Color
-    return [np.array(Color(SYNAPSE_TYPE_COLORS[k % len(SYNAPSE_TYPE_COLORS)]).uint8x4(),
-                     np.uint8) for k in range(count)]
+    return np.array(Color(pure.no_category_color(attribute)).uint8x4(), np.uint8)
 
 
-def category_palette(names, colors=category_colors):
-    """{code: rgba8} of categories [(name, code)] in code order, with the default
-    colours (``colors``: category_colors, or synapse_type_colors for synapse types)."""
-    return {code: c for (_, code), c in zip(names, colors(len(names)))}
+def category_palette(names, attribute=None):
+    """{code: rgba8} of categories [(name, code)] of ``attribute`` in code order, with
+    their default colours (category_colors), and code 0 (no category) in
+    no_category_rgba's."""
+    palette = {code: c for (_, code), c in zip(names, category_colors(len(names), attribute))}
+    palette.setdefault(0, no_category_rgba(attribute))
+    return palette
 
 
-def colors_by_category(codes, names, colors=category_colors):
+def colors_by_category(codes, names, attribute=None):
     """(n x 4 uint8, KeyEntries) for objects of category ``codes``, ``names`` [(name,
-    code)]: each category its default colour (``colors``, as category_palette), the
-    others NO_CATEGORY_RGBA; one entry per colour drawn, with its count (none for a
+    code)] of ``attribute``: each category its default colour (category_palette), the
+    others no_category_rgba's; one entry per colour drawn, with its count (none for a
     category no object has)."""
-    palette = category_palette(names, colors)
+    palette = category_palette(names, attribute)
+    none = palette.pop(0)
     codes = np.asarray(codes, np.int64)
     size = max(list(palette) + [int(codes.max()) if codes.size else 0]) + 1
-    table = np.tile(NO_CATEGORY_RGBA, (size, 1))
+    table = np.tile(none, (size, 1))
     for code, c in palette.items():
         table[code] = c
     counts = np.bincount(codes, minlength=size)
@@ -373,7 +381,7 @@ def colors_by_category(codes, names, colors=category_colors):
                for name, code in names if counts[code]]
     others = int(codes.size - sum(counts[code] for code in palette))
     if others:
-        entries.append(KeyEntry(color_text(NO_CATEGORY_RGBA), 'none', others))
+        entries.append(KeyEntry(color_text(none), 'none', others))
     return table[codes], tuple(entries)
 
 
