@@ -16,7 +16,7 @@ numbers (spineheadvolume) get one colour per region computed here, each category
 chosen colour (else a ColorBrewer set1 colour), numbers a colour ramp (viridis by
 default) over a range, set as ChimeraX's own segmentation colouring of the map; ``key
 true`` adds ChimeraX's colour key (``key``) with 2D labels, logged commands, naming each
-class or category drawn with its count of objects (session/coloring.py show_key).
+class or category drawn with its count of objects (session/keys.py show_key).
 The map is coloured, and its colouring removed, by session/coloring.py, as by every
 other command and the panel.
 When no models are named they pick the segmentation and EM map as the Connectome panel
@@ -35,8 +35,9 @@ from ..pipeline import classes as pure
 from ..errors import InputError
 from ..session.classes import (check_attribute, check_classes, class_values, number_values,
                                segmentation_classes)
-from ..session.coloring import (ClassColor, Key, KeyEntry, category_colors, class_colors,
-                                color_map, color_text, uncolor_maps)
+from ..session.coloring import (ClassColor, category_colors, class_colors, color_map,
+                                color_text, uncolor_maps)
+from ..session.keys import Key, KeyEntry
 from ..session.maps import choose_models, command_ends, open_volumes, segmentation_colored
 from ..session.readout import enable_readout
 

@@ -31,9 +31,10 @@ from ..errors import InputError
 from ..pipeline import classes as pure
 from ..pipeline import partners, wiring as pure_wiring
 from ..session.classes import class_values
-from ..session.coloring import (LABEL_KEY_PREFIX, SYNAPSE_TYPE, Key, KeyEntry,
-                                category_palette, color_map, color_text,
-                                colors_by_category, legend_text, show_key, show_label_key)
+from ..session.coloring import (SYNAPSE_TYPE, category_palette, color_map, color_text,
+                                colors_by_category, legend_text)
+from ..session.keys import (KEY_LABEL, LABEL_KEY_PREFIX, Key, KeyEntry, attach_key,
+                            show_key, show_models_key)
 from ..session.maps import SegmentationArg, choose_models, command_ends
 from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, sphere_instances
 from ..session.wiring import segmentation_wiring
@@ -141,7 +142,7 @@ def connectome_synapses(session, segmentation, from_=None, of=None, onto=None, t
         kind = 'one instanced model (more than markerLimit %d: markers are slow at this' \
             ' count)' % marker_limit
     model.synapse_ids = index + 1
-    model.synapse_key = key
+    attach_key([model], SYNAPSE_KEY, key)
     session.models.add([model])
     legend = ('by %s: %s' % (color, legend_text(key.entries) or 'no synapses')
               if isinstance(color, str) else key.entries[0].color)
@@ -149,7 +150,8 @@ def connectome_synapses(session, segmentation, from_=None, of=None, onto=None, t
                         % (index.size, pure_wiring.counted(w.count, 'synapse'),
                            (' ' + what) if what else '', kind, model.atomspec, legend,
                            size_note))
-    show_synapse_key(session)
+    # One key for every synapse model open: each colour drawn, with its synapses.
+    show_models_key(session, SYNAPSE_KEY)
     return model
 
 
@@ -176,22 +178,6 @@ def synapse_colors(w, index, color):
     rgba, entries = colors_by_category(w.codes(color)[index], w.category_names(color),
                                        SYNAPSE_TYPE if color == 'type' else color)
     return rgba, Key(entries, 'synapses by %s' % color, True)
-
-
-def show_synapse_key(session):
-    """The key of every synapse model open (``connectome synapses`` models): each
-    colour drawn with its synapse count, summed over the models."""
-    counts, titles = {}, []
-    for m in session.models.list():
-        key = getattr(m, 'synapse_key', None)
-        if key is None or m.deleted:
-            continue
-        if key.title not in titles:
-            titles.append(key.title)
-        for e in key.entries:
-            counts[(e.label, e.color)] = counts.get((e.label, e.color), 0) + e.count
-    entries = [KeyEntry(c, label, n) for (label, c), n in counts.items()]
-    show_label_key(session, SYNAPSE_KEY, ', '.join(titles), entries)
 
 
 def synapse_radii(w, index, radius, size_by):
@@ -276,8 +262,9 @@ def _show_partners(session, segmentation, sw, table, show, folder):
     if 'surfaces' in show:
         seg = sw.models[0]
         for g in groups:
-            run(session, 'segmentation surfaces %s where %s=%s color %s'
-                % (seg.atomspec, g.partner, ids_text(g.ids), color_text(g.rgba)))
+            surfaces = run(session, 'segmentation surfaces %s where %s=%s color %s'
+                           % (seg.atomspec, g.partner, ids_text(g.ids), color_text(g.rgba)))
+            attach_key(surfaces or (), KEY_LABEL, key)     # the key goes with them
     for partner, ids in found.items():
         category = w.object_class(partner, ids)[0] or ''
         if 'skeletons' in show and partner in ('axon', 'dendrite'):

@@ -241,3 +241,71 @@ def _key_off_the_data(session, run, image):
     lines, title = key_lines(session, 'connectome_key')
     for label in lines + [title]:
         assert not picture[int(label.ypos * h) + 2, int(label.xpos * w) + 2], label.text
+
+
+def drawn(session, only):
+    """Pixels of a window-sized picture that show the data (keys hidden) or the keys
+    (the rest hidden), rows from the bottom."""
+    from chimerax.connectome.session import keys
+    return keys._drawn(session, only)
+
+
+@pytest.fixture
+def wide(session):
+    """A window the size of the guide's pictures.  ``windowsize`` without a GUI sets the
+    size the labels are scaled for but not the size drawn (real ChimeraX offscreen too),
+    so the view is resized as the app's window resizes it."""
+    view = session.main_view
+    size = tuple(view.window_size)
+    view.resize(640, 480)
+    yield
+    view.resize(*size)
+
+
+def test_key_never_over_the_data_where_no_corner_is_free(session, run, demo, opened, wide):
+    """The guide's picture of dendrite classes: the EM plane fills the window's height and
+    the key, in the emptier corner, still sat over it.  Now the view makes room (logged
+    move and zoom), and no pixel of the key is over a pixel of the data."""
+    image, seg = opened
+    nx, ny, nz = image.data.size
+    # The upper half of the middle plane (the missing tile is in the lower), wider
+    # than the window: no corner is free.
+    run('volume #2 hide; volume #1 style image region 0,%d,%d,%d,%d,%d step 1;'
+        ' camera ortho; wait 1' % (ny // 2, nz // 2, nx - 1, ny - 1, nz // 2))
+    session.main_view.image_rgba()        # the plane's new extent, drawn
+    run('view; zoom 1.3')
+    data = drawn(session, 'data')
+    h, w = data.shape
+    for x0, x1 in ((0.03, 0.3), (0.7, 0.97)):
+        assert data[int(0.1 * h):int(0.45 * h), int(x0 * w):int(x1 * w)].all()
+    before = int(data.sum())
+    with LogCapture(session) as log:
+        run('connectome color #2 dendriteclass map #1 key true')
+    assert any(c.startswith('move x ') for c in log.commands), log.commands
+    data, keys = drawn(session, 'data'), drawn(session, 'keys')
+    assert keys.sum() > 0 and not (data & keys).any()
+    # The data is all there, smaller: none of it is cut by the window's edges.
+    columns, rows = np.flatnonzero(data.any(axis=0)), np.flatnonzero(data.any(axis=1))
+    assert 0 < columns[0] and columns[-1] < w - 1 and 0 < rows[0] and rows[-1] < h - 1
+    assert 0 < data.sum() < before
+    # A second key of markers on the other side keeps both off the data.
+    run('connectome synapses #2')
+    data, keys = drawn(session, 'data'), drawn(session, 'keys')
+    assert key_lines(session, 'connectome_marker_synapses')[0]
+    assert not (data & keys).any()
+
+
+def test_keys_of_a_3d_scene_never_over_the_data(session, run, demo, opened, wide):
+    """A perspective view of surfaces that fills the window, with the partners' key,
+    the synapses' and the skeletons': each placed off what is drawn."""
+    run('volume #1 hide; segmentation surfaces #2 where neuron=1 color yellow')
+    run('view; zoom 1.3')
+    data = drawn(session, 'data')
+    assert data[:, :int(0.3 * data.shape[1])].any() and \
+        data[:, int(0.7 * data.shape[1]):].any()
+    run('connectome partners #2 neuron 1 direction in show surfaces,synapses,skeletons')
+    data, keys = drawn(session, 'data'), drawn(session, 'keys')
+    for name in ('connectome_key', 'connectome_marker_synapses',
+                 'connectome_marker_skeletons'):
+        assert key_lines(session, name)[0], name
+    assert keys.sum() > 0 and not (data & keys).any()
