@@ -193,7 +193,10 @@ def colors_by_category(codes, names, attribute=None):
                for name, code in names if counts[code]]
     others = int(codes.size - sum(counts[code] for code in palette))
     if others:
-        entries.append(KeyEntry(color_text(none), 'none', others))
+        # Named for the attribute: a key of several (skeletons of axons and dendrites)
+        # has several, in the colours of their classes.
+        entries.append(KeyEntry(color_text(none), 'no %s' % attribute if attribute
+                                else 'none', others))
     return table[codes], tuple(entries)
 
 
