@@ -250,9 +250,14 @@ def _make_room(session, data, keys, corner, width, log):
     if not columns.size:
         return False
     lo, hi = GAP, 1 - GAP               # where the data may lie
-    taken = np.flatnonzero(keys.any(axis=0)) / w
-    lo = max([lo] + [c + GAP for c in taken if c < 0.5])
-    hi = min([hi] + [c - GAP for c in taken if c >= 0.5])
+    # Beside the other keys: each run of columns they take, by the side it starts on.
+    taken = np.flatnonzero(keys.any(axis=0))
+    spans = np.split(taken, np.flatnonzero(np.diff(taken) > 1) + 1) if taken.size else []
+    for span in spans:
+        if span[0] < w / 2:
+            lo = max(lo, (span[-1] + 1) / w + GAP)
+        else:
+            hi = min(hi, span[0] / w - GAP)
     if left:
         lo = max(lo, corner[0] + width + GAP)
     else:
