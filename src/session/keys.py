@@ -202,7 +202,7 @@ def _place(session, width, height, anchor, make_room=True, log=True):
     the data leaves that side of the window (``make_room``).  The first place when
     ChimeraX cannot draw pictures to look at."""
     sides = [KEY_X, max(1 - KEY_X - width, KEY_X)]
-    keys = _drawn(session, 'keys')
+    keys = drawn_pixels(session, 'keys')
     if keys is None:
         return sides[0], (anchor if anchor >= 0 else -anchor - height)
     w = keys.shape[1]
@@ -211,7 +211,7 @@ def _place(session, width, height, anchor, make_room=True, log=True):
     places = [p for p in (_free_height(keys, x, width, height, anchor) for x in sides)
               if p is not None] or \
         [(sides[0], anchor if anchor >= 0 else -anchor - height)]
-    data = _drawn(session, 'data')
+    data = drawn_pixels(session, 'data')
     for p in places:
         if not _covered(data, p, width, height):
             return p
@@ -220,7 +220,7 @@ def _place(session, width, height, anchor, make_room=True, log=True):
         for _ in range(3):      # a perspective view shrinks about its centre only nearly
             if not _make_room(session, data, keys, best, width, log):
                 break
-            data = _drawn(session, 'data')
+            data = drawn_pixels(session, 'data')
         if _covered(data, best, width, height):
             session.logger.info('The key covers part of the data: the data reaches too'
                                 ' far beyond the window to make room beside it')
@@ -304,7 +304,7 @@ def _projected_columns(session):
     return float(x.min()), float(x.max())
 
 
-def _drawn(session, only=None):
+def drawn_pixels(session, only=None):
     """Which pixels of a picture of the window show something (rows from the bottom):
     everything, only the ``'data'`` (overlays hidden) or only the ``'keys'`` (2D labels,
     colour keys: the rest hidden); None without graphics."""

@@ -1,8 +1,11 @@
 """Keys that tell what is on screen (issue 25, item 3), in real ChimeraX on the demo's
 files in the authors' layout: a colouring's key names exactly the classes or categories
 drawn, each with its count (none counted 0), in white on dark boxes at the window's
-edge; synapse markers get a key of their own; synapse types take colours no class or
-category has, so a scene of partners never shows one colour with two meanings."""
+edge, never over the data (checked on pixels: no key pixel over a data pixel, also where
+the data filled the window); synapse markers get a key of their own; axon classes,
+dendrite classes and synapse types each have their own colours, so a scene of partners
+never shows one colour with two meanings; a key goes with the models drawn in its
+colours."""
 
 import shutil
 
@@ -247,7 +250,7 @@ def drawn(session, only):
     """Pixels of a window-sized picture that show the data (keys hidden) or the keys
     (the rest hidden), rows from the bottom."""
     from chimerax.connectome.session import keys
-    return keys._drawn(session, only)
+    return keys.drawn_pixels(session, only)
 
 
 @pytest.fixture

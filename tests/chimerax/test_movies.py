@@ -76,8 +76,9 @@ def docs_run(tmp_path_factory):
     guide = root / 'guide.cxc'
     guide.write_text('\n'.join(guide_commands()) + '\n')
     env = {'HOME': str(home)}
+    # The whole guide: far more CPU than one command (cxrun.finish guards hangs).
     process = headless('--nogui', '--offscreen', '--exit', '--script', str(guide),
-                       env=env, timeout=300)
+                       env=env, cpu=1800)
     # The movie scripts in a process of their own, as they would be run: their windowsize
     # comes before anything is drawn (the offscreen frame keeps its first size).
     args = ['--nogui', '--offscreen', '--exit']
@@ -86,7 +87,7 @@ def docs_run(tmp_path_factory):
         script.write_text(few_frames(open(os.path.join(REPO, 'docs', 'movies',
                                                        name + '.cxc')).read()))
         args += ['--script', '%s %s' % (script, data)]
-    movies = headless(*args, env=env, timeout=300) if process.returncode == 0 else None
+    movies = headless(*args, env=env, cpu=1800) if process.returncode == 0 else None
     return dict(process=process, movies=movies, data=data, root=root)
 
 
