@@ -27,7 +27,7 @@ import numpy as np
 
 from ..pipeline import classes as pure
 from . import compat
-from .keys import Key, KeyEntry, remove_key, show_key
+from .keys import KeyEntry, remove_key, show_key
 from .maps import segmentation_colored
 from .readout import enable_readout
 from .settings import connectome_settings
