@@ -17,7 +17,7 @@ numbers (spineheadvolume) get one colour per region computed here, each category
 chosen colour (else a ColorBrewer set1 colour), numbers a colour ramp (viridis by
 default) over a range, set as ChimeraX's own segmentation colouring of the map; ``key
 true`` adds ChimeraX's colour key (``key``) with 2D labels, logged commands, naming each
-class or category drawn with its count of objects (session/coloring.py show_key).
+class or category drawn with its count of objects (session/keys.py show_key).
 The map is coloured, and its colouring removed, by session/coloring.py, as by every
 other command and the panel.
 When no models are named they pick the segmentation and EM map as the Connectome panel
@@ -37,8 +37,9 @@ from ..pipeline import classes as pure
 from ..errors import InputError
 from ..session.classes import (check_attribute, check_classes, class_values, number_values,
                                segmentation_classes)
-from ..session.coloring import (ClassColor, Key, KeyEntry, category_colors, class_colors,
-                                color_map, color_text, uncolor_maps)
+from ..session.coloring import (ClassColor, category_colors, class_colors, color_map,
+                                color_text, uncolor_maps)
+from ..session.keys import Key, KeyEntry
 from ..session.maps import choose_models, command_ends, open_volumes, segmentation_colored
 from ..session.meshsurfaces import surfaces_from_meshes
 from ..session.readout import enable_readout
@@ -131,9 +132,9 @@ def _color_by(session, seg, image, name, chosen, replace, palette, value_range, 
         if chosen:
             picked = [(n, c.uint8x4()) for n, c in chosen]
         else:
-            # Every category, each a colour of ColorBrewer's set1 in code order.
+            # Every category, each a colour of its attribute's palette in code order.
             picked = list(zip([n for n, _, _ in info.categories],
-                              category_colors(len(info.categories))))
+                              category_colors(len(info.categories), name)))
         rgba = pure.category_rgba(values, {categories[n][0]: c for n, c in picked})
         # A category no region has is not drawn: counted 0, the key leaves it out (a
         # pass over every region, so only when there is a key).

@@ -22,8 +22,8 @@ from ..pipeline import classes as pure
 from ..pipeline.partners import in_ranges
 from ..progress import Progress
 from ..session import compat
-from ..session.coloring import (LABEL_KEY_PREFIX, KeyEntry, color_text, colors_by_category,
-                                legend_text, show_label_key)
+from ..session.coloring import color_text, colors_by_category, legend_text
+from ..session.keys import LABEL_KEY_PREFIX, Key, KeyEntry, attach_key, show_models_key
 from ..session.maps import SegmentationArg
 from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, tube_instances
 from ..session.reporting import cancellable, status_reporter
@@ -105,8 +105,10 @@ def _skeletons(session, segmentation, name, ids, folder, color, radius, marker_l
                                  nodes, edges, os.path.basename(path), what, model.atomspec,
                                  legend))
     if entries:
-        show_label_key(session, SKELETON_KEY, '%s skeletons%s' % (
-            part, (' by ' + color) if isinstance(color, str) else ''), entries)
+        # One key for every skeleton model open, as for synapses.
+        attach_key([model], SKELETON_KEY, Key(entries, '%s skeletons%s' % (
+            part, (' by ' + color) if isinstance(color, str) else ''), True))
+        show_models_key(session, SKELETON_KEY)
     return model
 
 
@@ -158,7 +160,7 @@ def _colors(wiring, part, objects, owner, color, name):
         raise InputError('color %s colors %s skeletons; these are %s skeletons'
                          % (color, category or 'no', part))
     _, codes = wiring.object_class(part, objects)
-    rgba, entries = colors_by_category(codes, wiring.category_names(color))
+    rgba, entries = colors_by_category(codes, wiring.category_names(color), color)
     return rgba, 'by %s: %s' % (color, legend_text(entries)), entries
 
 

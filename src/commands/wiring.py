@@ -31,10 +31,10 @@ from ..errors import InputError
 from ..pipeline import classes as pure
 from ..pipeline import partners, wiring as pure_wiring
 from ..session.classes import class_values
-from ..session.coloring import (LABEL_KEY_PREFIX, NO_CATEGORY_RGBA, Key, KeyEntry,
-                                category_colors, category_palette, color_map, color_text,
-                                colors_by_category, legend_text, show_key, show_label_key,
-                                synapse_type_colors)
+from ..session.coloring import (SYNAPSE_TYPE, category_palette, color_map, color_text,
+                                colors_by_category, legend_text)
+from ..session.keys import (KEY_LABEL, LABEL_KEY_PREFIX, Key, KeyEntry, attach_key,
+                            show_key, show_models_key)
 from ..session.maps import SegmentationArg, choose_models, command_ends
 from ..session.markers import MARKER_LIMIT, RadiusArg, marker_set, sphere_instances
 from ..session.wiring import segmentation_wiring
@@ -142,7 +142,7 @@ def connectome_synapses(session, segmentation, from_=None, of=None, onto=None, t
         kind = 'one instanced model (more than markerLimit %d: markers are slow at this' \
             ' count)' % marker_limit
     model.synapse_ids = index + 1
-    model.synapse_key = key
+    attach_key([model], SYNAPSE_KEY, key)
     session.models.add([model])
     legend = ('by %s: %s' % (color, legend_text(key.entries) or 'no synapses')
               if isinstance(color, str) else key.entries[0].color)
@@ -150,7 +150,8 @@ def connectome_synapses(session, segmentation, from_=None, of=None, onto=None, t
                         % (index.size, pure_wiring.counted(w.count, 'synapse'),
                            (' ' + what) if what else '', kind, model.atomspec, legend,
                            size_note))
-    show_synapse_key(session)
+    # One key for every synapse model open: each colour drawn, with its synapses.
+    show_models_key(session, SYNAPSE_KEY)
     return model
 
 
@@ -174,26 +175,9 @@ def synapse_colors(w, index, color):
         rgba = color.uint8x4()
         return (np.tile(np.asarray(rgba, np.uint8), (n, 1)),
                 Key((KeyEntry(color_text(rgba), 'synapse', n),), 'synapses', True))
-    palette = synapse_type_colors if color == 'type' else category_colors
     rgba, entries = colors_by_category(w.codes(color)[index], w.category_names(color),
-                                       palette)
+                                       SYNAPSE_TYPE if color == 'type' else color)
     return rgba, Key(entries, 'synapses by %s' % color, True)
-
-
-def show_synapse_key(session):
-    """The key of every synapse model open (``connectome synapses`` models): each
-    colour drawn with its synapse count, summed over the models."""
-    counts, titles = {}, []
-    for m in session.models.list():
-        key = getattr(m, 'synapse_key', None)
-        if key is None or m.deleted:
-            continue
-        if key.title not in titles:
-            titles.append(key.title)
-        for e in key.entries:
-            counts[(e.label, e.color)] = counts.get((e.label, e.color), 0) + e.count
-    entries = [KeyEntry(c, label, n) for (label, c), n in counts.items()]
-    show_label_key(session, SYNAPSE_KEY, ', '.join(titles), entries)
 
 
 def synapse_radii(w, index, radius, size_by):
@@ -259,7 +243,8 @@ def _show_partners(session, segmentation, sw, table, show, folder):
     groups = []
     for partner, ids in found.items():
         category, codes = w.object_class(partner, ids)
-        palette = category_palette(w.category_names(category) if category else [])
+        palette = category_palette(w.category_names(category) if category else [],
+                                   category or partner)
         by_code = {}
         for i, c in zip(ids, codes.tolist()):
             by_code.setdefault(c, []).append(i)
@@ -267,7 +252,7 @@ def _show_partners(session, segmentation, sw, table, show, folder):
                                                else []))
         for code in sorted(by_code):
             groups.append(PartnerGroup(partner, by_code[code],
-                                       np.asarray(palette.get(code, NO_CATEGORY_RGBA)),
+                                       np.asarray(palette.get(code, palette[0])),
                                        names.get(code, 'no class')))
     key = _partners_key(groups, 'partners of %s %d' % (table.name, table.id))
     if 'map' in show:
@@ -277,8 +262,9 @@ def _show_partners(session, segmentation, sw, table, show, folder):
     if 'surfaces' in show:
         seg = sw.models[0]
         for g in groups:
-            run(session, 'segmentation surfaces %s where %s=%s color %s'
-                % (seg.atomspec, g.partner, ids_text(g.ids), color_text(g.rgba)))
+            surfaces = run(session, 'segmentation surfaces %s where %s=%s color %s'
+                           % (seg.atomspec, g.partner, ids_text(g.ids), color_text(g.rgba)))
+            attach_key(surfaces or (), KEY_LABEL, key)     # the key goes with them
     for partner, ids in found.items():
         category = w.object_class(partner, ids)[0] or ''
         if 'skeletons' in show and partner in ('axon', 'dendrite'):

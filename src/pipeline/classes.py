@@ -18,6 +18,33 @@ CLASS_COLORS = {'axon': 'lime', 'dendrite': 'red', 'spinehead': 'blue', 'neuron'
 # valid comma-separated ChimeraX colour list.
 OTHER_COLORS = ('magenta', 'cyan', 'orange', 'purple', 'hotpink', 'gold', 'teal',
                 'salmon', 'olive', 'saddlebrown', 'violet', 'turquoise')
+# One palette per meaning, so that two meanings never share a colour in one scene (a
+# partners scene shows object classes, axon classes, dendrite classes and synapse types
+# at once): every colour below is at least MIN_DISTANCE (CIE76 delta E) from every other
+# and from CLASS_COLORS and NO_CATEGORY.  Objects of no category of a class's categories
+# take the class's colour (an axon of no axon class is drawn as an axon); synapses of
+# no type and objects of no category of other attributes, NO_CATEGORY.
+SYNAPSE_TYPE = 'synapse type'
+CATEGORY_COLORS = {
+    'axonclass': ('darkorange', 'mediumvioletred', 'darkorchid', 'darkgoldenrod', 'brown'),
+    'dendriteclass': ('royalblue', 'deepskyblue', 'mediumturquoise', 'darkgreen',
+                      'limegreen', 'greenyellow'),
+    SYNAPSE_TYPE: ('lightcyan', 'plum', 'palegoldenrod', 'darksalmon', 'palegreen')}
+CATEGORY_CLASS = {'axonclass': 'axon', 'dendriteclass': 'dendrite'}
+NO_CATEGORY = '#a0a0a0'
+MIN_DISTANCE = 30
+# sRGB of the colour names above (ChimeraX's, the CSS names), for colour distances
+# without ChimeraX; tests/chimerax/test_keys.py checks them against ChimeraX's.
+NAMED_RGB = {
+    'lime': (0, 255, 0), 'red': (255, 0, 0), 'blue': (0, 0, 255), 'yellow': (255, 255, 0),
+    'darkorange': (255, 140, 0), 'mediumvioletred': (199, 21, 133),
+    'darkorchid': (153, 50, 204), 'darkgoldenrod': (184, 134, 11), 'brown': (165, 42, 42),
+    'royalblue': (65, 105, 225), 'deepskyblue': (0, 191, 255),
+    'mediumturquoise': (72, 209, 204), 'darkgreen': (0, 100, 0),
+    'limegreen': (50, 205, 50), 'greenyellow': (173, 255, 47),
+    'lightcyan': (224, 255, 255), 'plum': (221, 160, 221),
+    'palegoldenrod': (238, 232, 170), 'darksalmon': (233, 150, 122),
+    'palegreen': (152, 251, 152)}
 # The classes a segmentation is coloured by when none are named.
 DEFAULT_CLASSES = ('axon', 'dendrite', 'spinehead')
 
@@ -43,6 +70,47 @@ def class_colors(names, chosen=None):
         if name not in colors:
             colors[name] = spare.pop(0) if spare else OTHER_COLORS[len(colors) % len(OTHER_COLORS)]
     return {name: colors[name] for name in names}
+
+
+def category_colors(attribute, count):
+    """The default colours (text) of ``count`` categories of ``attribute`` in code order:
+    the attribute's own palette (CATEGORY_COLORS), repeated beyond its length; None for
+    an attribute without one."""
+    palette = CATEGORY_COLORS.get(attribute)
+    if palette is None:
+        return None
+    return [palette[k % len(palette)] for k in range(count)]
+
+
+def no_category_color(attribute):
+    """The colour (text) of objects of no category of ``attribute`` (or of a class
+    without categories): the colour of the class the attribute's categories divide,
+    else NO_CATEGORY."""
+    name = CATEGORY_CLASS.get(attribute, attribute)
+    return CLASS_COLORS.get(name, NO_CATEGORY)
+
+
+def rgb(text):
+    """(r, g, b) 0-255 of a colour of this module (a name of NAMED_RGB or #rrggbb)."""
+    if text.startswith('#'):
+        return tuple(int(text[k:k + 2], 16) for k in (1, 3, 5))
+    return NAMED_RGB[text]
+
+
+def lab(rgb8):
+    """CIE L*a*b* (D65) of sRGB colours (..., 3) 0-255: where distances are as seen."""
+    c = np.asarray(rgb8, np.float64) / 255
+    c = np.where(c > 0.04045, ((c + 0.055) / 1.055) ** 2.4, c / 12.92)
+    xyz = c @ np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722],
+                        [0.0193, 0.1192, 0.9505]]).T / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
+                     200 * (f[..., 1] - f[..., 2])], -1)
+
+
+def color_distance(a, b):
+    """CIE76 delta E between two colours of this module (text)."""
+    return float(np.linalg.norm(lab(rgb(a)) - lab(rgb(b))))
 
 
 def default_classes(names):

@@ -206,9 +206,12 @@ class Workers:
         self.workers = threads
         try:
             self._send_code()
-            # Sent once to every worker, then named by each task.
+            # Named by each task. A task, not scattered data: Dask's active memory
+            # manager keeps one copy of even a broadcast value, lost with its worker
+            # (its dependents then cancelled as "already forgotten"); a task's result
+            # the scheduler computes again.
             job = (self.spec, self.works, self.levels, self.region_start, self.dtype)
-            self._job = self.client.scatter(job, broadcast=True, hash=False)
+            self._job = self.client.submit(_given, job, pure=False)
         except BaseException:
             # __exit__ will not run: close the client, the local workers and the logs.
             self._close()
@@ -386,6 +389,10 @@ def _read(source, start, stop):
         if not readable:
             return source.read(start, stop)
     return source.read(start, stop)
+
+
+def _given(job):
+    return job
 
 
 def _remote_leaf(job, start, stop):

@@ -11,8 +11,10 @@ image plane (session/initialdisplay.py) would come back as a surface of its ids.
 ``register_session_state`` (run at ChimeraX's start, BundleAPI.initialize) adds a
 state manager, ConnectomeState, that saves per coloured map its segmentation and
 per-region colours (the session file is compressed as a whole), the model
-attributes in KEPT_ATTRIBUTES and the hidden maps that show as images, and restores them; and, before each save, asks those
-surfaces to save their triangles (ChimeraX restores them itself).  A session with none
+attributes in KEPT_ATTRIBUTES (among them which models each key belongs to) and the
+hidden maps that show as images, and restores them; and, before each save, asks those
+surfaces to save their triangles (ChimeraX restores them itself).  The keys themselves
+are ChimeraX's colour key and 2D labels, which ChimeraX keeps.  A session with none
 of this holds no state of the bundle, so it still opens where the bundle is not
 installed.  What cannot come back is named in a warning at save.
 
@@ -27,16 +29,25 @@ from . import compat
 
 STATE_TAG = 'connectome'
 # Model attributes the bundle's commands set and read later: the synapse and skeleton
-# ids of synapses and skeletons drawn (commands/wiring.py, commands/skeletons.py) and a
+# ids of synapses and skeletons drawn (commands/wiring.py, commands/skeletons.py), a
 # segmentation's surfaces made by ``connectome surfaces``, which replacing closes
-# (commands/color.py).
-KEPT_ATTRIBUTES = ('synapse_ids', 'skeleton_ids', '_connectome_surfaces')
+# (commands/color.py), and the key a model is drawn in the colours of, which goes or
+# is recounted when the model closes (session/keys.py KEY_ATTRIBUTE).
+KEPT_ATTRIBUTES = ('synapse_ids', 'skeleton_ids', '_connectome_surfaces', '_connectome_key')
 
 
 def register_session_state(session):
     """Save and restore, in this session's ChimeraX sessions, what ChimeraX would lose."""
     session.add_state_manager(STATE_TAG, ConnectomeState(session))
     session.triggers.add_handler('begin save session', _before_save)
+    session.triggers.add_handler('remove models', lambda trigger, closed:
+                                 _models_closed(session, closed))
+
+
+def _models_closed(session, closed):
+    """Keys go, or are recounted, with the models drawn in their colours."""
+    from .keys import models_closed
+    models_closed(session, closed)
 
 
 class ConnectomeState(StateManager):

@@ -194,7 +194,7 @@ class ConnectomeTool(ToolInstance):
         info = attribute_info(seg)[name]
         if info.kind == 'category':
             unit = info.objects or 'object'
-            palette = category_colors(len(info.categories))
+            palette = category_colors(len(info.categories), name)
             for row, (category, code, count) in enumerate(info.categories):
                 color = color_text(palette[row])
                 self._category_rows[category] = add_row(

@@ -410,14 +410,14 @@ def test_panel_lists_categories_by_name(session, run, demo, colored, settings):
             n = int(counts[code])
             assert panel.category_count_text(name) == '%d dendrite%s' % (n, '' if n == 1
                                                                          else 's')
-        assert panel.category_color('soma') == '#e41a1c'        # ColorBrewer set1
+        assert panel.category_color('soma') == 'royalblue'      # the dendrite classes'
         panel.set_category_color('soma', 'red')
         for name in names:
             panel.set_category_checked(name, name in ('soma', 'apicaldendrite'))
         with LogCapture(session) as log:
             panel.by_button.click()
         assert log.commands[0] == ('connectome color #2 dendriteclass soma red'
-                                   ' apicaldendrite #984ea3 map #1 key true')
+                                   ' apicaldendrite darkgreen map #1 key true')
         panel.choose_attribute('spineheadvolume')
         assert panel.category_names == []
         assert panel.by_grid.count() == 1

@@ -15,7 +15,7 @@ import pytest
 
 import killpoints
 import tilesets
-from cxrun import REPO, headless
+from cxrun import REPO, finish, headless
 
 MAXIMUM = 2_000_000             # 8 MB arrays: each commit takes a measurable time
 
@@ -42,7 +42,7 @@ def start(*commands, folder):
     open(go, 'w').close()
     out = []
     for p in procs:
-        o, e = p.communicate(timeout=300)
+        o, e = finish(p)
         out.append((p.returncode, o, e))
     for r in ready + [go]:
         if os.path.exists(r):
@@ -86,7 +86,7 @@ def held(command, release):
     for line in p.stdout:
         if line.startswith('PAUSED connectome'):
             return p
-    raise AssertionError('never paused: %s' % p.communicate(timeout=300)[1][-2000:])
+    raise AssertionError('never paused: %s' % finish(p)[1][-2000:])
 
 
 def check_file(run, segmentation, path):
@@ -113,7 +113,7 @@ def test_two_ids_at_once_never_damage_the_file(session, run, segmentation, tmp_p
         second = headless('--nogui', '--exit', '--cmd', command % path)
     finally:
         release.touch()
-        _, err = first.communicate(timeout=300)
+        _, err = finish(first)
     assert first.returncode == 0, err[-2000:]
     assert second.returncode == 1, second.stderr[-2000:]
     assert 'in use by process %d' % first.pid in second.stderr and \

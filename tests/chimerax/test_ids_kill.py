@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import killpoints
-from cxrun import REPO
+from cxrun import REPO, finish
 
 MAXIMUM = 2_000_000         # arrays of 8 MB: writing the tail takes a measurable time
 
@@ -118,7 +118,7 @@ def killed_run(case, path, kill_at=None, kill_after=None):
             p.wait(kill_after)
         except subprocess.TimeoutExpired:
             p.send_signal(signal.SIGKILL)
-    _, err = p.communicate(timeout=300)
+    _, err = finish(p)
     if p.returncode == -signal.SIGKILL:
         return True
     assert p.returncode == 0, err

@@ -1,8 +1,11 @@
 """Keys that tell what is on screen (issue 25, item 3), in real ChimeraX on the demo's
 files in the authors' layout: a colouring's key names exactly the classes or categories
 drawn, each with its count (none counted 0), in white on dark boxes at the window's
-edge; synapse markers get a key of their own; synapse types take colours no class or
-category has, so a scene of partners never shows one colour with two meanings."""
+edge, never over the data (checked on pixels: no key pixel over a data pixel, also where
+the data filled the window); synapse markers get a key of their own; axon classes,
+dendrite classes and synapse types each have their own colours, so a scene of partners
+never shows one colour with two meanings; a key goes with the models drawn in its
+colours."""
 
 import shutil
 
@@ -241,3 +244,183 @@ def _key_off_the_data(session, run, image):
     lines, title = key_lines(session, 'connectome_key')
     for label in lines + [title]:
         assert not picture[int(label.ypos * h) + 2, int(label.xpos * w) + 2], label.text
+
+
+def drawn(session, only):
+    """Pixels of a window-sized picture that show the data (keys hidden) or the keys
+    (the rest hidden), rows from the bottom."""
+    from chimerax.connectome.session import keys
+    return keys.drawn_pixels(session, only)
+
+
+@pytest.fixture
+def wide(session):
+    """A window the size of the guide's pictures.  ``windowsize`` without a GUI sets the
+    size the labels are scaled for but not the size drawn (real ChimeraX offscreen too),
+    so the view is resized as the app's window resizes it."""
+    view = session.main_view
+    size = tuple(view.window_size)
+    view.resize(640, 480)
+    yield
+    view.resize(*size)
+
+
+def test_key_never_over_the_data_where_no_corner_is_free(session, run, demo, opened, wide):
+    """The guide's picture of dendrite classes: the EM plane fills the window's height and
+    the key, in the emptier corner, still sat over it.  Now the view makes room (logged
+    move and zoom), and no pixel of the key is over a pixel of the data."""
+    image, seg = opened
+    nx, ny, nz = image.data.size
+    # The upper half of the middle plane (the missing tile is in the lower), wider
+    # than the window: no corner is free.
+    run('volume #2 hide; volume #1 style image region 0,%d,%d,%d,%d,%d step 1;'
+        ' camera ortho; wait 1' % (ny // 2, nz // 2, nx - 1, ny - 1, nz // 2))
+    session.main_view.image_rgba()        # the plane's new extent, drawn
+    run('view; zoom 1.3')
+    data = drawn(session, 'data')
+    h, w = data.shape
+    for x0, x1 in ((0.03, 0.3), (0.7, 0.97)):
+        assert data[int(0.1 * h):int(0.45 * h), int(x0 * w):int(x1 * w)].all()
+    before = int(data.sum())
+    with LogCapture(session) as log:
+        run('connectome color #2 dendriteclass map #1 key true')
+    assert any(c.startswith('move x ') for c in log.commands), log.commands
+    data, keys = drawn(session, 'data'), drawn(session, 'keys')
+    assert keys.sum() > 0 and not (data & keys).any()
+    # The data is all there, smaller: none of it is cut by the window's edges.
+    columns, rows = np.flatnonzero(data.any(axis=0)), np.flatnonzero(data.any(axis=1))
+    assert 0 < columns[0] and columns[-1] < w - 1 and 0 < rows[0] and rows[-1] < h - 1
+    assert 0 < data.sum() < before
+    # A second key of markers on the other side keeps both off the data.
+    run('connectome synapses #2')
+    data, keys = drawn(session, 'data'), drawn(session, 'keys')
+    assert key_lines(session, 'connectome_marker_synapses')[0]
+    assert not (data & keys).any()
+
+
+def test_keys_of_a_3d_scene_never_over_the_data(session, run, demo, opened, wide):
+    """A perspective view of surfaces that fills the window, with the partners' key,
+    the synapses' and the skeletons': each placed off what is drawn."""
+    run('volume #1 hide; segmentation surfaces #2 where neuron=1 color yellow')
+    run('view; zoom 1.3')
+    data = drawn(session, 'data')
+    assert data[:, :int(0.3 * data.shape[1])].any() and \
+        data[:, int(0.7 * data.shape[1]):].any()
+    run('connectome partners #2 neuron 1 direction in show surfaces,synapses,skeletons')
+    data, keys = drawn(session, 'data'), drawn(session, 'keys')
+    for name in ('connectome_key', 'connectome_marker_synapses',
+                 'connectome_marker_skeletons'):
+        assert key_lines(session, name)[0], name
+    assert keys.sum() > 0 and not (data & keys).any()
+
+
+def test_palette_names_are_chimerax_colours(session):
+    """pipeline/classes.py measures colour distances without ChimeraX, on its own table
+    of the names' sRGB: ChimeraX's colours of those names."""
+    from chimerax.core.colors import Color
+    from chimerax.connectome.pipeline.classes import NAMED_RGB
+    for name, rgb in NAMED_RGB.items():
+        assert tuple(Color(name).uint8x4()[:3]) == rgb, name
+
+
+def test_a_partners_scene_of_axons_dendrites_and_synapses_gives_a_colour_one_meaning(
+        session, run, demo, opened):
+    """Neuron 1 in yellow with the axons onto it, and axon 5 with the dendrites and
+    spine heads it is presynaptic to, as surfaces, skeletons and synapses: axon and
+    dendrite classes shared set1, so one colour could mean an axon class and a dendrite
+    class.  Every colour on screen now has one meaning, and no two look alike."""
+    from chimerax.core.colors import Color
+    from chimerax.core.models import Surface
+    from chimerax.connectome.pipeline.classes import MIN_DISTANCE, lab
+    meanings = {}
+
+    def meaning(color, what):
+        rgb = tuple(int(v) for v in Color(color).uint8x4()[:3]) \
+            if isinstance(color, str) else tuple(int(v) for v in color[:3])
+        meanings.setdefault(rgb, set()).add(what)
+
+    def read_keys():
+        """The meaning of each colour the keys name now."""
+        nouns = {'axon': 'axon', 'axons': 'axon', 'dendrite': 'dendrite',
+                 'dendrites': 'dendrite', 'head': 'spinehead', 'heads': 'spinehead'}
+        for rgba, label in color_key(session).rgbas_and_labels:
+            if label:
+                text = label.rsplit(' (', 1)[0].replace('spine head', 'spine_head')
+                category, noun = text.rsplit(' ', 1)
+                noun = nouns[noun.replace('spine_', '')]
+                meaning(rgba8(rgba), noun if category == 'no class' else category)
+        for name in ('connectome_marker_skeletons', 'connectome_marker_synapses'):
+            lines, title = key_lines(session, name)
+            assert lines, name
+            for l in lines:
+                text = l.text.rsplit(' (', 1)[0]
+                kind = {'no axonclass': 'axon', 'no dendriteclass': 'dendrite'}.get(text, text)
+                meaning(l.background, ('synapse', kind) if 'synapses' in name else kind)
+
+    run('segmentation surfaces #2 where neuron=1 color yellow')
+    meaning('yellow', 'neuron')
+    run('connectome partners #2 neuron 1 show surfaces,skeletons,synapses')
+    read_keys()
+    run('connectome partners #2 axon 5 show surfaces,skeletons,synapses')
+    read_keys()
+    # Both kinds of partner are drawn (else the test could not fail) ...
+    t = demo['expected']
+    shown = set.union(*meanings.values())
+    assert shown & set(t['axon_classes']) and shown & set(t['dendrite_classes']), shown
+    # ... every surface in a colour a key names ...
+    drawn = {tuple(int(v) for v in s.color[:3]) for s in session.models.list(type=Surface)
+             if type(s) is Surface and s.triangles is not None and len(s.triangles)}
+    assert drawn and drawn <= set(meanings), (drawn, meanings)
+    # ... one meaning per colour, and colours that look apart.
+    assert all(len(m) == 1 for m in meanings.values()), meanings
+    colors = list(meanings)
+    for i, a in enumerate(colors):
+        for b in colors[i + 1:]:
+            d = float(np.linalg.norm(lab(a) - lab(b)))
+            assert d >= MIN_DISTANCE, (meanings[a], meanings[b], d)
+
+
+def key_counts(session, name):
+    return [l.text for l in key_lines(session, name)[0]]
+
+
+def test_keys_go_with_their_models(session, run, demo, opened):
+    """A synapse key stayed when its markers were closed.  Now each key goes with the
+    last model drawn in its colours, and a key of markers recounts the models left."""
+    from chimerax.color_key.model import ColorKeyModel
+    t = demo['expected']
+    five = run('connectome synapses #2 of axon 5')
+    two = run('connectome synapses #2 of axon 2')
+    both = key_counts(session, 'connectome_marker_synapses')
+    run('close %s' % five.atomspec)
+    types = t['synapse_type'][t['synapse_axon'] == 2]
+    counts = np.bincount(types, minlength=len(t['synapse_types']) + 1)
+    assert key_counts(session, 'connectome_marker_synapses') == [
+        '%s (%d)' % (n, counts[c]) for c, n in enumerate(t['synapse_types'], 1) if counts[c]]
+    assert key_counts(session, 'connectome_marker_synapses') != both
+    run('close %s' % two.atomspec)
+    assert key_lines(session, 'connectome_marker_synapses') == ([], None)
+
+    skeletons = run('connectome skeletons #2 axon 1-3 color axonclass')
+    assert key_lines(session, 'connectome_marker_skeletons')[0]
+    run('close %s' % skeletons.atomspec)
+    assert key_lines(session, 'connectome_marker_skeletons') == ([], None)
+
+    run('connectome color #2 axonclass map #1 key true')
+    assert key_lines(session, 'connectome_key')[0]
+    run('close #1')
+    assert key_lines(session, 'connectome_key') == ([], None)
+    assert not session.models.list(type=ColorKeyModel)
+
+
+def test_a_partners_key_goes_with_their_surfaces(session, run, demo, opened):
+    from chimerax.core.models import Surface
+    before = set(session.models.list())
+    run('connectome partners #2 neuron 1 show surfaces')
+    assert key_lines(session, 'connectome_key')[0]
+    made = [m for m in session.models.list(type=Surface) if m not in before]
+    assert made
+    run('close %s' % ' '.join(m.atomspec for m in made[:-1]))
+    assert key_lines(session, 'connectome_key')[0]          # some partners still drawn
+    run('close %s' % made[-1].atomspec)
+    assert key_lines(session, 'connectome_key') == ([], None)

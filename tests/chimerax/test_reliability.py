@@ -18,7 +18,7 @@ import killpoints
 import leftovers
 import segfixtures as sf
 import tilesets
-from cxrun import REPO
+from cxrun import REPO, finish, headless
 from segfixtures import LogCapture, pair  # noqa: F401  (fixture)
 
 SHAPE = (24, 32, 40)
@@ -213,12 +213,8 @@ def mounted_tmpfs(path, size, options=''):
         subprocess.run(['umount', str(path)])
 
 
-def headless_command(command, timeout=300):
-    env = dict(os.environ)
-    env.setdefault('CHIMERAX_HEADLESS_HOME', os.path.join(REPO, '.venv', 'chimerax-home-tests'))
-    return subprocess.run([os.path.join(REPO, 'bin', 'chimerax-headless'), '--nogui', '--exit',
-                           '--cmd', command], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+def headless_command(command):
+    return headless('--nogui', '--exit', '--cmd', command)
 
 
 def test_disk_full_during_combine(tmp_path):
@@ -274,7 +270,7 @@ def test_ctrl_c_cancels_combine_with_a_message(tmp_path):
         if line.startswith('PAUSED combine'):
             p.send_signal(signal.SIGINT)
             break
-    out, err = p.communicate(timeout=120)
+    out, err = finish(p)
     assert p.returncode == 1, (p.returncode, err[-2000:])
     assert 'connectome combine: cancelled; %s was not written' % (tmp_path / 'o.cmap') in err
     assert sorted(os.listdir(tmp_path)) == ['t']

@@ -31,6 +31,7 @@ SCENE = ('open {root}/image.cmap', 'open {root}/segmentation.cmap', 'open {root}
          'connectome synapses #2 markerLimit 3',
          'connectome skeletons #2 axon 1-3',
          'connectome skeletons #2 axon 1-5 markerLimit 10',
+         'connectome skeletons #2 axon 4-6 color axonclass',
          'connectome partners #2 neuron 1 show surfaces,synapses')
 
 
@@ -84,7 +85,12 @@ def describe(session):
                 d[name] = digest(vars(m)[name])
         if '_connectome_surfaces' in vars(m):
             d['surfaces'] = sorted(s.id_string for s in m._connectome_surfaces)
-        models[m.id_string] = d
+        if '_connectome_key' in vars(m):
+            d['key of'] = vars(m)['_connectome_key']        # the key it is drawn in
+        # 2D labels by name, the way commands address them: ChimeraX restores a
+        # session's labels in the order they were named, under new ids where a
+        # replaced label's id had been taken by a later one.
+        models['label ' + m.label.name if 'label' in d else m.id_string] = d
     return {'models': models, 'readout': readout_enabled(session)}
 
 
@@ -154,12 +160,30 @@ def test_restored_exactly_in_this_process(session, run, saved):
         run('open %s' % path)
     assert 'Unable to restore' not in log.text and 'lost' not in log.text, log.text
     after = describe(session)
-    assert not differences(after, before)
+    assert not differences(after, before), "\n".join(map(str, differences(after, before)))
     assert np.array_equal(session.main_view.image_rgba(width=200, height=150), picture)
     # The surfaces `connectome surfaces` made are still the ones it replaces.
     (previous,) = session.models.list(model_id=(int(after['models']['2']['surfaces'][0]),))
     run(SCENE[5])
     assert previous.deleted
+
+
+def test_restored_keys_go_with_their_models(session, run, saved):
+    """Every key of the scene (the partners', the synapses', the skeletons') is kept
+    with the models drawn in its colours: closing them after a restore removes it."""
+    from test_keys import key_lines
+    before, _, path = saved
+    run('open %s' % path)
+    owners = {}
+    for k, d in before['models'].items():
+        if 'key of' in d:
+            owners.setdefault(d['key of']['name'], []).append(k)
+    assert set(owners) == {'connectome_key', 'connectome_marker_synapses',
+                           'connectome_marker_skeletons'}, owners
+    for name, ids in sorted(owners.items()):
+        assert key_lines(session, name)[0], name
+        run('close %s' % ' '.join('#' + k for k in ids))
+        assert key_lines(session, name) == ([], None), name
 
 
 def test_restored_exactly_in_a_fresh_chimerax(saved, tmp_path):

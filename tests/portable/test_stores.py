@@ -427,7 +427,10 @@ def test_no_network_open_or_read_outlasts_its_timeout(tmp_path, labels, monkeypa
 
 
 def test_ctrl_c_stops_a_wait_for_a_silent_address(tmp_path):
+    # Ctrl-C as in a terminal: a test run started as a background job passes its
+    # children an ignored SIGINT, which would never interrupt the wait.
     code = '\n'.join([
+        'import signal', 'signal.signal(signal.SIGINT, signal.default_int_handler)',
         'import sys', 'sys.path.insert(0, %r)' % os.path.join(package.REPO, 'tests', 'common'),
         'import package', 'package.import_from_source()',
         'from chimerax.connectome.formats.stores import open_store',
