@@ -18,7 +18,6 @@ import os
 import tempfile
 import shutil
 
-import numpy as np
 
 from . import DATA
 from .bench_combine import run_child
@@ -38,7 +37,6 @@ STEPS = (('load', 'the wiring loaded from the files'),
 
 OURS_CHILD = '''
 import os
-import numpy as np
 from chimerax.connectome.formats.objectfiles.authors import AuthorsFile
 from chimerax.connectome.pipeline import morphometry, tables, wiring
 
@@ -103,7 +101,6 @@ print(json.dumps(out))
 PANDAS_CHILD = '''
 import os
 import h5py
-import numpy as np
 import pandas as pd
 
 VOXEL = np.array(args['voxel'])
