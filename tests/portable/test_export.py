@@ -186,7 +186,16 @@ def test_segment_properties_and_meshes(made, tmp_path):
     with pytest.raises(InputError, match='not a folder of precomputed meshes'):
         run_export(folder, tmp_path / 'p', 'precomputed', meshes=str(tmp_path / 'bad'))
     (meshes / '7:0').write_text('{"fragments": []}')
+    # Legacy meshes have no transform to move them the half voxel the store lies from
+    # the .cmap (its origin 0 is a whole number of voxels): refused, nothing written.
+    with pytest.raises(InputError, match='legacy meshes, which cannot be moved the half'
+                       ' voxel'):
+        run_export(folder, tmp_path / 'p', 'precomputed', meshes=str(meshes))
+    assert not (tmp_path / 'p').exists()
+    # Placed where a precomputed store's voxels lie already (half a voxel in), they are
+    # copied as they are.
     run_export(folder, tmp_path / 'p', 'precomputed', meshes=str(meshes),
+               origin=tuple(v / 2 for v in VOXEL),
                segment_properties=([7, 9], [('axon', 'number', [1, 2]),
                                             ('label', 'label', ['a', 'b'])]))
     info = json.loads((tmp_path / 'p' / 'info').read_text())
