@@ -78,20 +78,33 @@ def setup_export(run, tmp):
                                  ' replace true open false' % (tmp / 't', tmp / 'p'))
 
 
-def setup_table(run, tmp):
+def demo_with_ids(run, tmp):
+    """The small demo's segmentation combined and given the authors' ids: tmp/s.cmap."""
     data = tmp / 'data'
     run('connectome demo %s size small seed 1' % data)
     run('connectome combine %s output %s missing zero voxelSize %s open false; connectome'
         ' ids %s %s' % (data / 'segmentation', tmp / 's.cmap',
                         ','.join(map(str, sf.DEMO_VOXEL)), tmp / 's.cmap',
                         data / 'objects' / 'authors'))
+    return tmp / 's.cmap'
+
+
+def setup_table(run, tmp):
+    seg = demo_with_ids(run, tmp)
     return tmp / 'synapses.csv', 'file', ('connectome table %s synapses save %s'
-                                          % (tmp / 's.cmap', tmp / 'synapses.csv'))
+                                          % (seg, tmp / 'synapses.csv'))
+
+
+def setup_meshes(run, tmp):
+    seg = demo_with_ids(run, tmp)
+    return tmp / 'm', 'folder', ('connectome meshes %s neuron 1 output %s threads 1'
+                                 ' replace true' % (seg, tmp / 'm'))
 
 
 SETUPS = {'combine output': setup_combine, 'demo folder': setup_demo,
           'store attribute file': setup_store_attributes, 'ids lock': setup_ids_lock,
-          'export folder': setup_export, 'table file': setup_table}
+          'export folder': setup_export, 'table file': setup_table,
+          'meshes folder': setup_meshes}
 TEMPORARY = {'file': '.%s.%d.%d.part', 'folder': '.%s.partial-%d-%d'}
 
 
@@ -182,4 +195,5 @@ def test_every_command_that_creates_files_is_covered():
                     users.add(os.path.relpath(os.path.join(root, f), src))
     assert users == {'pipeline/combine.py', 'demo/__init__.py', 'formats/sidecar.py',
                      'pipeline/attributefile.py', 'commands/ids.py', 'pipeline/export.py',
-                     'pipeline/tables.py', 'session/storegrid.py'}, users
+                     'pipeline/tables.py', 'session/storegrid.py', 'pipeline/meshing.py',
+                     'pipeline/meshing_chunks.py'}, users
