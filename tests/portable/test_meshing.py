@@ -330,3 +330,33 @@ def test_the_cut_refuses_what_it_cannot_cut():
     with pytest.raises(ValueError):
         meshing_cut.cut(np.zeros((3, 3)), np.array([[0, 1, 3]]), 4.0, 0.0)
     assert meshing_cut.cut(np.zeros((0, 3)), np.zeros((0, 3), int), 4.0, 0.0) == {}
+
+
+def test_a_worker_that_dies_is_an_error_naming_the_object_and_keeps_the_chunks(
+        volume, made, tmp_path, monkeypatch):
+    """A native crash (the worker process meshing object 9 aborts itself, as zmesh's
+    std::bad_array_new_length did) ends only that worker: an InputError naming the
+    object and the library, no output, the finished chunks kept; a re-run continues
+    from them and makes the same files as an undisturbed run."""
+    seg, labels, values = volume
+    out = str(tmp_path / 'meshes')
+    job = meshing.MeshJob(seg, 'neuron', None, out, lods=3, side=SIDE)
+    monkeypatch.setenv(meshing.CRASH_VARIABLE, 'object 9')
+    with pytest.raises(InputError, match=r'worker process died .*zmesh simplifier or'
+                       r' DracoPy\) while meshing (one of )?object (7, )?9;.* 108 chunks'):
+        meshing.make_meshes(job, values)
+    assert not os.path.exists(out)
+    assert os.listdir(str(tmp_path)) == ['.meshes.chunks']
+    monkeypatch.setenv(meshing.CRASH_VARIABLE, 'chunk 2,1,0')
+    with pytest.raises(InputError, match=r'marching cubes\) while meshing (one of )?chunk'
+                       r' .*2,1,0'):
+        meshing.make_meshes(meshing.MeshJob(seg, 'neuron', None, str(tmp_path / 'b'),
+                                            side=SIDE), values)
+    assert not os.path.exists(str(tmp_path / 'b'))
+    monkeypatch.delenv(meshing.CRASH_VARIABLE)
+    again = meshing.make_meshes(job, values)
+    assert again.chunks_kept == 108 and again.chunks_meshed == 0
+    assert sorted(os.listdir(out)) == sorted(os.listdir(made[0]))
+    for name in os.listdir(out):
+        assert open(os.path.join(out, name), 'rb').read() == \
+            open(os.path.join(made[0], name), 'rb').read()
