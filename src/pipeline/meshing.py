@@ -133,16 +133,30 @@ def make_meshes(job, values, workers=1, report=None, batch_triangles=BATCH_TRIAN
     return MeshResult(counts[0], tuple(counts[1]), meshed, len(done & set(positions)))
 
 
+# A worker's start: the code archive first on its path, and a thread that ends the worker
+# when its parent (ChimeraX) is gone (killed: nothing else would end a waiting worker).
+_WORKER_START = '''
+import os, sys, threading, time
+sys.path.insert(0, %r)
+def _watch(parent):
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+threading.Thread(target=_watch, args=(%d,), daemon=True).start()
+'''
+
+
 class _Processes(ProcessPoolExecutor):
     """Worker processes started by ``spawn`` (no copy of a ChimeraX session's threads),
     which import the bundle's pure code from the archive the cluster path sends to Dask
-    workers (first on their path, so it is found whatever ``chimerax`` they have)."""
+    workers (first on their path, so it is found whatever ``chimerax`` they have), and
+    which end themselves when this process is gone."""
 
     def __init__(self, workers):
         self.archive = cluster._code_archive()
         super().__init__(workers, mp_context=multiprocessing.get_context('spawn'),
                          initializer=exec,
-                         initargs=('import sys; sys.path.insert(0, %r)' % self.archive,))
+                         initargs=(_WORKER_START % (self.archive, os.getpid()), {}))
         self.workers = workers
 
     def __exit__(self, *exc):

@@ -360,3 +360,29 @@ def test_a_worker_that_dies_is_an_error_naming_the_object_and_keeps_the_chunks(
     for name in os.listdir(out):
         assert open(os.path.join(out, name), 'rb').read() == \
             open(os.path.join(made[0], name), 'rb').read()
+
+
+def test_workers_end_when_their_parent_is_killed(tmp_path):
+    """A killed ChimeraX (SIGKILL: no clean-up runs) leaves no meshing worker waiting."""
+    import subprocess
+    import sys
+    import time
+    code = ('import os, signal, sys\n'
+            'sys.path.insert(0, %r); import package; package.import_from_source()\n'
+            'from chimerax.connectome.pipeline import meshing\n'
+            'pool = meshing._pool(1)\n'
+            'pool.submit(abs, 1).result()\n'
+            'print(*[p.pid for p in pool._processes.values()], flush=True)\n'
+            'os.kill(os.getpid(), signal.SIGKILL)\n'
+            % os.path.join(os.path.dirname(os.path.dirname(__file__)), 'common'))
+    p = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                       timeout=300)
+    (worker,) = map(int, p.stdout.split())
+    for _ in range(600):
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(worker, 9)
+    raise AssertionError('the worker outlived its parent by a minute')
