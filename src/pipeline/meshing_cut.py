@@ -2,8 +2,10 @@
 grid, in numpy: the fragments of one level of detail, each inside its node.
 
 It replaces zmesh.chunk_mesh (zmesh 1.15), which aborts the process
-(``std::bad_array_new_length`` or a segfault) on some simplified surfaces: a native
-crash would take ChimeraX down with it.
+(``std::bad_array_new_length``, ``std::bad_alloc`` or a segfault) when a vertex, even
+one no triangle uses, lies a hair above a node plane (255.00002 with nodes of 256 from
+-1; the quadric simplifier leaves such vertices): a native crash would take ChimeraX down
+with it.
 
 The cut goes one plane at a time: every triangle that has a corner strictly on each
 side of the plane is split there (3 triangles, or 2 when its third corner lies on the

@@ -386,3 +386,23 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
         time.sleep(0.1)
     os.kill(worker, 9)
     raise AssertionError('the worker outlived its parent by a minute')
+
+
+@pytest.mark.parametrize('x', [255.00002, 255.0, 254.99998, 255.5])
+def test_the_cut_of_a_vertex_a_hair_off_a_node_plane(x):
+    """zmesh 1.15's chunk_mesh aborts the process (std::bad_array_new_length, or
+    std::bad_alloc) when one vertex lies a hair above a node plane, as x = 255.00002
+    with nodes of 256 from -1 (found on the full-size bench's 20th object at LOD 1).  The
+    numpy cut of a closed tetrahedron with such a corner: pieces in their nodes' boxes,
+    the same area, and closed again when merged."""
+    v = np.array([[x, 100, 100], [200, 90, 95], [200, 110, 95], [200, 100, 115]],
+                 np.float32)
+    f = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])
+    pieces = meshing_cut.cut(v, f, 256.0, -1.0)
+    assert set(pieces) <= {(0, 0, 0), (1, 0, 0)} and (0, 0, 0) in pieces
+    for position, (pv, pf) in pieces.items():
+        low = -1.0 + 256 * np.asarray(position)
+        assert (pv >= low).all() and (pv <= low + 256).all()
+    union_v, union_f = _merged_exactly(list(pieces.values()))
+    assert edges_unshared(union_f) == 0
+    assert volume_area(union_v, union_f)[1] == pytest.approx(volume_area(v, f)[1], rel=1e-5)
