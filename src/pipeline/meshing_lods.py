@@ -16,8 +16,6 @@ import zmesh
 
 from .meshing_cut import cut
 
-JITTER = 1e-3       # voxel sides: the largest shake given a vertex before simplifying
-
 
 def merged(pieces):
     """(vertices, faces) of the pieces [(vertices, faces)] as one surface: equal
@@ -47,13 +45,7 @@ def simplified(vertices, faces, step, error, reduction):
     """The surface simplified towards ``reduction`` times fewer triangles with at most
     ``error`` nm of displacement (vertices in voxel coordinates, faces)."""
     step = np.asarray(step, np.float32)
-    # Marching cubes' exact grid (coplanar faces, equal edges) can keep zmesh 1.15's
-    # quadric simplifier from ever returning (an object of the full-size bench; it
-    # returns in 0.4 s once shaken): every vertex moved by under JITTER voxel, the same
-    # way every run.
-    shake = np.random.default_rng(len(vertices)).uniform(-JITTER, JITTER, vertices.shape)
-    mesh = zmesh.Mesh((vertices + shake.astype(np.float32)) * step,
-                      faces.astype(np.uint32), None)
+    mesh = zmesh.Mesh(vertices * step, faces.astype(np.uint32), None)
     out = zmesh.Mesher(tuple(float(s) for s in step)).simplify(
         mesh, reduction_factor=reduction, max_error=error,
         compute_normals=False)
