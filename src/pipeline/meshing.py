@@ -133,11 +133,16 @@ def make_meshes(job, values, workers=1, report=None, batch_triangles=BATCH_TRIAN
     return MeshResult(counts[0], tuple(counts[1]), meshed, len(done & set(positions)))
 
 
-# A worker's start: the code archive first on its path, and a thread that ends the worker
-# when its parent (ChimeraX) is gone (killed: nothing else would end a waiting worker).
+# A worker's start: the code archive first on its path, and the end of the worker when its
+# parent (ChimeraX) is gone (killed: nothing else would end a waiting worker): on Linux
+# the kernel's SIGKILL (PR_SET_PDEATHSIG, which also ends a worker stuck in native code
+# holding the GIL), elsewhere a thread that watches the parent.
 _WORKER_START = '''
 import os, sys, threading, time
 sys.path.insert(0, %r)
+if sys.platform.startswith('linux'):
+    import ctypes
+    ctypes.CDLL(None).prctl(1, 9)      # PR_SET_PDEATHSIG, SIGKILL
 def _watch(parent):
     while os.getppid() == parent:
         time.sleep(0.5)

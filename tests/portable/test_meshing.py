@@ -363,7 +363,9 @@ def test_a_worker_that_dies_is_an_error_naming_the_object_and_keeps_the_chunks(
 
 
 def test_workers_end_when_their_parent_is_killed(tmp_path):
-    """A killed ChimeraX (SIGKILL: no clean-up runs) leaves no meshing worker waiting."""
+    """A killed ChimeraX (SIGKILL: no clean-up runs) leaves no meshing worker waiting,
+    nor one busy in C code that holds the GIL (as zmesh's simplifier does when it never
+    returns)."""
     import subprocess
     import sys
     import time
@@ -372,6 +374,7 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
             'from chimerax.connectome.pipeline import meshing\n'
             'pool = meshing._pool(1)\n'
             'pool.submit(abs, 1).result()\n'
+            'pool.submit(sum, range(10 ** 15))\n'   # C holding the GIL: no thread runs
             'print(*[p.pid for p in pool._processes.values()], flush=True)\n'
             'os.kill(os.getpid(), signal.SIGKILL)\n'
             % os.path.join(os.path.dirname(os.path.dirname(__file__)), 'common'))
