@@ -9,8 +9,11 @@ killed there continues from the chunks it finished.  Then the objects, in batche
 most ``batch_triangles`` triangles: each object's pieces are its LOD 0 fragments, and
 coarser LODs are simplified from their union (meshing_lods.py).  The output folder is
 written whole under a temporary name and published at the end (formats/locks.py); the
-work folder is removed then.  zmesh and DracoPy hold the GIL, so ``workers`` > 1 runs
-chunks and objects in worker processes (``spawn``, which imports only the pure code).
+work folder is removed then.  zmesh and DracoPy hold the GIL, and a crash in their native
+code would end the process that runs them (ChimeraX), so chunks and objects are always
+meshed in ``workers`` (at least one) worker processes (``spawn``, which imports only the
+pure code); a worker that dies becomes an InputError naming the objects or chunks it was
+meshing, with no output written and the finished chunks kept for a re-run.
 
 Coordinates: "stored model" coordinates are voxel indices (voxel i's centre at i), the
 octree's grid starts at -1 (the padding) with nodes of ``side`` voxels, and ``info``'s
@@ -22,7 +25,9 @@ import hashlib
 import multiprocessing
 import os
 import shutil
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+import signal
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -40,6 +45,10 @@ DEFAULT_SIDE = 128              # voxels along each axis of a chunk (an LOD 0 no
 DEFAULT_LODS = 3
 QUANTIZATION_BITS = 16
 BATCH_TRIANGLES = 20_000_000    # LOD 0 triangles of the objects assembled at once
+# Tests only: a worker process meshing this ("object 12", "chunk 0,1,2") aborts itself
+# (SIGABRT, as a native library's abort does).  Read in worker processes only.
+CRASH_VARIABLE = 'CONNECTOME_MESHES_TEST_CRASH'
+LIBRARIES = {'chunk': 'zmesh marching cubes', 'object': 'zmesh simplifier or DracoPy'}
 
 
 @dataclass(frozen=True)
@@ -124,36 +133,35 @@ def make_meshes(job, values, workers=1, report=None, batch_triangles=BATCH_TRIAN
     return MeshResult(counts[0], tuple(counts[1]), meshed, len(done & set(positions)))
 
 
-class _Serial:
-    """The pool interface, run in this process."""
-
-    workers = 1
-
-    def submit(self, fn, *args):
-        f = Future()
-        try:
-            f.set_result(fn(*args))
-        except BaseException as e:      # noqa: BLE001  (re-raised by result())
-            f.set_exception(e)
-        return f
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        pass
+# A worker's start: the code archive first on its path, and the end of the worker when its
+# parent (ChimeraX) is gone (killed: nothing else would end a waiting worker): on Linux
+# the kernel's SIGKILL (PR_SET_PDEATHSIG, which also ends a worker stuck in native code
+# holding the GIL), elsewhere a thread that watches the parent.
+_WORKER_START = '''
+import os, sys, threading, time
+sys.path.insert(0, %r)
+if sys.platform.startswith('linux'):
+    import ctypes
+    ctypes.CDLL(None).prctl(1, 9)      # PR_SET_PDEATHSIG, SIGKILL
+def _watch(parent):
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+threading.Thread(target=_watch, args=(%d,), daemon=True).start()
+'''
 
 
 class _Processes(ProcessPoolExecutor):
     """Worker processes started by ``spawn`` (no copy of a ChimeraX session's threads),
     which import the bundle's pure code from the archive the cluster path sends to Dask
-    workers (first on their path, so it is found whatever ``chimerax`` they have)."""
+    workers (first on their path, so it is found whatever ``chimerax`` they have), and
+    which end themselves when this process is gone."""
 
     def __init__(self, workers):
         self.archive = cluster._code_archive()
         super().__init__(workers, mp_context=multiprocessing.get_context('spawn'),
                          initializer=exec,
-                         initargs=('import sys; sys.path.insert(0, %r)' % self.archive,))
+                         initargs=(_WORKER_START % (self.archive, os.getpid()), {}))
         self.workers = workers
 
     def __exit__(self, *exc):
@@ -164,13 +172,15 @@ class _Processes(ProcessPoolExecutor):
 
 
 def _pool(workers):
-    return _Serial() if workers <= 1 else _Processes(workers)
+    return _Processes(max(1, workers))
 
 
-def _run(pool, tasks, progress, on_result, window):
-    """Submit ``tasks`` (fn, args) keeping at most ``window`` in flight; results go to
-    ``on_result`` in this process; progress advances per task (a cancel point)."""
-    pending = set()
+def _run(pool, tasks, progress, on_result, window, work):
+    """Submit ``tasks`` (what, fn, args: ``what`` is ('object', id) or ('chunk',
+    position)) keeping at most ``window`` in flight; results go to ``on_result`` in this
+    process; progress advances per task (a cancel point).  A worker that died (a crash in
+    native code) is an InputError naming what was in flight."""
+    pending = {}
     tasks = iter(tasks)
     try:
         while True:
@@ -178,11 +188,15 @@ def _run(pool, tasks, progress, on_result, window):
                 task = next(tasks, None)
                 if task is None:
                     break
-                pending.add(pool.submit(*task))
+                pending[pool.submit(*task[1:])] = task[0]
             if not pending:
                 return
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for f in finished:
+                if isinstance(f.exception(), BrokenProcessPool):
+                    raise _worker_died(sorted(pending.values()), work) from None
+            for f in finished:
+                pending.pop(f)
                 on_result(f.result())
                 progress.advance()
     except BaseException:
@@ -191,7 +205,31 @@ def _run(pool, tasks, progress, on_result, window):
         raise
 
 
+def _worker_died(in_flight, work):
+    """The error for a worker process that died meshing one of ``in_flight``."""
+    kinds = sorted({kind for kind, _ in in_flight})
+    names = '; '.join('%s %s' % (kind, ', '.join(
+        ','.join(map(str, w)) if isinstance(w, tuple) else str(w)
+        for k, w in in_flight if k == kind)) for kind in kinds)
+    return InputError('a worker process died (a crash in native code: %s) while meshing'
+                      ' %s%s; nothing was written, and the %d chunks finished are kept in'
+                      ' %s for a re-run' % (
+                          ' / '.join(LIBRARIES[k] for k in kinds),
+                          'one of ' if len(in_flight) > 1 else '', names,
+                          len(work.finished()), work.path), work.path)
+
+
+def _crash_if_asked(kind, what):
+    """Tests only: abort this worker process where CRASH_VARIABLE names ``what``."""
+    wanted = os.environ.get(CRASH_VARIABLE)
+    if wanted and multiprocessing.parent_process() is not None:
+        name = ','.join(map(str, what)) if isinstance(what, tuple) else str(what)
+        if wanted == '%s %s' % (kind, name):
+            os.kill(os.getpid(), signal.SIGABRT)
+
+
 def _chunk_task(seg, lookup, side, position):
+    _crash_if_asked('chunk', position)
     return position, mesh_chunk(seg, lookup, side, position)
 
 
@@ -199,13 +237,14 @@ def _mesh_chunks(pool, job, lookup, work, positions, done, report):
     todo = [p for p in positions if p not in done]
     progress = Progress('meshes %s: chunks' % os.path.basename(job.output), len(todo),
                         'chunks', report)
-    _run(pool, ((_chunk_task, job.seg, lookup, job.side, p) for p in todo), progress,
-         lambda result: work.save(*result), window=2 * pool.workers)
+    _run(pool, ((('chunk', p), _chunk_task, job.seg, lookup, job.side, p) for p in todo),
+         progress, lambda result: work.save(*result), 2 * pool.workers, work)
     progress.finish()
     return len(todo)
 
 
 def _object_task(object_id, pieces, lods, side, step, top):
+    _crash_if_asked('object', object_id)
     levels = object_lods(pieces, lods, side, step, top=top)
     manifest, data = encode_object(levels, (side,) * 3, (-1.0,) * 3, QUANTIZATION_BITS)
     return object_id, manifest, data, [sum(len(f) for v, f in level.values())
@@ -251,9 +290,8 @@ def _assemble(pool, job, work, positions, folder, batch_triangles, report):
             for object_id, mesh in work.load(p).objects().items():
                 if object_id in wanted:
                     pieces[object_id][p] = mesh
-        _run(pool, ((_object_task, i, pieces.pop(i), job.lods, job.side, job.seg.step,
-                     tuple(reversed(job.seg.shape)))
-                    for i in batch), progress, written,
-             window=2 * pool.workers)
+        _run(pool, ((('object', i), _object_task, i, pieces.pop(i), job.lods, job.side,
+                     job.seg.step, tuple(reversed(job.seg.shape)))
+                    for i in batch), progress, written, 2 * pool.workers, work)
     progress.finish()
     return len(triangles), totals

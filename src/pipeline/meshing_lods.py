@@ -6,12 +6,15 @@ LOD k >= 1 the pieces are merged into one closed surface (vertices the chunks sh
 one), and each level is simplified from it by zmesh's quadric edge collapse in
 nanometres (anisotropic voxels) with at most ``max_error(k)`` nm of displacement per
 vertex (up to four times that where the target is not reached: see ``level``), towards
-a quarter of the triangles at the coarsest level, and cut along the octree of nodes 2**k chunks wide (zmesh.chunk_mesh), so each
-fragment lies inside its node.  Pure: numpy, zmesh.
+a quarter of the triangles at the coarsest level, and cut along the octree of nodes 2**k
+chunks wide (meshing_cut.py, an exact cut in numpy: zmesh.chunk_mesh aborts the process
+on some simplified surfaces), so each fragment lies inside its node.  Pure: numpy, zmesh.
 """
 
 import numpy as np
 import zmesh
+
+from .meshing_cut import cut
 
 
 def merged(pieces):
@@ -92,8 +95,7 @@ def object_lods(pieces, lods, side, step, grid_origin=-1.0, top=None):
     """Per LOD, {grid position: (vertices, faces)} of one object, from its chunks'
     pieces {position: (vertices, faces)}.  ``top`` (x,y,z): the far padding plane, the
     volume's size; simplified vertices are kept between it and ``grid_origin`` (the
-    simplifier can move one a little past them, and zmesh.chunk_mesh aborts the process
-    on a vertex below its grid)."""
+    simplifier can move one a little past them; no fragment is wanted in the padding)."""
     result = [dict(pieces)]
     if lods == 1:
         return result
@@ -110,9 +112,5 @@ def object_lods(pieces, lods, side, step, grid_origin=-1.0, top=None):
         if top is not None:
             vertices = np.minimum(vertices, np.asarray(top, vertices.dtype))
         size = float(side * 2 ** lod)
-        cut = zmesh.chunk_mesh(zmesh.Mesh(vertices.astype(np.float32),
-                                          faces.astype(np.uint32), None),
-                               (size, size, size), (grid_origin,) * 3)
-        result.append({tuple(int(p) for p in position): (m.vertices, m.faces)
-                       for position, m in cut.items() if len(m.faces)})
+        result.append(cut(vertices, faces, size, grid_origin))
     return result

@@ -217,3 +217,30 @@ def test_ctrl_c_leaves_no_output(demo, tmp_path):
     assert not out.exists()
     # What it finished is kept for the next run, and nothing else is left.
     assert sorted(os.listdir(tmp_path)) == ['.m.chunks']
+
+
+def test_a_native_crash_while_meshing_is_an_error_not_the_end_of_chimerax(
+        demo, run, session, tmp_path, monkeypatch):
+    """The worker meshing neuron 1 aborts itself (SIGABRT, as zmesh 1.15's chunk_mesh
+    did on the full-size bench): ChimeraX gets a UserError naming the object and the
+    library, writes no output, keeps the finished chunks, and goes on; the re-run
+    continues from those chunks."""
+    from chimerax.core.errors import UserError
+    from chimerax.connectome.pipeline import meshing
+    out = tmp_path / 'm'
+    command = 'connectome meshes %s neuron output %s chunkSize 16 threads 1' % (demo['seg'],
+                                                                                 out)
+    monkeypatch.setenv(meshing.CRASH_VARIABLE, 'object 1')
+    with pytest.raises(UserError, match=r'connectome meshes: a worker process died .*'
+                       r'zmesh simplifier or DracoPy\) while meshing (one of )?object 1\b'):
+        run(command)
+    assert not out.exists()
+    assert sorted(os.listdir(tmp_path)) == ['.m.chunks']
+    kept = len([n for n in os.listdir(tmp_path / '.m.chunks') if n.startswith('chunk-')])
+    assert kept > 1
+    monkeypatch.delenv(meshing.CRASH_VARIABLE)
+    with LogCapture(session) as log:
+        run(command)
+    assert '%d chunks finished by an earlier run are kept' % kept in log.text
+    values = demo['values']['neuron']
+    assert MeshFolder(str(out)).ids() == np.unique(values[values > 0]).tolist()
