@@ -9,7 +9,7 @@ that colouring, and show object surfaces.
     connectome uncolor [MAPS]
     connectome surfaces [SEGMENTATION] [attributes axon,...] [where axon=12,40-45]
         [each true|false|CLASS] [colors lime,...] [replace true|false] [lod N]
-        [meshes true|false]
+        [meshes true|false] [key true|false]
 
 They run ChimeraX's own ``segmentation colors`` and ``segmentation surfaces`` once per
 class, logged, so the log is a script.  Categories (axonclass inhibitory red ...) and
@@ -17,7 +17,9 @@ numbers (spineheadvolume) get one colour per region computed here, each category
 chosen colour (else a ColorBrewer set1 colour), numbers a colour ramp (viridis by
 default) over a range, set as ChimeraX's own segmentation colouring of the map; ``key
 true`` adds ChimeraX's colour key (``key``) with 2D labels, logged commands, naming each
-class or category drawn with its count of objects (session/keys.py show_key).
+class or category drawn with its count of objects (session/keys.py show_key); for
+surfaces a key of 2D labels naming each class drawn and its count of objects, or the
+objects themselves when each has its own colour and they are few (show_surfaces_key).
 The map is coloured, and its colouring removed, by session/coloring.py, as by every
 other command and the panel.
 When no models are named they pick the segmentation and EM map as the Connectome panel
@@ -29,9 +31,8 @@ arrays, and colouring reads only the planes ChimeraX draws.
 
 import numpy as np
 from chimerax.core.commands import (Annotation, AnnotationError, BoolArg, CmdDesc, ColorArg,
-                                    ColormapArg, ColormapRangeArg, concise_model_spec,
-                                    ListOf, next_token, NonNegativeIntArg, Or, register, run,
-                                    StringArg)
+                                    ColormapArg, ColormapRangeArg, ListOf, next_token,
+                                    NonNegativeIntArg, Or, register, run, StringArg)
 
 from ..pipeline import classes as pure
 from ..errors import InputError
@@ -39,7 +40,7 @@ from ..session.classes import (check_attribute, check_classes, class_values, num
                                segmentation_classes)
 from ..session.coloring import (ClassColor, category_colors, class_colors, color_map,
                                 color_text, uncolor_maps)
-from ..session.keys import Key, KeyEntry
+from ..session.keys import Key, KeyEntry, show_surfaces_key
 from ..session.maps import choose_models, command_ends, open_volumes, segmentation_colored
 from ..session.meshsurfaces import surfaces_from_meshes
 from ..session.readout import enable_readout
@@ -211,12 +212,13 @@ def connectome_uncolor(session, maps=None):
 # connectome surfaces
 
 def connectome_surfaces(session, segmentation=None, attributes=None, where=None, each=False,
-                        colors=None, replace=True, lod=None, meshes=True):
+                        colors=None, replace=True, lod=None, meshes=True, key=False):
     """Surfaces of object classes (merged per class in the class colour, or one per
     object), or of the objects ``where`` picks (``axon=12,40-45``); returns them.
     ``each CLASS`` is ``each true attributes CLASS``.  They come from the class's meshes
     (``connectome meshes``) when there are meshes of every object drawn, at level of detail ``lod`` (else one that fits the
-    triangle budget of ``graphics quality``), unless ``meshes false``."""
+    triangle budget of ``graphics quality``), unless ``meshes false``.  ``key true``: a
+    key of what is drawn, over every surface open in its colours."""
     from chimerax.core.errors import UserError
     command = 'connectome surfaces'
     if isinstance(each, str):
@@ -250,8 +252,10 @@ def connectome_surfaces(session, segmentation=None, attributes=None, where=None,
     if replace:
         previous = [m for m in getattr(seg, '_connectome_surfaces', []) if not m.deleted]
         if previous:
-            run(session, 'close %s' % concise_model_spec(session, previous))
-    made, tops = [], []
+            # Each with its submodels (a group's surfaces): concise_model_spec names a
+            # group without them (#!3), which closed the group and left its surfaces.
+            run(session, 'close %s' % ' '.join(m.atomspec for m in previous))
+    made, tops, drawn = [], [], []
     root = session.models.scene_root_model
     for name in names:
         surfaces = (surfaces_from_meshes(session, seg, name, ranges, each, colors_of[name],
@@ -259,6 +263,7 @@ def connectome_surfaces(session, segmentation=None, attributes=None, where=None,
         if surfaces is not None:
             made.extend(surfaces)
             tops.extend(_tops(surfaces, root, tops))
+            drawn.append((name, surfaces, bool(each)))
             continue
         condition = 'where %s' % (where or name)
         if each:
@@ -270,7 +275,10 @@ def connectome_surfaces(session, segmentation=None, attributes=None, where=None,
         surfaces = run(session, text)
         made.extend(surfaces)
         tops.extend(_tops(surfaces, root, tops))
+        drawn.append((name, surfaces, bool(each)))
     seg._connectome_surfaces = tops
+    if key:
+        show_surfaces_key(session, drawn)
     enable_readout(session)
     return made
 
@@ -319,6 +327,7 @@ def register_surfaces_command(logger):
                  ('colors', ListOf(ColorArg)),
                  ('replace', BoolArg),
                  ('lod', NonNegativeIntArg),
-                 ('meshes', BoolArg)],
+                 ('meshes', BoolArg),
+                 ('key', BoolArg)],
         synopsis='show surfaces of object classes or of objects picked by id')
     register('connectome surfaces', desc, connectome_surfaces, logger=logger)

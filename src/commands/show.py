@@ -1,7 +1,7 @@
 """The ``connectome show`` command: go to one object.
 
     connectome show SEGMENTATION CLASS ID [map MAP] [padding N] [color COLOR]
-        [maxVoxels N] [from FOLDER]
+        [maxVoxels N] [from FOLDER] [key true|false]
 
 Finds the object's regions (its attribute array), where they are (``/segments/position``
 of the authors' segments.hdf5, one voxel per region; without that file, from the
@@ -12,7 +12,8 @@ full resolution (``segmentation surfaces ... region ... step 1``; the whole obje
 mesh at full resolution instead when ``connectome meshes`` has made the class's), and the
 view, tilted from z so that the object's extent shows, is centred on it (``view orient``,
 ``turn``, ``view``, ``cofr``).  A box of more than maxVoxels voxels is shown
-at the smallest step that fits, and the log says so.
+at the smallest step that fits, and the log says so.  ``key true`` names the object in
+its colour in the key of object surfaces (session/keys.py show_surfaces_key).
 """
 
 import numpy as np
@@ -22,6 +23,7 @@ from ..formats.objectfiles import authors
 from ..pipeline import classes as pure
 from ..session.classes import attribute_file_of, check_classes, class_values
 from ..session.coloring import class_colors, show_image
+from ..session.keys import show_surfaces_key
 from ..session.maps import open_volumes
 from ..session.meshsurfaces import surfaces_from_meshes
 from ..session.wiring import remembered_folder
@@ -33,7 +35,7 @@ TILT = 55                       # degrees the view is tilted from straight down 
 
 
 def connectome_show(session, segmentation, objects, map=None, padding=32, color=None,
-                    max_voxels=MAX_VOXELS, from_=None):
+                    max_voxels=MAX_VOXELS, from_=None, key=False):
     """Centre the view on one object and show it; returns its surfaces."""
     from chimerax.core.commands import run, concise_model_spec
     from chimerax.core.errors import UserError
@@ -91,6 +93,8 @@ def connectome_show(session, segmentation, objects, map=None, padding=32, color=
         run(session, 'view orient; turn %s %d' % (('x', -TILT) if extent[0] >= extent[1]
                                                   else ('y', TILT)))
         run(session, 'view %s pad 0.3' % spec)
+        if key:
+            show_surfaces_key(session, [(name, surfaces, True)])
     xyz = segmentation.scene_position * segmentation.data.ijk_to_xyz(centre_ijk)
     run(session, 'cofr %s' % ','.join('%.6g' % v for v in xyz))
     return surfaces
@@ -166,7 +170,7 @@ def _bounds(session, seg, values, regions, object_id, folder):
 
 
 def register_show_command(logger):
-    from chimerax.core.commands import (CmdDesc, register, ColorArg, NonNegativeIntArg,
+    from chimerax.core.commands import (BoolArg, CmdDesc, register, ColorArg, NonNegativeIntArg,
                                         OpenFolderNameArg, PositiveIntArg)
     from chimerax.map import MapArg
     desc = CmdDesc(
@@ -175,6 +179,7 @@ def register_show_command(logger):
                  ('padding', NonNegativeIntArg),
                  ('color', ColorArg),
                  ('max_voxels', PositiveIntArg),
-                 ('from', OpenFolderNameArg)],
+                 ('from', OpenFolderNameArg),
+                 ('key', BoolArg)],
         synopsis='center the view on one object and show it at full resolution')
     register('connectome show', desc, connectome_show, logger=logger)

@@ -15,8 +15,14 @@ the partners' surfaces, each synapse or skeleton model with its part of the entr
 kept with them in sessions (session/sessionstate.py) and updated when they close
 (``models_closed``): a key of markers recounts the models left, any key goes with its
 last model.
+
+Object surfaces (``connectome surfaces ... key true``, ``connectome show ... key true``)
+have a key of 2D labels too (``show_surfaces_key``): each class drawn in one colour with
+its count of objects; objects in their own colours each by name when few, else one line
+naming the class and the count (a swatch per object would be a key nobody reads).
 """
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +41,8 @@ KEY_ROW = 0.06                      # the height of a category's box
 GAP = 0.02                          # between a key and the data, in window fractions
 LEAST_ZOOM = 0.3                    # making room never shrinks the data more than this
 PICTURE_WIDTH = 400                 # pixels of the pictures a key's place is chosen on
+SURFACE_KEY = LABEL_KEY_PREFIX + 'surfaces'     # the key of object surfaces' colours
+FEW_OBJECTS = 8     # objects in colours of their own named one by one, up to this many
 
 
 @dataclass(frozen=True)
@@ -412,3 +420,35 @@ def models_closed(session, closed):
                 remove_key(session, log=False)
         else:
             show_models_key(session, name, make_room=False, log=False)
+
+
+# ---------------------------------------------------------------------------------------
+# the key of object surfaces
+
+def show_surfaces_key(session, drawn, title='object surfaces', log=True):
+    """The key of object surfaces (SURFACE_KEY), over every surface model open in its
+    colours: ``drawn`` [(class name, surfaces, each)] just made, ``each`` when each
+    object has a colour of its own.  A surface in one colour counts the objects it
+    draws (``objects_drawn``); objects in their own colours are named one by one in
+    them when all of those just drawn are FEW_OBJECTS or fewer, else counted on one line
+    naming their class (no colour of its own: a dark box)."""
+    from chimerax.core.colors import hex_color
+    own = sum(len(surfaces) for _, surfaces, each in drawn if each)
+    for name, surfaces, each in drawn:
+        for s in surfaces:
+            if not each:
+                entry = KeyEntry(hex_color(s.color), name, objects_drawn(s, name))
+            elif own <= FEW_OBJECTS:
+                entry = KeyEntry(hex_color(s.color), '%s %s' % (name, s.name.split()[-1]))
+            else:
+                entry = KeyEntry(KEY_BOX[:7], '%ss, each in a colour of its own' % name, 1)
+            attach_key([s], SURFACE_KEY, Key((entry,), title, True))
+    show_models_key(session, SURFACE_KEY, log=log)
+
+
+def objects_drawn(surface, name):
+    """How many objects of class ``name`` a surface draws: N of one named '... N
+    NAMEs' (as ChimeraX's ``segmentation surfaces`` and session/meshsurfaces.py name a
+    surface of several objects), else one."""
+    found = re.search(r' (\d+) %ss$' % re.escape(name), surface.name)
+    return int(found.group(1)) if found else 1

@@ -26,7 +26,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCENE = ('open {root}/image.cmap', 'open {root}/segmentation.cmap', 'open {root}/image.cmap',
          'connectome color #2 axonclass map #1 key true',
          'connectome color #2 spineheadvolume map #3 key true',
-         'connectome surfaces #2 where axon=1-3',
+         'connectome surfaces #2 where axon=1-3 key true',
+         'connectome surfaces #2 where axon=4-6 each true replace false key true',
          'connectome synapses #2',
          'connectome synapses #2 markerLimit 3',
          'connectome skeletons #2 axon 1-3',
@@ -179,7 +180,7 @@ def test_restored_keys_go_with_their_models(session, run, saved):
         if 'key of' in d:
             owners.setdefault(d['key of']['name'], []).append(k)
     assert set(owners) == {'connectome_key', 'connectome_marker_synapses',
-                           'connectome_marker_skeletons'}, owners
+                           'connectome_marker_skeletons', 'connectome_marker_surfaces'}, owners
     for name, ids in sorted(owners.items()):
         assert key_lines(session, name)[0], name
         run('close %s' % ' '.join('#' + k for k in ids))
