@@ -15,6 +15,8 @@ PSTAMP   := $(PORTABLE)/.installed
 # A third, for the ChimeraX to come (newer Python, numpy 2): today's numpy 2, h5py and
 # hdf5plugin, and no numba; `make test-numpy2` runs the portable tests there.
 NUMPY2   := .venv-numpy2
+# Its Python (a newer one if there is: make test-numpy2 NUMPY2_PYTHON=python3.13).
+NUMPY2_PYTHON ?= $(PYTHON)
 NPY      := $(NUMPY2)/bin/python
 NSTAMP   := $(NUMPY2)/.installed
 # Igneous, the baseline of bench/bench_meshes.py, pins DracoPy 1.x: an environment of its
@@ -50,7 +52,7 @@ $(PSTAMP): requirements/portable.txt requirements/science.txt requirements/runti
 	touch $@
 
 $(NSTAMP): requirements/portable-numpy2.txt
-	test -x $(NPY) || $(PYTHON) -m venv $(NUMPY2)
+	test -x $(NPY) || $(NUMPY2_PYTHON) -m venv $(NUMPY2)
 	$(NPY) -m pip install -q --disable-pip-version-check pip==24.0
 	$(NPY) -m pip install -q --disable-pip-version-check -r requirements/portable-numpy2.txt
 	touch $@
