@@ -116,3 +116,15 @@ def test_show_keys_the_object_it_shows(session, run, demo, opened):
     assert_on_colours(session, surfaces)
     run('close %s' % ' '.join(s.atomspec for s in surfaces))
     assert key_lines(session, KEY) == ([], None)
+
+
+def test_a_surface_of_several_objects_counts_them_by_its_name():
+    """A surface of several objects is named '... N CLASSs' by ChimeraX's segmentation
+    surfaces and by the meshes' merged surface (session/meshsurfaces.py); one of a
+    single object '... CLASS ID'."""
+    from types import SimpleNamespace as S
+    from chimerax.connectome.session.keys import objects_drawn
+    assert objects_drawn(S(name='segmentation.cmap 40 axons'), 'axon') == 40
+    assert objects_drawn(S(name='segmentation.cmap axon 40'), 'axon') == 1
+    assert objects_drawn(S(name='seg 3 spineheads'), 'spinehead') == 3
+    assert objects_drawn(S(name='seg 3 spineheads'), 'head') == 1
