@@ -4,10 +4,13 @@ folder holds the same triangles as the unsharded one, ``connectome surfaces ... 
 cluster writes the same bytes as a run here."""
 
 import os
+import subprocess
 
 import numpy as np
 import pytest
 
+import killpoints
+from cxrun import REPO
 from segfixtures import LogCapture, combined_demo_with_ids
 
 from chimerax.connectome.formats.meshes import MeshFolder
@@ -77,3 +80,31 @@ def test_cluster_options_refused_where_they_do_not_apply(demo, run, tmp_path):
         run('connectome meshes %s axon output %s tlsCert %s'
             % (demo['seg'], tmp_path / 'b', demo['seg']))
     assert not (tmp_path / 'a').exists() and not (tmp_path / 'b').exists()
+
+
+def test_killed_while_sharding_leaves_no_shard_and_a_rerun_continues(demo, tmp_path):
+    out = tmp_path / 'm'
+    command = ('connectome meshes %s axon output %s chunkSize 32 sharded true threads 1'
+               % (demo['seg'], out))
+    env = dict(os.environ)
+    env.setdefault('CHIMERAX_HEADLESS_HOME', os.path.join(REPO, '.venv', 'chimerax-home-tests'))
+    p = subprocess.Popen([os.path.join(REPO, 'bin', 'chimerax-headless'), '--nogui', '--exit',
+                          '--script', '%s pause "meshes m: shards" %s %s'
+                          % (killpoints.SCRIPT, tmp_path / 'never', command)],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in p.stdout:
+        if line.startswith('PAUSED meshes m: shards'):
+            break
+    else:
+        raise AssertionError(p.communicate(timeout=300)[1][-2000:])
+    p.kill()
+    p.wait(timeout=60)
+    assert not out.exists()
+    assert not any(n.endswith('.shard') for _, _, names in os.walk(tmp_path) for n in names
+                   if not n.startswith('.'))
+    done = subprocess.run([os.path.join(REPO, 'bin', 'chimerax-headless'), '--nogui',
+                           '--exit', '--cmd', command], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert 'chunks finished by an earlier run are kept' in done.stdout + done.stderr
+    assert sorted(os.listdir(tmp_path)) == ['m']
+    assert files(str(out)) == files(demo['sharded'].path)
