@@ -188,3 +188,44 @@ def test_a_cancelled_cluster_run_leaves_no_output(volume, tmp_path):  # noqa: F8
         run(seg, values, out, scheduler=cluster.Scheduler('local 1'), report=ctrl_c)
     assert not os.path.exists(out)
     assert os.path.isdir(str(tmp_path / '.cluster.chunks'))
+
+
+@pytest.mark.parametrize('encoding', ['raw', 'gzip'])
+def test_shards_as_cloudvolume_writes_them(both, tmp_path, encoding):
+    """CloudVolume's own shard writer (synthesize_shard_files, as Igneous uses it for
+    meshes) given the same objects: shards of the same size (raw minishard indices: it
+    orders minishards otherwise and marks an empty one 0,0, both as the spec allows), and
+    a folder of its shards read by us as the objects they hold."""
+    from cloudvolume.datasource.precomputed.sharding import (ShardingSpecification,
+                                                              synthesize_shard_files)
+    plain = both[0]
+    spec = ShardingSpec(0, 2, 1, minishard_index_encoding=encoding)
+    ours, theirs = tmp_path / 'ours', tmp_path / 'theirs'
+    os.makedirs(ours)
+    os.makedirs(theirs)
+    source, data, offsets = {}, {}, {}
+    for object_id in range(1, 40):
+        source[object_id] = original = (7, 9)[object_id % 2]
+        fragments, manifest = (open(os.path.join(plain, '%d%s' % (original, suffix)),
+                                    'rb').read() for suffix in ('', '.index'))
+        data[object_id], offsets[object_id] = fragments + manifest, len(manifest)
+        for suffix in ('', '.index'):
+            shutil.copy(os.path.join(plain, '%d%s' % (original, suffix)),
+                        ours / ('%d%s' % (object_id, suffix)))
+    shard_objects(str(ours), sorted(source), spec)
+    written = synthesize_shard_files(ShardingSpecification.from_dict(spec.to_dict()), data,
+                                     offsets)
+    assert sorted(written) == sorted(os.listdir(ours)) == ['0.shard', '1.shard']
+    info = json.load(open(os.path.join(plain, 'info')))
+    info['sharding'] = spec.to_dict()
+    for name, blob in written.items():
+        if encoding == 'raw':
+            assert len((ours / name).read_bytes()) == len(blob)
+        (theirs / name).write_bytes(blob)
+    (theirs / 'info').write_text(json.dumps(info))
+    folder, original = MeshFolder(str(theirs)), MeshFolder(plain)
+    assert folder.ids() == sorted(source)
+    for object_id in (1, 2, 17, 39):
+        v, f = original.triangles(source[object_id], 2)
+        v2, f2 = folder.triangles(object_id, 2)
+        assert np.array_equal(v, v2) and np.array_equal(f, f2)
