@@ -31,10 +31,11 @@ seg = segmentation_of(survey.Survey(args['seg']))
 sharded = {'true': True, 'false': False}[args['sharded']]
 job = meshing.MeshJob(seg, 'axon', None, args['out'], lods=args['lods'], sharded=sharded)
 scheduler = cluster.Scheduler(args['scheduler']) if args['scheduler'] else None
-t = time.monotonic()
+t, c = time.monotonic(), os.times()
 r = meshing.make_meshes(job, values, workers=2, scheduler=scheduler)
-wall = time.monotonic() - t
-print(json.dumps({'wall': wall, 'objects': r.objects, 'files': len(os.listdir(args['out'])),
+wall, e = time.monotonic() - t, os.times()
+print(json.dumps({'wall': wall, 'cpu': sum(e[:4]) - sum(c[:4]), 'objects': r.objects,
+                  'files': len(os.listdir(args['out'])),
                   'maxrss': peak_rss()}))
 '''
 
@@ -89,13 +90,14 @@ def main(flags):
                                          ('cluster', 'true', 'local 2')):
             results[name] = r = run_child(RUN, out=os.path.join(work, name), sharded=sharded,
                                           scheduler=scheduler, **common)
-            print('%-8s (%s, sharded %s): %.2f s wall, %d objects, %d files, peak %.0f MB'
+            print('%-8s (%s, sharded %s): %.2f s wall, %.2f s CPU with the waited worker'
+                  ' processes, %d objects, %d files, peak %.0f MB'
                   % (name, 'scheduler ' + scheduler if scheduler else '2 worker processes',
-                     sharded, r['wall'], r['objects'], r['files'], r['peak_rss'] / 1e6),
-                  flush=True)
-        print('sharded / unsharded wall: %.2fx; scheduler local 2 / 2 worker processes: %.2fx;'
-              ' the cluster\'s folder the same bytes as the local one: %s'
-              % (results['sharded']['wall'] / results['plain']['wall'],
+                     sharded, r['wall'], r['cpu'], r['objects'], r['files'],
+                     r['peak_rss'] / 1e6), flush=True)
+        print('sharded / unsharded CPU: %.2fx; scheduler local 2 / 2 worker processes wall:'
+              ' %.2fx; the cluster\'s folder the same bytes as the local one: %s'
+              % (results['sharded']['cpu'] / results['plain']['cpu'],
                  results['cluster']['wall'] / results['sharded']['wall'],
                  same_bytes(os.path.join(work, 'cluster'), os.path.join(work, 'sharded'))),
               flush=True)
