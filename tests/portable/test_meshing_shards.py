@@ -229,3 +229,17 @@ def test_shards_as_cloudvolume_writes_them(both, tmp_path, encoding):
         v, f = original.triangles(source[object_id], 2)
         v2, f2 = folder.triangles(object_id, 2)
         assert np.array_equal(v, v2) and np.array_equal(f, f2)
+
+
+def test_a_crash_on_the_cluster_is_an_error_and_keeps_the_chunks(volume, tmp_path,  # noqa: F811
+                                                                  monkeypatch):
+    """A chunk whose meshing aborts its Dask worker every time: Dask gives up on it
+    (KilledWorker), the run stops with an error naming the cluster, writes nothing, and
+    keeps the chunks finished for a re-run."""
+    seg, labels, values = volume
+    out = str(tmp_path / 'cluster')
+    monkeypatch.setenv(meshing.CRASH_VARIABLE, 'chunk 4,4,1')
+    with pytest.raises(InputError, match='the Dask cluster .* failed .*KilledWorker'):
+        run(seg, values, out, scheduler=cluster.Scheduler('local 1'))
+    assert not os.path.exists(out)
+    assert os.path.isdir(str(tmp_path / '.cluster.chunks'))
