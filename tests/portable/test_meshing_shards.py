@@ -243,3 +243,24 @@ def test_a_crash_on_the_cluster_is_an_error_and_keeps_the_chunks(volume, tmp_pat
         run(seg, values, out, scheduler=cluster.Scheduler('local 1'))
     assert not os.path.exists(out)
     assert os.path.isdir(str(tmp_path / '.cluster.chunks'))
+
+
+def test_bad_sharded_folders_are_errors_naming_the_file(both, tmp_path):
+    sharded = both[1]
+    bad = tmp_path / 'bad'
+    shutil.copytree(sharded, bad)
+    info = json.load(open(bad / 'info'))
+    info['sharding']['hash'] = 'md5'
+    (bad / 'info').write_text(json.dumps(info))
+    with pytest.raises(InputError, match='info: sharding hash .md5. .* unknown'):
+        MeshFolder(str(bad))
+    info['sharding']['hash'] = 'murmurhash3_x86_128'
+    info['sharding']['data_encoding'] = 'gzip'
+    (bad / 'info').write_text(json.dumps(info))
+    with pytest.raises(InputError, match='need data_encoding raw'):
+        MeshFolder(str(bad))
+    shutil.copy(os.path.join(sharded, 'info'), bad / 'info')
+    data = (bad / '0.shard').read_bytes()
+    (bad / '0.shard').write_bytes(data[:len(data) // 2])
+    with pytest.raises(InputError, match='0.shard: truncated'):
+        MeshFolder(str(bad)).triangles(7)

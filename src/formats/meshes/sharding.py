@@ -241,9 +241,12 @@ class ShardedObjects:
     def ids(self):
         """Every id in the folder's shard files, sorted."""
         found = set()
-        names = set(os.listdir(self.path))
-        for shard in range(1 << self.spec.shard_bits):
-            if self.spec.shard_name(shard) in names:
+        for name in os.listdir(self.path):
+            stem, dot, ext = name.partition('.')
+            if ext != 'shard' or not stem or stem.strip('0123456789abcdef'):
+                continue
+            shard = int(stem, 16)
+            if shard < 1 << self.spec.shard_bits and self.spec.shard_name(shard) == name:
                 for m in range(1 << self.spec.minishard_bits):
                     found.update(self._minishard(shard, m))
         return sorted(found)
