@@ -11,7 +11,8 @@ A large array argument (the region -> object lookup, one per run) goes to the cl
 as a task's result that every task names: not scattered data, which Dask's active memory
 manager keeps one copy of, lost with its worker (cluster.py).  A cancelled future cancels
 its Dask task; when the ``with`` ends every task still there is cancelled and the
-connection closed.  A worker lost (its tasks rerun elsewhere by Dask, or KilledWorker at
+connection closed; ``kill`` cancels them all, ``restart`` restarts the workers too (for
+a task that runs past its time limit).  A worker lost (its tasks rerun elsewhere by Dask, or KilledWorker at
 last) or the scheduler lost is an InputError naming the cluster.  The workers read the
 segmentation themselves (shared storage or a store's URL).  Pure: no ChimeraX.
 """
@@ -35,16 +36,38 @@ class DaskPool(cluster.Connection):
     def __init__(self, scheduler, report=None):
         super().__init__(scheduler, report)
         self._sent = {}             # id(array): (array, its Dask future)
-        self._running = set()
+        self._running = {}          # Dask future: the Future handed out for it
         self._lock = threading.Lock()
 
     def __exit__(self, *exc):
-        with self._lock:
-            running = list(self._running)
-            self._running.clear()
-        self.cancel(running)
-        self._sent.clear()
+        self.shutdown()
         return super().__exit__(*exc)
+
+    def shutdown(self, wait=True, cancel_futures=True):
+        """Cancel every task still on the cluster (as an Executor's shutdown with
+        ``cancel_futures``; the connection stays until the ``with`` ends)."""
+        with self._lock:
+            running = dict(self._running)
+            self._running.clear()
+        for future in running.values():
+            future.cancel()
+        self.cancel(list(running))
+        self._sent.clear()
+
+    def kill(self):
+        """Stop the work: every task still on the cluster cancelled (a task already
+        running on a worker runs to its end there; nothing of it is used)."""
+        self.shutdown()
+
+    def restart(self):
+        """Cancel every task and restart the cluster's workers (Dask's restart: a task
+        stuck in native code ends with its worker process); the next tasks send the
+        large arguments again, since a restart forgets every result."""
+        self.shutdown()
+        try:
+            self.client.restart()
+        except self._lost as e:
+            raise self._failure(e)
 
     def _argument(self, a):
         if isinstance(a, np.ndarray) and a.nbytes >= LARGE_ARGUMENT:
@@ -55,9 +78,9 @@ class DaskPool(cluster.Connection):
 
     def submit(self, fn, *args):
         task = self.client.submit(fn, *map(self._argument, args), pure=False)
-        with self._lock:
-            self._running.add(task)
         future = Future()
+        with self._lock:
+            self._running[task] = future
 
         def cancelled(f):
             if f.cancelled():
@@ -65,7 +88,7 @@ class DaskPool(cluster.Connection):
 
         def done(t):
             with self._lock:
-                self._running.discard(t)
+                self._running.pop(t, None)
             try:
                 if t.status == 'finished':
                     outcome = (future.set_result, t.result())

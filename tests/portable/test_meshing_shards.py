@@ -264,3 +264,16 @@ def test_bad_sharded_folders_are_errors_naming_the_file(both, tmp_path):
     (bad / '0.shard').write_bytes(data[:len(data) // 2])
     with pytest.raises(InputError, match='0.shard: truncated'):
         MeshFolder(str(bad)).triangles(7)
+
+
+def test_the_dask_pool_restarts_and_sends_its_arguments_again():
+    from chimerax.connectome.pipeline.meshing_cluster import DaskPool
+    big = np.arange(100000, dtype=np.int64)
+    with DaskPool(cluster.Scheduler('local 1')) as pool:
+        assert pool.workers == 1
+        assert pool.submit(np.sum, big).result(timeout=60) == big.sum()
+        pool.restart()
+        assert pool.submit(np.sum, big).result(timeout=60) == big.sum()
+        slow = pool.submit(__import__('time').sleep, 30)
+        pool.kill()
+        assert slow.cancelled()
