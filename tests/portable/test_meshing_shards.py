@@ -277,3 +277,21 @@ def test_the_dask_pool_restarts_and_sends_its_arguments_again():
         slow = pool.submit(__import__('time').sleep, 30)
         pool.kill()
         assert slow.cancelled()
+
+
+def test_one_level_of_detail_reads_back(volume, both, tmp_path):  # noqa: F811
+    """lods 1 (a manifest of one LOD, as Igneous writes for small objects: numpy made
+    its one-element fields scalars, and reading failed), sharded, read by us and by
+    CloudVolume as the unsharded folder's finest level."""
+    seg, labels, values = volume
+    out = str(tmp_path / 'one')
+    meshing.make_meshes(meshing.MeshJob(seg, 'neuron', None, out, lods=1, side=SIDE,
+                                        sharded=True), values)
+    folder, plain = MeshFolder(out), MeshFolder(both[0])
+    cv = cloudvolume_of(out)
+    for object_id in plain.ids():
+        assert folder.lod_count(object_id) == 1
+        v, f = folder.triangles(object_id, 0)
+        v0, f0 = plain.triangles(object_id, 0)
+        assert np.array_equal(v, v0) and np.array_equal(f, f0)
+        assert same_triangles(cv.mesh.get(object_id, lod=0)[object_id], v, f)
