@@ -295,3 +295,53 @@ def test_one_level_of_detail_reads_back(volume, both, tmp_path):  # noqa: F811
         v0, f0 = plain.triangles(object_id, 0)
         assert np.array_equal(v, v0) and np.array_equal(f, f0)
         assert same_triangles(cv.mesh.get(object_id, lod=0)[object_id], v, f)
+
+
+IGNEOUS_SHARDED = '''
+import json, sys
+import numpy as np
+from cloudvolume import CloudVolume
+from taskqueue import LocalTaskQueue
+import igneous.task_creation as tc
+path = 'file://' + sys.argv[1]
+z, y, x = np.indices((64, 64, 64))
+labels = np.zeros((64, 64, 64), np.uint32)
+rng = np.random.default_rng(0)
+for k in range(1, 40):
+    c, r = rng.integers(8, 56, 3), rng.integers(3, 8)
+    labels[((x - c[0]) ** 2 + (y - c[1]) ** 2 + (z - c[2]) ** 2) < r * r] = k * 1000 + 7
+info = CloudVolume.create_new_info(1, 'segmentation', 'uint32', 'raw', [8, 8, 40], [0, 0, 0],
+                                   [64, 64, 64], chunk_size=[64, 64, 64])
+cv = CloudVolume(path, info=info, progress=False, compress=False)
+cv.commit_info()
+cv[:, :, :] = labels.T[..., None]
+tq = LocalTaskQueue(parallel=1, progress=False)
+tq.insert(tc.create_meshing_tasks(path, mip=0, mesh_dir='mesh', sharded=True,
+                                  spatial_index=True))
+tq.execute(progress=False)
+tq.insert(tc.create_sharded_multires_mesh_tasks(path, num_lod=2, mesh_dir='mesh',
+                                                progress=False))
+tq.execute(progress=False)
+cv = CloudVolume(path, progress=False)
+ids = sorted(int(v) for v in np.unique(labels) if v)
+print(json.dumps({i: len(cv.mesh.get(i, lod=0)[i].faces) for i in ids}))
+'''
+
+
+def test_igneous_sharded_meshes_are_read(tmp_path):
+    """A sharded multi-resolution mesh folder made by Igneous (mesh forge sharded, then
+    its sharded multires merge), read by our reader to the triangles CloudVolume reads.
+    Needs Igneous's environment (CONNECTOME_IGNEOUS_PYTHON, as bench meshes)."""
+    import subprocess
+    python = os.environ.get('CONNECTOME_IGNEOUS_PYTHON')
+    if not python or not os.path.exists(python):
+        pytest.skip('no Igneous environment (set CONNECTOME_IGNEOUS_PYTHON)')
+    done = subprocess.run([python, '-c', IGNEOUS_SHARDED, str(tmp_path)], capture_output=True,
+                          text=True, timeout=600, cwd=str(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    theirs = {int(k): v for k, v in json.loads(done.stdout.strip().splitlines()[-1]).items()}
+    folder = MeshFolder(str(tmp_path / 'mesh'))
+    assert folder.sharded and folder.ids() == sorted(theirs) and len(theirs) > 30
+    for object_id, faces in theirs.items():
+        v, f = folder.triangles(object_id, 0)
+        assert len(f) == faces and faces > 0
