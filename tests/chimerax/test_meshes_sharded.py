@@ -108,3 +108,26 @@ def test_killed_while_sharding_leaves_no_shard_and_a_rerun_continues(demo, tmp_p
     assert 'chunks finished by an earlier run are kept' in done.stdout + done.stderr
     assert sorted(os.listdir(tmp_path)) == ['m']
     assert files(str(out)) == files(demo['sharded'].path)
+
+
+def test_ctrl_c_on_a_cluster_run_leaves_no_output(demo, tmp_path):
+    import signal
+    out = tmp_path / 'm'
+    command = ('connectome meshes %s axon output %s chunkSize 16 sharded true scheduler'
+               ' local 1' % (demo['seg'], out))
+    env = dict(os.environ)
+    env.setdefault('CHIMERAX_HEADLESS_HOME', os.path.join(REPO, '.venv', 'chimerax-home-tests'))
+    # Held at its first progress point (tasks on the cluster) until the Ctrl-C is handled.
+    p = subprocess.Popen([os.path.join(REPO, 'bin', 'chimerax-headless'), '--nogui', '--exit',
+                          '--script', '%s pause meshes cancel %s' % (killpoints.SCRIPT,
+                                                                     command)],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in p.stdout:
+        if line.startswith('PAUSED meshes'):
+            p.send_signal(signal.SIGINT)
+            break
+    out_text, err = p.communicate(timeout=300)
+    assert p.returncode == 1, (p.returncode, err[-2000:])
+    assert 'connectome meshes: cancelled; %s was not written' % out in err
+    assert not out.exists()
+    assert sorted(os.listdir(tmp_path)) == ['.m.chunks']
