@@ -2,7 +2,9 @@
 once, at several levels of detail, in neuroglancer's multi-resolution mesh format.
 
     connectome meshes SEGMENTATION CLASS [IDS|all] [output FOLDER] [lods N]
-        [threads N] [replace true|false]
+        [threads N] [replace true|false] [sharded auto|true|false]
+        [scheduler tcp://HOST:8786 | tls://HOST:8786 | local N] [schedulerTimeout SECONDS]
+        [tlsCaFile PEM] [tlsCert PEM] [tlsKey PEM]
 
     open FOLDER format precomputedmesh [ids 12,40-45] [lod N]
 
@@ -11,33 +13,51 @@ placement the meshes take).  The folder is by default beside the segmentation's 
 file (``seg.neuron-meshes``), where ``connectome surfaces ... each neuron`` and
 ``connectome show`` find it.  The work is pipeline/meshing.py's; Ctrl-C stops it at the
 next chunk or object, leaving no output; a run killed or stopped is continued by running
-it again.  ``open ... format precomputedmesh`` shows the meshes of any neuroglancer
+it again.  ``sharded`` gathers the objects into neuroglancer's shard files (auto: above
+pipeline/meshing_output.py's SHARD_ABOVE objects); ``scheduler`` runs the chunks and
+objects on a Dask cluster (pipeline/meshing_cluster.py, the cluster path of ``connectome
+combine``, with its TLS options), the same meshes byte for byte.  ``open ... format
+precomputedmesh`` shows the meshes of any neuroglancer
 multi-resolution mesh folder (one surface per object, a random colour per id).
 """
 
 import os
 
-from chimerax.core.commands import (BoolArg, Bounded, CmdDesc, IntArg, NonNegativeIntArg,
-                                    PositiveIntArg, SaveFolderNameArg, StringArg, register)
+from chimerax.core.commands import (BoolArg, Bounded, CmdDesc, EnumOf, FloatArg, IntArg,
+                                    NonNegativeIntArg, OpenFileNameArg, PositiveIntArg,
+                                    SaveFolderNameArg, StringArg, register)
 from chimerax.open_command import OpenerInfo
 
 from ..errors import Cancelled, InputError
 from ..parallel import available_cores
-from ..pipeline import classes as pure, meshing
+from ..pipeline import classes as pure, cluster, meshing
 from ..pipeline.meshing_chunks import segmentation_of
 from ..session.maps import SegmentationArg, segmentation_file
 from ..session.meshsurfaces import open_mesh_folder
 from ..session.reporting import cancellable, status_reporter
+from .combine import SchedulerArg
 
 COMMAND = 'connectome meshes'
 
 
 def connectome_meshes(session, segmentation, name, ids='all', output=None,
                       lods=meshing.DEFAULT_LODS, threads=None, replace=False,
-                      chunk_size=meshing.DEFAULT_SIDE):
+                      chunk_size=meshing.DEFAULT_SIDE, sharded='auto', scheduler=None,
+                      scheduler_timeout=cluster.CONNECT_TIMEOUT, tls_ca_file=None,
+                      tls_cert=None, tls_key=None):
     """Make the meshes; returns the pipeline's MeshResult."""
     from chimerax.core.errors import UserError
     from chimerax.map import Volume
+    if scheduler is not None:
+        if threads is not None:
+            raise UserError('%s: threads is for a run here; with scheduler the Dask'
+                            ' workers\' threads do the work' % COMMAND)
+        scheduler = cluster.Scheduler(scheduler, timeout=scheduler_timeout,
+                                      tls_ca_file=tls_ca_file, tls_cert=tls_cert,
+                                      tls_key=tls_key)
+    elif tls_ca_file or tls_cert or tls_key:
+        raise UserError('%s: tlsCaFile, tlsCert and tlsKey are for a tls:// scheduler; no'
+                        ' scheduler was given' % COMMAND)
     try:
         found, models = segmentation_file(session, segmentation)
         if not found.exists:
@@ -53,10 +73,12 @@ def connectome_meshes(session, segmentation, name, ids='all', output=None,
                               None if placed is None else tuple(placed.data.step))
         output = output or meshing.default_output(found.path, name)
         job = meshing.MeshJob(seg, name, ids, output, lods=lods, side=chunk_size,
-                              replace=replace)
+                              replace=replace,
+                              sharded={'auto': None, 'true': True, 'false': False}[sharded])
         with cancellable():
             result = meshing.make_meshes(job, values, workers=threads or available_cores(),
-                                         report=status_reporter(session))
+                                         report=status_reporter(session),
+                                         scheduler=scheduler)
     except InputError as e:
         raise UserError('%s: %s' % (COMMAND, e))
     except Cancelled:
@@ -82,7 +104,13 @@ def register_meshes_command(logger):
                  ('lods', Bounded(IntArg, 1, 8)),
                  ('threads', PositiveIntArg),
                  ('replace', BoolArg),
-                 ('chunk_size', Bounded(IntArg, 8, 1024))],
+                 ('chunk_size', Bounded(IntArg, 8, 1024)),
+                 ('sharded', EnumOf(('auto', 'true', 'false'))),
+                 ('scheduler', SchedulerArg),
+                 ('scheduler_timeout', Bounded(FloatArg, 0.1)),
+                 ('tls_ca_file', OpenFileNameArg),
+                 ('tls_cert', OpenFileNameArg),
+                 ('tls_key', OpenFileNameArg)],
         synopsis='make full-resolution meshes of objects at several levels of detail'
                  ' (neuroglancer multi-resolution format)')
     register(COMMAND, desc, connectome_meshes, logger=logger)

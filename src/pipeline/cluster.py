@@ -138,42 +138,36 @@ def _security(scheduler, address, distributed):
         tls_client_key=scheduler.tls_key, require_encryption=True)
 
 
-class Workers:
-    """The chunk work of one combine on a cluster's workers (the runner interface of
-    traversal.Engine: leaf, block, wait, cancel)."""
+class Connection:
+    """A run's connection to a Dask cluster (local N started here, or a scheduler's
+    address), with the bundle's pure code sent to it: connected by ``with``, which
+    reports the worker threads found ("VERB on N Dask worker threads") and calls
+    ``_started``; closed, the code taken back, when the ``with`` ends.  ``purpose`` names
+    the work in errors ("combine on a cluster needs ...")."""
 
-    reads_tiles = True          # every tile is read by the workers themselves
+    purpose = 'combine'
+    verb = 'Combining'
 
-    def __init__(self, scheduler, source, works, levels, region_start, report=None):
+    def __init__(self, scheduler, report=None):
         """``scheduler``: a Scheduler, or its address alone."""
         if not isinstance(scheduler, Scheduler):
             scheduler = Scheduler(str(scheduler))
         self.address = parse_address(scheduler.address)
-        spec = source.worker_spec()
-        if spec is None:
-            raise InputError('combine on a cluster reads tile sets and stores only (the'
-                             ' workers open the tiles themselves)')
         try:
             import distributed
         except ImportError as e:
-            raise InputError('combine on a cluster needs dask.distributed (%s); install it'
-                             ' with pip: see requirements/runtime.txt' % e)
+            raise InputError('%s on a cluster needs dask.distributed (%s); install it'
+                             ' with pip: see requirements/runtime.txt' % (self.purpose, e))
         self._distributed = distributed
         self.scheduler = scheduler
         self.security = _security(scheduler, self.address, distributed)
-        self.spec = spec
-        self.works = works
-        self.levels = levels
-        self.region_start = tuple(region_start)
-        self.dtype = source.dtype
-        # A task does a whole subtree of chunks, up to SUBTREE_LEVELS levels above full
-        # resolution (64 leaves and their parents): Dask spends about a millisecond of
-        # the writing process's time on each task, more than a chunk's own work takes.
-        self.subtree_levels = min(SUBTREE_LEVELS, len(levels) - 1)
         self.report = report
         self.client = self.cluster = None
         self._archive = self._plugin = None
         self._quiet = _QuietDaskLogs()
+
+    def _started(self):
+        """Called once connected, the code sent (the work's own setup)."""
 
     def __enter__(self):
         distributed = self._distributed
@@ -206,19 +200,15 @@ class Workers:
         self.workers = threads
         try:
             self._send_code()
-            # Named by each task. A task, not scattered data: Dask's active memory
-            # manager keeps one copy of even a broadcast value, lost with its worker
-            # (its dependents then cancelled as "already forgotten"); a task's result
-            # the scheduler computes again.
-            job = (self.spec, self.works, self.levels, self.region_start, self.dtype)
-            self._job = self.client.submit(_given, job, pure=False)
+            self._started()
         except BaseException:
             # __exit__ will not run: close the client, the local workers and the logs.
             self._close()
             raise
         if self.report is not None:
-            self.report('Combining on %d Dask worker thread%s (%s)'
-                        % (threads, '' if threads == 1 else 's', self.client.scheduler.address),
+            self.report('%s on %d Dask worker thread%s (%s)'
+                        % (self.verb, threads, '' if threads == 1 else 's',
+                           self.client.scheduler.address),
                         True)
         return self
 
@@ -264,15 +254,6 @@ class Workers:
             self._archive = None
         self._quiet.__exit__(None, None, None)
 
-    def leaf(self, start, stop):
-        return self.client.submit(_remote_leaf, self._job, start, stop, pure=False)
-
-    def block(self, level, a):
-        return self.client.submit(_remote_block, self._job, level, a, pure=False)
-
-    def subtree(self, level, index):
-        return self.client.submit(_remote_subtree, self._job, level, index, pure=False)
-
     def wait(self, pending):
         try:
             return self._distributed.wait(list(pending), return_when='FIRST_COMPLETED').done
@@ -310,6 +291,50 @@ class Workers:
                 self.client.cancel(futures)
             except Exception:           # noqa: BLE001  (cancelling after a failure)
                 pass
+
+
+class Workers(Connection):
+    """The chunk work of one combine on a cluster's workers (the runner interface of
+    traversal.Engine: leaf, block, wait, cancel)."""
+
+    reads_tiles = True          # every tile is read by the workers themselves
+
+    def __init__(self, scheduler, source, works, levels, region_start, report=None):
+        """``scheduler``: a Scheduler, or its address alone."""
+        if not isinstance(scheduler, Scheduler):
+            scheduler = Scheduler(str(scheduler))
+        parse_address(scheduler.address)
+        spec = source.worker_spec()
+        if spec is None:
+            raise InputError('combine on a cluster reads tile sets and stores only (the'
+                             ' workers open the tiles themselves)')
+        super().__init__(scheduler, report)
+        self.spec = spec
+        self.works = works
+        self.levels = levels
+        self.region_start = tuple(region_start)
+        self.dtype = source.dtype
+        # A task does a whole subtree of chunks, up to SUBTREE_LEVELS levels above full
+        # resolution (64 leaves and their parents): Dask spends about a millisecond of
+        # the writing process's time on each task, more than a chunk's own work takes.
+        self.subtree_levels = min(SUBTREE_LEVELS, len(levels) - 1)
+
+    def _started(self):
+        # Named by each task. A task, not scattered data: Dask's active memory
+        # manager keeps one copy of even a broadcast value, lost with its worker
+        # (its dependents then cancelled as "already forgotten"); a task's result
+        # the scheduler computes again.
+        job = (self.spec, self.works, self.levels, self.region_start, self.dtype)
+        self._job = self.client.submit(_given, job, pure=False)
+
+    def leaf(self, start, stop):
+        return self.client.submit(_remote_leaf, self._job, start, stop, pure=False)
+
+    def block(self, level, a):
+        return self.client.submit(_remote_block, self._job, level, a, pure=False)
+
+    def subtree(self, level, index):
+        return self.client.submit(_remote_subtree, self._job, level, index, pure=False)
 
 
 def _code_archive():

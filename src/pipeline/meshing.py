@@ -35,11 +35,12 @@ import numpy as np
 
 from ..errors import InputError
 from ..formats import locks
-from ..formats.meshes import MeshInfo, encode_object, write_info
+from ..formats.meshes import MeshInfo, encode_object
 from ..progress import Progress
 from . import cluster
 from .meshing_chunks import COMMAND, WorkFolder, chunk_grid, mesh_chunk
 from .meshing_lods import object_lods
+from .meshing_output import finish_folder
 
 DEFAULT_SIDE = 128              # voxels along each axis of a chunk (an LOD 0 node)
 DEFAULT_LODS = 3
@@ -54,7 +55,8 @@ LIBRARIES = {'chunk': 'zmesh marching cubes', 'object': 'zmesh simplifier or Dra
 @dataclass(frozen=True)
 class MeshJob:
     """What to mesh: ``seg`` (meshing_chunks.Segmentation), ``class_name`` and the
-    object ``ids`` chosen (None: all), into the folder ``output``."""
+    object ``ids`` chosen (None: all), into the folder ``output``, ``sharded`` or not
+    (None: chosen from the number of objects, meshing_output.py)."""
     seg: object
     class_name: str
     ids: Optional[Sequence[int]]
@@ -62,6 +64,7 @@ class MeshJob:
     lods: int = DEFAULT_LODS
     side: int = DEFAULT_SIDE
     replace: bool = False
+    sharded: Optional[bool] = None
 
 
 @dataclass(frozen=True)
@@ -106,8 +109,11 @@ def parameters_of(job, lookup):
             'side': job.side, 'lookup': hashlib.sha256(lookup.tobytes()).hexdigest()}
 
 
-def make_meshes(job, values, workers=1, report=None, batch_triangles=BATCH_TRIANGLES):
-    """Mesh ``job`` whose class array is ``values``; returns a MeshResult."""
+def make_meshes(job, values, workers=1, report=None, batch_triangles=BATCH_TRIANGLES,
+                scheduler=None):
+    """Mesh ``job`` whose class array is ``values``; returns a MeshResult.  With
+    ``scheduler`` (cluster.Scheduler) the work runs on that Dask cluster
+    (meshing_cluster.py) rather than in ``workers`` local processes."""
     lookup = lookup_of(values, job.ids)
     if not lookup.any():
         raise InputError('%s: no region belongs to %s %s' % (job.seg.path, job.class_name,
@@ -123,12 +129,12 @@ def make_meshes(job, values, workers=1, report=None, batch_triangles=BATCH_TRIAN
                              ' overwrite it)' % job.output, job.output)
         work = WorkFolder(job.output, parameters_of(job, lookup))
         done = work.open(report)
-        with _pool(workers) as pool:
+        with _pool(workers, scheduler, report) as pool:
             meshed = _mesh_chunks(pool, job, lookup, work, positions, done, report)
             with locks.atomic_output(job.output, COMMAND, replace=job.replace,
                                      kind='folder', report=report) as temp:
-                write_info(os.path.join(temp, 'info'), info)
                 counts = _assemble(pool, job, work, positions, temp, batch_triangles, report)
+                finish_folder(temp, info, job.sharded, report, os.path.basename(job.output))
         work.remove()
     return MeshResult(counts[0], tuple(counts[1]), meshed, len(done & set(positions)))
 
@@ -171,7 +177,10 @@ class _Processes(ProcessPoolExecutor):
             shutil.rmtree(os.path.dirname(self.archive), ignore_errors=True)
 
 
-def _pool(workers):
+def _pool(workers, scheduler=None, report=None):
+    if scheduler is not None:
+        from .meshing_cluster import DaskPool
+        return DaskPool(scheduler, report)
     return _Processes(max(1, workers))
 
 

@@ -58,6 +58,9 @@ CASES = [
     ('table objects', 'connectome table {seg} objects axon all sortBy outputs top 3',
      False),
     ('meshes', 'connectome meshes {seg} axon 1 output {tmp}/m threads 1', False),
+    ('meshes sharded', 'connectome meshes {seg} axon 1 output {tmp}/m sharded true', False),
+    ('meshes scheduler', 'connectome meshes {seg} axon 1 output {tmp}/m scheduler local 1',
+     False),
 ]
 
 

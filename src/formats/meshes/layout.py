@@ -104,9 +104,10 @@ class Manifest:
     def from_bytes(cls, data, where):
         try:
             n = struct.unpack_from('<I', data, 24)[0]
-            head = np.dtype([('chunk_shape', '<f4', 3), ('grid_origin', '<f4', 3),
-                             ('num_lods', '<u4'), ('lod_scales', '<f4', n),
-                             ('vertex_offsets', '<f4', (n, 3)), ('counts', '<u4', n)])
+            # Shapes as tuples: a bare 1 would make a scalar field (one LOD).
+            head = np.dtype([('chunk_shape', '<f4', (3,)), ('grid_origin', '<f4', (3,)),
+                             ('num_lods', '<u4'), ('lod_scales', '<f4', (n,)),
+                             ('vertex_offsets', '<f4', (n, 3)), ('counts', '<u4', (n,))])
             h = np.frombuffer(data, head, count=1)[0]
             offset = head.itemsize
             m = cls(tuple(h['chunk_shape']), tuple(h['grid_origin']), list(h['lod_scales']),

@@ -1,7 +1,7 @@
 """Reading a multi-resolution mesh folder: its info, an object's manifest and the triangles
-of one level of detail, in model coordinates (nm).  Unsharded folders only; a sharded one
-is refused by name.  Files are opened without following a symbolic link.  Pure: numpy,
-DracoPy.
+of one level of detail, in model coordinates (nm), from a folder with two files per object
+or a sharded one (sharding.py).  Files are opened without following a symbolic link.
+Pure: numpy, DracoPy.
 """
 
 import os
@@ -12,17 +12,26 @@ import numpy as np
 
 from ...errors import InputError
 from .layout import MeshInfo, Manifest
+from .sharding import ShardedObjects, ShardingSpec
 
 _ID = re.compile(r'(\d+)\.index')
 
 
-def _read(path):
+def _read(path, start=0, size=None):
+    """The bytes of a file (``size`` of them from ``start``: all of them, or an
+    InputError naming the file)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError as e:
         raise InputError('%s: cannot read (%s)' % (path, e.strerror or e), path)
     with os.fdopen(fd, 'rb') as f:
-        return f.read()
+        if size is None:
+            return f.read()
+        f.seek(start)
+        data = f.read(size)
+    if len(data) != size:
+        raise InputError('%s: truncated (%d bytes at %d expected)' % (path, size, start), path)
+    return data
 
 
 def is_mesh_folder(path):
@@ -41,20 +50,46 @@ class MeshFolder:
         self.path = os.fspath(path)
         self.info = MeshInfo.from_json(_read(os.path.join(self.path, 'info')),
                                        os.path.join(self.path, 'info'))
+        self._shards = None
         if self.info.sharding is not None:
-            raise InputError('%s: sharded mesh folders are not read yet' % self.path,
-                             self.path)
+            self._shards = ShardedObjects(
+                self.path, ShardingSpec.from_dict(self.info.sharding,
+                                                  os.path.join(self.path, 'info')), _read)
+
+    @property
+    def sharded(self):
+        return self._shards is not None
 
     def ids(self):
         """The object ids that have a manifest, sorted."""
+        if self._shards is not None:
+            return self._shards.ids()
         return sorted(int(m.group(1)) for m in map(_ID.fullmatch, os.listdir(self.path)) if m)
 
     def has(self, object_id):
+        if self._shards is not None:
+            return self._shards.find(object_id) is not None
         return os.path.isfile(os.path.join(self.path, '%d.index' % object_id))
 
     def manifest(self, object_id):
-        path = os.path.join(self.path, '%d.index' % object_id)
-        return Manifest.from_bytes(_read(path), path)
+        return self._manifest(object_id)[0]
+
+    def _manifest(self, object_id):
+        """(Manifest, where its fragments start: (path, offset))."""
+        if self._shards is None:
+            path = os.path.join(self.path, '%d.index' % object_id)
+            return (Manifest.from_bytes(_read(path), path),
+                    (os.path.join(self.path, '%d' % object_id), 0))
+        found = self._shards.find(object_id)
+        if found is None:
+            raise InputError('%s: no mesh of object %d' % (self.path, object_id), self.path)
+        path, start, size = found
+        m = Manifest.from_bytes(_read(path, start, size), '%s (object %d)' % (path, object_id))
+        before = int(sum(int(s.sum()) for s in m.sizes))
+        if before > start:
+            raise InputError('%s: object %d\'s fragments would start before the file'
+                             % (path, object_id), path)
+        return m, (path, start - before)
 
     def lod_count(self, object_id):
         return self.manifest(object_id).num_lods
@@ -62,13 +97,13 @@ class MeshFolder:
     def triangles(self, object_id, lod=0):
         """(vertices n x 3 float32 in model coordinates, faces m x 3 int32) of one LOD, all
         fragments together with their shared vertices merged."""
-        m = self.manifest(object_id)
+        m, (path, first) = self._manifest(object_id)
         if not 0 <= lod < m.num_lods:
             raise InputError('%s: object %d has LODs 0-%d, not %d'
                              % (self.path, object_id, m.num_lods - 1, lod), self.path)
-        path = os.path.join(self.path, '%d' % object_id)
-        data = _read(path)
-        start = int(sum(int(s.sum()) for s in m.sizes[:lod]))
+        start = first + int(sum(int(s.sum()) for s in m.sizes[:lod]))
+        data = _read(path, start, int(m.sizes[lod].sum()))
+        start = 0
         top = (1 << self.info.vertex_quantization_bits) - 1
         size = np.asarray(m.chunk_shape, np.float64) * (1 << lod)
         origin = np.asarray(m.grid_origin, np.float64) + m.vertex_offsets[lod]

@@ -9,10 +9,13 @@ Vertices that quantize to one point are merged and the triangles this flattens d
 Pure: numpy, DracoPy.
 """
 
+import os
+
 import DracoPy
 import numpy as np
 
 from .layout import Manifest, morton_order
+from .sharding import write_shard
 
 
 def quantize(vertices, faces, low, size, bits):
@@ -80,3 +83,25 @@ def write_info(path, info):
     """Write ``info`` (layout.MeshInfo) as the JSON file ``path`` of a folder being made."""
     with open(path, 'x') as f:
         f.write(info.to_json())
+
+
+def shard_objects(folder, ids, spec, progress=None):
+    """Gather the objects ``ids`` of ``folder`` (a folder being made, two files per object
+    as written so far) into the shard files of ``spec`` (sharding.ShardingSpec), removing
+    each object's two files once its shard is written.  ``progress`` (progress.Progress)
+    advances per shard, and is a cancel point before each."""
+    ids = np.asarray(sorted(ids), np.uint64)
+    shards, _ = spec.locate(ids)
+    for shard in np.unique(shards):
+        if progress is not None:
+            progress.advance(0)
+        members = [int(i) for i in ids[shards == shard]]
+        parts = [(i, [os.path.join(folder, '%d' % i), os.path.join(folder, '%d.index' % i)])
+                 for i in members]
+        with open(os.path.join(folder, spec.shard_name(shard)), 'xb') as f:
+            write_shard(f, spec, parts)
+        for _, files in parts:
+            for path in files:
+                os.remove(path)
+        if progress is not None:
+            progress.advance()
