@@ -136,6 +136,11 @@ class ObjectVolume(VolumeSource):
 
     def read(self, start=(0, 0, 0), stop=None, step=(1, 1, 1)):
         a = self.source.read(start, stop, step)
+        if getattr(self.source, 'id_map', None) is not None and len(self.table):
+            # Compact values past the table are ids no object file names (connectome ids
+            # gave each id they name a value, object_volume read by that map): no object.
+            past = a >= len(self.table)
+            return np.where(past, 0, self.table.take(np.where(past, 0, a))).astype(np.uint32)
         if a.size and int(a.max()) >= len(self.table):
             raise InputError('region %d has no entry in %s of %s (it lists %d regions):'
                              ' these are not the attributes of this segmentation'
