@@ -221,6 +221,51 @@ def _cosem(folder, a):
     return Written(path, [a], [(1, 1, 1)], (8, 8, 40), (24, 16, 80))
 
 
+def _ome_zarr_py(labels):
+    """ome-zarr-py's own writer (write_multiscale, or write_multiscale_labels into an
+    image's labels/NAME group), OME-Zarr 0.4 with scale and translation."""
+    def write(folder, a):
+        import zarr
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            from ome_zarr import writer
+        levels = stores.pyramid(a, FACTORS_ZYX)
+        path = str(folder) + '.zarr'
+        group = zarr.open_group(path, mode='w')
+        axes = [{'name': n, 'type': 'space', 'unit': 'nanometer'} for n in 'zyx']
+        transforms = [[{'type': 'scale', 'scale': [r * f for r, f in
+                                                   zip(reversed(RES), factors)]},
+                       {'type': 'translation', 'translation': [80.0, 24.0, 16.0]}]
+                      for factors in [(1, 1, 1)] + FACTORS_ZYX]
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            if labels:
+                writer.write_multiscale_labels(levels, group, 'cells', chunks=(8, 16, 16),
+                                               axes=axes,
+                                               coordinate_transformations=transforms)
+                path = os.path.join(path, 'labels', 'cells')
+            else:
+                writer.write_multiscale(levels, group, chunks=(8, 16, 16), axes=axes,
+                                        coordinate_transformations=transforms)
+        return Written(path, levels, [(1, 1, 1)] + FACTORS_ZYX, RES, (16, 24, 80))
+    return write
+
+
+def _funlib_persistence(folder, a):
+    """funlib.persistence's own prepare_ds (voxel_size, offset, axis_names, units)."""
+    path = str(folder) + '.zarr'
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')         # its pydantic 1 style config
+        from funlib.geometry import Coordinate
+        from funlib.persistence import prepare_ds
+        ds = prepare_ds(path, a.shape, offset=Coordinate(80, 16, 32),
+                        voxel_size=Coordinate(40, 8, 8), axis_names=['z', 'y', 'x'],
+                        units=['nm', 'nm', 'nm'], chunk_shape=(8, 16, 16), dtype=a.dtype,
+                        mode='w')
+        ds[ds.roi] = a
+    return Written(path, [a], [(1, 1, 1)], (8, 8, 40), (32, 16, 80))
+
+
 FUNLIB = {'voxel_size': [40, 8, 8], 'offset': [80, 16, 32], 'axis_names': ['z', 'y', 'x'],
           'units': ['nm', 'nm', 'nm']}
 # name: (writer, how it is written)
@@ -241,6 +286,10 @@ CASES = {
     'OME-Zarr 0.4 (Zarr v2) image-label': ('zarr-python', _ome_zarr()),
     'OME-Zarr 0.5 (Zarr v3)': ('tensorstore zarr3', _ome_zarr_v3),
     'OME-Zarr 0.4, uint64 ids above 2^32': ('zarr-python', _ome_zarr(above_2_32)),
+    'OME-Zarr 0.4 image': ('ome-zarr-py', _ome_zarr_py(False)),
+    'OME-Zarr 0.4 labels (labels/NAME)': ('ome-zarr-py', _ome_zarr_py(True)),
+    'Zarr array, funlib.persistence prepare_ds': ('funlib.persistence',
+                                                  _funlib_persistence),
     'Zarr array, funlib/daisy voxel_size, offset, units': (
         'zarr-python', _funlib(FUNLIB, (8, 8, 40), (32, 16, 80))),
     'Zarr array, older funlib resolution, offset': (
@@ -281,6 +330,9 @@ def run_case(name, folder, a, reference):
     row = Row(name, writer)
     try:
         w = write(folder, a)
+    except ImportError as e:                    # a writer not in this environment
+        row.opened = 'not installed (%s)' % e.name
+        return row, None
     except Exception as e:                      # a writer that fails is a finding
         row.opened = 'NO: the writer failed: %s' % str(e).splitlines()[0][:80]
         return row, None

@@ -26,6 +26,10 @@ def test_probe_case(reference, tmp_path, name):
         pytest.skip('Igneous is not built (%s)' % storeprobe.IGNEOUS_PYTHON)
     row, _ = storeprobe.run_case(name, os.path.join(str(tmp_path), 'case'),
                                  storeprobe.labels(), reference)
+    if row.opened.startswith('not installed'):
+        # ome-zarr-py and funlib.persistence are not in every test environment (see
+        # requirements/test.txt): their layouts are also written by zarr-python.
+        pytest.skip('%s: %s' % (row.writer, row.opened))
     assert row.ok, row
 
 
