@@ -23,7 +23,6 @@ import numpy as np
 
 import stores
 import tilesets
-from chimerax.connectome.formats import sidecar
 from chimerax.connectome.formats.stores import open_store
 from chimerax.connectome.pipeline import combine
 
