@@ -264,13 +264,21 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
     plan = cmapcombine.memory_plan(budget * 3 // 4 if shards else budget, side, source,
                                    len(factors), threads)
     source.set_cache_limit(plan.cache)
+    if compress_method == 'gzip' and format != 'precomputed':
+        raise InputError('compressMethod gzip is for format precomputed (gzipped chunk'
+                         ' files)', output)
     if compress_method is None:
         compress_method = cmapcombine.default_method(dtype)
     if compress_shuffle is None:
         compress_shuffle = cmapcombine.default_shuffle(dtype)
+    gzip = format == 'precomputed' and compress_method == 'gzip'
     if format == 'precomputed':
         encoding = write_precomputed.encoding(dtype, segmentation)
-        codecs = [ArrayChunks(encoding)] * len(levels)
+        codecs = [write_precomputed.GzipChunks(dtype, segmentation)
+                  if gzip and s.shard_bits is None else ArrayChunks(encoding)
+                  for s in scales]
+        if gzip:
+            encoding = codecs[0].describe()
     else:
         if compress_method == 'zlib':
             compress_shuffle = False        # Zarr's zlib has no shuffle
@@ -291,7 +299,7 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
                     dtype, segmentation, voxel_size, offset, scales,
                     mesh=MESH_FOLDER if meshes else None,
                     segment_properties=segment_properties is not None)
-                arrays = write_precomputed.open_scales(temp, info, scales, ctx)
+                arrays = write_precomputed.open_scales(temp, info, scales, ctx, gzip)
             else:
                 attrs = write_zarr.ome_attributes(name, voxel_size, origin, all_steps,
                                                   segmentation)

@@ -131,3 +131,45 @@ def test_the_copy_is_refused_where_it_cannot_keep_the_map(labels, tmp_path):
                               above_2_32(labels[:2, :4, :4]))
     with open_store(stores.ome_zarr(tmp_path / 'small.zarr', [labels], [], label=True)) as s:
         assert s.copy_values() is None and s.worker_spec() is not None
+
+
+@pytest.mark.parametrize('ids', ['small', 'above 2^32'])
+@pytest.mark.parametrize('sharded', ['false', 'true'])
+def test_precomputed_gzip_chunk_files(labels, tmp_path, ids, sharded):
+    """compress_method gzip: each unsharded scale's chunks are gzipped chunk files
+    (KEY/x0-x1_y0-y1_z0-z1.gz at the store's voxel coordinates, as CloudVolume writes
+    them), read back by CloudVolume and by this bundle voxel for voxel; sharded scales
+    stay as they are; about a quarter of the plain store's size."""
+    levels = stores.pyramid(labels if ids == 'small' else above_2_32(labels), FACTORS_ZYX)
+    store = stores.precomputed_tensorstore(tmp_path / 'in', levels, FACTORS,
+                                           offset=(3, 5, 2))
+    with open_store(store) as s:
+        kw = dict(voxel_size=s.voxel_size, origin=s.origin, subsamples=STEPS, chunk_side=16,
+                  threads=2, sharded=sharded)
+        export.export(s, str(tmp_path / 'plain'), 'precomputed', **kw)
+        result = export.export(s, str(tmp_path / 'gz'), 'precomputed',
+                               compress_method='gzip', **kw)
+    files = sorted(str(p.relative_to(tmp_path / 'gz')) for p in (tmp_path / 'gz').rglob('*')
+                   if p.is_file() and p.name not in ('info',))
+    if sharded == 'false':
+        assert files and all(f.endswith('.gz') for f in files), files
+        info = json.loads((tmp_path / 'gz' / 'info').read_text())
+        key = info['scales'][0]['key']
+        # The first chunk at the store's voxel_offset (3, 5, 2), chunks of 16.
+        assert '%s/3-19_5-21_2-18.gz' % key in files
+        assert 'gzip chunk files' in result.encoding
+        assert result.store_bytes < export.folder_bytes(str(tmp_path / 'plain')) / 2
+    else:
+        assert not any(f.endswith('.gz') for f in files)
+    for mip in range(3):
+        a = np.asarray(CloudVolume('file://%s' % (tmp_path / 'gz'), mip=mip,
+                                   fill_missing=True)[:, :, :])
+        b = np.asarray(CloudVolume('file://%s' % (tmp_path / 'plain'), mip=mip,
+                                   fill_missing=True)[:, :, :])
+        assert a.dtype == b.dtype and a.any() and np.array_equal(a, b), mip
+    with open_store(str(tmp_path / 'gz')) as g, open_store(str(tmp_path / 'plain')) as p:
+        for lg, lp in zip(g.levels, p.levels):
+            assert np.array_equal(g.original_ids(lg.read()), p.original_ids(lp.read()))
+    with pytest.raises(InputError, match='compressMethod gzip is for format precomputed'):
+        with open_store(store) as s:
+            export.export(s, str(tmp_path / 'z'), 'zarr', compress_method='gzip')
