@@ -11,7 +11,8 @@ peak resident memory of all of them, bytes written):
 
 - combine: the .cmap with its defaults (blosc:lz4hc level 5, mode pyramid 2,2,1 ...);
 - export precomputed: the same pass written as precomputed (compressed_segmentation,
-  chunks 64^3, unsharded at this size), and again with every scale sharded;
+  chunks 64^3, unsharded at this size), again with gzipped chunk files (compressMethod
+  gzip), and again with every scale sharded;
 - export zarr: the same pass as OME-Zarr 0.4 (blosc:lz4hc level 5, as the .cmap);
 - CloudVolume: the field's writer given the same volume (Igneous is not in .venv; its
   transfer task is CloudVolume's write plus tinybrain's downsampling, so this is what a
@@ -56,7 +57,8 @@ with tiles.open_tiles(args['tiles']) as ts:
         nbytes = r.file_bytes
     else:
         r = export.export(ts, args['output'], args['format'], replace=True,
-                          voxel_size=args['voxel_size'], sharded=args['sharded'])
+                          voxel_size=args['voxel_size'], sharded=args['sharded'],
+                          compress_method=args.get('compress_method'))
         nbytes = r.store_bytes
 wall = time.perf_counter() - t
 print(json.dumps({'wall': wall, 'cpu': cpu_seconds(), 'bytes': nbytes,
@@ -116,13 +118,15 @@ def main(flags):
     try:
         for name, fmt, sharded in (('combine .cmap', 'cmap', 'auto'),
                                    ('export precomputed', 'precomputed', 'auto'),
+                                   ('export precomputed gzip', 'precomputed', 'auto'),
                                    ('export precomputed sharded', 'precomputed', 'true'),
                                    ('export zarr', 'zarr', 'auto')):
             target = os.path.join(out, name.replace(' ', '-') + ('.cmap' if fmt == 'cmap'
                                                                   else ''))
             rows[name] = r = run_child(EXPORT_CHILD, tiles=folder, output=target,
                                        format=fmt, sharded=sharded,
-                                       voxel_size=VOXEL_SIZE)
+                                       voxel_size=VOXEL_SIZE,
+                                       compress_method='gzip' if 'gzip' in name else None)
             steps = r['steps']
             print_row(name, r)
             if name == 'export precomputed':
@@ -132,7 +136,8 @@ def main(flags):
                                             voxel_size=VOXEL_SIZE, steps=steps)
         print_row('CloudVolume', r, extra='; the tiles read whole first: %.1f s wall,'
                   ' %.1f s CPU (not counted)' % (r['read'], r['read_cpu']))
-        for name in ('export precomputed', 'export precomputed sharded', 'export zarr'):
+        for name in ('export precomputed', 'export precomputed gzip',
+                     'export precomputed sharded', 'export zarr'):
             print('%s per core: %.2f x combine .cmap, %.2f x CloudVolume'
                   % (name, rate(rows[name]) / rate(rows['combine .cmap']),
                      rate(rows[name]) / rate(rows['CloudVolume'])))
