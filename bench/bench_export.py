@@ -11,7 +11,8 @@ peak resident memory of all of them, bytes written):
 
 - combine: the .cmap with its defaults (blosc:lz4hc level 5, mode pyramid 2,2,1 ...);
 - export precomputed: the same pass written as precomputed (compressed_segmentation,
-  chunks 64^3, unsharded at this size), and again with every scale sharded;
+  chunks 64^3, unsharded at this size), again with gzipped chunk files (compressMethod
+  gzip), and again with every scale sharded;
 - export zarr: the same pass as OME-Zarr 0.4 (blosc:lz4hc level 5, as the .cmap);
 - CloudVolume: the field's writer given the same volume (Igneous is not in .venv; its
   transfer task is CloudVolume's write plus tinybrain's downsampling, so this is what a
@@ -19,6 +20,11 @@ peak resident memory of all of them, bytes written):
   then tinybrain's mode pyramid of the same steps and CloudVolume writing every scale
   (compressed_segmentation, chunks 64^3, its default gzip for file://, parallel = the
   cores), "write".
+
+The unsharded precomputed store's chunk files are then gzipped in memory (zlib and
+libdeflate at level 6, libdeflate at CloudVolume's 9, timed on one core,
+``gzip_chunk_files``): what writing CloudVolume's ``.gz`` chunk files would cost and
+save.
 
 Figures: wall, CPU, voxels per CPU second (per core: the rate each core gives, which is
 what the goal compares on a machine whose 2 cores other work shares), peak memory,
@@ -28,6 +34,7 @@ output size; and the ratios of export's per-core rate to combine's and CloudVolu
 import os
 import shutil
 import tempfile
+import time
 
 from . import neuropil
 from .bench_combine import VOXEL_SIZE, run_child
@@ -50,7 +57,8 @@ with tiles.open_tiles(args['tiles']) as ts:
         nbytes = r.file_bytes
     else:
         r = export.export(ts, args['output'], args['format'], replace=True,
-                          voxel_size=args['voxel_size'], sharded=args['sharded'])
+                          voxel_size=args['voxel_size'], sharded=args['sharded'],
+                          compress_method=args.get('compress_method'))
         nbytes = r.store_bytes
 wall = time.perf_counter() - t
 print(json.dumps({'wall': wall, 'cpu': cpu_seconds(), 'bytes': nbytes,
@@ -110,26 +118,66 @@ def main(flags):
     try:
         for name, fmt, sharded in (('combine .cmap', 'cmap', 'auto'),
                                    ('export precomputed', 'precomputed', 'auto'),
+                                   ('export precomputed gzip', 'precomputed', 'auto'),
                                    ('export precomputed sharded', 'precomputed', 'true'),
                                    ('export zarr', 'zarr', 'auto')):
             target = os.path.join(out, name.replace(' ', '-') + ('.cmap' if fmt == 'cmap'
                                                                   else ''))
             rows[name] = r = run_child(EXPORT_CHILD, tiles=folder, output=target,
                                        format=fmt, sharded=sharded,
-                                       voxel_size=VOXEL_SIZE)
+                                       voxel_size=VOXEL_SIZE,
+                                       compress_method='gzip' if 'gzip' in name else None)
             steps = r['steps']
             print_row(name, r)
+            if name == 'export precomputed':
+                rows['gzip'] = gzip_chunk_files(target)
         r = rows['CloudVolume'] = run_child(CLOUDVOLUME_CHILD, tiles=folder,
                                             output=os.path.join(out, 'cloudvolume'),
                                             voxel_size=VOXEL_SIZE, steps=steps)
         print_row('CloudVolume', r, extra='; the tiles read whole first: %.1f s wall,'
                   ' %.1f s CPU (not counted)' % (r['read'], r['read_cpu']))
-        for name in ('export precomputed', 'export precomputed sharded', 'export zarr'):
+        for name in ('export precomputed', 'export precomputed gzip',
+                     'export precomputed sharded', 'export zarr'):
             print('%s per core: %.2f x combine .cmap, %.2f x CloudVolume'
                   % (name, rate(rows[name]) / rate(rows['combine .cmap']),
                      rate(rows[name]) / rate(rows['CloudVolume'])))
+        plain = rows['export precomputed']
+        for how, (cpu, nbytes) in rows['gzip'].items():
+            with_gzip = dict(plain, cpu=plain['cpu'] + cpu)
+            print('export precomputed + chunk files gzipped by %s: +%.1f s CPU, output %s'
+                  ' (%.2f x CloudVolume\'s); per core %.2f x combine .cmap, %.2f x'
+                  ' CloudVolume' % (how, cpu, format_bytes(nbytes),
+                                    nbytes / rows['CloudVolume']['bytes'],
+                                    rate(with_gzip) / rate(rows['combine .cmap']),
+                                    rate(with_gzip) / rate(rows['CloudVolume'])))
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+def gzip_chunk_files(folder):
+    """{how: (CPU seconds, bytes)} of gzipping every chunk file of an unsharded
+    precomputed store (what writing CloudVolume's ``.gz`` chunk files would add to the
+    export): zlib and libdeflate (the ``deflate`` package, which CloudVolume uses) at level
+    6, and libdeflate at CloudVolume's level 9, each file read from the page cache and
+    compressed in memory."""
+    import zlib
+    import deflate
+    files = []
+    for root, _, names in os.walk(folder):
+        for n in names:
+            if n != 'info' and '_' in n and '-' in n:
+                with open(os.path.join(root, n), 'rb') as f:
+                    files.append(f.read())
+    out = {}
+    for how, compress in (('zlib level 6', lambda b: zlib.compress(b, 6)),
+                          ('libdeflate level 6', lambda b: deflate.gzip_compress(b, 6)),
+                          ('libdeflate level 9 (CloudVolume\'s)',
+                           lambda b: deflate.gzip_compress(b, 9))):
+        t = time.process_time()
+        nbytes = sum(len(compress(b)) for b in files)
+        out[how] = (time.process_time() - t, nbytes)
+    print('  %d chunk files, %s as written' % (len(files), format_bytes(sum(map(len, files)))))
+    return out
 
 
 def rate(r):

@@ -25,6 +25,10 @@ Then, outside ChimeraX, the one 1024^2 plane and a 256 x 256 x 64 block read fro
 through tensorstore, CloudVolume (precomputed) and zarr-python (the OME-Zarr copy), the
 median of 5 reads each: the measurements behind choosing tensorstore.
 
+``--probe`` alone prints the store probe instead (tests/common/storeprobe.py): one
+segmentation written by each of the field's writers in each published layout, and
+whether it opens with exact voxels, geometry and levels and combines exactly.
+
 Then (``id_map_times``; alone with ``--ids``) the cost of the id map (formats/stores/
 idmap.py): a uint64 segmentation of dense-neuropil regions (bench/neuropil.py's 256^3
 block, 64 x 128 x 128 with --quick) with ids above 2^32 (sparse, as FlyWire's and
@@ -293,8 +297,21 @@ def print_id_map_times(quick):
                  big_min / small_min))
 
 
+def print_probe():
+    """The store probe (tests/common/storeprobe.py): each of the field's writers and
+    layouts, opened, read and combined here; a Markdown table."""
+    sys.path.insert(0, os.path.join(REPO, 'tests', 'common'))
+    import storeprobe
+    with tempfile.TemporaryDirectory(dir=DATA if os.path.isdir(DATA) else None) as folder:
+        rows = storeprobe.probe(folder)
+    print(storeprobe.table(rows))
+
+
 def main(flags):
     quick = '--quick' in flags
+    if '--probe' in flags:
+        print_probe()
+        return
     if '--ids' in flags:
         print_id_map_times(quick)
         return

@@ -103,11 +103,12 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
                         ' tls:// scheduler; no scheduler was given')
     if format != 'precomputed' and (sharded != 'auto' or meshes):
         raise UserError('connectome combine: sharded and meshes are for format precomputed')
-    if format == 'precomputed' and (compress_method or compress_shuffle is not None
-                                    or not compress):
+    if format == 'precomputed' and (compress_method not in (None, 'gzip')
+                                    or compress_shuffle is not None or not compress):
         raise UserError('connectome combine: compress, compressMethod and compressShuffle'
                         ' are for a .cmap or zarr (precomputed chunks are'
-                        ' compressed_segmentation for labels, raw otherwise)')
+                        ' compressed_segmentation for labels, raw otherwise; compressMethod'
+                        ' gzip writes them as gzipped chunk files)')
     if format == 'cmap' and (attributes or objects):
         raise UserError('connectome combine: attributes and objects are for format'
                         ' precomputed or zarr')
@@ -209,7 +210,7 @@ def register_combine_command(logger):
                  ('subsamples', RepeatOf(Or(EnumOf(('auto', 'none')), Int1or3Arg))),
                  ('downsample', EnumOf(('auto',) + pyramid.METHODS)),
                  ('compress', BoolArg),
-                 ('compress_method', EnumOf(cmap.COMPRESS_METHODS)),
+                 ('compress_method', EnumOf(cmap.COMPRESS_METHODS + ('gzip',))),
                  ('compress_level', Bounded(IntArg, 0, 9)),
                  ('compress_shuffle', BoolArg),
                  ('chunk_shapes', ListOf(EnumOf(('zyx', 'zxy', 'yxz', 'yzx', 'xzy', 'xyz')))),

@@ -235,6 +235,10 @@ def _id_map(file, models, seg):
     for store in [getattr(m.data, 'store', None) for m in models] + [file.store]:
         if store is not None:
             return store.id_map
+    if seg.source is None and file.store is None:
+        # A Chimera map combined from such a store keeps its map (formats/sidecar.py).
+        saved = sidecar.saved_ids(file.path)
+        return None if saved is None else stores.IdMap(saved, where=file.path)
     if seg.source is None or (seg.stored_maximum is not None
                               and sidecar.saved_ids(file.path) is None):
         return None

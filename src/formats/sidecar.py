@@ -16,6 +16,10 @@ Layout, as a Chimera map keeps its attributes, so the same crash-safe writer
                             saved_ids); a compound type, so that no lookup takes it
                             for an attribute array
 
+A Chimera map that ``connectome combine`` copied from such a store keeps the same
+``/idmap`` (add_ids): its voxels are the compact values, its attributes are indexed by
+them, and the map gives the store's ids back (session/storegrid.py original_ids).
+
 The store's description is one attribute of a group made after /attributes: HDF5 then
 keeps every header that later changes in the file's first page, which the atomic edits
 of formats/hdf5edit.py need (several long attributes overflow a header into a second
@@ -164,3 +168,16 @@ def save_ids(path, ids, command='connectome ids'):
                 f.create_dataset(IDMAP, data=table)
     except OSError as e:
         raise InputError('cannot write %s: %s' % (path, e.strerror or e), path)
+
+
+def add_ids(path, ids):
+    """Keep ``ids`` (an IdMap's originals in compact order) as ``/idmap`` in the HDF5 file
+    ``path`` that is being written (a .cmap combine made, not yet published under its
+    name: formats/locks.py atomic_output), as save_ids keeps them in an attribute file."""
+    table = np.zeros(len(ids), ID_RECORD)
+    table['id'] = np.asarray(ids, np.uint64)
+    try:
+        with h5py.File(path, 'a') as f:
+            f.create_dataset(IDMAP, data=table)
+    except (OSError, ValueError) as e:
+        raise InputError('cannot write the id map into %s: %s' % (path, e), path)

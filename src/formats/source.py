@@ -92,6 +92,16 @@ class VolumeSource(ABC):
     def worker_spec(self) -> Optional[WorkerSpec]:
         """How another process opens this source, or None when it cannot."""
 
+    def copy_values(self):
+        """Called before a copy reads the source: what maps its values back to the ids
+        they stand for (a store read through an id map, formats/stores/idmap.py), which
+        the copy then keeps; None for a source whose values are the ids."""
+        return None
+
+    def finish_copy(self, path):
+        """Called with the written, not yet published .cmap ``path`` copied from the
+        source: a store read through an id map keeps the map in it."""
+
     def close(self):
         """Let go of open files (nothing to do unless a source holds some)."""
 

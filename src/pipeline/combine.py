@@ -297,6 +297,7 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             ntiles = tileset.count_in(start, stop)
             progress = Progress('combine %s' % os.path.basename(path), ntiles, 'tiles', report)
             _note_filtered(tileset, progress)
+            tileset.copy_values()       # a store's id map is kept in the .cmap (below)
             engine, runner = run_pass(tileset, writer, path, levels,
                                       [w.codec for w in writer.levels], p, plan,
                                       mode_library, scheduler, progress, ntiles, report)
@@ -307,6 +308,7 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             except _HDF5_ERRORS as e:
                 raise InputError('writing %s failed: %s' % (path, os_message(e)), path)
             writer = None
+            tileset.finish_copy(temp)
         except BaseException:
             if writer is not None:
                 writer.abandon()

@@ -31,6 +31,8 @@ import stat
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..blocks import ceil_div, grid_shape
 from ..errors import InputError
 from ..formats import cmap, locks
@@ -99,6 +101,24 @@ class ArrayChunks:
 
     def describe(self):
         return self.description
+
+
+class OriginalIds:
+    """A codec (as ArrayChunks or cmap.ChunkCodec) of the chunks of a store read through
+    an id map (formats/stores/idmap.py): the traversal downsamples its compact values
+    (the mode's rule depends on no value's size, only on counts and the order values are
+    met, so the levels are those of the ids themselves), and each chunk is written as the
+    original uint64 ids, looked up in the map as it is encoded."""
+
+    def __init__(self, codec, id_map):
+        self.codec = codec
+        self.id_map = id_map
+
+    def encode(self, array):
+        return self.codec.encode(self.id_map.original(array))
+
+    def describe(self):
+        return self.codec.describe()
 
 
 def check_output_folder(output, input_paths, replace):
@@ -212,6 +232,10 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
     steps, factors, method, threads, side = p.steps, p.factors, p.method, p.threads, p.side
     offset, shift = (voxel_offset(origin, voxel_size, output) if format == 'precomputed'
                      else (None, None))
+    # A store read through an id map: its compact values are read and downsampled, and
+    # written as the original ids (OriginalIds).
+    id_map = source.copy_values()
+    dtype = source.dtype if id_map is None else np.dtype(np.uint64)
     if format == 'precomputed' and source.dtype.name not in write_precomputed.DATA_TYPES:
         raise InputError('a precomputed volume cannot hold %s voxels (it holds %s); use'
                          ' format zarr' % (source.dtype.name,
@@ -227,7 +251,7 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
     # A sharded scale keeps at most SHARDS_OPEN shards open and as many committing (see
     # write_tensorstore.py): a quarter of the memory budget holds them all.
     budget = int(memory_limit * 1e9)
-    chunk_bytes = side ** 3 * source.dtype.itemsize
+    chunk_bytes = side ** 3 * dtype.itemsize
     sharding = [format == 'precomputed' and is_sharded(math.prod(grid_shape(shape, cs)),
                                                        sharded)
                 for shape, cs in zip(shapes, chunk_shapes)]
@@ -240,19 +264,28 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
     plan = cmapcombine.memory_plan(budget * 3 // 4 if shards else budget, side, source,
                                    len(factors), threads)
     source.set_cache_limit(plan.cache)
+    if compress_method == 'gzip' and format != 'precomputed':
+        raise InputError('compressMethod gzip is for format precomputed (gzipped chunk'
+                         ' files)', output)
     if compress_method is None:
-        compress_method = cmapcombine.default_method(source.dtype)
+        compress_method = cmapcombine.default_method(dtype)
     if compress_shuffle is None:
-        compress_shuffle = cmapcombine.default_shuffle(source.dtype)
+        compress_shuffle = cmapcombine.default_shuffle(dtype)
+    gzip = format == 'precomputed' and compress_method == 'gzip'
     if format == 'precomputed':
-        encoding = write_precomputed.encoding(source.dtype, segmentation)
-        codecs = [ArrayChunks(encoding)] * len(levels)
+        encoding = write_precomputed.encoding(dtype, segmentation)
+        codecs = [write_precomputed.GzipChunks(dtype, segmentation)
+                  if gzip and s.shard_bits is None else ArrayChunks(encoding)
+                  for s in scales]
+        if gzip:
+            encoding = codecs[0].describe()
     else:
         if compress_method == 'zlib':
             compress_shuffle = False        # Zarr's zlib has no shuffle
-        codecs = [cmap.ChunkCodec(cs, source.dtype, compress, compress_method,
+        codecs = [cmap.ChunkCodec(cs, dtype, compress, compress_method,
                                   compress_level, compress_shuffle) for cs in chunk_shapes]
         encoding = codecs[0].describe()
+    pass_codecs = codecs if id_map is None else [OriginalIds(c, id_map) for c in codecs]
     name = name or source.name
 
     with locks.atomic_output(path, 'connectome combine', replace, kind='folder',
@@ -263,14 +296,14 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
         try:
             if format == 'precomputed':
                 info = write_precomputed.precomputed_info(
-                    source.dtype, segmentation, voxel_size, offset, scales,
+                    dtype, segmentation, voxel_size, offset, scales,
                     mesh=MESH_FOLDER if meshes else None,
                     segment_properties=segment_properties is not None)
-                arrays = write_precomputed.open_scales(temp, info, scales, ctx)
+                arrays = write_precomputed.open_scales(temp, info, scales, ctx, gzip)
             else:
                 attrs = write_zarr.ome_attributes(name, voxel_size, origin, all_steps,
                                                   segmentation)
-                arrays = write_zarr.open_arrays(temp, attrs, source.dtype,
+                arrays = write_zarr.open_arrays(temp, attrs, dtype,
                                                 list(zip(shapes, chunk_shapes)), codecs,
                                                 ctx)
         except (OSError, ValueError) as e:
@@ -279,7 +312,7 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
         try:
             ntiles = source.count_in(start, stop)
             progress = Progress('export %s' % os.path.basename(path), ntiles, 'tiles', report)
-            runner = cmapcombine.run_pass(source, sink, path, levels, codecs, p, plan,
+            runner = cmapcombine.run_pass(source, sink, path, levels, pass_codecs, p, plan,
                                           mode_library, scheduler, progress, ntiles,
                                           report)[1]
             sink.close()
@@ -291,12 +324,12 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
         store_bytes = folder_bytes(temp)
     seconds = time.monotonic() - t_start
     result = ExportResult(
-        path=path, format=format, size=tuple(reversed(size)), dtype=source.dtype.name,
+        path=path, format=format, size=tuple(reversed(size)), dtype=dtype.name,
         tiles=ntiles,
         levels=[(lv.step, tuple(reversed(lv.shape))) for lv in levels], method=method,
         encoding=encoding, sharded_levels=sum(s.shard_bits is not None for s in scales),
         seconds=seconds, store_bytes=store_bytes,
-        input_bytes=math.prod(size) * source.dtype.itemsize,
+        input_bytes=math.prod(size) * dtype.itemsize,
         chunks_written=sink.chunks_written, chunk_side=side, threads=threads,
         workers=runner.workers if scheduler is not None else 0,
         half_voxel=shift if shift is not None and any(shift) else None)

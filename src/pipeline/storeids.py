@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from ..formats import sidecar
 from ..formats.source import VolumeSource
+from ..formats.stores import IdMap
 from .attributefile import AttributeFile
 
 
@@ -68,6 +70,14 @@ def segment_properties(path):
             properties.append((name, 'number', values.astype(np.uint32)))
     if tags:
         properties.append(('tags', 'tags', (tags, per_id)))
+    saved = sidecar.saved_ids(attributes.path)
+    if saved is not None:
+        # Indexed by the compact values of a store's id map (formats/stores/idmap.py):
+        # the regions are named by the ids the map keeps.
+        if len(ids) and ids[-1] >= len(saved):
+            raise InputError('%s describes region %d, which its id map (%d ids) does not'
+                             ' number' % (path, ids[-1], len(saved)), path)
+        ids = saved[ids]
     return ids, properties
 
 
@@ -126,6 +136,11 @@ class ObjectVolume(VolumeSource):
 
     def read(self, start=(0, 0, 0), stop=None, step=(1, 1, 1)):
         a = self.source.read(start, stop, step)
+        if getattr(self.source, 'id_map', None) is not None and len(self.table):
+            # Compact values past the table are ids no object file names (connectome ids
+            # gave each id they name a value, object_volume read by that map): no object.
+            past = a >= len(self.table)
+            return np.where(past, 0, self.table.take(np.where(past, 0, a))).astype(np.uint32)
         if a.size and int(a.max()) >= len(self.table):
             raise InputError('region %d has no entry in %s of %s (it lists %d regions):'
                              ' these are not the attributes of this segmentation'
@@ -159,7 +174,26 @@ def object_volume(source, path, name):
                          % (path, name), path)
     if table.size and int(table.min()) < 0:
         raise InputError('%s of %s holds negative object ids' % (name, path), path)
+    if getattr(source, 'id_map', None) is not None:
+        _use_ids_of(source, attributes.path)
     return ObjectVolume(source, table, name, path)
+
+
+def _use_ids_of(store, path):
+    """Read ``store`` (read through an id map) by the map its attribute file ``path``
+    keeps, whose compact values index the file's arrays; InputError when the file keeps
+    none, or one that does not start as the map the store has read so far."""
+    saved = sidecar.saved_ids(path)
+    if saved is None:
+        raise InputError('%s keeps no id map, while %s holds region ids above 2^32: its'
+                         ' arrays cannot be matched to the store\'s regions'
+                         % (path, store.location), path)
+    read = store.id_map.ids
+    if len(read) > len(saved) or not np.array_equal(saved[:len(read)], read):
+        raise InputError('%s keeps an id map other than the one %s was read through'
+                         % (path, store.location), path)
+    store.set_id_map(IdMap(saved, where=str(store.location)))
+    store.copy_values()
 
 
 def object_properties(path, name):

@@ -198,22 +198,42 @@ def fit_to_values(values, count):
 
 def original_ids(grid, values):
     """The region ids a user knows of a map's voxel ``values`` (an int or an array): a
-    store read through an id map (formats/stores/idmap.py) holds compact values; any
+    store read through an id map (formats/stores/idmap.py), and a Chimera map combined
+    from one (which keeps the map, formats/sidecar.py add_ids), hold compact values; any
     other grid holds the ids themselves."""
-    store = getattr(grid, 'store', None)
-    if store is None or getattr(store, 'id_map', None) is None:
-        return values
-    return store.original_ids(values)
+    id_map = grid_id_map(grid)
+    return values if id_map is None else id_map.original(values)
 
 
 def region_values(grid, ids):
     """The voxel values of region ``ids`` in a map (the reverse of original_ids): for a
-    store with an id map, the compact values (-1 for an id it has not read), else the
+    grid with an id map, the compact values (-1 for an id it does not number), else the
     ids."""
+    id_map = grid_id_map(grid)
+    return ids if id_map is None else id_map.known_values(ids)
+
+
+_CMAP_ID_MAPS = {}          # (path, modification time, size) -> IdMap or None
+
+
+def grid_id_map(grid):
+    """The id map of a map's grid: its store's, or the one a Chimera map keeps (read
+    once per file version), or None."""
     store = getattr(grid, 'store', None)
-    if store is None or getattr(store, 'id_map', None) is None:
-        return ids
-    return store.id_map.known_values(ids)
+    if store is not None:
+        return getattr(store, 'id_map', None)
+    path = getattr(grid, 'path', None)
+    if not isinstance(path, str) or not path.lower().endswith(('.cmap', '.cmp')):
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    key = (os.path.realpath(path), info.st_mtime_ns, info.st_size)
+    if key not in _CMAP_ID_MAPS:
+        ids = sidecar.saved_ids(path)
+        _CMAP_ID_MAPS[key] = None if ids is None else stores.IdMap(ids, where=path)
+    return _CMAP_ID_MAPS[key]
 
 
 def has_id_map(grid):

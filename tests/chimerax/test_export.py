@@ -42,6 +42,7 @@ def same_volume(a, b):
 
 @pytest.mark.parametrize('format, options', [('precomputed', ''),
                                              ('precomputed', 'sharded true'),
+                                             ('precomputed', 'compressMethod gzip'),
                                              ('zarr', '')])
 def test_store_opens_as_the_cmap(session, run, labels, tmp_path, format, options):
     folder, volume = labels
@@ -54,6 +55,8 @@ def test_store_opens_as_the_cmap(session, run, labels, tmp_path, format, options
     assert ('voxel centres lie 2,2,4 nm from the .cmap' in log.text) == (format == 'precomputed')
     assert s.data.file_type == format
     assert c.data.origin == (12, 8, 8)
+    gz = list((tmp_path / 'a.store').rglob('*.gz'))
+    assert bool(gz) == ('gzip' in options) and ('gzip chunk files' in log.text) == bool(gz)
     same_volume(s, c)
     assert np.array_equal(s.full_matrix(), volume[1:29, 2:41, 3:51])
 

@@ -217,17 +217,92 @@ def test_per_region_lookups_refused_and_float_ids_checked(session, run, data, tm
     assert AttributeFile(store_attributes(seg.data.store)).read('thing') is None
 
 
-def test_combine_of_a_store_above_2_32_says_what_to_do(session, run, data, tmp_path):
-    """combine stays refused (a .cmap holds 32-bit ids and no id map), nothing written,
-    and the message says what to do instead."""
-    from chimerax.core.errors import UserError
-    run('close session')
-    out = tmp_path / 'big.cmap'
-    with pytest.raises(UserError, match='not made. Open the store itself instead .*'
-                                        'renumbered below 2\\^32') as e:
-        run('connectome combine %s output %s' % (data['big'], out))
-    assert str(data['big']) in str(e.value) or 'big' in str(e.value)
-    assert not out.exists() and not os.listdir(tmp_path)
+ATTRIBUTES = ('axon', 'dendrite', 'spinehead', 'neuron', 'presynapse', 'axonclass',
+              'spineheadvolume')
+
+
+def test_a_store_above_2_32_combined_answers_as_with_small_ids(session, run, data,
+                                                              tmp_path):
+    """connectome combine STORE: the .cmap holds the compact values and keeps the id map
+    (/idmap); opened, `connectome ids` (the object files' ids above 2^32 translated by
+    the map), `connectome at` and the synapse table answer as the .cmap of the same
+    store with small ids, the original ids shown; its attributes name the same regions."""
+    from chimerax.connectome.formats import sidecar
+    from chimerax.connectome.pipeline.attributefile import AttributeFile
+    got = {}
+    for kind in ('small', 'big'):
+        run('close session')
+        path = tmp_path / (kind + '.cmap')
+        run('connectome combine %s output %s open false' % (data[kind], path))
+        (seg,) = run('open %s' % path)
+        assert seg.data.path == str(path)
+        run('connectome ids #1 %s' % data[kind + '_folder'])
+        af = AttributeFile(str(path))
+        got[kind] = {'attributes': {name: af.read(name) for name in ATTRIBUTES},
+                     'at': [run('connectome at %.4f,%.4f,%.4f segmentation #1'
+                                % tuple(seg.data.ijk_to_xyz(p)))
+                            for p in points(data['seg'])],
+                     'table': run('connectome table #1 synapses'),
+                     'maximum': seg.data.find_attribute('maximum_segment_id')}
+    assert sidecar.saved_ids(str(tmp_path / 'small.cmap')) is None
+    ids = sidecar.saved_ids(str(tmp_path / 'big.cmap'))
+    assert ids is not None and ids[0] == 0 and (ids[1:] > BIG).all()
+    # Every region of the volume has a value below the .cmap's maximum (ids the object
+    # files name and no voxel has were given values after it).
+    regions = np.unique(data['seg'])
+    assert got['big']['maximum'] == len(regions) - 1 <= len(ids) - 1
+    small_id = (ids - np.uint64(BIG)).astype(np.int64)
+    small_id[0] = 0
+    for name, a in got['small']['attributes'].items():
+        b = got['big']['attributes'][name]
+        assert b is not None and len(b) <= len(ids), name
+        inside = small_id[1:len(b)] < len(a)
+        np.testing.assert_array_equal(b[1:len(b)][inside], a[small_id[1:len(b)][inside]],
+                                      err_msg=name)
+        assert np.count_nonzero(np.nan_to_num(b)) == np.count_nonzero(np.nan_to_num(a)), name
+    for p, s, b in zip(points(data['seg']), got['small']['at'], got['big']['at']):
+        assert b == dict(s, region=s['region'] + BIG if s['region'] else 0), p
+    assert any(b['region'] > BIG for b in got['big']['at'])
+    same_table(got['small']['table'], got['big']['table'])
+
+
+def test_a_store_above_2_32_exported_with_its_ids_and_attributes(session, run, data,
+                                                                 tmp_path):
+    """connectome combine STORE output DIR format precomputed: the original uint64 ids
+    at every level (read back by CloudVolume), segment properties named by them, and
+    ``objects axon`` the same object ids as the store with small ids."""
+    from cloudvolume import CloudVolume
+    info, voxels, objects = {}, {}, {}
+    for kind in ('small', 'big'):
+        run('close session')
+        run('open %s format precomputed' % data[kind])
+        run('connectome ids #1 %s replace true' % data[kind + '_folder'])
+        run('connectome combine %s output %s format precomputed open false'
+            % (data[kind], tmp_path / kind))
+        run('connectome combine %s output %s format precomputed objects axon open false'
+            % (data[kind], tmp_path / (kind + '-axons')))
+        with open(tmp_path / kind / 'segment_properties' / 'info') as f:
+            import json
+            info[kind] = json.load(f)['inline']
+        cv = CloudVolume('file://%s' % (tmp_path / kind), mip=1, fill_missing=True)
+        voxels[kind] = (np.asarray(CloudVolume('file://%s' % (tmp_path / kind),
+                                                    fill_missing=True)[:, :, :]),
+                        np.asarray(cv[:, :, :]))
+        objects[kind] = np.asarray(CloudVolume('file://%s' % (tmp_path / (kind + '-axons')),
+                                               fill_missing=True)[:, :, :])
+    for s, b in zip(voxels['small'], voxels['big']):
+        assert b.dtype == np.uint64 and s.any()
+        want = s.astype(np.uint64)
+        want[s > 0] += np.uint64(BIG)
+        np.testing.assert_array_equal(b, want)
+    big_ids = [int(i) for i in info['big']['ids']]
+    assert big_ids and min(big_ids) > BIG
+    small = dict(zip((int(i) for i in info['small']['ids']),
+                     zip(*[p['values'] for p in info['small']['properties']])))
+    big = dict(zip(big_ids, zip(*[p['values'] for p in info['big']['properties']])))
+    assert {i - BIG: v for i, v in big.items()} == small
+    np.testing.assert_array_equal(objects['big'], objects['small'])
+    assert objects['small'].any()
 
 
 def test_ids_given_the_attribute_file_by_path_use_its_map(session, run, data):

@@ -203,15 +203,28 @@ def test_precomputed_placement_agrees_with_neuroglancer(session, run, tmp_path):
     assert np.allclose(vertices.max(axis=0), [(30 + 4) * 8, (20 + 8) * 8, (9 + 2) * 40])
 
 
-def test_combine_refuses_a_store_read_through_an_id_map(session, run, tmp_path):
-    """A .cmap holds 32-bit ids and no id map: combining a store with ids above 2^32
-    would copy compact values in place of the ids, so it is refused, nothing written."""
-    from chimerax.core.errors import UserError
-    _, sg, _ = write_big_id_pair(tmp_path)
+# ChimeraX 1.7.1's session serializer reads numpy's np.bool8 alias (as test_sessions.py).
+@pytest.mark.filterwarnings('ignore:`np.bool8` is a deprecated alias')
+def test_combine_keeps_the_id_map_of_a_store_above_2_32(session, run, tmp_path):
+    """A .cmap combined from a store with ids above 2^32 holds its compact values and
+    keeps the id map: opened, every voxel maps back to the store's id, and connectome at
+    gives the original id; also after a session is saved and restored."""
+    from chimerax.connectome.session.storegrid import original_ids
+    _, sg, big = write_big_id_pair(tmp_path)
     out = tmp_path / 'big.cmap'
-    with pytest.raises(UserError, match='holds region ids above 2\\^32 .* not made'):
-        run('connectome combine %s output %s' % (sg, out))
-    assert not out.exists() and not [n for n in os.listdir(tmp_path) if 'big' in n]
+    (v,) = run('connectome combine %s output %s' % (sg, out))
+    a = v.full_matrix()
+    assert a.dtype == np.uint32 and a.max() < 2 ** 32
+    assert np.array_equal(original_ids(v.data, a), big)
+    ijk = segfixtures.box_center_ijk(5)
+    xyz = tuple(v.data.ijk_to_xyz(ijk))
+    want = int(big[ijk[2], ijk[1], ijk[0]])
+    assert want > 2 ** 32
+    assert run('connectome at %.3f,%.3f,%.3f' % xyz) == {'region': want}
+    run('save %s' % (tmp_path / 's.cxs'))
+    run('close session')
+    run('open %s' % (tmp_path / 's.cxs'))
+    assert run('connectome at %.3f,%.3f,%.3f' % xyz) == {'region': want}
 
 
 # ChimeraX 1.7.1's session serializer reads numpy's np.bool8 alias (as test_sessions.py).

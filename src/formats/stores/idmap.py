@@ -29,12 +29,10 @@ from ...errors import InputError
 
 # Compact values are below 2^31: they index attribute arrays (int32 in ChimeraX).
 MAX_VALUES = 2 ** 31 - 1
-# What to do instead of copying such a store into a .cmap (32-bit ids, no id map).
-COPY_ADVICE = ('Open the store itself instead (open it with format precomputed, zarr or n5:'
-               ' it is read where it lies, chunk by chunk, and connectome ids keeps its'
-               ' attributes and id map beside it), or combine a copy whose ids were'
-               ' renumbered below 2^32 (fastremap.renumber), with the object files\' ids'
-               ' renumbered the same way')
+# What to do instead of reading such a store's compact values as its ids.
+COPY_ADVICE = ('connectome combine copies it keeping the id map (into a .cmap) or the ids'
+               ' (to precomputed or zarr); or open the store itself (format precomputed,'
+               ' zarr or n5: read where it lies, chunk by chunk)')
 # Blocks of more voxels than this are compacted in slabs in threads.
 _SLAB_VOXELS = 1 << 20
 _POOL = []

@@ -28,6 +28,7 @@ import numpy as np
 
 from ...blocks import ceil_div
 from ...errors import InputError
+from ..sidecar import add_ids
 from ..source import VolumeSource
 from .location import FORMATS, Location, detect_format
 from .n5 import n5_spec
@@ -225,6 +226,7 @@ class Store(VolumeSource):
         self.timeout = default_timeout() if timeout is None else timeout
         self._stats_lock = threading.Lock()
         self.id_map = None
+        self._copy_values = False
         self.chunks_read = 0
         self.bytes_read = 0
         self.levels = self._open_levels(cache_bytes, deadline)
@@ -371,16 +373,32 @@ class Store(VolumeSource):
         return []
 
     def read(self, start=(0, 0, 0), stop=None, step=(1, 1, 1)):
-        """A block of the full resolution for what copies the volume (combine): refused
-        for a store read through an id map, whose compact values would be copied in
-        place of its ids (a .cmap holds 32-bit ids and no map)."""
-        if self.id_map is not None:
+        """A block of the full resolution for what copies the volume (combine): for a
+        store read through an id map, refused unless the copy keeps the map
+        (``copy_values``), since its compact values would be copied in place of its
+        ids."""
+        if self.id_map is not None and not self._copy_values:
             raise InputError('%s holds region ids above 2^32 (%s), which ChimeraX shows'
                              ' through an id map of compact 32-bit values; a copy would'
                              ' hold those values, not the ids, so it is not made. %s'
                              % (self.location, self.stored_dtype, COPY_ADVICE),
                              self.location.text)
         return self.levels[0].read(start, stop, step)
+
+    def copy_values(self):
+        """Let ``read`` give a store's compact values (for a copy that keeps the id map:
+        combine's .cmap, which ``finish_copy`` gives the map, an export that writes the
+        original ids back through ``id_map.original``, object ids looked up by value);
+        returns the id map, or None for a store read without one."""
+        self._copy_values = self.id_map is not None
+        return self.id_map
+
+    def finish_copy(self, path):
+        """Keep the id map in the .cmap ``path`` that combine copied this store into
+        (written, not yet published): its voxels are compact values, which the map
+        turns back into the store's ids (formats/sidecar.py add_ids)."""
+        if self.id_map is not None:
+            add_ids(path, self.id_map.ids)
 
     def set_cache_limit(self, nbytes):
         """Bytes of decoded chunks tensorstore keeps (a new cache: the levels are
@@ -392,6 +410,12 @@ class Store(VolumeSource):
     def worker_spec(self):
         # A cluster's workers open the store as the command did (the local folder at the
         # same path, or the URL).
+        if self.id_map is not None:
+            raise InputError('%s holds region ids above 2^32, read through an id map that'
+                             ' numbers ids in the order chunks are read: a Dask cluster\'s'
+                             ' workers would each number them their own way, so it is read'
+                             ' here (combine it without scheduler)' % self.location,
+                             self.location.text)
         return StoreReopen(self.location.local or self.location.url, self.format,
                            self.spec.channel, self.cache_bytes, self.timeout)
 

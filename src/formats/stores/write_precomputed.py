@@ -14,7 +14,12 @@ The layout (neuroglancer's ``src/datasource/precomputed/volume.md``)::
                             mesh (a folder of meshes, when given),
                             segment_properties (when given), and connectome_writer
                             (the mark of a store this bundle wrote)
-    KEY/x0-x1_y0-y1_z0-z1   one file per chunk, or KEY/N.shard for a sharded scale
+    KEY/x0-x1_y0-y1_z0-z1   one file per chunk, or KEY/N.shard for a sharded scale;
+                            with gzip (``GzipChunks``), KEY/x0-x1_y0-y1_z0-z1.gz, each
+                            chunk gzipped by libdeflate as CloudVolume writes them on
+                            local disk (CloudVolume and this bundle read them; a web
+                            server must send them as x0-x1_... with Content-Encoding gzip
+                            for neuroglancer, and tensorstore does not read them)
     segment_properties/info the regions' properties (neuroglancer_segment_properties)
 
 Scale k is the full resolution downsampled by whole steps (x,y,z): its resolution is the
@@ -22,6 +27,7 @@ step times the full resolution's, its voxel_offset the full resolution's divided
 step (rounded down, as CloudVolume and Igneous do).  Pure: tensorstore, numpy.
 """
 
+import functools
 import json
 import os
 from dataclasses import dataclass
@@ -116,11 +122,57 @@ def write_json(path, value):
         json.dump(value, f, indent=1, allow_nan=False)
 
 
-def open_scales(folder, info, scales, context):
-    """Write ``info`` into ``folder`` and open its scales for writing: LevelArrays."""
+GZIP_LEVEL = 6             # libdeflate's: CloudVolume's size, a quarter of its level 9's CPU
+
+
+class GzipChunks:
+    """The codec of an unsharded scale written as gzipped chunk files: a chunk's array
+    (z,y,x, clipped at the far edges) encoded as the info says (compressed_segmentation
+    with seung-lab's encoder, or raw: x,y,z Fortran order, the same bytes as z,y,x C
+    order) and gzipped by libdeflate (the ``deflate`` package, which CloudVolume uses),
+    in combine's worker threads; written by key (``open_scales``)."""
+
+    def __init__(self, dtype, segmentation):
+        self.encoding = encoding(dtype, segmentation)
+
+    def encode(self, array):
+        import deflate
+        array = np.ascontiguousarray(array)
+        if self.encoding == 'compressed_segmentation':
+            import compressed_segmentation
+            data = compressed_segmentation.compress(array.T[..., np.newaxis],
+                                                    block_size=(8, 8, 8), order='F')
+        else:
+            data = array.tobytes()
+        return bytes(deflate.gzip_compress(data, GZIP_LEVEL))
+
+    def describe(self):
+        return '%s, gzip chunk files (libdeflate level %d)' % (self.encoding, GZIP_LEVEL)
+
+
+def chunk_file_key(key, shape, chunk_shape, offset, index):
+    """The gzipped chunk file of chunk ``index`` (z,y,x) of a scale ``key`` of ``shape``
+    (z,y,x), first voxel at ``offset`` (x,y,z): 'KEY/x0-x1_y0-y1_z0-z1.gz'."""
+    start = [i * c for i, c in zip(index, chunk_shape)]
+    stop = [min(s + c, n) for s, c, n in zip(start, chunk_shape, shape)]
+    return '%s/%s.gz' % (key, '_'.join('%d-%d' % (o + a, o + b) for o, a, b in
+                                       zip(offset, reversed(start), reversed(stop))))
+
+
+def open_scales(folder, info, scales, context, gzip=False):
+    """Write ``info`` into ``folder`` and open its scales for writing: LevelArrays; with
+    ``gzip`` the unsharded scales take gzipped chunk files by key (GzipChunks)."""
     write_json(os.path.join(folder, 'info'), info)
     levels = []
+    kvstore = ts.KvStore.open({'driver': 'file', 'path': folder.rstrip('/') + '/'},
+                              context=context).result() if gzip else None
     for k, scale in enumerate(scales):
+        if gzip and scale.shard_bits is None:
+            entry = info['scales'][k]
+            levels.append(LevelArray(kvstore, scale.shape, scale.chunk_shape, key=(
+                functools.partial(chunk_file_key, entry['key'], scale.shape,
+                                  scale.chunk_shape, entry['voxel_offset']))))
+            continue
         t = ts.open({'driver': 'neuroglancer_precomputed',
                      'kvstore': {'driver': 'file', 'path': folder}, 'scale_index': k},
                     open=True, write=True, context=context).result()
