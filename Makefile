@@ -36,19 +36,20 @@ venv-numpy2: $(NSTAMP)
 
 venv-igneous: $(ISTAMP)
 
-$(STAMP): requirements/headless.txt requirements/science.txt requirements/runtime.txt requirements/test.txt requirements/chimerax.txt
+$(STAMP): requirements/headless.txt requirements/science.txt requirements/runtime.txt requirements/test.txt requirements/test-nodeps.txt requirements/chimerax.txt
 	scripts/system-packages.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check pip==24.0
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements/headless.txt -r requirements/runtime.txt -r requirements/test.txt
 	# The wheel's own dependency list does not build here; headless.txt pins what it needs.
-	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements/chimerax.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements/chimerax.txt -r requirements/test-nodeps.txt
 	touch $@
 
-$(PSTAMP): requirements/portable.txt requirements/science.txt requirements/runtime.txt requirements/test.txt
+$(PSTAMP): requirements/portable.txt requirements/science.txt requirements/runtime.txt requirements/test.txt requirements/test-nodeps.txt
 	test -x $(PPY) || $(PYTHON) -m venv $(PORTABLE)
 	$(PPY) -m pip install -q --disable-pip-version-check pip==24.0
 	$(PPY) -m pip install -q --disable-pip-version-check -r requirements/portable.txt
+	$(PPY) -m pip install -q --disable-pip-version-check --no-deps -r requirements/test-nodeps.txt
 	touch $@
 
 $(NSTAMP): requirements/portable-numpy2.txt
