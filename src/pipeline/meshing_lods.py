@@ -3,13 +3,16 @@ fragments of LOD 0, then coarser levels of detail.
 
 LOD 0 is the pieces as the chunks made them (each already inside its octree node).  For
 LOD k >= 1 the pieces are merged into one closed surface (vertices the chunks share are
-one), and each level is simplified from it by zmesh's quadric edge collapse (see
-``simplified``) towards a quarter of the triangles at the coarsest level, and cut along
-the octree of nodes 2**k chunks wide (meshing_cut.py, an exact cut in numpy:
-zmesh.chunk_mesh aborts the process on some simplified surfaces), so each fragment lies
-inside its node.  Where zmesh's simplifier does not finish in time (the driver kills its
-worker), ``method='fqmr'`` makes the levels with zmesh's other simplifier instead (see
-``fallback_level``).  Pure: numpy, scipy, zmesh.
+one); LOD 1 is reduced from it, and each coarser level from the level before, by zmesh's
+Fast Quadric Mesh Reduction (``reduced``: as Igneous makes its levels, towards a quarter
+of the triangles at the coarsest level), whose result is taken only when it is closed
+and every vertex within the level's error bound of the full resolution's vertices; else
+the level is simplified from the full resolution by zmesh's quadric edge collapse with
+its own error bound (``level``, five times slower, and seen never to return: the driver
+then kills its worker, and ``method='fqmr'`` makes the levels without it,
+``fallback_level``).  Each level is cut along the octree of nodes 2**k chunks wide
+(meshing_cut.py, an exact cut in numpy: zmesh.chunk_mesh aborts the process on some
+simplified surfaces), so each fragment lies inside its node.  Pure: numpy, scipy, zmesh.
 """
 
 import numpy as np
@@ -105,31 +108,50 @@ def level(vertices, faces, step, lod, target):
     return v, f
 
 
-def fallback_level(vertices, faces, step, lod, target):
-    """The surface at ``lod`` made by zmesh's other simplifier, the Fast Quadric Mesh
-    Reduction (``simplify_fqmr``, whose iterations are bounded, so it always returns),
-    for an object whose quadric edge collapse did not finish in time.  It has no error
-    bound of its own, so the result is checked: closed (every edge in two triangles) and
-    every vertex within the largest error ``level`` allows (4 x max_error) of a vertex of
-    the full-resolution surface; an InputError where it is not."""
+def reduced(vertices, faces, reference, step, lod, target):
+    """(vertices, faces) of the surface reduced towards ``target`` triangles by zmesh's
+    Fast Quadric Mesh Reduction (``simplify_fqmr``: its iterations are bounded, so it
+    always returns, and it works on the vertices as they are, not on a grid), or a text
+    saying why the result is refused.  It has no error bound of its own, so the result
+    is checked: closed (every edge in two triangles) and every vertex within the largest
+    error ``level`` allows (4 x max_error) of a vertex of ``reference``, the
+    full-resolution surface's vertices (or a scipy cKDTree of them in nm)."""
     out = zmesh.simplify_fqmr(zmesh.Mesh(np.asarray(vertices, np.float32).copy(),
                                          faces.astype(np.uint32), None), max(4, target))
     v, f = cleaned(repaired(out.vertices, out.faces), out.faces)
-    edges = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
-    _, counts = np.unique(edges, axis=0, return_counts=True)
-    from scipy.spatial import cKDTree
+    if not len(f):
+        return 'nothing'
+    edges = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+    edges.sort(axis=1)
+    _, counts = np.unique(edges[:, 0] << 32 | edges[:, 1], return_counts=True)
+    if (counts != 2).any():
+        return 'an open surface'
     step = np.asarray(step, np.float64)
-    distance, _ = cKDTree(vertices * step).query(v * step) if len(v) else ((0,), None)
+    tree = reference if hasattr(reference, 'query') else nm_tree(reference, step)
+    distance = tree.query(v * step)[0].max()
     bound = 4 * max_error(step, lod)
-    if not len(f) or (counts != 2).any() or np.max(distance) > bound:
+    if distance > bound:
+        return 'a vertex %.0f nm away (more than %.0f)' % (distance, bound)
+    return v, f
+
+
+def nm_tree(vertices, step):
+    """A KD-tree of ``vertices`` (voxel coordinates) in nm."""
+    from scipy.spatial import cKDTree
+    return cKDTree(np.asarray(vertices, np.float64) * np.asarray(step, np.float64))
+
+
+def fallback_level(vertices, faces, step, lod, target, tree=None):
+    """The surface at ``lod`` made by zmesh's fast quadric reduction from the full
+    resolution (``reduced``), for an object whose quadric edge collapse did not finish
+    in time; an InputError where its result is refused."""
+    result = reduced(vertices, faces, vertices if tree is None else tree, step, lod, target)
+    if isinstance(result, str):
         raise InputError('neither of zmesh\'s simplifiers made level of detail %d (%d'
                          ' triangles): the quadric edge collapse did not finish in time,'
-                         ' and the fast quadric reduction left %s' % (
-                             lod, len(faces), 'nothing' if not len(f) else
-                             'an open surface' if (counts != 2).any() else
-                             'a vertex %.0f nm away (more than %.0f)'
-                             % (np.max(distance), bound)))
-    return v, f
+                         ' and the fast quadric reduction left %s' % (lod, len(faces),
+                                                                      result))
+    return result
 
 
 def object_lods(pieces, lods, side, step, grid_origin=-1.0, top=None, method='zmesh'):
@@ -137,18 +159,24 @@ def object_lods(pieces, lods, side, step, grid_origin=-1.0, top=None, method='zm
     pieces {position: (vertices, faces)}.  ``top`` (x,y,z): the far padding plane, the
     volume's size; simplified vertices are kept between it and ``grid_origin`` (the
     simplifier can move one a little past them; no fragment is wanted in the padding).
-    ``method``: 'zmesh' (the quadric edge collapse, ``level``) or 'fqmr'
-    (``fallback_level``)."""
+    ``method``: where the fast reduction's level is refused, 'zmesh' simplifies it by the
+    quadric edge collapse (``level``), 'fqmr' by the fast reduction from the full
+    resolution (``fallback_level``)."""
     result = [dict(pieces)]
     if lods == 1:
         return result
     full_vertices, full_faces = merged(list(pieces.values()))
-    make = level if method == 'zmesh' else fallback_level
+    tree = nm_tree(full_vertices, step)
+    previous = (full_vertices, full_faces)
     for lod in range(1, lods):
-        # From the full resolution each time: simplifying a simplified surface again can
-        # keep zmesh's simplifier from ever returning.
         target = int(len(full_faces) * 4 ** (-lod / (lods - 1)) * 0.9)
-        vertices, faces = make(full_vertices, full_faces, step, lod, target)
+        made = 'nothing'
+        if len(previous[1]):
+            made = reduced(*previous, tree, step, lod, target)
+        if isinstance(made, str):
+            made = (level(full_vertices, full_faces, step, lod, target) if method == 'zmesh'
+                    else fallback_level(full_vertices, full_faces, step, lod, target, tree))
+        vertices, faces = previous = made
         if not len(faces):
             result.append({})
             continue

@@ -441,9 +441,6 @@ def test_a_simplification_that_never_returns_is_replaced_after_its_time_limit(
             assert tree.query(v)[0].max() <= bound, (object_id, lod)
             counts.append(len(f))
         assert 0 < counts[2] <= counts[0] / 4, (object_id, counts)
-    # Object 9's coarser levels are the fallback's, not the undisturbed run's.
-    assert open(os.path.join(out, '9'), 'rb').read() != \
-        open(os.path.join(made[0], '9'), 'rb').read()
     if not any(line.startswith('object 7:') for line in lines):
         for name in ('7', '7.index'):
             assert open(os.path.join(out, name), 'rb').read() == \
@@ -492,3 +489,31 @@ def test_the_simplifier_is_given_vertices_it_packs_exactly():
     v, f = meshing_lods.simplified(cube.vertices + 200.5, cube.faces, STEP, 0.0, 2)
     assert sorted(map(tuple, np.round(v, 4))) == \
         sorted(map(tuple, np.round(cube.vertices + 200.5, 4)))
+
+
+def test_a_refused_fast_reduction_falls_back_to_the_edge_collapse(volume, monkeypatch):
+    """Where the fast quadric reduction's level is refused (here: every one), the level
+    is simplified from the full resolution by zmesh's quadric edge collapse, and still
+    meets the goals; without the edge collapse (an object whose edge collapse ran past
+    its time limit) the refusal is an InputError naming it."""
+    seg, labels, values = volume
+    m = zmesh.Mesher((1, 1, 1))
+    m.mesh((values[labels] == 9).T.astype(np.uint8), close=True)
+    axon = m.get(1, normals=False)
+    pieces = {(0, 0, 0): (axon.vertices - 1, axon.faces)}
+    levels = meshing_lods.object_lods(pieces, 3, 128, STEP)
+    calls = []
+    monkeypatch.setattr(meshing_lods, 'reduced',
+                        lambda *args: calls.append(args[-2]) or 'an open surface')
+    collapsed = meshing_lods.object_lods(pieces, 3, 128, STEP)
+    assert calls == [1, 2]
+    counts = []
+    for a, b in zip(levels, collapsed):
+        va, fa = meshing_lods.merged(list(a.values()))
+        vb, fb = meshing_lods.merged(list(b.values()))
+        assert edges_unshared(fb) == 0
+        counts.append(len(fb))
+    assert counts[2] <= counts[0] / 4 and len(fb) != len(fa)
+    with pytest.raises(InputError, match='level of detail 1 .*fast quadric reduction left'
+                       ' an open surface'):
+        meshing_lods.object_lods(pieces, 3, 128, STEP, method='fqmr')
