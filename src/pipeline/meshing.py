@@ -16,9 +16,9 @@ pure code); a worker that dies becomes an InputError naming the objects or chunk
 meshing, with no output written and the finished chunks kept for a re-run.  The wait
 for the workers polls: a cancel (Ctrl-C) is noticed while a worker is busy, and then the
 workers are killed (nothing is written; the finished chunks are kept).  An object whose
-simplification runs past its time limit (``TimeLimit``; zmesh's quadric simplifier has
-been seen never to return) has its workers killed and replaced, and its levels of detail
-made by zmesh's other simplifier (meshing_lods.fallback_level), which is logged.
+simplification runs past its time limit (``TimeLimit``; zmesh's quadric edge collapse
+has been seen never to return) has its workers killed and replaced, and its levels of
+detail made without the edge collapse (meshing_lods' method 'fqmr'), which is logged.
 
 Coordinates: "stored model" coordinates are voxel indices (voxel i's centre at i), the
 octree's grid starts at -1 (the padding) with nodes of ``side`` voxels, and ``info``'s
@@ -306,7 +306,7 @@ def _run(pool, tasks, progress, on_result, window, work, limit=None, retry=None,
                     if report is not None:
                         report('%s %s: %s did not finish in %.0f s; its worker was'
                                ' replaced and its levels are made by zmesh\'s fast'
-                               ' quadric reduction instead' % (
+                               ' quadric reduction alone' % (
                                    task[0][0], task[0][1], LIBRARIES[task[0][0]],
                                    seconds), True)
                     submit(retry(task), limited=False)
