@@ -517,3 +517,26 @@ def test_a_refused_fast_reduction_falls_back_to_the_edge_collapse(volume, monkey
     with pytest.raises(InputError, match='level of detail 1 .*fast quadric reduction left'
                        ' an open surface'):
         meshing_lods.object_lods(pieces, 3, 128, STEP, method='fqmr')
+
+
+def test_a_fold_of_twin_triangles_is_dropped_from_a_fast_reduction():
+    """The fast quadric reduction can leave two triangles on the same three vertices (a
+    flat fold; their edges are then in four triangles): both are dropped, and the surface
+    is closed again; a triangle on its own, or three on one triple, are kept."""
+    m = zmesh.Mesher((1, 1, 1))
+    mask = np.zeros((5, 5, 5), np.uint8)
+    mask[2, 2, 2] = 1
+    m.mesh(mask, close=False)
+    octahedron = m.get(1, normals=False).faces.astype(np.int64)
+    assert meshing_lods.closed(octahedron)
+    edges = {tuple(sorted(e)) for t in octahedron for e in ((t[0], t[1]), (t[1], t[2]))}
+    a, b = next(iter(edges))
+    c = next(v for v in range(6) if v not in (a, b) and
+             not any(set(t) == {a, b, v} for t in octahedron.tolist()))
+    folded = np.concatenate([octahedron, [[a, b, c], [b, a, c]]])
+    assert not meshing_lods.closed(folded)
+    kept = meshing_lods.without_twins(folded)
+    assert meshing_lods.closed(kept)
+    assert sorted(map(tuple, kept.tolist())) == sorted(map(tuple, octahedron.tolist()))
+    tripled = np.concatenate([folded, [[a, c, b]]])
+    assert len(meshing_lods.without_twins(tripled)) == len(tripled)
