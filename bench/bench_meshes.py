@@ -50,10 +50,15 @@ from chimerax.connectome.pipeline.meshing_chunks import segmentation_of
 values = np.load(args['values'])
 seg = segmentation_of(survey.Survey(args['seg']))
 job = meshing.MeshJob(seg, 'axon', None, args['out'], lods=args['lods'])
+lines = []
 t, c = time.monotonic(), os.times()
-r = meshing.make_meshes(job, values, workers=1)   # one worker process: count its CPU too
+r = meshing.make_meshes(job, values, workers=1,   # one worker process: count its CPU too
+                        report=lambda m, final: lines.append((time.monotonic(), m, final)))
 e = os.times()
 print(json.dumps({'wall': time.monotonic() - t,
+                  'chunks_wall': min([w for w, m, final in lines if final and ': chunks' in m]
+                                     or [t]) - t,
+                  'fallbacks': [m for w, m, final in lines if 'did not finish' in m],
                   'cpu': sum(e[:4]) - sum(c[:4]),   # user, system, waited children's
                   'objects': r.objects,
                   'triangles': list(r.triangles), 'maxrss': peak_rss()}))
@@ -173,10 +178,15 @@ def main(flags):
                  len(np.unique(objects)) - 1, LODS), flush=True)
         ours = run_child(OURS, seg=seg, values=os.path.join(work, 'values.npy'),
                          out=os.path.join(work, 'ours'), lods=LODS)
-        print('ours    (connectome meshes, threads 1, chunks 128^3): %.2f s (%.2f s of CPU),'
-              ' %.2f M voxels per CPU second, %d objects, triangles by LOD %s, peak %.0f MB'
-              % (ours['wall'], ours['cpu'], voxels / ours['cpu'] / 1e6, ours['objects'],
-                 '/'.join(map(str, ours['triangles'])), ours['peak_rss'] / 1e6), flush=True)
+        print('ours    (connectome meshes, threads 1, chunks 128^3): %.2f s (%.2f s of CPU;'
+              ' chunks %.2f s wall, objects %.2f s), %.2f M voxels per CPU second, %d objects,'
+              ' triangles by LOD %s, peak %.0f MB'
+              % (ours['wall'], ours['cpu'], ours['chunks_wall'],
+                 ours['wall'] - ours['chunks_wall'], voxels / ours['cpu'] / 1e6,
+                 ours['objects'], '/'.join(map(str, ours['triangles'])),
+                 ours['peak_rss'] / 1e6), flush=True)
+        for line in ours['fallbacks']:
+            print('ours: ' + line)
         if not os.path.exists(igneous_python()):
             print('Igneous: no environment at %s (make venv-igneous); not compared'
                   % igneous_python())

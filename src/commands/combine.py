@@ -25,8 +25,12 @@ certificate files given) and this process writes.  With ``format precomputed`` o
 in the folder DIR instead (pipeline/export.py), with the attributes of ``attributes`` (or
 of a store's own attribute file) as segment properties and the meshes of ``meshes``
 (precomputed); ``objects CLASS`` writes the ids of that class's objects instead of
-regions (so meshes of the class's objects match the voxels).
+regions (so meshes of the class's objects match the voxels), and without ``meshes`` takes
+the folder ``connectome meshes`` writes for that class beside the attribute file
+(SEG.CLASS-meshes) when there is one (the log says which).
 """
+
+import os
 
 from chimerax.core.commands import (Annotation, AnnotationError, BoolArg, Bounded, CmdDesc,
                                     EnumOf, FloatArg, IntArg, ListOf, next_token,
@@ -134,8 +138,10 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
             if format == 'cmap':
                 result = engine.combine(source, output, **options)
             else:
-                source, properties = _objects_and_properties(source, attributes, format,
-                                                             objects)
+                source, properties, found = _objects_and_properties(source, attributes,
+                                                                    format, objects)
+                if meshes is None and objects is not None and format == 'precomputed':
+                    meshes = _default_meshes(session, found, objects)
                 result = export.export(source, output, format, sharded=sharded,
                                        segment_properties=properties, meshes=meshes,
                                        **options)
@@ -151,12 +157,13 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
 
 
 def _objects_and_properties(source, attributes, format, objects):
-    """(the source to export, its segment properties or None): with ``objects`` the
-    source read as that class's object ids, described as objects; else, for
-    precomputed, the regions described by their attributes.  The attribute file is
-    ``attributes``, or else a store's own attribute file when it has attributes."""
+    """(the source to export, its segment properties or None, the attribute file used or
+    None): with ``objects`` the source read as that class's object ids, described as
+    objects; else, for precomputed, the regions described by their attributes.  The
+    attribute file is ``attributes``, or else a store's own attribute file when it has
+    attributes."""
     if format != 'precomputed' and objects is None:
-        return source, None
+        return source, None, None
     if attributes is None and isinstance(source, stores.Store):
         own = AttributeFile(sidecar.default_path(source, attributes_cache_folder()), source)
         if own.exists:
@@ -168,8 +175,24 @@ def _objects_and_properties(source, attributes, format, objects):
                              ' (attributes SEGMENTATION.cmap)' % objects)
         return (storeids.object_volume(source, attributes, objects),
                 storeids.object_properties(attributes, objects)
-                if format == 'precomputed' else None)
-    return source, (None if attributes is None else storeids.segment_properties(attributes))
+                if format == 'precomputed' else None, attributes)
+    return (source, None if attributes is None else storeids.segment_properties(attributes),
+            attributes)
+
+
+def _default_meshes(session, attributes, objects):
+    """The folder ``connectome meshes`` writes by default for class ``objects`` beside
+    the attribute file (``seg.neuron-meshes``), when it holds meshes (an info file);
+    else None.  The log says which."""
+    from ..pipeline.meshing import default_output
+    folder = default_output(attributes, objects)
+    if os.path.isfile(os.path.join(folder, 'info')):
+        session.logger.info('connectome combine: the meshes of %s are %s (made by connectome'
+                            ' meshes; give meshes FOLDER for others)' % (objects, folder))
+        return folder
+    session.logger.info('connectome combine: no meshes written (%s has none; connectome'
+                        ' meshes %s %s makes them)' % (folder, attributes, objects))
+    return None
 
 
 def _open_source(tiles, dataset, pattern, first_index, missing, axis_order, channel):

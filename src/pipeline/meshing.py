@@ -13,7 +13,12 @@ work folder is removed then.  zmesh and DracoPy hold the GIL, and a crash in the
 code would end the process that runs them (ChimeraX), so chunks and objects are always
 meshed in ``workers`` (at least one) worker processes (``spawn``, which imports only the
 pure code); a worker that dies becomes an InputError naming the objects or chunks it was
-meshing, with no output written and the finished chunks kept for a re-run.
+meshing, with no output written and the finished chunks kept for a re-run.  The wait
+for the workers polls: a cancel (Ctrl-C) is noticed while a worker is busy, and then the
+workers are killed (nothing is written; the finished chunks are kept).  An object whose
+simplification runs past its time limit (``TimeLimit``; zmesh's quadric edge collapse
+has been seen never to return) has its workers killed and replaced, and its levels of
+detail made without the edge collapse (meshing_lods' method 'fqmr'), which is logged.
 
 Coordinates: "stored model" coordinates are voxel indices (voxel i's centre at i), the
 octree's grid starts at -1 (the padding) with nodes of ``side`` voxels, and ``info``'s
@@ -26,6 +31,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -36,7 +42,7 @@ import numpy as np
 from ..errors import InputError
 from ..formats import locks
 from ..formats.meshes import MeshInfo, encode_object
-from ..progress import Progress
+from ..progress import Progress, cancel_requested
 from . import cluster
 from .meshing_chunks import COMMAND, WorkFolder, chunk_grid, mesh_chunk
 from .meshing_lods import object_lods
@@ -49,7 +55,45 @@ BATCH_TRIANGLES = 20_000_000    # LOD 0 triangles of the objects assembled at on
 # Tests only: a worker process meshing this ("object 12", "chunk 0,1,2") aborts itself
 # (SIGABRT, as a native library's abort does).  Read in worker processes only.
 CRASH_VARIABLE = 'CONNECTOME_MESHES_TEST_CRASH'
+# Tests only: a worker process simplifying this object ("object 12") never returns (as
+# zmesh's simplifier did), the first time it is asked to; "object 12 > PATH" also makes
+# the file PATH (holding the worker's process id) once it hangs.  Read in workers only.
+HANG_VARIABLE = 'CONNECTOME_MESHES_TEST_HANG'
+# The time limit of one object's simplification: "SECONDS[,SECONDS_PER_MILLION]"
+# (TimeLimit), for a run that must differ from the default.
+LIMIT_VARIABLE = 'CONNECTOME_MESHES_TIME_LIMIT'
+POLL_SECONDS = 0.25             # how often a wait for the workers looks at cancel and time
 LIBRARIES = {'chunk': 'zmesh marching cubes', 'object': 'zmesh simplifier or DracoPy'}
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """How long one object's levels of detail may take in a worker before it is killed
+    and the object's levels are made by the fallback: ``seconds``, plus
+    ``per_million`` seconds per million LOD-0 triangles (zmesh simplifies about a
+    million a few seconds on one core; the default leaves a wide margin for a loaded
+    machine).  None seconds: no limit."""
+    seconds: Optional[float] = 120.0
+    per_million: float = 60.0
+
+    def of(self, triangles):
+        if self.seconds is None:
+            return None
+        return self.seconds + self.per_million * triangles / 1e6
+
+    @classmethod
+    def from_environment(cls):
+        text = os.environ.get(LIMIT_VARIABLE)
+        if not text:
+            return cls()
+        try:
+            values = [float(t) for t in text.split(',')]
+            if len(values) > 2 or min(values) <= 0:
+                raise ValueError
+        except ValueError:
+            raise InputError('%s=%r is not SECONDS[,SECONDS_PER_MILLION]'
+                             % (LIMIT_VARIABLE, text)) from None
+        return cls(*values)
 
 
 @dataclass(frozen=True)
@@ -110,10 +154,12 @@ def parameters_of(job, lookup):
 
 
 def make_meshes(job, values, workers=1, report=None, batch_triangles=BATCH_TRIANGLES,
-                scheduler=None):
+                scheduler=None, time_limit=None):
     """Mesh ``job`` whose class array is ``values``; returns a MeshResult.  With
     ``scheduler`` (cluster.Scheduler) the work runs on that Dask cluster
-    (meshing_cluster.py) rather than in ``workers`` local processes."""
+    (meshing_cluster.py) rather than in ``workers`` local processes.
+    ``time_limit``: a TimeLimit (default: TimeLimit.from_environment())."""
+    time_limit = time_limit or TimeLimit.from_environment()
     lookup = lookup_of(values, job.ids)
     if not lookup.any():
         raise InputError('%s: no region belongs to %s %s' % (job.seg.path, job.class_name,
@@ -133,7 +179,8 @@ def make_meshes(job, values, workers=1, report=None, batch_triangles=BATCH_TRIAN
             meshed = _mesh_chunks(pool, job, lookup, work, positions, done, report)
             with locks.atomic_output(job.output, COMMAND, replace=job.replace,
                                      kind='folder', report=report) as temp:
-                counts = _assemble(pool, job, work, positions, temp, batch_triangles, report)
+                counts = _assemble(pool, job, work, positions, temp, batch_triangles,
+                                   time_limit, report)
                 finish_folder(temp, info, job.sharded, report, os.path.basename(job.output))
         work.remove()
     return MeshResult(counts[0], tuple(counts[1]), meshed, len(done & set(positions)))
@@ -154,25 +201,59 @@ def _watch(parent):
         time.sleep(0.5)
     os._exit(1)
 threading.Thread(target=_watch, args=(%d,), daemon=True).start()
+open(os.path.join(%r, str(os.getpid())), 'x').close()
 '''
 
 
-class _Processes(ProcessPoolExecutor):
+class _Workers:
     """Worker processes started by ``spawn`` (no copy of a ChimeraX session's threads),
     which import the bundle's pure code from the archive the cluster path sends to Dask
     workers (first on their path, so it is found whatever ``chimerax`` they have), and
-    which end themselves when this process is gone."""
+    which end themselves when this process is gone.  Each worker leaves its process id
+    in the archive's folder, so that ``kill`` ends exactly these (a ProcessPoolExecutor
+    can only wait for a worker stuck in native code); ``restart`` kills them and starts
+    new ones.  Leaving the ``with`` block by an exception kills them too."""
 
     def __init__(self, workers):
-        self.archive = cluster._code_archive()
-        super().__init__(workers, mp_context=multiprocessing.get_context('spawn'),
-                         initializer=exec,
-                         initargs=(_WORKER_START % (self.archive, os.getpid()), {}))
         self.workers = workers
+        self.archive = cluster._code_archive()
+        self.ids = os.path.join(os.path.dirname(self.archive), 'workers')
+        os.mkdir(self.ids)
+        self.executor = self._start()
 
-    def __exit__(self, *exc):
+    def _start(self):
+        return ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context('spawn'),
+            initializer=exec,
+            initargs=(_WORKER_START % (self.archive, os.getpid(), self.ids), {}))
+
+    def submit(self, fn, *args):
+        return self.executor.submit(fn, *args)
+
+    def kill(self):
+        ours = {p.pid for p in multiprocessing.active_children()}
+        for name in os.listdir(self.ids):
+            if name.isdigit() and int(name) in ours:
+                try:
+                    os.kill(int(name), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            os.remove(os.path.join(self.ids, name))
+        self.executor.shutdown(wait=True, cancel_futures=True)
+
+    def restart(self):
+        self.kill()
+        self.executor = self._start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
         try:
-            return super().__exit__(*exc)
+            if kind is None:
+                self.executor.shutdown(wait=True)
+            else:
+                self.kill()
         finally:
             shutil.rmtree(os.path.dirname(self.archive), ignore_errors=True)
 
@@ -181,37 +262,64 @@ def _pool(workers, scheduler=None, report=None):
     if scheduler is not None:
         from .meshing_cluster import DaskPool
         return DaskPool(scheduler, report)
-    return _Processes(max(1, workers))
+    return _Workers(max(1, workers))
 
 
-def _run(pool, tasks, progress, on_result, window, work):
+def _run(pool, tasks, progress, on_result, window, work, limit=None, retry=None,
+         report=None):
     """Submit ``tasks`` (what, fn, args: ``what`` is ('object', id) or ('chunk',
     position)) keeping at most ``window`` in flight; results go to ``on_result`` in this
-    process; progress advances per task (a cancel point).  A worker that died (a crash in
+    process; progress advances per task (a cancel point), and the wait polls, so a
+    cancel is noticed while the workers are busy (the caller's ``with`` kills them).
+    ``limit(task)``: the seconds a task may take (None: no limit), timed from its
+    submission (``window`` at most the workers, so a task submitted starts at once);
+    the workers are then restarted, the task replaced by ``retry(task)`` (which has no
+    limit) and the others in flight submitted again.  A worker that died (a crash in
     native code) is an InputError naming what was in flight."""
     pending = {}
     tasks = iter(tasks)
-    try:
-        while True:
-            while len(pending) < window:
-                task = next(tasks, None)
-                if task is None:
-                    break
-                pending[pool.submit(*task[1:])] = task[0]
-            if not pending:
-                return
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for f in finished:
-                if isinstance(f.exception(), BrokenProcessPool):
-                    raise _worker_died(sorted(pending.values()), work) from None
-            for f in finished:
-                pending.pop(f)
-                on_result(f.result())
-                progress.advance()
-    except BaseException:
-        for f in pending:
-            f.cancel()
-        raise
+
+    def submit(task, limited=True):
+        seconds = limit(task) if limit is not None and limited else None
+        pending[pool.submit(*task[1:])] = (task, time.monotonic(), seconds, limited)
+
+    while True:
+        while len(pending) < window:
+            task = next(tasks, None)
+            if task is None:
+                break
+            submit(task)
+        if not pending:
+            return
+        finished, _ = wait(pending, timeout=POLL_SECONDS, return_when=FIRST_COMPLETED)
+        if cancel_requested():
+            progress.advance(0)
+        for f in finished:
+            if isinstance(f.exception(), BrokenProcessPool):
+                raise _worker_died(sorted(t[0] for t, *_ in pending.values()), work) \
+                    from None
+        for f in finished:
+            pending.pop(f)
+            on_result(f.result())
+            progress.advance()
+        now = time.monotonic()
+        late = [f for f, (t, start, seconds, _) in pending.items()
+                if seconds is not None and now - start > seconds]
+        if late:
+            again = list(pending.values())
+            pending.clear()
+            pool.restart()
+            for task, start, seconds, limited in again:
+                if seconds is not None and now - start > seconds:
+                    if report is not None:
+                        report('%s %s: %s did not finish in %.0f s; its worker was'
+                               ' replaced and its levels are made by zmesh\'s fast'
+                               ' quadric reduction alone' % (
+                                   task[0][0], task[0][1], LIBRARIES[task[0][0]],
+                                   seconds), True)
+                    submit(retry(task), limited=False)
+                else:
+                    submit(task, limited)
 
 
 def _worker_died(in_flight, work):
@@ -226,6 +334,18 @@ def _worker_died(in_flight, work):
                           ' / '.join(LIBRARIES[k] for k in kinds),
                           'one of ' if len(in_flight) > 1 else '', names,
                           len(work.finished()), work.path), work.path)
+
+
+def _hang_if_asked(kind, what):
+    """Tests only: never return where HANG_VARIABLE names ``what``."""
+    wanted, _, mark = os.environ.get(HANG_VARIABLE, '').partition(' > ')
+    if wanted and multiprocessing.parent_process() is not None:
+        if wanted == '%s %s' % (kind, what):
+            if mark:
+                with open(mark, 'x') as f:
+                    f.write(str(os.getpid()))
+            while True:
+                time.sleep(1)
 
 
 def _crash_if_asked(kind, what):
@@ -252,15 +372,17 @@ def _mesh_chunks(pool, job, lookup, work, positions, done, report):
     return len(todo)
 
 
-def _object_task(object_id, pieces, lods, side, step, top):
+def _object_task(object_id, pieces, lods, side, step, top, method='zmesh'):
     _crash_if_asked('object', object_id)
-    levels = object_lods(pieces, lods, side, step, top=top)
+    if method == 'zmesh':
+        _hang_if_asked('object', object_id)
+    levels = object_lods(pieces, lods, side, step, top=top, method=method)
     manifest, data = encode_object(levels, (side,) * 3, (-1.0,) * 3, QUANTIZATION_BITS)
     return object_id, manifest, data, [sum(len(f) for v, f in level.values())
                                        for level in levels]
 
 
-def _assemble(pool, job, work, positions, folder, batch_triangles, report):
+def _assemble(pool, job, work, positions, folder, batch_triangles, time_limit, report):
     """Write every object's manifest and fragments; (objects, triangles per LOD)."""
     triangles = {}
     where = {}
@@ -301,6 +423,8 @@ def _assemble(pool, job, work, positions, folder, batch_triangles, report):
                     pieces[object_id][p] = mesh
         _run(pool, ((('object', i), _object_task, i, pieces.pop(i), job.lods, job.side,
                      job.seg.step, tuple(reversed(job.seg.shape)))
-                    for i in batch), progress, written, 2 * pool.workers, work)
+                    for i in batch), progress, written, pool.workers, work,
+             limit=lambda task: time_limit.of(triangles[task[0][1]]),
+             retry=lambda task: task + ('fqmr',), report=report)
     progress.finish()
     return len(triangles), totals

@@ -3,17 +3,22 @@ fragments of LOD 0, then coarser levels of detail.
 
 LOD 0 is the pieces as the chunks made them (each already inside its octree node).  For
 LOD k >= 1 the pieces are merged into one closed surface (vertices the chunks share are
-one), and each level is simplified from it by zmesh's quadric edge collapse in
-nanometres (anisotropic voxels) with at most ``max_error(k)`` nm of displacement per
-vertex (up to four times that where the target is not reached: see ``level``), towards
-a quarter of the triangles at the coarsest level, and cut along the octree of nodes 2**k
-chunks wide (meshing_cut.py, an exact cut in numpy: zmesh.chunk_mesh aborts the process
-on some simplified surfaces), so each fragment lies inside its node.  Pure: numpy, zmesh.
+one); LOD 1 is reduced from it, and each coarser level from the level before, by zmesh's
+Fast Quadric Mesh Reduction (``reduced``: as Igneous makes its levels, towards a quarter
+of the triangles at the coarsest level), whose result is taken only when it is closed
+and every vertex within the level's error bound of the full resolution's vertices; else
+the level is simplified from the full resolution by zmesh's quadric edge collapse with
+its own error bound (``level``, five times slower, and seen never to return: the driver
+then kills its worker, and ``method='fqmr'`` makes the levels without it,
+``fallback_level``).  Each level is cut along the octree of nodes 2**k chunks wide
+(meshing_cut.py, an exact cut in numpy: zmesh.chunk_mesh aborts the process on some
+simplified surfaces), so each fragment lies inside its node.  Pure: numpy, scipy, zmesh.
 """
 
 import numpy as np
 import zmesh
 
+from ..errors import InputError
 from .meshing_cut import cut
 
 
@@ -42,14 +47,26 @@ def max_error(step, lod):
 
 
 def simplified(vertices, faces, step, error, reduction):
-    """The surface simplified towards ``reduction`` times fewer triangles with at most
-    ``error`` nm of displacement (vertices in voxel coordinates, faces)."""
-    step = np.asarray(step, np.float32)
-    mesh = zmesh.Mesh(vertices * step, faces.astype(np.uint32), None)
-    out = zmesh.Mesher(tuple(float(s) for s in step)).simplify(
-        mesh, reduction_factor=reduction, max_error=error,
+    """The surface (vertices in voxel coordinates on marching cubes' half-voxel grid,
+    faces) simplified towards ``reduction`` times fewer triangles, with zmesh's
+    ``max_error`` of ``error`` nm.
+
+    zmesh 1.15's ``Mesher.simplify`` packs every corner into integers of half voxels by
+    *truncating* ``vertex / voxel_res * 2``, and simplifies on that grid (isotropic: its
+    quadrics are in half voxels whatever the resolution; ``max_error`` becomes
+    ``floor(max_error / |voxel_res|)``).  Given vertices in nm, the division is inexact in
+    float32 and about one corner in twenty truncates to the half voxel below, which merges
+    distinct vertices into a non-manifold surface, on which the simplifier's walk around
+    a vertex never ends (the full-size bench's object 32: 63,710 vertices packed into
+    63,639).  So the surface is given in voxels with a resolution of 1, where the packing
+    is exact, and the error as the same grid units zmesh would have made of ``error``."""
+    step = np.asarray(step, np.float64)
+    units = int(np.float32(error) // np.float32(np.sqrt((step ** 2).sum())))
+    mesh = zmesh.Mesh(np.asarray(vertices, np.float32), faces.astype(np.uint32), None)
+    out = zmesh.Mesher((1, 1, 1)).simplify(
+        mesh, reduction_factor=reduction, max_error=(units + 0.5) * np.sqrt(3),
         compute_normals=False)
-    return cleaned(repaired(out.vertices / step, out.faces), out.faces)
+    return cleaned(repaired(out.vertices, out.faces), out.faces)
 
 
 def cleaned(vertices, faces):
@@ -91,20 +108,94 @@ def level(vertices, faces, step, lod, target):
     return v, f
 
 
-def object_lods(pieces, lods, side, step, grid_origin=-1.0, top=None):
+def reduced(vertices, faces, reference, step, lod, target):
+    """(vertices, faces) of the surface reduced towards ``target`` triangles by zmesh's
+    Fast Quadric Mesh Reduction (``simplify_fqmr``: its iterations are bounded, so it
+    always returns, and it works on the vertices as they are, not on a grid), or a text
+    saying why the result is refused.  It has no error bound of its own, so the result
+    is checked: closed (every edge in two triangles) and every vertex within the largest
+    error ``level`` allows (4 x max_error) of a vertex of ``reference``, the
+    full-resolution surface's vertices (or a scipy cKDTree of them in nm)."""
+    out = zmesh.simplify_fqmr(zmesh.Mesh(np.asarray(vertices, np.float32).copy(),
+                                         faces.astype(np.uint32), None), max(4, target))
+    v, f = cleaned(repaired(out.vertices, out.faces), out.faces)
+    if len(f) and not closed(f):
+        v, f = cleaned(v, without_twins(f))
+    if not len(f):
+        return 'nothing'
+    if not closed(f):
+        return 'an open surface'
+    step = np.asarray(step, np.float64)
+    tree = reference if hasattr(reference, 'query') else nm_tree(reference, step)
+    distance = tree.query(v * step)[0].max()
+    bound = 4 * max_error(step, lod)
+    if distance > bound:
+        return 'a vertex %.0f nm away (more than %.0f)' % (distance, bound)
+    return v, f
+
+
+def closed(faces):
+    """Whether every edge of ``faces`` is in exactly two triangles."""
+    f = np.asarray(faces, np.int64)
+    edges = np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]])
+    edges.sort(axis=1)
+    _, counts = np.unique(edges[:, 0] << 32 | edges[:, 1], return_counts=True)
+    return bool((counts == 2).all())
+
+
+def without_twins(faces):
+    """``faces`` without the pairs of triangles on the same three vertices: the fast
+    reduction leaves a few such folds (on the full-size bench, one to three in half the
+    objects), two coincident triangles that enclose nothing and make each of their edges
+    shared by four triangles."""
+    f = np.asarray(faces, np.int64)
+    _, inverse, counts = np.unique(np.sort(f, axis=1), axis=0, return_inverse=True,
+                                   return_counts=True)
+    return f[counts[inverse.reshape(-1)] != 2]
+
+
+def nm_tree(vertices, step):
+    """A KD-tree of ``vertices`` (voxel coordinates) in nm."""
+    from scipy.spatial import cKDTree
+    return cKDTree(np.asarray(vertices, np.float64) * np.asarray(step, np.float64))
+
+
+def fallback_level(vertices, faces, step, lod, target, tree=None):
+    """The surface at ``lod`` made by zmesh's fast quadric reduction from the full
+    resolution (``reduced``), for an object whose quadric edge collapse did not finish
+    in time; an InputError where its result is refused."""
+    result = reduced(vertices, faces, vertices if tree is None else tree, step, lod, target)
+    if isinstance(result, str):
+        raise InputError('neither of zmesh\'s simplifiers made level of detail %d (%d'
+                         ' triangles): the quadric edge collapse did not finish in time,'
+                         ' and the fast quadric reduction left %s' % (lod, len(faces),
+                                                                      result))
+    return result
+
+
+def object_lods(pieces, lods, side, step, grid_origin=-1.0, top=None, method='zmesh'):
     """Per LOD, {grid position: (vertices, faces)} of one object, from its chunks'
     pieces {position: (vertices, faces)}.  ``top`` (x,y,z): the far padding plane, the
     volume's size; simplified vertices are kept between it and ``grid_origin`` (the
-    simplifier can move one a little past them; no fragment is wanted in the padding)."""
+    simplifier can move one a little past them; no fragment is wanted in the padding).
+    ``method``: where the fast reduction's level is refused, 'zmesh' simplifies it by the
+    quadric edge collapse (``level``), 'fqmr' by the fast reduction from the full
+    resolution (``fallback_level``)."""
     result = [dict(pieces)]
     if lods == 1:
         return result
     full_vertices, full_faces = merged(list(pieces.values()))
+    tree = nm_tree(full_vertices, step)
+    previous = (full_vertices, full_faces)
     for lod in range(1, lods):
-        # From the full resolution each time: simplifying a simplified surface again can
-        # keep zmesh's simplifier from ever returning.
         target = int(len(full_faces) * 4 ** (-lod / (lods - 1)) * 0.9)
-        vertices, faces = level(full_vertices, full_faces, step, lod, target)
+        made = 'nothing'
+        if len(previous[1]):
+            made = reduced(*previous, tree, step, lod, target)
+        if isinstance(made, str):
+            made = (level(full_vertices, full_faces, step, lod, target) if method == 'zmesh'
+                    else fallback_level(full_vertices, full_faces, step, lod, target, tree))
+        vertices, faces = previous = made
         if not len(faces):
             result.append({})
             continue

@@ -9,7 +9,8 @@ as ChimeraX's own ``segmentation surfaces ... each CLASS`` makes them (the colou
 chimerax.segment's random table for that attribute), at a level of detail given, else the
 finest whose triangles over all the objects fit the triangle budget of ``graphics
 quality`` (totalAtomTriangles).  A level's triangle count is estimated from the coarsest
-level's and the fragments' byte sizes, so only the level drawn is decoded.
+level's and the fragments' byte sizes, and the level it picks is counted (decoded) before
+it is taken.
 """
 
 import os
@@ -41,7 +42,12 @@ def choose_lod(folder, object_ids, budget):
     coarse_bytes = sum(int(m.sizes[lods - 1].sum()) for m in manifests) or 1
     for lod in range(lods):
         level_bytes = sum(int(m.sizes[lod].sum()) for m in manifests)
-        if coarse * level_bytes / coarse_bytes <= budget:
+        # Finer levels take fewer bytes a triangle (about half as many each level), so
+        # the estimate is low: the level it picks is counted, and a coarser one taken
+        # while that is over the budget.
+        if coarse * level_bytes / coarse_bytes <= budget and (
+                lod == lods - 1 or
+                sum(len(folder.triangles(i, lod)[1]) for i in object_ids) <= budget):
             return lod
     return lods - 1
 

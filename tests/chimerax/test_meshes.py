@@ -244,3 +244,74 @@ def test_a_native_crash_while_meshing_is_an_error_not_the_end_of_chimerax(
     assert '%d chunks finished by an earlier run are kept' % kept in log.text
     values = demo['values']['neuron']
     assert MeshFolder(str(out)).ids() == np.unique(values[values > 0]).tolist()
+
+
+def test_combine_takes_the_meshes_connectome_meshes_wrote_beside_the_attributes(
+        demo, meshed, run, session, tmp_path):
+    """`connectome combine ... format precomputed objects neuron` without `meshes` copies
+    the folder `connectome meshes` wrote by default beside the attribute file
+    (segmentation.neuron-meshes), and says so; a class with no such folder gets no mesh,
+    and the log says where it looked."""
+    import json
+    from segfixtures import DEMO_VOXEL
+    source = demo['root'] / 'data' / 'segmentation'
+    voxel = ','.join(map(str, DEMO_VOXEL))
+    with LogCapture(session) as log:
+        run('connectome combine %s output %s format precomputed missing zero voxelSize %s'
+            ' attributes %s objects neuron open false'
+            % (source, tmp_path / 'p', voxel, demo['seg']))
+    folder = demo['root'] / 'segmentation.neuron-meshes'
+    assert 'the meshes of neuron are %s' % folder in log.text
+    info = json.loads((tmp_path / 'p' / 'info').read_text())
+    assert info['mesh'] == 'mesh'
+    copied = MeshFolder(str(tmp_path / 'p' / 'mesh'))
+    assert copied.ids() == meshed['neuron'].ids()
+    assert sorted(os.listdir(tmp_path / 'p' / 'mesh')) == sorted(os.listdir(folder))
+    # A class connectome meshes has not made meshes of: none copied, and the log says so.
+    with LogCapture(session) as log:
+        run('connectome combine %s output %s format precomputed missing zero voxelSize %s'
+            ' attributes %s objects %s open false'
+            % (source, tmp_path / 'q', voxel, demo['seg'], 'dendrite'))
+    assert 'no meshes written (%s has none' % (
+        demo['root'] / 'segmentation.dendrite-meshes') in log.text
+    assert 'mesh' not in json.loads((tmp_path / 'q' / 'info').read_text())
+    assert not (tmp_path / 'q' / 'mesh').exists()
+
+
+def test_ctrl_c_while_a_worker_hangs_cancels_and_ends_the_worker(demo, tmp_path):
+    """The worker simplifying neuron 1 never returns (as zmesh 1.15's simplifier did on
+    the full-size bench; no time limit ends it first): a Ctrl-C then cancels the command
+    with its clean message, the hung worker is killed, nothing is written and the chunks
+    are kept.  The Ctrl-C is sent once the worker hangs (it makes a file then).  Before
+    the wait polled, the Ctrl-C was noticed only when a task ended: never."""
+    import signal
+    import time
+    from chimerax.connectome.pipeline import meshing
+    out = tmp_path / 'm'
+    mark = tmp_path / 'hung'
+    command = 'connectome meshes %s neuron output %s chunkSize 16 threads 1' % (demo['seg'],
+                                                                                out)
+    env = dict(os.environ)
+    env.setdefault('CHIMERAX_HEADLESS_HOME', os.path.join(REPO, '.venv', 'chimerax-home-tests'))
+    env[meshing.HANG_VARIABLE] = 'object 1 > %s' % mark
+    env[meshing.LIMIT_VARIABLE] = '100000'
+    p = subprocess.Popen([os.path.join(REPO, 'bin', 'chimerax-headless'), '--nogui', '--exit',
+                          '--cmd', command], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(3000):
+            if (mark.exists() and mark.read_text()) or p.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert mark.exists() and p.poll() is None, p.communicate()
+        p.send_signal(signal.SIGINT)
+        out_text, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert 'connectome meshes: cancelled; %s was not written' % out in out_text + err, \
+        (out_text[-2000:], err[-2000:])
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(mark.read_text()), 0)
+    assert not out.exists()
+    assert sorted(os.listdir(tmp_path)) == ['.m.chunks', 'hung']
