@@ -68,15 +68,15 @@ $(ISTAMP): requirements/igneous.txt
 test: test-fast test-chimerax
 
 # The portable tests only: pure folders, no ChimeraX wheel, no Qt.
-test-fast: venv-portable
-	$(PPY) -m pytest tests/portable
+test-fast: venv-portable venv-igneous
+	CONNECTOME_IGNEOUS_PYTHON=$(CURDIR)/$(IGNEOUS)/bin/python $(PPY) -m pytest tests/portable
 
 # The portable tests again with numpy 2 and without numba (not part of `make test`).
 test-numpy2: venv-numpy2
 	$(NPY) -m pytest tests/portable
 
-test-chimerax: venv
-	$(PY) -m pytest tests/chimerax
+test-chimerax: venv venv-igneous
+	CONNECTOME_IGNEOUS_PYTHON=$(CURDIR)/$(IGNEOUS)/bin/python $(PY) -m pytest tests/chimerax
 
 demo: venv
 	$(HEADLESS) --script "scripts/demo.py $(DEMO_DIR)"

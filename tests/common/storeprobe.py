@@ -32,8 +32,9 @@ FACTORS_ZYX = [tuple(reversed(f)) for f in FACTORS]
 STEPS = [(2, 2, 1), (4, 4, 2)]              # the .cmap's levels
 RES = (8, 8, 40)
 OFFSET = (3, 5, 2)                          # a precomputed voxel_offset, x,y,z
-IGNEOUS_PYTHON = os.environ.get('CONNECTOME_IGNEOUS_PYTHON',
-                                '/work/wt/igneous-venv/bin/python')
+IGNEOUS_PYTHON = os.environ.get('CONNECTOME_IGNEOUS_PYTHON', os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    '.venv-igneous', 'bin', 'python'))
 
 
 def labels():
