@@ -35,10 +35,11 @@ SLAB_BYTES = 2 ** 26
 class SlabReads:
     """Stands in for a level grid's ``read_matrix``: single xy planes from the chunk
     layer's slab, strided regions at step 1 slab by slab, anything else from ``read``
-    (the reader's own)."""
+    (``read``: the bundle's chunk reader or ChimeraX's)."""
 
-    def __init__(self, read, depth, planes, dtype, limit=SLAB_BYTES):
-        self.read = read
+    def __init__(self, read, depth, planes, dtype, limit=SLAB_BYTES, level=None):
+        self.chimerax_read = read
+        self.level = level          # formats/cmapread.py LevelReader, or None
         self.depth = depth          # planes in a chunk
         self.planes = planes        # planes in the level
         self.dtype = np.dtype(dtype)
@@ -54,6 +55,23 @@ class SlabReads:
         """Bytes of the slab kept for the next planes (0 when none is)."""
         slab = self._slab
         return 0 if slab is None else slab.nbytes
+
+    def read(self, ijk_origin, ijk_size, ijk_step, progress):
+        """A region at any step, as GridData's ``read_matrix``: through the bundle's
+        chunk reader (``level``) at step 1 while the file is the one it opened, else
+        through ChimeraX's reader."""
+        level = self.level
+        if level is not None and tuple(ijk_step) == (1, 1, 1):
+            from ..formats.cmapread import LayoutChanged
+            try:
+                m = level.read(tuple(reversed(ijk_origin)), tuple(reversed(ijk_size)))
+            except LayoutChanged:
+                self.level = None   # written again under its name: ChimeraX's way
+            else:
+                if progress:
+                    progress.done()
+                return m
+        return self.chimerax_read(ijk_origin, ijk_size, ijk_step, progress)
 
     def __call__(self, ijk_origin, ijk_size, ijk_step, progress):
         (i, j, k), (ni, nj, nk) = ijk_origin, ijk_size
@@ -101,16 +119,19 @@ class SlabReads:
 
 def add_slab_reads(grids, path):
     """Give every level grid of ``grids`` (what ChimeraX's cmap reader returned for the
-    Chimera map ``path``) a SlabReads reader.  Levels are matched to their arrays (and
-    chunk depths) by size; a level whose size another shares is left as it is."""
-    from ..formats import cmap     # h5py: imported when a map is opened, not at start
+    Chimera map ``path``) a SlabReads reader, reading through the bundle's chunk reader
+    (formats/cmapread.py, the file kept open) where the level is Blosc-compressed.
+    Levels are matched to their arrays (and chunk depths) by size; a level whose size
+    another shares is left as it is."""
+    from ..formats import cmap, cmapread   # h5py: imported when a map is opened
+    levels = cmapread.map_levels(path)
     chunks = cmap.chunk_shapes(path)
     for grid in level_grids(grids):
         shape = tuple(int(n) for n in reversed(grid.size))
         chunk = chunks.get(shape)
         if chunk is not None and not isinstance(grid.read_matrix, SlabReads):
             grid.read_matrix = SlabReads(grid.read_matrix, chunk[0], shape[0],
-                                         grid.value_type)
+                                         grid.value_type, level=levels.get(shape))
 
 
 def level_grids(grids):
