@@ -230,19 +230,25 @@ def chunk_shapes(path):
     """{array shape: chunk shape} (z,y,x) of the 3-d arrays of a Chimera map's image
     groups; an array whose shape another shares is left out (which is which is not
     known by shape); {} for a file h5py cannot read."""
-    found, shared = {}, set()
     try:
         with h5py.File(path, 'r') as f:
-            chimera = f.get('Chimera')
-            for group in (chimera.values() if isinstance(chimera, h5py.Group) else ()):
-                for d in (group.values() if isinstance(group, h5py.Group) else ()):
-                    if isinstance(d, h5py.Dataset) and d.ndim == 3 and d.chunks:
-                        if d.shape in found:
-                            shared.add(d.shape)
-                        found[d.shape] = d.chunks
+            return {s: d.chunks for s, d in arrays_by_shape(f).items() if d.chunks}
     except (OSError, RuntimeError, KeyError, ValueError):
         return {}
-    return {s: c for s, c in found.items() if s not in shared}
+
+
+def arrays_by_shape(f):
+    """{shape: h5py dataset} of the 3-d arrays in the image groups of an open Chimera
+    map; a shape two arrays share is left out (which is which is not known by shape)."""
+    found, shared = {}, set()
+    chimera = f.get('Chimera')
+    for group in (chimera.values() if isinstance(chimera, h5py.Group) else ()):
+        for d in (group.values() if isinstance(group, h5py.Group) else ()):
+            if isinstance(d, h5py.Dataset) and d.ndim == 3:
+                if d.shape in found:
+                    shared.add(d.shape)
+                found[d.shape] = d
+    return {s: d for s, d in found.items() if s not in shared}
 
 
 def _pytables_attrs(node, cls, version):

@@ -27,7 +27,7 @@ import numpy as np
 from numcodecs import blosc as nblosc
 from numcodecs import lz4 as nlz4
 
-from .cmap import BLOSC_FILTER
+from .cmap import BLOSC_FILTER, arrays_by_shape
 
 WORKERS = max(1, min(8, os.cpu_count() or 1))
 BATCH_BYTES = 2 ** 24       # stored bytes read before they are decompressed
@@ -49,22 +49,14 @@ def map_levels(path):
     map ``path`` that are chunked and stored with the Blosc filter alone; a shape two
     arrays share is left out (which is which is not known by shape).  {} for a symbolic
     link (never followed) or a file h5py cannot read."""
-    found, shared = {}, set()
     try:
         if os.path.islink(path):
             return {}
         with h5py.File(path, 'r') as f:
-            chimera = f.get('Chimera')
-            for group in (chimera.values() if isinstance(chimera, h5py.Group) else ()):
-                for d in (group.values() if isinstance(group, h5py.Group) else ()):
-                    if isinstance(d, h5py.Dataset) and d.ndim == 3:
-                        if d.shape in found:
-                            shared.add(d.shape)
-                        found[d.shape] = (LevelReader(path, d) if d.chunks is not None
-                                          and _blosc_only(d) else None)
+            return {s: LevelReader(path, d) for s, d in arrays_by_shape(f).items()
+                    if d.chunks is not None and _blosc_only(d)}
     except (OSError, RuntimeError, KeyError, ValueError):
         return {}
-    return {s: r for s, r in found.items() if s not in shared and r is not None}
 
 
 def _blosc_only(dataset):
