@@ -97,6 +97,9 @@ class LevelReader:
             raise ValueError('region %s + %s is outside %s %s'
                              % (tuple(origin), tuple(size), self.path, self.shape))
         batch, held = [], 0
+        # Fewer planes than a chunk holds: each chunk's LZ4 streams for them only, a
+        # few microseconds each, where threads would cost more in waits for the GIL.
+        threads = hi[0] - lo[0] >= self.chunks[0]
         with h5py.File(self.path, 'r') as f:
             d = f.get(self.name)
             if not (isinstance(d, h5py.Dataset) and d.shape == self.shape
@@ -126,15 +129,15 @@ class LevelReader:
                         batch.append((data, (z, y, x), (zi, yi, xi), (zw, yw, xw)))
                         held += len(data)
                         if held >= BATCH_BYTES:
-                            self._decode_all(out, batch)
+                            self._decode_all(out, batch, threads)
                             batch, held = [], 0
-        self._decode_all(out, batch)
+        self._decode_all(out, batch, threads)
         return out
 
-    def _decode_all(self, out, batch):
+    def _decode_all(self, out, batch, threads=True):
         # Read first, then decompressed by all workers at once: reading between
         # decompressions would wait for the GIL behind every worker.
-        n = min(WORKERS, len(batch))
+        n = min(WORKERS if threads else 1, len(batch))
         if n <= 1:
             self._decode(out, batch)
             return
@@ -149,17 +152,17 @@ class LevelReader:
         chunk = buf[:nbytes].view(self.dtype).reshape(self.chunks)
         log, plane = self.log, nbytes // self.chunks[0]
         for data, corner, inner, where in jobs:
-            held = nblosc.cbuffer_sizes(data)[0]
-            if held != nbytes:      # else part of the chunk buffer would be stale
-                raise ValueError('%s: chunk at %s holds %d bytes, not %d'
-                                 % (self.path, corner, held, nbytes))
             z0, z1 = inner[0].start, inner[0].stop
-            part = (lz4_planes(data, z0 * plane, z1 * plane)
+            part = (lz4_planes(data, z0 * plane, z1 * plane, nbytes)
                     if z1 - z0 < self.chunks[0] else None)
             if part is not None:
                 part = np.frombuffer(part, self.dtype).reshape((z1 - z0,) + self.chunks[1:])
                 out[where] = part[(slice(None),) + inner[1:]]
             else:
+                held = nblosc.cbuffer_sizes(data)[0]
+                if held != nbytes:      # else part of the chunk buffer would be stale
+                    raise ValueError('%s: chunk at %s holds %d bytes, not %d'
+                                     % (self.path, corner, held, nbytes))
                 nblosc.decompress(data, chunk)
                 out[where] = chunk[inner]
             if log is not None:
@@ -167,17 +170,19 @@ class LevelReader:
                            + tuple(c // n for c, n in zip(corner, self.chunks)))
 
 
-def lz4_planes(data, start, stop):
+def lz4_planes(data, start, stop, chunk_bytes=None):
     """Bytes ``start:stop`` of the Blosc chunk ``data``, decompressing only the parts
     that hold them, or None where its encoding does not allow that.  Blosc (format 2)
     stores a chunk of one block as ``typesize`` streams compressed apart, one after the
     other (a 64 x 64 x 8 uint32 chunk: 4 streams of 2 planes), so one plane of a
     chunk needs one stream.  Only one-block chunks of LZ4 or LZ4HC streams, neither
     shuffled nor bitshuffled, and whose streams account for every byte, are read so;
-    a stored (memcpyed) chunk is sliced."""
+    a stored (memcpyed) chunk is sliced.  ``chunk_bytes``: the chunk's size, where known
+    (None is returned for a chunk of another size)."""
     version, _, flags, typesize, nbytes, blocksize, cbytes = struct.unpack_from(
         '<BBBBiii', data)
-    if version != 2 or cbytes != len(data) or not 0 <= start < stop <= nbytes:
+    if (version != 2 or cbytes != len(data) or not 0 <= start < stop <= nbytes
+            or chunk_bytes not in (None, nbytes)):
         return None
     if flags & 0x2:                             # stored as is
         return data[16 + start:16 + stop] if cbytes == 16 + nbytes else None
