@@ -170,31 +170,36 @@ class LevelReader:
                            + tuple(c // n for c, n in zip(corner, self.chunks)))
 
 
+_HEADER = struct.Struct('<BBBBiiii')    # Blosc's header and its first block's start
+_SIZE = struct.Struct('<i')
+
+
 def lz4_planes(data, start, stop, chunk_bytes=None):
-    """Bytes ``start:stop`` of the Blosc chunk ``data``, decompressing only the parts
-    that hold them, or None where its encoding does not allow that.  Blosc (format 2)
+    """Bytes ``start:stop`` (a memoryview) of the Blosc chunk ``data``, decompressing
+    only the parts that hold them, or None where its encoding does not allow that.  Blosc (format 2)
     stores a chunk of one block as ``typesize`` streams compressed apart, one after the
     other (a 64 x 64 x 8 uint32 chunk: 4 streams of 2 planes), so one plane of a
     chunk needs one stream.  Only one-block chunks of LZ4 or LZ4HC streams, neither
     shuffled nor bitshuffled, and whose streams account for every byte, are read so;
     a stored (memcpyed) chunk is sliced.  ``chunk_bytes``: the chunk's size, where known
     (None is returned for a chunk of another size)."""
-    version, _, flags, typesize, nbytes, blocksize, cbytes = struct.unpack_from(
-        '<BBBBiii', data)
+    if len(data) < 20:
+        return None
+    version, _, flags, typesize, nbytes, blocksize, cbytes, pos = _HEADER.unpack_from(data)
     if (version != 2 or cbytes != len(data) or not 0 <= start < stop <= nbytes
             or chunk_bytes not in (None, nbytes)):
         return None
     if flags & 0x2:                             # stored as is
-        return data[16 + start:16 + stop] if cbytes == 16 + nbytes else None
+        return memoryview(data)[16 + start:16 + stop] if cbytes == 16 + nbytes else None
     if flags & 0x5 or flags >> 5 != 1 or blocksize != nbytes:   # shuffled, not LZ4
         return None
     splits = 1 if flags & 0x10 or typesize > 16 else typesize
     size = nbytes // splits
     if size * splits != nbytes:
         return None
-    pos, streams = struct.unpack_from('<i', data, 16)[0], []
+    streams = []
     for _ in range(splits):
-        n = struct.unpack_from('<i', data, pos)[0] if pos + 4 <= cbytes else -1
+        n = _SIZE.unpack_from(data, pos)[0] if pos + 4 <= cbytes else -1
         if not 0 < n <= size or pos + 4 + n > cbytes:
             return None
         streams.append((pos + 4, n))
@@ -205,9 +210,8 @@ def lz4_planes(data, start, stop, chunk_bytes=None):
     parts = []
     for i in range(start // size, (stop - 1) // size + 1):
         p, n = streams[i]
-        raw = (view[p:p + n] if n == size
-               else nlz4.decompress(struct.pack('<i', size) + view[p:p + n]))
-        parts.append(raw)
-    whole = parts[0] if len(parts) == 1 else b''.join(parts)
+        parts.append(view[p:p + n] if n == size
+                     else nlz4.decompress(_SIZE.pack(size) + view[p:p + n]))
+    whole = memoryview(parts[0] if len(parts) == 1 else b''.join(parts))
     first = (start // size) * size
-    return bytes(whole[start - first:stop - first])
+    return whole[start - first:stop - first]
