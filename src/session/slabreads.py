@@ -1,4 +1,5 @@
-"""How a Chimera map this bundle wrote is read: in slabs, through ChimeraX's own reader.
+"""How a Chimera map this bundle wrote is read: in slabs, through the bundle's chunk
+reader (formats/cmapread.py) where its chunks are Blosc, else through ChimeraX's own.
 
 ChimeraX's cmap reader opens the file for every region it reads and closes it after, so
 PyTables' chunk cache never outlives one read, and it reads every Nth voxel with one
@@ -9,8 +10,9 @@ strided HDF5 selection.  Two views pay for that:
   one before (someone is slicing), it reads the slab of planes its chunks hold
   (formats/cmap.py PLANE_DEPTH at full resolution, the cube side above), keeps that
   slab and serves the slab's other planes from it: every chunk of a movie is
-  decompressed once, those of its first plane twice.  A lone plane is read as ChimeraX
-  reads it (a slab would copy 8 planes to show one).
+  decompressed once, those of its first plane twice.  A lone plane is read alone (a
+  slab would decompress 8 planes to show one; the chunk reader decompresses only the
+  LZ4 streams holding it).
 - the whole volume at ChimeraX's automatic step often reads a level with a step of 2
   in z (the level with steps 8,8,4 at step 1,1,2), and HDF5 copies a strided selection
   element by element, many times slower than decompressing it.  So a strided region
@@ -19,8 +21,7 @@ strided HDF5 selection.  Two views pay for that:
 ``add_slab_reads`` puts a SlabReads in place of each level grid's ``read_matrix``
 (GridData's reading hook).  A slab is at most SLAB_BYTES (ChimeraX's own slab size),
 one kept a level while slicing (let go at the level's next other read), so memory stays
-bounded; a region that needs more is read as
-ChimeraX reads it.  Installed by session/initialdisplay.py's cmap opener wrap, for
+bounded; a region that needs more is read whole.  Installed by session/initialdisplay.py's cmap opener wrap, for
 maps carrying the bundle's marker.
 """
 
