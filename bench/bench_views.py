@@ -11,10 +11,14 @@ Three files of each:
   subsamples 2,2,1`` (map_data's write_grid_as_chimera_map over A's full resolution,
   as ChimeraX reads it): chunks one plane thick and a whole plane wide;
 - C: ``connectome combine`` with today's defaults (the full resolution in chunks 8 planes
-  thin, formats/cmap.py PLANE_DEPTH; subsampled levels cubes) read as the bundle opens
-  it (session/slabreads.py: once slicing, an xy plane read as its chunk layer's slab,
-  kept for the next planes; strided regions read at step 1 in slabs); C alone is the
-  same file read by ChimeraX's reader alone.
+  thin, formats/cmap.py PLANE_DEPTH, written sorted by position so a plane's chunks lie
+  together in the file, WRITE_BUFFER_BYTES; subsampled levels cubes) read as the bundle
+  opens it: every region through the bundle's chunk reader (formats/cmapread.py: one
+  opening of the file a region, stored chunks read in file order, decompressed by
+  worker threads, only the LZ4 streams holding the planes asked for), and
+  session/slabreads.py (once slicing, an xy plane read as its chunk layer's slab, kept
+  for the next planes; strided regions read at step 1 in slabs); C alone is the same
+  file read by ChimeraX's reader alone.
 
 Views, each read through ChimeraX's own code (map_data's cmap reader and GridData /
 SubsampledGrid region reads, the calls a Volume makes; drawing excluded, which costs the
@@ -94,10 +98,13 @@ import chimerax
 chimerax.app_dirs = types.SimpleNamespace(appname='ChimeraX', version='1.7')
 from chimerax.map_data.cmap import open as open_cmap
 from chimerax.map.volume import ijk_step_for_voxel_limit
+from chimerax.connectome.formats import cmapread
 from chimerax.connectome.session.slabreads import add_slab_reads
 
-# Chunk reads: every PyTables array read ChimeraX's reader makes, as the chunks it touches.
+# Chunk reads: every PyTables array read ChimeraX's reader makes, as the chunks it touches,
+# and every chunk the bundle's reader decompresses (a part of one counted as one).
 touched = []
+cmapread.LevelReader.log = touched
 plain_getitem = tables.Array.__getitem__
 
 

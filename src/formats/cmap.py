@@ -68,6 +68,12 @@ CONTENTS = (SEGMENTATION, IMAGE)
 # levels stay cubes: they are read whole (the volume at an automatic step) or as blocks.
 # Figures: docs/performance.md, "Viewing speed" (python -m bench views).
 PLANE_DEPTH = 8
+# Thin chunks are kept until this many bytes are waiting, then written sorted by
+# position (z, y, x): HDF5 places chunks in the file in the order they are written, and
+# combine finishes blocks in Morton order, which would scatter one plane's chunks over
+# the file (204 MB apart in the benchmark's 2 GB map); sorted, a plane's chunks lie in a
+# few runs, so a plane read from disk is a few sequential reads, not hundreds of seeks.
+WRITE_BUFFER_BYTES = 32 * 2**20
 
 
 def default_chunk_side(itemsize):
@@ -224,19 +230,25 @@ def chunk_shapes(path):
     """{array shape: chunk shape} (z,y,x) of the 3-d arrays of a Chimera map's image
     groups; an array whose shape another shares is left out (which is which is not
     known by shape); {} for a file h5py cannot read."""
-    found, shared = {}, set()
     try:
         with h5py.File(path, 'r') as f:
-            chimera = f.get('Chimera')
-            for group in (chimera.values() if isinstance(chimera, h5py.Group) else ()):
-                for d in (group.values() if isinstance(group, h5py.Group) else ()):
-                    if isinstance(d, h5py.Dataset) and d.ndim == 3 and d.chunks:
-                        if d.shape in found:
-                            shared.add(d.shape)
-                        found[d.shape] = d.chunks
+            return {s: d.chunks for s, d in arrays_by_shape(f).items() if d.chunks}
     except (OSError, RuntimeError, KeyError, ValueError):
         return {}
-    return {s: c for s, c in found.items() if s not in shared}
+
+
+def arrays_by_shape(f):
+    """{shape: h5py dataset} of the 3-d arrays in the image groups of an open Chimera
+    map; a shape two arrays share is left out (which is which is not known by shape)."""
+    found, shared = {}, set()
+    chimera = f.get('Chimera')
+    for group in (chimera.values() if isinstance(chimera, h5py.Group) else ()):
+        for d in (group.values() if isinstance(group, h5py.Group) else ()):
+            if isinstance(d, h5py.Dataset) and d.ndim == 3:
+                if d.shape in found:
+                    shared.add(d.shape)
+                found[d.shape] = d
+    return {s: d for s, d in found.items() if s not in shared}
 
 
 def _pytables_attrs(node, cls, version):
@@ -284,6 +296,7 @@ class ChimeraMapWriter:
             if content is not None:
                 g.attrs[CONTENT_ATTRIBUTE] = np.bytes_(content)
             self.levels = []
+            self._waiting, self._waiting_bytes = [], 0
             for step in [(1, 1, 1)] + [tuple(s) for s in steps]:
                 shape = grid_shape(size, reversed(step))
                 chunk_shape = tuple(min(side, n) for n in shape)
@@ -306,18 +319,31 @@ class ChimeraMapWriter:
 
     def write_chunk(self, level, index, data):
         """Store the encoded bytes of block ``index`` (z,y,x block grid) of a level: one
-        chunk's bytes, or a SlicedCodec's tuple of them.  Returns the chunks written."""
+        chunk's bytes, or a SlicedCodec's tuple of them (those thin chunks wait, see
+        WRITE_BUFFER_BYTES, at most until ``close``).  Returns the chunks written."""
         lv = self.levels[level]
         offset = tuple(i * c for i, c in zip(index, lv.chunk_shape))
         pieces = data if isinstance(data, tuple) else (data,)
         written = 0
         for n, piece in enumerate(pieces):
             z = offset[0] + n * lv.stored_shape[0]
-            if z < lv.shape[0]:     # a block padded past the level's edge
-                # Thread-safe: h5py (3.11 on) takes its own lock for direct chunk writes.
+            if z >= lv.shape[0]:    # a block padded past the level's edge
+                continue
+            if isinstance(data, tuple):
+                self._waiting.append((level, (z,) + offset[1:], piece))
+                self._waiting_bytes += len(piece)
+            else:
                 lv.dataset.id.write_direct_chunk((z,) + offset[1:], piece)
-                written += 1
+            written += 1
+        if self._waiting_bytes >= WRITE_BUFFER_BYTES:
+            self._write_waiting()
         return written
+
+    def _write_waiting(self):
+        self._waiting.sort(key=lambda w: w[:2])
+        for level, offset, piece in self._waiting:
+            self.levels[level].dataset.id.write_direct_chunk(offset, piece)
+        self._waiting, self._waiting_bytes = [], 0
 
     def write_stored_chunk(self, level, offset, data):
         """Store the bytes of the HDF5 chunk at voxel ``offset`` (z,y,x) of a level, as
@@ -332,6 +358,7 @@ class ChimeraMapWriter:
 
     def close(self):
         if self.file:
+            self._write_waiting()
             self.file.close()
             self.file = None
 
@@ -342,6 +369,7 @@ class ChimeraMapWriter:
         go to /dev/null from now on, it closes, and the caller deletes the file."""
         if not self.file:
             return
+        self._waiting, self._waiting_bytes = [], 0
         try:
             fd = self.file.id.get_vfd_handle()
             null = os.open(os.devnull, os.O_RDWR)

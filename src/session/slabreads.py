@@ -1,4 +1,5 @@
-"""How a Chimera map this bundle wrote is read: in slabs, through ChimeraX's own reader.
+"""How a Chimera map this bundle wrote is read: in slabs, through the bundle's chunk
+reader (formats/cmapread.py) where its chunks are Blosc, else through ChimeraX's own.
 
 ChimeraX's cmap reader opens the file for every region it reads and closes it after, so
 PyTables' chunk cache never outlives one read, and it reads every Nth voxel with one
@@ -9,8 +10,9 @@ strided HDF5 selection.  Two views pay for that:
   one before (someone is slicing), it reads the slab of planes its chunks hold
   (formats/cmap.py PLANE_DEPTH at full resolution, the cube side above), keeps that
   slab and serves the slab's other planes from it: every chunk of a movie is
-  decompressed once, those of its first plane twice.  A lone plane is read as ChimeraX
-  reads it (a slab would copy 8 planes to show one).
+  decompressed once, those of its first plane twice.  A lone plane is read alone (a
+  slab would decompress 8 planes to show one; the chunk reader decompresses only the
+  LZ4 streams holding it).
 - the whole volume at ChimeraX's automatic step often reads a level with a step of 2
   in z (the level with steps 8,8,4 at step 1,1,2), and HDF5 copies a strided selection
   element by element, many times slower than decompressing it.  So a strided region
@@ -19,8 +21,7 @@ strided HDF5 selection.  Two views pay for that:
 ``add_slab_reads`` puts a SlabReads in place of each level grid's ``read_matrix``
 (GridData's reading hook).  A slab is at most SLAB_BYTES (ChimeraX's own slab size),
 one kept a level while slicing (let go at the level's next other read), so memory stays
-bounded; a region that needs more is read as
-ChimeraX reads it.  Installed by session/initialdisplay.py's cmap opener wrap, for
+bounded; a region that needs more is read whole.  Installed by session/initialdisplay.py's cmap opener wrap, for
 maps carrying the bundle's marker.
 """
 
@@ -35,10 +36,11 @@ SLAB_BYTES = 2 ** 26
 class SlabReads:
     """Stands in for a level grid's ``read_matrix``: single xy planes from the chunk
     layer's slab, strided regions at step 1 slab by slab, anything else from ``read``
-    (the reader's own)."""
+    (``read``: the bundle's chunk reader or ChimeraX's)."""
 
-    def __init__(self, read, depth, planes, dtype, limit=SLAB_BYTES):
-        self.read = read
+    def __init__(self, read, depth, planes, dtype, limit=SLAB_BYTES, level=None):
+        self.chimerax_read = read
+        self.level = level          # formats/cmapread.py LevelReader, or None
         self.depth = depth          # planes in a chunk
         self.planes = planes        # planes in the level
         self.dtype = np.dtype(dtype)
@@ -54,6 +56,23 @@ class SlabReads:
         """Bytes of the slab kept for the next planes (0 when none is)."""
         slab = self._slab
         return 0 if slab is None else slab.nbytes
+
+    def read(self, ijk_origin, ijk_size, ijk_step, progress):
+        """A region at any step, as GridData's ``read_matrix``: through the bundle's
+        chunk reader (``level``) at step 1 while the file is the one it opened, else
+        through ChimeraX's reader."""
+        level = self.level
+        if level is not None and tuple(ijk_step) == (1, 1, 1):
+            from ..formats.cmapread import LayoutChanged
+            try:
+                m = level.read(tuple(reversed(ijk_origin)), tuple(reversed(ijk_size)))
+            except LayoutChanged:
+                self.level = None   # written again under its name: ChimeraX's way
+            else:
+                if progress:
+                    progress.done()
+                return m
+        return self.chimerax_read(ijk_origin, ijk_size, ijk_step, progress)
 
     def __call__(self, ijk_origin, ijk_size, ijk_step, progress):
         (i, j, k), (ni, nj, nk) = ijk_origin, ijk_size
@@ -101,16 +120,19 @@ class SlabReads:
 
 def add_slab_reads(grids, path):
     """Give every level grid of ``grids`` (what ChimeraX's cmap reader returned for the
-    Chimera map ``path``) a SlabReads reader.  Levels are matched to their arrays (and
-    chunk depths) by size; a level whose size another shares is left as it is."""
-    from ..formats import cmap     # h5py: imported when a map is opened, not at start
+    Chimera map ``path``) a SlabReads reader, reading through the bundle's chunk reader
+    (formats/cmapread.py, the file kept open) where the level is Blosc-compressed.
+    Levels are matched to their arrays (and chunk depths) by size; a level whose size
+    another shares is left as it is."""
+    from ..formats import cmap, cmapread   # h5py: imported when a map is opened
+    levels = cmapread.map_levels(path)
     chunks = cmap.chunk_shapes(path)
     for grid in level_grids(grids):
         shape = tuple(int(n) for n in reversed(grid.size))
         chunk = chunks.get(shape)
         if chunk is not None and not isinstance(grid.read_matrix, SlabReads):
             grid.read_matrix = SlabReads(grid.read_matrix, chunk[0], shape[0],
-                                         grid.value_type)
+                                         grid.value_type, level=levels.get(shape))
 
 
 def level_grids(grids):

@@ -1,17 +1,20 @@
 """A slicing movie through a map the bundle wrote, read by real ChimeraX: each chunk is
 decompressed at most twice per movie (session/slabreads.py), where ChimeraX's reader
 alone decompresses a thin chunk once per plane in it.  Chunks are counted, never timed:
-every PyTables array read ChimeraX's cmap reader makes is recorded as the chunks it
-touches (HDF5 decompresses a chunk at most once per read, and the reader closes the
-file after each region, so no chunk cache outlives a read)."""
+every chunk the bundle's reader (formats/cmapread.py) decompresses is logged, and every
+PyTables array read ChimeraX's cmap reader makes is recorded as the chunks it touches
+(HDF5 decompresses a chunk at most once per read, and the reader closes the file after
+each region, so no chunk cache outlives a read)."""
 
 import collections
+import threading
 
 import numpy as np
 import pytest
 import tables
 
 from chimerax.connectome.formats import cmap as cmapfile
+from chimerax.connectome.formats import cmapread
 from chimerax.connectome.session.slabreads import SlabReads
 
 from cmaps import write_all
@@ -21,10 +24,24 @@ pytestmark = pytest.mark.chimerax
 SHAPE = (40, 48, 64)        # z,y,x: full resolution in chunks of 8 x 16 x 16
 
 
+class CountingLog:
+    """LevelReader.log: counts what worker threads append."""
+
+    def __init__(self, counter):
+        self.counter = counter
+        self.lock = threading.Lock()
+
+    def append(self, item):
+        with self.lock:
+            self.counter[item] += 1
+
+
 @pytest.fixture
 def chunk_reads(monkeypatch):
-    """Counter of (array, chunk index) decompressed by PyTables reads."""
+    """Counter of (array, chunk index) decompressed by the bundle's chunk reader and by
+    PyTables reads (ChimeraX's reader)."""
     reads = collections.Counter()
+    monkeypatch.setattr(cmapread.LevelReader, 'log', CountingLog(reads))
     plain = tables.Array.__getitem__
 
     def counting(self, key):
@@ -78,18 +95,43 @@ def test_movie_decompresses_each_chunk_at_most_twice(session, tmp_path, chunk_re
     assert np.array_equal(v.matrix(), a) and full.read_matrix.held_bytes == 0
 
 
-def test_lone_plane_and_other_regions_read_as_chimerax_reads(session, tmp_path,
-                                                             chunk_reads):
+def test_lone_plane_and_other_regions_read_by_the_bundles_reader(session, tmp_path,
+                                                                 chunk_reads):
     path = tmp_path / 'seg.cmap'
     a = write_map(path, cmapfile.SEGMENTATION)
     v = open_map(session, path)
     slabs = v.data.available_subsamplings[(1, 1, 1)].read_matrix
-    slice_through(v, [20])
+    assert slabs.level is not None and slabs.level.chunks == (8, 16, 16)
+    assert slice_through(v, [20])[0][0].tolist() == a[20, 5:41, 3:51].tolist()
+    # One plane: each chunk of its layer once, through the bundle's reader alone.
+    assert chunk_reads == {('/Chimera/image1/data_zyx', 2, y, x): 1
+                           for y in range(3) for x in range(4)}
     v.new_region((0, 0, 0), (63, 47, 39), (1, 1, 1), adjust_step=False)
     assert np.array_equal(v.matrix(), a)
     v.new_region((0, 7, 0), (63, 7, 39), (1, 1, 1), adjust_step=False)     # xz plane
     assert np.array_equal(v.matrix()[:, 0, :], a[:, 7, :])
     assert slabs.slabs_read == 0
+
+
+def test_replaced_or_unsupported_files_read_by_chimerax(session, tmp_path, chunk_reads):
+    # A map written again under its name while open is read afresh by ChimeraX's
+    # reader (as ChimeraX alone would), never from the file the bundle kept open.
+    path = tmp_path / 'seg.cmap'
+    write_map(path, cmapfile.SEGMENTATION)
+    v = open_map(session, path)
+    b = (np.random.default_rng(3).integers(1, 500, SHAPE)).astype(np.uint32)
+    write_all(path, b, [(2, 2, 1)], chunk_side=16, content=cmapfile.SEGMENTATION)
+    v.new_region((0, 0, 0), (63, 47, 39), (1, 1, 1), adjust_step=False)
+    assert np.array_equal(v.matrix(), b)
+    assert all(name.startswith('/Chimera') for name, *_ in chunk_reads)
+    # zlib chunks (shuffle + deflate): ChimeraX's reader, in slabs as before.
+    zpath = tmp_path / 'zlib.cmap'
+    write_all(zpath, b, [(2, 2, 1)], chunk_side=16, content=cmapfile.SEGMENTATION,
+              compress_method='zlib')
+    z = open_map(session, zpath)
+    reads = z.data.available_subsamplings[(1, 1, 1)].read_matrix
+    assert isinstance(reads, SlabReads) and reads.level is None
+    assert np.array_equal(z.full_matrix(), b)
 
 
 def test_chimerax_reader_alone_decompresses_thin_chunks_per_plane(tmp_path, chunk_reads):
