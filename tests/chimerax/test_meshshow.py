@@ -74,3 +74,22 @@ def test_a_chosen_level_is_one_level_for_every_object(meshed, run, session):
         levels = here if levels is None else levels & here
         assert boundary_edges(s.triangles) == 0
     assert levels and 0 not in levels       # one level (not the finest) fits every object
+
+
+def test_neuron_with_spine_heads_from_its_mesh(meshed, run, session):
+    """The seed's "one neuron (yellow) with spine heads (red)" as docs/movies/
+    neuron-spines.cxc draws it: the neuron's surface from its mesh, painted red where it
+    lies on spine-head regions by ChimeraX's own ``segmentation colors``."""
+    from segfixtures import LogCapture
+    seg, folder = meshed
+    run('open %s' % seg)
+    with LogCapture(session) as log:
+        (surface,) = run('connectome surfaces #1 where neuron=1 colors yellow')
+    assert 'Created 1 surfaces from meshes' in log.text
+    assert len(surface.triangles) == len(folder.triangles(1, 0)[1])
+    run('segmentation colors #1 red surfaces %s byAttribute spinehead' % surface.atomspec)
+    colors = surface.vertex_colors
+    red = (colors[:, 0] == 255) & (colors[:, 1] == 0) & (colors[:, 2] == 0)
+    yellow = (colors[:, 0] == 255) & (colors[:, 1] == 255) & (colors[:, 2] == 0)
+    assert 0.005 * len(colors) < red.sum() < yellow.sum()
+    assert red.sum() + yellow.sum() == len(colors)
