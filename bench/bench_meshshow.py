@@ -77,6 +77,7 @@ seg.data.clear_cache()
 from bench.bench_meshshow import drop_cache
 drop_cache(args['drop'])
 from chimerax.core.logger import StringPlainTextLog
+session.silent = False              # the headless session logs nothing otherwise
 t = time.monotonic()
 with StringPlainTextLog(session.logger) as log:
     made = run(session, args['command'])
