@@ -1,7 +1,9 @@
 """``make figures``: every picture in the docs, drawn by running what the docs say.
 
 Run inside ChimeraX (``bin/chimerax-headless --nogui --offscreen --exit --script
-"scripts/figures.py [WORK]"``, or ``runscript`` in the app).  It runs the ChimeraX
+"scripts/figures.py [WORK] [--only NAME,...]"``, or ``runscript`` in the app).
+``--only guide-6-surfaces,movie-neurons`` runs every command of the guide as ever but
+draws only the pictures named (and not the panel's).  It runs the ChimeraX
 commands of docs/guide.md (its ```cxc blocks) in order, as written, and draws each picture
 the guide shows as ``![...](images/guide-NAME.png)`` at the point where it appears: a
 saved view of the scene, or a strip of frames when the block before it made a movie
@@ -94,6 +96,11 @@ def fresh_home(folder):
 
 def main(session, argv):
     from chimerax.core.commands import run, quote_path_if_necessary as q
+    only = None
+    if '--only' in argv:
+        k = argv.index('--only')
+        only = set(argv[k + 1].split(','))
+        argv = argv[:k] + argv[k + 2:]
     work = fresh_home(argv[0] if argv else os.path.join(ROOT, 'demo-output', 'guide'))
     os.makedirs(IMAGES, exist_ok=True)
     home, cwd = os.environ.get('HOME'), os.getcwd()
@@ -112,6 +119,8 @@ def main(session, argv):
             name = os.path.splitext(os.path.basename(value))[0]
             if not name.startswith(('guide-', 'movie-')):
                 continue                    # drawn by figures_panel.py below
+            if only is not None and name not in only:
+                continue
             if name.startswith('movie-'):
                 # A movie script, run on the guide's data (ChimeraX's working folder now).
                 data = os.getcwd()
@@ -126,17 +135,19 @@ def main(session, argv):
                     % (q(picture), WINDOW[0], WINDOW[1]))
             written.append(picture)
         data = os.getcwd()
-        run(session, 'close session')
-        run(session, 'runscript %s %s' % (q(os.path.join(ROOT, 'scripts', 'figures_panel.py')),
-                                          q(data)))
+        if only is None:
+            run(session, 'close session')
+            run(session, 'runscript %s %s' % (q(os.path.join(ROOT, 'scripts',
+                                                             'figures_panel.py')), q(data)))
     finally:
         os.chdir(cwd)
         if home is None:
             os.environ.pop('HOME', None)
         else:
             os.environ['HOME'] = home
-    session.logger.info('make figures: wrote %s, and the panel pictures'
-                        % ', '.join(os.path.relpath(p, ROOT) for p in written))
+    session.logger.info('make figures: wrote %s%s'
+                        % (', '.join(os.path.relpath(p, ROOT) for p in written),
+                           ', and the panel pictures' if only is None else ''))
 
 
 if 'session' in globals():      # run by ChimeraX, not imported by a test

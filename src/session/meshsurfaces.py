@@ -8,9 +8,8 @@ which makes one surface model per object, named, coloured and grouped
 as ChimeraX's own ``segmentation surfaces ... each CLASS`` makes them (the colours of
 chimerax.segment's random table for that attribute), at a level of detail given, else the
 finest whose triangles over all the objects fit the triangle budget of ``graphics
-quality`` (totalAtomTriangles).  A level's triangle count is estimated from the coarsest
-level's and the fragments' byte sizes, and the level it picks is counted (decoded) before
-it is taken.
+quality`` (totalAtomTriangles).  A level's triangle count is estimated from its bytes and
+its triangles per byte on a few objects, so only the level drawn is decoded in full.
 """
 
 import os
@@ -33,21 +32,21 @@ def mesh_folder(segmentation, class_name):
     return MeshFolder(path) if os.path.isdir(path) and is_mesh_folder(path) else None
 
 
-def choose_lod(folder, object_ids, budget):
+def choose_lod(folder, object_ids, budget, sample=8):
     """The finest level of detail whose (estimated) triangles over ``object_ids`` fit
-    ``budget``; the coarsest when none does."""
+    ``budget``; the coarsest when none does.  A level's triangles are its bytes of Draco
+    times its triangles per byte, measured on ``sample`` objects of all sizes (each level
+    has its own: Draco packs the regular full-resolution surface far tighter)."""
     manifests = [folder.manifest(i) for i in object_ids]
     lods = min(m.num_lods for m in manifests)
-    coarse = sum(len(folder.triangles(i, lods - 1)[1]) for i in object_ids)
-    coarse_bytes = sum(int(m.sizes[lods - 1].sum()) for m in manifests) or 1
+    order = np.argsort([int(m.sizes[0].sum()) for m in manifests])
+    measured = order[np.unique(np.linspace(0, len(order) - 1, min(sample, len(order)))
+                               .round().astype(int))]
     for lod in range(lods):
         level_bytes = sum(int(m.sizes[lod].sum()) for m in manifests)
-        # Finer levels take fewer bytes a triangle (about half as many each level), so
-        # the estimate is low: the level it picks is counted, and a coarser one taken
-        # while that is over the budget.
-        if coarse * level_bytes / coarse_bytes <= budget and (
-                lod == lods - 1 or
-                sum(len(folder.triangles(i, lod)[1]) for i in object_ids) <= budget):
+        some = sum(int(manifests[k].sizes[lod].sum()) for k in measured) or 1
+        triangles = sum(len(folder.triangles(object_ids[k], lod)[1]) for k in measured)
+        if triangles * level_bytes / some <= budget:
             return lod
     return lods - 1
 

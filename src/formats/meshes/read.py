@@ -107,7 +107,7 @@ class MeshFolder:
         top = (1 << self.info.vertex_quantization_bits) - 1
         size = np.asarray(m.chunk_shape, np.float64) * (1 << lod)
         origin = np.asarray(m.grid_origin, np.float64) + m.vertex_offsets[lod]
-        vertices, faces, count = [], [], 0
+        quantized, fragment, placed, faces, count = [], [], [], [], 0
         for position, nbytes in zip(m.positions[lod], m.sizes[lod]):
             blob = data[start:start + int(nbytes)]
             start += int(nbytes)
@@ -117,13 +117,49 @@ class MeshFolder:
                 mesh = DracoPy.decode(blob)
             except (ValueError, DracoPy.FileTypeException) as e:
                 raise InputError('%s: a fragment is not valid Draco (%s)' % (path, e), path)
-            q = np.asarray(mesh.points, np.float64).reshape(-1, 3)
-            vertices.append(origin + size * (position + q / top))
+            q = np.asarray(mesh.points).reshape(-1, 3).astype(np.int64)
+            quantized.append(q)
+            fragment.append(np.full(len(q), len(placed)))
+            placed.append(position)
             faces.append(np.asarray(mesh.faces, np.int64).reshape(-1, 3) + count)
             count += len(q)
         if not faces:
             return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int32)
-        v = np.concatenate(vertices)
+        g, f = _merge(np.concatenate(quantized), np.concatenate(fragment),
+                      np.asarray(placed, np.int64).reshape(-1, 3), np.concatenate(faces), top)
+        v = origin + g * (size / top)
         v = v @ self.info.matrix()[:, :3].T + self.info.matrix()[:, 3]
-        v, inverse = np.unique(v.astype(np.float32), axis=0, return_inverse=True)
-        return v, inverse.reshape(-1)[np.concatenate(faces)].astype(np.int32)
+        return v.astype(np.float32), f.astype(np.int32)
+
+
+def _unique_rows(rows):
+    """(first, inverse) of np.unique over the rows of an n x 3 array of integers >= 0:
+    as one integer per row when they fit 63 bits (a 1-D unique, much faster)."""
+    bits = [int(k).bit_length() for k in rows.max(0)]
+    if sum(bits) <= 63:
+        rows = (rows[:, 0] << (bits[1] + bits[2])) | (rows[:, 1] << bits[2]) | rows[:, 2]
+        _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    else:
+        _, first, inverse = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    return first, inverse.reshape(-1)
+
+
+def _merge(q, fragment, positions, faces, top):
+    """Vertices ``q`` (quantized within their fragments; ``fragment``: the index of each
+    one's fragment in ``positions``) on the LOD's integer grid (``positions * top + q``),
+    merged where equal: within a fragment (Draco splits a vertex where the surface is not
+    a manifold) and, for those on node faces (a coordinate 0 or ``top``), between
+    fragments, which have the same grid integers there.  Returns (vertices, faces)."""
+    n = len(q)
+    g = q + positions[fragment] * top
+    first, inverse = _unique_rows(np.column_stack(
+        [fragment, (q[:, 0] << 17) | q[:, 1], q[:, 2]]))  # q < 2**16: one row, 3 ints
+    target = first[inverse]
+    shared = np.flatnonzero(((q == 0) | (q == top)).any(1) & (target == np.arange(n)))
+    if len(shared) > 1:
+        first, inverse = _unique_rows(g[shared] - g[shared].min(0))
+        target[shared] = shared[first[inverse]]
+        target = target[target]
+    kept = target == np.arange(n)
+    renumber = np.cumsum(kept) - 1
+    return g[kept], renumber[target[faces]]

@@ -1,0 +1,198 @@
+"""Showing 100+ neurons' surfaces: ``connectome surfaces SEG each neuron`` from the meshes
+``connectome meshes`` made, beside ChimeraX's own ``segmentation surfaces SEG each neuron``
+marching the voxels (at the step ChimeraX picks for the map, and at step 1, the meshes'
+full resolution), side by side in one run.
+
+The volume is dense neuropil (bench/neuropil.py's periodic block of regions, copies each
+with its own ids, 11.24 x 11.24 x 28 nm voxels; 768 x 768 x 320 voxels, more than the 160 M
+voxels below which ChimeraX marches at step 1), written as ``connectome combine`` writes a
+map; 100 neurons of 2 regions each picked at random, the neuron of every region in the
+map's attribute file.  ``connectome meshes SEG neuron`` runs once (timed, not compared).
+Then each drawing runs in a fresh headless ChimeraX (a new process: nothing imported,
+nothing cached) after the map's and the mesh folder's pages are dropped from the page
+cache (``posix_fadvise(DONTNEED)`` on every file: cold, as after a reboot, without root):
+the map is opened and hidden, then the command is timed until it returns with the
+surfaces made and added to the scene.  Drawing the first frame is not timed: here it is
+OSMesa's software rendering on the CPU, which takes as long for the same triangles
+whichever command made them.  Goals: 100 neurons' meshes shown in under 2 s, at least 10x
+faster than ChimeraX's command at the step it picks, at full resolution (level of
+detail 0 drawn).
+
+    python -m bench meshshow [--quick]
+"""
+
+import json
+import os
+import shutil
+import tempfile
+
+import numpy as np
+
+from . import DATA, REPO
+from .bench_combine import run_child
+from .bench_meshes import write_cmap
+from .neuropil import BLOCK, region_block
+
+GOAL_SECONDS = 2.0
+GOAL_RATIO = 10.0
+NEURONS = 100
+# Regions (~15,000 voxels each) per neuron.  With 10, zmesh 1.15's quadric simplifier
+# (connectome meshes' coarser levels) never returned on two of the ~150,000-triangle
+# neurons (the hang docs/performance.md describes), so the neurons are two regions each.
+REGIONS_PER_NEURON = 2
+# Neurons whose two regions, as picked, make a surface zmesh's simplifier never returns on
+# (neuron 4 of seed 0): they get two other regions, picked the same way.
+REPICKED = (4,)
+
+MESH_CHILD = '''
+import os
+sys.path.insert(0, os.path.join(args['repo'], 'harness'))
+from cxheadless import boot
+session = boot.start_session(offscreen=True, home=args['home'])
+from chimerax.core.commands import run
+t = time.monotonic()
+run(session, 'connectome meshes %s neuron threads %d' % (args['seg'], args['threads']))
+print(json.dumps({'wall': time.monotonic() - t, 'maxrss': peak_rss()}))
+'''
+
+DRAW_CHILD = '''
+import os
+t0 = time.monotonic()
+sys.path.insert(0, os.path.join(args['repo'], 'harness'))
+from cxheadless import boot
+session = boot.start_session(offscreen=True, home=args['home'])
+from chimerax.core.commands import run
+run(session, 'windowsize 640 480')
+seg = run(session, 'open %s' % args['seg'])[0]
+# The step segmentation surfaces picks (chimerax.segment's _voxel_limit_step): the
+# smallest power of 2 that leaves at most 10 x the map's voxel limit.
+step, limit = 1, seg.rendering_options.voxel_limit * 2**20 * 10
+while seg.data.size[0] * seg.data.size[1] * seg.data.size[2] / step**3 > limit:
+    step *= 2
+run(session, 'volume #1 hide')
+session.main_view.image(640, 480)
+started = time.monotonic() - t0
+# Cold: what opening the map read is forgotten, by ChimeraX and by the page cache.
+seg.data.clear_cache()
+from bench.bench_meshshow import drop_cache
+drop_cache(args['drop'])
+from chimerax.core.logger import StringPlainTextLog
+session.silent = False              # the headless session logs nothing otherwise
+t = time.monotonic()
+with StringPlainTextLog(session.logger) as log:
+    made = run(session, args['command'])
+command = time.monotonic() - t
+from_meshes = 'surfaces from meshes' in log.getvalue()
+from chimerax.core.models import Surface
+surfaces = [m for m in session.models.list() if isinstance(m, Surface) and m.display
+            and m.triangles is not None and len(m.triangles)]
+print(json.dumps({'start': started, 'command': command, 'from_meshes': from_meshes,
+                  'picked_step': step, 'surfaces': len(surfaces),
+                  'triangles': int(sum(len(s.triangles) for s in surfaces)),
+                  'log': session.logger.__class__.__name__, 'maxrss': peak_rss()}))
+'''
+
+
+def neuropil(shape, neurons, regions_per_neuron):
+    """(region ids z,y,x of a ``shape`` volume of dense neuropil, made of copies of the
+    periodic block each with its own ids, the neuron of every region): ``neurons``
+    neurons of ``regions_per_neuron`` regions each, picked at random; other regions are
+    in no neuron."""
+    block = region_block()
+    seeds = int(block.max()) + 1
+    copies = [-(-s // BLOCK) for s in shape]
+    regions = np.empty(shape, np.uint32)
+    for index, (cz, cy, cx) in enumerate(np.ndindex(*copies)):
+        z, y, x = cz * BLOCK, cy * BLOCK, cx * BLOCK
+        piece = regions[z:z + BLOCK, y:y + BLOCK, x:x + BLOCK]
+        piece[...] = block[:piece.shape[0], :piece.shape[1], :piece.shape[2]]
+        piece += np.uint32(1 + index * seeds)
+    present = np.unique(regions)
+    rng = np.random.default_rng(0)
+    chosen = rng.choice(present, neurons * regions_per_neuron, replace=False)
+    values = np.zeros(int(present.max()) + 1, np.uint32)
+    values[chosen] = np.repeat(np.arange(1, neurons + 1, dtype=np.uint32),
+                               regions_per_neuron)
+    for neuron in REPICKED:
+        values[values == neuron] = 0
+        free = present[(values[present] == 0) & (present > 0)]
+        values[rng.choice(free, regions_per_neuron, replace=False)] = neuron
+    return regions, values
+
+
+def drop_cache(paths):
+    """Evict the pages of every file under ``paths`` from the page cache."""
+    for top in paths:
+        files = ([top] if os.path.isfile(top) else
+                 [os.path.join(d, f) for d, _, fs in os.walk(top) for f in fs])
+        for path in files:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+            finally:
+                os.close(fd)
+
+
+def main(flags):
+    from chimerax.connectome.pipeline.attributefile import AttributeFile
+    from chimerax.connectome.pipeline.meshing import default_output
+    quick = '--quick' in flags
+    shape, per = ((128, 128, 128), 1) if quick else ((320, 768, 768), REGIONS_PER_NEURON)
+    regions, values = neuropil(shape, NEURONS, per)
+    work = tempfile.mkdtemp(prefix='bench-meshshow-', dir=DATA)
+    try:
+        seg = os.path.join(work, 'seg.cmap')
+        write_cmap(seg, regions)
+        AttributeFile(seg).write({'neuron': values})
+        present = np.count_nonzero(np.unique(values))
+        print('dense neuropil %d x %d x %d voxels (%.1f M), %d regions, %d neurons of %d'
+              ' regions each, picked at random' % (shape[::-1] + (regions.size / 1e6,
+                                                  len(values) - 1, present, per)), flush=True)
+        home = os.path.join(work, 'home')
+        os.makedirs(home)
+        made = run_child(MESH_CHILD, repo=REPO, home=home, seg=seg,
+                         threads=min(4, os.cpu_count()))
+        folder = default_output(seg, 'neuron')
+        size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
+        print('connectome meshes %s neuron: %.1f s, %.1f MB of meshes (made once, not'
+              ' compared)' % (os.path.basename(seg), made['wall'], size / 1e6), flush=True)
+        cases = [('connectome surfaces, from the meshes (level of detail 0)',
+                  'connectome surfaces #1 each neuron lod 0'),
+                 ('connectome surfaces, from the meshes (level of detail it picks)',
+                  'connectome surfaces #1 each neuron'),
+                 ('segmentation surfaces, at the step ChimeraX picks',
+                  'segmentation surfaces #1 each neuron'),
+                 ('segmentation surfaces, step 1 (full resolution)',
+                  'segmentation surfaces #1 each neuron step 1')]
+        results = {}
+        for label, command in cases:
+            drop_cache([seg, folder])
+            r = run_child(DRAW_CHILD, repo=REPO, home=home, seg=seg, command=command,
+                          drop=[seg, folder])
+            results[command] = r
+            print('%-64s %6.2f s, %d surfaces, %d triangles%s'
+                  ' (ChimeraX would march at step %d; it started in %.1f s)'
+                  % (label, r['command'], r['surfaces'], r['triangles'],
+                     ' from meshes' if r['from_meshes'] else '',
+                     r['picked_step'], r['start']), flush=True)
+        ours = results[cases[0][1]]
+        if not ours['from_meshes']:
+            raise RuntimeError('connectome surfaces did not draw from the meshes')
+        picked = results[cases[2][1]]
+        full = results[cases[3][1]]
+        ratio = picked['command'] / ours['command']
+        print('meshes at full resolution made and shown in %.2f s (goal < %.0f s), %.1fx faster than'
+              ' segmentation surfaces at the step ChimeraX picks (step %d; goal >= %.0fx),'
+              ' %.1fx faster than it at step 1: %s'
+              % (ours['command'], GOAL_SECONDS, ratio, picked['picked_step'], GOAL_RATIO,
+                 full['command'] / ours['command'],
+                 'met' if ours['command'] < GOAL_SECONDS and ratio >= GOAL_RATIO
+                 and ours['surfaces'] >= NEURONS else 'NOT met'))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    import sys
+    main(sys.argv[1:])
