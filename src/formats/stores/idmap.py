@@ -126,6 +126,23 @@ class IdMap:
                 out[k] = v
         return out
 
+    def saved_values(self, a, missing=0):
+        """Block ``a`` (64-bit ids, any shape; it may be overwritten) as the compact
+        values (uint32) the map has given, adding none: an id it lacks is ``missing``.
+        For readers in other processes (``connectome meshes``' workers), each with a copy
+        of a map saved with attributes: they must give the values those attributes are
+        indexed by, and could not agree on new ones."""
+        import fastremap
+        a = np.ascontiguousarray(a)
+        if a.dtype.kind == 'i':
+            a = a.view(np.uint64)
+        local, found = fastremap.renumber(a, in_place=True, preserve_zero=True)
+        values = self.known_values(np.fromiter(found.keys(), np.uint64, len(found)))
+        table = np.zeros(len(found) + 1, np.uint32)
+        table[np.fromiter(found.values(), np.int64, len(found))] = \
+            np.where(values < 0, missing, values)
+        return np.take(table, local)
+
     def known_values(self, ids):
         """The compact values of ``ids``, -1 for ids never read nor given (nothing
         added)."""
