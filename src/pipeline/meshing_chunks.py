@@ -31,6 +31,7 @@ import zmesh
 
 from ..errors import InputError
 from ..formats import locks, sidecar, stores
+from ..formats.stores.idmap import SavedIdMap
 
 COMMAND = 'connectome meshes'
 MARKER = 'meshing.json'
@@ -68,7 +69,7 @@ class Segmentation:
             return source[tuple(slice(a, b) for a, b in zip(start, stop))]
         if self.id_map_file is not None:
             store, id_map = source
-            return id_map.saved_values(store.levels[0].read(start, stop, stored=True))
+            return id_map.values(store.levels[0].read(start, stop, stored=True))
         return source.read(start, stop)
 
     def _open(self):
@@ -81,7 +82,7 @@ class Segmentation:
             raise InputError('%s no longer keeps the id map of %s it kept when %s started'
                              % (self.id_map_file, self.path, COMMAND), self.id_map_file)
         return (stores.open_store(self.path, self.store_format, compact_ids=False),
-                stores.IdMap(ids[:self.id_values], where=self.id_map_file))
+                SavedIdMap(ids[:self.id_values], where=self.id_map_file))
 
 
 def segmentation_of(survey, origin=None, step=None):

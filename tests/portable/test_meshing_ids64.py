@@ -1,6 +1,6 @@
 """connectome meshes' pipeline on a store of region ids above 2^32 (issue 24, item 2):
 the chunks are read as the compact values of the id map the attribute file keeps
-(pipeline/meshing_chunks.py Segmentation, formats/stores/idmap.py saved_values), in
+(pipeline/meshing_chunks.py Segmentation, formats/stores/idmap.py SavedIdMap), in
 every worker process and on a Dask cluster alike, never numbered anew; an id the map
 lacks is in no object; the meshes are byte for byte those of the same regions with
 small ids.  A store of such ids whose attribute file keeps no map is refused."""
@@ -112,3 +112,21 @@ def test_a_store_above_2_32_whose_attributes_keep_no_map_is_refused(pair, tmp_pa
     path = sidecar.create(sidecar.default_path(store), store)
     with pytest.raises(InputError, match='above 2\\^32.*keeps no id map'):
         segmentation_of(Survey(path))
+
+
+def test_a_saved_map_gives_its_values_and_adds_none():
+    from chimerax.connectome.formats.stores.idmap import SavedIdMap
+    rng = np.random.default_rng(4)
+    ids = np.zeros(5001, np.uint64)
+    ids[1:] = rng.choice(2 ** 62, 5000, replace=False).astype(np.uint64) + np.uint64(2 ** 62)
+    saved = SavedIdMap(ids, where='x.h5')
+    lacking = rng.choice(2 ** 40, 300, replace=False).astype(np.uint64) + np.uint64(1)
+    block = np.concatenate([ids, lacking])[rng.integers(0, 5301, (20, 30, 40))]
+    want = IdMap(ids).known_values(block).reshape(block.shape)
+    got = saved.values(block.copy(), missing=7)
+    np.testing.assert_array_equal(got, np.where(want < 0, 7, want))
+    assert got.dtype == np.uint32 and (want < 0).any() and len(saved) == 5001
+    with pytest.raises(InputError, match='x.h5: a saved id map lists an id twice'):
+        SavedIdMap(np.concatenate([ids, ids[-1:]]), where='x.h5')
+    with pytest.raises(InputError, match='must start with id 0'):
+        SavedIdMap(ids[1:], where='x.h5')
