@@ -153,7 +153,8 @@ def parameters_of(job, lookup):
     """What a work folder's chunks depend on: a re-run keeps them only if all are equal."""
     return {'segmentation': os.path.abspath(job.seg.path) if '://' not in job.seg.path
             else job.seg.path, 'shape': list(job.seg.shape), 'class': job.class_name,
-            'side': job.side, 'lookup': hashlib.sha256(lookup.tobytes()).hexdigest()}
+            'side': job.side, 'lookup': hashlib.sha256(lookup.tobytes()).hexdigest(),
+            **({'id_map': job.seg.id_map_digest} if job.seg.id_map_digest else {})}
 
 
 def make_meshes(job, values, workers=1, report=None, batch_triangles=BATCH_TRIANGLES,

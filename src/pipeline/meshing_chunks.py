@@ -18,6 +18,7 @@ written whole (formats/locks.py atomic_output) with the run's parameters in
 fastremap, zmesh.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -47,7 +48,8 @@ class Segmentation:
     the map (voxel i,j,k's centre at origin + (i,j,k) * step).  A store of region ids
     above 2^32 is read as the compact values of the id map its attribute file
     ``id_map_file`` keeps (formats/sidecar.py), its first ``id_values`` values (a map only
-    grows): the values the class arrays are indexed by, the same in every worker."""
+    grows; ``id_map_digest``, their SHA-256): the values the class arrays are indexed by,
+    the same in every worker."""
     path: str
     shape: Tuple[int, int, int]
     origin: Tuple[float, float, float]
@@ -56,6 +58,7 @@ class Segmentation:
     store_format: Optional[str] = None
     id_map_file: Optional[str] = None
     id_values: int = 0
+    id_map_digest: Optional[str] = None
 
     def read(self, start, stop):
         """Voxels [start, stop) (z,y,x) of the full resolution.  Through an id map, an
@@ -78,9 +81,11 @@ class Segmentation:
         if self.id_map_file is None:
             return stores.open_store(self.path, self.store_format)
         ids = sidecar.saved_ids(self.id_map_file)
-        if ids is None or len(ids) < self.id_values:
+        if ids is None or len(ids) < self.id_values or \
+                ids_digest(ids[:self.id_values]) != self.id_map_digest:
             raise InputError('%s no longer keeps the id map of %s it kept when %s started'
-                             % (self.id_map_file, self.path, COMMAND), self.id_map_file)
+                             ' (run it again)' % (self.id_map_file, self.path, COMMAND),
+                             self.id_map_file)
         return (stores.open_store(self.path, self.store_format, compact_ids=False),
                 SavedIdMap(ids[:self.id_values], where=self.id_map_file))
 
@@ -105,7 +110,13 @@ def segmentation_of(survey, origin=None, step=None):
                         _xyz(step, store.voxel_size or (1, 1, 1)),
                         store_format=survey.source.format,
                         id_map_file=None if saved is None else survey.path,
-                        id_values=0 if saved is None else len(saved))
+                        id_values=0 if saved is None else len(saved),
+                        id_map_digest=None if saved is None else ids_digest(saved))
+
+
+def ids_digest(ids):
+    """The SHA-256 of a saved id map's ids (what the chunks read through it depend on)."""
+    return hashlib.sha256(np.ascontiguousarray(ids, np.uint64).tobytes()).hexdigest()
 
 
 def _xyz(given, default):

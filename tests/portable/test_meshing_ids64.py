@@ -130,3 +130,29 @@ def test_a_saved_map_gives_its_values_and_adds_none():
         SavedIdMap(np.concatenate([ids, ids[-1:]]), where='x.h5')
     with pytest.raises(InputError, match='must start with id 0'):
         SavedIdMap(ids[1:], where='x.h5')
+
+
+def test_a_map_changed_under_a_run_is_refused_and_its_chunks_not_kept(pair, tmp_path):
+    """The chunks depend on the saved map (the work folder's parameters name its digest),
+    and a worker finding another map than the run started with refuses to read."""
+    import shutil
+    store_path = str(tmp_path / 'big')
+    shutil.copytree(pair['store'], store_path)
+    store = stores.open_store(store_path)
+    path = sidecar.create(sidecar.default_path(store), store)
+    sidecar.save_ids(path, pair['ids'])
+    seg = segmentation_of(Survey(path), ORIGIN, STEP)
+    job = meshing.MeshJob(seg, 'neuron', None, str(tmp_path / 'm'), side=SIDE)
+    lookup = meshing.lookup_of(pair['compact'], None, seg.id_values)
+    assert meshing.parameters_of(job, lookup)['id_map'] == seg.id_map_digest
+    other = pair['ids'].copy()
+    other[1:] = other[1:][::-1]
+    with h5py.File(path, 'a') as f:
+        f[sidecar.IDMAP]['id'] = other
+    with pytest.raises(InputError, match='no longer keeps the id map'):
+        seg.read((0, 0, 0), (8, 8, 8))
+    again = segmentation_of(Survey(path), ORIGIN, STEP)
+    assert again.id_map_digest != seg.id_map_digest
+    assert meshing.parameters_of(meshing.MeshJob(again, 'neuron', None, job.output,
+                                                 side=SIDE), lookup) != \
+        meshing.parameters_of(job, lookup)
