@@ -11,7 +11,10 @@ once, at several levels of detail, in neuroglancer's multi-resolution mesh forma
 SEGMENTATION is a .cmap file, a store's attribute file, or an open segmentation (#2, whose
 placement the meshes take).  The folder is by default beside the segmentation's attribute
 file (``seg.neuron-meshes``), where ``connectome surfaces ... each neuron`` and
-``connectome show`` find it.  The work is pipeline/meshing.py's; Ctrl-C stops it at the
+``connectome show`` find it.  A store of region ids above 2^32 is read through the id map
+its attribute file keeps (the values its class arrays are indexed by), and a .cmap
+combined from one holds those values; the meshes are named by the class's object ids,
+as for small ids.  The work is pipeline/meshing.py's; Ctrl-C stops it at the
 next chunk or object, leaving no output; a run killed or stopped is continued by running
 it again.  ``sharded`` gathers the objects into neuroglancer's shard files (auto: above
 pipeline/meshing_output.py's SHARD_ABOVE objects); ``scheduler`` runs the chunks and

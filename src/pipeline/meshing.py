@@ -128,13 +128,16 @@ def default_output(attribute_path, class_name):
                              class_name)
 
 
-def lookup_of(values, ids):
+def lookup_of(values, ids, regions=0):
     """Per region, the object id it is meshed as (0: none): ``values`` is the class's
-    attribute array, ``ids`` the objects chosen (None: all)."""
+    attribute array, ``ids`` the objects chosen (None: all); ``regions``, the values an
+    id map has given (meshing_chunks.Segmentation), when more than the array covers
+    (values given after it was written: regions in no object)."""
     values = np.asarray(values)
     if values.ndim != 1 or not np.issubdtype(values.dtype, np.integer):
         raise InputError('the class array is not one integer per region')
-    lookup = np.where(values > 0, values, 0).astype(np.uint64)
+    lookup = np.zeros(max(len(values), regions), np.uint64)
+    lookup[:len(values)] = np.where(values > 0, values, 0)
     if ids is not None:
         lookup[~np.isin(lookup, np.asarray(list(ids), np.uint64))] = 0
     return lookup
@@ -150,7 +153,8 @@ def parameters_of(job, lookup):
     """What a work folder's chunks depend on: a re-run keeps them only if all are equal."""
     return {'segmentation': os.path.abspath(job.seg.path) if '://' not in job.seg.path
             else job.seg.path, 'shape': list(job.seg.shape), 'class': job.class_name,
-            'side': job.side, 'lookup': hashlib.sha256(lookup.tobytes()).hexdigest()}
+            'side': job.side, 'lookup': hashlib.sha256(lookup.tobytes()).hexdigest(),
+            **({'id_map': job.seg.id_map_digest} if job.seg.id_map_digest else {})}
 
 
 def make_meshes(job, values, workers=1, report=None, batch_triangles=BATCH_TRIANGLES,
@@ -160,7 +164,7 @@ def make_meshes(job, values, workers=1, report=None, batch_triangles=BATCH_TRIAN
     (meshing_cluster.py) rather than in ``workers`` local processes.
     ``time_limit``: a TimeLimit (default: TimeLimit.from_environment())."""
     time_limit = time_limit or TimeLimit.from_environment()
-    lookup = lookup_of(values, job.ids)
+    lookup = lookup_of(values, job.ids, job.seg.id_values)
     if not lookup.any():
         raise InputError('%s: no region belongs to %s %s' % (job.seg.path, job.class_name,
                                                               'all' if job.ids is None else

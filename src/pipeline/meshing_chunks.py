@@ -18,6 +18,7 @@ written whole (formats/locks.py atomic_output) with the run's parameters in
 fastremap, zmesh.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -30,7 +31,8 @@ import numpy as np
 import zmesh
 
 from ..errors import InputError
-from ..formats import locks, stores
+from ..formats import locks, sidecar, stores
+from ..formats.stores.idmap import SavedIdMap
 
 COMMAND = 'connectome meshes'
 MARKER = 'meshing.json'
@@ -43,26 +45,49 @@ class Segmentation:
     """Where the full-resolution region ids are, picklable for worker processes: a
     Chimera map's ``path`` and HDF5 ``dataset``, or a store's URL ``path`` and
     ``store_format``; ``shape`` z,y,x; ``origin`` and ``step`` x,y,z as ChimeraX places
-    the map (voxel i,j,k's centre at origin + (i,j,k) * step)."""
+    the map (voxel i,j,k's centre at origin + (i,j,k) * step).  A store of region ids
+    above 2^32 is read as the compact values of the id map its attribute file
+    ``id_map_file`` keeps (formats/sidecar.py), its first ``id_values`` values (a map only
+    grows; ``id_map_digest``, their SHA-256): the values the class arrays are indexed by,
+    the same in every worker."""
     path: str
     shape: Tuple[int, int, int]
     origin: Tuple[float, float, float]
     step: Tuple[float, float, float]
     dataset: Optional[str] = None
     store_format: Optional[str] = None
+    id_map_file: Optional[str] = None
+    id_values: int = 0
+    id_map_digest: Optional[str] = None
 
     def read(self, start, stop):
-        """Voxels [start, stop) (z,y,x) of the full resolution."""
+        """Voxels [start, stop) (z,y,x) of the full resolution.  Through an id map, an
+        id the saved map lacks reads as 0: no object file named it (``connectome ids``
+        gives every id they name a value, and keeps the map), so it is in no object, as
+        ChimeraX shows it (a value past the attribute arrays)."""
         source = _open.get(self)
         if source is None:
-            if self.dataset is not None:
-                source = h5py.File(self.path, 'r')[self.dataset]
-            else:
-                source = stores.open_store(self.path, self.store_format)
-            _open[self] = source
+            source = _open[self] = self._open()
         if self.dataset is not None:
             return source[tuple(slice(a, b) for a, b in zip(start, stop))]
+        if self.id_map_file is not None:
+            store, id_map = source
+            return id_map.values(store.levels[0].read(start, stop, stored=True))
         return source.read(start, stop)
+
+    def _open(self):
+        if self.dataset is not None:
+            return h5py.File(self.path, 'r')[self.dataset]
+        if self.id_map_file is None:
+            return stores.open_store(self.path, self.store_format)
+        ids = sidecar.saved_ids(self.id_map_file)
+        if ids is None or len(ids) < self.id_values or \
+                ids_digest(ids[:self.id_values]) != self.id_map_digest:
+            raise InputError('%s no longer keeps the id map of %s it kept when %s started'
+                             ' (run it again)' % (self.id_map_file, self.path, COMMAND),
+                             self.id_map_file)
+        return (stores.open_store(self.path, self.store_format, compact_ids=False),
+                SavedIdMap(ids[:self.id_values], where=self.id_map_file))
 
 
 def segmentation_of(survey, origin=None, step=None):
@@ -74,10 +99,24 @@ def segmentation_of(survey, origin=None, step=None):
                             _xyz(origin, survey.origin), _xyz(step, survey.step),
                             dataset=survey.data_path)
     store = stores.open_store(survey.source.url, survey.source.format)
+    saved = sidecar.saved_ids(survey.path) if store.stored_dtype.itemsize == 8 else None
+    if saved is None and store.id_map is not None:
+        raise InputError('%s holds region ids above 2^32, and its attribute file %s keeps'
+                         ' no id map: its arrays cannot be matched to the store\'s regions'
+                         ' (connectome ids on the store keeps one)'
+                         % (survey.source.url, survey.path), survey.path)
     return Segmentation(survey.source.url, tuple(store.shape),
                         _xyz(origin, store.origin or (0, 0, 0)),
                         _xyz(step, store.voxel_size or (1, 1, 1)),
-                        store_format=survey.source.format)
+                        store_format=survey.source.format,
+                        id_map_file=None if saved is None else survey.path,
+                        id_values=0 if saved is None else len(saved),
+                        id_map_digest=None if saved is None else ids_digest(saved))
+
+
+def ids_digest(ids):
+    """The SHA-256 of a saved id map's ids (what the chunks read through it depend on)."""
+    return hashlib.sha256(np.ascontiguousarray(ids, np.uint64).tobytes()).hexdigest()
 
 
 def _xyz(given, default):

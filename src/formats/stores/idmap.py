@@ -159,3 +159,44 @@ class IdMap:
         self._value[i] = v
         self._count = v + 1
         return v
+
+
+class SavedIdMap:
+    """A saved id map (``ids``: the originals in compact order, as IdMap takes them),
+    read only, for readers in other processes (``connectome meshes``' workers), each with
+    its own copy: they must give the values the attributes saved with the map are
+    indexed by, and could not agree on new ones.  Kept as the ids sorted and their values
+    (12 bytes an id, a third of an IdMap's dict, built in one sort); looked up by
+    binary search over a block's distinct ids (numpy, no Python loop)."""
+
+    def __init__(self, ids, where=''):
+        ids = np.asarray(ids, np.uint64)
+        if ids.ndim != 1 or not len(ids) or ids[0] != 0:
+            raise InputError('%s: a saved id map must start with id 0' % where)
+        if len(ids) > MAX_VALUES + 1:
+            raise InputError('%s: a saved id map of more than %d ids' % (where, MAX_VALUES))
+        order = np.argsort(ids, kind='stable')
+        self._sorted = ids[order]
+        if (self._sorted[1:] == self._sorted[:-1]).any():
+            raise InputError('%s: a saved id map lists an id twice' % where)
+        self._values = order.astype(np.uint32)
+        self.where = where
+
+    def __len__(self):
+        return len(self._sorted)
+
+    def values(self, a, missing=0):
+        """Block ``a`` (64-bit ids, any shape; it may be overwritten) as the compact
+        values (uint32) the map gave them: an id it lacks is ``missing``."""
+        import fastremap
+        a = np.ascontiguousarray(a)
+        if a.dtype.kind == 'i':
+            a = a.view(np.uint64)
+        local, found = fastremap.renumber(a, in_place=True, preserve_zero=True)
+        originals = np.fromiter(found.keys(), np.uint64, len(found))
+        at = np.minimum(np.searchsorted(self._sorted, originals), len(self._sorted) - 1)
+        known = self._sorted[at] == originals
+        table = np.zeros(len(found) + 1, np.uint32)
+        table[np.fromiter(found.values(), np.int64, len(found))] = \
+            np.where(known, self._values[at], missing)
+        return np.take(table, local)
