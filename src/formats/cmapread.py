@@ -159,7 +159,7 @@ class LevelReader:
                 part = np.frombuffer(part, self.dtype).reshape((z1 - z0,) + self.chunks[1:])
                 out[where] = part[(slice(None),) + inner[1:]]
             else:
-                held = nblosc.cbuffer_sizes(data)[0]
+                held = _held_bytes(data)
                 if held != nbytes:      # else part of the chunk buffer would be stale
                     raise ValueError('%s: chunk at %s holds %d bytes, not %d'
                                      % (self.path, corner, held, nbytes))
@@ -171,6 +171,15 @@ class LevelReader:
 
 
 _HEADER = struct.Struct('<BBBBiiii')    # Blosc's header and its first block's start
+_NBYTES = struct.Struct('<I')            # the bytes a Blosc buffer holds, at offset 4
+
+
+def _held_bytes(data):
+    """The uncompressed size a Blosc buffer states in its header (numcodecs'
+    ``cbuffer_sizes`` says the same, but is deprecated from numcodecs 0.16)."""
+    if len(data) < 16:
+        return -1
+    return _NBYTES.unpack_from(data, 4)[0]
 _SIZE = struct.Struct('<i')
 
 
