@@ -11,7 +11,8 @@ Three files of each:
   subsamples 2,2,1`` (map_data's write_grid_as_chimera_map over A's full resolution,
   as ChimeraX reads it): chunks one plane thick and a whole plane wide;
 - C: ``connectome combine`` with today's defaults (the full resolution in chunks 8 planes
-  thin, formats/cmap.py PLANE_DEPTH, written sorted by position so a plane's chunks lie
+  thin for labels, formats/cmap.py PLANE_DEPTH, and one plane thin for the image,
+  IMAGE_PLANE_DEPTH, written sorted by position so a plane's chunks lie
   together in the file, WRITE_BUFFER_BYTES; subsampled levels cubes) read as the bundle
   opens it: every region through the bundle's chunk reader (formats/cmapread.py: one
   opening of the file a region, stored chunks read in file order, decompressed by
@@ -64,11 +65,13 @@ FILES = ('A', 'B', 'C', 'C alone')
 
 COMBINE_CHILD = '''
 from chimerax.connectome.formats import tiles
+from chimerax.connectome.formats import cmap
 from chimerax.connectome.pipeline import combine
+depth = cmap.BY_CONTENT if args['plane_depth'] == 'default' else args['plane_depth']
 t, cpu = time.perf_counter(), time.process_time()
 with tiles.open_tiles(args['tiles']) as ts:
     r = combine.combine(ts, args['output'], replace=True, voxel_size=args['voxel_size'],
-                        plane_depth=args['plane_depth'])
+                        plane_depth=depth)
 print(json.dumps({'wall': time.perf_counter() - t, 'cpu': time.process_time() - cpu,
                   'file_bytes': r.file_bytes,
                   'chunk_shapes': r.chunk_shapes, 'maxrss': peak_rss()}))
@@ -308,8 +311,8 @@ def main(flags):
                 if kind == 'image' and rnd:
                     continue
                 k = 'seg' if kind == 'segmentation' else 'img'
-                for f, depth in ((('A', None), ('C', 8)) if rnd % 2 == 0
-                                 else (('C', 8), ('A', None))):
+                for f, depth in ((('A', None), ('C', 'default')) if rnd % 2 == 0
+                                 else (('C', 'default'), ('A', None))):
                     r = combine_file(tiles, paths[f][k], depth)
                     combines[kind][0 if f == 'A' else 1].append(r['wall'])
                     print('combine %s %s: %.1f s (CPU %.1f s), %s, chunks %s' % (

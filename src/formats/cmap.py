@@ -7,7 +7,7 @@ The layout (ChimeraX map_data/cmap/write_cmap.py, read back by its PyTables read
                                    connectome_content ('segmentation' or 'image':
                                    how ChimeraX shows the map when it is opened)
         data_zyx                   full resolution, z,y,x, in chunks PLANE_DEPTH
-                                   planes thin
+                                   planes thin (an image's: IMAGE_PLANE_DEPTH)
         data_zyx_2_2_1             subsampled copies, one per step, in cubic chunks,
             subsample_spacing      each with the attribute (2,2,1) = step along
                                    x,y,z (int32)
@@ -68,6 +68,15 @@ CONTENTS = (SEGMENTATION, IMAGE)
 # levels stay cubes: they are read whole (the volume at an automatic step) or as blocks.
 # Figures: docs/performance.md, "Viewing speed" (python -m bench views).
 PLANE_DEPTH = 8
+# An image's (EM's) full resolution is stored in chunks one plane thin: EM noise does not
+# compress (Blosc stores its chunks as they are), so an 8-plane chunk costs a plane read
+# from disk 8 planes of bytes; one-plane chunks read only the plane (a coloured EM plane
+# read 4x faster cold), at no cost in file size, while an xz or yz plane reads the same
+# bytes in 8x more chunks.  Labels keep PLANE_DEPTH: they compress, and thinner chunks
+# would compress worse.  Figures: docs/performance.md, "Viewing speed, continued".
+IMAGE_PLANE_DEPTH = 1
+# plane_depth=BY_CONTENT: PLANE_DEPTH, or IMAGE_PLANE_DEPTH for content IMAGE.
+BY_CONTENT = 'by content'
 # Thin chunks are kept until this many bytes are waiting, then written sorted by
 # position (z, y, x): HDF5 places chunks in the file in the order they are written, and
 # combine finishes blocks in Morton order, which would scatter one plane's chunks over
@@ -266,12 +275,13 @@ class ChimeraMapWriter:
     ``size`` is z,y,x; ``steps`` lists the subsample steps (x,y,z); ``origin`` and
     ``voxel_size`` are x,y,z as in ChimeraX.  Chunks are written in blocks, cubes of
     ``chunk_side`` clipped to each level's size; the full resolution is stored in
-    chunks ``plane_depth`` planes thin (PLANE_DEPTH; None or 0: cubes too).
+    chunks ``plane_depth`` planes thin (BY_CONTENT: IMAGE_PLANE_DEPTH for an image,
+    PLANE_DEPTH otherwise; None or 0: cubes too).
     ``content`` (SEGMENTATION or IMAGE) is written as the CONTENT_ATTRIBUTE marker.
     """
 
     def __init__(self, path, size, dtype, steps=(), *, name='', origin=(0, 0, 0),
-                 voxel_size=(1, 1, 1), chunk_side=None, plane_depth=PLANE_DEPTH,
+                 voxel_size=(1, 1, 1), chunk_side=None, plane_depth=BY_CONTENT,
                  compress=True,
                  compress_method=DEFAULT_METHOD, compress_level=DEFAULT_LEVEL,
                  compress_shuffle=True, content=None,
@@ -279,6 +289,8 @@ class ChimeraMapWriter:
         self.path = path
         self.dtype = np.dtype(dtype).newbyteorder('=')
         side = chunk_side or default_chunk_side(self.dtype.itemsize)
+        if plane_depth == BY_CONTENT:
+            plane_depth = IMAGE_PLANE_DEPTH if content == IMAGE else PLANE_DEPTH
         self.file = h5py.File(path, 'w')
         try:
             _pytables_attrs(self.file, 'GROUP', '1.0')

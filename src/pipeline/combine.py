@@ -239,7 +239,7 @@ def run_pass(source, writer, path, levels, codecs, p, plan, mode_library, schedu
 def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             subsamples='auto', downsample='auto', compress=True,
             compress_method=None, compress_level=cmap.DEFAULT_LEVEL, compress_shuffle=None,
-            chunk_side=None, plane_depth=cmap.PLANE_DEPTH, memory_limit=DEFAULT_MEMORY_LIMIT,
+            chunk_side=None, plane_depth=cmap.BY_CONTENT, memory_limit=DEFAULT_MEMORY_LIMIT,
             threads=None, replace=False, name=None, report=None, mode_library='fast',
             scheduler=None):
     """Write ``tileset`` (a tiles.TileSet, or anything with its reading interface, such
@@ -254,7 +254,7 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     'numpy' computes modes without tinybrain and modekernel (to compare); ``chunk_side``
     the side of the cubic blocks combine works in (and the stored chunks of the subsampled
     levels), ``plane_depth`` the depth of the full resolution's thin chunks
-    (formats/cmap.py PLANE_DEPTH; None: cubes); ``scheduler``
+    (formats/cmap.py BY_CONTENT: 8 for labels, 1 for images; None: cubes); ``scheduler``
     runs the chunk work on a Dask cluster (cluster.py: an address such as
     'tcp://host:8786', or 'local N' for N worker processes here).  Returns a
     CombineResult.

@@ -8,11 +8,11 @@ strided HDF5 selection.  Two views pay for that:
 - a slicing movie (one xy plane a frame) decompresses each chunk once per plane in it.
   So once a level is asked for a second xy plane (step 1) of the same region near the
   one before (someone is slicing), it reads the slab of planes its chunks hold
-  (formats/cmap.py PLANE_DEPTH at full resolution, the cube side above), keeps that
-  slab and serves the slab's other planes from it: every chunk of a movie is
-  decompressed once, those of its first plane twice.  A lone plane is read alone (a
-  slab would decompress 8 planes to show one; the chunk reader decompresses only the
-  LZ4 streams holding it).
+  (formats/cmap.py PLANE_DEPTH at full resolution, IMAGE_PLANE_DEPTH for an image,
+  the cube side above), keeps that slab and serves the slab's other planes from it:
+  every chunk of a movie is decompressed once, those of its first plane twice.  A
+  lone plane is read alone (a slab would decompress 8 planes to show one; the chunk
+  reader decompresses only the LZ4 streams holding it).
 - the whole volume at ChimeraX's automatic step often reads a level with a step of 2
   in z (the level with steps 8,8,4 at step 1,1,2), and HDF5 copies a strided selection
   element by element, many times slower than decompressing it.  So a strided region

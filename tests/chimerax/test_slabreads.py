@@ -95,6 +95,24 @@ def test_movie_decompresses_each_chunk_at_most_twice(session, tmp_path, chunk_re
     assert np.array_equal(v.matrix(), a) and full.read_matrix.held_bytes == 0
 
 
+def test_image_movie_reads_one_plane_chunks(session, tmp_path, chunk_reads):
+    # An EM image's full resolution is stored one plane thin (cmap IMAGE_PLANE_DEPTH):
+    # each plane of a movie reads its own chunks, once, through the bundle's reader
+    # (the middle plane, z 20, when the map opens as one plane in image style).
+    a = np.random.default_rng(4).integers(0, 256, SHAPE).astype(np.uint8)
+    path = tmp_path / 'em.cmap'
+    write_all(path, a, [(2, 2, 1)], chunk_side=16, content=cmapfile.IMAGE)
+    v = open_map(session, path)
+    full = v.data.available_subsamplings[(1, 1, 1)]
+    assert isinstance(full.read_matrix, SlabReads) and full.read_matrix.depth == 1
+    planes = range(3, 35)
+    for z, m in zip(planes, slice_through(v, planes)):
+        assert np.array_equal(m[0], a[z, 5:41, 3:51]), z
+    assert set(chunk_reads) == {('/Chimera/image1/data_zyx', z, y, x)
+                                for z in planes for y in range(3) for x in range(4)}
+    assert max(chunk_reads.values()) == 1
+
+
 def test_lone_plane_and_other_regions_read_by_the_bundles_reader(session, tmp_path,
                                                                  chunk_reads):
     path = tmp_path / 'seg.cmap'

@@ -87,6 +87,29 @@ def test_a_file_written_again_is_refused(tmp_path):
         level.read((0, 0, 0), (1, 1, 1))
 
 
+def test_image_one_plane_chunks_equal_h5py_at_every_level(tmp_path):
+    # An image (content IMAGE, EM-like noise Blosc stores as is): the full resolution
+    # in chunks one plane thin, cubes above; every region of every level read back equal.
+    a = np.random.default_rng(2).integers(0, 256, SHAPE).astype(np.uint8)
+    path = tmp_path / 'em.cmap'
+    levels = write_all(path, a, [(2, 2, 1), (4, 4, 2)], chunk_side=16,
+                       content=cmapfile.IMAGE)
+    found = cmapread.map_levels(str(path))
+    assert {s: r.chunks for s, r in found.items()} == {
+        SHAPE: (cmapfile.IMAGE_PLANE_DEPTH, 16, 16), (37, 25, 35): (16, 16, 16),
+        (19, 13, 18): (16, 13, 16)}
+    assert cmapfile.IMAGE_PLANE_DEPTH == 1
+    for lv in levels:
+        for origin, size in REGIONS:
+            size = tuple(min(n, s - o) for n, s, o in zip(size, lv.shape, origin))
+            if min(size) <= 0:
+                continue
+            where = tuple(slice(o, o + n) for o, n in zip(origin, size))
+            assert np.array_equal(found[lv.shape].read(origin, size), lv[where])
+    with h5py.File(path, 'r') as f:
+        assert np.array_equal(f['Chimera/image1/data_zyx'][()], a)
+
+
 def test_chunk_shapes_written_match_what_is_read(tmp_path):
     # The default layout, as the reader sees it: thin full resolution, cubes above.
     path = tmp_path / 'm.cmap'

@@ -88,17 +88,20 @@ def chunk_shapes(path):
                  if 'subsample_spacing' in d.attrs), key=lambda s: s[0] * s[1] * s[2])]
 
 
-@pytest.mark.parametrize('dtype, side', [(np.uint32, 64), (np.uint8, 128)])
-def test_default_layout_thin_full_resolution_cubes_above(tmp_path, dtype, side):
+@pytest.mark.parametrize('dtype, side, depth', [(np.uint32, 64, cmap.PLANE_DEPTH),
+                                               (np.uint8, 128, cmap.IMAGE_PLANE_DEPTH)])
+def test_default_layout_thin_full_resolution_cubes_above(tmp_path, dtype, side, depth):
     # The default chunk side and plane depth: the full resolution in chunks 8 planes
-    # thin and a block wide, every subsampled level in cubes (clipped to the level).
+    # thin (labels) or 1 plane (an image, uint8) and a block wide, every subsampled
+    # level in cubes (clipped to the level).
     a = tilesets.labels((80, 200, 300), seed=3, cell=9).astype(dtype)
     tilesets.write_tiles(tmp_path / 't', a, (80, 200, 300), chunks=(16, 64, 64))
     with tiles.open_tiles(str(tmp_path / 't')) as ts:
         r = combine.combine(ts, str(tmp_path / 'out.cmap'), subsamples=[(2, 2, 1), (4, 4, 2)])
     shapes = chunk_shapes(tmp_path / 'out.cmap')
     assert r.chunk_side == side
-    assert shapes[0] == (cmap.PLANE_DEPTH, min(side, 200), min(side, 300))
+    assert (cmap.PLANE_DEPTH, cmap.IMAGE_PLANE_DEPTH) == (8, 1)
+    assert shapes[0] == (depth, min(side, 200), min(side, 300))
     assert shapes[1:] == [(min(side, 80), min(side, 100), min(side, 150)),
                           (min(side, 40), min(side, 50), min(side, 75))]
     assert [tuple(c) for c in r.chunk_shapes] == shapes
