@@ -37,7 +37,7 @@ def choose_lod(folder, object_ids, budget, sample=8):
     ``budget``; the coarsest when none does.  A level's triangles are its bytes of Draco
     times its triangles per byte, measured on ``sample`` objects of all sizes (each level
     has its own: Draco packs the regular full-resolution surface far tighter)."""
-    manifests = [folder.manifest(i) for i in object_ids]
+    manifests = folder.manifests(object_ids)
     lods = min(m.num_lods for m in manifests)
     order = np.argsort([int(m.sizes[0].sum()) for m in manifests])
     measured = order[np.unique(np.linspace(0, len(order) - 1, min(sample, len(order)))
@@ -45,7 +45,8 @@ def choose_lod(folder, object_ids, budget, sample=8):
     for lod in range(lods):
         level_bytes = sum(int(m.sizes[lod].sum()) for m in manifests)
         some = sum(int(manifests[k].sizes[lod].sum()) for k in measured) or 1
-        triangles = sum(len(folder.triangles(object_ids[k], lod)[1]) for k in measured)
+        triangles = sum(len(t) for _, t in folder.levels([object_ids[k] for k in measured],
+                                                         lod))
         if triangles * level_bytes / some <= budget:
             return lod
     return lods - 1
@@ -66,9 +67,7 @@ def mesh_surfaces(session, folder, object_ids, name, colors=None, lod=None, titl
     if lod is None:
         lod = choose_lod(folder, object_ids, compat.triangle_budget(session))
     surfaces = []
-    for object_id in object_ids:
-        vertices, triangles = folder.triangles(object_id, min(lod,
-                                                              folder.lod_count(object_id) - 1))
+    for object_id, (vertices, triangles) in zip(object_ids, folder.levels(object_ids, lod)):
         s = Surface(' '.join(t for t in (title, name, str(object_id)) if t), session)
         s.clip_cap = True
         normals = calculate_vertex_normals(vertices, triangles)
@@ -156,8 +155,7 @@ def merged_surface(session, folder, object_ids, name, rgba, lod, title):
     if lod is None:
         lod = choose_lod(folder, object_ids, compat.triangle_budget(session))
     vertices, triangles, count = [], [], 0
-    for object_id in object_ids:
-        v, t = folder.triangles(object_id, min(lod, folder.lod_count(object_id) - 1))
+    for v, t in folder.levels(object_ids, lod):
         vertices.append(v)
         triangles.append(t + count)
         count += len(v)
