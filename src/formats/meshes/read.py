@@ -157,7 +157,8 @@ class MeshFolder:
             quantized.append(q)
             placed.append(position)
             counts.append(len(q))
-            faces.append(np.asarray(mesh.faces, np.int64).reshape(-1, 3) + count)
+            f = np.asarray(mesh.faces).reshape(-1, 3)
+            faces.append(f + f.dtype.type(count) if count else f)
             count += len(q)
         if not faces:
             return np.zeros((0, 3), np.float32), np.zeros((0, 3), np.int32)
@@ -166,11 +167,13 @@ class MeshFolder:
         g = (np.concatenate(quantized).astype(np.int64)
              + np.repeat((placed - low) * top, counts, 0))
         g, inverse = _merged(g, (placed.max(0) - low + 1) * top)
-        g += low * top
-        v = origin + g * (size / top)
+        # Grid integers (from ``low``) to model coordinates, one affine map:
+        # matrix(origin + (g + low * top) * size / top).
         matrix = self.info.matrix()
-        v = v @ matrix[:, :3].T + matrix[:, 3]
-        return v.astype(np.float32), inverse[np.concatenate(faces)].astype(np.int32)
+        linear = (size / top)[:, None] * matrix[:, :3].T
+        shift = (origin + low * size) @ matrix[:, :3].T + matrix[:, 3]
+        v = (g @ linear + shift).astype(np.float32)
+        return v, inverse.astype(np.int32)[np.concatenate(faces)]
 
 
 def _merged(g, high):
