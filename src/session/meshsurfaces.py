@@ -32,12 +32,13 @@ def mesh_folder(segmentation, class_name):
     return MeshFolder(path) if os.path.isdir(path) and is_mesh_folder(path) else None
 
 
-def choose_lod(folder, object_ids, budget, sample=8):
+def choose_lod(folder, object_ids, budget, sample=8, decoded=None):
     """The finest level of detail whose (estimated) triangles over ``object_ids`` fit
     ``budget``; the coarsest when none does.  A level's triangles are its bytes of Draco
     times its triangles per byte, measured on ``sample`` objects of all sizes (each level
-    has its own: Draco packs the regular full-resolution surface far tighter)."""
-    manifests = [folder.manifest(i) for i in object_ids]
+    has its own: Draco packs the regular full-resolution surface far tighter).  The
+    levels decoded go into ``decoded`` ({(id, lod): (vertices, triangles)}) if given."""
+    manifests = folder.manifests(object_ids)
     lods = min(m.num_lods for m in manifests)
     order = np.argsort([int(m.sizes[0].sum()) for m in manifests])
     measured = order[np.unique(np.linspace(0, len(order) - 1, min(sample, len(order)))
@@ -45,10 +46,21 @@ def choose_lod(folder, object_ids, budget, sample=8):
     for lod in range(lods):
         level_bytes = sum(int(m.sizes[lod].sum()) for m in manifests)
         some = sum(int(manifests[k].sizes[lod].sum()) for k in measured) or 1
-        triangles = sum(len(folder.triangles(object_ids[k], lod)[1]) for k in measured)
+        ids = [object_ids[k] for k in measured]
+        read = folder.levels(ids, lod)
+        if decoded is not None:
+            decoded.update(((i, lod), r) for i, r in zip(ids, read))
+        triangles = sum(len(t) for _, t in read)
         if triangles * level_bytes / some <= budget:
             return lod
     return lods - 1
+
+
+def _levels(folder, object_ids, lod, decoded):
+    """folder.levels(object_ids, lod), taking those already in ``decoded``."""
+    read = dict(zip([i for i in object_ids if (i, lod) not in decoded],
+                    folder.levels([i for i in object_ids if (i, lod) not in decoded], lod)))
+    return [decoded[i, lod] if (i, lod) in decoded else read[i] for i in object_ids]
 
 
 def mesh_surfaces(session, folder, object_ids, name, colors=None, lod=None, title=None,
@@ -63,12 +75,12 @@ def mesh_surfaces(session, folder, object_ids, name, colors=None, lod=None, titl
     if missing:
         raise InputError('%s has no mesh of %s %s' % (folder.path, name,
                                                       ','.join(map(str, missing[:10]))))
+    decoded = {}
     if lod is None:
-        lod = choose_lod(folder, object_ids, compat.triangle_budget(session))
+        lod = choose_lod(folder, object_ids, compat.triangle_budget(session), decoded=decoded)
     surfaces = []
-    for object_id in object_ids:
-        vertices, triangles = folder.triangles(object_id, min(lod,
-                                                              folder.lod_count(object_id) - 1))
+    for object_id, (vertices, triangles) in zip(object_ids,
+                                                _levels(folder, object_ids, lod, decoded)):
         s = Surface(' '.join(t for t in (title, name, str(object_id)) if t), session)
         s.clip_cap = True
         normals = calculate_vertex_normals(vertices, triangles)
@@ -153,11 +165,11 @@ def merged_surface(session, folder, object_ids, name, rgba, lod, title):
     ... where CLASS`` makes one per class (``title N CLASSs``), added to the session."""
     from chimerax.core.models import Surface
     from chimerax.surface import calculate_vertex_normals
+    decoded = {}
     if lod is None:
-        lod = choose_lod(folder, object_ids, compat.triangle_budget(session))
+        lod = choose_lod(folder, object_ids, compat.triangle_budget(session), decoded=decoded)
     vertices, triangles, count = [], [], 0
-    for object_id in object_ids:
-        v, t = folder.triangles(object_id, min(lod, folder.lod_count(object_id) - 1))
+    for v, t in _levels(folder, object_ids, lod, decoded):
         vertices.append(v)
         triangles.append(t + count)
         count += len(v)

@@ -83,3 +83,18 @@ def test_vertices_draco_splits_merge_again(tmp_path):
     rv, rt = folder.triangles(7, 0)
     assert len(rv) == len(np.unique(v, axis=0)) == 14
     assert odd_edges(rt) == 0
+
+
+def test_levels_read_by_threads_are_each_objects_triangles(tmp_path):
+    # levels(): the objects' files read by threads, each at the level asked or its
+    # coarsest when it has fewer, the same as triangles() one by one.
+    v, t = box((0, 0, 0), (2, 1, 1), cuts=(1,))
+    folder = write_folder(tmp_path / 'm', [by_node(v, t)])
+    fine, coarse = folder.triangles(7, 0), folder.triangles(7, 1)
+    assert len(fine[1]) != len(coarse[1]) or not np.array_equal(fine[0], coarse[0])
+    for lod, expected in ((0, fine), (1, coarse), (5, coarse)):
+        got = folder.levels([7, 7, 7], lod, threads=3)
+        assert len(got) == 3
+        for rv, rt in got:
+            assert np.array_equal(rv, expected[0]) and np.array_equal(rt, expected[1])
+    assert [len(m.sizes) for m in folder.manifests([7, 7])] == [2, 2]
