@@ -175,3 +175,67 @@ def test_the_fins_keep_every_border_vertex_of_zmeshs_reduction():
     rv, rf = meshing_lods.cleaned(rv, rf)
     assert len(rf) <= len(f) // 3
     assert meshing_lods.border_edges(rv, rf) == meshing_lods.border_edges(v, f)
+
+
+@pytest.fixture(scope='module')
+def written(volume, tmp_path_factory):      # noqa: F811
+    """The neuron's fragments as written (Draco, quantized across each node) and read
+    back one by one: per LOD {position: (vertices in LOD 0 voxels, faces)}, and the
+    largest quantization step (the coarsest node's side / (2**bits - 1))."""
+    import DracoPy
+    from chimerax.connectome.formats.meshes import MeshFolder
+    seg, labels, values = volume
+    out = str(tmp_path_factory.mktemp('seams') / 'meshes')
+    meshing.make_meshes(meshing.MeshJob(seg, 'neuron', [7], out, lods=LODS, side=SIDE),
+                        values)
+    folder = MeshFolder(out)
+    m, (path, start) = folder._manifest(7)
+    with open(path, 'rb') as f:
+        f.seek(start)
+        data = f.read()
+    top = (1 << folder.info.vertex_quantization_bits) - 1
+    levels, offset = [], 0
+    for lod in range(m.num_lods):
+        size = SIDE * 2 ** lod
+        level = {}
+        for position, nbytes in zip(m.positions[lod], m.sizes[lod]):
+            blob = data[offset:offset + int(nbytes)]
+            offset += int(nbytes)
+            if blob:
+                mesh = DracoPy.decode(blob)
+                q = np.asarray(mesh.points, np.float64).reshape(-1, 3)
+                low = np.asarray(m.grid_origin) + size * np.asarray(position, np.float64)
+                level[tuple(int(p) for p in position)] = (
+                    low + q * (size / top), np.asarray(mesh.faces).reshape(-1, 3))
+        levels.append(level)
+    return levels, SIDE * 2 ** (LODS - 1) / top
+
+
+def test_written_levels_mixed_as_neuroglancer_may_are_closed_within_quantization(written):
+    """Read back from the files: every mix of levels is closed once vertices closer than
+    the coarsest node's quantization step are one (and not with half of it: the files
+    do have gaps that small).  The format quantizes each node on its own grid of
+    2**bits - 1 steps, which does not hold its children's planes (an odd count), so a
+    vertex of a node face's border is rounded differently at two levels: apart by at most
+    half a step of each, 3/4 of the coarser node's step (side / 65535; here 0.001
+    voxel), far below a pixel at any zoom that shows that level.  Without the kept
+    borders (the levels cut from a simplification of the whole object) this fails."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+    levels, step = written
+    rng = np.random.default_rng(1)
+    for _ in range(10):
+        chosen = neuroglancer_choice(levels, rng)
+        v = np.concatenate([c[0] for c in chosen])
+        offsets = np.cumsum([0] + [len(c[0]) for c in chosen[:-1]])
+        f = np.concatenate([c[1].astype(np.int64) + o for c, o in zip(chosen, offsets)])
+        pairs = cKDTree(v).query_pairs(step, output_type='ndarray')
+        graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])),
+                           shape=(len(v), len(v)))
+        _, label = connected_components(graph, directed=False)
+        f = label[f]
+        f = f[(f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])]
+        e = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+        _, counts = np.unique(e, axis=0, return_counts=True)
+        assert (counts % 2 == 0).all()
