@@ -94,16 +94,24 @@ def nm_tree(vertices, step):
     return cKDTree(np.asarray(vertices, np.float64) * np.asarray(step, np.float64))
 
 
-def border_edges(vertices, faces):
-    """The set of the edges of ``faces`` in one triangle only, each as a sorted pair of
-    vertex positions (bytes), so that two meshes' borders compare by position."""
+def _edges(faces):
+    """(the distinct edges of ``faces`` as sorted vertex pairs, how many triangles use
+    each)."""
     f = np.asarray(faces, np.int64)
     e = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
-    u, counts = np.unique(e, axis=0, return_counts=True)
+    keys, counts = np.unique(e[:, 0] << 32 | e[:, 1], return_counts=True)
+    return np.stack([keys >> 32, keys & 0xffffffff], 1), counts
+
+
+def border_edges(vertices, faces):
+    """The edges of ``faces`` in one triangle only, as a sorted array of their two
+    vertices' positions (24 bytes an edge), to compare two meshes' borders by position."""
+    edges, counts = _edges(faces)
+    edges = edges[counts == 1]
     v = np.ascontiguousarray(np.asarray(vertices, np.float32))
     rows = v.view(np.dtype((np.void, 12))).reshape(-1)
-    pairs = np.sort(np.stack([rows[u[counts == 1, 0]], rows[u[counts == 1, 1]]], 1), 1)
-    return set(map(tuple, pairs.tolist()))
+    pairs = np.sort(np.stack([rows[edges[:, 0]], rows[edges[:, 1]]], 1), 1)
+    return np.sort(np.ascontiguousarray(pairs).view(np.dtype((np.void, 24))).reshape(-1))
 
 
 def locked_reduction(vertices, faces, target):
@@ -121,9 +129,8 @@ def locked_reduction(vertices, faces, target):
     caller all the same)."""
     v = np.asarray(vertices, np.float32)
     f = np.asarray(faces, np.int64)
-    e = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
-    u, counts = np.unique(e, axis=0, return_counts=True)
-    border = np.unique(u[counts == 1])
+    edges, counts = _edges(f)
+    border = np.unique(edges[counts == 1])
     n, m = len(v), len(border)
     fins = np.zeros((2 * m, 3), np.float32)
     fins[:, 0] = -1e6
@@ -153,9 +160,10 @@ def node_level(vertices, faces, tree, step, lod, target, low, high):
     v, f = cleaned(repaired(np.asarray(v, np.float32), np.asarray(f, np.int64)), f)
     if not len(f):
         return vertices, faces
-    if border_edges(v, f) != border_edges(vertices, faces) or not _manifold(f):
+    border = border_edges(vertices, faces)
+    if not np.array_equal(border_edges(v, f), border) or not _manifold(f):
         v, f = cleaned(v, without_twins(f))
-        if not len(f) or border_edges(v, f) != border_edges(vertices, faces) or \
+        if not len(f) or not np.array_equal(border_edges(v, f), border) or \
                 not _manifold(f):
             return vertices, faces
     v = np.clip(v, low, high).astype(np.float32)
@@ -166,10 +174,7 @@ def node_level(vertices, faces, tree, step, lod, target, low, high):
 
 
 def _manifold(faces):
-    f = np.asarray(faces, np.int64)
-    e = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
-    _, counts = np.unique(e[:, 0] << 32 | e[:, 1], return_counts=True)
-    return bool((counts <= 2).all())
+    return bool((_edges(faces)[1] <= 2).all())
 
 
 def object_lods(pieces, lods, side, step, grid_origin=-1.0, top=None, method='zmesh'):
