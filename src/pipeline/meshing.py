@@ -7,7 +7,8 @@ Two passes, both bounded in memory.  First every chunk of the volume is meshed
 volume's boundary) and its pieces kept in a work folder, chunk by chunk, so that a run
 killed there continues from the chunks it finished.  Then the objects, in batches of at
 most ``batch_triangles`` triangles: each object's pieces are its LOD 0 fragments, and
-coarser LODs are simplified from their union (meshing_lods.py).  The output folder is
+coarser LODs are made node by node from the finer level's, the node faces kept, so that
+levels meet without a crack (meshing_lods.py).  The output folder is
 written whole under a temporary name and published at the end (formats/locks.py); the
 work folder is removed then.  zmesh and DracoPy hold the GIL, and a crash in their native
 code would end the process that runs them (ChimeraX), so chunks and objects are always
@@ -16,9 +17,9 @@ pure code); a worker that dies becomes an InputError naming the objects or chunk
 meshing, with no output written and the finished chunks kept for a re-run.  The wait
 for the workers polls: a cancel (Ctrl-C) is noticed while a worker is busy, and then the
 workers are killed (nothing is written; the finished chunks are kept).  An object whose
-simplification runs past its time limit (``TimeLimit``; zmesh's quadric edge collapse
-has been seen never to return) has its workers killed and replaced, and its levels of
-detail made without the edge collapse (meshing_lods' method 'fqmr'), which is logged.
+simplification runs past its time limit (``TimeLimit``; zmesh's quadric edge collapse,
+used before, was seen never to return) has its workers killed and replaced, and is
+made once more without a limit, which is logged.
 
 Coordinates: "stored model" coordinates are voxel indices (voxel i's centre at i), the
 octree's grid starts at -1 (the padding) with nodes of ``side`` voxels, and ``info``'s

@@ -1,25 +1,22 @@
 """The second half of ``connectome meshes`` for one object: its chunks' pieces as the
-fragments of LOD 0, then coarser levels of detail.
+fragments of LOD 0, then coarser levels of detail with no crack where levels meet.
 
-LOD 0 is the pieces as the chunks made them (each already inside its octree node).  For
-LOD k >= 1 the pieces are merged into one closed surface (vertices the chunks share are
-one); LOD 1 is reduced from it, and each coarser level from the level before, by zmesh's
-Fast Quadric Mesh Reduction (``reduced``: as Igneous makes its levels, towards a quarter
-of the triangles at the coarsest level), whose result is taken only when it is closed
-and every vertex within the level's error bound of the full resolution's vertices; else
-the level is simplified from the full resolution by zmesh's quadric edge collapse with
-its own error bound (``level``, five times slower, and seen never to return: the driver
-then kills its worker, and ``method='fqmr'`` makes the levels without it,
-``fallback_level``).  Each level is cut along the octree of nodes 2**k chunks wide
-(meshing_cut.py, an exact cut in numpy: zmesh.chunk_mesh aborts the process on some
-simplified surfaces), so each fragment lies inside its node.  Pure: numpy, scipy, zmesh.
+neuroglancer's multi-resolution layer shows each octree node at its own level, so a
+fragment at LOD k may sit beside one at k - 1 or k + 1 (seung-lab/igneous#200: cracks
+there when each level is simplified from the whole object and cut apart).  Here a node
+of LOD k (2**k chunks wide) is its 2 x 2 x 2 children's fragments of LOD k - 1 merged
+and reduced by zmesh's Fast Quadric Mesh Reduction with the vertices on its open border,
+the node's faces, kept (``locked_reduction``).  As every plane of a coarser level is a
+plane of the finer ones, where the surface crosses a node face it is LOD 0's cut at
+every level, to the bit.  Each node's result is checked (``node_level``: the same border,
+no edge in more than two triangles, every vertex within the level's error bound of the
+full resolution) and the children's fragments are kept as they are where it is not.
+Pure: numpy, scipy, zmesh.
 """
 
 import numpy as np
 import zmesh
 
-from ..errors import InputError
-from .meshing_cut import cut
 
 
 def merged(pieces):
@@ -46,29 +43,6 @@ def max_error(step, lod):
     return float(min(step)) * 2 ** (lod + 1)
 
 
-def simplified(vertices, faces, step, error, reduction):
-    """The surface (vertices in voxel coordinates on marching cubes' half-voxel grid,
-    faces) simplified towards ``reduction`` times fewer triangles, with zmesh's
-    ``max_error`` of ``error`` nm.
-
-    zmesh 1.15's ``Mesher.simplify`` packs every corner into integers of half voxels by
-    *truncating* ``vertex / voxel_res * 2``, and simplifies on that grid (isotropic: its
-    quadrics are in half voxels whatever the resolution; ``max_error`` becomes
-    ``floor(max_error / |voxel_res|)``).  Given vertices in nm, the division is inexact in
-    float32 and about one corner in twenty truncates to the half voxel below, which merges
-    distinct vertices into a non-manifold surface, on which the simplifier's walk around
-    a vertex never ends (the full-size bench's object 32: 63,710 vertices packed into
-    63,639).  So the surface is given in voxels with a resolution of 1, where the packing
-    is exact, and the error as the same grid units zmesh would have made of ``error``."""
-    step = np.asarray(step, np.float64)
-    units = int(np.float32(error) // np.float32(np.sqrt((step ** 2).sum())))
-    mesh = zmesh.Mesh(np.asarray(vertices, np.float32), faces.astype(np.uint32), None)
-    out = zmesh.Mesher((1, 1, 1)).simplify(
-        mesh, reduction_factor=reduction, max_error=(units + 0.5) * np.sqrt(3),
-        compute_normals=False)
-    return cleaned(repaired(out.vertices, out.faces), out.faces)
-
-
 def cleaned(vertices, faces):
     """Without the triangles the simplifier leaves with two corners one vertex (given
     such triangles, the simplifier itself never returns), nor the vertices unused."""
@@ -92,46 +66,6 @@ def repaired(vertices, faces):
         around = around[~bad[around]]
         vertices[i] = vertices[around].mean(axis=0) if around.size else 0
     return vertices
-
-
-def level(vertices, faces, step, lod, target):
-    """The surface at ``lod`` from the full resolution: towards ``target`` triangles
-    with at most ``max_error(lod)`` nm of displacement, the error doubled up to twice
-    while the triangles are more (a thin axon's surface halves by less than a thick
-    one's)."""
-    reduction = max(2, -(-len(faces) // max(1, target)))
-    error = max_error(step, lod)
-    for attempt in range(3):
-        v, f = simplified(vertices, faces, step, error * 2 ** attempt, reduction)
-        if len(f) <= target:
-            break
-    return v, f
-
-
-def reduced(vertices, faces, reference, step, lod, target):
-    """(vertices, faces) of the surface reduced towards ``target`` triangles by zmesh's
-    Fast Quadric Mesh Reduction (``simplify_fqmr``: its iterations are bounded, so it
-    always returns, and it works on the vertices as they are, not on a grid), or a text
-    saying why the result is refused.  It has no error bound of its own, so the result
-    is checked: closed (every edge in two triangles) and every vertex within the largest
-    error ``level`` allows (4 x max_error) of a vertex of ``reference``, the
-    full-resolution surface's vertices (or a scipy cKDTree of them in nm)."""
-    out = zmesh.simplify_fqmr(zmesh.Mesh(np.asarray(vertices, np.float32).copy(),
-                                         faces.astype(np.uint32), None), max(4, target))
-    v, f = cleaned(repaired(out.vertices, out.faces), out.faces)
-    if len(f) and not closed(f):
-        v, f = cleaned(v, without_twins(f))
-    if not len(f):
-        return 'nothing'
-    if not closed(f):
-        return 'an open surface'
-    step = np.asarray(step, np.float64)
-    tree = reference if hasattr(reference, 'query') else nm_tree(reference, step)
-    distance = tree.query(v * step)[0].max()
-    bound = 4 * max_error(step, lod)
-    if distance > bound:
-        return 'a vertex %.0f nm away (more than %.0f)' % (distance, bound)
-    return v, f
 
 
 def closed(faces):
@@ -160,48 +94,125 @@ def nm_tree(vertices, step):
     return cKDTree(np.asarray(vertices, np.float64) * np.asarray(step, np.float64))
 
 
-def fallback_level(vertices, faces, step, lod, target, tree=None):
-    """The surface at ``lod`` made by zmesh's fast quadric reduction from the full
-    resolution (``reduced``), for an object whose quadric edge collapse did not finish
-    in time; an InputError where its result is refused."""
-    result = reduced(vertices, faces, vertices if tree is None else tree, step, lod, target)
-    if isinstance(result, str):
-        raise InputError('neither of zmesh\'s simplifiers made level of detail %d (%d'
-                         ' triangles): the quadric edge collapse did not finish in time,'
-                         ' and the fast quadric reduction left %s' % (lod, len(faces),
-                                                                      result))
-    return result
+def _edges(faces):
+    """(the distinct edges of ``faces`` as sorted vertex pairs, how many triangles use
+    each)."""
+    f = np.asarray(faces, np.int64)
+    e = np.sort(np.concatenate([f[:, [0, 1]], f[:, [1, 2]], f[:, [2, 0]]]), axis=1)
+    keys, counts = np.unique(e[:, 0] << 32 | e[:, 1], return_counts=True)
+    return np.stack([keys >> 32, keys & 0xffffffff], 1), counts
+
+
+def border_edges(vertices, faces):
+    """The edges of ``faces`` in one triangle only, as a sorted array of their two
+    vertices' positions (24 bytes an edge), to compare two meshes' borders by position."""
+    edges, counts = _edges(faces)
+    edges = edges[counts == 1]
+    v = np.ascontiguousarray(np.asarray(vertices, np.float32))
+    rows = v.view(np.dtype((np.void, 12))).reshape(-1)
+    pairs = np.sort(np.stack([rows[edges[:, 0]], rows[edges[:, 1]]], 1), 1)
+    return np.sort(np.ascontiguousarray(pairs).view(np.dtype((np.void, 24))).reshape(-1))
+
+
+def locked_reduction(vertices, faces, target):
+    """(vertices, faces) reduced towards ``target`` triangles by zmesh's Fast Quadric
+    Mesh Reduction with the vertices of the open border kept (``preserve_border``).
+
+    zmesh 1.15 flags a vertex as on the border from the fan of each neighbour in turn,
+    overwriting the flag each time (``border = (count == 1)``; the original fqmr only
+    sets it), so a border vertex keeps the verdict of its highest-numbered neighbour
+    and most lose it: the reduction then moves them.  So each border vertex is given a
+    fin, a triangle on two new vertices numbered after all others and placed far outside
+    the volume (x = -1e6), whose edges are border edges: the fin's vertices are the border
+    vertex's last neighbours and flag it.  A fin's vertices are all flagged, so no
+    collapse touches it; the fins are dropped from the result (it is checked by the
+    caller all the same)."""
+    v = np.asarray(vertices, np.float32)
+    f = np.asarray(faces, np.int64)
+    edges, counts = _edges(f)
+    border = np.unique(edges[counts == 1])
+    n, m = len(v), len(border)
+    fins = np.zeros((2 * m, 3), np.float32)
+    fins[:, 0] = -1e6
+    fins[:, 1] = np.repeat(np.arange(m), 2)
+    fins[1::2, 2] = 1
+    first = n + 2 * np.arange(m)
+    out = zmesh.simplify_fqmr(
+        zmesh.Mesh(np.concatenate([v, fins]),
+                   np.concatenate([f, np.stack([border, first, first + 1], 1)])
+                   .astype(np.uint32), None),
+        max(4, target) + m, preserve_border=True)
+    ov = np.asarray(out.vertices, np.float32)
+    of = np.asarray(out.faces, np.int64)
+    return ov, of[~(ov[of, 0] < -1e5).any(axis=1)]
+
+
+def node_level(vertices, faces, tree, step, lod, target, low, high):
+    """One node's piece at ``lod`` from its children's pieces merged (``vertices``,
+    ``faces``): reduced with the vertices on the node's faces kept (``locked_reduction``),
+    taken where its open border is the input's to the bit, it has no edge in more than
+    two triangles, and every vertex is within 4 x max_error(lod) of the full resolution
+    (``tree``); else the children's pieces as they are.  Vertices inside are kept in the
+    node's box [low, high]."""
+    if len(faces) <= 8 or target >= len(faces):
+        return vertices, faces
+    v, f = locked_reduction(vertices, faces, target)
+    v, f = cleaned(repaired(np.asarray(v, np.float32), np.asarray(f, np.int64)), f)
+    if not len(f):
+        return vertices, faces
+    border = border_edges(vertices, faces)
+    if not np.array_equal(border_edges(v, f), border) or not _manifold(f):
+        v, f = cleaned(v, without_twins(f))
+        if not len(f) or not np.array_equal(border_edges(v, f), border) or \
+                not _manifold(f):
+            return vertices, faces
+    v = np.clip(v, low, high).astype(np.float32)
+    distance = tree.query(v * np.asarray(step, np.float64))[0].max()
+    if distance > 4 * max_error(step, lod):
+        return vertices, faces
+    return v, np.asarray(f, np.uint32)
+
+
+def _manifold(faces):
+    return bool((_edges(faces)[1] <= 2).all())
 
 
 def object_lods(pieces, lods, side, step, grid_origin=-1.0, top=None, method='zmesh'):
     """Per LOD, {grid position: (vertices, faces)} of one object, from its chunks'
-    pieces {position: (vertices, faces)}.  ``top`` (x,y,z): the far padding plane, the
-    volume's size; simplified vertices are kept between it and ``grid_origin`` (the
-    simplifier can move one a little past them; no fragment is wanted in the padding).
-    ``method``: where the fast reduction's level is refused, 'zmesh' simplifies it by the
-    quadric edge collapse (``level``), 'fqmr' by the fast reduction from the full
-    resolution (``fallback_level``)."""
+    pieces {position: (vertices, faces)} (LOD 0).  A node of LOD k (2**k chunks wide)
+    is its 2 x 2 x 2 children's pieces of LOD k-1 merged and reduced with the vertices on
+    the node's faces kept (``node_level``), so where the surface crosses a node's face it
+    is LOD 0's cut at every level, and neighbouring fragments shown at different levels
+    (neuroglancer's multi-resolution layer) meet without a crack.  Each level aims at
+    ``4 ** (-1 / (lods - 1))`` of the level before.  ``top`` (x,y,z): the far padding
+    plane, the volume's size; vertices are kept between it and ``grid_origin``.
+    ``method`` is accepted for the driver's retry and changes nothing (the reduction's
+    iterations are bounded)."""
     result = [dict(pieces)]
     if lods == 1:
         return result
-    full_vertices, full_faces = merged(list(pieces.values()))
+    full_vertices, _ = merged(list(pieces.values()))
     tree = nm_tree(full_vertices, step)
-    previous = (full_vertices, full_faces)
+    origin = np.full(3, grid_origin, np.float64)
+    ceiling = None if top is None else np.asarray(top, np.float64)
+    ratio = 4 ** (-1 / (lods - 1)) * 0.9
     for lod in range(1, lods):
-        target = int(len(full_faces) * 4 ** (-lod / (lods - 1)) * 0.9)
-        made = 'nothing'
-        if len(previous[1]):
-            made = reduced(*previous, tree, step, lod, target)
-        if isinstance(made, str):
-            made = (level(full_vertices, full_faces, step, lod, target) if method == 'zmesh'
-                    else fallback_level(full_vertices, full_faces, step, lod, target, tree))
-        vertices, faces = previous = made
-        if not len(faces):
-            result.append({})
-            continue
-        vertices = np.maximum(vertices, grid_origin)
-        if top is not None:
-            vertices = np.minimum(vertices, np.asarray(top, vertices.dtype))
         size = float(side * 2 ** lod)
-        result.append(cut(vertices, faces, size, grid_origin))
+        children = {}
+        for position, mesh in result[-1].items():
+            children.setdefault(tuple(c // 2 for c in position), []).append(mesh)
+        level_pieces = {}
+        for position in sorted(children):
+            meshes = [m for m in children[position] if len(m[1])]
+            if not meshes:
+                continue
+            v, f = merged(meshes) if len(meshes) > 1 else \
+                (np.asarray(meshes[0][0], np.float32), np.asarray(meshes[0][1], np.int64))
+            low = origin + np.asarray(position) * size
+            high = low + size
+            if ceiling is not None:
+                high = np.minimum(high, ceiling)
+            v, f = node_level(v, f, tree, step, lod, int(len(f) * ratio), low, high)
+            level_pieces[position] = (np.asarray(v, np.float32), np.asarray(f, np.uint32))
+        result.append(level_pieces)
     return result

@@ -15,7 +15,7 @@ from chimerax.connectome import progress
 from chimerax.connectome.errors import Cancelled, InputError
 from chimerax.connectome.formats.meshes import MeshFolder
 from chimerax.connectome.formats.meshes.layout import Manifest, morton_order
-from chimerax.connectome.pipeline import meshing, meshing_cut, meshing_lods
+from chimerax.connectome.pipeline import meshing, meshing_lods
 from chimerax.connectome.pipeline.meshing_chunks import Segmentation, chunk_grid
 
 SHAPE = (36, 90, 80)                    # z,y,x
@@ -260,78 +260,6 @@ def test_a_store_gives_the_same_meshes_as_a_map(volume, made, tmp_path):
             open(os.path.join(made[0], name), 'rb').read()
 
 
-def whole_surface(labels, object_ids):
-    m = zmesh.Mesher((1, 1, 1))
-    m.mesh(np.isin(labels, object_ids).T.astype(np.uint8), close=True)
-    mesh = m.get(1, normals=False)
-    return mesh.vertices.astype(np.float64), mesh.faces.astype(np.int64)
-
-
-@pytest.mark.parametrize('size, origin, jitter', [(8.0, -0.5, 0), (16.0, -1.0, 0),
-                                                  (7.0, 0.25, 0), (5.0, -1.0, 0.3)])
-def test_the_cut_keeps_the_closed_surface_and_each_piece_in_its_node(volume, size, origin,
-                                                                     jitter):
-    """The numpy cut (meshing_cut.py) of a closed surface: the pieces' union has the
-    same area and volume and, their equal vertices merged, is closed again; every vertex
-    lies in its node's box.  Planes through vertices (origin -0.5 puts them on marching
-    cubes' half voxels), and a shaken surface."""
-    seg, labels, values = volume
-    v, f = whole_surface(labels, np.flatnonzero(values == 7))
-    if jitter:
-        # At least ``jitter`` off: a vertex within float32's resolution of a plane
-        # would round onto the cut's new vertex there (as any float32 output would).
-        rng = np.random.default_rng(1)
-        v = v + rng.choice([-1, 1], v.shape) * rng.uniform(jitter, 2 * jitter, v.shape)
-    pieces = meshing_cut.cut(v, f, size, origin)
-    assert len(pieces) > 10
-    for position, (pv, pf) in pieces.items():
-        low = origin + size * np.asarray(position)
-        assert (pv >= low).all() and (pv <= low + size).all(), position
-        assert len(pf) and pf.max() < len(pv)
-    union_v, union_f = meshing_lods.merged(list(pieces.values())) if not jitter else \
-        _merged_exactly(list(pieces.values()))
-    assert edges_unshared(union_f) == 0
-    vol, area = volume_area(v.astype(np.float32), f)
-    cut_vol, cut_area = volume_area(union_v, union_f)
-    assert cut_area == pytest.approx(area, rel=1e-5)
-    assert cut_vol == pytest.approx(vol, rel=1e-5)
-
-
-def _merged_exactly(pieces):
-    vertices = np.concatenate([p[0] for p in pieces])
-    offsets = np.cumsum([0] + [len(p[0]) for p in pieces[:-1]])
-    faces = np.concatenate([p[1].astype(np.int64) + o for p, o in zip(pieces, offsets)])
-    unique, inverse = np.unique(vertices, axis=0, return_inverse=True)
-    return unique, inverse.reshape(-1)[faces]
-
-
-def test_the_cut_puts_triangles_in_the_nodes_zmesh_does(volume):
-    """Where zmesh.chunk_mesh works, it and the numpy cut give pieces at the same grid
-    positions with about the same area each (zmesh's pieces differ from the exact cut's
-    by less than half a voxel face) and the same area in all."""
-    seg, labels, values = volume
-    v, f = whole_surface(labels, np.flatnonzero(values == 9))
-    ours = meshing_cut.cut(v, f, 8.0, -1.0)
-    theirs = zmesh.chunk_mesh(zmesh.Mesh(v.astype(np.float32), f.astype(np.uint32), None),
-                              (8.0, 8.0, 8.0), (-1.0, -1.0, -1.0))
-    theirs = {k: m for k, m in theirs.items() if len(m.faces)}
-    assert sorted(ours) == sorted(tuple(int(c) for c in k) for k in theirs)
-    for k, m in theirs.items():
-        mine = ours[tuple(int(c) for c in k)]
-        assert volume_area(*mine)[1] == pytest.approx(volume_area(m.vertices, m.faces)[1],
-                                                      abs=0.5)
-    assert sum(volume_area(*p)[1] for p in ours.values()) == pytest.approx(
-        sum(volume_area(m.vertices, m.faces)[1] for m in theirs.values()), rel=1e-5)
-
-
-def test_the_cut_refuses_what_it_cannot_cut():
-    with pytest.raises(ValueError):
-        meshing_cut.cut(np.array([[0, 0, np.nan]] * 3), np.array([[0, 1, 2]]), 4.0, 0.0)
-    with pytest.raises(ValueError):
-        meshing_cut.cut(np.zeros((3, 3)), np.array([[0, 1, 3]]), 4.0, 0.0)
-    assert meshing_cut.cut(np.zeros((0, 3)), np.zeros((0, 3), int), 4.0, 0.0) == {}
-
-
 def test_a_worker_that_dies_is_an_error_naming_the_object_and_keeps_the_chunks(
         volume, made, tmp_path, monkeypatch):
     """A native crash (the worker process meshing object 9 aborts itself, as zmesh's
@@ -389,26 +317,6 @@ def test_workers_end_when_their_parent_is_killed(tmp_path):
         time.sleep(0.1)
     os.kill(worker, 9)
     raise AssertionError('the worker outlived its parent by a minute')
-
-
-@pytest.mark.parametrize('x', [255.00002, 255.0, 254.99998, 255.5])
-def test_the_cut_of_a_vertex_a_hair_off_a_node_plane(x):
-    """zmesh 1.15's chunk_mesh aborts the process (std::bad_array_new_length, or
-    std::bad_alloc) when one vertex lies a hair above a node plane, as x = 255.00002
-    with nodes of 256 from -1 (found on the full-size bench's 20th object at LOD 1).  The
-    numpy cut of a closed tetrahedron with such a corner: pieces in their nodes' boxes,
-    the same area, and closed again when merged."""
-    v = np.array([[x, 100, 100], [200, 90, 95], [200, 110, 95], [200, 100, 115]],
-                 np.float32)
-    f = np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]])
-    pieces = meshing_cut.cut(v, f, 256.0, -1.0)
-    assert set(pieces) <= {(0, 0, 0), (1, 0, 0)} and (0, 0, 0) in pieces
-    for position, (pv, pf) in pieces.items():
-        low = -1.0 + 256 * np.asarray(position)
-        assert (pv >= low).all() and (pv <= low + 256).all()
-    union_v, union_f = _merged_exactly(list(pieces.values()))
-    assert edges_unshared(union_f) == 0
-    assert volume_area(union_v, union_f)[1] == pytest.approx(volume_area(v, f)[1], rel=1e-5)
 
 
 def test_a_simplification_that_never_returns_is_replaced_after_its_time_limit(
@@ -474,49 +382,6 @@ def test_cancel_while_a_worker_hangs_kills_it_and_writes_nothing(volume, tmp_pat
         os.kill(hung, 0)
     assert not os.path.exists(out)
     assert sorted(os.listdir(str(tmp_path))) == ['.meshes.chunks', 'hung']
-
-
-def test_the_simplifier_is_given_vertices_it_packs_exactly():
-    """zmesh's simplifier truncates each corner to its half-voxel grid; given nm it merged
-    distinct vertices (then never returned).  A lone voxel's surface (an octahedron, which
-    no collapse within no error reduces) comes back with every vertex where it was, at
-    x = 200.5 + ... voxels too (in nm, 201.5 * 11.24 / 11.24 * 2 truncated to 402)."""
-    mask = np.zeros((5, 5, 5), np.uint8)
-    mask[2, 2, 2] = 1
-    m = zmesh.Mesher((1, 1, 1))
-    m.mesh(mask, close=False)
-    cube = m.get(1, normals=False)
-    v, f = meshing_lods.simplified(cube.vertices + 200.5, cube.faces, STEP, 0.0, 2)
-    assert sorted(map(tuple, np.round(v, 4))) == \
-        sorted(map(tuple, np.round(cube.vertices + 200.5, 4)))
-
-
-def test_a_refused_fast_reduction_falls_back_to_the_edge_collapse(volume, monkeypatch):
-    """Where the fast quadric reduction's level is refused (here: every one), the level
-    is simplified from the full resolution by zmesh's quadric edge collapse, and still
-    meets the goals; without the edge collapse (an object whose edge collapse ran past
-    its time limit) the refusal is an InputError naming it."""
-    seg, labels, values = volume
-    m = zmesh.Mesher((1, 1, 1))
-    m.mesh((values[labels] == 9).T.astype(np.uint8), close=True)
-    axon = m.get(1, normals=False)
-    pieces = {(0, 0, 0): (axon.vertices - 1, axon.faces)}
-    levels = meshing_lods.object_lods(pieces, 3, 128, STEP)
-    calls = []
-    monkeypatch.setattr(meshing_lods, 'reduced',
-                        lambda *args: calls.append(args[-2]) or 'an open surface')
-    collapsed = meshing_lods.object_lods(pieces, 3, 128, STEP)
-    assert calls == [1, 2]
-    counts = []
-    for a, b in zip(levels, collapsed):
-        va, fa = meshing_lods.merged(list(a.values()))
-        vb, fb = meshing_lods.merged(list(b.values()))
-        assert edges_unshared(fb) == 0
-        counts.append(len(fb))
-    assert counts[2] <= counts[0] / 4 and len(fb) != len(fa)
-    with pytest.raises(InputError, match='level of detail 1 .*fast quadric reduction left'
-                       ' an open surface'):
-        meshing_lods.object_lods(pieces, 3, 128, STEP, method='fqmr')
 
 
 def test_a_fold_of_twin_triangles_is_dropped_from_a_fast_reduction():
