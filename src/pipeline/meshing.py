@@ -318,8 +318,7 @@ def _run(pool, tasks, progress, on_result, window, work, limit=None, retry=None,
                 if seconds is not None and now - start > seconds:
                     if report is not None:
                         report('%s %s: %s did not finish in %.0f s; its worker was'
-                               ' replaced and its levels are made by zmesh\'s fast'
-                               ' quadric reduction alone' % (
+                               ' replaced and it is made again with no time limit' % (
                                    task[0][0], task[0][1], LIBRARIES[task[0][0]],
                                    seconds), True)
                     submit(retry(task), limited=False)
