@@ -79,7 +79,7 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
                        first_index=0, missing='error', region='all', axis_order='zyx',
                        voxel_size=None, origin=None, channel=0, subsamples=None, downsample='auto',
                        compress=True, compress_method=None,
-                       compress_level=cmap.DEFAULT_LEVEL,
+                       compress_level=None,
                        compress_shuffle=None, chunk_shapes=None,
                        memory_limit=engine.DEFAULT_MEMORY_LIMIT, threads=None, name=None,
                        replace=False, open=True, scheduler=None,
@@ -131,7 +131,9 @@ def connectome_combine(session, tiles, output=None, dataset=None, pattern=DEFAUL
             options = dict(
                 region=region, voxel_size=voxel_size or (1, 1, 1), origin=origin,
                 subsamples=_subsamples(subsamples), downsample=downsample, compress=compress,
-                compress_method=compress_method, compress_level=compress_level,
+                compress_method=compress_method,
+                compress_level=(cmap.DEFAULT_LEVEL if compress_level is None
+                                and format == 'cmap' else compress_level),
                 compress_shuffle=compress_shuffle, memory_limit=memory_limit,
                 threads=threads, replace=replace, name=name,
                 report=status_reporter(session), scheduler=scheduler)

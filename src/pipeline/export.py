@@ -6,8 +6,8 @@ the output's full-resolution chunks are visited depth first through the pyramid,
 level made from the one below by the same downsampling (mode for labels), so the store
 holds the voxels and levels the .cmap of the same tiles holds, in memory bounded by the
 chunk sizes and ``memory_limit``.  Worker threads (or a Dask cluster's workers) read and
-downsample, and encode a Zarr chunk with the .cmap's own codec (a Blosc frame is the same
-in both); tensorstore encodes a precomputed chunk (compressed_segmentation) and writes
+downsample, and encode a Zarr chunk with the .cmap's codec class (a Blosc frame is the same
+in both; labels default to blosc:zstd level 2, ``zarr_defaults``); tensorstore encodes a precomputed chunk (compressed_segmentation) and writes
 every chunk in its own threads (formats/stores/write_tensorstore.py); the metadata by
 formats/stores/write_precomputed.py or write_zarr.py.  The store is made in a temporary
 folder beside the output and given its name when complete (formats/locks.py
@@ -50,6 +50,14 @@ SHARDED = ('auto', 'true', 'false')
 # chunk would be too many files for a file system or a bucket to list quickly).
 SHARD_CHUNKS = 4096
 MESH_FOLDER = 'mesh'
+# A Zarr export's label chunks: blosc:zstd at Blosc level 2 (zstd's level 3), without
+# shuffle.  On the dense-neuropil bench labels it encodes about 5 x faster than the
+# .cmap's blosc:lz4hc level 5 and makes chunks a third smaller (36:1 against 23:1); it
+# decodes at about a fifth of lz4hc's speed, still near 2 GB/s a core, far above what a
+# disk or a web server gives neuroglancer (docs/performance.md, the export section).
+# Images keep the .cmap's blosc:lz4 level 5 with shuffle, which is zarr-python's own
+# default compressor.
+ZARR_LABEL_CODEC = ('blosc:zstd', 2, False)
 
 
 @dataclass
@@ -205,16 +213,32 @@ def shard_bits(levels, k, chunk_bytes, budget):
     return 0
 
 
+def zarr_defaults(dtype, method=None, level=None, shuffle=None):
+    """(compressMethod, compressLevel, compressShuffle) of a Zarr export, the ones given
+    kept: for labels ZARR_LABEL_CODEC when no method is given (a level given alone is
+    zstd's), else the .cmap's defaults (combine.default_method, level 5, default_shuffle)."""
+    if method is None and is_label_type(dtype):
+        method, default_level, default_shuffle = ZARR_LABEL_CODEC
+    else:
+        if method is None:
+            method = cmapcombine.default_method(dtype)
+        default_level = cmap.DEFAULT_LEVEL
+        default_shuffle = cmapcombine.default_shuffle(dtype)
+    return (method, default_level if level is None else level,
+            default_shuffle if shuffle is None else shuffle)
+
+
 def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=None,
            subsamples='auto', downsample='auto', compress=True, compress_method=None,
-           compress_level=cmap.DEFAULT_LEVEL, compress_shuffle=None, chunk_side=None,
+           compress_level=None, compress_shuffle=None, chunk_side=None,
            memory_limit=cmapcombine.DEFAULT_MEMORY_LIMIT, threads=None, replace=False,
            name=None, report=None, mode_library='fast', scheduler=None, sharded='auto',
            segment_properties=None, meshes=None):
     """Write ``source`` (a formats/source.py VolumeSource) as a store of ``format``
     (precomputed or zarr) in the folder ``output``.  Options as combine.combine's;
-    ``compress*`` set Zarr's compressor, as the .cmap's (precomputed chunks are
-    compressed_segmentation for labels, raw for images); ``sharded`` auto, true or
+    ``compress*`` set Zarr's compressor, as the .cmap's (``zarr_defaults`` when not
+    given; precomputed chunks are compressed_segmentation for labels, raw for images;
+    ``compress_level`` None: the method's default level); ``sharded`` auto, true or
     false (precomputed); ``segment_properties`` (ids, [(name, kind, values)]) as
     write_precomputed.write_segment_properties takes them, or None; ``meshes`` a folder
     of precomputed meshes copied in as the volume's mesh.  Returns an ExportResult."""
@@ -267,10 +291,8 @@ def export(source, output, format, *, region=None, voxel_size=(1, 1, 1), origin=
     if compress_method == 'gzip' and format != 'precomputed':
         raise InputError('compressMethod gzip is for format precomputed (gzipped chunk'
                          ' files)', output)
-    if compress_method is None:
-        compress_method = cmapcombine.default_method(dtype)
-    if compress_shuffle is None:
-        compress_shuffle = cmapcombine.default_shuffle(dtype)
+    compress_method, compress_level, compress_shuffle = zarr_defaults(
+        dtype, compress_method, compress_level, compress_shuffle)
     gzip = format == 'precomputed' and compress_method == 'gzip'
     if format == 'precomputed':
         encoding = write_precomputed.encoding(dtype, segmentation)

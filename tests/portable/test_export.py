@@ -271,7 +271,7 @@ def test_store_to_store(made, tmp_path):
     assert np.array_equal(np.asarray(cv[2:54, 2:46, 2:32])[..., 0].T, levels[(1, 1, 1)])
 
 
-@pytest.mark.parametrize('options', [dict(compress_method='zlib'), dict(compress=False),
+@pytest.mark.parametrize('options', [dict(), dict(compress_method='zlib'), dict(compress=False),
                                      dict(compress_method='blosc:zstd', compress_shuffle=True)])
 def test_zarr_compressors_read_back_in_zarr(made, tmp_path, options):
     folder, (levels, _) = made['labels']
@@ -281,12 +281,25 @@ def test_zarr_compressors_read_back_in_zarr(made, tmp_path, options):
         assert np.array_equal(group[str(k)][...], levels[step]), step
 
 
-def test_zarr_chunks_are_the_cmap_chunks(made, tmp_path):
-    """The .cmap's codec encodes the Zarr chunks: a subsampled level's chunk bytes are the
-    .cmap's (its full resolution is in thin chunks for viewing, formats/cmap.py; Zarr's
-    in cubes, as the field reads them)."""
-    folder, _ = made['labels']
+def test_zarr_label_chunks_default_to_blosc_zstd_level_2(made, tmp_path):
+    """Labels: blosc:zstd level 2 without shuffle unless told (export.ZARR_LABEL_CODEC),
+    a level given alone is zstd's; images keep the .cmap's blosc:lz4 level 5, shuffled."""
+    folder, (levels, _) = made['labels']
     run_export(folder, tmp_path / 'z', 'zarr')
+    compressor = json.loads((tmp_path / 'z' / '0' / '.zarray').read_text())['compressor']
+    assert compressor == {'id': 'blosc', 'cname': 'zstd', 'clevel': 2, 'shuffle': 0,
+                          'blocksize': 0}
+    assert export.zarr_defaults(np.dtype(np.uint32), level=4) == ('blosc:zstd', 4, False)
+    assert export.zarr_defaults(np.dtype(np.uint8)) == ('blosc:lz4', 5, True)
+    assert export.zarr_defaults(np.dtype(np.uint64), 'blosc:lz4') == ('blosc:lz4', 5, False)
+
+
+def test_zarr_chunks_are_the_cmap_chunks(made, tmp_path):
+    """The .cmap's codec encodes the Zarr chunks: given the .cmap's compressor, a
+    subsampled level's chunk bytes are the .cmap's (its full resolution is in thin chunks
+    for viewing, formats/cmap.py; Zarr's in cubes, as the field reads them)."""
+    folder, _ = made['labels']
+    run_export(folder, tmp_path / 'z', 'zarr', compress_method='blosc:lz4hc')
     with h5py.File(folder.parent / 'labels.cmap', 'r') as f:
         (d,) = [d for d in f['/Chimera/image1'].values()
                 if tuple(d.attrs.get('subsample_spacing', ())) == STEPS[0]]

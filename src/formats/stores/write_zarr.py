@@ -12,9 +12,10 @@ The layout (OME-NGFF 0.4)::
                             voxel's centre lies, nm); image-label for a segmentation;
                             connectome_writer (the mark of a store this bundle wrote)
     0/.zarray, 0/0/0/0 ...  one array per level, z,y,x, chunks "/"-separated, Blosc or
-                            zlib as the .cmap's compressMethod says: the chunks are
-                            encoded by the .cmap's own codec (a Blosc frame is the same
-                            in both), in combine's worker threads
+                            zlib as compressMethod says (labels: blosc:zstd level 2 by
+                            default, pipeline/export.py): the chunks are encoded by the
+                            .cmap's codec class (a Blosc frame is the same in both), in
+                            combine's worker threads
 
 A level's first voxel stands for a block of ``step`` full-resolution voxels, so its
 centre lies half a block minus half a voxel past the full resolution's first voxel.
