@@ -13,13 +13,19 @@ peak resident memory of all of them, bytes written):
 - export precomputed: the same pass written as precomputed (compressed_segmentation,
   chunks 64^3, unsharded at this size), again with gzipped chunk files (compressMethod
   gzip), and again with every scale sharded;
-- export zarr: the same pass as OME-Zarr 0.4 (blosc:lz4hc level 5, as the .cmap);
+- export zarr: the same pass as OME-Zarr 0.4 (labels: blosc:zstd level 2, export's
+  default), and again with the .cmap's codec (blosc:lz4hc level 5); each store then
+  read whole by zarr-python on one core (``zarr_read``: what a reader's decoding costs);
 - CloudVolume: the field's writer given the same volume (Igneous is not in .venv; its
   transfer task is CloudVolume's write plus tinybrain's downsampling, so this is what a
   transfer of these tiles costs): the tiles read whole into memory (timed apart, "read"),
   then tinybrain's mode pyramid of the same steps and CloudVolume writing every scale
   (compressed_segmentation, chunks 64^3, its default gzip for file://, parallel = the
   cores), "write".
+
+The Zarr chunk codecs side by side (``zarr_codecs``): the first two tiles cut into 64^3
+chunks, each Blosc candidate encoding and decoding them on one core (best of 3): encode
+CPU, ratio, decode speed.
 
 The unsharded precomputed store's chunk files are then gzipped in memory (zlib and
 libdeflate at level 6, libdeflate at CloudVolume's 9, timed on one core,
@@ -120,24 +126,29 @@ def main(flags):
                                    ('export precomputed', 'precomputed', 'auto'),
                                    ('export precomputed gzip', 'precomputed', 'auto'),
                                    ('export precomputed sharded', 'precomputed', 'true'),
-                                   ('export zarr', 'zarr', 'auto')):
+                                   ('export zarr', 'zarr', 'auto'),
+                                   ('export zarr lz4hc', 'zarr', 'auto')):
             target = os.path.join(out, name.replace(' ', '-') + ('.cmap' if fmt == 'cmap'
                                                                   else ''))
             rows[name] = r = run_child(EXPORT_CHILD, tiles=folder, output=target,
                                        format=fmt, sharded=sharded,
                                        voxel_size=VOXEL_SIZE,
-                                       compress_method='gzip' if 'gzip' in name else None)
+                                       compress_method=('gzip' if 'gzip' in name else
+                                                        'blosc:lz4hc' if 'lz4hc' in name
+                                                        else None))
             steps = r['steps']
             print_row(name, r)
             if name == 'export precomputed':
                 rows['gzip'] = gzip_chunk_files(target)
+            if fmt == 'zarr':
+                zarr_read(target)
         r = rows['CloudVolume'] = run_child(CLOUDVOLUME_CHILD, tiles=folder,
                                             output=os.path.join(out, 'cloudvolume'),
                                             voxel_size=VOXEL_SIZE, steps=steps)
         print_row('CloudVolume', r, extra='; the tiles read whole first: %.1f s wall,'
                   ' %.1f s CPU (not counted)' % (r['read'], r['read_cpu']))
         for name in ('export precomputed', 'export precomputed gzip',
-                     'export precomputed sharded', 'export zarr'):
+                     'export precomputed sharded', 'export zarr', 'export zarr lz4hc'):
             print('%s per core: %.2f x combine .cmap, %.2f x CloudVolume'
                   % (name, rate(rows[name]) / rate(rows['combine .cmap']),
                      rate(rows[name]) / rate(rows['CloudVolume'])))
@@ -150,8 +161,66 @@ def main(flags):
                                     nbytes / rows['CloudVolume']['bytes'],
                                     rate(with_gzip) / rate(rows['combine .cmap']),
                                     rate(with_gzip) / rate(rows['CloudVolume'])))
+        zarr_codecs(folder)
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+ZARR_CANDIDATES = (('lz4hc', 5, 0), ('lz4hc', 3, 0), ('lz4hc', 1, 0), ('lz4', 5, 0),
+                   ('lz4', 5, 1), ('lz4', 5, 2), ('zstd', 1, 0), ('zstd', 2, 0),
+                   ('zstd', 3, 0), ('zstd', 2, 1))
+
+
+def zarr_read(folder):
+    """Print the CPU seconds zarr-python (numcodecs' Blosc, one thread) takes to read
+    the full resolution of the Zarr store ``folder`` whole."""
+    import numcodecs
+    import zarr
+    numcodecs.blosc.use_threads = False
+    array = zarr.open_group(folder, mode='r')['0']
+    t = time.process_time()
+    array[...]
+    cpu = time.process_time() - t
+    print('  zarr-python reads its full resolution: %.2f s CPU, %.0f Mvoxels/CPU s'
+          % (cpu, array.size / cpu / 1e6), flush=True)
+
+
+def zarr_codecs(folder):
+    """Print encode CPU, ratio and decode speed of each Blosc candidate (ZARR_CANDIDATES:
+    cname, clevel, shuffle 0 none / 1 byte / 2 bit) on the first two tiles in 64^3
+    chunks, on one core, the best of three runs."""
+    import glob
+    import h5py
+    import numpy as np
+    import numcodecs
+    from numcodecs import Blosc
+    numcodecs.blosc.use_threads = False
+    chunks = []
+    for path in sorted(glob.glob(os.path.join(folder, '*.hdf5')))[:2]:
+        with h5py.File(path, 'r') as f:
+            v = f['data'][()]
+        chunks += [np.ascontiguousarray(v[z:z + 64, y:y + 64, x:x + 64])
+                   for z in range(0, v.shape[0], 64) for y in range(0, v.shape[1], 64)
+                   for x in range(0, v.shape[2], 64)]
+    voxels = sum(c.size for c in chunks)
+    print('Zarr chunk codecs, %d chunks of 64^3 uint32, one core:' % len(chunks))
+    for cname, level, shuffle in ZARR_CANDIDATES:
+        codec = Blosc(cname=cname, clevel=level, shuffle=shuffle)
+        encode = decode = float('inf')
+        for _ in range(3):
+            t = time.process_time()
+            encoded = [codec.encode(c) for c in chunks]
+            encode = min(encode, time.process_time() - t)
+            t = time.process_time()
+            for e in encoded:
+                codec.decode(e)
+            decode = min(decode, time.process_time() - t)
+        size = sum(len(e) for e in encoded)
+        print('  blosc %-6s level %d %-10s encode %5.2f s CPU %5.0f Mvoxels/s  ratio'
+              ' %5.1f:1  decode %5.2f s %5.0f Mvoxels/s'
+              % (cname, level, ('', 'shuffle', 'bitshuffle')[shuffle], encode,
+                 voxels / encode / 1e6, voxels * 4 / size, decode,
+                 voxels / decode / 1e6), flush=True)
 
 
 def gzip_chunk_files(folder):
