@@ -51,7 +51,7 @@ SHARDED = ('auto', 'true', 'false')
 SHARD_CHUNKS = 4096
 MESH_FOLDER = 'mesh'
 # A Zarr export's label chunks: blosc:zstd at Blosc level 2 (zstd's level 3), without
-# shuffle.  On the dense-neuropil bench labels it encodes about 5 x faster than the
+# shuffle.  On the dense-neuropil bench labels it encodes 5 to 8 x faster than the
 # .cmap's blosc:lz4hc level 5 and makes chunks a third smaller (36:1 against 23:1); it
 # decodes at about a fifth of lz4hc's speed, still near 2 GB/s a core, far above what a
 # disk or a web server gives neuroglancer (docs/performance.md, the export section).
