@@ -289,6 +289,8 @@ def test_zarr_label_chunks_default_to_blosc_zstd_level_2(made, tmp_path):
     compressor = json.loads((tmp_path / 'z' / '0' / '.zarray').read_text())['compressor']
     assert compressor == {'id': 'blosc', 'cname': 'zstd', 'clevel': 2, 'shuffle': 0,
                           'blocksize': 0}
+    with stores.open_store(str(tmp_path / 'z')) as s:      # this bundle (tensorstore)
+        assert np.array_equal(s.read(), levels[(1, 1, 1)])
     assert export.zarr_defaults(np.dtype(np.uint32), level=4) == ('blosc:zstd', 4, False)
     assert export.zarr_defaults(np.dtype(np.uint8)) == ('blosc:lz4', 5, True)
     assert export.zarr_defaults(np.dtype(np.uint64), 'blosc:lz4') == ('blosc:lz4', 5, False)
