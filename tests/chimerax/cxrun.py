@@ -31,6 +31,28 @@ def headless(*args, cwd=None, env=None, cpu=CPU_SECONDS, stall=STALL_SECONDS):
     return subprocess.CompletedProcess(command, p.returncode, out, err)
 
 
+def ctrl_c_at_pause(title, command):
+    """Run the ChimeraX ``command`` in bin/chimerax-headless held at its first progress
+    point titled ``title`` (killpoints.py: the script also lets Ctrl-C reach it where the
+    tests run with SIGINT ignored), press Ctrl-C there, and return (returncode, stdout,
+    stderr) once it has ended (``finish``).  Caught in the middle however busy the
+    machine is."""
+    import signal
+    import killpoints
+    env = dict(os.environ)
+    env.setdefault('CHIMERAX_HEADLESS_HOME', os.path.join(REPO, '.venv', 'chimerax-home-tests'))
+    p = subprocess.Popen([os.path.join(REPO, 'bin', 'chimerax-headless'), '--nogui', '--exit',
+                          '--script', '%s pause %s cancel %s' % (killpoints.SCRIPT, title,
+                                                                 command)],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in p.stdout:
+        if line.startswith('PAUSED %s' % title):
+            p.send_signal(signal.SIGINT)
+            break
+    out, err = finish(p)
+    return p.returncode, out, err
+
+
 def finish(p, cpu=CPU_SECONDS, stall=STALL_SECONDS):
     """(stdout, stderr) of Popen ``p`` (started with pipes) once it ends, however long a
     loaded machine makes it run; stopped with its children, raising

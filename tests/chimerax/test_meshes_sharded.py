@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import killpoints
-from cxrun import REPO
+from cxrun import REPO, ctrl_c_at_pause
 from segfixtures import LogCapture, combined_demo_with_ids
 
 from chimerax.connectome.formats.meshes import MeshFolder
@@ -111,23 +111,12 @@ def test_killed_while_sharding_leaves_no_shard_and_a_rerun_continues(demo, tmp_p
 
 
 def test_ctrl_c_on_a_cluster_run_leaves_no_output(demo, tmp_path):
-    import signal
     out = tmp_path / 'm'
     command = ('connectome meshes %s axon output %s chunkSize 16 sharded true scheduler'
                ' local 1' % (demo['seg'], out))
-    env = dict(os.environ)
-    env.setdefault('CHIMERAX_HEADLESS_HOME', os.path.join(REPO, '.venv', 'chimerax-home-tests'))
     # Held at its first progress point (tasks on the cluster) until the Ctrl-C is handled.
-    p = subprocess.Popen([os.path.join(REPO, 'bin', 'chimerax-headless'), '--nogui', '--exit',
-                          '--script', '%s pause meshes cancel %s' % (killpoints.SCRIPT,
-                                                                     command)],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for line in p.stdout:
-        if line.startswith('PAUSED meshes'):
-            p.send_signal(signal.SIGINT)
-            break
-    out_text, err = p.communicate(timeout=300)
-    assert p.returncode == 1, (p.returncode, err[-2000:])
+    returncode, out_text, err = ctrl_c_at_pause('meshes', command)
+    assert returncode == 1, (returncode, err[-2000:])
     assert 'connectome meshes: cancelled; %s was not written' % out in err
     assert not out.exists()
     assert sorted(os.listdir(tmp_path)) == ['.m.chunks']

@@ -6,7 +6,6 @@ result; never a traceback, a crash, a changed input or a file under the final na
 import contextlib
 import hashlib
 import os
-import signal
 import subprocess
 
 import h5py
@@ -14,11 +13,10 @@ import hdf5plugin  # noqa: F401  (Blosc chunks)
 import numpy as np
 import pytest
 
-import killpoints
 import leftovers
 import segfixtures as sf
 import tilesets
-from cxrun import REPO, finish, headless
+from cxrun import ctrl_c_at_pause, headless
 from segfixtures import LogCapture, pair  # noqa: F401  (fixture)
 
 SHAPE = (24, 32, 40)
@@ -258,19 +256,10 @@ def test_leftovers_of_killed_runs_are_removed_and_logged(session, run, tiles, tm
 def test_ctrl_c_cancels_combine_with_a_message(tmp_path):
     volume = tilesets.labels((96, 128, 128), seed=1, cell=3)
     tilesets.write_tiles(tmp_path / 't', volume, (32, 64, 64), chunks=(16, 16, 16))
-    env = dict(os.environ)
-    env.setdefault('CHIMERAX_HEADLESS_HOME', os.path.join(REPO, '.venv', 'chimerax-home-tests'))
     # The combine waits at its first progress point until the Ctrl-C has been handled
     # (killpoints.py), so it is caught in the middle however fast or busy the machine is.
     command = 'connectome combine %s output %s open false' % (tmp_path / 't', tmp_path / 'o.cmap')
-    p = subprocess.Popen([os.path.join(REPO, 'bin', 'chimerax-headless'), '--nogui', '--exit',
-                          '--script', '%s pause combine cancel %s' % (killpoints.SCRIPT, command)],
-                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for line in p.stdout:
-        if line.startswith('PAUSED combine'):
-            p.send_signal(signal.SIGINT)
-            break
-    out, err = finish(p)
-    assert p.returncode == 1, (p.returncode, err[-2000:])
+    returncode, out, err = ctrl_c_at_pause('combine', command)
+    assert returncode == 1, (returncode, err[-2000:])
     assert 'connectome combine: cancelled; %s was not written' % (tmp_path / 'o.cmap') in err
     assert sorted(os.listdir(tmp_path)) == ['t']
