@@ -69,8 +69,6 @@ def mesh_surfaces(session, folder, object_ids, name, colors=None, lod=None, titl
     (``title NAME ID`` each, ``title N surfaces`` the group); ``colors`` indexed by id
     (rgba uint8), else ChimeraX's default.  Added to the session unless ``add`` is
     false.  Returns (top-level models, surfaces, lod)."""
-    from chimerax.core.models import Model, Surface
-    from chimerax.surface import calculate_vertex_normals
     missing = [i for i in object_ids if not folder.has(i)]
     if missing:
         raise InputError('%s has no mesh of %s %s' % (folder.path, name,
@@ -78,9 +76,22 @@ def mesh_surfaces(session, folder, object_ids, name, colors=None, lod=None, titl
     decoded = {}
     if lod is None:
         lod = choose_lod(folder, object_ids, compat.triangle_budget(session), decoded=decoded)
+    levels = _levels(folder, object_ids, lod, decoded)
+    tops, surfaces = surface_models(session, object_ids, levels, name, colors, title, add)
+    triangles = sum(len(s.triangles) for s in surfaces)
+    session.logger.info('Created %d surfaces from meshes in %s, %d triangles, level of'
+                        ' detail %d' % (len(surfaces), folder.path, triangles, lod))
+    return tops, surfaces, lod
+
+
+def surface_models(session, object_ids, levels, name, colors=None, title=None, add=True):
+    """(top-level models, surfaces): one surface model per object of ``object_ids``
+    from its (vertices, triangles) in ``levels``, as ``mesh_surfaces`` describes (the
+    part after reading; bench meshshow times it alone)."""
+    from chimerax.core.models import Model, Surface
+    from chimerax.surface import calculate_vertex_normals
     surfaces = []
-    for object_id, (vertices, triangles) in zip(object_ids,
-                                                _levels(folder, object_ids, lod, decoded)):
+    for object_id, (vertices, triangles) in zip(object_ids, levels):
         s = Surface(' '.join(t for t in (title, name, str(object_id)) if t), session)
         s.clip_cap = True
         normals = calculate_vertex_normals(vertices, triangles)
@@ -99,10 +110,7 @@ def mesh_surfaces(session, folder, object_ids, name, colors=None, lod=None, titl
             tops[0].add(surfaces)
     elif surfaces and add:
         session.models.add(surfaces)
-    triangles = sum(len(s.triangles) for s in surfaces)
-    session.logger.info('Created %d surfaces from meshes in %s, %d triangles, level of'
-                        ' detail %d' % (len(surfaces), folder.path, triangles, lod))
-    return tops, surfaces, lod
+    return tops, surfaces
 
 
 def id_colors(object_ids):
