@@ -43,6 +43,7 @@ import numpy as np
 from ..errors import InputError
 from ..formats import locks
 from ..formats.meshes import MeshInfo, encode_object
+from ..formats.meshes import default_output  # noqa: F401  (re-exported: its home is layout.py)
 from ..progress import Progress, cancel_requested
 from . import cluster
 from .meshing_chunks import COMMAND, WorkFolder, chunk_grid, mesh_chunk
@@ -120,13 +121,6 @@ class MeshResult:
     triangles: tuple
     chunks_meshed: int
     chunks_kept: int
-
-
-def default_output(attribute_path, class_name):
-    """The mesh folder of a class beside a segmentation's attribute file (the .cmap
-    itself, or a read-only store's attribute file): ``seg.neuron-meshes``."""
-    return '%s.%s-meshes' % (os.path.splitext(os.path.abspath(attribute_path))[0],
-                             class_name)
 
 
 def lookup_of(values, ids, regions=0):

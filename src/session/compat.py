@@ -165,3 +165,15 @@ def triangle_budget(session):
     pick their level of detail."""
     from chimerax.atomic.structure import level_of_detail
     return int(level_of_detail(session).total_atom_triangles)
+
+
+def set_geometry_bounds(drawing):
+    """Give a drawing whose geometry was just set its bounds, computed by ChimeraX's C++
+    ``chimerax.geometry.point_bounds`` (API), in the cache ``Drawing.geometry_bounds``
+    fills (``_cached_geometry_bounds``; setting vertices or the triangle mask clears it):
+    the same Bounds ``geometry_bounds`` computes with numpy's min and max over axis 0,
+    which is far slower on many vertices (ChimeraX asks for them when models are added,
+    to frame the view).  Only for a drawing with no triangle mask."""
+    from chimerax.geometry import point_bounds
+    if drawing.vertices is not None and len(drawing.vertices):
+        drawing._cached_geometry_bounds = point_bounds(drawing.vertices)

@@ -17,8 +17,7 @@ import os
 import numpy as np
 
 from ..errors import InputError
-from ..formats.meshes import MeshFolder, is_mesh_folder
-from ..pipeline.meshing import default_output
+from ..formats.meshes import MeshFolder, default_output, is_mesh_folder
 from . import compat
 from .classes import attribute_file_of, class_values
 
@@ -96,6 +95,7 @@ def surface_models(session, object_ids, levels, name, colors=None, title=None, a
         s.clip_cap = True
         normals = calculate_vertex_normals(vertices, triangles)
         s.set_geometry(vertices, normals, triangles)
+        compat.set_geometry_bounds(s)
         if colors is not None:
             s.color = colors[object_id]
         surfaces.append(s)
@@ -185,6 +185,7 @@ def merged_surface(session, folder, object_ids, name, rgba, lod, title):
     s = Surface('%s %d %ss' % (title, len(object_ids), name), session)
     s.clip_cap = True
     s.set_geometry(v, calculate_vertex_normals(v, t), t)
+    compat.set_geometry_bounds(s)
     s.color = rgba
     session.models.add([s])
     session.logger.info('Created 1 surface of %d objects from meshes in %s, %d triangles,'

@@ -187,3 +187,21 @@ def test_segmentation_map_colors_cover_values_past_their_table(session):
         assert np.array_equal(plane, theirs)
         assert not np.array_equal(theirs[0, 0], theirs[0, 1])
         assert compat.segmentation_rgba(v) is rgba
+
+
+def test_geometry_bounds_given_are_those_chimerax_computes_and_cleared_by_new_geometry(session):
+    from chimerax.core.models import Surface
+    from chimerax.connectome.session import compat
+    rng = np.random.default_rng(0)
+    v = (rng.random((1000, 3)) * 1000 - 300).astype(np.float32)
+    t = rng.integers(0, 1000, (500, 3)).astype(np.int32)
+    given, computed = Surface('given', session), Surface('computed', session)
+    for s in (given, computed):
+        s.set_geometry(v, v, t)
+    compat.set_geometry_bounds(given)
+    assert given._cached_geometry_bounds is not None          # the cache it fills
+    assert computed._cached_geometry_bounds is None           # ChimeraX computes on demand
+    assert np.array_equal(given.geometry_bounds().xyz_min, computed.geometry_bounds().xyz_min)
+    assert np.array_equal(given.geometry_bounds().xyz_max, computed.geometry_bounds().xyz_max)
+    given.set_geometry(v[:10] * 2, v[:10], t[:3] % 10)        # new geometry clears it
+    assert np.array_equal(given.geometry_bounds().xyz_max, (v[:10] * 2).max(0))

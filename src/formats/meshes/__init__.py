@@ -9,10 +9,11 @@ few ``.shard`` files (``sharding.py``, ``sharded.md``).  ``layout.py`` holds the
 the byte layout, ``write.py`` encodes, ``read.py`` decodes.  Pure: numpy, DracoPy.
 """
 
-from .layout import MeshInfo, Manifest, Fragment, INFO_TYPE
+from .layout import MeshInfo, Manifest, Fragment, INFO_TYPE, default_output
 from .read import MeshFolder, is_mesh_folder
 from .sharding import ShardingSpec, sharding_for
 from .write import encode_object, shard_objects, write_info
 
 __all__ = ['MeshInfo', 'Manifest', 'Fragment', 'INFO_TYPE', 'MeshFolder', 'is_mesh_folder',
-           'encode_object', 'write_info', 'shard_objects', 'ShardingSpec', 'sharding_for']
+           'encode_object', 'write_info', 'shard_objects', 'ShardingSpec', 'sharding_for',
+           'default_output']

@@ -12,6 +12,7 @@ LOD below, as neuroglancer's octree check asks.  A fragment of LOD ``k`` at grid
 """
 
 import json
+import os
 import struct
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
@@ -136,3 +137,10 @@ def morton_order(positions):
             code |= ((positions[:, axis] >> np.uint64(bit)) & np.uint64(1)) \
                 << np.uint64(3 * bit + axis)
     return np.argsort(code, kind='stable')
+
+
+def default_output(attribute_path, class_name):
+    """The mesh folder of a class beside a segmentation's attribute file (the .cmap
+    itself, or a read-only store's attribute file): ``seg.neuron-meshes``."""
+    return '%s.%s-meshes' % (os.path.splitext(os.path.abspath(attribute_path))[0],
+                             class_name)
