@@ -157,3 +157,51 @@ def test_lz4_planes_equal_the_whole_chunk(cname, shuffle, partial):
                             clevel=5, cname='lz4')
     assert cmapread.lz4_planes(stored, plane, 2 * plane) == stored[16 + plane:16 + 2 * plane]
     assert cmapread.lz4_planes(data[:-1], 0, plane) is None          # cut short
+
+
+def test_thin_label_chunks_hold_each_plane_in_its_own_stream(tmp_path, monkeypatch):
+    # combine's label layout (blosc:lz4hc, unshuffled): a full-resolution chunk's planes
+    # are compressed apart (Blosc typesize = its planes: one LZ4 stream a plane), so a
+    # lone plane decompresses one plane's bytes a chunk; cubes above keep the value
+    # type's size.  h5py (hdf5plugin's Blosc filter) reads every level back equal.
+    a = (np.arange(np.prod(SHAPE)).reshape(SHAPE) // 7 % 300).astype(np.uint32)
+    path = tmp_path / 'm.cmap'
+    levels = write_all(path, a, [(2, 2, 1)], chunk_side=16,
+                       compress_method='blosc:lz4hc', compress_shuffle=False)
+    assert cmapfile.PLANES_APART and cmapfile.PLANE_DEPTH == 8
+    with h5py.File(path, 'r') as f:
+        g = f['Chimera/image1']
+        for name, lv, typesize in (('data_zyx', levels[0], cmapfile.PLANE_DEPTH),
+                                   ('data_zyx_2_2_1', levels[1], 4)):
+            d = g[name]
+            headers = {d.id.read_direct_chunk(d.id.get_chunk_info(i).chunk_offset)[1][3]
+                       for i in range(d.id.get_num_chunks())}
+            assert headers == {typesize}
+            assert np.array_equal(d[()], lv)
+    decoded = []
+    plain = cmapread.nlz4.decompress
+
+    def counting(data):
+        out = plain(data)
+        decoded.append(len(out))
+        return out
+
+    monkeypatch.setattr(cmapread.nlz4, 'decompress', counting)
+    level = cmapread.map_levels(str(path))[SHAPE]
+    for z in range(SHAPE[0]):
+        assert np.array_equal(level.read((z, 0, 0), (1,) + SHAPE[1:]), a[z:z + 1])
+    assert decoded and set(decoded) == {16 * 16 * 4}         # one plane of a chunk each
+
+
+def test_lz4_planes_follow_the_headers_typesize():
+    # 8 streams of one plane each (typesize 8, as the writer's thin label chunks), and
+    # 16 of half a plane: the streams are found from Blosc's header, not the value type.
+    import blosc
+    a = (np.arange(8 * 64 * 64) // 5 % 1000).astype(np.uint32).reshape(8, 64, 64)
+    plane = 64 * 64 * 4
+    for typesize in (8, 16):
+        data = blosc.compress(a.tobytes(), typesize=typesize, clevel=5, shuffle=0,
+                              cname='lz4hc')
+        assert data[3] == typesize
+        for z0, z1 in [(0, 1), (3, 4), (1, 3), (7, 8), (2, 7)]:
+            assert cmapread.lz4_planes(data, z0 * plane, z1 * plane) == a[z0:z1].tobytes()
