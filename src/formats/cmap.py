@@ -77,12 +77,6 @@ PLANE_DEPTH = 8
 IMAGE_PLANE_DEPTH = 1
 # plane_depth=BY_CONTENT: PLANE_DEPTH, or IMAGE_PLANE_DEPTH for content IMAGE.
 BY_CONTENT = 'by content'
-# Thin chunks' planes are compressed apart (Blosc typesize = the chunk's planes, see
-# ChunkCodec): without shuffle, Blosc's typesize only decides how a chunk (one block) is
-# split into LZ4 streams compressed apart, typesize of them, so one plane is one stream
-# and a lone plane decompresses its own bytes alone (formats/cmapread.py lz4_planes),
-# not the 2 planes a uint32 chunk's 4 streams hold.
-PLANES_APART = True
 # Thin chunks are kept until this many bytes are waiting, then written sorted by
 # position (z, y, x): HDF5 places chunks in the file in the order they are written, and
 # combine finishes blocks in Morton order, which would scatter one plane's chunks over
@@ -104,7 +98,7 @@ class ChunkCodec:
     """Turns a chunk's array into the bytes HDF5 stores for it (thread-safe)."""
 
     def __init__(self, chunk_shape, dtype, compress=True, method=DEFAULT_METHOD,
-                 level=DEFAULT_LEVEL, shuffle=True, planes_apart=False):
+                 level=DEFAULT_LEVEL, shuffle=True):
         if compress and method not in COMPRESS_METHODS:
             raise InputError('compressMethod %s is not one connectome combine writes (%s)'
                              % (method, ', '.join(COMPRESS_METHODS)))
@@ -117,12 +111,6 @@ class ChunkCodec:
         self.cname = None
         if compress and method.startswith('blosc'):
             self.cname = method.split(':')[1] if ':' in method else 'blosclz'
-        # The typesize Blosc is told.  Unshuffled, it only splits a block into that many
-        # streams (up to 16): ``planes_apart`` makes each of a thin chunk's planes one.
-        self.typesize = self.dtype.itemsize
-        depth = self.chunk_shape[0]
-        if planes_apart and not self.shuffle and self.typesize < depth <= 16:
-            self.typesize = depth
 
     def describe(self):
         """'blosc:lz4hc level 5', 'blosc:zstd level 5, shuffle', 'uncompressed', ..."""
@@ -154,7 +142,7 @@ class ChunkCodec:
         if not self.compress:
             return array.tobytes()
         if self.cname is not None:
-            return blosc.compress(array, typesize=self.typesize, clevel=self.level,
+            return blosc.compress(array, typesize=self.dtype.itemsize, clevel=self.level,
                                   shuffle=blosc.SHUFFLE if self.shuffle else blosc.NOSHUFFLE,
                                   cname=self.cname)
         data = array.view(np.uint8)
@@ -327,8 +315,7 @@ class ChimeraMapWriter:
                 full = step == (1, 1, 1)
                 stored = stored_chunk_shape(chunk_shape, shape, plane_depth if full else None)
                 codec = ChunkCodec(stored, self.dtype, compress, compress_method,
-                                   compress_level, compress_shuffle,
-                                   planes_apart=PLANES_APART and stored != chunk_shape)
+                                   compress_level, compress_shuffle)
                 if stored != chunk_shape:
                     codec = SlicedCodec(codec, chunk_shape)
                 dname = 'data_zyx' if full else 'data_zyx_%d_%d_%d' % step

@@ -159,24 +159,23 @@ def test_lz4_planes_equal_the_whole_chunk(cname, shuffle, partial):
     assert cmapread.lz4_planes(data[:-1], 0, plane) is None          # cut short
 
 
-def test_thin_label_chunks_hold_each_plane_in_its_own_stream(tmp_path, monkeypatch):
-    # combine's label layout (blosc:lz4hc, unshuffled): a full-resolution chunk's planes
-    # are compressed apart (Blosc typesize = its planes: one LZ4 stream a plane), so a
-    # lone plane decompresses one plane's bytes a chunk; cubes above keep the value
-    # type's size.  h5py (hdf5plugin's Blosc filter) reads every level back equal.
+def test_lone_label_plane_decodes_only_the_stream_holding_it(tmp_path, monkeypatch):
+    # combine's label layout (blosc:lz4hc, unshuffled, thin chunks of 8 planes): Blosc
+    # splits a uint32 chunk into 4 LZ4 streams of 2 planes, so a lone plane decompresses
+    # a quarter of each chunk it touches.  h5py (hdf5plugin's Blosc filter) reads every
+    # level back equal.
     a = (np.arange(np.prod(SHAPE)).reshape(SHAPE) // 7 % 300).astype(np.uint32)
     path = tmp_path / 'm.cmap'
     levels = write_all(path, a, [(2, 2, 1)], chunk_side=16,
                        compress_method='blosc:lz4hc', compress_shuffle=False)
-    assert cmapfile.PLANES_APART and cmapfile.PLANE_DEPTH == 8
+    assert cmapfile.PLANE_DEPTH == 8
     with h5py.File(path, 'r') as f:
         g = f['Chimera/image1']
-        for name, lv, typesize in (('data_zyx', levels[0], cmapfile.PLANE_DEPTH),
-                                   ('data_zyx_2_2_1', levels[1], 4)):
+        for name, lv in (('data_zyx', levels[0]), ('data_zyx_2_2_1', levels[1])):
             d = g[name]
             headers = {d.id.read_direct_chunk(d.id.get_chunk_info(i).chunk_offset)[1][3]
                        for i in range(d.id.get_num_chunks())}
-            assert headers == {typesize}
+            assert headers == {4}                   # Blosc's typesize: the value's size
             assert np.array_equal(d[()], lv)
     decoded = []
     plain = cmapread.nlz4.decompress
@@ -190,12 +189,12 @@ def test_thin_label_chunks_hold_each_plane_in_its_own_stream(tmp_path, monkeypat
     level = cmapread.map_levels(str(path))[SHAPE]
     for z in range(SHAPE[0]):
         assert np.array_equal(level.read((z, 0, 0), (1,) + SHAPE[1:]), a[z:z + 1])
-    assert decoded and set(decoded) == {16 * 16 * 4}         # one plane of a chunk each
+    assert decoded and set(decoded) == {2 * 16 * 16 * 4}     # 2 planes of a chunk each
 
 
 def test_lz4_planes_follow_the_headers_typesize():
-    # 8 streams of one plane each (typesize 8, as the writer's thin label chunks), and
-    # 16 of half a plane: the streams are found from Blosc's header, not the value type.
+    # 8 streams of one plane each (Blosc typesize 8 on uint32) and 16 of half a plane:
+    # the streams are found from the chunk's Blosc header, not from the value type.
     import blosc
     a = (np.arange(8 * 64 * 64) // 5 % 1000).astype(np.uint32).reshape(8, 64, 64)
     plane = 64 * 64 * 4
