@@ -37,7 +37,9 @@ Also: two decompression floors of each view.  The chunk floor (the issue's): the
 chunks the view needs in each file's layout (those ChimeraX's reader touches; C's layout
 from C alone), their stored bytes read beforehand, decompressed once each by Blosc on one
 core, best of 3.  The voxel floor: the view's voxels alone, at the rate Blosc
-decompresses C's chunks (one core), which no chunked file can reach.  Chunks
+decompresses C's chunks (one core), which no chunked file can reach.  ChimeraX reading
+nothing: each view through C's grids with every read returning zeros (ChimeraX's own
+work around the reads; drawing is not timed).  Chunks
 decompressed / distinct chunks for each view (PyTables array reads recorded, each chunk a
 read touches counted once: HDF5 decompresses a chunk at most once per read, and
 ChimeraX's reader closes the file after every region, so no chunk cache outlives a read); file size; combine's wall time (A and
