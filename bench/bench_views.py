@@ -33,11 +33,16 @@ dropped from the page cache (posix_fadvise DONTNEED: the measured files only, th
 machine's other users' cache is left alone), then timed; medians of 3 rounds, files
 alternated within each round.
 
-Also: the decompression floor of each view (its voxels, at the rate Blosc decompresses
-that file's chunks, one core, measured here); chunks decompressed / distinct chunks for
-each view (PyTables array reads recorded, each chunk a read touches counted once: HDF5
-decompresses a chunk at most once per read, and ChimeraX's reader closes the file after
-every region, so no chunk cache outlives a read); file size; combine's wall time (A and
+Also: two decompression floors of each view.  The chunk floor (the issue's): the distinct
+chunks the view needs in each file's layout (those ChimeraX's reader touches; C's layout
+from C alone), their stored bytes read beforehand, decompressed once each by Blosc on one
+core, best of 3.  The voxel floor: the view's voxels alone, at the rate Blosc
+decompresses C's chunks (one core), which no chunked file can reach.  ChimeraX reading
+nothing: each view through C's grids with every read returning zeros (ChimeraX's own
+work around the reads; drawing is not timed).  Chunks
+decompressed / distinct chunks for each view (PyTables array reads recorded, each chunk a
+read touches counted once: HDF5 decompresses a chunk at most once per read, and
+ChimeraX's reader closes the file after every region, so no chunk cache outlives a read); file size; combine's wall time (A and
 C in alternating processes, the faster of two rounds each).  Last, a slicing movie
 through the tile set opened directly and through a Zarr store of the same labels (the
 reading paths of ``open ... format tiles`` and of stores), where the chunk cache is ours.
@@ -102,12 +107,29 @@ chimerax.app_dirs = types.SimpleNamespace(appname='ChimeraX', version='1.7')
 from chimerax.map_data.cmap import open as open_cmap
 from chimerax.map.volume import ijk_step_for_voxel_limit
 from chimerax.connectome.formats import cmapread
-from chimerax.connectome.session.slabreads import add_slab_reads
+from chimerax.connectome.session.slabreads import add_slab_reads, level_grids
 
 # Chunk reads: every PyTables array read ChimeraX's reader makes, as the chunks it touches,
-# and every chunk the bundle's reader decompresses (a part of one counted as one).
+# and every chunk the bundle's reader decompresses (a part of one counted as one), each
+# as (file, array, z, y, x chunk index): the coloured plane reads two files whose arrays
+# have the same names.
 touched = []
-cmapread.LevelReader.log = touched
+
+
+class FileLog:
+    # LevelReader.log, read as self.log: an appender that adds the reader's file.
+    def __get__(self, reader, owner):
+        return self if reader is None else FileLog.Appender(reader.path)
+
+    class Appender:
+        def __init__(self, path):
+            self.path = os.path.abspath(path)
+
+        def append(self, entry):
+            touched.append((self.path,) + tuple(entry))
+
+
+cmapread.LevelReader.log = FileLog()
 plain_getitem = tables.Array.__getitem__
 
 
@@ -119,7 +141,8 @@ def counting_getitem(self, key):
         idx = sorted(set(i // c for i in range(start, stop, step))) if step > 1 else \\
             list(range(start // c, (stop - 1) // c + 1))
         ranges.append(idx)
-    touched.extend((self._v_pathname, z, y, x) for z in ranges[0] for y in ranges[1]
+    path = os.path.abspath(self._v_file.filename)
+    touched.extend((path, self._v_pathname, z, y, x) for z in ranges[0] for y in ranges[1]
                    for x in ranges[2])
     return plain_getitem(self, key)
 
@@ -155,6 +178,43 @@ def rate(path):
     return nbytes / (time.perf_counter() - t)
 
 
+def chunk_floor(chunks):
+    """(seconds, chunks, bytes): Blosc decompressing ``chunks`` (file, array, z, y, x chunk
+    index) once each, one core, their stored bytes already read (best of 3): the
+    issue's decompression floor, the distinct chunks a view needs."""
+    blosc.set_nthreads(1)
+    by_array = {}
+    for path, name, *index in chunks:
+        by_array.setdefault((path, name), []).append(index)
+    raw, size, nbytes = [], 0, 0
+    for (path, name), indices in by_array.items():
+        with h5py.File(path, 'r') as f:
+            d = f[name]
+            chunk = int(np.prod(d.chunks)) * d.dtype.itemsize
+            size = max(size, chunk)
+            for index in indices:
+                try:
+                    mask, data = d.id.read_direct_chunk(
+                        tuple(i * c for i, c in zip(index, d.chunks)))
+                except RuntimeError:        # never written: nothing to decompress
+                    continue
+                # A chunk Blosc could not shrink is stored by HDF5 as is (filter mask
+                # set): copied, not decompressed.
+                raw.append((bool(mask), data))
+                nbytes += chunk
+    buf = np.empty(max(size, 1), np.uint8)
+    best = float('inf')
+    for _ in range(3):
+        t = time.perf_counter()
+        for as_is, c in raw:
+            if as_is:
+                buf[:len(c)] = np.frombuffer(c, np.uint8)
+            else:
+                blosc.decompress_ptr(c, buf.ctypes.data)
+        best = min(best, time.perf_counter() - t)
+    return best, len(raw), nbytes
+
+
 X, Y, Z = args['size']          # x, y, z
 mx, my = max(0, (X - 512) // 2), max(0, (Y - 512) // 2)
 mz = max(0, Z // 2 - 32)
@@ -183,7 +243,7 @@ def view(name, seg, img):
 
 files = args['files']           # name -> (segmentation, image, plane slabs)
 rates = {name: rate(seg) for name, (seg, img, slabs) in files.items()}
-times, counts, nbytes = {}, {}, {}
+times, counts, nbytes, needed = {}, {}, {}, {}
 for rnd in range(args['rounds']):
     for name in args['views']:
         order = list(files) if rnd % 2 == 0 else list(reversed(files))
@@ -198,8 +258,33 @@ for rnd in range(args['rounds']):
             times.setdefault(name, {}).setdefault(f, []).append(time.perf_counter() - t)
             counts.setdefault(name, {})[f] = (len(touched), len(set(touched)))
             nbytes.setdefault(name, {})[f] = n
+            needed.setdefault(name, {})[f] = set(touched)
+# The chunks a view needs: those ChimeraX's reader touches (A, B, and C's file read by
+# ChimeraX's reader alone: C's layout), each decompressed once.
+floors = {name: {f: chunk_floor(needed[name][f]) for f in ('A', 'B', 'C alone')}
+          for name in needed}
+
+
+def reading_nothing(grids):
+    # Every level grid's read_matrix returns zeros of the region's shape: what is left
+    # of a view is ChimeraX's own work around the reads (grids, regions, copies).
+    for g in level_grids(grids):
+        g.read_matrix = lambda origin, size, step, progress, g=g: np.zeros(
+            [-(-n // s) for n, s in zip(reversed(size), reversed(step))], g.value_type)
+    return grids[0]
+
+
+own = {}
+for name in args['views']:
+    for rnd in range(3):
+        seg_path, img_path, _ = files['C']
+        seg = reading_nothing(open_cmap(seg_path))
+        img = reading_nothing(open_cmap(img_path))
+        t = time.perf_counter()
+        view(name, seg, img)
+        own.setdefault(name, []).append(time.perf_counter() - t)
 print(json.dumps({'times': times, 'counts': counts, 'bytes': nbytes, 'rates': rates,
-                  'maxrss': peak_rss()}))
+                  'floors': floors, 'own': own, 'maxrss': peak_rss()}))
 '''
 
 
@@ -228,21 +313,37 @@ def _mb(n):
 
 def print_table(r, sizes, combines):
     times, counts, nbytes, rates = r['times'], r['counts'], r['bytes'], r['rates']
+    floors = r['floors']
     med = {v: {f: float(np.median(times[v][f])) for f in FILES} for v in times}
     print('\n| view | A (previous combine) | B (ChimeraX save) | C (combine now) | C / B'
-          ' | C / A | C vs floor | C alone (ChimeraX reader) | chunks decompressed /'
+          ' | C / A | C alone (ChimeraX reader) | chunk floor: A, B, C | A, B, C vs chunk'
+          ' floor | C vs voxel floor | ChimeraX reading nothing | chunks decompressed /'
           ' distinct: A, B, C, C alone |')
-    print('| --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+    print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
     for v in VIEWS:
         if v not in med:
             continue
         m = med[v]
         floor = nbytes[v]['C'] / rates['C']
+        chunk = {f: floors[v][f][0] for f in ('A', 'B', 'C alone')}
         ratios = ', '.join('%.1f' % (counts[v][f][0] / max(1, counts[v][f][1]))
                            for f in FILES)
-        print('| %s | %.3f s | %.3f s | %.3f s | %.2f | %.2f | %.1fx (%.3f s) | %.3f s |'
-              ' %s |' % (TITLES[v], m['A'], m['B'], m['C'], m['C'] / m['B'],
-                         m['C'] / m['A'], m['C'] / floor, floor, m['C alone'], ratios))
+        print('| %s | %.3f s | %.3f s | %.3f s | %.2f | %.2f | %.3f s | %.3f, %.3f, %.3f s'
+              ' | %.1fx, %.1fx, **%.1fx** | %.1fx (%.4f s) | %.4f s | %s |'
+              % (TITLES[v], m['A'], m['B'], m['C'], m['C'] / m['B'], m['C'] / m['A'],
+                 m['C alone'], chunk['A'], chunk['B'], chunk['C alone'],
+                 m['A'] / chunk['A'], m['B'] / chunk['B'], m['C'] / chunk['C alone'],
+                 m['C'] / floor, floor, float(np.median(r['own'][v])), ratios))
+    print('\nchunk floor: the distinct chunks the view needs (those ChimeraX\'s reader'
+          ' touches in each file; C\'s from C alone) decompressed once by Blosc, one'
+          ' core, stored bytes already read; chunks and MB decompressed: ' + '; '.join(
+              '%s %s' % (v, ', '.join('%s %d / %.0f' % (f[0], floors[v][f][1],
+                                                         floors[v][f][2] / 1e6)
+                                      for f in ('A', 'B', 'C alone')))
+              for v in VIEWS if v in floors))
+    print('voxel floor: the voxels shown, at the rate Blosc decompresses C\'s file;'
+          ' ChimeraX reading nothing: the view through C\'s grids with every read'
+          ' returning zeros (ChimeraX\'s own work around the reads; drawing is not timed)')
     print('\nfile sizes (segmentation + image): ' + ', '.join(
         '%s %s + %s' % (f, _mb(sizes[f][0]), _mb(sizes[f][1])) for f in 'ABC'))
     print('C / A file size: segmentation %.3f, image %.3f'

@@ -70,3 +70,18 @@ def test_unwritten_chunks_read_as_zero_and_maximum_segment_id(tmp_path):
     assert not a.any()
     with h5py.File(path, 'r') as f:
         assert f['/Chimera/image1/data_zyx'].id.get_num_chunks() == 1
+
+
+def test_pytables_reads_combines_label_layout(tmp_path):
+    # combine's label layout (blosc:lz4hc unshuffled, the full resolution in thin chunks,
+    # cubes above), as ChimeraX's reader (PyTables and its Blosc filter) reads it.
+    a = (np.arange(37 * 50 * 70).reshape(37, 50, 70) // 7 % 300).astype(np.uint32)
+    path = tmp_path / 'labels.cmap'
+    levels = write_all(path, a, [(2, 2, 1)], chunk_side=16,
+                       compress_method='blosc:lz4hc', compress_shuffle=False)
+    with tables.open_file(str(path)) as f:
+        g = f.get_node('/Chimera/image1')
+        assert g.data_zyx.chunkshape == (cmapfile.PLANE_DEPTH, 16, 16)
+        assert np.array_equal(g.data_zyx.read(), levels[0])
+        assert np.array_equal(g.data_zyx[20:21, :, :], levels[0][20:21])
+        assert np.array_equal(g.data_zyx_2_2_1.read(), levels[1])

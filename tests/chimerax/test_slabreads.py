@@ -57,8 +57,11 @@ def chunk_reads(monkeypatch):
 
 
 def write_map(path, content):
+    # combine's label codec (blosc:lz4hc unshuffled: the thin chunks' planes compressed
+    # apart), read by ChimeraX's reader and by the bundle's.
     a = (np.random.default_rng(2).integers(1, 500, SHAPE)).astype(np.uint32)
-    write_all(path, a, [(2, 2, 1)], chunk_side=16, content=content)
+    write_all(path, a, [(2, 2, 1)], chunk_side=16, content=content,
+              compress_method='blosc:lz4hc', compress_shuffle=False)
     return a
 
 

@@ -157,3 +157,50 @@ def test_lz4_planes_equal_the_whole_chunk(cname, shuffle, partial):
                             clevel=5, cname='lz4')
     assert cmapread.lz4_planes(stored, plane, 2 * plane) == stored[16 + plane:16 + 2 * plane]
     assert cmapread.lz4_planes(data[:-1], 0, plane) is None          # cut short
+
+
+def test_lone_label_plane_decodes_only_the_stream_holding_it(tmp_path, monkeypatch):
+    # combine's label layout (blosc:lz4hc, unshuffled, thin chunks of 8 planes): Blosc
+    # splits a uint32 chunk into 4 LZ4 streams of 2 planes, so a lone plane decompresses
+    # a quarter of each chunk it touches.  h5py (hdf5plugin's Blosc filter) reads every
+    # level back equal.
+    a = (np.arange(np.prod(SHAPE)).reshape(SHAPE) // 7 % 300).astype(np.uint32)
+    path = tmp_path / 'm.cmap'
+    levels = write_all(path, a, [(2, 2, 1)], chunk_side=16,
+                       compress_method='blosc:lz4hc', compress_shuffle=False)
+    assert cmapfile.PLANE_DEPTH == 8
+    with h5py.File(path, 'r') as f:
+        g = f['Chimera/image1']
+        for name, lv in (('data_zyx', levels[0]), ('data_zyx_2_2_1', levels[1])):
+            d = g[name]
+            headers = {d.id.read_direct_chunk(d.id.get_chunk_info(i).chunk_offset)[1][3]
+                       for i in range(d.id.get_num_chunks())}
+            assert headers == {4}                   # Blosc's typesize: the value's size
+            assert np.array_equal(d[()], lv)
+    decoded = []
+    plain = cmapread.nlz4.decompress
+
+    def counting(data):
+        out = plain(data)
+        decoded.append(len(out))
+        return out
+
+    monkeypatch.setattr(cmapread.nlz4, 'decompress', counting)
+    level = cmapread.map_levels(str(path))[SHAPE]
+    for z in range(SHAPE[0]):
+        assert np.array_equal(level.read((z, 0, 0), (1,) + SHAPE[1:]), a[z:z + 1])
+    assert decoded and set(decoded) == {2 * 16 * 16 * 4}     # 2 planes of a chunk each
+
+
+def test_lz4_planes_follow_the_headers_typesize():
+    # 8 streams of one plane each (Blosc typesize 8 on uint32) and 16 of half a plane:
+    # the streams are found from the chunk's Blosc header, not from the value type.
+    import blosc
+    a = (np.arange(8 * 64 * 64) // 5 % 1000).astype(np.uint32).reshape(8, 64, 64)
+    plane = 64 * 64 * 4
+    for typesize in (8, 16):
+        data = blosc.compress(a.tobytes(), typesize=typesize, clevel=5, shuffle=0,
+                              cname='lz4hc')
+        assert data[3] == typesize
+        for z0, z1 in [(0, 1), (3, 4), (1, 3), (7, 8), (2, 7)]:
+            assert cmapread.lz4_planes(data, z0 * plane, z1 * plane) == a[z0:z1].tobytes()
