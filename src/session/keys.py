@@ -411,7 +411,22 @@ def show_models_key(session, name, make_room=True, log=True):
 def models_closed(session, closed):
     """Update the keys of closed models: a key of markers recounts the models left; a
     key with no model left goes (not logged: the close is)."""
-    names = {(vars(m).get(KEY_ATTRIBUTE) or {}).get('name') for m in closed} - {None}
+    _models_left(session, {(vars(m).get(KEY_ATTRIBUTE) or {}).get('name')
+                           for m in closed} - {None})
+
+
+def models_uncolored(session, models):
+    """Models no longer drawn in the colours of their keys leave them; the keys are
+    updated as when the models close."""
+    names = set()
+    for m in models:
+        state = vars(m).pop(KEY_ATTRIBUTE, None)
+        if state:
+            names.add(state.get('name'))
+    _models_left(session, names - {None})
+
+
+def _models_left(session, names):
     for name in sorted(names):
         if not key_labels(session, name):
             continue            # gone with them (close session)

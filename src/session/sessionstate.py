@@ -45,9 +45,31 @@ def register_session_state(session):
 
 
 def _models_closed(session, closed):
-    """Keys go, or are recounted, with the models drawn in their colours."""
-    from .keys import models_closed
+    """Keys go, or are recounted, with the models drawn in their colours; a map coloured
+    by a segmentation that closed loses that colouring, and the key of it."""
+    from .keys import models_closed, models_uncolored
     models_closed(session, closed)
+    models_uncolored(session, _uncolor_orphans(session, closed))
+
+
+def _uncolor_orphans(session, closed):
+    """Remove the colouring of each open map coloured by a segmentation among ``closed``:
+    its colours read that segmentation's voxels, so the map could not be drawn again
+    (ChimeraX's own ``segmentation colors ... map`` leaves it so, and every later frame,
+    and saving a session, fails).  Logged; returns the maps uncoloured."""
+    from chimerax.map import Volume
+    from .coloring import set_map_colors
+    gone = set(closed)
+    orphans = [v for v in session.models.list(type=Volume)
+               if v not in gone and not v.deleted
+               and (seg := compat.coloring_segmentation(v)) is not None
+               and (seg in gone or seg.deleted)]
+    for v in orphans:
+        seg = compat.coloring_segmentation(v)
+        set_map_colors(v, None, None)
+        session.logger.info('Removed the coloring of #%s (%s): the segmentation it was'
+                            ' colored by, %s, is closed' % (v.id_string, v.name, seg.name))
+    return orphans
 
 
 class ConnectomeState(StateManager):
@@ -136,24 +158,11 @@ def _kept_attributes(session):
 
 
 def _before_save(trigger_name, session):
-    """Ask the surfaces ChimeraX would save empty to save their triangles, and warn of
-    the colourings that will not come back."""
-    from chimerax.map import Volume
-    from .coloring import set_map_colors
+    """Ask the surfaces ChimeraX would save empty to save their triangles.  (A colouring
+    whose segmentation closed is gone already: _uncolor_orphans.)"""
     for m in session.models.list():
         if _saved_empty(m):
             m.SESSION_SAVE_DRAWING = True
-    lost = [v for v in session.models.list(type=Volume)
-            if (seg := compat.coloring_segmentation(v)) is not None and seg.deleted]
-    for v in lost:
-        # Its planes cannot be drawn (nor the session's thumbnail): the colours read
-        # the closed segmentation's voxels.
-        set_map_colors(v, None, None)
-    if lost:
-        session.logger.warning(
-            'This session will not restore the coloring of %s: the segmentation it was'
-            ' colored by is closed (the coloring is removed)'
-            % ', '.join('#%s (%s)' % (v.id_string, v.name) for v in lost))
 
 
 def _saved_empty(model):

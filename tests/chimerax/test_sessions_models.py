@@ -208,19 +208,40 @@ def test_restored_exactly_in_a_fresh_chimerax(saved, tmp_path):
     assert not differences(json.loads(out.read_text()), json.loads(json.dumps(before)))
 
 
-def test_a_coloring_by_a_closed_segmentation_is_named_at_save(session, run, demo, tmp_path):
-    """Its colours read the closed segmentation's voxels: saving (which draws the
-    session's thumbnail) failed; the colouring is removed and named."""
+def test_closing_the_segmentation_a_map_is_colored_by_uncolors_it(session, run, demo,
+                                                                     tmp_path):
+    """The map's colours read the segmentation's voxels: once it closed, every frame
+    (and saving a session, which draws its thumbnail) failed.  Closing it removes the
+    colouring and its key, logged; the map draws in its own colours and saves."""
+    from chimerax.connectome.session import compat
+    from chimerax.connectome.session.keys import KEY_LABEL, key_labels
     run('open %s/image.cmap' % demo)
     run('open %s/segmentation.cmap' % demo)
-    run('connectome color #2 axonclass map #1')
-    run('close #2')
+    run('connectome color #2 axonclass map #1 key true')
+    image = session.models.list(model_id=(1,))[0]
+    assert compat.has_segmentation_colors(image) and key_labels(session, KEY_LABEL)
+    with LogCapture(session) as log:
+        run('close #2')
+    assert 'Removed the coloring of #1 (image.cmap): the segmentation it was colored by,' \
+        ' segmentation.cmap, is closed' in log.text, log.text
+    assert not compat.has_segmentation_colors(image)
+    assert not key_labels(session, KEY_LABEL)
+    session.main_view.image_rgba()          # draws
     with LogCapture(session) as log:
         run('save %s' % (tmp_path / 'closed.cxs'))
-    assert 'This session will not restore the coloring of #1 (image.cmap): the segmentation' \
-        ' it was colored by is closed' in log.text, log.text
+    assert 'coloring' not in log.text, log.text
+    assert (tmp_path / 'closed.cxs').stat().st_size > 0
+
+
+def test_closing_another_model_keeps_a_coloring(session, run, demo):
+    """Only the segmentation a map is coloured by takes the colouring with it."""
     from chimerax.connectome.session import compat
-    assert not compat.has_segmentation_colors(session.models.list(model_id=(1,))[0])
+    run('open %s/image.cmap' % demo)
+    run('open %s/segmentation.cmap' % demo)
+    run('open %s/image.cmap' % demo)
+    run('connectome color #2 axonclass map #1')
+    run('close #3')
+    assert compat.has_segmentation_colors(session.models.list(model_id=(1,))[0])
 
 
 def test_a_session_without_the_bundle_s_state_does_not_need_the_bundle(session, run, demo):
