@@ -25,13 +25,12 @@ from ..errors import InputError
 from ..formats import h5vectors
 from ..formats.objectfiles import read_object_file
 from ..formats.objectfiles import authors
+from ..formats.objectfiles.common import exact_float_bits
 from . import attributes
 
 
 NOUNS = {'spinehead': 'spine head', 'presynapse': 'synapse', 'postsynapse': 'synapse'}
 LOGGED_CATEGORIES = 30          # categories named in the log line (a file may have 100,000)
-# Every integer up to 2^53 is exact as a float64; above, a stored id may name another.
-EXACT_FLOAT_ID = 2 ** 53
 
 
 class Request(NamedTuple):
@@ -73,11 +72,12 @@ class IdTranslation(NamedTuple):
             return np.zeros(0, np.int64)
         if regions.dtype.kind == 'i' and int(regions.min()) < 0:
             return regions          # refused by build_attribute, naming them
-        if regions.dtype.kind == 'f' and float(regions.max()) > EXACT_FLOAT_ID:
+        bits = exact_float_bits(regions.dtype) if regions.dtype.kind == 'f' else None
+        if bits and float(np.abs(regions).max()) > 2.0 ** bits:
             raise InputError('%s holds region ids as floating-point numbers up to %.17g,'
-                             ' beyond 2^53, where a float no longer names one id exactly:'
-                             ' store them as 64-bit integers' % (where, float(regions.max())),
-                             path)
+                             ' beyond 2^%d, where a float no longer names one id exactly:'
+                             ' store them as 64-bit integers'
+                             % (where, float(np.abs(regions).max()), bits), path)
         unique, inverse = np.unique(regions, return_inverse=True)
         values = self.values(unique.astype(np.uint64)).astype(np.int64)
         values[unique == 0] = 0

@@ -665,6 +665,13 @@ def test_values_that_are_not_integer_ids(tmp_path):
                                       lengths=[1]), 'too large for a 64-bit integer'),
         'bool.h5': (lambda f: f.update(pairs=np.ones((3, 2), bool)), 'no variable'),
         'huge.h5': (lambda f: f.update(pairs=np.array([[1e19, 1]])), 'too large'),
+        # Whole floats beyond 2^53 (float64) or 2^24 (float32): neighbouring ids share
+        # one value, so the id read might not be the id meant.
+        'beyond53.h5': (lambda f: f.update(region_ids=[1.0, float(2 ** 53 + 2)],
+                                           lengths=[2]), 'beyond 2^53'),
+        'beyond24.h5': (lambda f: f.update(region_ids=np.array([1, 2 ** 24 + 2],
+                                                               np.float32), lengths=[2]),
+                        'as a 32-bit floating-point number (beyond 2^24'),
     }
     for name, (build, words) in cases.items():
         text = error(h5(tmp_path / name, build))
@@ -675,6 +682,11 @@ def test_values_that_are_not_integer_ids(tmp_path):
         f['g/2'] = [3.5]
     text = error(h5(tmp_path / 'member.h5', members))
     assert '/g/2 holds 3.5, not a whole number' in text, text
+
+    def exact(f):                               # 2^53 itself is still one id
+        f['region_ids'] = np.array([1.0, 2.0 ** 53])
+        f['lengths'] = [2]
+    check(h5(tmp_path / 'exact.h5', exact), [(1, 1), (2 ** 53, 1)], 1)
 
     def strings(f):
         f['g/1'] = [1, 2]

@@ -92,10 +92,10 @@ def to_ids(a, src, what, where=None):
         return np.ascontiguousarray(a, dtype=np.int64).reshape(-1)
     if kind == 'f':
         a = a.reshape(-1)
+        bits = exact_float_bits(a.dtype)
         with np.errstate(invalid='ignore'):
             ok = a == np.floor(a)
-            ok &= a >= -TWO63
-            ok &= a < TWO63
+            ok &= np.abs(a) <= 2.0 ** bits
         if not ok.all():
             i = int(np.argmin(ok))
             v = float(a[i])
@@ -105,8 +105,13 @@ def to_ids(a, src, what, where=None):
                 why = 'an infinite value, not a region or object id'
             elif v != np.floor(v):
                 why = '%s, not a whole number' % format_float(v)
-            else:
+            elif abs(v) >= TWO63:
                 why = '%s, too large for a 64-bit integer' % format_float(v)
+            else:
+                why = ('%s, too large to name one id exactly as a %d-bit floating-point'
+                       ' number (beyond 2^%d, where neighbouring ids share a value):'
+                       ' store ids as integers' % (format_float(v), a.dtype.itemsize * 8,
+                                                   bits))
             raise src.error('%s holds %s' % (where(i) if where else what, why))
         return a.astype(np.int64)
     if kind == 'b':
@@ -114,6 +119,12 @@ def to_ids(a, src, what, where=None):
     if kind in 'SUO':
         raise src.error('%s holds text, not numbers' % what)
     raise src.error('%s holds %s values, not integer ids' % (what, a.dtype))
+
+
+def exact_float_bits(dtype):
+    """The floats of ``dtype`` name every whole number up to 2^bits exactly (float64:
+    53, float32: 24); above it, neighbouring ids share one value."""
+    return np.finfo(dtype).nmant + 1
 
 
 def format_float(v):

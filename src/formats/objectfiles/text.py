@@ -217,12 +217,15 @@ def _parse_block(src, block, colon, line_base, line_no, select=None):
                 raise src.error('%s: %s is too large for a 64-bit integer'
                                 % (where(k), token.decode()))
     else:
-        values = to_ids(values, src, 'the text', where)
-        big = np.flatnonzero(np.abs(values) > TWO53)
+        # Before to_ids, which refuses them too, to say how to write them.
+        with np.errstate(invalid='ignore'):
+            big = np.flatnonzero((np.abs(values) > TWO53) & (np.abs(values) < 2.0 ** 63)
+                                 & (values == np.floor(values)))
         if big.size:
             raise src.error('%s: %d is too large to be read exactly from a decimal number;'
                             ' write integers without a decimal point or exponent'
-                            % (where(int(big[0])), values[big[0]]))
+                            % (where(int(big[0])), int(values[big[0]])))
+        values = to_ids(values, src, 'the text', where)
     if not colon:
         return counts, values, None, n_lines
     nonblank = counts > 0
