@@ -216,7 +216,7 @@ def drop_cache(paths):
 
 def main(flags):
     from chimerax.connectome.pipeline.attributefile import AttributeFile
-    from chimerax.connectome.pipeline.meshing import default_output
+    from chimerax.connectome.formats.meshes import default_output
     quick = '--quick' in flags
     # The bundle's modules byte-compiled, as an installed bundle has them (and ChimeraX's
     # own): with PYTHONDONTWRITEBYTECODE set, each fresh ChimeraX would compile the ~40

@@ -186,7 +186,7 @@ def _default_meshes(session, attributes, objects):
     """The folder ``connectome meshes`` writes by default for class ``objects`` beside
     the attribute file (``seg.neuron-meshes``), when it holds meshes (an info file);
     else None.  The log says which."""
-    from ..pipeline.meshing import default_output
+    from ..formats.meshes import default_output
     folder = default_output(attributes, objects)
     if os.path.isfile(os.path.join(folder, 'info')):
         session.logger.info('connectome combine: the meshes of %s are %s (made by connectome'

@@ -32,6 +32,7 @@ from chimerax.core.commands import (BoolArg, Bounded, CmdDesc, EnumOf, FloatArg,
 from chimerax.open_command import OpenerInfo
 
 from ..errors import Cancelled, InputError
+from ..formats.meshes import default_output
 from ..parallel import available_cores
 from ..pipeline import classes as pure, cluster, meshing
 from ..pipeline.meshing_chunks import segmentation_of
@@ -74,7 +75,7 @@ def connectome_meshes(session, segmentation, name, ids='all', output=None,
         seg = segmentation_of(found.survey(),
                               None if placed is None else tuple(placed.data.origin),
                               None if placed is None else tuple(placed.data.step))
-        output = output or meshing.default_output(found.path, name)
+        output = output or default_output(found.path, name)
         job = meshing.MeshJob(seg, name, ids, output, lods=lods, side=chunk_size,
                               replace=replace,
                               sharded={'auto': None, 'true': True, 'false': False}[sharded])

@@ -43,7 +43,6 @@ import numpy as np
 from ..errors import InputError
 from ..formats import locks
 from ..formats.meshes import MeshInfo, encode_object
-from ..formats.meshes import default_output  # noqa: F401  (re-exported: its home is layout.py)
 from ..progress import Progress, cancel_requested
 from . import cluster
 from .meshing_chunks import COMMAND, WorkFolder, chunk_grid, mesh_chunk

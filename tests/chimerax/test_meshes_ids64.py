@@ -51,7 +51,7 @@ def test_meshes_of_a_store_above_2_32_are_those_of_small_ids(session, run, data,
     from chimerax.connectome.formats import sidecar
     from chimerax.connectome.formats.meshes import MeshFolder
     from chimerax.connectome.pipeline.attributefile import AttributeFile
-    from chimerax.connectome.pipeline.meshing import default_output
+    from chimerax.connectome.formats.meshes import default_output
     made = {}
     for kind in ('small', 'big'):
         run('close session')
