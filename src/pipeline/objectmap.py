@@ -72,12 +72,13 @@ class IdTranslation(NamedTuple):
             return np.zeros(0, np.int64)
         if regions.dtype.kind == 'i' and int(regions.min()) < 0:
             return regions          # refused by build_attribute, naming them
-        bits = exact_float_bits(regions.dtype) if regions.dtype.kind == 'f' else None
-        if bits and float(np.abs(regions).max()) > 2.0 ** bits:
-            raise InputError('%s holds region ids as floating-point numbers up to %.17g,'
-                             ' beyond 2^%d, where a float no longer names one id exactly:'
-                             ' store them as 64-bit integers'
-                             % (where, float(np.abs(regions).max()), bits), path)
+        if regions.dtype.kind == 'f':
+            bits, largest = exact_float_bits(regions.dtype), float(np.abs(regions).max())
+            if largest > 2.0 ** bits:
+                raise InputError('%s holds region ids as floating-point numbers up to'
+                                 ' %.17g, beyond 2^%d, where a float no longer names one'
+                                 ' id exactly: store them as 64-bit integers'
+                                 % (where, largest, bits), path)
         unique, inverse = np.unique(regions, return_inverse=True)
         values = self.values(unique.astype(np.uint64)).astype(np.int64)
         values[unique == 0] = 0
