@@ -2,12 +2,14 @@
 that `devel build` makes installs and works (the layering of the code itself is checked
 in tests/portable/test_layout.py)."""
 
+import email.parser
 import os
 import shutil
 import textwrap
 
 import pytest
 
+import dependencies
 from cxrun import REPO, headless
 
 SRC = os.path.join(REPO, 'src')
@@ -106,6 +108,16 @@ def test_devel_build_and_install_make_a_working_bundle(tmp_path):
         [n for n in names if n.endswith('METADATA')][0]).decode()
     for name in declared_commands():
         assert 'ChimeraX :: Command :: %s ::' % name in meta
+    # What `devel install .` (make install) pip-installs: every package bundle_info.xml
+    # declares, with its pin (tests/portable/test_dependencies.py checks the declarations
+    # cover what src/ imports).  This test installs with noDeps true.
+    requires = dict(dependencies.requirement(r) for r in
+                    email.parser.Parser().parsestr(meta).get_all('Requires-Dist'))
+    wanted = dependencies.declared(os.path.join(REPO, 'bundle_info.xml'))
+    assert {d: requires.get(d) for d in wanted} == wanted
+    pins = dependencies.runtime_pins(os.path.join(REPO, 'requirements', 'runtime.txt'))
+    for name in ('numcodecs', 'zmesh', 'fastremap', 'dracopy', 'crackle-codec', 'h5py'):
+        assert requires[name] == pins[name], name
     p = headless('--nogui', '--exit', '--cmd', 'devel install . user true noDeps true exit true',
                  cwd=work, env=env)
     assert p.returncode == 0, p.stdout + p.stderr
