@@ -10,11 +10,11 @@ Three files of each:
 - B: ChimeraX's own ``save x.cmap compressMethod blosc:lz4hc compressShuffle false
   subsamples 2,2,1`` (map_data's write_grid_as_chimera_map over A's full resolution,
   as ChimeraX reads it): chunks one plane thick and a whole plane wide;
-- C: ``connectome combine`` with today's defaults (the full resolution in chunks 8 planes
-  thin for labels, formats/cmap.py PLANE_DEPTH, and one plane thin for the image,
-  IMAGE_PLANE_DEPTH, written sorted by position so a plane's chunks lie
-  together in the file, WRITE_BUFFER_BYTES; subsampled levels cubes) read as the bundle
-  opens it: every region through the bundle's chunk reader (formats/cmapread.py: one
+- C: ``connectome combine`` with today's defaults (the full resolution in chunks 4 planes
+  thin and 128 wide for labels, formats/cmap.py PLANE_DEPTH and PLANE_BLOCKS, and one
+  plane thin for the image, IMAGE_PLANE_DEPTH, written sorted by position so a plane's
+  chunks lie together in the file, WRITE_BUFFER_BYTES; subsampled levels cubes) read as
+  the bundle opens it: every region through the bundle's chunk reader (formats/cmapread.py: one
   opening of the file a region, stored chunks read in file order, decompressed by
   worker threads, only the LZ4 streams holding the planes asked for), and
   session/slabreads.py (once slicing, an xy plane read as its chunk layer's slab, kept

@@ -58,16 +58,25 @@ IMAGE = 'image'
 CONTENTS = (SEGMENTATION, IMAGE)
 
 
-# The full resolution is stored in chunks PLANE_DEPTH planes thin (z) and as wide as
-# combine's work blocks (y,x): an xy plane or a slicing movie decompresses 8 planes per
-# plane shown instead of a whole 64-plane layer, while blocks and xz or yz planes still
-# read chunks no wider than 64 (uint32) or 128 (uint8) voxels across y and x, where
-# ChimeraX's own save (chunks one plane thick and a whole plane wide) decompresses
-# hundreds of rows for each one used.  8 planes, not fewer: 128 KB chunks keep lz4hc's
-# ratio within 4% of 64^3 cubes (4 planes: 8% larger files, 2: 12%).  The subsampled
-# levels stay cubes: they are read whole (the volume at an automatic step) or as blocks.
+# A label map's full resolution is stored in chunks PLANE_DEPTH planes thin (z) and
+# PLANE_BLOCKS of combine's work blocks wide (y,x): 4 x 128 x 128 for uint32 labels, whose
+# blocks are 64 voxels on a side.  Such a chunk is one Blosc block, which Blosc stores as
+# `typesize` LZ4 streams compressed apart: with 4-byte labels, exactly one stream a
+# plane, so an xy plane decompresses only its own plane of each chunk (as ChimeraX's
+# own save, whose chunks are one plane thick and a whole plane wide) in 128 chunks per
+# 2048 x 1024 plane, not 512; a slicing movie decompresses a 4-plane slab per 4 planes;
+# blocks and xz or yz planes still read chunks at most 128 voxels across y and x, where
+# ChimeraX's own save decompresses whole planes for each row used.  The file is no larger
+# than with 8 x 64 x 64 chunks (lz4hc finds its matches within a plane of 128 x 128 as
+# well as across 8 planes of 64 x 64).  combine works in blocks PLANE_BLOCKS cubes wide
+# at full resolution for this (full_resolution_layout); where the first subsampled
+# level's steps do not allow it (a step of 1 or 3 across y or x), blocks stay cubes and
+# chunks NARROW_PLANE_DEPTH planes thin, the layout before.  The subsampled levels stay
+# cubes: they are read whole (the volume at an automatic step) or as blocks.
 # Figures: docs/performance.md, "Viewing speed" (python -m bench views).
-PLANE_DEPTH = 8
+PLANE_DEPTH = 4
+PLANE_BLOCKS = 2
+NARROW_PLANE_DEPTH = 8
 # An image's (EM's) full resolution is stored in chunks one plane thin: EM noise does not
 # compress (Blosc stores its chunks as they are), so an 8-plane chunk costs a plane read
 # from disk 8 planes of bytes; one-plane chunks read only the plane (a coloured EM plane
@@ -75,7 +84,8 @@ PLANE_DEPTH = 8
 # bytes in 8x more chunks.  Labels keep PLANE_DEPTH: they compress, and thinner chunks
 # would compress worse.  Figures: docs/performance.md, "Viewing speed, continued".
 IMAGE_PLANE_DEPTH = 1
-# plane_depth=BY_CONTENT: PLANE_DEPTH, or IMAGE_PLANE_DEPTH for content IMAGE.
+# plane_depth=BY_CONTENT: PLANE_DEPTH, or IMAGE_PLANE_DEPTH for content IMAGE;
+# plane_blocks=BY_CONTENT: PLANE_BLOCKS, or 1 (blocks as they are) for content IMAGE.
 BY_CONTENT = 'by content'
 # Thin chunks are kept until this many bytes are waiting, then written sorted by
 # position (z, y, x): HDF5 places chunks in the file in the order they are written, and
@@ -202,6 +212,32 @@ def stored_chunk_shape(block_shape, level_shape, plane_depth):
     return (min(depth, level_shape[0]),) + tuple(block_shape[1:])
 
 
+def full_resolution_layout(side, shape, first_step, content=None, plane_depth=BY_CONTENT,
+                           plane_blocks=BY_CONTENT):
+    """(combine's block shape, the stored chunk shape), z,y,x, of the full resolution
+    of a map of ``shape`` (z,y,x) voxels and ``content``, for blocks of ``side`` and
+    the first subsampled level's step ``first_step`` (x,y,z; None without one):
+    blocks ``plane_blocks`` cubes wide across y and x where the step keeps each block's
+    downsampled piece inside one chunk of that level, chunks ``plane_depth`` planes thin
+    (BY_CONTENT: see PLANE_DEPTH, PLANE_BLOCKS, IMAGE_PLANE_DEPTH)."""
+    image = content == IMAGE
+    default_depth = plane_depth == BY_CONTENT
+    if default_depth:
+        plane_depth = IMAGE_PLANE_DEPTH if image else PLANE_DEPTH
+    if plane_blocks == BY_CONTENT:
+        plane_blocks = 1 if image else PLANE_BLOCKS
+    if not plane_depth:         # cubes: blocks as they are
+        plane_blocks = 1
+    wide = side * max(1, int(plane_blocks or 1))
+    if wide > side and first_step is not None and any(
+            wide % f or side % (wide // f) for f in first_step[:2]):
+        wide = side
+    if wide == side and default_depth and not image:
+        plane_depth = NARROW_PLANE_DEPTH
+    block = (min(side, shape[0]), min(wide, shape[1]), min(wide, shape[2]))
+    return block, stored_chunk_shape(block, shape, plane_depth)
+
+
 class MapLevel(ChunkGrid):
     """One stored array: ``step`` (x,y,z subsample spacing), ``shape``, ``chunk_shape``
     (z,y,x: the blocks written at once, the unit of combine's work) and
@@ -274,23 +310,23 @@ class ChimeraMapWriter:
 
     ``size`` is z,y,x; ``steps`` lists the subsample steps (x,y,z); ``origin`` and
     ``voxel_size`` are x,y,z as in ChimeraX.  Chunks are written in blocks, cubes of
-    ``chunk_side`` clipped to each level's size; the full resolution is stored in
-    chunks ``plane_depth`` planes thin (BY_CONTENT: IMAGE_PLANE_DEPTH for an image,
-    PLANE_DEPTH otherwise; None or 0: cubes too).
+    ``chunk_side`` clipped to each level's size, but at full resolution
+    ``plane_blocks`` cubes wide across y and x, stored in chunks ``plane_depth`` planes
+    thin (full_resolution_layout; BY_CONTENT: 4 x 128 x 128 for uint32 labels, 1 x 128
+    x 128 for an image; plane_depth None or 0: cubes, plane_blocks 1: a cube wide).
     ``content`` (SEGMENTATION or IMAGE) is written as the CONTENT_ATTRIBUTE marker.
     """
 
     def __init__(self, path, size, dtype, steps=(), *, name='', origin=(0, 0, 0),
                  voxel_size=(1, 1, 1), chunk_side=None, plane_depth=BY_CONTENT,
-                 compress=True,
+                 plane_blocks=BY_CONTENT, compress=True,
                  compress_method=DEFAULT_METHOD, compress_level=DEFAULT_LEVEL,
                  compress_shuffle=True, content=None,
                  writer='ChimeraX-Connectome'):
         self.path = path
         self.dtype = np.dtype(dtype).newbyteorder('=')
         side = chunk_side or default_chunk_side(self.dtype.itemsize)
-        if plane_depth == BY_CONTENT:
-            plane_depth = IMAGE_PLANE_DEPTH if content == IMAGE else PLANE_DEPTH
+        steps = [tuple(s) for s in steps]
         self.file = h5py.File(path, 'w')
         try:
             _pytables_attrs(self.file, 'GROUP', '1.0')
@@ -309,11 +345,15 @@ class ChimeraMapWriter:
                 g.attrs[CONTENT_ATTRIBUTE] = np.bytes_(content)
             self.levels = []
             self._waiting, self._waiting_bytes = [], 0
-            for step in [(1, 1, 1)] + [tuple(s) for s in steps]:
+            for step in [(1, 1, 1)] + steps:
                 shape = grid_shape(size, reversed(step))
-                chunk_shape = tuple(min(side, n) for n in shape)
                 full = step == (1, 1, 1)
-                stored = stored_chunk_shape(chunk_shape, shape, plane_depth if full else None)
+                if full:
+                    chunk_shape, stored = full_resolution_layout(
+                        side, shape, steps[0] if steps else None, content, plane_depth,
+                        plane_blocks)
+                else:
+                    chunk_shape = stored = tuple(min(side, n) for n in shape)
                 codec = ChunkCodec(stored, self.dtype, compress, compress_method,
                                    compress_level, compress_shuffle)
                 if stored != chunk_shape:

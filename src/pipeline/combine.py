@@ -239,7 +239,8 @@ def run_pass(source, writer, path, levels, codecs, p, plan, mode_library, schedu
 def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
             subsamples='auto', downsample='auto', compress=True,
             compress_method=None, compress_level=cmap.DEFAULT_LEVEL, compress_shuffle=None,
-            chunk_side=None, plane_depth=cmap.BY_CONTENT, memory_limit=DEFAULT_MEMORY_LIMIT,
+            chunk_side=None, plane_depth=cmap.BY_CONTENT, plane_blocks=cmap.BY_CONTENT,
+            memory_limit=DEFAULT_MEMORY_LIMIT,
             threads=None, replace=False, name=None, report=None, mode_library='fast',
             scheduler=None):
     """Write ``tileset`` (a tiles.TileSet, or anything with its reading interface, such
@@ -253,8 +254,10 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     in GB; ``threads`` defaults to the cores this process may use; ``mode_library``
     'numpy' computes modes without tinybrain and modekernel (to compare); ``chunk_side``
     the side of the cubic blocks combine works in (and the stored chunks of the subsampled
-    levels), ``plane_depth`` the depth of the full resolution's thin chunks
-    (formats/cmap.py BY_CONTENT: 8 for labels, 1 for images; None: cubes); ``scheduler``
+    levels), ``plane_depth`` the depth of the full resolution's thin chunks and
+    ``plane_blocks`` their width in blocks (formats/cmap.py full_resolution_layout;
+    BY_CONTENT: 4 x 128 x 128 for labels, 1 x 128 x 128 for images; plane_depth None:
+    cubes); ``scheduler``
     runs the chunk work on a Dask cluster (cluster.py: an address such as
     'tcp://host:8786', or 'local N' for N worker processes here).  Returns a
     CombineResult.
@@ -272,7 +275,11 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
         compress_method = default_method(tileset.dtype)
     if compress_shuffle is None:
         compress_shuffle = default_shuffle(tileset.dtype)
-    plan = memory_plan(int(memory_limit * 1e9), side, tileset, len(factors), threads)
+    content = cmap.SEGMENTATION if is_label_type(tileset.dtype) else cmap.IMAGE
+    leaf, _ = cmap.full_resolution_layout(side, size, steps[0] if steps else None, content,
+                                          plane_depth, plane_blocks)
+    plan = memory_plan(int(memory_limit * 1e9), side, tileset, len(factors), threads,
+                       leaf_voxels=math.prod(leaf))
     tileset.set_cache_limit(plan.cache)
 
     # Held to the end: a second combine to this output is refused, not interleaved.
@@ -284,10 +291,9 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
                 writer = cmap.ChimeraMapWriter(
                     temp, size, tileset.dtype, steps, name=name or tileset.name,
                     origin=origin, voxel_size=voxel_size, chunk_side=side,
-                    plane_depth=plane_depth, compress=compress,
+                    plane_depth=plane_depth, plane_blocks=plane_blocks, compress=compress,
                     compress_method=compress_method, compress_level=compress_level,
-                    compress_shuffle=compress_shuffle,
-                    content=cmap.SEGMENTATION if is_label_type(tileset.dtype) else cmap.IMAGE)
+                    compress_shuffle=compress_shuffle, content=content)
             except OSError as e:
                 raise InputError('cannot write %s: %s' % (path, os_message(e)), path)
             compression = writer.levels[0].codec.describe()
@@ -379,15 +385,20 @@ class MemoryPlan:
     fixed: int          # partial chunks of the upper levels and the tasks in flight
 
 
-def memory_plan(budget, side, tileset, nlevels, threads):
+def memory_plan(budget, side, tileset, nlevels, threads, leaf_voxels=None):
     """Split the memory budget: partial chunks of the upper levels (depth first, about
-    two per level), tasks in flight, and the cache of partly used tile chunks."""
+    two per level), tasks in flight, and the cache of partly used tile chunks.
+    ``leaf_voxels``: the voxels of a full-resolution block where it is not a cube of
+    ``side`` (formats/cmap.py full_resolution_layout).  Tasks in flight are two a thread,
+    fewer where the budget is tight (four at least)."""
     itemsize = tileset.dtype.itemsize
     chunk = side ** 3 * itemsize
+    leaf = max(chunk, (leaf_voxels or 0) * itemsize)
     tile_chunk = int(np.prod(tileset.chunk_shape or (side,) * 3)) * itemsize
-    per_task = 4 * chunk + 2 * tile_chunk      # block, padded copy, compressed, tile chunks
-    window = max(2 * threads, 4)
-    fixed = 2 * nlevels * chunk + window * per_task
+    per_task = 4 * leaf + 2 * tile_chunk       # block, padded copy, compressed, tile chunks
+    levels = 2 * nlevels * chunk
+    window = max(4, min(2 * threads, (budget * 3 // 4 - levels) // per_task))
+    fixed = levels + window * per_task
     if fixed > budget:
         raise InputError('memoryLimit %.2f GB is too small for these chunks: at least %.2f GB'
                          ' is needed' % (budget / 1e9, fixed / 1e9))

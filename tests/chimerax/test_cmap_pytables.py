@@ -36,7 +36,7 @@ def test_layout_matches_pytables_own_writer(tmp_path):
     with tables.open_file(str(theirs), 'w') as f:
         g = f.create_group(f.create_group(f.root, 'Chimera'), 'image1')
         f.create_carray(g, 'data_zyx', tables.Atom.from_dtype(a.dtype), a.shape,
-                        chunkshape=(cmapfile.PLANE_DEPTH, 16, 16),   # full resolution: thin
+                        chunkshape=(cmapfile.PLANE_DEPTH, 32, 32),   # full resolution: thin
                         filters=tables.Filters(complevel=5, complib='blosc:lz4hc', shuffle=True))
     with h5py.File(ours, 'r') as f, h5py.File(theirs, 'r') as t:
         for name in ('/', '/Chimera', '/Chimera/image1', '/Chimera/image1/data_zyx'):
@@ -56,8 +56,10 @@ def test_layout_matches_pytables_own_writer(tmp_path):
 
 def test_unwritten_chunks_read_as_zero_and_maximum_segment_id(tmp_path):
     path = tmp_path / 'a.cmap'
-    w = cmapfile.ChimeraMapWriter(str(path), (20, 20, 20), np.uint32, chunk_side=8)
+    w = cmapfile.ChimeraMapWriter(str(path), (20, 20, 20), np.uint32, chunk_side=8,
+                                  plane_blocks=1)
     lv = w.levels[0]
+    assert lv.chunk_shape == (8, 8, 8)
     block = np.full((8, 8, 8), 5, np.uint32)
     w.write_chunk(0, (1, 1, 1), lv.codec.encode(block))
     w.set_maximum_segment_id(5)
@@ -81,7 +83,7 @@ def test_pytables_reads_combines_label_layout(tmp_path):
                        compress_method='blosc:lz4hc', compress_shuffle=False)
     with tables.open_file(str(path)) as f:
         g = f.get_node('/Chimera/image1')
-        assert g.data_zyx.chunkshape == (cmapfile.PLANE_DEPTH, 16, 16)
+        assert g.data_zyx.chunkshape == (cmapfile.PLANE_DEPTH, 32, 32)
         assert np.array_equal(g.data_zyx.read(), levels[0])
         assert np.array_equal(g.data_zyx[20:21, :, :], levels[0][20:21])
         assert np.array_equal(g.data_zyx_2_2_1.read(), levels[1])

@@ -21,7 +21,7 @@ from cmaps import write_all
 
 pytestmark = pytest.mark.chimerax
 
-SHAPE = (40, 48, 64)        # z,y,x: full resolution in chunks of 8 x 16 x 16
+SHAPE = (40, 48, 64)        # z,y,x: full resolution in chunks of 4 x 32 x 32
 
 
 class CountingLog:
@@ -84,16 +84,17 @@ def test_movie_decompresses_each_chunk_at_most_twice(session, tmp_path, chunk_re
     a = write_map(path, cmapfile.SEGMENTATION)
     v = open_map(session, path)
     full = v.data.available_subsamplings[(1, 1, 1)]
-    assert isinstance(full.read_matrix, SlabReads) and full.read_matrix.depth == 8
+    assert isinstance(full.read_matrix, SlabReads) and full.read_matrix.depth == 4
     planes = range(3, 35)
     shown = slice_through(v, planes)
     for z, m in zip(planes, shown):
         assert np.array_equal(m[0], a[z, 5:41, 3:51]), z
     assert chunk_reads and max(chunk_reads.values()) <= 2
-    assert len(chunk_reads) == 5 * 3 * 4        # layers z 0..39, y 0..47, x 0..63
-    # The first plane (z 3) read alone, then one slab for each layer z 0..39 touches.
-    assert full.read_matrix.slabs_read == 5
-    assert full.read_matrix.held_bytes == 8 * 36 * 48 * 4
+    assert len(chunk_reads) == 9 * 2 * 2        # layers z 0..35, y 0..63, x 0..63
+    # The first plane (z 3, the last of layer z 0..3) read alone, then one slab for
+    # each layer z 4..35 touches.
+    assert full.read_matrix.slabs_read == 8
+    assert full.read_matrix.held_bytes == 4 * 36 * 48 * 4
     v.new_region((0, 0, 0), (63, 47, 39), (1, 1, 1), adjust_step=False)
     assert np.array_equal(v.matrix(), a) and full.read_matrix.held_bytes == 0
 
@@ -122,11 +123,11 @@ def test_lone_plane_and_other_regions_read_by_the_bundles_reader(session, tmp_pa
     a = write_map(path, cmapfile.SEGMENTATION)
     v = open_map(session, path)
     slabs = v.data.available_subsamplings[(1, 1, 1)].read_matrix
-    assert slabs.level is not None and slabs.level.chunks == (8, 16, 16)
+    assert slabs.level is not None and slabs.level.chunks == (4, 32, 32)
     assert slice_through(v, [20])[0][0].tolist() == a[20, 5:41, 3:51].tolist()
     # One plane: each chunk of its layer once, through the bundle's reader alone.
-    assert chunk_reads == {('/Chimera/image1/data_zyx', 2, y, x): 1
-                           for y in range(3) for x in range(4)}
+    assert chunk_reads == {('/Chimera/image1/data_zyx', 5, y, x): 1
+                           for y in range(2) for x in range(2)}
     v.new_region((0, 0, 0), (63, 47, 39), (1, 1, 1), adjust_step=False)
     assert np.array_equal(v.matrix(), a)
     v.new_region((0, 7, 0), (63, 7, 39), (1, 1, 1), adjust_step=False)     # xz plane
@@ -157,7 +158,7 @@ def test_replaced_or_unsupported_files_read_by_chimerax(session, tmp_path, chunk
 
 def test_chimerax_reader_alone_decompresses_thin_chunks_per_plane(tmp_path, chunk_reads):
     # ChimeraX's reader alone (its grids, without the bundle's opener, read as a Volume
-    # reads them): the count above would be 8, a chunk's planes.
+    # reads them): the count above would be 4, a chunk's planes.
     from chimerax.map_data.cmap import open as open_cmap
     path = tmp_path / 'seg.cmap'
     a = write_map(path, cmapfile.SEGMENTATION)
@@ -166,7 +167,7 @@ def test_chimerax_reader_alone_decompresses_thin_chunks_per_plane(tmp_path, chun
     for z in range(8, 16):
         assert np.array_equal(grid.matrix((3, 5, z), (48, 36, 1), (1, 1, 1))[0],
                               a[z, 5:41, 3:51])
-    assert set(chunk_reads.values()) == {8}
+    assert set(chunk_reads.values()) == {cmapfile.PLANE_DEPTH} == {4}
 
 
 @pytest.mark.parametrize('step', [(1, 1, 2), (2, 2, 2), (1, 3, 3), (4, 4, 4)])
@@ -186,13 +187,15 @@ def test_strided_slabs_cover_the_region(tmp_path, chunk_reads):
     a = write_map(path, cmapfile.SEGMENTATION)
     full = open_cmap(str(path))[0].available_subsamplings[(1, 1, 1)]
     plane = 48 * 36 * 4
-    reads = SlabReads(full.read_matrix, 8, SHAPE[0], np.uint32, limit=9 * plane)
+    reads = SlabReads(full.read_matrix, 4, SHAPE[0], np.uint32, limit=9 * plane)
     m = reads((3, 5, 1), (48, 36, 37), (1, 2, 2), None)     # slabs of 8 planes from z 1
     assert np.array_equal(m, a[1:38:2, 5:41:2, 3:51])
-    assert max(chunk_reads.values()) == 2 and len(chunk_reads) == 5 * 3 * 4
+    # Layers of 4 planes, z 0..39 (10), y 0..63 (2), x 0..63 (2); a slab starting
+    # inside a layer reads it a second time.
+    assert max(chunk_reads.values()) == 2 and len(chunk_reads) == 10 * 2 * 2
     chunk_reads.clear()
     m = reads((3, 5, 0), (48, 36, 40), (1, 1, 2), None)     # from a chunk's first plane
     assert np.array_equal(m, a[::2, 5:41, 3:51]) and set(chunk_reads.values()) == {1}
-    small = SlabReads(full.read_matrix, 8, SHAPE[0], np.uint32, limit=7 * plane)
+    small = SlabReads(full.read_matrix, 4, SHAPE[0], np.uint32, limit=7 * plane)
     m = small((3, 5, 1), (48, 36, 37), (1, 1, 3), None)     # slabs of 6 planes
     assert np.array_equal(m, a[1:38:3, 5:41, 3:51])

@@ -47,11 +47,13 @@ def test_default_chunks_are_about_a_megabyte():
 
 
 def test_full_resolution_in_thin_chunks_blocks_written_whole(tmp_path):
-    # Blocks of 16^3 as combine makes them; the full resolution stored 8 planes thin, a
-    # block's last piece past the level's edge (z 21) not stored.
+    # Blocks of 16^3 as combine makes them with plane_blocks 1 (the layout before, and
+    # the fallback where the first step is 1 across y or x); the full resolution stored
+    # 8 planes thin, a block's last piece past the level's edge (z 21) not stored.
     a = (np.random.default_rng(1).integers(0, 50, (21, 30, 45))).astype(np.uint32)
     path = tmp_path / 'a.cmap'
-    w = cmapfile.ChimeraMapWriter(str(path), a.shape, a.dtype, [(2, 2, 1)], chunk_side=16)
+    w = cmapfile.ChimeraMapWriter(str(path), a.shape, a.dtype, [(2, 2, 1)], chunk_side=16,
+                                  plane_blocks=1)
     full, half = w.levels
     assert (full.chunk_shape, full.stored_shape) == ((16, 16, 16), (8, 16, 16))
     assert half.chunk_shape == half.stored_shape == (16, 15, 16)
@@ -77,3 +79,53 @@ def test_full_resolution_in_thin_chunks_blocks_written_whole(tmp_path):
 def test_stored_chunk_shape(side, depth, stored):
     assert cmapfile.stored_chunk_shape((side,) * 3, (1000,) * 3, depth) == stored
     assert cmapfile.stored_chunk_shape((side,) * 3, (5, 1000, 1000), depth)[0] == 5
+
+
+BY = cmapfile.BY_CONTENT
+
+
+@pytest.mark.parametrize('side, shape, step, content, depth, blocks, layout', [
+    # labels by default: blocks two cubes wide across y and x, chunks 4 planes thin
+    (64, (1000,) * 3, (2, 2, 1), None, BY, BY, ((64, 128, 128), (4, 128, 128))),
+    (64, (1000,) * 3, (4, 4, 2), cmapfile.SEGMENTATION, BY, BY,
+     ((64, 128, 128), (4, 128, 128))),
+    (64, (1000,) * 3, None, None, BY, BY, ((64, 128, 128), (4, 128, 128))),
+    (16, (21, 30, 45), (2, 2, 1), None, BY, BY, ((16, 30, 32), (4, 30, 32))),
+    # a step of 1 or 3 across y or x would cut a wide block's piece over two chunks of
+    # the level above: cubes, and the narrow chunks' depth
+    (64, (1000,) * 3, (1, 1, 2), None, BY, BY, ((64, 64, 64), (8, 64, 64))),
+    (64, (1000,) * 3, (2, 1, 1), None, BY, BY, ((64, 64, 64), (8, 64, 64))),
+    (48, (1000,) * 3, (3, 3, 1), None, BY, BY, ((48, 48, 48), (8, 48, 48))),
+    # an image: one plane thin, a block wide
+    (128, (1000,) * 3, (2, 2, 1), cmapfile.IMAGE, BY, BY, ((128, 128, 128), (1, 128, 128))),
+    # asked for: the layout before, cubes, other depths
+    (64, (1000,) * 3, (2, 2, 1), None, BY, 1, ((64, 64, 64), (8, 64, 64))),
+    (64, (1000,) * 3, (2, 2, 1), None, 8, 1, ((64, 64, 64), (8, 64, 64))),
+    (64, (1000,) * 3, (2, 2, 1), None, None, BY, ((64, 64, 64), (64, 64, 64))),
+    (64, (1000,) * 3, (2, 2, 1), None, 16, 2, ((64, 128, 128), (16, 128, 128))),
+])
+def test_full_resolution_layout(side, shape, step, content, depth, blocks, layout):
+    assert cmapfile.full_resolution_layout(side, shape, step, content, depth,
+                                           blocks) == layout
+
+
+def test_wide_blocks_written_as_thin_chunks_read_back_equal(tmp_path):
+    # The default label layout: 16 x 32 x 32 blocks (chunk_side 16), stored 4 x 32 x 32,
+    # each chunk one Blosc block of 4 streams (typesize 4), one a plane; every level
+    # reads back equal through h5py.
+    a = (np.arange(21 * 70 * 90) // 7 % 300).astype(np.uint32).reshape(21, 70, 90)
+    path = tmp_path / 'w.cmap'
+    levels = write_all(path, a, [(2, 2, 1), (4, 4, 2)], chunk_side=16,
+                       compress_method='blosc:lz4hc', compress_shuffle=False)
+    assert cmapfile.chunk_shapes(str(path)) == {(21, 70, 90): (4, 32, 32),
+                                                (21, 35, 45): (16, 16, 16),
+                                                (11, 18, 23): (11, 16, 16)}
+    import struct
+    with h5py.File(path, 'r') as f:
+        d = f['Chimera/image1/data_zyx']
+        for i in range(d.id.get_num_chunks()):
+            data = d.id.read_direct_chunk(d.id.get_chunk_info(i).chunk_offset)[1]
+            _, _, flags, typesize, nbytes, blocksize = struct.unpack_from('<BBBBii', data)
+            assert (typesize, nbytes, blocksize) == (4, 4 * 32 * 32 * 4, 4 * 32 * 32 * 4)
+        for lv, name in zip(levels, ('data_zyx', 'data_zyx_2_2_1', 'data_zyx_4_4_2')):
+            assert np.array_equal(f['Chimera/image1'][name][()], lv)

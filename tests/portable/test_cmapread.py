@@ -115,7 +115,7 @@ def test_chunk_shapes_written_match_what_is_read(tmp_path):
     path = tmp_path / 'm.cmap'
     write_all(path, labels(), [(2, 2, 1)], chunk_side=16)
     chunks = {shape: r.chunks for shape, r in cmapread.map_levels(str(path)).items()}
-    assert chunks == {SHAPE: (cmapfile.PLANE_DEPTH, 16, 16), (37, 25, 35): (16, 16, 16)}
+    assert chunks == {SHAPE: (cmapfile.PLANE_DEPTH, 32, 32), (37, 25, 35): (16, 16, 16)}
 
 
 def test_thin_chunks_stored_in_plane_order(tmp_path, monkeypatch):
@@ -160,15 +160,15 @@ def test_lz4_planes_equal_the_whole_chunk(cname, shuffle, partial):
 
 
 def test_lone_label_plane_decodes_only_the_stream_holding_it(tmp_path, monkeypatch):
-    # combine's label layout (blosc:lz4hc, unshuffled, thin chunks of 8 planes): Blosc
-    # splits a uint32 chunk into 4 LZ4 streams of 2 planes, so a lone plane decompresses
-    # a quarter of each chunk it touches.  h5py (hdf5plugin's Blosc filter) reads every
-    # level back equal.
+    # combine's label layout (blosc:lz4hc, unshuffled, thin chunks of 4 planes): Blosc
+    # splits a uint32 chunk into 4 LZ4 streams of one plane, so a lone plane decompresses
+    # only its own plane of each chunk it touches.  h5py (hdf5plugin's Blosc filter)
+    # reads every level back equal.
     a = (np.arange(np.prod(SHAPE)).reshape(SHAPE) // 7 % 300).astype(np.uint32)
     path = tmp_path / 'm.cmap'
     levels = write_all(path, a, [(2, 2, 1)], chunk_side=16,
                        compress_method='blosc:lz4hc', compress_shuffle=False)
-    assert cmapfile.PLANE_DEPTH == 8
+    assert cmapfile.PLANE_DEPTH == 4
     with h5py.File(path, 'r') as f:
         g = f['Chimera/image1']
         for name, lv in (('data_zyx', levels[0]), ('data_zyx_2_2_1', levels[1])):
@@ -189,7 +189,7 @@ def test_lone_label_plane_decodes_only_the_stream_holding_it(tmp_path, monkeypat
     level = cmapread.map_levels(str(path))[SHAPE]
     for z in range(SHAPE[0]):
         assert np.array_equal(level.read((z, 0, 0), (1,) + SHAPE[1:]), a[z:z + 1])
-    assert decoded and set(decoded) == {2 * 16 * 16 * 4}     # 2 planes of a chunk each
+    assert decoded and set(decoded) == {32 * 32 * 4}     # one plane of a chunk each
 
 
 def test_lz4_planes_follow_the_headers_typesize():

@@ -88,20 +88,20 @@ def chunk_shapes(path):
                  if 'subsample_spacing' in d.attrs), key=lambda s: s[0] * s[1] * s[2])]
 
 
-@pytest.mark.parametrize('dtype, side, depth', [(np.uint32, 64, cmap.PLANE_DEPTH),
-                                               (np.uint8, 128, cmap.IMAGE_PLANE_DEPTH)])
-def test_default_layout_thin_full_resolution_cubes_above(tmp_path, dtype, side, depth):
-    # The default chunk side and plane depth: the full resolution in chunks 8 planes
-    # thin (labels) or 1 plane (an image, uint8) and a block wide, every subsampled
-    # level in cubes (clipped to the level).
+@pytest.mark.parametrize('dtype, side, depth, width', [
+    (np.uint32, 64, cmap.PLANE_DEPTH, 128), (np.uint8, 128, cmap.IMAGE_PLANE_DEPTH, 128)])
+def test_default_layout_thin_full_resolution_cubes_above(tmp_path, dtype, side, depth, width):
+    # The default chunk side and plane depth: the full resolution in chunks 4 planes
+    # thin and two 64^3 blocks wide (labels) or 1 plane and a 128^3 block wide (an
+    # image, uint8), every subsampled level in cubes (clipped to the level).
     a = tilesets.labels((80, 200, 300), seed=3, cell=9).astype(dtype)
     tilesets.write_tiles(tmp_path / 't', a, (80, 200, 300), chunks=(16, 64, 64))
     with tiles.open_tiles(str(tmp_path / 't')) as ts:
         r = combine.combine(ts, str(tmp_path / 'out.cmap'), subsamples=[(2, 2, 1), (4, 4, 2)])
     shapes = chunk_shapes(tmp_path / 'out.cmap')
     assert r.chunk_side == side
-    assert (cmap.PLANE_DEPTH, cmap.IMAGE_PLANE_DEPTH) == (8, 1)
-    assert shapes[0] == (depth, min(side, 200), min(side, 300))
+    assert (cmap.PLANE_DEPTH, cmap.IMAGE_PLANE_DEPTH) == (4, 1)
+    assert shapes[0] == (depth, min(width, 200), min(width, 300))
     assert shapes[1:] == [(min(side, 80), min(side, 100), min(side, 150)),
                           (min(side, 40), min(side, 50), min(side, 75))]
     assert [tuple(c) for c in r.chunk_shapes] == shapes
@@ -116,7 +116,7 @@ def test_plane_depth_none_writes_cubes(tmp_path, segmentation):
                                chunk_side=16)
         cubes = combine.combine(ts, str(tmp_path / 'cubes.cmap'), subsamples=STEPS,
                                 chunk_side=16, plane_depth=None)
-    assert chunk_shapes(tmp_path / 'thin.cmap')[0] == (8, 16, 16)
+    assert chunk_shapes(tmp_path / 'thin.cmap')[0] == (4, 32, 32)
     assert chunk_shapes(tmp_path / 'cubes.cmap')[0] == (16, 16, 16)
     assert chunk_shapes(tmp_path / 'thin.cmap')[1:] == chunk_shapes(tmp_path / 'cubes.cmap')[1:]
     # z 30 = 16 + 14: the last block holds one whole thin chunk and one cut by the edge.
