@@ -129,12 +129,15 @@ class LevelReader:
         log, frombuffer, decompress = self.log, np.frombuffer, nlz4.decompress
         unpack_head, unpack_size = _FAST.unpack_from, _SIZE.unpack_from
         whole = None
+        cy, cx = chunks[1:]
+        xs = [(x, xi, xw, xi.start == 0 and xi.stop == cx) for x, xi, xw in axes[2]]
         for z, zi, zw in axes[0]:
             z0, z1 = zi.start, zi.stop
             start, stop, shape = z0 * plane, z1 * plane, (z1 - z0,) + chunks[1:]
             plan = None
             for y, yi, yw in axes[1]:
-                for x, xi, xw in axes[2]:
+                full_y = yi.start == 0 and yi.stop == cy
+                for x, xi, xw, full_x in xs:
                     try:
                         mask, data = read_chunk((z, y, x))
                     except RuntimeError as e:
@@ -146,28 +149,41 @@ class LevelReader:
                         raise ValueError('%s: chunk at %s skips its filter'
                                          % (self.path, (z, y, x)))
                     if plan is None:
-                        plan = _one_block_plan(data, start, stop, nbytes) or ()
+                        plan = _one_block_plan(data, start, stop, nbytes)
+                        if plan is not None:
+                            head, streams, each, first, last, skip, prefix = plan
+                            exact = not skip and (last + 1 - first) * each == stop - start
                     part, size = None, len(data)
-                    if plan and size >= 24 and unpack_head(data) == plan[0] + (size, 20):
-                        _, splits, each, first, last, skip, prefix = plan
-                        pos, begin = 20, 0
-                        for i in range(splits):
-                            n = unpack_size(data, pos)[0] if pos + 4 <= size else -1
-                            if not 0 < n <= each or pos + 4 + n > size:
+                    if plan is not None and size >= 24 and unpack_head(data) == head + (size, 20):
+                        # Every stream more than nothing and at most its size, and
+                        # all of them ending where the chunk does.
+                        pos = 20
+                        for i in streams:
+                            if pos + 4 > size:
+                                break
+                            n = unpack_size(data, pos)[0]
+                            if not 0 < n <= each:
                                 break
                             if i == first:
-                                begin = pos
+                                begin, held = pos + 4, n
                             pos += 4 + n
                         else:
                             if pos == size:
-                                part = _decode_streams(data, begin, first, last, each,
-                                                       prefix, decompress)
-                                if skip or len(part) != stop - start:
+                                if first != last:
+                                    part = _decode_streams(data, begin - 4, first, last,
+                                                           each, prefix, decompress)
+                                elif held == each:          # stored as is
+                                    part = memoryview(data)[begin:begin + held]
+                                else:
+                                    part = decompress(prefix
+                                                      + memoryview(data)[begin:begin + held])
+                                if not exact:
                                     part = memoryview(part)[skip:skip + stop - start]
                     if part is None:
                         part = lz4_planes(data, start, stop, nbytes)
                     if part is not None:
-                        out[zw, yw, xw] = frombuffer(part, dtype).reshape(shape)[:, yi, xi]
+                        part = frombuffer(part, dtype).reshape(shape)
+                        out[zw, yw, xw] = part if full_y and full_x else part[:, yi, xi]
                     else:
                         if whole is None:
                             whole = np.empty(chunks, dtype)
@@ -261,7 +277,7 @@ def _one_block_plan(data, start, stop, nbytes):
     if each * splits != nbytes:
         return None
     first, last = start // each, (stop - 1) // each
-    return (_FAST.unpack_from(data)[:3], splits, each, first, last, start - first * each,
+    return (_FAST.unpack_from(data)[:3], range(splits), each, first, last, start - first * each,
             _SIZE.pack(each))
 
 
