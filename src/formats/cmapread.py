@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import h5py
 import numpy as np
+from h5py import h5d, h5f
 from numcodecs import blosc as nblosc
 from numcodecs import lz4 as nlz4
 
@@ -64,6 +65,16 @@ def _blosc_only(dataset):
     return plist.get_nfilters() == 1 and plist.get_filter(0)[0] == BLOSC_FILTER
 
 
+def _chunked_blosc_only(dsid):
+    """The chunk shape of the low-level dataset ``dsid`` where it is chunked and
+    stored with the Blosc filter alone, else None."""
+    plist = dsid.get_create_plist()
+    if (plist.get_layout() != h5d.CHUNKED or plist.get_nfilters() != 1
+            or plist.get_filter(0)[0] != BLOSC_FILTER):
+        return None
+    return plist.get_chunk()
+
+
 class LayoutChanged(ValueError):
     """The file no longer holds the array as it was when the reader was made (written
     again under its name): the caller reads it afresh its own way."""
@@ -97,11 +108,18 @@ class LevelReader:
             raise ValueError('region %s + %s is outside %s %s'
                              % (tuple(origin), tuple(size), self.path, self.shape))
         thin = hi[0] - lo[0] < self.chunks[0]
-        with h5py.File(self.path, 'r') as f:
-            d = f.get(self.name)
-            if not (isinstance(d, h5py.Dataset) and d.shape == self.shape
-                    and d.chunks == self.chunks and d.dtype == self.dtype
-                    and _blosc_only(d)):
+        # h5py's low-level interface: h5py.File's opening and closing add Python-level
+        # work (property lists, object bookkeeping) to every region, measurable against
+        # a lone plane's reading from the page cache.
+        fid = h5f.open(os.fsencode(self.path), h5f.ACC_RDONLY)
+        d = None
+        try:
+            try:
+                d = h5d.open(fid, self.name.encode())
+            except KeyError:        # no dataset by that name
+                pass
+            if not (d is not None and d.shape == self.shape and d.dtype == self.dtype
+                    and _chunked_blosc_only(d) == self.chunks):
                 raise LayoutChanged('%s changed since it was opened' % self.path)
             # Per axis: each chunk's start, its part of the region in chunk and in
             # region coordinates.
@@ -113,9 +131,16 @@ class LevelReader:
                 # Fewer planes than a chunk holds: each chunk's LZ4 streams for them
                 # only, decoded as each chunk is read, in this thread (a few
                 # microseconds a chunk, where threads would cost more in GIL waits).
-                self._read_thin(out, d.id.read_direct_chunk, axes)
+                self._read_thin(out, d.read_direct_chunk, axes)
             else:
-                self._read_whole(out, d.id.read_direct_chunk, axes)
+                self._read_whole(out, d.read_direct_chunk, axes)
+        finally:
+            # The default (weak) close degree, as h5py.File's and PyTables' (opens of
+            # one file in one process must agree): the file closes with its last
+            # identifier.
+            if d is not None:
+                d.close()
+            fid.close()
         return out
 
     def _read_thin(self, out, read_chunk, axes):
