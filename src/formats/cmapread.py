@@ -8,7 +8,11 @@ hundreds of thin chunks, so its time goes to per-chunk overhead, not to decompre
 file: the calling thread reads the stored bytes of the chunks it touches in file order
 (h5py direct chunk reads, which skip the filters), and worker threads Blosc-decompress
 them (numcodecs, which releases the GIL), each into its own chunk buffer from which its
-part of the region is copied, while the next chunks are read.  Only arrays stored with
+part of the region is copied, while the next chunks are read.  A region fewer planes
+deep than a chunk (a lone xy plane) is read in the calling thread alone, each chunk
+decoded as it is read: only the LZ4 streams Blosc stored its planes in are decompressed
+(``lz4_planes``), and the work a chunk is a few microseconds, where handing chunks to
+threads costs more in waits for the GIL.  Only arrays stored with
 the Blosc filter alone (what ``connectome combine`` writes by default, and ChimeraX's
 ``save ... compressMethod blosc...``) are read so: ``map_levels`` leaves any other out,
 and the caller keeps its own reader.  The file is opened for each region, as ChimeraX
@@ -159,7 +163,7 @@ class LevelReader:
         for z, zi, zw in axes[0]:
             z0, z1 = zi.start, zi.stop
             start, stop, shape = z0 * plane, z1 * plane, (z1 - z0,) + chunks[1:]
-            plan = None
+            plan = False        # not yet made from the row's first chunk
             for y, yi, yw in axes[1]:
                 full_y = yi.start == 0 and yi.stop == cy
                 for x, xi, xw, full_x in xs:
@@ -173,13 +177,14 @@ class LevelReader:
                     if mask:
                         raise ValueError('%s: chunk at %s skips its filter'
                                          % (self.path, (z, y, x)))
-                    if plan is None:
+                    if plan is False:
                         plan = _one_block_plan(data, start, stop, nbytes)
                         if plan is not None:
                             head, streams, each, first, last, skip, prefix = plan
                             exact = not skip and (last + 1 - first) * each == stop - start
                     part, size = None, len(data)
-                    if plan is not None and size >= 24 and unpack_head(data) == head + (size, 20):
+                    if (plan is not None and size >= 24
+                            and unpack_head(data) == head + (size, 20)):
                         # Every stream more than nothing and at most its size, and
                         # all of them ending where the chunk does.
                         pos = 20
@@ -200,8 +205,8 @@ class LevelReader:
                                 elif held == each:          # stored as is
                                     part = memoryview(data)[begin:begin + held]
                                 else:
-                                    part = decompress(prefix
-                                                      + memoryview(data)[begin:begin + held])
+                                    held = memoryview(data)[begin:begin + held]
+                                    part = decompress(prefix + held)
                                 if not exact:
                                     part = memoryview(part)[skip:skip + stop - start]
                     if part is None:
@@ -302,8 +307,8 @@ def _one_block_plan(data, start, stop, nbytes):
     if each * splits != nbytes:
         return None
     first, last = start // each, (stop - 1) // each
-    return (_FAST.unpack_from(data)[:3], range(splits), each, first, last, start - first * each,
-            _SIZE.pack(each))
+    return (_FAST.unpack_from(data)[:3], range(splits), each, first, last,
+            start - first * each, _SIZE.pack(each))
 
 
 def _splits(flags, typesize, blocksize, bsize):
@@ -324,7 +329,8 @@ def _decode_streams(data, pos, first, last, each, prefix, decompress):
     for _ in range(first, last + 1):
         n = _SIZE.unpack_from(data, pos)[0]
         pos += 4
-        parts.append(view[pos:pos + n] if n == each else decompress(prefix + view[pos:pos + n]))
+        stream = view[pos:pos + n]
+        parts.append(stream if n == each else decompress(prefix + stream))
         pos += n
     return parts[0] if len(parts) == 1 else b''.join(parts)
 
@@ -368,7 +374,8 @@ def lz4_planes(data, start, stop, chunk_bytes=None):
             return None
     else:
         blocks = -(-nbytes // blocksize)
-        starts = struct.unpack_from('<%di' % blocks, data, 16) if cbytes >= 16 + 4 * blocks else ()
+        starts = (struct.unpack_from('<%di' % blocks, data, 16)
+                  if cbytes >= 16 + 4 * blocks else ())
         order = sorted(starts)
         if (not order or order[0] != 16 + 4 * blocks or order[-1] >= cbytes
                 or len(set(order)) != blocks):
@@ -386,7 +393,8 @@ def lz4_planes(data, start, stop, chunk_bytes=None):
             return None
         pos = 20 if blocksize >= nbytes else _SIZE.unpack_from(data, 16 + 4 * j)[0]
         end = ends[pos]
-        want_lo, want_hi = (max(start, base) - base) // size, (min(stop, base + bsize) - 1 - base) // size
+        want_lo = (max(start, base) - base) // size
+        want_hi = (min(stop, base + bsize) - 1 - base) // size
         prefix = _SIZE.pack(size)
         view = memoryview(data)
         for i in range(splits):
@@ -395,7 +403,8 @@ def lz4_planes(data, start, stop, chunk_bytes=None):
                 return None
             if want_lo <= i <= want_hi:
                 p = pos + 4
-                parts.append(view[p:p + n] if n == size else decompress(prefix + view[p:p + n]))
+                stream = view[p:p + n]
+                parts.append(stream if n == size else decompress(prefix + stream))
             pos += 4 + n
         if pos != end:
             return None
