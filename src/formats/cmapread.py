@@ -300,7 +300,7 @@ def _one_block_plan(data, start, stop, nbytes):
         return None
     version, _, flags, typesize, held, blocksize, cbytes = _HEADER.unpack_from(data)
     if (version != 2 or held != nbytes or blocksize != nbytes or cbytes != len(data)
-            or flags & 0x7 or flags >> 5 != 1):     # shuffled or stored, not LZ4
+            or flags & 0xf or flags >> 5 != 1):     # shuffled, stored, delta; not LZ4
         return None
     splits = _splits(flags, typesize, blocksize, blocksize)
     each = nbytes // splits
@@ -365,7 +365,7 @@ def lz4_planes(data, start, stop, chunk_bytes=None):
         return None
     if flags & 0x2:                             # stored as is
         return memoryview(data)[16 + start:16 + stop] if cbytes == 16 + nbytes else None
-    if flags & 0x5 or flags >> 5 != 1 or blocksize <= 0:    # shuffled, not LZ4
+    if flags & 0xd or flags >> 5 != 1 or blocksize <= 0:    # shuffled, delta; not LZ4
         return None
     if blocksize >= nbytes:
         first = last = 0
