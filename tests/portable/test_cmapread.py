@@ -204,3 +204,222 @@ def test_lz4_planes_follow_the_headers_typesize():
         assert data[3] == typesize
         for z0, z1 in [(0, 1), (3, 4), (1, 3), (7, 8), (2, 7)]:
             assert cmapread.lz4_planes(data, z0 * plane, z1 * plane) == a[z0:z1].tobytes()
+
+
+# combine's full-resolution label layout from now on, small: chunks 4 planes deep,
+# uint32, blosc:lz4hc unshuffled, one Blosc block a chunk (so 4 streams of one plane
+# each at typesize 4, 8 of half a plane at typesize 8).
+WIDE = (4, 32, 32)
+WSHAPE = (11, 70, 45)       # edges in every axis
+
+
+def wide_labels():
+    return (np.arange(np.prod(WSHAPE)).reshape(WSHAPE) // 3 % 500).astype(np.uint32)
+
+
+def write_direct(path, a, encode, skip=()):
+    """A Chimera-map-like file of ``a`` in WIDE chunks declared Blosc, each chunk's
+    stored bytes ``encode(index, padded chunk)``; chunks in ``skip`` never written."""
+    with h5py.File(path, 'w') as f:
+        d = f.create_group('Chimera').create_group('image1').create_dataset(
+            'data_zyx', shape=a.shape, dtype=a.dtype, chunks=WIDE, fillvalue=9,
+            **hdf5plugin.Blosc(cname='lz4hc', clevel=5, shuffle=hdf5plugin.Blosc.NOSHUFFLE))
+        for index in np.ndindex(*(-(-n // c) for n, c in zip(a.shape, WIDE))):
+            if index in skip:
+                continue
+            block = np.zeros(WIDE, a.dtype)
+            part = a[tuple(slice(i * c, (i + 1) * c) for i, c in zip(index, WIDE))]
+            block[tuple(slice(0, n) for n in part.shape)] = part
+            d.id.write_direct_chunk(tuple(i * c for i, c in zip(index, WIDE)),
+                                    encode(index, block))
+    return path
+
+
+def blosc_chunk(block, typesize=4, shuffle=0, cname='lz4hc', blocksize=0):
+    """Blosc's encoding of ``block`` at that typesize (numcodecs takes it from the
+    array's item size)."""
+    from numcodecs import blosc as nblosc
+    raw = np.ascontiguousarray(block).view(np.uint8).reshape(-1)
+    view = raw if typesize == 1 else raw.view('<u%d' % typesize)
+    return nblosc.compress(view, cname.encode(), 5, shuffle, blocksize)
+
+
+THIN = [((0, 0, 0), (1, 70, 45)), ((5, 0, 0), (1, 70, 45)), ((10, 0, 0), (1, 70, 45)),
+        ((1, 0, 0), (2, 70, 45)), ((3, 0, 0), (2, 70, 45)), ((5, 3, 7), (3, 40, 30)),
+        ((7, 64, 40), (1, 6, 5)), ((9, 10, 0), (2, 1, 45)), ((2, 0, 0), (3, 70, 45))]
+
+
+def read_all_regions(path, a, regions=THIN):
+    level = cmapread.map_levels(str(path))[a.shape]
+    assert level.chunks == WIDE
+    with h5py.File(path, 'r') as f:
+        whole = f['Chimera/image1/data_zyx'][()]
+    for origin, size in regions:
+        where = tuple(slice(o, o + n) for o, n in zip(origin, size))
+        got = level.read(origin, size)
+        assert got.dtype == a.dtype and np.array_equal(got, whole[where]), (origin, size)
+    return whole
+
+
+@pytest.mark.parametrize('typesize', [4, 8])
+def test_thin_regions_of_wide_chunks_decode_only_their_streams(tmp_path, monkeypatch,
+                                                               typesize):
+    a = wide_labels()
+    path = write_direct(tmp_path / 'w.cmap', a,
+                        lambda index, block: blosc_chunk(block, typesize), skip={(1, 1, 0)})
+    decoded = []
+    plain = cmapread.nlz4.decompress
+
+    def counting(data, *dest):
+        out = plain(data, *dest)
+        decoded.append(len(out))
+        return out
+
+    monkeypatch.setattr(cmapread.nlz4, 'decompress', counting)
+    whole = read_all_regions(path, a)
+    expected = a.copy()
+    expected[4:8, 32:64, 0:32] = 9                  # the chunk never written: fill
+    assert np.array_equal(whole, expected)
+    stream = 32 * 32 * 4 * 4 // typesize            # one plane, or half of one
+    assert decoded and set(decoded) == {stream}
+    # A lone plane: one stream a chunk at typesize 4, two (its halves) at 8.
+    decoded.clear()
+    log = []
+    monkeypatch.setattr(cmapread.LevelReader, 'log', log)
+    level = cmapread.map_levels(str(path))[a.shape]
+    assert np.array_equal(level.read((6, 0, 0), (1, 70, 45)), expected[6:7])
+    assert len(decoded) == 5 * typesize // 4       # 6 chunks, one never written
+    assert sorted(log) == sorted(('/Chimera/image1/data_zyx', 1, y, x)
+                                 for y in range(3) for x in range(2) if (y, x) != (1, 0))
+
+
+def test_thin_regions_read_chunks_of_any_encoding(tmp_path, monkeypatch):
+    # One file whose chunks differ: the first read sets the plan, the others that do not
+    # match it (another typesize, shuffled, zstd, typesize 2, stored as is) are read
+    # through lz4_planes or decoded whole, all equal.
+    import blosc
+    encodings = [lambda b: blosc_chunk(b, 4), lambda b: blosc_chunk(b, 8),
+                 lambda b: blosc_chunk(b, 4, shuffle=blosc.SHUFFLE),
+                 lambda b: blosc_chunk(b, 4, cname='zstd'),
+                 lambda b: blosc_chunk(b, 2),
+                 lambda b: blosc.compress(np.random.default_rng(0).bytes(b.nbytes),
+                                          typesize=4, cname='lz4')]
+    a = wide_labels()
+    stored = {}
+
+    def encode(index, block):
+        k = int(np.ravel_multi_index(index, (3, 3, 2))) % len(encodings)
+        if k == len(encodings) - 1:         # noise Blosc stores as is, the file's voxels
+            data = encodings[k](block)
+            stored[index] = np.frombuffer(data[16:], np.uint32).reshape(WIDE)
+            return data
+        return encodings[k](block)
+
+    path = write_direct(tmp_path / 'w.cmap', a, encode)
+    whole = read_all_regions(path, a)
+    expected = a.copy()
+    for index, block in stored.items():
+        where = tuple(slice(i * c, (i + 1) * c) for i, c in zip(index, WIDE))
+        expected[where] = block[tuple(slice(0, n) for n in expected[where].shape)]
+    assert stored and np.array_equal(whole, expected)
+    log = []
+    monkeypatch.setattr(cmapread.LevelReader, 'log', log)
+    read_all_regions(path, a, [((5, 0, 0), (1, 70, 45))])
+    assert len(log) == 3 * 2
+
+
+def test_lz4_planes_of_several_blocks():
+    # Chunks Blosc cuts into blocks (c-blosc chooses the size from the one asked for):
+    # their starts follow the header, a range across blocks is joined from each
+    # block's streams, and a last, shorter block is one stream.
+    plane = 128 * 128 * 4
+    for depth, asked, typesize, blocks in ((4, 8192, 4, 4), (4, 32768, 4, 2),
+                                           (3, 32768, 4, 2), (4, 8192, 8, 4)):
+        a = (np.arange(depth * 128 * 128) // 3 % 700).astype(np.uint32)
+        data = blosc_chunk(a, typesize, blocksize=asked)
+        nbytes, blocksize = struct_int(data, 4), struct_int(data, 8)
+        assert (nbytes, data[3], -(-nbytes // blocksize)) == (a.nbytes, typesize, blocks)
+        for lo, hi in [(0, plane), (plane, 2 * plane), (100, 5000), (4000, 3 * plane),
+                       (2 * plane, 3 * plane), (0, depth * plane), (plane - 8, plane + 8),
+                       (a.nbytes - 12, a.nbytes)]:
+            assert cmapread.lz4_planes(data, lo, hi, a.nbytes) == a.tobytes()[lo:hi]
+        assert cmapread.lz4_planes(data, 0, plane, 2 * a.nbytes) is None  # another size
+        assert cmapread.lz4_planes(data[:-1], 0, plane) is None
+        bad = bytearray(data)                   # a block start past the data
+        bad[16:20] = (len(data) + 1).to_bytes(4, 'little')
+        assert cmapread.lz4_planes(bytes(bad), 0, plane) is None
+        bad = bytearray(data)                   # two blocks starting at one place
+        bad[20:24] = bad[16:20]
+        assert cmapread.lz4_planes(bytes(bad), 0, plane) is None
+
+
+def struct_int(data, offset):
+    return int.from_bytes(data[offset:offset + 4], 'little', signed=True)
+
+
+def test_thin_streams_that_do_not_add_up_are_decoded_whole(tmp_path, monkeypatch):
+    # A chunk with a byte after its last stream (its stated size counting it): Blosc
+    # reads it, the streams are not trusted, so it is decoded whole.  A chunk whose
+    # second stream claims a byte more than it has (the next stream's size shifted):
+    # not read by streams either, and Blosc refuses it.
+    a = wide_labels()
+
+    def encode(index, block):
+        data = bytearray(blosc_chunk(block, 4))
+        if index == (0, 0, 1):
+            data += b'\0'
+            data[12:16] = len(data).to_bytes(4, 'little')
+        elif index == (0, 1, 0):
+            second = 24 + struct_int(data, 20)
+            data[second:second + 4] = (struct_int(data, second) + 1).to_bytes(4, 'little')
+        return bytes(data)
+
+    path = write_direct(tmp_path / 'w.cmap', a, encode)
+    whole = []
+    plain = cmapread.nblosc.decompress
+
+    def counting(data, dest=None):
+        whole.append(len(data))
+        return plain(data, dest)
+
+    monkeypatch.setattr(cmapread.nblosc, 'decompress', counting)
+    level = cmapread.map_levels(str(path))[a.shape]
+    assert np.array_equal(level.read((1, 0, 0), (1, 32, 45)), a[1:2, :32])
+    assert len(whole) == 1
+    with pytest.raises(RuntimeError, match='blosc'):
+        level.read((0, 32, 0), (1, 32, 32))
+
+
+def test_the_file_is_not_held_open_after_a_read(tmp_path):
+    # h5py in this process writes the same path at once after each read (HDF5 refuses
+    # to create a file it holds open), after a refused read too.
+    path = tmp_path / 'm.cmap'
+    write_all(path, labels(), [], chunk_side=16)
+    level = cmapread.map_levels(str(path))[SHAPE]
+    for origin, size in [((3, 0, 0), (1, 50, 70)), ((0, 0, 0), SHAPE)]:
+        assert np.array_equal(level.read(origin, size), labels()[
+            tuple(slice(o, o + n) for o, n in zip(origin, size))])
+        write_all(path, labels(), [], chunk_side=16)
+    write_all(path, labels()[:, :, :64], [], chunk_side=16)
+    with pytest.raises(cmapread.LayoutChanged):
+        level.read((0, 0, 0), (1, 1, 1))
+    write_all(path, labels(), [], chunk_side=16)
+    with h5py.File(path, 'r+') as f:
+        del f['Chimera/image1/data_zyx']
+    with pytest.raises(cmapread.LayoutChanged):
+        level.read((0, 0, 0), (1, 1, 1))
+    with h5py.File(path, 'w'):
+        pass
+
+
+def test_unknown_header_flags_are_not_read_by_streams():
+    # Blosc's flag bit 3 (delta in Blosc2's headers) would change the bytes: such a
+    # chunk is not read stream by stream, nor planned.
+    a = wide_labels()[:4, :32, :32]
+    data = bytearray(blosc_chunk(a, 4))
+    plane = 32 * 32 * 4
+    assert cmapread.lz4_planes(bytes(data), 0, plane) == a[:1].tobytes()
+    assert cmapread._one_block_plan(bytes(data), 0, plane, a.nbytes) is not None
+    data[2] |= 0x8
+    assert cmapread.lz4_planes(bytes(data), 0, plane) is None
+    assert cmapread._one_block_plan(bytes(data), 0, plane, a.nbytes) is None
