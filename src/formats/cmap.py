@@ -82,10 +82,14 @@ NARROW_PLANE_DEPTH = 8
 # from disk 8 planes of bytes; one-plane chunks read only the plane (a coloured EM plane
 # read 4x faster cold), at no cost in file size, while an xz or yz plane reads the same
 # bytes in 8x more chunks.  Labels keep PLANE_DEPTH: they compress, and thinner chunks
-# would compress worse.  Figures: docs/performance.md, "Viewing speed, continued".
+# would compress worse.  Like labels, the image is written in blocks PLANE_BLOCKS cubes
+# wide (128 x 256 x 256 for bytes), so its chunks are 1 x 256 x 256: a quarter as many
+# as 1 x 128 x 128 (a plane read in 32 chunks, not 128), and combine writes no more
+# chunks' worth of work than with 128^3 cubes (one-plane chunks of 128 x 128 cost it a
+# third more CPU).  Figures: docs/performance.md, "Viewing speed".
 IMAGE_PLANE_DEPTH = 1
 # plane_depth=BY_CONTENT: PLANE_DEPTH, or IMAGE_PLANE_DEPTH for content IMAGE;
-# plane_blocks=BY_CONTENT: PLANE_BLOCKS, or 1 (blocks as they are) for content IMAGE.
+# plane_blocks=BY_CONTENT: PLANE_BLOCKS.
 BY_CONTENT = 'by content'
 # Thin chunks are kept until this many bytes are waiting, then written sorted by
 # position (z, y, x): HDF5 places chunks in the file in the order they are written, and
@@ -225,7 +229,7 @@ def full_resolution_layout(side, shape, first_step, content=None, plane_depth=BY
     if default_depth:
         plane_depth = IMAGE_PLANE_DEPTH if image else PLANE_DEPTH
     if plane_blocks == BY_CONTENT:
-        plane_blocks = 1 if image else PLANE_BLOCKS
+        plane_blocks = PLANE_BLOCKS
     if not plane_depth:         # cubes: blocks as they are
         plane_blocks = 1
     wide = side * max(1, int(plane_blocks or 1))
@@ -312,8 +316,8 @@ class ChimeraMapWriter:
     ``voxel_size`` are x,y,z as in ChimeraX.  Chunks are written in blocks, cubes of
     ``chunk_side`` clipped to each level's size, but at full resolution
     ``plane_blocks`` cubes wide across y and x, stored in chunks ``plane_depth`` planes
-    thin (full_resolution_layout; BY_CONTENT: 4 x 128 x 128 for uint32 labels, 1 x 128
-    x 128 for an image; plane_depth None or 0: cubes, plane_blocks 1: a cube wide).
+    thin (full_resolution_layout; BY_CONTENT: 4 x 128 x 128 for uint32 labels, 1 x 256
+    x 256 for an image; plane_depth None or 0: cubes, plane_blocks 1: a cube wide).
     ``content`` (SEGMENTATION or IMAGE) is written as the CONTENT_ATTRIBUTE marker.
     """
 

@@ -256,7 +256,7 @@ def combine(tileset, output, *, region=None, voxel_size=(1, 1, 1), origin=None,
     the side of the cubic blocks combine works in (and the stored chunks of the subsampled
     levels), ``plane_depth`` the depth of the full resolution's thin chunks and
     ``plane_blocks`` their width in blocks (formats/cmap.py full_resolution_layout;
-    BY_CONTENT: 4 x 128 x 128 for labels, 1 x 128 x 128 for images; plane_depth None:
+    BY_CONTENT: 4 x 128 x 128 for labels, 1 x 256 x 256 for images; plane_depth None:
     cubes); ``scheduler``
     runs the chunk work on a Dask cluster (cluster.py: an address such as
     'tcp://host:8786', or 'local N' for N worker processes here).  Returns a

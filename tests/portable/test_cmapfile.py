@@ -96,8 +96,9 @@ BY = cmapfile.BY_CONTENT
     (64, (1000,) * 3, (1, 1, 2), None, BY, BY, ((64, 64, 64), (8, 64, 64))),
     (64, (1000,) * 3, (2, 1, 1), None, BY, BY, ((64, 64, 64), (8, 64, 64))),
     (48, (1000,) * 3, (3, 3, 1), None, BY, BY, ((48, 48, 48), (8, 48, 48))),
-    # an image: one plane thin, a block wide
-    (128, (1000,) * 3, (2, 2, 1), cmapfile.IMAGE, BY, BY, ((128, 128, 128), (1, 128, 128))),
+    # an image: one plane thin, two blocks wide, or one where the step is 1
+    (128, (1000,) * 3, (2, 2, 1), cmapfile.IMAGE, BY, BY, ((128, 256, 256), (1, 256, 256))),
+    (128, (1000,) * 3, (1, 1, 2), cmapfile.IMAGE, BY, BY, ((128, 128, 128), (1, 128, 128))),
     # asked for: the layout before, cubes, other depths
     (64, (1000,) * 3, (2, 2, 1), None, BY, 1, ((64, 64, 64), (8, 64, 64))),
     (64, (1000,) * 3, (2, 2, 1), None, 8, 1, ((64, 64, 64), (8, 64, 64))),

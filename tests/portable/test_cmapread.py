@@ -96,7 +96,7 @@ def test_image_one_plane_chunks_equal_h5py_at_every_level(tmp_path):
                        content=cmapfile.IMAGE)
     found = cmapread.map_levels(str(path))
     assert {s: r.chunks for s, r in found.items()} == {
-        SHAPE: (cmapfile.IMAGE_PLANE_DEPTH, 16, 16), (37, 25, 35): (16, 16, 16),
+        SHAPE: (cmapfile.IMAGE_PLANE_DEPTH, 32, 32), (37, 25, 35): (16, 16, 16),
         (19, 13, 18): (16, 13, 16)}
     assert cmapfile.IMAGE_PLANE_DEPTH == 1
     for lv in levels:

@@ -89,10 +89,10 @@ def chunk_shapes(path):
 
 
 @pytest.mark.parametrize('dtype, side, depth, width', [
-    (np.uint32, 64, cmap.PLANE_DEPTH, 128), (np.uint8, 128, cmap.IMAGE_PLANE_DEPTH, 128)])
+    (np.uint32, 64, cmap.PLANE_DEPTH, 128), (np.uint8, 128, cmap.IMAGE_PLANE_DEPTH, 256)])
 def test_default_layout_thin_full_resolution_cubes_above(tmp_path, dtype, side, depth, width):
     # The default chunk side and plane depth: the full resolution in chunks 4 planes
-    # thin and two 64^3 blocks wide (labels) or 1 plane and a 128^3 block wide (an
+    # thin and two 64^3 blocks wide (labels) or 1 plane and two 128^3 blocks wide (an
     # image, uint8), every subsampled level in cubes (clipped to the level).
     a = tilesets.labels((80, 200, 300), seed=3, cell=9).astype(dtype)
     tilesets.write_tiles(tmp_path / 't', a, (80, 200, 300), chunks=(16, 64, 64))
