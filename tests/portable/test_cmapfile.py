@@ -130,3 +130,26 @@ def test_wide_blocks_written_as_thin_chunks_read_back_equal(tmp_path):
             assert (typesize, nbytes, blocksize) == (4, 4 * 32 * 32 * 4, 4 * 32 * 32 * 4)
         for lv, name in zip(levels, ('data_zyx', 'data_zyx_2_2_1', 'data_zyx_4_4_2')):
             assert np.array_equal(f['Chimera/image1'][name][()], lv)
+
+
+def test_default_label_chunk_is_one_blosc_block_of_one_stream_a_plane():
+    # The full-resolution chunk combine writes for uint32 labels (4 x 128 x 128,
+    # blosc:lz4hc level 5, unshuffled) is one Blosc block that Blosc splits into
+    # typesize (4) LZ4 streams: one a plane, which is what lets a lone plane be read
+    # by decompressing only its own stream (formats/cmapread.py).  A Blosc release
+    # choosing smaller blocks would make plane reads slower, not wrong: this says so.
+    import struct
+    block, stored = cmapfile.full_resolution_layout(64, (1024, 1024, 2048), (2, 2, 1))
+    assert stored == (4, 128, 128)
+    a = (np.arange(np.prod(stored)) // 37 % 5000).astype(np.uint32).reshape(stored)
+    codec = cmapfile.ChunkCodec(stored, np.uint32, method='blosc:lz4hc', shuffle=False)
+    with cmapfile.blosc_threads():
+        data = codec.encode(a)
+    _, _, flags, typesize, nbytes, blocksize, cbytes = struct.unpack_from('<BBBBiii', data)
+    assert (typesize, nbytes, blocksize, cbytes) == (4, a.nbytes, a.nbytes, len(data))
+    assert not flags & 0x17                  # not shuffled, split into streams, not stored
+    pos, sizes = struct.unpack_from('<i', data, 16)[0], []
+    while pos < len(data):
+        sizes.append(struct.unpack_from('<i', data, pos)[0])
+        pos += 4 + sizes[-1]
+    assert len(sizes) == 4 and pos == len(data)
