@@ -42,8 +42,9 @@ nothing: each view through C's grids with every read returning zeros (ChimeraX's
 work around the reads; drawing is not timed).  Chunks
 decompressed / distinct chunks for each view (PyTables array reads recorded, each chunk a
 read touches counted once: HDF5 decompresses a chunk at most once per read, and
-ChimeraX's reader closes the file after every region, so no chunk cache outlives a read); file size; combine's wall time (A and
-C in alternating processes, the faster of two rounds each).  Last, a slicing movie
+ChimeraX's reader closes the file after every region, so no chunk cache outlives a read); file size; combine's wall and CPU time (A and
+C in alternating processes after ``sync``, the best of two rounds each, for the
+segmentation and the image).  Last, a slicing movie
 through the tile set opened directly and through a Zarr store of the same labels (the
 reading paths of ``open ... format tiles`` and of stores), where the chunk cache is ours.
 """
@@ -351,9 +352,14 @@ def print_table(r, sizes, combines):
     print('Blosc decompression, one core: ' + ', '.join(
         '%s %.2f GB/s' % (f, rates[f] / 1e9) for f in 'ABC'))
     for kind, (a, c) in combines.items():
-        print('combine %s: A %s s, C %s s (best %.2f / %.2f: C / A = %.3f)'
-              % (kind, ', '.join('%.2f' % x for x in a), ', '.join('%.2f' % x for x in c),
-                 min(a), min(c), min(c) / min(a)))
+        wall = [[w for w, _ in runs] for runs in (a, c)]
+        cpu = [[p for _, p in runs] for runs in (a, c)]
+        print('combine %s: wall A %s s, C %s s (best %.2f / %.2f: C / A = %.3f); CPU A %s s,'
+              ' C %s s (best C / A = %.3f)'
+              % (kind, ', '.join('%.2f' % x for x in wall[0]),
+                 ', '.join('%.2f' % x for x in wall[1]), min(wall[0]), min(wall[1]),
+                 min(wall[1]) / min(wall[0]), ', '.join('%.2f' % x for x in cpu[0]),
+                 ', '.join('%.2f' % x for x in cpu[1]), min(cpu[1]) / min(cpu[0])))
     print('raw medians: ' + json.dumps(med))
 
 
@@ -409,13 +415,14 @@ def main(flags):
         rounds = 1 if quick else 2
         for rnd in range(rounds):
             for kind, tiles in (('segmentation', seg), ('image', img)):
-                if kind == 'image' and rnd:
-                    continue
                 k = 'seg' if kind == 'segmentation' else 'img'
                 for f, depth in ((('A', None), ('C', 'default')) if rnd % 2 == 0
                                  else (('C', 'default'), ('A', None))):
+                    # The previous combine's file written back to disk first: else
+                    # the next one competes with the kernel writing gigabytes.
+                    os.sync()
                     r = combine_file(tiles, paths[f][k], depth)
-                    combines[kind][0 if f == 'A' else 1].append(r['wall'])
+                    combines[kind][0 if f == 'A' else 1].append((r['wall'], r['cpu']))
                     print('combine %s %s: %.1f s (CPU %.1f s), %s, chunks %s' % (
                         kind, f, r['wall'], r['cpu'], _mb(r['file_bytes']),
                         r['chunk_shapes'][:2]), flush=True)

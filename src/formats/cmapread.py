@@ -111,7 +111,10 @@ class LevelReader:
         if min(lo) < 0 or any(h > n for h, n in zip(hi, self.shape)):
             raise ValueError('region %s + %s is outside %s %s'
                              % (tuple(origin), tuple(size), self.path, self.shape))
-        thin = hi[0] - lo[0] < self.chunks[0]
+        # One plane is read as a thin region even from chunks one plane thin (an
+        # image's): handing a plane's chunks to worker threads costs more in waits than
+        # it saves, above all for chunks Blosc stored as they are (EM noise).
+        thin = hi[0] - lo[0] < self.chunks[0] or hi[0] - lo[0] == 1
         # h5py's low-level interface: h5py.File's opening and closing add Python-level
         # work (property lists, object bookkeeping) to every region, measurable against
         # a lone plane's reading from the page cache.

@@ -423,3 +423,19 @@ def test_unknown_header_flags_are_not_read_by_streams():
     data[2] |= 0x8
     assert cmapread.lz4_planes(bytes(data), 0, plane) is None
     assert cmapread._one_block_plan(bytes(data), 0, plane, a.nbytes) is None
+
+
+@pytest.mark.parametrize('content', [cmapfile.SEGMENTATION, cmapfile.IMAGE])
+def test_one_plane_regions_of_one_plane_chunks(tmp_path, content):
+    # Chunks one plane thin (an image's, or labels asked for so): a one-plane region is
+    # read by the thin path (this thread), LZ4 streams decoded or stored bytes sliced.
+    a = labels() if content == cmapfile.SEGMENTATION else \
+        np.random.default_rng(5).integers(0, 256, SHAPE).astype(np.uint8)
+    path = tmp_path / 'one.cmap'
+    write_all(path, a, [], chunk_side=16, plane_depth=1, content=content,
+              compress_method='blosc:lz4hc', compress_shuffle=False)
+    level = cmapread.map_levels(str(path))[SHAPE]
+    assert level.chunks[0] == 1
+    for z in (0, 17, SHAPE[0] - 1):
+        assert np.array_equal(level.read((z, 3, 5), (1, 30, 40)), a[z:z + 1, 3:33, 5:45])
+        assert np.array_equal(level.read((z, 0, 0), (1,) + SHAPE[1:]), a[z:z + 1])
