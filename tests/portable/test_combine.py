@@ -494,3 +494,44 @@ def test_leftover_removal_keeps_the_map_name(tmp_path, segmentation):
     _, attrs = read_levels(tmp_path / 'out.cmap')
     assert attrs['name'] == b't'
     assert files_in(tmp_path) == ['out.cmap', 't']
+
+
+@pytest.mark.parametrize('steps, full', [([(2, 2, 1), (4, 4, 2)], (4, 32, 32)),
+                                         ([(2, 2, 2)], (4, 32, 32)),
+                                         ([(1, 1, 2), (2, 2, 4)], (8, 16, 16))])
+def test_wide_blocks_where_the_first_step_allows_them(tmp_path, steps, full):
+    # Blocks two cubes wide at full resolution where the first step halves y and x
+    # (each wide block's piece is one chunk above); cubes and 8-plane chunks where it
+    # does not.  Every level's voxels are those of the cubic layout, mode downsampling
+    # included (label safety: every id above comes from the voxels below it).
+    a = tilesets.labels((40, 70, 90), seed=6, cell=5)
+    tilesets.write_tiles(tmp_path / 't', a, (40, 70, 90), chunks=(16, 16, 16))
+    with tiles.open_tiles(str(tmp_path / 't')) as ts:
+        wide = combine.combine(ts, str(tmp_path / 'wide.cmap'), subsamples=steps,
+                               chunk_side=16)
+        cubes = combine.combine(ts, str(tmp_path / 'cubes.cmap'), subsamples=steps,
+                                chunk_side=16, plane_depth=None)
+    assert chunk_shapes(tmp_path / 'wide.cmap')[0] == full == tuple(wide.chunk_shapes[0])
+    assert chunk_shapes(tmp_path / 'cubes.cmap')[0] == (16, 16, 16)
+    got, want = read_levels(tmp_path / 'wide.cmap')[0], read_levels(tmp_path / 'cubes.cmap')[0]
+    assert got.keys() == want.keys() and len(got) == len(steps) + 1
+    assert np.array_equal(got[(1, 1, 1)], a)
+    for step in got:
+        assert np.array_equal(got[step], want[step]), step
+        assert set(np.unique(got[step])) <= set(np.unique(a)), step
+
+
+def test_memory_plan_keeps_tasks_in_flight_within_the_budget():
+    # Many threads and wide blocks: fewer tasks in flight, never an error, while the
+    # budget allows four.
+    class Source:
+        dtype = np.dtype(np.uint32)
+        chunk_shape = (64, 64, 64)
+    budget = 10 ** 9
+    plan = combine.memory_plan(budget, 64, Source(), 6, 64, leaf_voxels=64 * 128 * 128)
+    per_task = 4 * 64 * 128 * 128 * 4 + 2 * 64 ** 3 * 4
+    assert 4 <= plan.window < 2 * 64 and plan.fixed <= budget
+    assert plan.window * per_task <= budget * 3 // 4
+    assert combine.memory_plan(budget, 64, Source(), 6, 2).window == 4
+    with pytest.raises(InputError, match='too small'):
+        combine.memory_plan(4 * per_task, 64, Source(), 6, 2, leaf_voxels=64 * 128 * 128)
