@@ -9,7 +9,8 @@ file: the calling thread reads the stored bytes of the chunks it touches in file
 (h5py direct chunk reads, which skip the filters), and worker threads Blosc-decompress
 them (numcodecs, which releases the GIL), each into its own chunk buffer from which its
 part of the region is copied, while the next chunks are read.  A region fewer planes
-deep than a chunk (a lone xy plane) is read in the calling thread alone, each chunk
+deep than a chunk, or one plane deep (a lone xy plane), is read in the calling thread
+alone, each chunk
 decoded as it is read: only the LZ4 streams Blosc stored its planes in are decompressed
 (``lz4_planes``), and the work a chunk is a few microseconds, where handing chunks to
 threads costs more in waits for the GIL.  Only arrays stored with
