@@ -156,8 +156,10 @@ class Connection:
         try:
             import distributed
         except ImportError as e:
-            raise InputError('%s on a cluster needs dask.distributed (%s); install it'
-                             ' with pip: see requirements/runtime.txt' % (self.purpose, e))
+            raise InputError('%s on a cluster needs dask.distributed (%s), which installing'
+                             ' the bundle (make install) installs; here it is missing: pip'
+                             ' install the dask and distributed of requirements/runtime.txt'
+                             % (self.purpose, e))
         self._distributed = distributed
         self.scheduler = scheduler
         self.security = _security(scheduler, self.address, distributed)
