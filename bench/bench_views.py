@@ -30,7 +30,7 @@ plane, what colouring reads); a 256^3 block (what a surface of it reads); an xz 
 across x; the whole volume at ChimeraX's automatic step (its 16 Mvoxel limit, the
 level SubsampledGrid picks).  Each view: the grids opened afresh, the files' pages
 dropped from the page cache (posix_fadvise DONTNEED: the measured files only, the
-machine's other users' cache is left alone), then timed; medians of 3 rounds, files
+machine's other users' cache is left alone), then timed; medians of 7 rounds, files
 alternated within each round.
 
 Also: two decompression floors of each view.  The chunk floor (the issue's): the distinct
@@ -435,7 +435,7 @@ def main(flags):
                  'B': (paths['B']['seg'], paths['B']['img'], False),
                  'C': (paths['C']['seg'], paths['C']['img'], True),
                  'C alone': (paths['C']['seg'], paths['C']['img'], False)}
-        r = run_child(VIEWS_CHILD, files=files, size=size, views=list(VIEWS), rounds=3)
+        r = run_child(VIEWS_CHILD, files=files, size=size, views=list(VIEWS), rounds=7)
         print_table(r, sizes, combines)
         slicing_tiles_and_store(seg, work)
     finally:
