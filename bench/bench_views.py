@@ -42,9 +42,10 @@ nothing: each view through C's grids with every read returning zeros (ChimeraX's
 work around the reads; drawing is not timed).  Chunks
 decompressed / distinct chunks for each view (PyTables array reads recorded, each chunk a
 read touches counted once: HDF5 decompresses a chunk at most once per read, and
-ChimeraX's reader closes the file after every region, so no chunk cache outlives a read); file size; combine's wall and CPU time (A and
-C in alternating processes after ``sync``, the best of two rounds each, for the
-segmentation and the image).  Last, a slicing movie
+ChimeraX's reader closes the file after every region, so no chunk cache outlives a read); file size; combine's wall, CPU and user CPU time (A
+and C in alternating processes after ``sync``, the best of two rounds each, for the
+segmentation and the image; user time apart because the system time of writing
+gigabytes follows the kernel's writeback).  Last, a slicing movie
 through the tile set opened directly and through a Zarr store of the same labels (the
 reading paths of ``open ... format tiles`` and of stores), where the chunk cache is ours.
 """
@@ -70,15 +71,19 @@ TITLES = {'plane': 'one full-resolution xy plane',
 FILES = ('A', 'B', 'C', 'C alone')
 
 COMBINE_CHILD = '''
+import os
 from chimerax.connectome.formats import tiles
 from chimerax.connectome.formats import cmap
 from chimerax.connectome.pipeline import combine
 depth = cmap.BY_CONTENT if args['plane_depth'] == 'default' else args['plane_depth']
-t, cpu = time.perf_counter(), time.process_time()
+t, cpu, times = time.perf_counter(), time.process_time(), os.times()
 with tiles.open_tiles(args['tiles']) as ts:
     r = combine.combine(ts, args['output'], replace=True, voxel_size=args['voxel_size'],
                         plane_depth=depth)
+# User time apart: the system time of writing gigabytes follows the kernel's writeback
+# and page reclaim, which vary from run to run far more than combine's own work.
 print(json.dumps({'wall': time.perf_counter() - t, 'cpu': time.process_time() - cpu,
+                  'user': os.times().user - times.user,
                   'file_bytes': r.file_bytes,
                   'chunk_shapes': r.chunk_shapes, 'maxrss': peak_rss()}))
 '''
@@ -352,14 +357,13 @@ def print_table(r, sizes, combines):
     print('Blosc decompression, one core: ' + ', '.join(
         '%s %.2f GB/s' % (f, rates[f] / 1e9) for f in 'ABC'))
     for kind, (a, c) in combines.items():
-        wall = [[w for w, _ in runs] for runs in (a, c)]
-        cpu = [[p for _, p in runs] for runs in (a, c)]
-        print('combine %s: wall A %s s, C %s s (best %.2f / %.2f: C / A = %.3f); CPU A %s s,'
-              ' C %s s (best C / A = %.3f)'
-              % (kind, ', '.join('%.2f' % x for x in wall[0]),
-                 ', '.join('%.2f' % x for x in wall[1]), min(wall[0]), min(wall[1]),
-                 min(wall[1]) / min(wall[0]), ', '.join('%.2f' % x for x in cpu[0]),
-                 ', '.join('%.2f' % x for x in cpu[1]), min(cpu[1]) / min(cpu[0])))
+        parts = []
+        for n, name in enumerate(('wall', 'CPU', 'user CPU')):
+            pa, pc = ([run[n] for run in runs] for runs in (a, c))
+            parts.append('%s A %s s, C %s s (best C / A = %.3f)' % (
+                name, ', '.join('%.2f' % x for x in pa), ', '.join('%.2f' % x for x in pc),
+                min(pc) / min(pa)))
+        print('combine %s: %s' % (kind, '; '.join(parts)))
     print('raw medians: ' + json.dumps(med))
 
 
@@ -422,9 +426,10 @@ def main(flags):
                     # the next one competes with the kernel writing gigabytes.
                     os.sync()
                     r = combine_file(tiles, paths[f][k], depth)
-                    combines[kind][0 if f == 'A' else 1].append((r['wall'], r['cpu']))
-                    print('combine %s %s: %.1f s (CPU %.1f s), %s, chunks %s' % (
-                        kind, f, r['wall'], r['cpu'], _mb(r['file_bytes']),
+                    combines[kind][0 if f == 'A' else 1].append(
+                        (r['wall'], r['cpu'], r['user']))
+                    print('combine %s %s: %.1f s (CPU %.1f s, user %.1f s), %s, chunks %s' % (
+                        kind, f, r['wall'], r['cpu'], r['user'], _mb(r['file_bytes']),
                         r['chunk_shapes'][:2]), flush=True)
         for k in ('seg', 'img'):
             r = chimerax_save(paths['A'][k], paths['B'][k], k == 'seg')
