@@ -84,9 +84,9 @@ NARROW_PLANE_DEPTH = 8
 # bytes in 8x more chunks.  Labels keep PLANE_DEPTH: they compress, and thinner chunks
 # would compress worse.  Like labels, the image is written in blocks PLANE_BLOCKS cubes
 # wide (128 x 256 x 256 for bytes), so its chunks are 1 x 256 x 256: a quarter as many
-# as 1 x 128 x 128 (a plane read in 32 chunks, not 128), and half the chunks' worth
-# of HDF5 work per byte written (one-plane chunks of 128 x 128 cost combine a third more
-# CPU than 128^3 cubes).  Figures: docs/performance.md, "Wider thin chunks".
+# as 1 x 128 x 128 (a plane read in 32 chunks, not 128; combine's HDF5 work is per
+# chunk, and one-plane chunks of 128 x 128 cost it a third more CPU than 128^3 cubes),
+# twice as many as cubes.  Figures: docs/performance.md, "Wider thin chunks".
 IMAGE_PLANE_DEPTH = 1
 # plane_depth=BY_CONTENT: PLANE_DEPTH, or IMAGE_PLANE_DEPTH for content IMAGE;
 # plane_blocks=BY_CONTENT: PLANE_BLOCKS.
