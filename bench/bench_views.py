@@ -31,7 +31,12 @@ across x; the whole volume at ChimeraX's automatic step (its 16 Mvoxel limit, th
 level SubsampledGrid picks).  Each view: the grids opened afresh, the files' pages
 dropped from the page cache (posix_fadvise DONTNEED: the measured files only, the
 machine's other users' cache is left alone), then timed; medians of 7 rounds, files
-alternated within each round.
+alternated within each round.  Each round reads its views elsewhere (planes and movies
+64 planes further, blocks 256 voxels further along x, xz planes 128 rows further): this
+machine is a virtual machine whose host keeps what was read recently even when the page
+cache is emptied, so a view read again in the same place would be cold here but warm
+on the host.  B's xz plane (chunks half a plane wide) and the whole volume still read
+the same chunks every round.
 
 Also: two decompression floors of each view.  The chunk floor (the issue's): the distinct
 chunks the view needs in each file's layout (those ChimeraX's reader touches; C's layout
@@ -222,25 +227,39 @@ def chunk_floor(chunks):
 
 
 X, Y, Z = args['size']          # x, y, z
-mx, my = max(0, (X - 512) // 2), max(0, (Y - 512) // 2)
-mz = max(0, Z // 2 - 32)
-b = [max(0, (n - 256) // 2) for n in (X, Y, Z)]
 
 
-def view(name, seg, img):
-    """Read one view; returns voxel bytes read."""
-    if name == 'plane':
-        return seg.matrix((0, 0, Z // 2), (X, Y, 1), (1, 1, 1)).nbytes
+def place(centre, extent, n, shift, rnd):
+    """Where round ``rnd`` reads an extent of ``extent`` voxels along an axis of ``n``:
+    the start nearest ``centre`` among multiples of ``shift``, moved by ``shift`` a
+    round (cycling).  Each round reads other chunks of every file (shifts of 64 planes
+    or more: past A's chunks), because this machine is a virtual machine whose host
+    keeps what was read recently even when the page cache is emptied: a view re-read
+    from the same place would be cold here and warm on the host."""
+    starts = list(range(0, max(1, n - extent + 1), shift))
+    k = min(range(len(starts)), key=lambda i: abs(starts[i] - centre))
+    return starts[(k + rnd) % len(starts)]
+
+
+def view(name, seg, img, rnd=0):
+    """Read one view (placed for round ``rnd``); returns voxel bytes read."""
+    if name in ('plane', 'colored'):
+        z = place(Z // 2, 1, Z, 64, rnd)
+        n = img.matrix((0, 0, z), (X, Y, 1), (1, 1, 1)).nbytes if name == 'colored' else 0
+        return n + seg.matrix((0, 0, z), (X, Y, 1), (1, 1, 1)).nbytes
     if name == 'movie':
+        mx, my = max(0, (X - 512) // 2), max(0, (Y - 512) // 2)
+        mz = place(Z // 2 - 32, 64, Z, 64, rnd)
         return sum(seg.matrix((mx, my, z), (min(512, X), min(512, Y), 1), (1, 1, 1)).nbytes
                    for z in range(mz, min(Z, mz + 64)))
-    if name == 'colored':
-        return (img.matrix((0, 0, Z // 2), (X, Y, 1), (1, 1, 1)).nbytes
-                + seg.matrix((0, 0, Z // 2), (X, Y, 1), (1, 1, 1)).nbytes)
     if name == 'block':
-        return seg.matrix(tuple(b), tuple(min(256, n) for n in (X, Y, Z)), (1, 1, 1)).nbytes
+        size = tuple(min(256, n) for n in (X, Y, Z))
+        b = (place((X - 256) // 2, size[0], X, 256, rnd), max(0, (Y - 256) // 2),
+             max(0, (Z - 256) // 2))
+        return seg.matrix(b, size, (1, 1, 1)).nbytes
     if name == 'xz':
-        return seg.matrix((0, Y // 2, 0), (X, 1, Z), (1, 1, 1)).nbytes
+        y = place(Y // 2, 1, Y, 128, rnd)
+        return seg.matrix((0, y, 0), (X, 1, Z), (1, 1, 1)).nbytes
     if name == 'whole':
         step = ijk_step_for_voxel_limit((0, 0, 0), (X - 1, Y - 1, Z - 1), (1, 1, 1), 0,
                                         True, 16)
@@ -260,7 +279,7 @@ for rnd in range(args['rounds']):
             drop(img_path)
             touched.clear()
             t = time.perf_counter()
-            n = view(name, seg, img)
+            n = view(name, seg, img, rnd)
             times.setdefault(name, {}).setdefault(f, []).append(time.perf_counter() - t)
             counts.setdefault(name, {})[f] = (len(touched), len(set(touched)))
             nbytes.setdefault(name, {})[f] = n
