@@ -5,21 +5,22 @@ chunk cache never outlives a region, and decompresses the chunks one after the o
 with Python's GIL held.  A full-resolution xy plane of the map combine writes touches
 hundreds of thin chunks, so its time goes to per-chunk overhead, not to decompression
 (docs/performance.md, "Viewing speed").  Here a region is read with one opening of the
-file: the calling thread reads the stored bytes of the chunks it touches in file order
-(h5py direct chunk reads, which skip the filters), and worker threads Blosc-decompress
-them (numcodecs, which releases the GIL), each into its own chunk buffer from which its
-part of the region is copied, while the next chunks are read.  A region fewer planes
-deep than a chunk, or one plane deep (a lone xy plane), is read in the calling thread
-alone, each chunk
-decoded as it is read: only the LZ4 streams Blosc stored its planes in are decompressed
-(``lz4_planes``), and the work a chunk is a few microseconds, where handing chunks to
-threads costs more in waits for the GIL.  Only arrays stored with
-the Blosc filter alone (what ``connectome combine`` writes by default, and ChimeraX's
-``save ... compressMethod blosc...``) are read so: ``map_levels`` leaves any other out,
-and the caller keeps its own reader.  The file is opened for each region, as ChimeraX
-does, so it is never held open (nor locked) between reads.  Memory: one chunk buffer a
-worker thread, and at most BATCH_BYTES of stored chunks waiting, besides the
-region.  Pure: h5py, numcodecs, numpy.
+file: the calling thread reads the stored bytes of the chunks it touches, in chunk order
+z, y, x (which is file order where combine wrote them sorted), with h5py direct chunk
+reads, which skip the filters; once BATCH_BYTES of them are read, worker threads
+Blosc-decompress them (numcodecs, which releases the GIL), each into its own chunk
+buffer from which its part of the region is copied, and the calling thread waits for
+them before reading more (reading between decompressions would wait for the GIL behind
+every worker).  A region fewer planes deep than a chunk, or one plane deep (a lone xy
+plane), is read in the calling thread alone, each chunk decoded as it is read: only the
+LZ4 streams Blosc stored its planes in are decompressed (``lz4_planes``), and the work a
+chunk is a few microseconds, where handing chunks to threads costs more in waits for the
+GIL.  Only arrays stored with the Blosc filter alone (what ``connectome combine`` writes
+by default, and ChimeraX's ``save ... compressMethod blosc...``) are read so:
+``map_levels`` leaves any other out, and the caller keeps its own reader.  The file is
+opened for each region, as ChimeraX does, so it is never held open (nor locked) between
+reads.  Memory: one chunk buffer a worker thread, and at most BATCH_BYTES of stored
+chunks waiting, besides the region.  Pure: h5py, numcodecs, numpy.
 """
 
 import os
