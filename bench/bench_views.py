@@ -30,13 +30,16 @@ plane, what colouring reads); a 256^3 block (what a surface of it reads); an xz 
 across x; the whole volume at ChimeraX's automatic step (its 16 Mvoxel limit, the
 level SubsampledGrid picks).  Each view: the grids opened afresh, the files' pages
 dropped from the page cache (posix_fadvise DONTNEED: the measured files only, the
-machine's other users' cache is left alone), then timed; medians of 7 rounds, files
-alternated within each round.  Each round reads its views elsewhere (planes and movies
-64 planes further, blocks 256 voxels further along x, xz planes 128 rows further): this
-machine is a virtual machine whose host keeps what was read recently even when the page
-cache is emptied, so a view read again in the same place would be cold here but warm
-on the host.  B's xz plane (chunks half a plane wide) and the whole volume still read
-the same chunks every round.
+machine's other users' cache is left alone), then timed; medians of 7 rounds, each
+view's rounds together (planes first), A, B and C alternated within each round, C alone
+after C.  Each round reads its views elsewhere (the lone plane 64 planes further, the
+coloured plane 32 planes past it, movies 64 planes nearer z 0, blocks 256 voxels further
+along x, xz planes 128 rows further): this machine is a virtual machine whose host keeps
+what was read recently even when the page cache is emptied, so a view read again in the
+same place would be cold here but warm on the host.  B's chunks are half a plane wide:
+its block, xz plane and whole volume re-read chunks earlier views read (its xz plane
+most of them), C alone re-reads C's, and the whole volume reads the same chunks every
+round.
 
 Also: two decompression floors of each view.  The chunk floor (the issue's): the distinct
 chunks the view needs in each file's layout (those ChimeraX's reader touches; C's layout
@@ -229,27 +232,32 @@ def chunk_floor(chunks):
 X, Y, Z = args['size']          # x, y, z
 
 
-def place(centre, extent, n, shift, rnd):
+def place(centre, extent, n, shift, rnd, way=1):
     """Where round ``rnd`` reads an extent of ``extent`` voxels along an axis of ``n``:
     the start nearest ``centre`` among multiples of ``shift``, moved by ``shift`` a
-    round (cycling).  Each round reads other chunks of every file (shifts of 64 planes
-    or more: past A's chunks), because this machine is a virtual machine whose host
-    keeps what was read recently even when the page cache is emptied: a view re-read
-    from the same place would be cold here and warm on the host."""
+    round (``way`` -1: towards 0; cycling).  Each round reads other chunks of every
+    file (shifts of 64 planes or more: past A's chunks), because this machine is a
+    virtual machine whose host keeps what was read recently even when the page cache is
+    emptied: a view re-read from the same place would be cold here and warm on the
+    host."""
     starts = list(range(0, max(1, n - extent + 1), shift))
     k = min(range(len(starts)), key=lambda i: abs(starts[i] - centre))
-    return starts[(k + rnd) % len(starts)]
+    return starts[(k + way * rnd) % len(starts)]
 
 
 def view(name, seg, img, rnd=0):
     """Read one view (placed for round ``rnd``); returns voxel bytes read."""
     if name in ('plane', 'colored'):
-        z = place(Z // 2, 1, Z, 64, rnd)
+        # The coloured plane 32 planes past the lone plane of its round: other chunks
+        # of B and C (A's 64-plane chunks are the same), so that its segmentation plane
+        # is not the one the lone plane's view has just read.
+        z = min(Z - 1, place(Z // 2, 1, Z, 64, rnd) + (32 if name == 'colored' else 0))
         n = img.matrix((0, 0, z), (X, Y, 1), (1, 1, 1)).nbytes if name == 'colored' else 0
         return n + seg.matrix((0, 0, z), (X, Y, 1), (1, 1, 1)).nbytes
     if name == 'movie':
         mx, my = max(0, (X - 512) // 2), max(0, (Y - 512) // 2)
-        mz = place(Z // 2 - 32, 64, Z, 64, rnd)
+        # Towards z 0, away from the planes the lone and coloured planes read.
+        mz = place(Z // 2 - 32, 64, Z, 64, rnd, -1)
         return sum(seg.matrix((mx, my, z), (min(512, X), min(512, Y), 1), (1, 1, 1)).nbytes
                    for z in range(mz, min(Z, mz + 64)))
     if name == 'block':
@@ -269,10 +277,14 @@ def view(name, seg, img, rnd=0):
 files = args['files']           # name -> (segmentation, image, plane slabs)
 rates = {name: rate(seg) for name, (seg, img, slabs) in files.items()}
 times, counts, nbytes, needed = {}, {}, {}, {}
-for rnd in range(args['rounds']):
-    for name in args['views']:
-        order = list(files) if rnd % 2 == 0 else list(reversed(files))
-        for f in order:
+# Each view's rounds together, the views in order (planes first): B's chunks are a plane
+# wide, so a block, an xz plane or a movie read before a plane would have put the host's
+# cache of most of B's planes ahead of C's.  A, B and C alternated; C alone (C's file)
+# always after C, so that C never reads what C alone has just read.
+for name in args['views']:
+    for rnd in range(args['rounds']):
+        order = ['A', 'B', 'C'] if rnd % 2 == 0 else ['C', 'B', 'A']
+        for f in order + ['C alone']:
             seg_path, img_path, slabs = files[f]
             seg, img = opened(seg_path, slabs), opened(img_path, slabs)
             drop(seg_path)
