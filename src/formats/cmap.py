@@ -97,6 +97,19 @@ BY_CONTENT = 'by content'
 # the file (204 MB apart in the benchmark's 2 GB map); sorted, a plane's chunks lie in a
 # few runs, so a plane read from disk is a few sequential reads, not hundreds of seeks.
 WRITE_BUFFER_BYTES = 32 * 2**20
+# Where each chunk of a level lies in the file, written by the writer once every chunk
+# is (``write_chunk_index``): for the array at path P, the array CHUNK_INDEX + P (so
+# /.chunk_index/Chimera/image1/data_zyx), of shape (chunks along z, chunks along y * x *
+# 2), int64: for each chunk in z, y, x order its byte offset and stored size (0, 0:
+# never written).  formats/cmapread.py asks the kernel to read ahead the chunks a region
+# needs from it, all at once, so a read from disk waits for its seeks together, not one
+# after the other; the chunks themselves are always read through HDF5, so an index made
+# stale by a tool that rewrote the file (h5repack) costs only useless read-ahead, never
+# wrong data.  Beside the Chimera group, so the image groups hold their levels alone;
+# two dimensions, so ChimeraX's reader (which takes every 3-d array in the file for a
+# map) passes it by; dotted, so its attribute lookup by name (attributes are never
+# dotted) cannot find it.
+CHUNK_INDEX = '/.chunk_index'
 
 
 def default_chunk_side(itemsize):
@@ -300,6 +313,42 @@ def arrays_by_shape(f):
     return {s: d for s, d in found.items() if s not in shared}
 
 
+def chunk_index(dataset):
+    """CHUNK_INDEX's array for the chunked h5py ``dataset``: (chunks along z, chunks along
+    y * x * 2) int64, each chunk's byte offset and stored size in z, y, x order."""
+    cz, cy, cx = dataset.chunks
+    grid = [-(-n // c) for n, c in zip(dataset.shape, dataset.chunks)]
+    index = np.zeros(grid + [2], np.int64)
+
+    def found(chunk):       # filled in place: a list of every chunk would be gigabytes
+        z, y, x = chunk.chunk_offset
+        index[z // cz, y // cy, x // cx] = chunk.byte_offset, chunk.size
+
+    dataset.id.chunk_iter(found)
+    return index.reshape(grid[0], -1)
+
+
+def write_chunk_index(datasets):
+    """Write the CHUNK_INDEX arrays of the chunked h5py ``datasets`` of one file (once
+    all their chunks are written); nothing where h5py cannot list chunks (chunk_iter
+    needs HDF5 1.14): the index only speeds reading."""
+    if not hasattr(h5py.h5d.DatasetID, 'chunk_iter'):
+        return
+    for d in datasets:
+        if d.chunks is None:
+            continue
+        group = d.file
+        for name in (CHUNK_INDEX + d.parent.name).strip('/').split('/'):
+            if name not in group:
+                _pytables_attrs(group.create_group(name), 'GROUP', '1.0')
+            group = group[name]
+        name = d.name.rsplit('/', 1)[1]
+        if name in group:
+            del group[name]
+        a = group.create_dataset(name, data=chunk_index(d))
+        _pytables_attrs(a, 'ARRAY', '2.4')
+
+
 def _pytables_attrs(node, cls, version):
     # PyTables marks its nodes so; its reader also accepts plain HDF5, but then nodes
     # written by ChimeraX and by us look alike to any tool that checks.
@@ -415,6 +464,7 @@ class ChimeraMapWriter:
     def close(self):
         if self.file:
             self._write_waiting()
+            write_chunk_index([lv.dataset for lv in self.levels])
             self.file.close()
             self.file = None
 

@@ -5,22 +5,23 @@ chunk cache never outlives a region, and decompresses the chunks one after the o
 with Python's GIL held.  A full-resolution xy plane of the map combine writes touches
 hundreds of thin chunks, so its time goes to per-chunk overhead, not to decompression
 (docs/performance.md, "Viewing speed").  Here a region is read with one opening of the
-file: the calling thread reads the stored bytes of the chunks it touches, in chunk order
-z, y, x (which is file order where combine wrote them sorted), with h5py direct chunk
-reads, which skip the filters; once BATCH_BYTES of them are read, worker threads
-Blosc-decompress them (numcodecs, which releases the GIL), each into its own chunk
-buffer from which its part of the region is copied, and the calling thread waits for
-them before reading more (reading between decompressions would wait for the GIL behind
-every worker).  A region fewer planes deep than a chunk, or one plane deep (a lone xy
-plane), is read in the calling thread alone, each chunk decoded as it is read: only the
-LZ4 streams Blosc stored its planes in are decompressed (``lz4_planes``), and the work a
-chunk is a few microseconds, where handing chunks to threads costs more in waits for the
-GIL.  Only arrays stored with the Blosc filter alone (what ``connectome combine`` writes
-by default, and ChimeraX's ``save ... compressMethod blosc...``) are read so:
-``map_levels`` leaves any other out, and the caller keeps its own reader.  The file is
-opened for each region, as ChimeraX does, so it is never held open (nor locked) between
-reads.  Memory: one chunk buffer a worker thread, and at most BATCH_BYTES of stored
-chunks waiting, besides the region.  Pure: h5py, numcodecs, numpy.
+file: the kernel is first asked to read ahead the chunks it touches, where the map has a
+chunk index (formats/readahead.py; combine writes one), then the calling thread reads
+their stored bytes in chunk order z, y, x (which is file order where combine wrote them
+sorted), with h5py direct chunk reads, which skip the filters; once BATCH_BYTES of them
+are read, worker threads Blosc-decompress them (numcodecs, which releases the GIL), each
+into its own chunk buffer from which its part of the region is copied, and the calling
+thread waits for them before reading more (reading between decompressions would wait for
+the GIL behind every worker). A region fewer planes deep than a chunk, or one plane deep
+(a lone xy plane), is read in the calling thread alone, each chunk decoded as it is
+read: only the LZ4 streams Blosc stored its planes in are decompressed (``lz4_planes``),
+and the work a chunk is a few microseconds, where handing chunks to threads costs more
+in waits for the GIL. Only arrays stored with the Blosc filter alone (what ``connectome
+combine`` writes by default, and ChimeraX's ``save ... compressMethod blosc...``) are
+read so: ``map_levels`` leaves any other out, and the caller keeps its own reader.  The
+file is opened for each region, as ChimeraX does, so it is never held open (nor locked)
+between reads.  Memory: one chunk buffer a worker thread, and at most BATCH_BYTES of
+stored chunks waiting, besides the region.  Pure: h5py, numcodecs, numpy.
 """
 
 import os
@@ -35,6 +36,7 @@ from numcodecs import blosc as nblosc
 from numcodecs import lz4 as nlz4
 
 from .cmap import BLOSC_FILTER, arrays_by_shape
+from .readahead import ReadAhead
 
 WORKERS = max(1, min(8, os.cpu_count() or 1))
 BATCH_BYTES = 2 ** 24       # stored bytes read before they are decompressed
@@ -121,7 +123,7 @@ class LevelReader:
         # work (property lists, object bookkeeping) to every region, measurable against
         # a lone plane's reading from the page cache.
         fid = h5f.open(os.fsencode(self.path), h5f.ACC_RDONLY)
-        d = None
+        d = ahead = None
         try:
             try:
                 d = h5d.open(fid, self.name.encode())
@@ -136,14 +138,20 @@ class LevelReader:
                       slice(max(l, k) - l, min(h, k + c) - l))
                      for k in range(l - l % c, h, c)]
                     for l, h, c in zip(lo, hi, self.chunks)]
+            ahead = ReadAhead.of(self.path, fid, self.name, self.shape, self.chunks,
+                                 self.dtype.itemsize, axes)
+            read_chunk = d.read_direct_chunk if ahead is None else ahead.wrap(
+                d.read_direct_chunk)
             if thin:
                 # Fewer planes than a chunk holds: each chunk's LZ4 streams for them
                 # only, decoded as each chunk is read, in this thread (a few
                 # microseconds a chunk, where threads would cost more in GIL waits).
-                self._read_thin(out, d.read_direct_chunk, axes)
+                self._read_thin(out, read_chunk, axes)
             else:
-                self._read_whole(out, d.read_direct_chunk, axes)
+                self._read_whole(out, read_chunk, axes)
         finally:
+            if ahead is not None:
+                ahead.close()
             # The default (weak) close degree, as h5py.File's and PyTables' (opens of
             # one file in one process must agree): the file closes with its last
             # identifier.
