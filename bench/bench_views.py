@@ -18,8 +18,10 @@ Three files of each:
   opening of the file a region, stored chunks read in file order, decompressed by
   worker threads, only the LZ4 streams holding the planes asked for), and
   session/slabreads.py (once slicing, an xy plane read as its chunk layer's slab, kept
-  for the next planes; strided regions read at step 1 in slabs); C alone is the same
-  file read by ChimeraX's reader alone.
+  for the next planes; strided regions read at step 1 in slabs), the kernel asked for
+  each region's chunks at once from the map's chunk index (formats/readahead.py);
+  C without read-ahead is a copy of C's files read the same way but for that, at the
+  same places; C alone is C's file read by ChimeraX's reader alone.
 
 Views, each read through ChimeraX's own code (map_data's cmap reader and GridData /
 SubsampledGrid region reads, the calls a Volume makes; drawing excluded, which costs the
@@ -30,14 +32,16 @@ plane, what colouring reads); a 256^3 block (what a surface of it reads); an xz 
 across x; the whole volume at ChimeraX's automatic step (its 16 Mvoxel limit, the
 level SubsampledGrid picks).  Each view: the grids opened afresh, the files' pages
 dropped from the page cache (posix_fadvise DONTNEED: the measured files only, the
-machine's other users' cache is left alone), then timed; medians of 7 rounds, each
-view's rounds together (planes first), A, B and C alternated within each round, C alone
-after C.  Each round reads its views elsewhere (the lone plane 64 planes further, the
-coloured plane 32 planes past it, movies 64 planes nearer z 0, blocks 256 voxels further
-along x, xz planes 128 rows further): this machine is a virtual machine whose host keeps
-what was read recently even when the page cache is emptied, so a view read again in the
-same place would be cold here but warm on the host.  B's chunks are half a plane wide:
-its block, xz plane and whole volume re-read chunks earlier views read (its xz plane
+machine's other users' cache is left alone), then timed; medians of 21 rounds for the
+lone and coloured planes (a few milliseconds each, and the most variable), 7 for the
+others, each view's rounds together (planes first), A, B, C and C without read-ahead
+alternated within each round, C alone after C.  Each round reads its views elsewhere
+(the lone plane 16 planes further, the coloured plane 8 planes past it, movies 64 planes
+nearer z 0, blocks 256 voxels further along x, xz planes 128 rows further): this machine
+is a virtual machine whose host keeps what was read recently even when the page cache
+is emptied, so a view read again in the same place would be cold here but warm on the
+host.  A's chunks are 64 planes deep, and B's half a plane wide: A's planes, B's block,
+xz plane and whole volume re-read chunks earlier rounds or views read (B's xz plane
 most of them), C alone re-reads C's, and the whole volume reads the same chunks every
 round.
 
@@ -76,7 +80,10 @@ TITLES = {'plane': 'one full-resolution xy plane',
           'block': '256^3 block (as a surface)',
           'xz': 'xz plane across x',
           'whole': 'whole volume, automatic step'}
-FILES = ('A', 'B', 'C', 'C alone')
+FILES = ('A', 'B', 'C', 'C without read-ahead', 'C alone')
+# Rounds of each view: more for the planes, a few milliseconds each, whose cold reads vary
+# most from one to the next.
+ROUNDS = {'plane': 21, 'colored': 21}
 
 COMBINE_CHILD = '''
 import os
@@ -120,7 +127,7 @@ import chimerax
 chimerax.app_dirs = types.SimpleNamespace(appname='ChimeraX', version='1.7')
 from chimerax.map_data.cmap import open as open_cmap
 from chimerax.map.volume import ijk_step_for_voxel_limit
-from chimerax.connectome.formats import cmapread
+from chimerax.connectome.formats import cmapread, readahead
 from chimerax.connectome.session.slabreads import add_slab_reads, level_grids
 
 # Chunk reads: every PyTables array read ChimeraX's reader makes, as the chunks it touches,
@@ -248,10 +255,10 @@ def place(centre, extent, n, shift, rnd, way=1):
 def view(name, seg, img, rnd=0):
     """Read one view (placed for round ``rnd``); returns voxel bytes read."""
     if name in ('plane', 'colored'):
-        # The coloured plane 32 planes past the lone plane of its round: other chunks
-        # of B and C (A's 64-plane chunks are the same), so that its segmentation plane
-        # is not the one the lone plane's view has just read.
-        z = min(Z - 1, place(Z // 2, 1, Z, 64, rnd) + (32 if name == 'colored' else 0))
+        # 16 planes further each round, the coloured plane 8 past the lone plane of
+        # its round: other chunks of B and C each time (A's 64-plane chunks are read
+        # again), so that no plane is one an earlier round or view has read.
+        z = min(Z - 1, place(Z // 2, 1, Z, 16, rnd) + (8 if name == 'colored' else 0))
         n = img.matrix((0, 0, z), (X, Y, 1), (1, 1, 1)).nbytes if name == 'colored' else 0
         return n + seg.matrix((0, 0, z), (X, Y, 1), (1, 1, 1)).nbytes
     if name == 'movie':
@@ -274,18 +281,21 @@ def view(name, seg, img, rnd=0):
         return seg.matrix((0, 0, 0), (X, Y, Z), tuple(step)).nbytes
 
 
-files = args['files']           # name -> (segmentation, image, plane slabs)
-rates = {name: rate(seg) for name, (seg, img, slabs) in files.items()}
+# name -> (segmentation, image, plane slabs, read-ahead)
+files = args['files']
+rates = {name: rate(seg) for name, (seg, img, slabs, ahead) in files.items()}
+advise = readahead._advise
 times, counts, nbytes, needed = {}, {}, {}, {}
 # Each view's rounds together, the views in order (planes first): B's chunks are a plane
 # wide, so a block, an xz plane or a movie read before a plane would have put the host's
 # cache of most of B's planes ahead of C's.  A, B and C alternated; C alone (C's file)
 # always after C, so that C never reads what C alone has just read.
 for name in args['views']:
-    for rnd in range(args['rounds']):
-        order = ['A', 'B', 'C'] if rnd % 2 == 0 else ['C', 'B', 'A']
-        for f in order + ['C alone']:
-            seg_path, img_path, slabs = files[f]
+    for rnd in range(args['rounds'].get(name, args['rounds']['other'])):
+        order = ['A', 'B', 'C', 'C without read-ahead']
+        for f in (order if rnd % 2 == 0 else order[::-1]) + ['C alone']:
+            seg_path, img_path, slabs, ahead = files[f]
+            readahead._advise = advise if ahead else None
             seg, img = opened(seg_path, slabs), opened(img_path, slabs)
             drop(seg_path)
             drop(img_path)
@@ -314,7 +324,7 @@ def reading_nothing(grids):
 own = {}
 for name in args['views']:
     for rnd in range(3):
-        seg_path, img_path, _ = files['C']
+        seg_path, img_path, _, _ = files['C']
         seg = reading_nothing(open_cmap(seg_path))
         img = reading_nothing(open_cmap(img_path))
         t = time.perf_counter()
@@ -353,10 +363,11 @@ def print_table(r, sizes, combines):
     floors = r['floors']
     med = {v: {f: float(np.median(times[v][f])) for f in FILES} for v in times}
     print('\n| view | A (previous combine) | B (ChimeraX save) | C (combine now) | C / B'
-          ' | C / A | C alone (ChimeraX reader) | chunk floor: A, B, C | A, B, C vs chunk'
-          ' floor | C vs voxel floor | ChimeraX reading nothing | chunks decompressed /'
-          ' distinct: A, B, C, C alone |')
-    print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |')
+          ' | C / A | C without read-ahead | C / C without | C alone (ChimeraX reader)'
+          ' | chunk floor: A, B, C | A, B, C vs chunk floor | C vs voxel floor'
+          ' | ChimeraX reading nothing | chunks decompressed / distinct: A, B, C,'
+          ' C without read-ahead, C alone |')
+    print('|' + ' --- |' * 14)
     for v in VIEWS:
         if v not in med:
             continue
@@ -365,12 +376,15 @@ def print_table(r, sizes, combines):
         chunk = {f: floors[v][f][0] for f in ('A', 'B', 'C alone')}
         ratios = ', '.join('%.1f' % (counts[v][f][0] / max(1, counts[v][f][1]))
                            for f in FILES)
-        print('| %s | %.3f s | %.3f s | %.3f s | %.2f | %.2f | %.3f s | %.3f, %.3f, %.3f s'
-              ' | %.1fx, %.1fx, **%.1fx** | %.1fx (%.4f s) | %.4f s | %s |'
+        without = m['C without read-ahead']
+        print('| %s | %.3f s | %.3f s | %.3f s | %.2f | %.2f | %.3f s | %.2f | %.3f s'
+              ' | %.3f, %.3f, %.3f s | %.1fx, %.1fx, **%.1fx** | %.1fx (%.4f s) | %.4f s'
+              ' | %s |'
               % (TITLES[v], m['A'], m['B'], m['C'], m['C'] / m['B'], m['C'] / m['A'],
-                 m['C alone'], chunk['A'], chunk['B'], chunk['C alone'],
-                 m['A'] / chunk['A'], m['B'] / chunk['B'], m['C'] / chunk['C alone'],
-                 m['C'] / floor, floor, float(np.median(r['own'][v])), ratios))
+                 without, m['C'] / without, m['C alone'], chunk['A'], chunk['B'],
+                 chunk['C alone'], m['A'] / chunk['A'], m['B'] / chunk['B'],
+                 m['C'] / chunk['C alone'], m['C'] / floor, floor,
+                 float(np.median(r['own'][v])), ratios))
     print('\nchunk floor: the distinct chunks the view needs (those ChimeraX\'s reader'
           ' touches in each file; C\'s from C alone) decompressed once by Blosc, one'
           ' core, stored bytes already read; chunks and MB decompressed: ' + '; '.join(
@@ -467,11 +481,19 @@ def main(flags):
             print('ChimeraX save %s: %.1f s' % (k, r['wall']), flush=True)
         sizes = {f: (os.path.getsize(paths[f]['seg']), os.path.getsize(paths[f]['img']))
                  for f in 'ABC'}
-        files = {'A': (paths['A']['seg'], paths['A']['img'], False),
-                 'B': (paths['B']['seg'], paths['B']['img'], False),
-                 'C': (paths['C']['seg'], paths['C']['img'], True),
-                 'C alone': (paths['C']['seg'], paths['C']['img'], False)}
-        r = run_child(VIEWS_CHILD, files=files, size=size, views=list(VIEWS), rounds=7)
+        # C's files copied, read without read-ahead side by side with C at the same
+        # places (the copy written, not read: cold, as C's).
+        for k in ('seg', 'img'):
+            shutil.copyfile(paths['C'][k], paths['C'][k] + '.copy.cmap')
+        os.sync()
+        files = {'A': (paths['A']['seg'], paths['A']['img'], False, False),
+                 'B': (paths['B']['seg'], paths['B']['img'], False, False),
+                 'C': (paths['C']['seg'], paths['C']['img'], True, True),
+                 'C without read-ahead': (paths['C']['seg'] + '.copy.cmap',
+                                          paths['C']['img'] + '.copy.cmap', True, False),
+                 'C alone': (paths['C']['seg'], paths['C']['img'], False, False)}
+        r = run_child(VIEWS_CHILD, files=files, size=size, views=list(VIEWS),
+                      rounds=dict(ROUNDS, other=7))
         print_table(r, sizes, combines)
         slicing_tiles_and_store(seg, work)
     finally:

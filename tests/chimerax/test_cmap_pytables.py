@@ -87,3 +87,31 @@ def test_pytables_reads_combines_label_layout(tmp_path):
         assert np.array_equal(g.data_zyx.read(), levels[0])
         assert np.array_equal(g.data_zyx[20:21, :, :], levels[0][20:21])
         assert np.array_equal(g.data_zyx_2_2_1.read(), levels[1])
+
+
+def test_chimerax_passes_the_chunk_index_by(tmp_path, session):
+    # The writer's chunk index (formats/cmap.py CHUNK_INDEX) beside the Chimera group:
+    # ChimeraX's reader, which takes every 3-d array in the file for a map, opens the
+    # same one map with its two levels, PyTables warns of nothing, and an attribute is
+    # still found by name.
+    import warnings
+    from chimerax.map_data.cmap import open as open_cmap
+    from chimerax.map_data.cmap.cmap_format import Chimera_HDF_Data
+    a = (np.random.default_rng(0).integers(0, 200, (21, 30, 45))).astype(np.uint32)
+    path = tmp_path / 'a.cmap'
+    levels = write_all(path, a, [(2, 2, 1)], chunk_side=16)
+    with h5py.File(path, 'r') as f:
+        index = f[cmapfile.CHUNK_INDEX + '/Chimera/image1/data_zyx']
+        assert index.ndim == 2 and index.shape[0] == -(-21 // cmapfile.PLANE_DEPTH)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        grids = open_cmap(str(path))
+    assert len(grids) == 1
+    assert sorted(grids[0].available_subsamplings) == [(1, 1, 1), (2, 2, 1)]
+    for step, lv in zip(((1, 1, 1), (2, 2, 1)), levels):
+        g = grids[0].available_subsamplings[step]
+        assert np.array_equal(g.matrix((0, 0, 0), g.size), lv)
+    data = Chimera_HDF_Data(str(path))
+    with h5py.File(path, 'r+') as f:
+        f['attributes/axon'] = np.arange(5, dtype=np.int32)
+    assert list(data.find_attribute('axon')) == list(range(5))
