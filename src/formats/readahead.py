@@ -23,6 +23,11 @@ from .cmap import CHUNK_INDEX
 # which neighbouring chunks are asked for as one range.
 READ_AHEAD_BYTES = 2 ** 26
 READ_AHEAD_GAP = 2 ** 14
+# Regions of fewer chunks are left to the kernel's own read-ahead: a slab of a slicing
+# movie (16 chunks in a few runs) read 1.5x slower asked for, as the kernel's read-ahead
+# of one slab no longer ran on into the next slab's chunks, which follow in the file
+# (docs/performance.md, "Read-ahead").
+MIN_CHUNKS = 32
 _advise = getattr(os, 'posix_fadvise', None)
 
 
@@ -41,12 +46,12 @@ class ReadAhead:
     @classmethod
     def of(cls, path, fid, name, shape, chunks, itemsize, axes):
         """The ReadAhead of the region ``axes`` (LevelReader.read's) of the array
-        ``name`` of the open file ``fid``; None where there is nothing to gain (one
-        chunk), no index (a map this bundle did not write, or wrote before it kept
-        one), an index of another shape or holding a size no chunk can have, or no
-        posix_fadvise."""
+        ``name`` of the open file ``fid``; None where there is nothing to gain (fewer
+        than MIN_CHUNKS chunks), no index (a map this bundle did not write, or wrote
+        before it kept one), an index of another shape or holding a size no chunk can
+        have, or no posix_fadvise."""
         counts = [len(a) for a in axes]
-        if _advise is None or np.prod(counts) < 2:
+        if _advise is None or np.prod(counts) < MIN_CHUNKS:
             return None
         grid = [-(-n // c) for n, c in zip(shape, chunks)]
         first = [a[0][0] // c for a, c in zip(axes, chunks)]

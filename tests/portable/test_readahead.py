@@ -35,7 +35,9 @@ def stored(path, name):
 
 @pytest.fixture
 def advised(monkeypatch):
-    """Every posix_fadvise the reader makes, as (offset, length)."""
+    """Every posix_fadvise the reader makes, as (offset, length); regions of two chunks
+    or more asked for (these maps are small)."""
+    monkeypatch.setattr(readahead, 'MIN_CHUNKS', 2)
     calls = []
 
     def advise(fd, offset, length, advice):
@@ -197,12 +199,21 @@ def test_an_index_that_does_not_match_changes_nothing_read(tmp_path, advised):
         assert advised == [], change
 
 
-def test_one_chunk_or_no_posix_fadvise_asks_nothing(tmp_path, advised, monkeypatch):
+def test_few_chunks_or_no_posix_fadvise_asks_nothing(tmp_path, advised, monkeypatch):
     path = tmp_path / 'm.cmap'
     a = labels()
     write_all(path, a, [], chunk_side=16)
     level = cmapread.map_levels(str(path))[SHAPE]
     assert np.array_equal(level.read((1, 1, 1), (2, 2, 2)), a[1:3, 1:3, 1:3])
     assert advised == []
+    # Fewer than MIN_CHUNKS: left to the kernel's own read-ahead.  Layers of 2 x 3
+    # chunks (4 x 32 x 32) across the map.
+    monkeypatch.setattr(readahead, 'MIN_CHUNKS', 32)
+    assert level.chunks == (4, 32, 32)
+    for layers, asks in ((5, False), (6, True)):
+        advised.clear()
+        size = (4 * layers, SHAPE[1], SHAPE[2])
+        assert np.array_equal(level.read((0, 0, 0), size), a[:size[0]])
+        assert bool(advised) == asks, layers
     monkeypatch.setattr(readahead, '_advise', None)      # macOS, Windows
     assert np.array_equal(level.read((0, 0, 0), SHAPE), a)
