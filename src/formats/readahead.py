@@ -23,10 +23,13 @@ from .cmap import CHUNK_INDEX
 # which neighbouring chunks are asked for as one range.
 READ_AHEAD_BYTES = 2 ** 26
 READ_AHEAD_GAP = 2 ** 14
-# Regions of fewer chunks are left to the kernel's own read-ahead: a slab of a slicing
-# movie (16 chunks in a few runs) read 1.5x slower asked for, as the kernel's read-ahead
-# of one slab no longer ran on into the next slab's chunks, which follow in the file
-# (docs/performance.md, "Read-ahead").
+# Regions of fewer chunks are left to the kernel's own read-ahead: reading the index is a
+# seek of its own, and a few chunks lie in one or two runs; the slabs of a slicing movie
+# (16 chunks of 4 x 128 x 128 for 512 x 512) are read a layer after another, and the
+# next layer's chunks follow in the file, where the kernel's read-ahead runs on into
+# them (pages asked for with WILLNEED do not carry it on).  A judgement, not a
+# measurement: the benchmark could not tell the two apart (docs/performance.md,
+# "Read-ahead").
 MIN_CHUNKS = 32
 _advise = getattr(os, 'posix_fadvise', None)
 
