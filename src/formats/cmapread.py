@@ -160,6 +160,32 @@ class LevelReader:
             fid.close()
         return out
 
+    def ask_ahead(self, origin, size):
+        """Ask the kernel to read ahead the chunks of the region ``origin`` (z,y,x) of
+        ``size`` voxels, to be read soon (the next slabs of a slicing movie), from the
+        map's chunk index (formats/readahead.py); nothing where it has none.  Reads no
+        voxels, so never raises for the file: read() will say what is wrong."""
+        lo = [max(0, int(o)) for o in origin]
+        hi = [min(n, o + int(k)) for o, k, n in zip(origin, size, self.shape)]
+        if any(h <= o for o, h in zip(lo, hi)):
+            return
+        axes = [[(k,) for k in range(l - l % c, h, c)]
+                for l, h, c in zip(lo, hi, self.chunks)]
+        try:
+            fid = h5f.open(os.fsencode(self.path), h5f.ACC_RDONLY)
+        except (OSError, RuntimeError, ValueError):
+            return
+        try:
+            ahead = ReadAhead.of(self.path, fid, self.name, self.shape, self.chunks,
+                                 self.dtype.itemsize, axes, least=1)
+            if ahead is not None:
+                try:
+                    ahead.ask(0)
+                finally:
+                    ahead.close()
+        finally:
+            fid.close()
+
     def _read_thin(self, out, read_chunk, axes):
         # The chunks of one file share their Blosc header but for their compressed
         # size; the first one read is checked in full (_one_block_plan), the others

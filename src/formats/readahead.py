@@ -47,14 +47,15 @@ class ReadAhead:
         self.asked = 0                  # entries asked for so far
 
     @classmethod
-    def of(cls, path, fid, name, shape, chunks, itemsize, axes):
+    def of(cls, path, fid, name, shape, chunks, itemsize, axes, least=None):
         """The ReadAhead of the region ``axes`` (LevelReader.read's) of the array
         ``name`` of the open file ``fid``; None where there is nothing to gain (fewer
         than MIN_CHUNKS chunks), no index (a map this bundle did not write, or wrote
         before it kept one), an index of another shape or holding a size no chunk can
-        have, or no posix_fadvise."""
+        have, or no posix_fadvise.  ``least``: the fewest chunks asked for
+        (MIN_CHUNKS)."""
         counts = [len(a) for a in axes]
-        if _advise is None or np.prod(counts) < MIN_CHUNKS:
+        if _advise is None or np.prod(counts) < (MIN_CHUNKS if least is None else least):
             return None
         grid = [-(-n // c) for n, c in zip(shape, chunks)]
         first = [a[0][0] // c for a, c in zip(axes, chunks)]

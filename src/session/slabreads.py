@@ -10,7 +10,9 @@ strided HDF5 selection.  Two views pay for that:
   one before (someone is slicing), it reads the slab of planes its chunks hold
   (formats/cmap.py PLANE_DEPTH at full resolution, IMAGE_PLANE_DEPTH for an image,
   the cube side above), keeps that slab and serves the slab's other planes from it:
-  every chunk of a movie is decompressed once, those of its first plane twice.  A
+  every chunk of a movie is decompressed once, those of its first plane twice; as each
+  slab is read, the kernel is asked to read ahead the next AHEAD_SLABS slabs the way the
+  planes go (the chunk reader's ``ask_ahead``, from the map's chunk index).  A
   lone plane is read alone (a slab would decompress 8 planes to show one; the chunk
   reader decompresses only the LZ4 streams holding it).
 - the whole volume at ChimeraX's automatic step often reads a level with a step of 2
@@ -31,6 +33,9 @@ import threading
 import numpy as np
 
 SLAB_BYTES = 2 ** 26
+# Slabs asked ahead, in the direction of slicing, as each slab is read (the chunk
+# reader's ask_ahead: the kernel reads them while the planes before are shown).
+AHEAD_SLABS = 4
 
 
 class SlabReads:
@@ -96,6 +101,11 @@ class SlabReads:
                 self._slab = self.read((i, j, k0), (ni, nj, depth), (1, 1, 1), progress)
                 self._key = key
                 self.slabs_read += 1
+                if self.level is not None and last and last[0] == region:
+                    # The next slabs the way the planes go.
+                    n = AHEAD_SLABS * self.depth
+                    start = k0 + self.depth if k > last[1] else k0 - n
+                    self.level.ask_ahead((start, j, i), (n, nj, ni))
             # A copy: ChimeraX caches and may change the plane it is given.
             return self._slab[k - k0:k - k0 + 1].copy()
 

@@ -99,6 +99,48 @@ def test_movie_decompresses_each_chunk_at_most_twice(session, tmp_path, chunk_re
     assert np.array_equal(v.matrix(), a) and full.read_matrix.held_bytes == 0
 
 
+@pytest.mark.parametrize('way', [1, -1])
+def test_movie_asks_ahead_for_the_next_slabs(session, tmp_path, monkeypatch, way):
+    # As each slab is read, the kernel is asked for the chunks of the next AHEAD_SLABS
+    # slabs the way the planes go (formats/readahead.py, from the map's chunk index),
+    # of the region shown only; a lone plane asks for nothing ahead.
+    import h5py
+    from chimerax.connectome.formats import readahead
+    from chimerax.connectome.session import slabreads
+    asked = []
+    monkeypatch.setattr(readahead, '_advise', lambda fd, offset, n, advice: asked.append(
+        (offset, offset + n)))
+    monkeypatch.setattr(readahead, 'READ_AHEAD_GAP', 0)
+    path = tmp_path / 'seg.cmap'
+    a = write_map(path, cmapfile.SEGMENTATION)
+    with h5py.File(path, 'r') as f:
+        d = f['Chimera/image1/data_zyx']
+        where = {}
+        for i in range(d.id.get_num_chunks()):
+            c = d.id.get_chunk_info(i)
+            where[tuple(o // n for o, n in zip(c.chunk_offset, d.chunks))] = (
+                c.byte_offset, c.byte_offset + c.size)
+    v = open_map(session, path)
+    slabs = v.data.available_subsamplings[(1, 1, 1)].read_matrix
+    first = 17 if way > 0 else 18         # then two more planes in layer 4, z 16..19
+    assert slice_through(v, [first], x=(3, 20), y=(5, 20))[0][0].tolist() == \
+        a[first, 5:21, 3:21].tolist()
+    assert asked == []          # one plane, one chunk: nothing ahead
+    planes = [first + way, first + 2 * way]
+    for z, m in zip(planes, slice_through(v, planes, x=(3, 20), y=(5, 20))):
+        assert np.array_equal(m[0], a[z, 5:21, 3:21])
+    assert slabs.slabs_read == 1
+    # The slab of layer 4 (z 16..19) was read; the layers after it (or before it) asked.
+    layers = range(5, 5 + slabreads.AHEAD_SLABS) if way > 0 else range(0, 4)
+    wanted = {where[(z, 0, 0)] for z in layers}
+    assert asked
+    for lo, hi in wanted:
+        assert any(a <= lo and hi <= b for a, b in asked)
+    # No other chunk (outside the region, or of other layers) is asked for.
+    for lo, hi in set(where.values()) - wanted:
+        assert not any(lo < b and a < hi for a, b in asked)
+
+
 def test_image_movie_reads_one_plane_chunks(session, tmp_path, chunk_reads):
     # An EM image's full resolution is stored one plane thin (cmap IMAGE_PLANE_DEPTH):
     # each plane of a movie reads its own chunks, once, through the bundle's reader

@@ -217,3 +217,26 @@ def test_few_chunks_or_no_posix_fadvise_asks_nothing(tmp_path, advised, monkeypa
         assert bool(advised) == asks, layers
     monkeypatch.setattr(readahead, '_advise', None)      # macOS, Windows
     assert np.array_equal(level.read((0, 0, 0), SHAPE), a)
+
+
+def test_ask_ahead_asks_for_a_region_clipped_to_the_array(tmp_path, advised):
+    # LevelReader.ask_ahead (the next slabs of a slicing movie): the chunks of the part
+    # of the region inside the array, however few; nothing past either end, nothing
+    # without an index, no voxels read.
+    path = tmp_path / 'm.cmap'
+    write_all(path, labels(), [], chunk_side=16)
+    level = cmapread.map_levels(str(path))[SHAPE]
+    chunks = stored(path, '/Chimera/image1/data_zyx')
+    level.ask_ahead((-8, 0, 0), (12, 10, 10))          # z 0..3: one chunk
+    assert advised == [chunks[(0, 0, 0)]]
+    advised.clear()
+    level.ask_ahead((36, 40, 64), (8, 20, 20))         # the last chunk, clipped
+    assert advised == [chunks[(9, 1, 2)]]
+    advised.clear()
+    level.ask_ahead((40, 0, 0), (8, 10, 10))           # past the end
+    level.ask_ahead((-8, 0, 0), (8, 10, 10))           # before the start
+    assert advised == []
+    with h5py.File(path, 'r+') as f:
+        del f[cmapfile.CHUNK_INDEX]
+    level.ask_ahead((0, 0, 0), SHAPE)
+    assert advised == []
