@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import tilesets
+from chimerax.connectome.formats import cmap as cmapfile
 
 pytestmark = pytest.mark.chimerax
 
@@ -95,7 +96,14 @@ def test_layout_matches_chimerax_save(session, run, dataset, tmp_path):
         t.visit(names.append)
         mine = []
         f.visit(mine.append)
-        assert mine == names
+        # Beside ChimeraX's layout, the chunk index (formats/cmap.py CHUNK_INDEX): one
+        # 2-d array for each array, which ChimeraX's reader passes by.
+        index = cmapfile.CHUNK_INDEX.strip('/')
+        assert [n for n in mine if n.split('/')[0] != index] == names
+        arrays = [n for n in names if isinstance(t[n], h5py.Dataset)]
+        assert arrays and [n for n in mine if isinstance(f[n], h5py.Dataset)
+                           and n.startswith(index + '/')] == [index + '/' + n for n in arrays]
+        assert all(f[index + '/' + n].ndim == 2 for n in arrays)
         for name in names:
             # color: the display colour ChimeraX saves with a shown map, optional.
             assert set(t[name].attrs) - {'chimera_version', 'color'} <= set(f[name].attrs), name
