@@ -12,11 +12,11 @@ sorted), with h5py direct chunk reads, which skip the filters; once BATCH_BYTES 
 are read, worker threads Blosc-decompress them (numcodecs, which releases the GIL), each
 into its own chunk buffer from which its part of the region is copied, and the calling
 thread waits for them before reading more (reading between decompressions would wait for
-the GIL behind every worker). A region fewer planes deep than a chunk, or one plane deep
+the GIL behind every worker).  A region fewer planes deep than a chunk, or one plane deep
 (a lone xy plane), is read in the calling thread alone, each chunk decoded as it is
 read: only the LZ4 streams Blosc stored its planes in are decompressed (``lz4_planes``),
 and the work a chunk is a few microseconds, where handing chunks to threads costs more
-in waits for the GIL. Only arrays stored with the Blosc filter alone (what ``connectome
+in waits for the GIL.  Only arrays stored with the Blosc filter alone (what ``connectome
 combine`` writes by default, and ChimeraX's ``save ... compressMethod blosc...``) are
 read so: ``map_levels`` leaves any other out, and the caller keeps its own reader.  The
 file is opened for each region, as ChimeraX does, so it is never held open (nor locked)
