@@ -31,6 +31,7 @@ import hdf5plugin  # noqa: F401  registers the Blosc filter so h5py can read wha
 import numpy as np
 from ..blocks import ChunkGrid, grid_shape
 from ..errors import InputError
+from . import h5chunks
 
 # The compressMethod values of ChimeraX's `save x.cmap` that this writer can produce.
 COMPRESS_METHODS = ('blosc', 'blosc:blosclz', 'blosc:lz4', 'blosc:lz4hc', 'blosc:zlib',
@@ -316,16 +317,9 @@ def arrays_by_shape(f):
 def chunk_index(dataset):
     """CHUNK_INDEX's array for the chunked h5py ``dataset``: (chunks along z, chunks along
     y * x * 2) int64, each chunk's byte offset and stored size in z, y, x order."""
-    cz, cy, cx = dataset.chunks
-    grid = [-(-n // c) for n, c in zip(dataset.shape, dataset.chunks)]
-    index = np.zeros(grid + [2], np.int64)
-
-    def found(chunk):       # filled in place: a list of every chunk would be gigabytes
-        z, y, x = chunk.chunk_offset
-        index[z // cz, y // cy, x // cx] = chunk.byte_offset, chunk.size
-
-    dataset.id.chunk_iter(found)
-    return index.reshape(grid[0], -1)
+    offset, size, _ = h5chunks.chunk_locations(dataset)
+    index = np.stack([np.where(size > 0, offset, 0), size], axis=-1)
+    return index.reshape(offset.shape[0], -1)
 
 
 def write_chunk_index(datasets):

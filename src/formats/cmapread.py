@@ -123,7 +123,7 @@ class LevelReader:
         # work (property lists, object bookkeeping) to every region, measurable against
         # a lone plane's reading from the page cache.
         fid = h5f.open(os.fsencode(self.path), h5f.ACC_RDONLY)
-        d = ahead = None
+        d = None
         try:
             try:
                 d = h5d.open(fid, self.name.encode())
@@ -138,8 +138,7 @@ class LevelReader:
                       slice(max(l, k) - l, min(h, k + c) - l))
                      for k in range(l - l % c, h, c)]
                     for l, h, c in zip(lo, hi, self.chunks)]
-            ahead = ReadAhead.of(self.path, fid, self.name, self.shape, self.chunks,
-                                 self.dtype.itemsize, axes)
+            ahead = ReadAhead.of(self, fid, axes)
             read_chunk = d.read_direct_chunk if ahead is None else ahead.wrap(
                 d.read_direct_chunk)
             if thin:
@@ -150,8 +149,6 @@ class LevelReader:
             else:
                 self._read_whole(out, read_chunk, axes)
         finally:
-            if ahead is not None:
-                ahead.close()
             # The default (weak) close degree, as h5py.File's and PyTables' (opens of
             # one file in one process must agree): the file closes with its last
             # identifier.
@@ -176,13 +173,9 @@ class LevelReader:
         except (OSError, RuntimeError, ValueError):
             return
         try:
-            ahead = ReadAhead.of(self.path, fid, self.name, self.shape, self.chunks,
-                                 self.dtype.itemsize, axes, least=1)
+            ahead = ReadAhead.of(self, fid, axes, least=1)
             if ahead is not None:
-                try:
-                    ahead.ask(0)
-                finally:
-                    ahead.close()
+                ahead.ask(0)
         finally:
             fid.close()
 

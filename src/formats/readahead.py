@@ -39,7 +39,7 @@ class ReadAhead:
     asked for READ_AHEAD_BYTES at a time as the region's chunks are read."""
 
     def __init__(self, fd, entries, first, counts, chunks):
-        self.fd = fd
+        self.fd = fd                    # HDF5's own descriptor of the open file
         self.chunk_shape = tuple(chunks)
         self.entries = entries          # (offset, size) of each chunk, z, y, x order
         self.first = first              # the region's first chunk (z, y, x chunk index)
@@ -47,20 +47,20 @@ class ReadAhead:
         self.asked = 0                  # entries asked for so far
 
     @classmethod
-    def of(cls, path, fid, name, shape, chunks, itemsize, axes, least=None):
-        """The ReadAhead of the region ``axes`` (LevelReader.read's) of the array
-        ``name`` of the open file ``fid``; None where there is nothing to gain (fewer
-        than MIN_CHUNKS chunks), no index (a map this bundle did not write, or wrote
-        before it kept one), an index of another shape or holding a size no chunk can
-        have, or no posix_fadvise.  ``least``: the fewest chunks asked for
-        (MIN_CHUNKS)."""
+    def of(cls, reader, fid, axes, least=None):
+        """The ReadAhead of the region ``axes`` (LevelReader.read's) of the array that
+        ``reader`` (a LevelReader) reads, in the file ``fid`` it has open; None where
+        there is nothing to gain (fewer than ``least`` chunks, default MIN_CHUNKS), no
+        index (a map this bundle did not write, or wrote before it kept one), an index
+        of another shape or holding a size no chunk can have, or no posix_fadvise."""
         counts = [len(a) for a in axes]
         if _advise is None or np.prod(counts) < (MIN_CHUNKS if least is None else least):
             return None
-        grid = [-(-n // c) for n, c in zip(shape, chunks)]
+        chunks = reader.chunks
+        grid = [-(-n // c) for n, c in zip(reader.shape, chunks)]
         first = [a[0][0] // c for a, c in zip(axes, chunks)]
         try:
-            index = h5d.open(fid, (CHUNK_INDEX + name).encode())
+            index = h5d.open(fid, (CHUNK_INDEX + reader.name).encode())
         except (KeyError, ValueError, RuntimeError):
             return None
         try:
@@ -72,6 +72,7 @@ class ReadAhead:
             space = index.get_space()
             space.select_hyperslab((first[0], first[1] * grid[2] * 2), part.shape)
             index.read(h5s.create_simple(part.shape), space, part)
+            fd = fid.get_vfd_handle()
         except (OSError, RuntimeError, ValueError):
             return None
         finally:
@@ -80,13 +81,8 @@ class ReadAhead:
             :, :, first[2]:first[2] + counts[2]].reshape(-1, 2)
         # Blosc stores a chunk in its bytes and a header; anything far beyond is not an
         # index of this array (and would have the kernel read ahead most of the file).
-        most = 2 * int(np.prod(chunks)) * itemsize + 4096
-        if (entries < 0).any() or (entries[:, 1] > most).any():
-            return None
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NOFOLLOW', 0)
-                         | getattr(os, 'O_CLOEXEC', 0))
-        except OSError:
+        most = 2 * int(np.prod(chunks)) * reader.dtype.itemsize + 4096
+        if not isinstance(fd, int) or (entries < 0).any() or (entries[:, 1] > most).any():
             return None
         return cls(fd, entries, first, counts, chunks)
 
@@ -127,6 +123,3 @@ class ReadAhead:
                 _advise(self.fd, a, b - a, os.POSIX_FADV_WILLNEED)
             except OSError:     # advice only
                 return
-
-    def close(self):
-        os.close(self.fd)

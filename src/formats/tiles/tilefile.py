@@ -8,8 +8,8 @@ import os
 import h5py
 import numpy as np
 
-from ...blocks import grid_shape
 from ...errors import InputError
+from .. import h5chunks
 
 DEFLATE, SHUFFLE = 1, 2         # HDF5's filter codes, the filters undone without HDF5
 
@@ -88,26 +88,11 @@ class TileFile:
 
     def load_chunk_map(self, dataset):
         """Find where each stored chunk lies in the file (an HDF5 call)."""
-        grid = grid_shape(dataset.shape, self.stored_chunk_shape)
-        offset = np.full(grid, -1, np.int64)
-        size = np.zeros(grid, np.int64)
-        mask = np.zeros(grid, np.uint32)
-        cs = self.stored_chunk_shape
-
-        def note(info):
-            i = tuple(o // c for o, c in zip(info.chunk_offset, cs))
-            if any(o % c or not 0 <= k < n for o, c, k, n in
-                   zip(info.chunk_offset, cs, i, grid)):
-                raise InputError('tile %s has a damaged chunk index (a chunk at %s, outside'
-                                 ' its %s voxels)' % (self.name, info.chunk_offset,
-                                                      ' x '.join(map(str, dataset.shape))),
-                                 self.path)
-            offset[i] = info.byte_offset + self.userblock
-            size[i] = info.size
-            mask[i] = info.filter_mask
-        # One pass over HDF5's chunk index; asking chunk by chunk is far slower.
-        dataset.id.chunk_iter(note)
-        self.chunk_map = (offset, size, mask)
+        try:
+            self.chunk_map = h5chunks.chunk_locations(dataset)
+        except h5chunks.DamagedChunkIndex as e:
+            raise InputError('tile %s has a damaged chunk index (%s)' % (self.name, e),
+                             self.path)
 
     def filter_names(self):
         """The dataset's filters as HDF5 names them (e.g. 'lzf', 'blosc')."""
