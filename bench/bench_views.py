@@ -57,9 +57,11 @@ decompressed / distinct chunks for each view (PyTables array reads recorded, eac
 read touches counted once: HDF5 decompresses a chunk at most once per read, and
 ChimeraX's reader closes the file after every region, so no chunk cache outlives a read); file size; combine's wall, CPU and user CPU time (A
 and C in alternating processes after ``sync`` and with the tiles read just before, the
-best of two rounds each, for the
+four rounds each, medians and the best, for the
 segmentation and the image; user time apart because the system time of writing
-gigabytes follows the kernel's writeback).  Last, a slicing movie
+gigabytes follows the kernel's writeback and, on a virtual machine, the host's memory).
+The disk floor: the stored bytes of the chunks C's view read, read from disk and nothing
+else, all asked for at once; C against it plus the chunk floor.  Last, a slicing movie
 through the tile set opened directly and through a Zarr store of the same labels (the
 reading paths of ``open ... format tiles`` and of stores), where the chunk cache is ours.
 """

@@ -104,10 +104,19 @@ class LevelReader:
         fill = dataset.fillvalue
         self.fill = 0 if fill is None else fill
 
-    def read(self, origin, size):
-        """The region ``origin`` (z,y,x) of ``size`` voxels, as a new array.  Raises
+    def read(self, origin, size, out=None, ahead=None):
+        """The region ``origin`` (z,y,x) of ``size`` voxels, as a new array or into
+        ``out`` (an array of that shape and the level's type, such as the slab read
+        before: memory already in use, where a new array's pages are all faulted in
+        afresh).  ``ahead``: (origin, size) of a region to ask the kernel for once this
+        one is read, in the same opening of the file (the next slabs of a slicing
+        movie), from the map's chunk index; nothing where it has none.  Raises
         LayoutChanged where the file's array is no longer the one described."""
-        out = np.empty(tuple(size), self.dtype)
+        if out is None:
+            out = np.empty(tuple(size), self.dtype)
+        elif out.shape != tuple(size) or out.dtype != self.dtype:
+            raise ValueError('out is %s %s, not %s %s'
+                             % (out.shape, out.dtype, tuple(size), self.dtype))
         if out.size == 0:
             return out
         lo = tuple(int(o) for o in origin)
@@ -138,8 +147,8 @@ class LevelReader:
                       slice(max(l, k) - l, min(h, k + c) - l))
                      for k in range(l - l % c, h, c)]
                     for l, h, c in zip(lo, hi, self.chunks)]
-            ahead = ReadAhead.of(self, fid, axes)
-            read_chunk = d.read_direct_chunk if ahead is None else ahead.wrap(
+            asking = ReadAhead.of(self, fid, axes)
+            read_chunk = d.read_direct_chunk if asking is None else asking.wrap(
                 d.read_direct_chunk)
             if thin:
                 # Fewer planes than a chunk holds: each chunk's LZ4 streams for them
@@ -148,6 +157,8 @@ class LevelReader:
                 self._read_thin(out, read_chunk, axes)
             else:
                 self._read_whole(out, read_chunk, axes)
+            if ahead is not None:
+                self._ask(fid, *ahead)
         finally:
             # The default (weak) close degree, as h5py.File's and PyTables' (opens of
             # one file in one process must agree): the file closes with its last
@@ -157,27 +168,19 @@ class LevelReader:
             fid.close()
         return out
 
-    def ask_ahead(self, origin, size):
-        """Ask the kernel to read ahead the chunks of the region ``origin`` (z,y,x) of
-        ``size`` voxels, to be read soon (the next slabs of a slicing movie), from the
-        map's chunk index (formats/readahead.py); nothing where it has none.  Reads no
-        voxels, so never raises for the file: read() will say what is wrong."""
+    def _ask(self, fid, origin, size):
+        # Ask the kernel for the chunks of the region ``origin`` (z,y,x) of ``size``
+        # voxels, clipped to the array, from the chunk index of the open file ``fid``
+        # (formats/readahead.py); nothing where it has none.  Reads no voxels.
         lo = [max(0, int(o)) for o in origin]
         hi = [min(n, o + int(k)) for o, k, n in zip(origin, size, self.shape)]
         if any(h <= o for o, h in zip(lo, hi)):
             return
         axes = [[(k,) for k in range(l - l % c, h, c)]
                 for l, h, c in zip(lo, hi, self.chunks)]
-        try:
-            fid = h5f.open(os.fsencode(self.path), h5f.ACC_RDONLY)
-        except (OSError, RuntimeError, ValueError):
-            return
-        try:
-            ahead = ReadAhead.of(self, fid, axes, least=1)
-            if ahead is not None:
-                ahead.ask(0)
-        finally:
-            fid.close()
+        ahead = ReadAhead.of(self, fid, axes, least=1)
+        if ahead is not None:
+            ahead.ask(0)
 
     def _read_thin(self, out, read_chunk, axes):
         # The chunks of one file share their Blosc header but for their compressed

@@ -12,7 +12,8 @@ strided HDF5 selection.  Two views pay for that:
   the cube side above), keeps that slab and serves the slab's other planes from it:
   every chunk of a movie is decompressed once, those of its first plane twice; as each
   slab is read, the kernel is asked to read ahead the next AHEAD_SLABS slabs the way the
-  planes go (the chunk reader's ``ask_ahead``, from the map's chunk index).  A
+  planes go (in the same opening of the file as the slab's read, from the map's chunk
+  index), and the slab is read into the one before it (memory already in use).  A
   lone plane is read alone (a slab would decompress 8 planes to show one; the chunk
   reader decompresses only the LZ4 streams holding it).
 - the whole volume at ChimeraX's automatic step often reads a level with a step of 2
@@ -34,7 +35,8 @@ import numpy as np
 
 SLAB_BYTES = 2 ** 26
 # Slabs asked ahead, in the direction of slicing, as each slab is read (the chunk
-# reader's ask_ahead: the kernel reads them while the planes before are shown).
+# reader asks as it reads a slab: the kernel reads them while the planes before are
+# shown).
 AHEAD_SLABS = 4
 
 
@@ -62,15 +64,20 @@ class SlabReads:
         slab = self._slab
         return 0 if slab is None else slab.nbytes
 
-    def read(self, ijk_origin, ijk_size, ijk_step, progress):
+    def read(self, ijk_origin, ijk_size, ijk_step, progress, into=None, ahead=None):
         """A region at any step, as GridData's ``read_matrix``: through the bundle's
         chunk reader (``level``) at step 1 while the file is the one it opened, else
-        through ChimeraX's reader."""
+        through ChimeraX's reader; ``into``: an array of the region's shape the chunk
+        reader may fill instead of a new one; ``ahead``: the chunk reader's (origin,
+        size), z,y,x, of a region to ask the kernel for once this one is read."""
         level = self.level
         if level is not None and tuple(ijk_step) == (1, 1, 1):
             from ..formats.cmapread import LayoutChanged
+            size = tuple(reversed(ijk_size))
+            if into is not None and (into.shape != size or into.dtype != self.dtype):
+                into = None
             try:
-                m = level.read(tuple(reversed(ijk_origin)), tuple(reversed(ijk_size)))
+                m = level.read(tuple(reversed(ijk_origin)), size, into, ahead)
             except LayoutChanged:
                 self.level = None   # written again under its name: ChimeraX's way
             else:
@@ -97,15 +104,20 @@ class SlabReads:
                                          and 0 < abs(k - last[1]) <= self.depth):
                 return self.read(ijk_origin, ijk_size, ijk_step, progress)
             if key != self._key:
-                self._key = self._slab = None
-                self._slab = self.read((i, j, k0), (ni, nj, depth), (1, 1, 1), progress)
-                self._key = key
-                self.slabs_read += 1
-                if self.level is not None and last and last[0] == region:
-                    # The next slabs the way the planes go.
+                # The slab before is read over (it is this reader's alone: planes are
+                # handed out as copies), so a movie reads into memory already in use.
+                before, self._key, self._slab = self._slab, None, None
+                ahead = None
+                if last and last[0] == region:
+                    # The next slabs the way the planes go, asked for in the same
+                    # opening of the file as this slab's read.
                     n = AHEAD_SLABS * self.depth
                     start = k0 + self.depth if k > last[1] else k0 - n
-                    self.level.ask_ahead((start, j, i), (n, nj, ni))
+                    ahead = ((start, j, i), (n, nj, ni))
+                self._slab = self.read((i, j, k0), (ni, nj, depth), (1, 1, 1), progress,
+                                       into=before, ahead=ahead)
+                self._key = key
+                self.slabs_read += 1
             # A copy: ChimeraX caches and may change the plane it is given.
             return self._slab[k - k0:k - k0 + 1].copy()
 

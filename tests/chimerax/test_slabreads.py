@@ -241,3 +241,32 @@ def test_strided_slabs_cover_the_region(tmp_path, chunk_reads):
     small = SlabReads(full.read_matrix, 4, SHAPE[0], np.uint32, limit=7 * plane)
     m = small((3, 5, 1), (48, 36, 37), (1, 1, 3), None)     # slabs of 6 planes
     assert np.array_equal(m, a[1:38:3, 5:41, 3:51])
+
+
+def test_movie_reads_each_slab_into_the_one_before(session, tmp_path, monkeypatch):
+    # The slab of the next layer is read into the array of the one before (its pages
+    # already in use: a new 4-plane array a slab costs page faults), and the planes shown
+    # are still each layer's own, as copies (ChimeraX may change what it is given).
+    path = tmp_path / 'seg.cmap'
+    a = write_map(path, cmapfile.SEGMENTATION)
+    v = open_map(session, path)
+    slabs = v.data.available_subsamplings[(1, 1, 1)].read_matrix
+    given = []
+    plain = cmapread.LevelReader.read
+
+    def read(self, origin, size, out=None, ahead=None):
+        m = plain(self, origin, size, out, ahead)
+        given.append((out is not None, m is out, id(m)))
+        return m
+    monkeypatch.setattr(cmapread.LevelReader, 'read', read)
+    planes = list(range(3, 17))
+    shown = slice_through(v, planes)
+    for z, m in zip(planes, shown):
+        assert np.array_equal(m[0], a[z, 5:41, 3:51]), z
+    # The lone first plane (z 3), then slabs of layers z 4..7, 8..11, 12..15, 16..19:
+    # the first slab a new array, each after it read into that same array.
+    assert slabs.slabs_read == 4
+    assert [g[:2] for g in given] == [(False, False), (False, False)] + [(True, True)] * 3
+    assert len({g[2] for g in given[1:]}) == 1
+    # Planes handed out are copies, not views of the slab read over since.
+    assert not any(np.shares_memory(m, slabs._slab) for m in shown)

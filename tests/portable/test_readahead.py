@@ -219,24 +219,54 @@ def test_few_chunks_or_no_posix_fadvise_asks_nothing(tmp_path, advised, monkeypa
     assert np.array_equal(level.read((0, 0, 0), SHAPE), a)
 
 
-def test_ask_ahead_asks_for_a_region_clipped_to_the_array(tmp_path, advised):
-    # LevelReader.ask_ahead (the next slabs of a slicing movie): the chunks of the part
-    # of the region inside the array, however few; nothing past either end, nothing
-    # without an index, no voxels read.
+def test_a_read_asks_ahead_for_a_region_clipped_to_the_array(tmp_path, advised):
+    # LevelReader.read's ``ahead`` (the next slabs of a slicing movie, asked for in the
+    # opening of the file that reads this slab): the chunks of the part of the region
+    # inside the array, however few; nothing past either end, nothing without an index.
     path = tmp_path / 'm.cmap'
-    write_all(path, labels(), [], chunk_side=16)
+    a = labels()
+    write_all(path, a, [], chunk_side=16)
     level = cmapread.map_levels(str(path))[SHAPE]
     chunks = stored(path, '/Chimera/image1/data_zyx')
-    level.ask_ahead((-8, 0, 0), (12, 10, 10))          # z 0..3: one chunk
+
+    def read_asking(region):
+        # One voxel of chunk (5, 0, 0): too few chunks to ask for itself.
+        assert level.read((20, 0, 0), (1, 1, 1), ahead=region).tolist() == [[[a[20, 0, 0]]]]
+    read_asking(((-8, 0, 0), (12, 10, 10)))             # z 0..3: one chunk
     assert advised == [chunks[(0, 0, 0)]]
     advised.clear()
-    level.ask_ahead((36, 40, 64), (8, 20, 20))         # the last chunk, clipped
+    read_asking(((36, 40, 64), (8, 20, 20)))            # the last chunk, clipped
     assert advised == [chunks[(9, 1, 2)]]
     advised.clear()
-    level.ask_ahead((40, 0, 0), (8, 10, 10))           # past the end
-    level.ask_ahead((-8, 0, 0), (8, 10, 10))           # before the start
+    read_asking(((40, 0, 0), (8, 10, 10)))              # past the end
+    read_asking(((-8, 0, 0), (8, 10, 10)))              # before the start
+    read_asking(None)
     assert advised == []
+    read_asking(((0, 0, 0), SHAPE))
+    for lo, n in chunks.values():                       # every chunk
+        assert any(a <= lo and lo + n <= a + m for a, m in advised)
+    advised.clear()
     with h5py.File(path, 'r+') as f:
         del f[cmapfile.CHUNK_INDEX]
-    level.ask_ahead((0, 0, 0), SHAPE)
+    read_asking(((0, 0, 0), SHAPE))
     assert advised == []
+
+
+def test_a_region_is_read_into_an_array_given(tmp_path):
+    # LevelReader.read(out=...) (a slicing movie's next slab read into the one before):
+    # every voxel written, those of chunks never written (all zero) included.
+    path = tmp_path / 'm.cmap'
+    a = labels()
+    a[:8] = 0                                   # two layers of chunks never written
+    write_all(path, a, [], chunk_side=16)
+    level = cmapread.map_levels(str(path))[SHAPE]
+    for origin, size in (((0, 0, 0), (12, 40, 70)), ((3, 5, 7), (1, 30, 50)),
+                         ((2, 0, 0), (4,) + SHAPE[1:])):
+        out = np.full(size, 7, np.uint32)
+        got = level.read(origin, size, out)
+        assert got is out
+        assert np.array_equal(out, a[tuple(slice(o, o + n) for o, n in zip(origin, size))])
+    with pytest.raises(ValueError, match='out is'):
+        level.read((0, 0, 0), (4, 4, 4), np.zeros((4, 4, 5), np.uint32))
+    with pytest.raises(ValueError, match='out is'):
+        level.read((0, 0, 0), (4, 4, 4), np.zeros((4, 4, 4), np.uint16))
