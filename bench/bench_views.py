@@ -56,7 +56,8 @@ work around the reads; drawing is not timed).  Chunks
 decompressed / distinct chunks for each view (PyTables array reads recorded, each chunk a
 read touches counted once: HDF5 decompresses a chunk at most once per read, and
 ChimeraX's reader closes the file after every region, so no chunk cache outlives a read); file size; combine's wall, CPU and user CPU time (A
-and C in alternating processes after ``sync`` and with the tiles read just before, the
+and C in alternating processes after ``sync``, the page cache emptied (as root) and the
+tiles read just before, the
 four rounds each, medians and the best, for the
 segmentation and the image; user time apart because the system time of writing
 gigabytes follows the kernel's writeback and, on a virtual machine, the host's memory).
@@ -399,6 +400,20 @@ def chimerax_save(source, output, segmentation):
     return r
 
 
+def _drop_page_cache():
+    """Empty the machine's page cache (root only; False where not allowed).  Before each
+    combine: on this virtual machine a combine's system time depended on what the run
+    before had left in memory (an image combine right after another layout's took 3-4 s
+    more), by more than the layouts differ; with the cache emptied first, runs of one
+    layout agree within about 15%."""
+    try:
+        with open('/proc/sys/vm/drop_caches', 'w') as f:
+            f.write('1')
+        return True
+    except OSError:
+        return False
+
+
 def _read_through(folder):
     """Read every file of ``folder`` once (into the page cache)."""
     for name in sorted(os.listdir(folder)):
@@ -534,13 +549,15 @@ def main(flags):
                     # cache (the first image combine after a segmentation's had
                     # read them from disk, 1.4-1.8x slower).
                     os.sync()
+                    dropped = _drop_page_cache()
                     _read_through(tiles)
                     r = combine_file(tiles, paths[f][k], depth)
                     combines[kind][0 if f == 'A' else 1].append(
                         (r['wall'], r['cpu'], r['user']))
-                    print('combine %s %s: %.1f s (CPU %.1f s, user %.1f s), %s, chunks %s' % (
+                    print('combine %s %s: %.1f s (CPU %.1f s, user %.1f s), %s, chunks %s%s' % (
                         kind, f, r['wall'], r['cpu'], r['user'], _mb(r['file_bytes']),
-                        r['chunk_shapes'][:2]), flush=True)
+                        r['chunk_shapes'][:2], '' if dropped else
+                        ' (page cache not dropped: not root)'), flush=True)
         for k in ('seg', 'img'):
             r = chimerax_save(paths['A'][k], paths['B'][k], k == 'seg')
             print('ChimeraX save %s: %.1f s' % (k, r['wall']), flush=True)
