@@ -132,7 +132,7 @@ import chimerax
 chimerax.app_dirs = types.SimpleNamespace(appname='ChimeraX', version='1.7')
 from chimerax.map_data.cmap import open as open_cmap
 from chimerax.map.volume import ijk_step_for_voxel_limit
-from chimerax.connectome.formats import cmapread, readahead
+from chimerax.connectome.formats import cmapread, h5chunks, readahead
 from chimerax.connectome.session.slabreads import add_slab_reads, level_grids
 
 # Chunk reads: every PyTables array read ChimeraX's reader makes, as the chunks it touches,
@@ -255,12 +255,9 @@ def disk_floor(chunks):
     for path, arrays in by_path.items():
         with h5py.File(path, 'r') as f:
             for name, indices in arrays.items():
-                d = f[name]
-                for index in indices:
-                    info = d.id.get_chunk_info_by_coord(
-                        tuple(i * c for i, c in zip(index, d.chunks)))
-                    if info.byte_offset is not None and info.size:
-                        spans.setdefault(path, []).append((info.byte_offset, info.size))
+                offset, size, _ = h5chunks.chunk_locations(f[name])
+                spans[path] = spans.get(path, []) + [
+                    (int(offset[i]), int(size[i])) for i in map(tuple, indices) if size[i]]
     best = float('inf')
     for _ in range(3):
         fds = {path: os.open(path, os.O_RDONLY) for path in spans}
@@ -401,11 +398,11 @@ def chimerax_save(source, output, segmentation):
 
 
 def _drop_page_cache():
-    """Empty the machine's page cache (root only; False where not allowed).  Before each
-    combine: on this virtual machine a combine's system time depended on what the run
-    before had left in memory (an image combine right after another layout's took 3-4 s
-    more), by more than the layouts differ; with the cache emptied first, runs of one
-    layout agree within about 15%."""
+    """Empty the machine's whole page cache (root only; False where not allowed).
+    Before each combine: on this virtual machine a combine's system time depended on
+    what the run before had left in memory (an image combine right after another
+    layout's took 3-4 s more), by more than the layouts differ; with the cache emptied
+    first, runs of one layout in one sequence agree within about 15%."""
     try:
         with open('/proc/sys/vm/drop_caches', 'w') as f:
             f.write('1')
@@ -557,7 +554,7 @@ def main(flags):
                     print('combine %s %s: %.1f s (CPU %.1f s, user %.1f s), %s, chunks %s%s' % (
                         kind, f, r['wall'], r['cpu'], r['user'], _mb(r['file_bytes']),
                         r['chunk_shapes'][:2], '' if dropped else
-                        ' (page cache not dropped: not root)'), flush=True)
+                        ' (page cache not dropped: not allowed)'), flush=True)
         for k in ('seg', 'img'):
             r = chimerax_save(paths['A'][k], paths['B'][k], k == 'seg')
             print('ChimeraX save %s: %.1f s' % (k, r['wall']), flush=True)

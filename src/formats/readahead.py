@@ -17,6 +17,7 @@ import os
 import numpy as np
 from h5py import h5d, h5s
 
+from ..blocks import grid_shape
 from .cmap import CHUNK_INDEX
 
 # Stored bytes asked for at once (a window ahead of the chunks read), and the gap up to
@@ -57,7 +58,7 @@ class ReadAhead:
         if _advise is None or np.prod(counts) < (MIN_CHUNKS if least is None else least):
             return None
         chunks = reader.chunks
-        grid = [-(-n // c) for n, c in zip(reader.shape, chunks)]
+        grid = grid_shape(reader.shape, chunks)
         first = [a[0][0] // c for a, c in zip(axes, chunks)]
         try:
             index = h5d.open(fid, (CHUNK_INDEX + reader.name).encode())
